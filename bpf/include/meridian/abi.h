@@ -1,0 +1,146 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * Meridian kernel/user ABI: every struct that crosses the boundary between
+ * the BPF programs and the C++ agent lives here, and only here.
+ *
+ * Included by BPF C (clang -target bpf) and by C++20. Plain C types only:
+ * fixed-width integers, explicit padding, network byte order where the
+ * field name ends in _be. userspace/datapath/abi_layout_test.cc
+ * static_asserts every size and offset, so a change here that alters the
+ * layout fails the build instead of corrupting pinned maps.
+ */
+#ifndef MERIDIAN_ABI_H
+#define MERIDIAN_ABI_H
+
+#ifdef __cplusplus
+#include <cstdint>
+#define MER_U8	std::uint8_t
+#define MER_U16 std::uint16_t
+#define MER_U32 std::uint32_t
+#define MER_U64 std::uint64_t
+#else
+#define MER_U8	__u8
+#define MER_U16 __u16
+#define MER_U32 __u32
+#define MER_U64 __u64
+#endif
+
+/* Bumped whenever a map key or value changes shape. The agent refuses to
+ * reuse pinned maps written under another version. */
+#define MER_ABI_VERSION 1
+
+/* ---- Map names (pinned under /sys/fs/bpf/meridian/<node>/) ---------- */
+#define MER_MAP_SERVICES "mer_services"
+#define MER_MAP_BACKENDS "mer_backends"
+#define MER_MAP_MAGLEV	 "mer_maglev"
+#define MER_MAP_CT	 "mer_ct"
+#define MER_MAP_STATS	 "mer_stats"
+
+/* ---- Sizes ----------------------------------------------------------- */
+#define MER_MAX_SERVICES   262144 /* frontends: (VIP, port, proto) */
+#define MER_MAX_BACKENDS   524288 /* distinct (addr, port, proto) */
+#define MER_MAX_CT_ENTRIES 524288 /* two entries per flow */
+/* Largest Maglev table the agent may install; the datapath bounds its
+ * slot index by the per-service size it reads from mer_services. */
+#define MER_MAGLEV_MAX_SIZE 131071
+
+/* ---- Services (frontends) -------------------------------------------- */
+/* Key of mer_services. port_be == 0 and proto == 0 is the "VIP marker":
+ * present for every VIP, so that a known VIP on an unknown port is told
+ * apart from traffic that is not for a service at all. */
+struct mer_service_key {
+	MER_U32 vip_be;
+	MER_U16 port_be;
+	MER_U8 proto; /* IPPROTO_TCP / IPPROTO_UDP, 0 for the VIP marker */
+	MER_U8 pad;
+};
+
+enum mer_service_flags {
+	MER_SVC_F_VIP_MARKER = 1u << 0, /* the (vip, 0, 0) entry */
+};
+
+struct mer_service {
+	MER_U32 id;	       /* key of mer_maglev; unique, never reused */
+	MER_U32 backend_count; /* ready backends in the table; 0 => reject */
+	MER_U32 maglev_size;   /* slots in this service's Maglev table */
+	MER_U32 flags;	       /* enum mer_service_flags */
+};
+
+/* ---- Backends -------------------------------------------------------- */
+/* Key of mer_backends: a backend id allocated by the agent, monotonically
+ * increasing and never reused, so that a conntrack entry can never point
+ * at a different backend than the one it was created for. */
+struct mer_backend {
+	MER_U32 addr_be;
+	MER_U16 port_be;
+	MER_U8 proto;
+	MER_U8 flags; /* enum mer_backend_flags */
+	MER_U32 cluster_id;
+	MER_U32 pad;
+};
+
+enum mer_backend_flags {
+	MER_BE_F_TERMINATING = 1u << 0, /* kept for existing flows only */
+};
+
+/* ---- Conntrack ------------------------------------------------------- */
+enum mer_ct_dir {
+	MER_CT_FORWARD = 0, /* client -> VIP, as the client sent it */
+	MER_CT_REPLY = 1,   /* backend -> client, as the backend replies */
+};
+
+struct mer_ct_key {
+	MER_U32 saddr_be;
+	MER_U32 daddr_be;
+	MER_U16 sport_be;
+	MER_U16 dport_be;
+	MER_U8 proto;
+	MER_U8 dir; /* enum mer_ct_dir */
+	MER_U16 pad;
+};
+
+struct mer_ct_entry {
+	/* FORWARD: chosen backend. REPLY: backend_id of the flow (for tools). */
+	MER_U32 backend_id;
+	MER_U32 service_id;
+	/* REPLY: the VIP and port to restore as the source. */
+	MER_U32 vip_be;
+	MER_U16 vport_be;
+	MER_U16 flags;
+	MER_U64 created_ns; /* bpf_ktime_get_ns() at creation */
+};
+
+/* ---- Counters -------------------------------------------------------- */
+/* X-macro: one line per counter, the name is what tooling prints. Drops
+ * are named reasons; each verdict is counted exactly once per packet. */
+#define MER_STATS(X)                                                                               \
+	X(PASS_NOT_IPV4, "pass_not_ipv4")                                                          \
+	X(PASS_NOT_SERVICE, "pass_not_service")                                                    \
+	X(PASS_NOT_TCP_UDP, "pass_not_tcp_udp")                                                    \
+	X(LB_NEW_FLOW, "lb_new_flow")                                                              \
+	X(LB_CT_HIT, "lb_ct_hit")                                                                  \
+	X(LB_CT_RESELECT, "lb_ct_reselect")                                                        \
+	X(REVNAT, "revnat")                                                                        \
+	X(PASS_TO_POD, "pass_to_pod")                                                              \
+	X(REJECT_NO_BACKEND, "reject_no_backend")                                                  \
+	X(DROP_UNKNOWN_PORT, "drop_unknown_port")                                                  \
+	X(DROP_MALFORMED_IP, "drop_malformed_ip")                                                  \
+	X(DROP_TRUNCATED_L4, "drop_truncated_l4")                                                  \
+	X(DROP_FRAGMENT, "drop_fragment")                                                          \
+	X(DROP_NO_MAGLEV_TABLE, "drop_no_maglev_table")                                            \
+	X(DROP_BACKEND_MISSING, "drop_backend_missing")                                            \
+	X(DROP_CT_FULL, "drop_ct_full")                                                            \
+	X(DROP_REWRITE_FAILED, "drop_rewrite_failed")                                              \
+	X(DROP_REJECT_FAILED, "drop_reject_failed")
+
+#define MER_STAT_ENUM_(name, str) MER_STAT_##name,
+enum mer_stat { MER_STATS(MER_STAT_ENUM_) MER_STAT_MAX };
+#undef MER_STAT_ENUM_
+
+/* Value of mer_stats (a per-CPU array indexed by enum mer_stat). */
+struct mer_stat_value {
+	MER_U64 packets;
+	MER_U64 bytes;
+};
+
+#endif /* MERIDIAN_ABI_H */

@@ -1,0 +1,100 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/* Service lookup, Maglev backend selection and conntrack. */
+#ifndef MERIDIAN_LB_H
+#define MERIDIAN_LB_H
+
+#include <linux/bpf.h>
+#include <bpf/bpf_helpers.h>
+
+#include "meridian/abi.h"
+#include "meridian/jhash.h"
+#include "meridian/maps.h"
+#include "meridian/parse.h"
+
+static __always_inline struct mer_service *mer_service_lookup(const struct mer_pkt *p)
+{
+	struct mer_service_key key = {
+		.vip_be = p->daddr,
+		.port_be = p->dport,
+		.proto = p->proto,
+	};
+
+	return bpf_map_lookup_elem(&mer_services, &key);
+}
+
+/* True when addr is a VIP of any service (the (VIP, 0, 0) marker). */
+static __always_inline int mer_is_vip(__be32 addr)
+{
+	struct mer_service_key key = {.vip_be = addr};
+
+	return bpf_map_lookup_elem(&mer_services, &key) != NULL;
+}
+
+/* Weighted Maglev: the flow hash picks a slot of the service's table.
+ * Returns the backend id, or 0 with *stat set to the drop reason. */
+static __always_inline __u32 mer_maglev_select(const struct mer_pkt *p,
+					       const struct mer_service *svc, enum mer_stat *stat)
+{
+	__u32 svc_id = svc->id;
+	__u32 slot;
+	__u32 *backend_id;
+	void *table;
+
+	if (svc->maglev_size == 0 || svc->maglev_size > MER_MAGLEV_MAX_SIZE) {
+		*stat = MER_STAT_DROP_NO_MAGLEV_TABLE;
+		return 0;
+	}
+	table = bpf_map_lookup_elem(&mer_maglev, &svc_id);
+	if (!table) {
+		*stat = MER_STAT_DROP_NO_MAGLEV_TABLE;
+		return 0;
+	}
+	slot = mer_flow_hash(p->saddr, p->daddr, p->sport, p->dport, p->proto) % svc->maglev_size;
+	backend_id = bpf_map_lookup_elem(table, &slot);
+	if (!backend_id || *backend_id == 0) {
+		*stat = MER_STAT_DROP_NO_MAGLEV_TABLE;
+		return 0;
+	}
+	return *backend_id;
+}
+
+static __always_inline void mer_ct_forward_key(struct mer_ct_key *key, const struct mer_pkt *p)
+{
+	key->saddr_be = p->saddr;
+	key->daddr_be = p->daddr;
+	key->sport_be = p->sport;
+	key->dport_be = p->dport;
+	key->proto = p->proto;
+	key->dir = MER_CT_FORWARD;
+	key->pad = 0;
+}
+
+/* Records both directions of a new (or re-selected) flow. The reply entry
+ * is keyed as the backend will answer: backend -> client. */
+static __always_inline int mer_ct_create(const struct mer_pkt *p, const struct mer_service *svc,
+					 __u32 backend_id, const struct mer_backend *be)
+{
+	struct mer_ct_key key = {};
+	struct mer_ct_entry entry = {
+		.backend_id = backend_id,
+		.service_id = svc->id,
+		.vip_be = p->daddr,
+		.vport_be = p->dport,
+		.created_ns = bpf_ktime_get_ns(),
+	};
+
+	mer_ct_forward_key(&key, p);
+	if (bpf_map_update_elem(&mer_ct, &key, &entry, BPF_ANY))
+		return -1;
+
+	key.saddr_be = be->addr_be;
+	key.daddr_be = p->saddr;
+	key.sport_be = be->port_be;
+	key.dport_be = p->sport;
+	key.dir = MER_CT_REPLY;
+	if (bpf_map_update_elem(&mer_ct, &key, &entry, BPF_ANY))
+		return -1;
+	return 0;
+}
+
+#endif /* MERIDIAN_LB_H */

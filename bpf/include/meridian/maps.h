@@ -1,0 +1,64 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/* Map definitions shared by every Meridian BPF program. The agent pins them
+ * under /sys/fs/bpf/meridian/<node>/ and resizes them before load; the sizes
+ * here are the compile-time defaults (see meridian/abi.h). */
+#ifndef MERIDIAN_MAPS_H
+#define MERIDIAN_MAPS_H
+
+#include <linux/bpf.h>
+#include <bpf/bpf_helpers.h>
+
+#include "meridian/abi.h"
+
+/* (VIP, port, proto) -> service; plus one (VIP, 0, 0) marker per VIP. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, MER_MAX_SERVICES);
+	__type(key, struct mer_service_key);
+	__type(value, struct mer_service);
+} mer_services SEC(".maps");
+
+/* backend id -> backend address. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, MER_MAX_BACKENDS);
+	__type(key, __u32);
+	__type(value, struct mer_backend);
+} mer_backends SEC(".maps");
+
+/* Template of a per-service Maglev table: slot -> backend id. The agent
+ * creates each table with its own size (BPF_F_INNER_MAP allows it) and swaps
+ * whole tables atomically when the size changes. */
+struct mer_maglev_table {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__uint(map_flags, BPF_F_INNER_MAP);
+	__type(key, __u32);
+	__type(value, __u32);
+};
+
+/* service id -> Maglev table. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH_OF_MAPS);
+	__uint(max_entries, MER_MAX_SERVICES);
+	__type(key, __u32);
+	__array(values, struct mer_maglev_table);
+} mer_maglev SEC(".maps");
+
+/* Two entries per flow (forward and reply); LRU, so a full table evicts
+ * the coldest flows instead of refusing new ones. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, MER_MAX_CT_ENTRIES);
+	__type(key, struct mer_ct_key);
+	__type(value, struct mer_ct_entry);
+} mer_ct SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, MER_STAT_MAX);
+	__type(key, __u32);
+	__type(value, struct mer_stat_value);
+} mer_stats SEC(".maps");
+
+#endif /* MERIDIAN_MAPS_H */

@@ -1,0 +1,115 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/* Ethernet/IPv4/TCP/UDP parsing into a flat view of the packet. Offsets are
+ * kept rather than pointers because the rewrite helpers invalidate packet
+ * pointers. */
+#ifndef MERIDIAN_PARSE_H
+#define MERIDIAN_PARSE_H
+
+#include <linux/bpf.h>
+#include <linux/if_ether.h>
+#include <linux/in.h>
+#include <linux/ip.h>
+#include <linux/tcp.h>
+#include <linux/udp.h>
+#include <bpf/bpf_endian.h>
+#include <bpf/bpf_helpers.h>
+
+#define MER_IP_MF     0x2000
+#define MER_IP_OFFSET 0x1fff
+
+enum mer_parse_result {
+	MER_PARSE_OK = 0,
+	MER_PARSE_NOT_IPV4,	/* not an IPv4 Ethernet frame */
+	MER_PARSE_MALFORMED_IP, /* IPv4 header truncated or inconsistent */
+	MER_PARSE_NOT_TCP_UDP,	/* other L4 protocol */
+	MER_PARSE_FRAGMENT,	/* IPv4 fragment: no usable L4 ports */
+	MER_PARSE_TRUNCATED_L4, /* TCP/UDP header missing or short */
+};
+
+struct mer_pkt {
+	__u32 len;    /* skb->len at entry, for byte counters */
+	__u32 l4_off; /* offset of the TCP/UDP header */
+	__be32 saddr;
+	__be32 daddr;
+	__be16 sport;
+	__be16 dport;
+	__u8 proto;
+	__u8 ihl_len; /* IPv4 header length in bytes, options included */
+	__u16 pad;
+};
+
+#define MER_L3_OFF ((__u32)sizeof(struct ethhdr))
+
+static __always_inline int mer_parse(struct __sk_buff *skb, struct mer_pkt *p)
+{
+	void *data = (void *)(long)skb->data;
+	void *data_end = (void *)(long)skb->data_end;
+	struct ethhdr *eth = data;
+	struct iphdr *ip;
+	__u32 l4_len;
+
+	p->len = skb->len;
+	if ((void *)(eth + 1) > data_end)
+		return MER_PARSE_NOT_IPV4;
+	if (eth->h_proto != bpf_htons(ETH_P_IP))
+		return MER_PARSE_NOT_IPV4;
+
+	ip = (void *)(eth + 1);
+	if ((void *)(ip + 1) > data_end)
+		return MER_PARSE_MALFORMED_IP;
+	if (ip->version != 4 || ip->ihl < 5)
+		return MER_PARSE_MALFORMED_IP;
+	p->ihl_len = ip->ihl * 4;
+	if (bpf_ntohs(ip->tot_len) < p->ihl_len || bpf_ntohs(ip->tot_len) > skb->len - MER_L3_OFF)
+		return MER_PARSE_MALFORMED_IP;
+
+	p->saddr = ip->saddr;
+	p->daddr = ip->daddr;
+	p->proto = ip->protocol;
+	p->l4_off = MER_L3_OFF + p->ihl_len;
+
+	if (ip->frag_off & bpf_htons(MER_IP_MF | MER_IP_OFFSET))
+		return MER_PARSE_FRAGMENT;
+	if (p->proto == IPPROTO_TCP)
+		l4_len = sizeof(struct tcphdr);
+	else if (p->proto == IPPROTO_UDP)
+		l4_len = sizeof(struct udphdr);
+	else
+		return MER_PARSE_NOT_TCP_UDP;
+
+	if (bpf_ntohs(ip->tot_len) < p->ihl_len + l4_len)
+		return MER_PARSE_TRUNCATED_L4;
+
+	/* Headers of locally sent packets are linear; pull only when not. */
+	if (data + p->l4_off + l4_len > data_end) {
+		if (bpf_skb_pull_data(skb, p->l4_off + l4_len))
+			return MER_PARSE_TRUNCATED_L4;
+		data = (void *)(long)skb->data;
+		data_end = (void *)(long)skb->data_end;
+	}
+	if (p->l4_off > 14 + 60)
+		return MER_PARSE_MALFORMED_IP; /* unreachable; bounds the verifier */
+	if (data + p->l4_off + l4_len > data_end)
+		return MER_PARSE_TRUNCATED_L4;
+
+	if (p->proto == IPPROTO_TCP) {
+		struct tcphdr *th = data + p->l4_off;
+
+		if ((void *)(th + 1) > data_end)
+			return MER_PARSE_TRUNCATED_L4;
+		if (th->doff < 5)
+			return MER_PARSE_TRUNCATED_L4;
+		p->sport = th->source;
+		p->dport = th->dest;
+	} else {
+		struct udphdr *uh = data + p->l4_off;
+
+		if ((void *)(uh + 1) > data_end)
+			return MER_PARSE_TRUNCATED_L4;
+		p->sport = uh->source;
+		p->dport = uh->dest;
+	}
+	return MER_PARSE_OK;
+}
+
+#endif /* MERIDIAN_PARSE_H */

@@ -1,0 +1,104 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/* Fast failure for a VIP with no backends: turn the packet into an ICMP
+ * port-unreachable from the VIP and send it back to the pod. The client's
+ * kernel then fails connect() with ECONNREFUSED (TCP) or reports the error
+ * on the socket (UDP) at once, instead of timing out. */
+#ifndef MERIDIAN_REJECT_H
+#define MERIDIAN_REJECT_H
+
+#include <stddef.h>
+#include <linux/bpf.h>
+#include <linux/if_ether.h>
+#include <linux/ip.h>
+#include <bpf/bpf_endian.h>
+#include <bpf/bpf_helpers.h>
+
+#include "meridian/parse.h"
+
+/* linux/icmp.h drags in glibc's socket headers, which do not build for the
+ * BPF target; the few ICMP definitions needed are spelled out here. */
+#define MER_ICMP_DEST_UNREACH 3
+#define MER_ICMP_PORT_UNREACH 3
+#define MER_IPPROTO_ICMP      1
+
+struct mer_icmphdr {
+	__u8 type;
+	__u8 code;
+	__sum16 checksum;
+	__be32 unused;
+};
+
+/* RFC 792: the original IP header (options included) + 64 bits of data. */
+#define MER_ICMP_ORIG_MAX (60 + 8)
+
+/* The leading pad puts the IP header on a 4-byte boundary for csum_diff. */
+struct mer_icmp_reply {
+	__u16 pad;
+	struct ethhdr eth;
+	struct iphdr ip;
+	struct mer_icmphdr icmp;
+	__u8 orig[MER_ICMP_ORIG_MAX];
+} __attribute__((packed));
+
+static __always_inline __u16 mer_csum_fold(__u32 csum)
+{
+	csum = (csum & 0xffff) + (csum >> 16);
+	csum = (csum & 0xffff) + (csum >> 16);
+	return (__u16)~csum;
+}
+
+/* Returns TC_ACT_REDIRECT on success, a negative errno otherwise. */
+static __always_inline int mer_reject_port_unreachable(struct __sk_buff *skb,
+						       const struct mer_pkt *p)
+{
+	struct mer_icmp_reply out = {};
+	struct ethhdr eth;
+	__u32 orig_len = p->ihl_len + 8;
+	__u32 icmp_len;
+	__s64 csum;
+
+	if (orig_len > MER_ICMP_ORIG_MAX || orig_len < 28)
+		return -1;
+	if (bpf_skb_load_bytes(skb, 0, &eth, sizeof(eth)))
+		return -1;
+	if (bpf_skb_load_bytes(skb, MER_L3_OFF, out.orig, orig_len))
+		return -1;
+
+	__builtin_memcpy(out.eth.h_dest, eth.h_source, ETH_ALEN);
+	__builtin_memcpy(out.eth.h_source, eth.h_dest, ETH_ALEN);
+	out.eth.h_proto = bpf_htons(ETH_P_IP);
+
+	icmp_len = sizeof(struct mer_icmphdr) + orig_len;
+	out.ip.version = 4;
+	out.ip.ihl = 5;
+	out.ip.tos = 0xc0; /* IPTOS_PREC_INTERNETCONTROL, as the kernel sends */
+	out.ip.tot_len = bpf_htons(sizeof(struct iphdr) + icmp_len);
+	out.ip.ttl = 64;
+	out.ip.protocol = MER_IPPROTO_ICMP;
+	out.ip.saddr = p->daddr;
+	out.ip.daddr = p->saddr;
+	csum = bpf_csum_diff(0, 0, (__be32 *)((void *)&out + offsetof(struct mer_icmp_reply, ip)),
+			     sizeof(out.ip), 0);
+	if (csum < 0)
+		return -1;
+	out.ip.check = mer_csum_fold(csum);
+
+	out.icmp.type = MER_ICMP_DEST_UNREACH;
+	out.icmp.code = MER_ICMP_PORT_UNREACH;
+	/* icmp_len is a multiple of 4: ihl_len is, and 8 + 8 are. */
+	csum = bpf_csum_diff(0, 0, (__be32 *)((void *)&out + offsetof(struct mer_icmp_reply, icmp)),
+			     icmp_len, 0);
+	if (csum < 0)
+		return -1;
+	out.icmp.checksum = mer_csum_fold(csum);
+
+	if (bpf_skb_change_tail(skb, sizeof(struct ethhdr) + sizeof(struct iphdr) + icmp_len, 0))
+		return -1;
+	if (bpf_skb_store_bytes(skb, 0, (void *)&out + offsetof(struct mer_icmp_reply, eth),
+				sizeof(struct ethhdr) + sizeof(struct iphdr) + icmp_len, 0))
+		return -1;
+	/* Back out of the host-side veth, into the pod that sent it. */
+	return bpf_redirect(skb->ifindex, 0);
+}
+
+#endif /* MERIDIAN_REJECT_H */

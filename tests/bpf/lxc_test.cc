@@ -1,0 +1,393 @@
+// BPF_PROG_TEST_RUN tests of the pod-veth programs: build the packet,
+// prepare the maps through the real map writer, check verdict, every
+// rewritten byte, and the counter that proves which path ran.
+#include <arpa/inet.h>
+#include <gtest/gtest.h>
+
+#include "datapath_fixture.h"
+#include "meridian/jhash.h"
+
+namespace meridian::testing {
+namespace {
+
+using model::Protocol;
+
+constexpr const char* kClient = "10.1.1.100";
+constexpr const char* kVip = "10.96.0.10";
+const std::vector<std::string> kBackends = {"10.1.1.11", "10.1.1.12", "10.1.2.11", "10.1.2.12"};
+
+model::ResourceSnapshot WebService(std::vector<std::string> backends = kBackends) {
+  model::ResourceSnapshot s;
+  s.services.push_back(MakeService("web", kVip,
+                                   {{.name = "http", .protocol = Protocol::kTcp, .port = 80},
+                                    {.name = "dns", .protocol = Protocol::kUdp, .port = 53}}));
+  s.endpoint_slices.push_back(MakeSlice("web", backends,
+                                        {{.name = "http", .protocol = Protocol::kTcp, .port = 8080},
+                                         {.name = "dns", .protocol = Protocol::kUdp, .port = 5353}}));
+  return s;
+}
+
+class LxcTest : public DatapathTest {
+ protected:
+  // The backend the datapath must choose for a flow: flow hash -> slot of
+  // the installed Maglev table, computed here from the desired state.
+  std::string ExpectedBackend(const char* src, std::uint16_t sport, std::uint16_t dport,
+                              Protocol proto) {
+    desired::FrontendKey key{*model::Ipv4Address::Parse(kVip), dport, proto};
+    const auto& fe = state_.frontends.at(key);
+    std::uint32_t h = mer_flow_hash(Ip(src), Ip(kVip), htons(sport), htons(dport),
+                                    static_cast<std::uint32_t>(proto));
+    return fe.backends[fe.maglev[h % fe.maglev.size()]].key.address.ToString();
+  }
+
+  static std::string Addr(std::uint32_t be) {
+    return model::Ipv4Address::FromNetworkOrder(be).ToString();
+  }
+
+  // Everything except the bytes the NAT may change must be identical.
+  static void ExpectOnlyRewritten(const Bytes& in, const Bytes& out, std::size_t addr_off,
+                                  std::size_t port_off) {
+    ASSERT_EQ(in.size(), out.size());
+    PacketView v{in};
+    std::size_t l4_csum = v.l4() + (v.proto() == IPPROTO_TCP ? 16 : 6);
+    for (std::size_t i = 0; i < in.size(); ++i) {
+      bool may_change = (i >= addr_off && i < addr_off + 4) || (i >= port_off && i < port_off + 2) ||
+                        i == kEthLen + 10 || i == kEthLen + 11 || i == l4_csum || i == l4_csum + 1;
+      if (!may_change) {
+        EXPECT_EQ(in[i], out[i]) << "byte " << i << " changed";
+      }
+    }
+  }
+};
+
+TEST_F(LxcTest, TcpServiceHitRewritesDestinationAndBothChecksums) {
+  Install(WebService());
+  CounterDelta();
+  Bytes in = Packet().Eth().Ipv4(kClient, kVip).Tcp(40000, 80).Payload("hello").Build();
+
+  auto r = FromPod(in);
+
+  ASSERT_EQ(r.verdict, TC_ACT_OK);
+  PacketView out{r.out};
+  EXPECT_EQ(Addr(out.daddr()), ExpectedBackend(kClient, 40000, 80, Protocol::kTcp));
+  EXPECT_EQ(out.dport(), 8080);
+  EXPECT_EQ(Addr(out.saddr()), kClient);
+  EXPECT_EQ(out.sport(), 40000);
+  EXPECT_EQ(out.ip_csum_residue(), 0);
+  EXPECT_EQ(out.l4_csum_residue(), 0);
+  ExpectOnlyRewritten(in, r.out, kEthLen + 16, PacketView{in}.l4() + 2);
+  EXPECT_EQ(CounterDelta(), (std::map<std::string, std::uint64_t>{{"lb_new_flow", 1}}));
+}
+
+TEST_F(LxcTest, SecondPacketOfAFlowHitsConntrackAndKeepsItsBackend) {
+  Install(WebService());
+  Bytes in = Packet().Eth().Ipv4(kClient, kVip).Tcp(40001, 80, 0x10).Build();
+  auto first = FromPod(in);
+  CounterDelta();
+
+  auto second = FromPod(in);
+
+  EXPECT_EQ(second.verdict, TC_ACT_OK);
+  EXPECT_EQ(second.out, first.out);
+  EXPECT_EQ(CounterDelta(), (std::map<std::string, std::uint64_t>{{"lb_ct_hit", 1}}));
+}
+
+TEST_F(LxcTest, EstablishedFlowKeepsBackendWhenAnotherBackendIsRemoved) {
+  Install(WebService());
+  // Find flows whose backend survives the removal of 10.1.1.11, then check
+  // that every one of them keeps its backend although the table changes.
+  int checked = 0;
+  for (std::uint16_t sport = 41000; sport < 41040; ++sport) {
+    Bytes in = Packet().Eth().Ipv4(kClient, kVip).Tcp(sport, 80, 0x10).Build();
+    std::string before = Addr(PacketView{FromPod(in).out}.daddr());
+    if (before == "10.1.1.11") continue;
+    ++checked;
+  }
+  ASSERT_GT(checked, 10);
+  auto stats = Install(WebService({"10.1.1.12", "10.1.2.11", "10.1.2.12"}));
+  EXPECT_EQ(stats.backends_deleted, 2u);  // TCP and UDP backend of 10.1.1.11
+  CounterDelta();
+  for (std::uint16_t sport = 41000; sport < 41040; ++sport) {
+    Bytes in = Packet().Eth().Ipv4(kClient, kVip).Tcp(sport, 80, 0x10).Build();
+    auto r = FromPod(in);
+    EXPECT_NE(Addr(PacketView{r.out}.daddr()), "10.1.1.11");
+  }
+  auto delta = CounterDelta();
+  EXPECT_EQ(delta["lb_ct_hit"], static_cast<std::uint64_t>(checked));
+  EXPECT_EQ(delta["lb_ct_reselect"], static_cast<std::uint64_t>(40 - checked));
+}
+
+TEST_F(LxcTest, FlowsSpreadOverEveryBackend) {
+  Install(WebService());
+  std::map<std::string, int> hits;
+  for (std::uint16_t sport = 20000; sport < 20400; ++sport) {
+    auto r = FromPod(Packet().Eth().Ipv4(kClient, kVip).Tcp(sport, 80).Build());
+    ASSERT_EQ(r.verdict, TC_ACT_OK);
+    hits[Addr(PacketView{r.out}.daddr())]++;
+  }
+  ASSERT_EQ(hits.size(), 4u);
+  for (const auto& [addr, n] : hits) EXPECT_GE(n, 40) << addr;  // >= 10% each
+}
+
+TEST_F(LxcTest, UdpServiceHitRewritesChecksum) {
+  Install(WebService());
+  CounterDelta();
+  Bytes in = Packet().Eth().Ipv4(kClient, kVip).Udp(5000, 53).Payload("query").Build();
+  auto r = FromPod(in);
+  ASSERT_EQ(r.verdict, TC_ACT_OK);
+  PacketView out{r.out};
+  EXPECT_EQ(Addr(out.daddr()), ExpectedBackend(kClient, 5000, 53, Protocol::kUdp));
+  EXPECT_EQ(out.dport(), 5353);
+  EXPECT_EQ(out.ip_csum_residue(), 0);
+  EXPECT_EQ(out.l4_csum_residue(), 0);
+  ExpectOnlyRewritten(in, r.out, kEthLen + 16, PacketView{in}.l4() + 2);
+  EXPECT_EQ(CounterDelta(), (std::map<std::string, std::uint64_t>{{"lb_new_flow", 1}}));
+}
+
+TEST_F(LxcTest, UdpWithoutChecksumKeepsZeroChecksum) {
+  Install(WebService());
+  auto r = FromPod(Packet().Eth().Ipv4(kClient, kVip).Udp(5001, 53, true).Payload("q").Build());
+  ASSERT_EQ(r.verdict, TC_ACT_OK);
+  PacketView out{r.out};
+  EXPECT_EQ(out.dport(), 5353);
+  EXPECT_EQ(out.l4_csum_field(), 0);
+  EXPECT_EQ(out.ip_csum_residue(), 0);
+}
+
+TEST_F(LxcTest, ReplyIsReverseTranslatedToTheVip) {
+  Install(WebService());
+  auto fwd = FromPod(Packet().Eth().Ipv4(kClient, kVip).Tcp(42000, 80).Build());
+  std::string backend = Addr(PacketView{fwd.out}.daddr());
+  CounterDelta();
+  Bytes reply = Packet()
+                    .Eth("02:00:00:00:00:02", "02:00:00:00:00:01")
+                    .Ipv4(backend.c_str(), kClient)
+                    .Tcp(8080, 42000, 0x12)
+                    .Payload("world")
+                    .Build();
+
+  auto r = ToPod(reply);
+
+  ASSERT_EQ(r.verdict, TC_ACT_OK);
+  PacketView out{r.out};
+  EXPECT_EQ(Addr(out.saddr()), kVip);
+  EXPECT_EQ(out.sport(), 80);
+  EXPECT_EQ(Addr(out.daddr()), kClient);
+  EXPECT_EQ(out.dport(), 42000);
+  EXPECT_EQ(out.ip_csum_residue(), 0);
+  EXPECT_EQ(out.l4_csum_residue(), 0);
+  ExpectOnlyRewritten(reply, r.out, kEthLen + 12, PacketView{reply}.l4());
+  EXPECT_EQ(CounterDelta(), (std::map<std::string, std::uint64_t>{{"revnat", 1}}));
+}
+
+TEST_F(LxcTest, UdpReplyIsReverseTranslated) {
+  Install(WebService());
+  auto fwd = FromPod(Packet().Eth().Ipv4(kClient, kVip).Udp(5002, 53).Build());
+  std::string backend = Addr(PacketView{fwd.out}.daddr());
+  auto r = ToPod(Packet().Eth().Ipv4(backend.c_str(), kClient).Udp(5353, 5002).Payload("a").Build());
+  ASSERT_EQ(r.verdict, TC_ACT_OK);
+  PacketView out{r.out};
+  EXPECT_EQ(Addr(out.saddr()), kVip);
+  EXPECT_EQ(out.sport(), 53);
+  EXPECT_EQ(out.l4_csum_residue(), 0);
+}
+
+TEST_F(LxcTest, ToPodPassesUnrelatedTrafficUntouched) {
+  Install(WebService());
+  CounterDelta();
+  Bytes in = Packet().Eth().Ipv4("10.1.2.11", kClient).Tcp(8080, 43000, 0x12).Build();
+  auto r = ToPod(in);
+  EXPECT_EQ(r.verdict, TC_ACT_OK);
+  EXPECT_EQ(r.out, in);
+  EXPECT_EQ(CounterDelta(), (std::map<std::string, std::uint64_t>{{"pass_to_pod", 1}}));
+}
+
+TEST_F(LxcTest, NonServiceTrafficPassesUntouched) {
+  Install(WebService());
+  CounterDelta();
+  struct Case {
+    Bytes pkt;
+    const char* counter;
+  } cases[] = {
+      {Packet().Eth().Ipv4(kClient, "10.1.2.11").Tcp(40000, 8080).Build(), "pass_not_service"},
+      {Packet().Eth().Ipv4(kClient, "10.96.0.99").Udp(40000, 53).Build(), "pass_not_service"},
+      {Packet().Eth().Ipv4(kClient, kVip).Icmp().Build(), "pass_not_tcp_udp"},
+      {Packet().Eth("02:00:00:00:00:01", "ff:ff:ff:ff:ff:ff", 0x0806).Payload(std::string(28, 'a')).Build(),
+       "pass_not_ipv4"},
+      {Packet().Eth("02:00:00:00:00:01", "02:00:00:00:00:02", 0x86dd).Payload(std::string(60, 'b')).Build(),
+       "pass_not_ipv4"},
+  };
+  for (const auto& c : cases) {
+    auto r = FromPod(c.pkt);
+    EXPECT_EQ(r.verdict, TC_ACT_OK) << c.counter;
+    EXPECT_EQ(r.out, c.pkt) << c.counter;
+    EXPECT_EQ(CounterDelta(), (std::map<std::string, std::uint64_t>{{c.counter, 1}}));
+  }
+}
+
+TEST_F(LxcTest, KnownVipOnUnknownPortIsDropped) {
+  Install(WebService());
+  CounterDelta();
+  EXPECT_EQ(FromPod(Packet().Eth().Ipv4(kClient, kVip).Tcp(40000, 81).Build()).verdict, TC_ACT_SHOT);
+  // Port 53 exists for UDP only.
+  EXPECT_EQ(FromPod(Packet().Eth().Ipv4(kClient, kVip).Tcp(40000, 53).Build()).verdict, TC_ACT_SHOT);
+  EXPECT_EQ(CounterDelta(), (std::map<std::string, std::uint64_t>{{"drop_unknown_port", 2}}));
+}
+
+// The ICMP error a client must get from a VIP with no backends.
+void ExpectPortUnreachable(const Bytes& in, const RunResult& r) {
+  ASSERT_EQ(r.verdict, TC_ACT_REDIRECT);
+  PacketView orig{in};
+  std::size_t quoted = orig.ihl() + 8;
+  ASSERT_EQ(r.out.size(), kEthLen + 20 + 8 + quoted);
+  // MACs swapped: back to the pod.
+  EXPECT_TRUE(std::equal(r.out.begin(), r.out.begin() + 6, in.begin() + 6));
+  EXPECT_TRUE(std::equal(r.out.begin() + 6, r.out.begin() + 12, in.begin()));
+  EXPECT_EQ(r.out[12], 0x08);
+  EXPECT_EQ(r.out[13], 0x00);
+  PacketView out{r.out};
+  EXPECT_EQ(r.out[kEthLen], 0x45);
+  EXPECT_EQ(out.proto(), IPPROTO_ICMP);
+  EXPECT_EQ(out.ip_total(), 20 + 8 + quoted);
+  EXPECT_EQ(out.saddr(), orig.daddr());  // from the VIP
+  EXPECT_EQ(out.daddr(), orig.saddr());
+  EXPECT_EQ(out.ip_csum_residue(), 0);
+  const std::uint8_t* icmp = &r.out[kEthLen + 20];
+  EXPECT_EQ(icmp[0], 3);  // destination unreachable
+  EXPECT_EQ(icmp[1], 3);  // port unreachable
+  EXPECT_EQ(InternetChecksum(icmp, 8 + quoted), 0);
+  // The quoted datagram: the original IP header and first 8 L4 bytes.
+  EXPECT_TRUE(std::equal(icmp + 8, icmp + 8 + quoted, in.begin() + kEthLen));
+}
+
+TEST_F(LxcTest, VipWithoutBackendsAnswersTcpWithPortUnreachable) {
+  Install(WebService({}));
+  CounterDelta();
+  Bytes in = Packet().Eth().Ipv4(kClient, kVip).Tcp(40000, 80).Build();
+  ExpectPortUnreachable(in, FromPod(in));
+  EXPECT_EQ(CounterDelta(), (std::map<std::string, std::uint64_t>{{"reject_no_backend", 1}}));
+}
+
+TEST_F(LxcTest, VipWithoutBackendsAnswersUdpWithPortUnreachable) {
+  Install(WebService({}));
+  CounterDelta();
+  Bytes in = Packet().Eth().Ipv4(kClient, kVip).Udp(5000, 53).Payload(std::string(100, 'x')).Build();
+  ExpectPortUnreachable(in, FromPod(in));
+  EXPECT_EQ(CounterDelta(), (std::map<std::string, std::uint64_t>{{"reject_no_backend", 1}}));
+}
+
+TEST_F(LxcTest, RejectQuotesIpOptions) {
+  Install(WebService({}));
+  Bytes in = Packet().Eth().Ipv4(kClient, kVip, {1, 1, 1, 0}).Tcp(40000, 80).Build();
+  ExpectPortUnreachable(in, FromPod(in));
+}
+
+TEST_F(LxcTest, OnlyTerminatingBackendsRejectNewFlows) {
+  Install(WebService());
+  auto est = Packet().Eth().Ipv4(kClient, kVip).Tcp(44000, 80, 0x10).Build();
+  std::string backend = Addr(PacketView{FromPod(est).out}.daddr());
+  // Every endpoint terminating but still serving: existing flows go on,
+  // new flows are refused.
+  auto snap = WebService();
+  for (auto& ep : snap.endpoint_slices[0].endpoints)
+    ep.conditions = {.ready = false, .serving = true, .terminating = true};
+  Install(snap);
+  CounterDelta();
+  EXPECT_EQ(Addr(PacketView{FromPod(est).out}.daddr()), backend);
+  Bytes fresh = Packet().Eth().Ipv4(kClient, kVip).Tcp(44001, 80).Build();
+  ExpectPortUnreachable(fresh, FromPod(fresh));
+  EXPECT_EQ(CounterDelta(), (std::map<std::string, std::uint64_t>{{"lb_ct_hit", 1},
+                                                                   {"reject_no_backend", 1}}));
+}
+
+TEST_F(LxcTest, IpOptionsAreKeptAndPortsFoundAfterThem) {
+  Install(WebService());
+  CounterDelta();
+  Bytes opts = {0x94, 0x04, 0x00, 0x00, 0x01, 0x01, 0x01, 0x00};  // router alert, NOPs, EOL
+  Bytes in = Packet().Eth().Ipv4(kClient, kVip, opts).Tcp(40000, 80).Payload("x").Build();
+  auto r = FromPod(in);
+  ASSERT_EQ(r.verdict, TC_ACT_OK);
+  PacketView out{r.out};
+  EXPECT_EQ(out.ihl(), 28u);
+  EXPECT_EQ(Addr(out.daddr()), ExpectedBackend(kClient, 40000, 80, Protocol::kTcp));
+  EXPECT_EQ(out.dport(), 8080);
+  EXPECT_EQ(out.ip_csum_residue(), 0);
+  EXPECT_EQ(out.l4_csum_residue(), 0);
+  ExpectOnlyRewritten(in, r.out, kEthLen + 16, PacketView{in}.l4() + 2);
+  EXPECT_EQ(CounterDelta(), (std::map<std::string, std::uint64_t>{{"lb_new_flow", 1}}));
+}
+
+TEST_F(LxcTest, MalformedIpv4HeadersAreDropped) {
+  Install(WebService());
+  CounterDelta();
+  Bytes good = Packet().Eth().Ipv4(kClient, kVip).Tcp(40000, 80).Build();
+  // (A frame cut inside the IPv4 header cannot be fed through
+  // BPF_PROG_TEST_RUN: the kernel refuses to build such an skb.)
+  Bytes short_ihl = good;
+  short_ihl[kEthLen] = 0x44;
+  Bytes bad_version = good;
+  bad_version[kEthLen] = 0x65;
+  Bytes long_total = good;
+  long_total[kEthLen + 2] = 0x05;  // tot_len 1280+ > packet
+  Bytes ihl_past_end = good;
+  ihl_past_end[kEthLen] = 0x4f;  // 60-byte header in a 54-byte packet
+  ihl_past_end.resize(kEthLen + 40);
+  for (const Bytes& in : {short_ihl, bad_version, long_total, ihl_past_end}) {
+    EXPECT_EQ(FromPod(in).verdict, TC_ACT_SHOT);
+  }
+  EXPECT_EQ(CounterDelta(), (std::map<std::string, std::uint64_t>{{"drop_malformed_ip", 4}}));
+}
+
+TEST_F(LxcTest, TruncatedL4HeaderIsDroppedForVipAndPassedOtherwise) {
+  Install(WebService());
+  CounterDelta();
+  Bytes to_vip = Packet().Eth().Ipv4(kClient, kVip).Tcp(40000, 80).Build();
+  to_vip.resize(kEthLen + 20 + 10);
+  to_vip[kEthLen + 3] = 30;  // tot_len = 30: a 10-byte TCP header
+  Bytes doff_small = Packet().Eth().Ipv4(kClient, kVip).Tcp(40000, 80).Build();
+  doff_small[kEthLen + 20 + 12] = 0x40;  // data offset 4 < 5
+  Bytes udp_short = Packet().Eth().Ipv4(kClient, kVip).Udp(1, 53).Build();
+  udp_short.resize(kEthLen + 20 + 4);
+  udp_short[kEthLen + 3] = 24;
+  Bytes other = Packet().Eth().Ipv4(kClient, "10.1.2.11").Tcp(40000, 80).Build();
+  other.resize(kEthLen + 20 + 10);
+  other[kEthLen + 3] = 30;
+
+  EXPECT_EQ(FromPod(to_vip).verdict, TC_ACT_SHOT);
+  EXPECT_EQ(FromPod(doff_small).verdict, TC_ACT_SHOT);
+  EXPECT_EQ(FromPod(udp_short).verdict, TC_ACT_SHOT);
+  auto r = FromPod(other);
+  EXPECT_EQ(r.verdict, TC_ACT_OK);
+  EXPECT_EQ(r.out, other);
+  EXPECT_EQ(CounterDelta(), (std::map<std::string, std::uint64_t>{{"drop_truncated_l4", 3},
+                                                                   {"pass_not_service", 1}}));
+}
+
+TEST_F(LxcTest, FragmentsToVipAreDroppedOthersPass) {
+  Install(WebService());
+  CounterDelta();
+  Bytes first = Packet().Eth().Ipv4(kClient, kVip).Frag(0x2000).Udp(5000, 53).Build();  // MF
+  Bytes later = Packet().Eth().Ipv4(kClient, kVip).Frag(0x0010).Udp(5000, 53).Build();  // offset
+  Bytes other = Packet().Eth().Ipv4(kClient, "10.1.2.11").Frag(0x2000).Udp(5000, 53).Build();
+  EXPECT_EQ(FromPod(first).verdict, TC_ACT_SHOT);
+  EXPECT_EQ(FromPod(later).verdict, TC_ACT_SHOT);
+  auto r = FromPod(other);
+  EXPECT_EQ(r.verdict, TC_ACT_OK);
+  EXPECT_EQ(r.out, other);
+  EXPECT_EQ(CounterDelta(), (std::map<std::string, std::uint64_t>{{"drop_fragment", 2},
+                                                                   {"pass_not_service", 1}}));
+}
+
+TEST_F(LxcTest, CountersCountBytes) {
+  Install(WebService());
+  Bytes in = Packet().Eth().Ipv4(kClient, "10.1.2.11").Tcp(40000, 80).Payload("abc").Build();
+  auto before = datapath::ReadStats(dp_->maps().stats);
+  FromPod(in);
+  auto after = datapath::ReadStats(dp_->maps().stats);
+  ASSERT_TRUE(before.ok() && after.ok());
+  EXPECT_EQ((*after)[MER_STAT_PASS_NOT_SERVICE].bytes - (*before)[MER_STAT_PASS_NOT_SERVICE].bytes,
+            in.size());
+}
+
+}  // namespace
+}  // namespace meridian::testing

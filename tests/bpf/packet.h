@@ -1,0 +1,177 @@
+// Test packets that read like the packet: Packet().Eth().Ipv4().Tcp().
+// Checksums are computed from scratch here, independently of the datapath's
+// incremental updates, so a test can prove every rewritten byte.
+#pragma once
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
+#include <algorithm>
+#include <cstdio>
+
+#include <cstdint>
+#include <cstring>
+#include <string>
+#include <vector>
+
+namespace meridian::testing {
+
+using Bytes = std::vector<std::uint8_t>;
+
+inline std::uint32_t Ip(const char* text) {
+  in_addr a{};
+  inet_pton(AF_INET, text, &a);
+  return a.s_addr;  // network order
+}
+
+// RFC 1071 over `len` bytes starting at `data`, plus an initial sum.
+inline std::uint16_t InternetChecksum(const std::uint8_t* data, std::size_t len,
+                                      std::uint32_t sum = 0) {
+  for (std::size_t i = 0; i + 1 < len; i += 2) sum += (data[i] << 8) | data[i + 1];
+  if (len & 1) sum += data[len - 1] << 8;
+  while (sum >> 16) sum = (sum & 0xffff) + (sum >> 16);
+  return static_cast<std::uint16_t>(~sum);
+}
+
+inline constexpr std::size_t kEthLen = 14;
+
+struct PacketView {
+  const Bytes& b;
+  std::size_t ihl() const { return (b[kEthLen] & 0x0f) * 4; }
+  std::size_t l4() const { return kEthLen + ihl(); }
+  std::uint8_t proto() const { return b[kEthLen + 9]; }
+  std::uint32_t saddr() const { std::uint32_t v; std::memcpy(&v, &b[kEthLen + 12], 4); return v; }
+  std::uint32_t daddr() const { std::uint32_t v; std::memcpy(&v, &b[kEthLen + 16], 4); return v; }
+  std::uint16_t sport() const { return static_cast<std::uint16_t>((b[l4()] << 8) | b[l4() + 1]); }
+  std::uint16_t dport() const { return static_cast<std::uint16_t>((b[l4() + 2] << 8) | b[l4() + 3]); }
+  std::size_t ip_total() const { return (b[kEthLen + 2] << 8) | b[kEthLen + 3]; }
+  // 0 when the IPv4 header checksum verifies.
+  std::uint16_t ip_csum_residue() const { return InternetChecksum(&b[kEthLen], ihl()); }
+  // 0 when the TCP/UDP checksum verifies over the pseudo-header.
+  std::uint16_t l4_csum_residue() const {
+    std::size_t len = ip_total() - ihl();
+    std::uint32_t sum = 0;
+    for (int i = 12; i < 20; i += 2) sum += (b[kEthLen + i] << 8) | b[kEthLen + i + 1];
+    sum += proto();
+    sum += static_cast<std::uint32_t>(len);
+    return InternetChecksum(&b[l4()], len, sum);
+  }
+  std::uint16_t l4_csum_field() const {
+    std::size_t off = l4() + (proto() == IPPROTO_TCP ? 16 : 6);
+    return static_cast<std::uint16_t>((b[off] << 8) | b[off + 1]);
+  }
+};
+
+class Packet {
+ public:
+  Packet& Eth(const char* src = "02:00:00:00:00:01", const char* dst = "02:00:00:00:00:02",
+              std::uint16_t type = 0x0800) {
+    ParseMac(dst, eth_dst_);
+    ParseMac(src, eth_src_);
+    eth_type_ = type;
+    return *this;
+  }
+  Packet& Ipv4(const char* src, const char* dst, Bytes options = {}) {
+    saddr_ = Ip(src);
+    daddr_ = Ip(dst);
+    ip_options_ = std::move(options);
+    return *this;
+  }
+  Packet& Frag(std::uint16_t frag_field) { frag_ = frag_field; return *this; }
+  Packet& Tcp(std::uint16_t sport, std::uint16_t dport, std::uint8_t flags = 0x02) {
+    proto_ = IPPROTO_TCP; sport_ = sport; dport_ = dport; tcp_flags_ = flags;
+    return *this;
+  }
+  Packet& Udp(std::uint16_t sport, std::uint16_t dport, bool zero_checksum = false) {
+    proto_ = IPPROTO_UDP; sport_ = sport; dport_ = dport; udp_zero_csum_ = zero_checksum;
+    return *this;
+  }
+  Packet& Icmp() { proto_ = IPPROTO_ICMP; return *this; }
+  Packet& Payload(std::string p) { payload_ = std::move(p); return *this; }
+
+  Bytes Build() const {
+    Bytes b(kEthLen);
+    std::memcpy(&b[0], eth_dst_, 6);
+    std::memcpy(&b[6], eth_src_, 6);
+    b[12] = eth_type_ >> 8;
+    b[13] = eth_type_ & 0xff;
+    if (eth_type_ != 0x0800) {
+      b.insert(b.end(), payload_.begin(), payload_.end());
+      return b;
+    }
+    Bytes l4;
+    if (proto_ == IPPROTO_TCP) {
+      l4.assign(20, 0);
+      Put16(l4, 0, sport_); Put16(l4, 2, dport_);
+      Put32(l4, 4, 0x01020304);  // seq
+      l4[12] = 5 << 4;
+      l4[13] = tcp_flags_;
+      Put16(l4, 14, 64240);
+    } else if (proto_ == IPPROTO_UDP) {
+      l4.assign(8, 0);
+      Put16(l4, 0, sport_); Put16(l4, 2, dport_);
+      Put16(l4, 4, static_cast<std::uint16_t>(8 + payload_.size()));
+    } else {
+      l4 = {8, 0, 0, 0, 0, 1, 0, 1};  // echo request
+    }
+    l4.insert(l4.end(), payload_.begin(), payload_.end());
+
+    std::size_t ihl = 20 + ip_options_.size();
+    Bytes ip(ihl, 0);
+    ip[0] = 0x40 | static_cast<std::uint8_t>(ihl / 4);
+    Put16(ip, 2, static_cast<std::uint16_t>(ihl + l4.size()));
+    Put16(ip, 4, 0x1234);
+    Put16(ip, 6, frag_);
+    ip[8] = 64;
+    ip[9] = proto_;
+    std::memcpy(&ip[12], &saddr_, 4);
+    std::memcpy(&ip[16], &daddr_, 4);
+    std::copy(ip_options_.begin(), ip_options_.end(), ip.begin() + 20);
+    Put16(ip, 10, InternetChecksum(ip.data(), ihl));
+
+    // L4 checksum over the pseudo-header.
+    std::uint32_t sum = 0;
+    for (int i = 12; i < 20; i += 2) sum += (ip[i] << 8) | ip[i + 1];
+    sum += proto_;
+    sum += static_cast<std::uint32_t>(l4.size());
+    if (proto_ == IPPROTO_TCP) {
+      Put16(l4, 16, InternetChecksum(l4.data(), l4.size(), sum));
+    } else if (proto_ == IPPROTO_UDP && !udp_zero_csum_) {
+      std::uint16_t c = InternetChecksum(l4.data(), l4.size(), sum);
+      Put16(l4, 6, c == 0 ? 0xffff : c);
+    } else if (proto_ == IPPROTO_ICMP) {
+      Put16(l4, 2, InternetChecksum(l4.data(), l4.size()));
+    }
+    b.insert(b.end(), ip.begin(), ip.end());
+    b.insert(b.end(), l4.begin(), l4.end());
+    return b;
+  }
+
+ private:
+  static void Put16(Bytes& b, std::size_t off, std::uint16_t v) {
+    b[off] = v >> 8;
+    b[off + 1] = v & 0xff;
+  }
+  static void Put32(Bytes& b, std::size_t off, std::uint32_t v) {
+    Put16(b, off, v >> 16);
+    Put16(b, off + 2, v & 0xffff);
+  }
+  static void ParseMac(const char* s, std::uint8_t out[6]) {
+    unsigned v[6];
+    std::sscanf(s, "%x:%x:%x:%x:%x:%x", &v[0], &v[1], &v[2], &v[3], &v[4], &v[5]);
+    for (int i = 0; i < 6; ++i) out[i] = static_cast<std::uint8_t>(v[i]);
+  }
+
+  std::uint8_t eth_dst_[6]{}, eth_src_[6]{};
+  std::uint16_t eth_type_ = 0x0800;
+  std::uint32_t saddr_ = 0, daddr_ = 0;
+  Bytes ip_options_;
+  std::uint16_t frag_ = 0;
+  std::uint8_t proto_ = IPPROTO_TCP;
+  std::uint16_t sport_ = 0, dport_ = 0;
+  std::uint8_t tcp_flags_ = 0x02;
+  bool udp_zero_csum_ = false;
+  std::string payload_;
+};
+
+}  // namespace meridian::testing

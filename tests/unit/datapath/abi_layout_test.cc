@@ -1,0 +1,78 @@
+// The ABI header is compiled by clang for BPF and by g++ for the agent. The
+// static_asserts pin the C++ layout; the BTF test compares it with the
+// layout clang actually produced in the BPF object, member by member.
+#include <bpf/btf.h>
+#include <bpf/libbpf.h>
+#include <gtest/gtest.h>
+
+#include <cstddef>
+#include <string>
+
+#include "meridian/abi.h"
+
+static_assert(sizeof(mer_service_key) == 8);
+static_assert(offsetof(mer_service_key, port_be) == 4);
+static_assert(offsetof(mer_service_key, proto) == 6);
+static_assert(sizeof(mer_service) == 16);
+static_assert(sizeof(mer_backend) == 16);
+static_assert(offsetof(mer_backend, cluster_id) == 8);
+static_assert(sizeof(mer_ct_key) == 16);
+static_assert(offsetof(mer_ct_key, proto) == 12);
+static_assert(offsetof(mer_ct_key, dir) == 13);
+static_assert(sizeof(mer_ct_entry) == 24);
+static_assert(offsetof(mer_ct_entry, created_ns) == 16);
+static_assert(sizeof(mer_stat_value) == 16);
+
+namespace {
+
+struct Member {
+  const char* name;
+  std::size_t offset;
+};
+
+void ExpectBtfLayout(const btf* b, const char* type, std::size_t size,
+                     std::initializer_list<Member> members) {
+  int id = btf__find_by_name_kind(b, type, BTF_KIND_STRUCT);
+  ASSERT_GT(id, 0) << "struct " << type << " missing from BPF object BTF";
+  const btf_type* t = btf__type_by_id(b, id);
+  EXPECT_EQ(t->size, size) << type;
+  const btf_member* m = btf_members(t);
+  for (const auto& want : members) {
+    bool found = false;
+    for (int i = 0; i < btf_vlen(t); ++i) {
+      if (std::string(btf__name_by_offset(b, m[i].name_off)) == want.name) {
+        EXPECT_EQ(btf_member_bit_offset(t, i) / 8, want.offset) << type << "." << want.name;
+        found = true;
+      }
+    }
+    EXPECT_TRUE(found) << type << "." << want.name;
+  }
+}
+
+#define M(type, field) Member{#field, offsetof(type, field)}
+
+TEST(AbiLayout, BpfObjectMatchesCxxLayout) {
+  btf* b = btf__parse_elf(MERIDIAN_LXC_BPF_OBJECT, nullptr);
+  ASSERT_NE(b, nullptr) << "cannot read BTF of " << MERIDIAN_LXC_BPF_OBJECT;
+  ExpectBtfLayout(b, "mer_service_key", sizeof(mer_service_key),
+                  {M(mer_service_key, vip_be), M(mer_service_key, port_be),
+                   M(mer_service_key, proto)});
+  ExpectBtfLayout(b, "mer_service", sizeof(mer_service),
+                  {M(mer_service, id), M(mer_service, backend_count), M(mer_service, maglev_size),
+                   M(mer_service, flags)});
+  ExpectBtfLayout(b, "mer_backend", sizeof(mer_backend),
+                  {M(mer_backend, addr_be), M(mer_backend, port_be), M(mer_backend, proto),
+                   M(mer_backend, flags), M(mer_backend, cluster_id)});
+  ExpectBtfLayout(b, "mer_ct_key", sizeof(mer_ct_key),
+                  {M(mer_ct_key, saddr_be), M(mer_ct_key, daddr_be), M(mer_ct_key, sport_be),
+                   M(mer_ct_key, dport_be), M(mer_ct_key, proto), M(mer_ct_key, dir)});
+  ExpectBtfLayout(b, "mer_ct_entry", sizeof(mer_ct_entry),
+                  {M(mer_ct_entry, backend_id), M(mer_ct_entry, service_id),
+                   M(mer_ct_entry, vip_be), M(mer_ct_entry, vport_be),
+                   M(mer_ct_entry, created_ns)});
+  ExpectBtfLayout(b, "mer_stat_value", sizeof(mer_stat_value),
+                  {M(mer_stat_value, packets), M(mer_stat_value, bytes)});
+  btf__free(b);
+}
+
+}  // namespace

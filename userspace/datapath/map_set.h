@@ -1,0 +1,17 @@
+// MapSet: file descriptors of one node's datapath maps. Owned by whoever
+// opened them (the loader, or OpenPinnedMaps for tools); a MapSet only
+// borrows them, so the map writer works the same on a freshly loaded
+// skeleton, on pinned maps, and on a benchmark's private maps.
+#pragma once
+
+namespace meridian::datapath {
+
+struct MapSet {
+  int services = -1;  // mer_services
+  int backends = -1;  // mer_backends
+  int maglev = -1;    // mer_maglev (hash of maps)
+  int ct = -1;        // mer_ct
+  int stats = -1;     // mer_stats
+};
+
+}  // namespace meridian::datapath

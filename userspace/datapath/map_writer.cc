@@ -1,0 +1,360 @@
+#include "datapath/map_writer.h"
+
+#include <arpa/inet.h>
+#include <bpf/bpf.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+
+#include <fmt/format.h>
+
+namespace meridian::datapath {
+namespace {
+
+using desired::BackendKey;
+using desired::DesiredState;
+using desired::Frontend;
+using desired::FrontendKey;
+using model::Ipv4Address;
+using model::Protocol;
+
+std::string Errno() { return std::strerror(errno); }
+
+mer_service_key ServiceKey(const FrontendKey& key) {
+  return mer_service_key{.vip_be = key.vip.network_order(),
+                         .port_be = htons(key.port),
+                         .proto = static_cast<std::uint8_t>(key.protocol),
+                         .pad = 0};
+}
+
+mer_service_key MarkerKey(Ipv4Address vip) {
+  return mer_service_key{.vip_be = vip.network_order(), .port_be = 0, .proto = 0, .pad = 0};
+}
+
+bool SameService(const mer_service& a, const mer_service& b) {
+  return a.id == b.id && a.backend_count == b.backend_count && a.maglev_size == b.maglev_size &&
+         a.flags == b.flags;
+}
+
+bool SameBackend(const mer_backend& a, const mer_backend& b) {
+  return a.addr_be == b.addr_be && a.port_be == b.port_be && a.proto == b.proto &&
+         a.flags == b.flags && a.cluster_id == b.cluster_id;
+}
+
+mer_backend BackendValue(const desired::Backend& b) {
+  return mer_backend{.addr_be = b.key.address.network_order(),
+                     .port_be = htons(b.key.port),
+                     .proto = static_cast<std::uint8_t>(b.key.protocol),
+                     .flags = static_cast<std::uint8_t>(b.terminating ? MER_BE_F_TERMINATING : 0),
+                     .cluster_id = b.cluster_id,
+                     .pad = 0};
+}
+
+}  // namespace
+
+Result<MapWriter> MapWriter::Recover(const MapSet& maps) {
+  MapWriter w(maps);
+  if (auto s = w.ReadBackends(); !s) return s.error();
+  if (auto s = w.ReadServices(); !s) return s.error();
+  return w;
+}
+
+Status MapWriter::ReadBackends() {
+  std::uint32_t key = 0, next = 0;
+  std::uint32_t* prev = nullptr;
+  while (bpf_map_get_next_key(maps_.backends, prev, &next) == 0) {
+    key = next;
+    prev = &key;
+    mer_backend v{};
+    if (bpf_map_lookup_elem(maps_.backends, &key, &v) != 0) continue;  // raced a delete
+    BackendKey bk{Ipv4Address::FromNetworkOrder(v.addr_be), ntohs(v.port_be),
+                  static_cast<Protocol>(v.proto)};
+    next_backend_id_ = std::max(next_backend_id_, key + 1);
+    auto [it, inserted] = backends_.emplace(bk, InstalledBackend{key, v});
+    // Two ids for one backend: keep the lower, the other is removed on Apply.
+    if (!inserted) {
+      std::uint32_t dup = std::max(key, it->second.id);
+      if (bpf_map_delete_elem(maps_.backends, &dup) != 0 && errno != ENOENT) {
+        return Error{fmt::format("delete duplicate backend {}: {}", bk.ToString(), Errno())};
+      }
+      if (key < it->second.id) it->second = InstalledBackend{key, v};
+    }
+  }
+  return Status::Ok();
+}
+
+Status MapWriter::ReadServices() {
+  // Every table present in mer_maglev, so that tables no service points at
+  // can be removed.
+  std::uint32_t id = 0, next_id = 0;
+  std::uint32_t* prev_id = nullptr;
+  while (bpf_map_get_next_key(maps_.maglev, prev_id, &next_id) == 0) {
+    id = next_id;
+    prev_id = &id;
+    orphan_tables_.insert(id);
+    next_service_id_ = std::max(next_service_id_, id + 1);
+  }
+
+  mer_service_key key{}, next{};
+  mer_service_key* prev = nullptr;
+  while (bpf_map_get_next_key(maps_.services, prev, &next) == 0) {
+    key = next;
+    prev = &key;
+    mer_service v{};
+    if (bpf_map_lookup_elem(maps_.services, &key, &v) != 0) continue;
+    Ipv4Address vip = Ipv4Address::FromNetworkOrder(key.vip_be);
+    if (v.flags & MER_SVC_F_VIP_MARKER) {
+      vips_.insert(vip);
+      continue;
+    }
+    next_service_id_ = std::max(next_service_id_, v.id + 1);
+    FrontendKey fk{vip, ntohs(key.port_be), static_cast<Protocol>(key.proto)};
+    InstalledService svc;
+    svc.value = v;
+    std::uint32_t inner_id = 0;
+    if (v.maglev_size > 0 && bpf_map_lookup_elem(maps_.maglev, &v.id, &inner_id) == 0) {
+      svc.table_fd = UniqueFd(bpf_map_get_fd_by_id(inner_id));
+      if (svc.table_fd.valid()) {
+        orphan_tables_.erase(v.id);
+        svc.table.resize(v.maglev_size);
+        for (std::uint32_t slot = 0; slot < v.maglev_size; ++slot) {
+          if (bpf_map_lookup_elem(svc.table_fd.get(), &slot, &svc.table[slot]) != 0) {
+            // A table of the wrong size: treated as absent, rebuilt on Apply.
+            svc.table.clear();
+            break;
+          }
+        }
+      }
+    }
+    services_.emplace(fk, std::move(svc));
+  }
+  return Status::Ok();
+}
+
+std::uint32_t MapWriter::backend_id(const BackendKey& key) const {
+  auto it = backends_.find(key);
+  return it == backends_.end() ? 0 : it->second.id;
+}
+
+Result<WriteStats> MapWriter::Apply(const DesiredState& desired) {
+  WriteStats stats;
+  if (auto s = WriteBackends(desired, stats); !s) return s.error();
+  if (auto s = WriteVipMarkers(desired, stats); !s) return s.error();
+  for (const auto& [key, fe] : desired.frontends) {
+    if (auto s = WriteFrontend(fe, stats); !s) return s.error();
+  }
+  if (auto s = RemoveStaleFrontends(desired, stats); !s) return s.error();
+  if (auto s = RemoveStaleVipMarkers(desired, stats); !s) return s.error();
+  if (auto s = RemoveStaleBackends(desired, stats); !s) return s.error();
+  if (auto s = RemoveOrphanTables(stats); !s) return s.error();
+  return stats;
+}
+
+Status MapWriter::WriteBackends(const DesiredState& desired, WriteStats& stats) {
+  for (const auto& [fkey, fe] : desired.frontends) {
+    for (const auto& b : fe.backends) {
+      mer_backend value = BackendValue(b);
+      auto it = backends_.find(b.key);
+      if (it != backends_.end() && SameBackend(it->second.value, value)) continue;
+      std::uint32_t id = it != backends_.end() ? it->second.id : next_backend_id_;
+      if (bpf_map_update_elem(maps_.backends, &id, &value, BPF_ANY) != 0) {
+        return Error{fmt::format("write backend {} (id {}) of {}: {}", b.key.ToString(), id,
+                                 fkey.ToString(), Errno())};
+      }
+      if (it == backends_.end()) {
+        ++next_backend_id_;
+        backends_.emplace(b.key, InstalledBackend{id, value});
+      } else {
+        it->second.value = value;
+      }
+      ++stats.backends_written;
+    }
+  }
+  return Status::Ok();
+}
+
+Status MapWriter::WriteVipMarkers(const DesiredState& desired, WriteStats& stats) {
+  for (const auto& vip : desired.Vips()) {
+    if (vips_.count(vip)) continue;
+    auto key = MarkerKey(vip);
+    mer_service marker{.id = 0, .backend_count = 0, .maglev_size = 0,
+                       .flags = MER_SVC_F_VIP_MARKER};
+    if (bpf_map_update_elem(maps_.services, &key, &marker, BPF_ANY) != 0) {
+      return Error{fmt::format("write VIP marker {}: {}", vip.ToString(), Errno())};
+    }
+    vips_.insert(vip);
+    ++stats.services_written;
+  }
+  return Status::Ok();
+}
+
+Result<UniqueFd> MapWriter::CreateTable(const FrontendKey& key,
+                                        const std::vector<std::uint32_t>& ids) {
+  LIBBPF_OPTS(bpf_map_create_opts, opts, .map_flags = BPF_F_INNER_MAP);
+  UniqueFd fd(bpf_map_create(BPF_MAP_TYPE_ARRAY, "mer_maglev_tbl", sizeof(std::uint32_t),
+                             sizeof(std::uint32_t), ids.size(), &opts));
+  if (!fd.valid()) {
+    return Error{fmt::format("create Maglev table ({} slots) for {}: {}", ids.size(),
+                             key.ToString(), Errno())};
+  }
+  std::vector<std::uint32_t> slots(ids.size());
+  for (std::uint32_t i = 0; i < slots.size(); ++i) slots[i] = i;
+  std::uint32_t count = ids.size();
+  if (bpf_map_update_batch(fd.get(), slots.data(), ids.data(), &count, nullptr) != 0) {
+    return Error{fmt::format("fill Maglev table for {}: {}", key.ToString(), Errno())};
+  }
+  return fd;
+}
+
+Status MapWriter::DeleteTable(std::uint32_t service_id, WriteStats& stats) {
+  if (bpf_map_delete_elem(maps_.maglev, &service_id) != 0 && errno != ENOENT) {
+    return Error{fmt::format("delete Maglev table of service id {}: {}", service_id, Errno())};
+  }
+  ++stats.tables_deleted;
+  return Status::Ok();
+}
+
+Status MapWriter::WriteFrontend(const Frontend& fe, WriteStats& stats) {
+  std::vector<std::uint32_t> ids(fe.maglev.size());
+  for (std::size_t i = 0; i < ids.size(); ++i) {
+    ids[i] = backends_.at(fe.backends[fe.maglev[i]].key).id;
+  }
+  auto key = ServiceKey(fe.key);
+  auto it = services_.find(fe.key);
+  bool exists = it != services_.end();
+  InstalledService& svc = exists ? it->second : services_[fe.key];
+  if (!exists) svc.value.id = 0;  // not in the kernel yet
+
+  mer_service want{.id = svc.value.id,
+                   .backend_count = static_cast<std::uint32_t>(fe.active_backends()),
+                   .maglev_size = static_cast<std::uint32_t>(ids.size()),
+                   .flags = 0};
+  std::uint32_t retired_table = 0;  // old table to delete once unreferenced
+
+  if (ids.empty()) {
+    // No backend takes new flows: reject. Keep the id, drop the table.
+    if (want.id == 0) want.id = next_service_id_++;
+    if (svc.table_fd.valid()) retired_table = want.id;
+  } else if (!svc.table_fd.valid() || svc.table.size() != ids.size()) {
+    // New table, or a new size: build it completely under a fresh id, then
+    // switch the service entry to it in one update.
+    auto fd = CreateTable(fe.key, ids);
+    if (!fd.ok()) {
+      if (!exists) services_.erase(fe.key);
+      return fd.error();
+    }
+    std::uint32_t new_id = next_service_id_++;
+    int raw = fd->get();
+    if (bpf_map_update_elem(maps_.maglev, &new_id, &raw, BPF_ANY) != 0) {
+      if (!exists) services_.erase(fe.key);
+      return Error{fmt::format("install Maglev table of {}: {}", fe.key.ToString(), Errno())};
+    }
+    ++stats.tables_created;
+    if (svc.table_fd.valid()) retired_table = svc.value.id;
+    want.id = new_id;
+    svc.table_fd = std::move(fd).value();
+    svc.table = ids;
+  } else {
+    // Same size: rewrite only the slots that changed. Each slot update is
+    // atomic and every value is a live backend, so readers never see junk.
+    std::vector<std::uint32_t> slots, values;
+    for (std::uint32_t i = 0; i < ids.size(); ++i) {
+      if (svc.table[i] != ids[i]) {
+        slots.push_back(i);
+        values.push_back(ids[i]);
+      }
+    }
+    if (!slots.empty()) {
+      std::uint32_t count = slots.size();
+      if (bpf_map_update_batch(svc.table_fd.get(), slots.data(), values.data(), &count,
+                               nullptr) != 0) {
+        return Error{fmt::format("update {} Maglev slots of {}: {}", slots.size(),
+                                 fe.key.ToString(), Errno())};
+      }
+      stats.slots_written += slots.size();
+      svc.table = ids;
+    }
+  }
+
+  if (!exists || !SameService(svc.value, want)) {
+    if (bpf_map_update_elem(maps_.services, &key, &want, BPF_ANY) != 0) {
+      if (!exists) services_.erase(fe.key);
+      return Error{fmt::format("write service {} ({}): {}", fe.key.ToString(),
+                               fe.service.ToString(), Errno())};
+    }
+    svc.value = want;
+    ++stats.services_written;
+  }
+  if (retired_table != 0) {
+    if (auto s = DeleteTable(retired_table, stats); !s) return s;
+    if (ids.empty()) {
+      svc.table_fd.Reset();
+      svc.table.clear();
+    }
+  }
+  return Status::Ok();
+}
+
+Status MapWriter::RemoveStaleFrontends(const DesiredState& desired, WriteStats& stats) {
+  for (auto it = services_.begin(); it != services_.end();) {
+    if (desired.frontends.count(it->first)) {
+      ++it;
+      continue;
+    }
+    auto key = ServiceKey(it->first);
+    if (bpf_map_delete_elem(maps_.services, &key) != 0 && errno != ENOENT) {
+      return Error{fmt::format("delete service {}: {}", it->first.ToString(), Errno())};
+    }
+    ++stats.services_deleted;
+    if (it->second.table_fd.valid()) {
+      if (auto s = DeleteTable(it->second.value.id, stats); !s) return s;
+    }
+    it = services_.erase(it);
+  }
+  return Status::Ok();
+}
+
+Status MapWriter::RemoveStaleVipMarkers(const DesiredState& desired, WriteStats& stats) {
+  auto wanted = desired.Vips();
+  for (auto it = vips_.begin(); it != vips_.end();) {
+    if (wanted.count(*it)) {
+      ++it;
+      continue;
+    }
+    auto key = MarkerKey(*it);
+    if (bpf_map_delete_elem(maps_.services, &key) != 0 && errno != ENOENT) {
+      return Error{fmt::format("delete VIP marker {}: {}", it->ToString(), Errno())};
+    }
+    ++stats.services_deleted;
+    it = vips_.erase(it);
+  }
+  return Status::Ok();
+}
+
+Status MapWriter::RemoveStaleBackends(const DesiredState& desired, WriteStats& stats) {
+  auto wanted = desired.BackendKeys();
+  for (auto it = backends_.begin(); it != backends_.end();) {
+    if (wanted.count(it->first)) {
+      ++it;
+      continue;
+    }
+    // Flows still pinned to this id re-select a backend in the datapath.
+    if (bpf_map_delete_elem(maps_.backends, &it->second.id) != 0 && errno != ENOENT) {
+      return Error{fmt::format("delete backend {}: {}", it->first.ToString(), Errno())};
+    }
+    ++stats.backends_deleted;
+    it = backends_.erase(it);
+  }
+  return Status::Ok();
+}
+
+Status MapWriter::RemoveOrphanTables(WriteStats& stats) {
+  for (auto it = orphan_tables_.begin(); it != orphan_tables_.end();) {
+    if (auto s = DeleteTable(*it, stats); !s) return s;
+    it = orphan_tables_.erase(it);
+  }
+  return Status::Ok();
+}
+
+}  // namespace meridian::datapath

@@ -1,0 +1,53 @@
+#include "datapath/tc_attach.h"
+
+#include <bpf/libbpf.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include <fmt/format.h>
+
+namespace meridian::datapath {
+namespace {
+
+// Fixed handle and priority: a restarted agent replaces its own filter
+// instead of stacking a second one.
+constexpr __u32 kHandle = 0x4d52;  // "MR"
+constexpr __u32 kPriority = 1;
+
+Status AttachOne(int ifindex, const std::string& ifname, bpf_tc_attach_point point, int fd) {
+  DECLARE_LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifindex, .attach_point = point);
+  DECLARE_LIBBPF_OPTS(bpf_tc_opts, opts, .prog_fd = fd, .flags = BPF_TC_F_REPLACE,
+                      .handle = kHandle, .priority = kPriority);
+  if (int err = bpf_tc_attach(&hook, &opts); err) {
+    return Error{fmt::format("attach tc {} on {}: {}", point == BPF_TC_INGRESS ? "ingress" : "egress",
+                             ifname, std::strerror(-err))};
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
+Status AttachPodPrograms(int ifindex, const std::string& ifname, int from_pod_fd, int to_pod_fd) {
+  DECLARE_LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifindex,
+                      .attach_point = static_cast<bpf_tc_attach_point>(BPF_TC_INGRESS | BPF_TC_EGRESS));
+  if (int err = bpf_tc_hook_create(&hook); err && err != -EEXIST) {
+    return Error{fmt::format("create clsact qdisc on {}: {}", ifname, std::strerror(-err))};
+  }
+  if (auto s = AttachOne(ifindex, ifname, BPF_TC_INGRESS, from_pod_fd); !s) return s;
+  return AttachOne(ifindex, ifname, BPF_TC_EGRESS, to_pod_fd);
+}
+
+Status DetachPodPrograms(int ifindex, const std::string& ifname) {
+  for (auto point : {BPF_TC_INGRESS, BPF_TC_EGRESS}) {
+    DECLARE_LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifindex, .attach_point = point);
+    DECLARE_LIBBPF_OPTS(bpf_tc_opts, opts, .handle = kHandle, .priority = kPriority);
+    int err = bpf_tc_detach(&hook, &opts);
+    if (err && err != -ENOENT && err != -EINVAL && err != -ENODEV) {
+      return Error{fmt::format("detach tc from {}: {}", ifname, std::strerror(-err))};
+    }
+  }
+  return Status::Ok();
+}
+
+}  // namespace meridian::datapath

@@ -1,0 +1,19 @@
+// Attaching the pod programs to a host-side veth with tc clsact (libbpf 1.1
+// has no tcx links). Attachments outlive the agent on purpose: the datapath
+// keeps forwarding while the agent restarts.
+#pragma once
+
+#include <string>
+
+#include "common/result.h"
+
+namespace meridian::datapath {
+
+// Attaches (or atomically replaces) from-pod on ingress and to-pod on
+// egress of `ifindex`. `ifname` is only for messages.
+Status AttachPodPrograms(int ifindex, const std::string& ifname, int from_pod_fd, int to_pod_fd);
+
+// Removes Meridian's filters from `ifindex`; a missing filter is not an error.
+Status DetachPodPrograms(int ifindex, const std::string& ifname);
+
+}  // namespace meridian::datapath

@@ -1,0 +1,79 @@
+// DesiredState: what one node's datapath should hold, computed from the
+// model alone. Pure and deterministic: the same snapshot yields the same
+// state (and the same Maglev tables) on every node.
+#pragma once
+
+#include <compare>
+#include <cstdint>
+#include <map>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "common/result.h"
+#include "lb/maglev.h"
+#include "model/ipv4.h"
+#include "model/object_ref.h"
+#include "model/protocol.h"
+#include "model/snapshot.h"
+
+namespace meridian::desired {
+
+// A service frontend: what a client connects to.
+struct FrontendKey {
+  model::Ipv4Address vip;
+  std::uint16_t port = 0;
+  model::Protocol protocol = model::Protocol::kTcp;
+
+  auto operator<=>(const FrontendKey&) const = default;
+  std::string ToString() const;  // "10.96.0.10:80/TCP"
+};
+
+// A backend: where a frontend's traffic goes.
+struct BackendKey {
+  model::Ipv4Address address;
+  std::uint16_t port = 0;
+  model::Protocol protocol = model::Protocol::kTcp;
+
+  auto operator<=>(const BackendKey&) const = default;
+  std::string ToString() const;  // "10.1.1.11:8080/TCP"
+};
+
+struct Backend {
+  BackendKey key;
+  std::uint32_t weight = 1;  // 0: serves existing flows only (terminating)
+  bool terminating = false;
+  std::uint32_t cluster_id = 0;
+
+  bool operator==(const Backend&) const = default;
+};
+
+struct Frontend {
+  FrontendKey key;
+  model::ObjectKey service;
+  std::string port_name;
+  std::vector<Backend> backends;  // sorted by key, unique
+  // Slot -> index into `backends`; empty when no backend can take new flows.
+  std::vector<std::uint32_t> maglev;
+
+  // Backends that may receive new connections.
+  std::size_t active_backends() const;
+  bool operator==(const Frontend&) const = default;
+};
+
+struct DesiredState {
+  std::map<FrontendKey, Frontend> frontends;
+
+  std::set<model::Ipv4Address> Vips() const;
+  std::set<BackendKey> BackendKeys() const;
+  bool operator==(const DesiredState&) const = default;
+};
+
+// Builds the desired state. Endpoints that are neither ready nor serving
+// are left out; serving-but-terminating endpoints stay as weight-0 backends
+// so that their established flows finish. Errors only for impossible Maglev
+// inputs (e.g. more backends than the largest table).
+Result<DesiredState> BuildDesiredState(const model::ResourceSnapshot& snapshot,
+                                       const lb::MaglevConfig& maglev);
+
+}  // namespace meridian::desired

@@ -1,0 +1,19 @@
+// ResourceSnapshot: every object a source currently holds, decoded and
+// validated. Sources produce snapshots; the desired-state builder reads them.
+#pragma once
+
+#include <vector>
+
+#include "model/endpoint_slice.h"
+#include "model/service.h"
+
+namespace meridian::model {
+
+struct ResourceSnapshot {
+  std::vector<Service> services;
+  std::vector<EndpointSlice> endpoint_slices;
+
+  bool operator==(const ResourceSnapshot&) const = default;
+};
+
+}  // namespace meridian::model
