@@ -1,0 +1,81 @@
+# shellcheck shell=bash
+# lab/agents.sh: run one meridian-agent per lab node. Source after lib.sh and
+# lab_load_env. Each agent runs in its node's network namespace (nsenter
+# --net keeps the root mount namespace, so its pins land in the shared
+# /sys/fs/bpf/meridian/<node>/) and logs to the lab state dir.
+
+# lab_agent_start NODE MANIFEST_DIR [agent args...]
+lab_agent_start() {
+  local node=$1 manifests=$2
+  shift 2
+  local log="$LAB_STATE_DIR/agent-$node.log"
+  nsenter --net="/run/netns/$node" "$LAB_BIN_DIR/meridian-agent" \
+    --node "$node" --manifests "$manifests" \
+    --pod-interfaces "$LAB_HOST_VETH_GLOB" \
+    --state-dir "$LAB_STATE_DIR/agent-$node" \
+    --max-services 4096 --max-backends 8192 --max-conntrack 65536 \
+    "$@" >>"$log" 2>&1 &
+  echo $! >"$LAB_STATE_DIR/agent-$node.pid"
+}
+
+# lab_agent_stop NODE: SIGTERM, wait up to 5 s, then SIGKILL.
+lab_agent_stop() {
+  local pidfile="$LAB_STATE_DIR/agent-$1.pid" pid i
+  [[ -r $pidfile ]] || return 0
+  pid=$(<"$pidfile")
+  kill -TERM "$pid" 2>/dev/null || { rm -f "$pidfile"; return 0; }
+  for ((i = 0; i < 50; i++)); do
+    kill -0 "$pid" 2>/dev/null || break
+    sleep 0.1
+  done
+  kill -KILL "$pid" 2>/dev/null || true
+  rm -f "$pidfile"
+}
+
+# lab_agent_status NODE: the agent's status.json (empty if not written yet).
+lab_agent_status() {
+  cat "$LAB_STATE_DIR/agent-$1/status.json" 2>/dev/null || true
+}
+
+# lab_agent_wait NODE INTERFACES [TIMEOUT_S]: wait until the agent reports
+# state "serving" with at least INTERFACES pod interfaces attached.
+lab_agent_wait() {
+  local node=$1 want=$2 timeout=${3:-10} i
+  for ((i = 0; i < timeout * 10; i++)); do
+    if lab_agent_status "$node" | python3 -c '
+import json, sys
+s = json.load(sys.stdin)
+sys.exit(0 if s["state"] == "serving" and len(s["attached_interfaces"]) >= int(sys.argv[1]) else 1)
+' "$want" 2>/dev/null; then
+      return 0
+    fi
+    sleep 0.1
+  done
+  echo "agent on $node not ready after ${timeout}s; log:" >&2
+  tail -20 "$LAB_STATE_DIR/agent-$node.log" >&2
+  return 1
+}
+
+# lab_agents_start MANIFEST_DIR [agent args...]: one agent per node, then
+# wait for each to attach to its pods.
+lab_agents_start() {
+  local node c n pods
+  for node in "${LAB_NODE_NAMES[@]}"; do
+    lab_agent_start "$node" "$@"
+  done
+  for node in "${LAB_NODE_NAMES[@]}"; do
+    [[ $node =~ -c([0-9])n([0-9])$ ]] || return 1
+    c=${BASH_REMATCH[1]} n=${BASH_REMATCH[2]}
+    pods=$LAB_PODS
+    [[ $n == 1 && $LAB_CLIENT == 1 ]] && pods=$((pods + 1))
+    lab_agent_wait "$node" "$pods" || return 1
+  done
+}
+
+# lab_agents_stop: stop every agent of the lab.
+lab_agents_stop() {
+  local node
+  for node in "${LAB_NODE_NAMES[@]}"; do
+    lab_agent_stop "$node"
+  done
+}

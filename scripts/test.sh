@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# The whole test suite, from a fresh Debian 12 machine, as root:
+#   1. installs every package it needs (scripts/install-deps.sh),
+#   2. builds everything with warnings as errors,
+#   3. runs unit, BPF (BPF_PROG_TEST_RUN) and lab (network namespaces,
+#      real traffic) tests with ctest,
+#   4. rebuilds the unit and BPF tests with ASan+UBSan and runs them again.
+# Set MERIDIAN_SKIP_SANITIZE=1 to skip step 4.
+set -euo pipefail
+REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$REPO"
+if [[ $(id -u) -ne 0 ]]; then
+  echo "test.sh: run as root (BPF and network namespaces need it)" >&2
+  exit 1
+fi
+
+"$REPO/scripts/install-deps.sh"
+mountpoint -q /sys/fs/bpf || mount -t bpf bpf /sys/fs/bpf
+
+echo "== build"
+"$REPO/scripts/build.sh"
+
+if [[ ${MERIDIAN_SKIP_SANITIZE:-0} != 1 ]]; then
+  echo "== unit and BPF tests under ASan+UBSan"
+  ASAN_BUILD="$REPO/build-asan"
+  [[ -f $ASAN_BUILD/build.ninja ]] ||
+    cmake -S "$REPO" -B "$ASAN_BUILD" -G Ninja -DCMAKE_BUILD_TYPE=Debug -DMERIDIAN_SANITIZE=ON
+  cmake --build "$ASAN_BUILD" -j"$(nproc)"
+  ctest --test-dir "$ASAN_BUILD" -L 'unit|bpf' --output-on-failure
+fi
+
+echo "== all tests (unit, bpf, lab)"
+ctest --test-dir "$REPO/build" --output-on-failure

@@ -1,0 +1,242 @@
+#!/usr/bin/env bash
+# Lab test of single-cluster service load balancing with real traffic:
+# 1 cluster x 2 nodes x 2 pods + a client pod, one meridian-agent per node.
+#
+#  - 200 connections to the VIP reach all 4 backends (each >= 10%)
+#  - UDP request/response through the VIP
+#  - a pod interface that appears later is attached within a second
+#  - an invalid manifest is rejected, named in the status, and the last
+#    good state keeps serving
+#  - a long-lived TCP connection keeps its backend and keeps working while
+#    another backend is removed and while the agent restarts
+#  - with every backend removed, a connection is refused at once
+#
+# Usage: lb_service_test.sh [--bin-dir DIR]. Exit 0 pass, 1 fail, 77 skip.
+set -uo pipefail
+
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+REPO=$(cd "$HERE/../.." && pwd)
+BIN_DIR="$REPO/build/bin"
+[[ ${1:-} == --bin-dir ]] && BIN_DIR=$2
+LAB="$REPO/lab/meridian-lab"
+source "$REPO/lab/lib.sh"
+source "$REPO/lab/agents.sh"
+lab_require_root || exit 77
+
+PREFIX=$(lab_random_prefix)
+WORK=$(mktemp -d "/tmp/meridian-lb-test.XXXXXX")
+MANIFESTS="$WORK/manifests"
+mkdir -p "$MANIFESTS"
+cleanup() {
+  [[ -n ${LAB_NODE_NAMES+x} ]] && lab_agents_stop
+  "$LAB" down --prefix "$PREFIX" >/dev/null 2>&1
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+PASS=0 FAIL=0
+check() {  # check "description" command...
+  local what=$1
+  shift
+  if "$@"; then
+    echo "ok   - $what"
+    PASS=$((PASS + 1))
+  else
+    echo "FAIL - $what"
+    FAIL=$((FAIL + 1))
+  fi
+}
+finish() {
+  echo "$PASS passed, $FAIL failed"
+  ((FAIL == 0))
+  exit $?
+}
+
+VIP=10.96.0.10
+PODS=(c1n1p1 c1n1p2 c1n2p1 c1n2p2)
+
+write_service() {
+  cat >"$MANIFESTS/web-service.yaml" <<YAML
+apiVersion: v1
+kind: Service
+metadata:
+  name: web
+  namespace: default
+spec:
+  type: ClusterIP
+  clusterIP: $VIP
+  ports:
+  - name: http
+    protocol: TCP
+    port: 80
+    targetPort: 8080
+  - name: echo-udp
+    protocol: UDP
+    port: 80
+    targetPort: 8080
+YAML
+}
+
+# write_endpoints POD...: the EndpointSlice of web, with these pods ready.
+write_endpoints() {
+  local tmp="$MANIFESTS/.web-endpoints.tmp" pod
+  {
+    cat <<YAML
+apiVersion: discovery.k8s.io/v1
+kind: EndpointSlice
+metadata:
+  name: web-abc12
+  namespace: default
+  labels:
+    kubernetes.io/service-name: web
+addressType: IPv4
+ports:
+- name: http
+  protocol: TCP
+  port: 8080
+- name: echo-udp
+  protocol: UDP
+  port: 8080
+YAML
+    if (($# == 0)); then echo "endpoints: []"; else echo "endpoints:"; fi
+    for pod in "$@"; do
+      printf -- '- addresses: ["%s"]\n  conditions: {ready: true}\n  nodeName: %s\n' \
+        "$(lab_pod_ip "$pod")" "$pod"
+    done
+  } >"$tmp"
+  mv "$tmp" "$MANIFESTS/web-endpoints.yaml"  # atomic, as kubectl-style writers do
+}
+
+client() { lab_exec_pod "$PREFIX" c1client "$@"; }
+node_ctl() { "$BIN_DIR/meridianctl" --node "$1" "${@:2}"; }
+
+# wait_for SECONDS command...: poll until the command succeeds.
+wait_for() {
+  local t=$1 i
+  shift
+  for ((i = 0; i < t * 10; i++)); do
+    "$@" && return 0
+    sleep 0.1
+  done
+  return 1
+}
+
+# frontend_has_backends NODE N: mer_services shows N active backends for the VIP.
+frontend_has_backends() {
+  node_ctl "$1" --json services 2>/dev/null | python3 -c '
+import json, sys
+want = int(sys.argv[1])
+fes = [f for f in json.load(sys.stdin) if f["frontend"] == sys.argv[2]]
+sys.exit(0 if fes and fes[0]["active_backends"] == want else 1)' "$2" "$VIP:80/TCP"
+}
+all_nodes_have_backends() {
+  local node
+  for node in "${LAB_NODE_NAMES[@]}"; do frontend_has_backends "$node" "$1" || return 1; done
+}
+
+echo "# lab $PREFIX: 1 cluster x 2 nodes x 2 pods + client"
+"$LAB" up --prefix "$PREFIX" --clusters 1 --nodes 2 --pods 2 --client --bin-dir "$BIN_DIR" >"$WORK/lab-up.log" 2>&1 ||
+  { cat "$WORK/lab-up.log"; exit 1; }
+lab_load_env "$PREFIX"
+NODE1=${LAB_NODE_NAMES[0]}
+
+write_service
+write_endpoints "${PODS[@]}"
+check "agents attach to every pod interface and serve" lab_agents_start "$MANIFESTS"
+check "every node installed the VIP with 4 backends" wait_for 5 all_nodes_have_backends 4
+
+# --- 200 connections spread over all 4 backends ---------------------------
+client bash -c "for i in \$(seq 200); do curl -s --max-time 2 http://$VIP/ || echo FAILED; done" >"$WORK/spread.txt"
+for pod in "${PODS[@]}"; do
+  n=$(grep -cx "$pod" "$WORK/spread.txt")
+  check "200 connections: $pod answered $n times (>= 20)" test "$n" -ge 20
+done
+check "200 connections: none failed" test "$(grep -c FAILED "$WORK/spread.txt")" -eq 0
+
+# --- UDP request/response ---------------------------------------------------
+reply=$(client bash -c "echo hello | socat -T1 - UDP:$VIP:80")
+check "UDP through the VIP: reply '$reply' comes from a backend" \
+  grep -qxE "c1n[12]p[12] hello" <<<"$reply"
+
+# --- a pod interface appearing later is attached within a second ----------
+ip -n "$NODE1" link add "${PREFIX}l9" type veth peer name "${PREFIX}x9"
+attached_late() { lab_agent_status "$NODE1" | grep -q "\"${PREFIX}l9\""; }
+check "new pod interface ${PREFIX}l9 attached within 1 s" wait_for 1 attached_late
+ip -n "$NODE1" link del "${PREFIX}l9"
+
+# --- invalid manifest: rejected, named, last good state kept -------------
+cat >"$MANIFESTS/broken.yaml" <<'YAML'
+apiVersion: v1
+kind: Service
+metadata: {name: broken, namespace: default}
+spec:
+  clusterIP: 10.96.0.99
+  ports: [{name: http, protocol: TCP, port: 70000}]
+YAML
+degraded() { lab_agent_status "$NODE1" | grep -q '"state": "degraded"'; }
+check "invalid manifest puts the agent in state degraded" wait_for 3 degraded
+status_text=$(lab_agent_status "$NODE1")
+check "status error names broken.yaml and spec.ports[0].port" \
+  bash -c 'grep -q "broken.yaml" <<<"$1" && grep -q "spec.ports\[0\].port" <<<"$1"' _ "$status_text"
+check "the last good state still serves" client curl -s --max-time 2 -o /dev/null http://$VIP/
+rm "$MANIFESTS/broken.yaml"
+serving() { lab_agent_status "$NODE1" | grep -q '"state": "serving"'; }
+check "removing the bad file returns the agent to serving" wait_for 3 serving
+
+# --- long-lived connection survives backend removal and agent restart ----
+client bash -c "
+  exec 3<>/dev/tcp/$VIP/80 || exit 1
+  for i in \$(seq 60); do
+    echo ping\$i >&3
+    read -t 2 -r line <&3 || { echo BROKEN; exit 1; }
+    echo \"\$line\"
+    sleep 0.1
+  done" >"$WORK/long.txt" 2>&1 &
+LONG_PID=$!
+wait_for 3 test -s "$WORK/long.txt"
+first=$(head -1 "$WORK/long.txt")
+long_backend=${first%% *}
+check "long-lived connection answered by a backend ($long_backend)" \
+  grep -qxE "c1n[12]p[12]" <<<"$long_backend"
+REMAINING=()
+victim=""
+for pod in "${PODS[@]}"; do
+  if [[ -z $victim && $pod != "$long_backend" ]]; then victim=$pod; else REMAINING+=("$pod"); fi
+done
+write_endpoints "${REMAINING[@]}"
+check "backend $victim removed on every node" wait_for 3 all_nodes_have_backends 3
+# Restart the agent of the client's node mid-connection.
+lab_agent_stop "$NODE1"
+lab_agent_start "$NODE1" "$MANIFESTS"
+check "restarted agent serves again" lab_agent_wait "$NODE1" 3
+restart_status=$(lab_agent_status "$NODE1")
+check "restarted agent reused the pinned maps" grep -q '"reused_pinned_maps": true' <<<"$restart_status"
+check "restarted agent rewrote nothing (state unchanged)" \
+  python3 -c 'import json,sys; w=json.loads(sys.argv[1])["last_writes"]; sys.exit(0 if sum(w.values())==0 else 1)' "$restart_status"
+wait "$LONG_PID"
+long_rc=$?
+check "long-lived connection completed 60 round trips" test "$(grep -c "^$long_backend ping" "$WORK/long.txt")" -eq 60
+check "long-lived connection never broke (rc=$long_rc)" test "$long_rc" -eq 0
+check "long-lived connection kept its backend" \
+  test "$(cut -d' ' -f1 "$WORK/long.txt" | sort -u)" == "$long_backend"
+
+client bash -c "for i in \$(seq 40); do curl -s --max-time 2 http://$VIP/ || echo FAILED; done" >"$WORK/after.txt"
+check "after removal no new connection reaches $victim" test "$(grep -cx "$victim" "$WORK/after.txt")" -eq 0
+check "after removal all 40 connections succeed" test "$(grep -cxE 'c1n[12]p[12]' "$WORK/after.txt")" -eq 40
+
+# --- no backends: refused at once -------------------------------------------
+write_endpoints
+check "all backends removed on every node" wait_for 3 all_nodes_have_backends 0
+start=$(date +%s%N)
+out=$(client curl -sS --max-time 5 http://$VIP/ 2>&1)
+rc=$?
+elapsed_ms=$((($(date +%s%N) - start) / 1000000))
+check "TCP to a VIP without backends fails with curl rc 7 (got $rc: $out)" test "$rc" -eq 7
+check "... with 'Connection refused'" grep -q "Connection refused" <<<"$out"
+check "... at once (${elapsed_ms} ms < 1000 ms)" test "$elapsed_ms" -lt 1000
+udp_out=$(client bash -c "echo hi | socat -T2 - UDP:$VIP:80" 2>&1)
+check "UDP to a VIP without backends gets 'Connection refused' ($udp_out)" grep -q "Connection refused" <<<"$udp_out"
+rejects=$(node_ctl "$NODE1" --json stats | python3 -c 'import json,sys; print(json.load(sys.stdin)["reject_no_backend"]["packets"])')
+check "reject_no_backend counter counted them ($rejects >= 2)" test "$rejects" -ge 2
+
+finish

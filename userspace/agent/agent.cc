@@ -1,0 +1,221 @@
+#include "agent/agent.h"
+
+#include <spdlog/spdlog.h>
+
+#include <utility>
+
+#include "datapath/bpffs.h"
+#include "datapath/tc_attach.h"
+#include "desired/desired_state.h"
+
+namespace meridian::agent {
+
+namespace asio = boost::asio;
+
+Agent::Agent(AgentOptions options) : options_(std::move(options)) {
+  if (options_.state_dir.empty()) options_.state_dir = "/run/meridian/" + options_.node;
+  status_path_ = options_.state_dir + "/status.json";
+  status_.node = options_.node;
+  status_.manifests_dir = options_.manifests_dir;
+}
+
+Agent::~Agent() = default;
+
+Status Agent::Start() {
+  if (auto s = datapath::ValidateNodeName(options_.node); !s) return s;
+  if (auto s = datapath::EnsureBpffsMounted(options_.bpffs); !s) return s;
+
+  datapath::LoadOptions load{.pin_dir = datapath::NodePinDir(options_.bpffs, options_.node),
+                             .sizes = options_.map_sizes};
+  auto dp = datapath::LxcDatapath::Load(load);
+  if (!dp.ok()) return dp.error();
+  datapath_ = std::move(dp).value();
+  status_.reused_pinned_maps = datapath_->reused_pins();
+
+  auto writer = datapath::MapWriter::Recover(datapath_->maps());
+  if (!writer.ok()) return writer.error();
+  writer_.emplace(std::move(writer).value());
+  spdlog::info("datapath loaded, maps pinned in {} ({}); {} services and {} backends installed",
+               load.pin_dir, datapath_->reused_pins() ? "reused" : "new",
+               writer_->installed_services(), writer_->installed_backends());
+
+  manifests_.emplace(options_.manifests_dir);
+  auto watch = sources::InotifyWatch::Create(options_.manifests_dir);
+  if (watch.ok()) {
+    inotify_.emplace(std::move(watch).value());
+  } else {
+    // Still served by the resync timer; the directory may appear later.
+    spdlog::warn("{}; falling back to polling every {} ms", watch.error().message,
+                 options_.resync_interval.count());
+  }
+
+  auto links = PodLinkWatcher::Open(options_.pod_interfaces);
+  if (!links.ok()) return links.error();
+  links_.emplace(std::move(links).value());
+  return Status::Ok();
+}
+
+int Agent::Run() {
+  if (auto s = Start(); !s) {
+    spdlog::error("{}", s.error().message);
+    return 1;
+  }
+  HandleLinkEvents();  // the initial dump is already queued on the socket
+  Reconcile();
+  if (options_.once) {
+    Shutdown();
+    return status_.errors.empty() ? 0 : 2;
+  }
+
+  signals_.async_wait([this](const boost::system::error_code&, int sig) {
+    spdlog::info("signal {}: stopping", sig);
+    Shutdown();
+    io_.stop();
+  });
+  if (inotify_) {
+    inotify_desc_.emplace(io_, dup(inotify_->fd()));
+    ArmInotify();
+  }
+  netlink_desc_.emplace(io_, dup(links_->fd()));
+  ArmNetlink();
+  ScheduleResync(options_.resync_interval);
+  io_.run();
+  return 0;
+}
+
+void Agent::ArmInotify() {
+  inotify_desc_->async_wait(asio::posix::stream_descriptor::wait_read,
+                            [this](const boost::system::error_code& ec) {
+                              if (ec) return;
+                              if (inotify_->Drain()) {
+                                // Editors write in several steps: settle first.
+                                debounce_timer_.expires_after(options_.debounce);
+                                debounce_timer_.async_wait([this](const boost::system::error_code& e) {
+                                  if (!e) Reconcile();
+                                });
+                              }
+                              ArmInotify();
+                            });
+}
+
+void Agent::ArmNetlink() {
+  netlink_desc_->async_wait(asio::posix::stream_descriptor::wait_read,
+                            [this](const boost::system::error_code& ec) {
+                              if (ec) return;
+                              HandleLinkEvents();
+                              ArmNetlink();
+                            });
+}
+
+void Agent::ScheduleResync(std::chrono::milliseconds after) {
+  resync_timer_.expires_after(after);
+  resync_timer_.async_wait([this](const boost::system::error_code& ec) {
+    if (ec) return;
+    Reconcile();
+    // A failed apply is retried soon; otherwise the resync is a safety net.
+    ScheduleResync(apply_pending_ ? std::chrono::milliseconds(1000) : options_.resync_interval);
+  });
+}
+
+void Agent::HandleLinkEvents() {
+  auto events = links_->Read();
+  if (!events.ok()) {
+    spdlog::warn("{}; re-reading all links", events.error().message);
+    auto reopened = PodLinkWatcher::Open(options_.pod_interfaces);
+    if (reopened.ok()) {
+      links_.emplace(std::move(reopened).value());
+      if (netlink_desc_) netlink_desc_.emplace(io_, dup(links_->fd()));
+    }
+    return;
+  }
+  for (const auto& ev : *events) {
+    if (ev.removed) {
+      if (status_.attached_interfaces.erase(ev.name)) {
+        spdlog::info("pod interface {} removed", ev.name);
+        PublishStatus();
+      }
+      continue;
+    }
+    auto it = status_.attached_interfaces.find(ev.name);
+    if (it != status_.attached_interfaces.end() && it->second == ev.ifindex) continue;
+    Attach(ev.ifindex, ev.name);
+  }
+}
+
+void Agent::Attach(int ifindex, const std::string& name) {
+  auto s = datapath::AttachPodPrograms(ifindex, name, datapath_->from_pod_fd(),
+                                       datapath_->to_pod_fd());
+  if (!s) {
+    spdlog::error("{}", s.error().message);
+    return;
+  }
+  status_.attached_interfaces[name] = ifindex;
+  spdlog::info("attached to pod interface {} (ifindex {})", name, ifindex);
+  PublishStatus();
+}
+
+void Agent::Reconcile() {
+  ++status_.reconciles;
+  auto dir = manifests_->Reload();
+  std::vector<std::string> errors;
+  for (const auto& e : dir.errors) errors.push_back(e.message);
+
+  std::set<std::string> current(errors.begin(), errors.end());
+  for (const auto& e : current) {
+    if (!logged_errors_.count(e)) spdlog::error("rejected: {} (serving the last good state)", e);
+  }
+  for (const auto& e : logged_errors_) {
+    if (!current.count(e)) spdlog::info("resolved: {}", e);
+  }
+  logged_errors_ = current;
+
+  if (dir.changed || apply_pending_) {
+    auto state = desired::BuildDesiredState(dir.snapshot, options_.maglev);
+    if (!state.ok()) {
+      errors.push_back(state.error().message);
+      spdlog::error("desired state: {}", state.error().message);
+    } else {
+      auto writes = writer_->Apply(*state);
+      if (writes.ok()) {
+        apply_pending_ = false;
+        status_.last_writes = *writes;
+        status_.last_apply_time = NowRfc3339();
+        if (writes->total() > 0) {
+          spdlog::info("applied: {} frontends, {} backends ({} map writes)",
+                       writer_->installed_services(), writer_->installed_backends(),
+                       writes->total());
+        }
+      } else {
+        apply_pending_ = true;
+        ++status_.apply_failures;
+        errors.push_back("apply: " + writes.error().message);
+        spdlog::error("apply: {} (will retry)", writes.error().message);
+      }
+    }
+  }
+  status_.errors = std::move(errors);
+  status_.state = status_.errors.empty() ? "serving" : "degraded";
+  status_.services = writer_->installed_services();
+  status_.backends = writer_->installed_backends();
+  PublishStatus();
+}
+
+void Agent::PublishStatus() {
+  if (auto s = WriteStatusFile(status_, status_path_); !s) {
+    spdlog::warn("status: {}", s.error().message);
+  }
+}
+
+void Agent::Shutdown() {
+  if (!options_.detach_on_exit) return;  // the datapath outlives the agent
+  for (const auto& [name, ifindex] : status_.attached_interfaces) {
+    if (auto s = datapath::DetachPodPrograms(ifindex, name); !s) {
+      spdlog::warn("{}", s.error().message);
+    }
+  }
+  status_.attached_interfaces.clear();
+  status_.state = "stopped";
+  PublishStatus();
+}
+
+}  // namespace meridian::agent

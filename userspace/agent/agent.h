@@ -1,0 +1,61 @@
+// Agent: one node's control loop. Sources -> model -> desired state -> map
+// writer -> kernel, driven by inotify (manifests), rtnetlink (pods), a
+// resync timer and signals, on one Boost.Asio thread.
+#pragma once
+
+#include <boost/asio.hpp>
+#include <memory>
+#include <optional>
+#include <set>
+#include <string>
+
+#include "agent/agent_options.h"
+#include "agent/agent_status.h"
+#include "agent/pod_link_watcher.h"
+#include "datapath/lxc_datapath.h"
+#include "datapath/map_writer.h"
+#include "sources/inotify_watch.h"
+#include "sources/manifest_directory.h"
+
+namespace meridian::agent {
+
+class Agent {
+ public:
+  explicit Agent(AgentOptions options);
+  ~Agent();
+
+  // Loads the datapath and runs until SIGINT/SIGTERM (or once, with
+  // options.once). Returns the process exit code.
+  int Run();
+
+ private:
+  Status Start();
+  void Reconcile();
+  void HandleLinkEvents();
+  void Attach(int ifindex, const std::string& name);
+  void PublishStatus();
+  void ScheduleResync(std::chrono::milliseconds after);
+  void ArmInotify();
+  void ArmNetlink();
+  void Shutdown();
+
+  AgentOptions options_;
+  boost::asio::io_context io_;
+  boost::asio::signal_set signals_{io_, SIGINT, SIGTERM};
+  boost::asio::steady_timer resync_timer_{io_};
+  boost::asio::steady_timer debounce_timer_{io_};
+  std::optional<boost::asio::posix::stream_descriptor> inotify_desc_;
+  std::optional<boost::asio::posix::stream_descriptor> netlink_desc_;
+
+  std::unique_ptr<datapath::LxcDatapath> datapath_;
+  std::optional<datapath::MapWriter> writer_;
+  std::optional<sources::ManifestDirectory> manifests_;
+  std::optional<sources::InotifyWatch> inotify_;
+  std::optional<PodLinkWatcher> links_;
+  AgentStatus status_;
+  std::string status_path_;
+  bool apply_pending_ = true;   // desired state not yet in the kernel
+  std::set<std::string> logged_errors_;  // so a persisting error is logged once
+};
+
+}  // namespace meridian::agent

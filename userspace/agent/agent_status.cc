@@ -1,0 +1,60 @@
+#include "agent/agent_status.h"
+
+#include <chrono>
+#include <cstdio>
+#include <ctime>
+#include <filesystem>
+#include <fstream>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+namespace meridian::agent {
+
+std::string NowRfc3339() {
+  auto now = std::chrono::system_clock::now();
+  std::time_t t = std::chrono::system_clock::to_time_t(now);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+
+Status WriteStatusFile(const AgentStatus& s, const std::string& path) {
+  nlohmann::json j = {
+      {"node", s.node},
+      {"manifests", s.manifests_dir},
+      {"state", s.state},
+      {"errors", s.errors},
+      {"reconciles", s.reconciles},
+      {"apply_failures", s.apply_failures},
+      {"last_apply_time", s.last_apply_time},
+      {"last_writes",
+       {{"services_written", s.last_writes.services_written},
+        {"services_deleted", s.last_writes.services_deleted},
+        {"backends_written", s.last_writes.backends_written},
+        {"backends_deleted", s.last_writes.backends_deleted},
+        {"tables_created", s.last_writes.tables_created},
+        {"tables_deleted", s.last_writes.tables_deleted},
+        {"slots_written", s.last_writes.slots_written}}},
+      {"services", s.services},
+      {"backends", s.backends},
+      {"attached_interfaces", s.attached_interfaces},
+      {"reused_pinned_maps", s.reused_pinned_maps},
+  };
+  std::error_code ec;
+  std::filesystem::create_directories(std::filesystem::path(path).parent_path(), ec);
+  std::string tmp = path + ".tmp";
+  {
+    std::ofstream out(tmp, std::ios::trunc);
+    out << j.dump(2) << "\n";
+    if (!out) return Error{fmt::format("write {}: failed", tmp)};
+  }
+  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
+    return Error{fmt::format("rename {} to {}: failed", tmp, path)};
+  }
+  return Status::Ok();
+}
+
+}  // namespace meridian::agent

@@ -1,0 +1,38 @@
+// AgentStatus: what the agent reports about itself, written as JSON to
+// <state-dir>/status.json after every change so that operators and
+// meridianctl can read it without talking to the process.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "common/result.h"
+#include "datapath/map_writer.h"
+
+namespace meridian::agent {
+
+struct AgentStatus {
+  std::string node;
+  std::string manifests_dir;
+  // "serving": last reconcile applied cleanly; "degraded": input rejected
+  // or a kernel write failed, the last good state is still served.
+  std::string state = "starting";
+  std::vector<std::string> errors;  // current input and apply errors
+  std::uint64_t reconciles = 0;
+  std::uint64_t apply_failures = 0;
+  std::string last_apply_time;  // RFC 3339, UTC
+  datapath::WriteStats last_writes;
+  std::size_t services = 0;  // frontends installed
+  std::size_t backends = 0;
+  std::map<std::string, int> attached_interfaces;  // name -> ifindex
+  bool reused_pinned_maps = false;
+};
+
+// Atomic: write to a temporary file, then rename over status.json.
+Status WriteStatusFile(const AgentStatus& status, const std::string& path);
+
+std::string NowRfc3339();
+
+}  // namespace meridian::agent

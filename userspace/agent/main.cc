@@ -1,0 +1,60 @@
+// meridian-agent: the per-node dataplane agent (replaces kube-proxy).
+#include <spdlog/spdlog.h>
+
+#include <CLI/CLI.hpp>
+
+#include "agent/agent.h"
+
+int main(int argc, char** argv) {
+  meridian::agent::AgentOptions o;
+  CLI::App app{
+      "meridian-agent: loads Meridian's BPF datapath on this node, attaches it to pod "
+      "interfaces, and keeps the service maps equal to the desired state read from "
+      "Kubernetes-shaped manifests."};
+  std::string log_level = "info";
+  std::uint32_t resync_ms = 10000;
+
+  app.add_option("--node", o.node, "Node name; maps are pinned in <bpffs>/meridian/<node>")
+      ->required();
+  app.add_option("--manifests", o.manifests_dir,
+                 "Directory of Service and EndpointSlice manifests (*.yaml, *.yml, *.json)")
+      ->required();
+  app.add_option("--pod-interfaces", o.pod_interfaces,
+                 "Glob(s) of host-side pod interfaces to attach to (repeat or comma-separate)")
+      ->delimiter(',')
+      ->capture_default_str();
+  app.add_option("--bpffs", o.bpffs, "BPF filesystem mount point (mounted if needed)")
+      ->capture_default_str();
+  app.add_option("--state-dir", o.state_dir,
+                 "Where status.json is written (default /run/meridian/<node>)");
+  app.add_option("--max-services", o.map_sizes.services,
+                 "Capacity of mer_services and mer_maglev (frontends + one per VIP)")
+      ->capture_default_str();
+  app.add_option("--max-backends", o.map_sizes.backends, "Capacity of mer_backends")
+      ->capture_default_str();
+  app.add_option("--max-conntrack", o.map_sizes.ct, "Capacity of mer_ct (two entries per flow)")
+      ->capture_default_str();
+  app.add_option("--maglev-slots-per-backend", o.maglev.slots_per_backend,
+                 "Maglev table size is a prime >= this x backends")
+      ->capture_default_str();
+  app.add_option("--maglev-min-table", o.maglev.min_table_size, "Smallest Maglev table")
+      ->capture_default_str();
+  app.add_option("--maglev-max-table", o.maglev.max_table_size,
+                 "Largest Maglev table (<= 131071)")
+      ->capture_default_str();
+  app.add_option("--resync-interval-ms", resync_ms,
+                 "Full re-read of the manifests even without change events")
+      ->capture_default_str();
+  app.add_flag("--detach-on-exit", o.detach_on_exit,
+               "Detach from pod interfaces on exit (default: the datapath keeps forwarding)");
+  app.add_flag("--once", o.once, "Reconcile once, attach to existing pods, and exit");
+  app.add_option("--log-level", log_level, "trace, debug, info, warn, error")
+      ->capture_default_str();
+  CLI11_PARSE(app, argc, argv);
+
+  o.resync_interval = std::chrono::milliseconds(resync_ms);
+  spdlog::set_level(spdlog::level::from_str(log_level));
+  spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%l%$ [" + o.node + "] %v");
+  meridian::agent::Agent agent(std::move(o));
+  return agent.Run();
+}

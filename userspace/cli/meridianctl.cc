@@ -1,0 +1,160 @@
+// meridianctl: inspect a node's Meridian datapath from its pinned maps.
+#include <arpa/inet.h>
+#include <bpf/bpf.h>
+
+#include <CLI/CLI.hpp>
+#include <fstream>
+#include <iostream>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <vector>
+
+#include <fmt/format.h>
+
+#include "datapath/bpffs.h"
+#include "datapath/pinned_maps.h"
+#include "datapath/stats_reader.h"
+#include "meridian/abi.h"
+#include "model/ipv4.h"
+
+namespace {
+
+using meridian::datapath::PinnedMaps;
+using meridian::model::Ipv4Address;
+
+std::string Proto(std::uint8_t p) { return p == 6 ? "TCP" : p == 17 ? "UDP" : std::to_string(p); }
+std::string Addr(std::uint32_t be) { return Ipv4Address::FromNetworkOrder(be).ToString(); }
+
+// Iterates a hash map's keys. Entries deleted meanwhile are skipped.
+template <class K, class V, class F>
+void ForEach(int fd, F&& fn) {
+  K key{}, next{};
+  K* prev = nullptr;
+  while (bpf_map_get_next_key(fd, prev, &next) == 0) {
+    key = next;
+    prev = &key;
+    V value{};
+    if (bpf_map_lookup_elem(fd, &key, &value) == 0) fn(key, value);
+  }
+}
+
+int Stats(const PinnedMaps& p, bool json) {
+  auto stats = meridian::datapath::ReadStats(p.maps().stats);
+  if (!stats.ok()) {
+    std::cerr << "meridianctl: " << stats.error().message << "\n";
+    return 1;
+  }
+  if (json) {
+    nlohmann::json j = nlohmann::json::object();
+    for (const auto& c : *stats) j[c.name] = {{"packets", c.packets}, {"bytes", c.bytes}};
+    std::cout << j.dump(2) << "\n";
+    return 0;
+  }
+  fmt::print("{:<24} {:>14} {:>16}\n", "COUNTER", "PACKETS", "BYTES");
+  for (const auto& c : *stats) fmt::print("{:<24} {:>14} {:>16}\n", c.name, c.packets, c.bytes);
+  return 0;
+}
+
+int Services(const PinnedMaps& p, bool json) {
+  std::map<std::uint32_t, mer_backend> backends;
+  ForEach<std::uint32_t, mer_backend>(p.maps().backends,
+                                      [&](auto id, const auto& b) { backends[id] = b; });
+  nlohmann::json out = nlohmann::json::array();
+  if (!json) fmt::print("{:<24} {:>6} {:>8} {:>8}  {}\n", "FRONTEND", "ID", "ACTIVE", "SLOTS", "BACKENDS");
+  ForEach<mer_service_key, mer_service>(p.maps().services, [&](const auto& k, const auto& v) {
+    if (v.flags & MER_SVC_F_VIP_MARKER) return;
+    std::string fe = fmt::format("{}:{}/{}", Addr(k.vip_be), ntohs(k.port_be), Proto(k.proto));
+    // Slots per backend, read from the service's Maglev table.
+    std::map<std::uint32_t, std::uint32_t> slots;
+    std::uint32_t inner_id = 0;
+    if (v.maglev_size && bpf_map_lookup_elem(p.maps().maglev, &v.id, &inner_id) == 0) {
+      int fd = bpf_map_get_fd_by_id(inner_id);
+      for (std::uint32_t s = 0; fd >= 0 && s < v.maglev_size; ++s) {
+        std::uint32_t id = 0;
+        if (bpf_map_lookup_elem(fd, &s, &id) == 0) slots[id]++;
+      }
+      if (fd >= 0) close(fd);
+    }
+    std::vector<std::string> names;
+    nlohmann::json jb = nlohmann::json::array();
+    for (const auto& [id, n] : slots) {
+      auto it = backends.find(id);
+      std::string b = it == backends.end()
+                          ? fmt::format("#{}(missing)", id)
+                          : fmt::format("{}:{}", Addr(it->second.addr_be), ntohs(it->second.port_be));
+      names.push_back(fmt::format("{}[{}]", b, n));
+      jb.push_back({{"backend", b}, {"id", id}, {"slots", n}});
+    }
+    if (json) {
+      out.push_back({{"frontend", fe}, {"id", v.id}, {"active_backends", v.backend_count},
+                     {"maglev_size", v.maglev_size}, {"backends", jb}});
+    } else {
+      fmt::print("{:<24} {:>6} {:>8} {:>8}  {}\n", fe, v.id, v.backend_count, v.maglev_size,
+                 fmt::join(names, " "));
+    }
+  });
+  if (json) std::cout << out.dump(2) << "\n";
+  return 0;
+}
+
+int Backends(const PinnedMaps& p) {
+  fmt::print("{:>8}  {:<24} {:>7} {}\n", "ID", "BACKEND", "CLUSTER", "FLAGS");
+  ForEach<std::uint32_t, mer_backend>(p.maps().backends, [](auto id, const auto& b) {
+    fmt::print("{:>8}  {:<24} {:>7} {}\n", id,
+               fmt::format("{}:{}/{}", Addr(b.addr_be), ntohs(b.port_be), Proto(b.proto)),
+               b.cluster_id, (b.flags & MER_BE_F_TERMINATING) ? "terminating" : "");
+  });
+  return 0;
+}
+
+int Conntrack(const PinnedMaps& p) {
+  fmt::print("{:<7} {:<5} {:<22} {:<22} {:>8} {}\n", "DIR", "PROTO", "SOURCE", "DESTINATION",
+             "BACKEND", "VIP");
+  ForEach<mer_ct_key, mer_ct_entry>(p.maps().ct, [](const auto& k, const auto& v) {
+    fmt::print("{:<7} {:<5} {:<22} {:<22} {:>8} {}\n", k.dir == MER_CT_FORWARD ? "forward" : "reply",
+               Proto(k.proto), fmt::format("{}:{}", Addr(k.saddr_be), ntohs(k.sport_be)),
+               fmt::format("{}:{}", Addr(k.daddr_be), ntohs(k.dport_be)), v.backend_id,
+               fmt::format("{}:{}", Addr(v.vip_be), ntohs(v.vport_be)));
+  });
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"meridianctl: inspect a node's Meridian datapath (pinned BPF maps) and agent status"};
+  std::string node, bpffs = meridian::datapath::kDefaultBpffs, state_dir;
+  bool json = false;
+  app.add_option("--node", node, "Node name (as given to meridian-agent --node)")->required();
+  app.add_option("--bpffs", bpffs, "BPF filesystem mount point")->capture_default_str();
+  app.add_option("--state-dir", state_dir, "Agent state directory (default /run/meridian/<node>)");
+  app.add_flag("--json", json, "JSON output (stats, services, status)");
+  app.require_subcommand(1);
+  auto* stats = app.add_subcommand("stats", "Verdict and drop counters, summed over CPUs");
+  auto* services = app.add_subcommand("services", "Frontends with their Maglev slot shares");
+  auto* backends = app.add_subcommand("backends", "Backends by id");
+  auto* ct = app.add_subcommand("ct", "Conntrack entries (both directions)");
+  auto* status = app.add_subcommand("status", "The agent's status.json");
+  CLI11_PARSE(app, argc, argv);
+
+  if (status->parsed()) {
+    std::string path = (state_dir.empty() ? "/run/meridian/" + node : state_dir) + "/status.json";
+    std::ifstream in(path);
+    if (!in) {
+      std::cerr << "meridianctl: cannot read " << path << " (is the agent running?)\n";
+      return 1;
+    }
+    std::cout << in.rdbuf();
+    return 0;
+  }
+  auto pinned = PinnedMaps::Open(meridian::datapath::NodePinDir(bpffs, node));
+  if (!pinned.ok()) {
+    std::cerr << "meridianctl: " << pinned.error().message << "\n";
+    return 1;
+  }
+  if (stats->parsed()) return Stats(*pinned, json);
+  if (services->parsed()) return Services(*pinned, json);
+  if (backends->parsed()) return Backends(*pinned);
+  if (ct->parsed()) return Conntrack(*pinned);
+  return 0;
+}
