@@ -2,139 +2,29 @@
 /* tc programs on each pod's host-side veth.
  *
  *   mer_from_pod  (tc ingress: packets the pod sends)
- *       VIP:port -> backend by conntrack or weighted Maglev, DNAT.
+ *       VIP:port -> backend by conntrack or weighted Maglev, DNAT;
+ *       a VIP without backends answers ICMP port unreachable.
  *   mer_to_pod    (tc egress: packets delivered to the pod)
  *       replies from a backend -> source rewritten back to the VIP.
  *
- * Everything that is not service traffic passes untouched.
+ * Everything that is not service traffic passes untouched. The logic lives
+ * in meridian/pod.h.
  */
 #include <linux/bpf.h>
-#include <linux/pkt_cls.h>
 #include <bpf/bpf_helpers.h>
 
-#include "meridian/abi.h"
-#include "meridian/lb.h"
-#include "meridian/maps.h"
-#include "meridian/nat.h"
-#include "meridian/parse.h"
-#include "meridian/reject.h"
-#include "meridian/stats.h"
+#include "meridian/pod.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
-
-static __always_inline int mer_verdict(enum mer_stat stat, const struct mer_pkt *p, int action)
-{
-	mer_count(stat, p->len);
-	return action;
-}
-
-/* Non-service packets with a problem pass (the kernel decides), unless they
- * are addressed to a VIP: then the problem is ours, and we drop and count. */
-static __always_inline int mer_from_pod_unparsed(int parsed, const struct mer_pkt *p)
-{
-	switch (parsed) {
-	case MER_PARSE_NOT_IPV4:
-		return mer_verdict(MER_STAT_PASS_NOT_IPV4, p, TC_ACT_OK);
-	case MER_PARSE_MALFORMED_IP:
-		return mer_verdict(MER_STAT_DROP_MALFORMED_IP, p, TC_ACT_SHOT);
-	case MER_PARSE_NOT_TCP_UDP:
-		return mer_verdict(MER_STAT_PASS_NOT_TCP_UDP, p, TC_ACT_OK);
-	case MER_PARSE_FRAGMENT:
-		if (mer_is_vip(p->daddr))
-			return mer_verdict(MER_STAT_DROP_FRAGMENT, p, TC_ACT_SHOT);
-		return mer_verdict(MER_STAT_PASS_NOT_SERVICE, p, TC_ACT_OK);
-	default: /* MER_PARSE_TRUNCATED_L4 */
-		if (mer_is_vip(p->daddr))
-			return mer_verdict(MER_STAT_DROP_TRUNCATED_L4, p, TC_ACT_SHOT);
-		return mer_verdict(MER_STAT_PASS_NOT_SERVICE, p, TC_ACT_OK);
-	}
-}
-
-static __always_inline int mer_from_pod_service(struct __sk_buff *skb, const struct mer_pkt *p,
-						const struct mer_service *svc)
-{
-	enum mer_stat stat = MER_STAT_LB_CT_HIT;
-	struct mer_backend *be = NULL;
-	struct mer_ct_entry *ct;
-	struct mer_ct_key key;
-	__u32 backend_id;
-	int ret;
-
-	mer_ct_forward_key(&key, p);
-	ct = bpf_map_lookup_elem(&mer_ct, &key);
-	if (ct) {
-		backend_id = ct->backend_id;
-		be = bpf_map_lookup_elem(&mer_backends, &backend_id);
-		/* Its backend is gone: choose again rather than black-hole. */
-		if (!be)
-			stat = MER_STAT_LB_CT_RESELECT;
-	} else {
-		stat = MER_STAT_LB_NEW_FLOW;
-	}
-
-	if (!be) {
-		enum mer_stat drop = MER_STAT_DROP_NO_MAGLEV_TABLE;
-
-		/* Checked after conntrack: flows to terminating backends finish. */
-		if (svc->backend_count == 0) {
-			ret = mer_reject_port_unreachable(skb, p);
-			if (ret < 0)
-				return mer_verdict(MER_STAT_DROP_REJECT_FAILED, p, TC_ACT_SHOT);
-			return mer_verdict(MER_STAT_REJECT_NO_BACKEND, p, ret);
-		}
-
-		backend_id = mer_maglev_select(p, svc, &drop);
-		if (!backend_id)
-			return mer_verdict(drop, p, TC_ACT_SHOT);
-		be = bpf_map_lookup_elem(&mer_backends, &backend_id);
-		if (!be)
-			return mer_verdict(MER_STAT_DROP_BACKEND_MISSING, p, TC_ACT_SHOT);
-		if (mer_ct_create(p, svc, backend_id, be))
-			return mer_verdict(MER_STAT_DROP_CT_FULL, p, TC_ACT_SHOT);
-	}
-
-	if (mer_dnat(skb, p, be->addr_be, be->port_be))
-		return mer_verdict(MER_STAT_DROP_REWRITE_FAILED, p, TC_ACT_SHOT);
-	return mer_verdict(stat, p, TC_ACT_OK);
-}
 
 SEC("tc")
 int mer_from_pod(struct __sk_buff *skb)
 {
-	struct mer_pkt p = {};
-	struct mer_service *svc;
-	int parsed;
-
-	parsed = mer_parse(skb, &p);
-	if (parsed != MER_PARSE_OK)
-		return mer_from_pod_unparsed(parsed, &p);
-
-	svc = mer_service_lookup(&p);
-	if (!svc) {
-		if (mer_is_vip(p.daddr))
-			return mer_verdict(MER_STAT_DROP_UNKNOWN_PORT, &p, TC_ACT_SHOT);
-		return mer_verdict(MER_STAT_PASS_NOT_SERVICE, &p, TC_ACT_OK);
-	}
-	return mer_from_pod_service(skb, &p, svc);
+	return mer_handle_from_pod(skb);
 }
 
 SEC("tc")
 int mer_to_pod(struct __sk_buff *skb)
 {
-	struct mer_pkt p = {};
-	struct mer_ct_entry *ct;
-	struct mer_ct_key key;
-
-	if (mer_parse(skb, &p) != MER_PARSE_OK)
-		return mer_verdict(MER_STAT_PASS_TO_POD, &p, TC_ACT_OK);
-
-	mer_ct_forward_key(&key, &p);
-	key.dir = MER_CT_REPLY;
-	ct = bpf_map_lookup_elem(&mer_ct, &key);
-	if (!ct)
-		return mer_verdict(MER_STAT_PASS_TO_POD, &p, TC_ACT_OK);
-
-	if (mer_snat(skb, &p, ct->vip_be, ct->vport_be))
-		return mer_verdict(MER_STAT_DROP_REWRITE_FAILED, &p, TC_ACT_SHOT);
-	return mer_verdict(MER_STAT_REVNAT, &p, TC_ACT_OK);
+	return mer_handle_to_pod(skb);
 }

@@ -79,8 +79,8 @@ class DatapathTest : public ::testing::Test {
   RunResult Run(int prog_fd, const Bytes& in) {
     RunResult r;
     r.out.resize(in.size() + 256);
-    LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = in.data(),
-                .data_out = r.out.data(), .data_size_in = static_cast<__u32>(in.size()),
+    LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = in.data(), .data_out = r.out.data(),
+                .data_size_in = static_cast<__u32>(in.size()),
                 .data_size_out = static_cast<__u32>(r.out.size()), .repeat = 1);
     int err = bpf_prog_test_run_opts(prog_fd, &opts);
     EXPECT_EQ(err, 0) << "BPF_PROG_TEST_RUN failed: " << err;

@@ -21,9 +21,10 @@ model::ResourceSnapshot WebService(std::vector<std::string> backends = kBackends
   s.services.push_back(MakeService("web", kVip,
                                    {{.name = "http", .protocol = Protocol::kTcp, .port = 80},
                                     {.name = "dns", .protocol = Protocol::kUdp, .port = 53}}));
-  s.endpoint_slices.push_back(MakeSlice("web", backends,
-                                        {{.name = "http", .protocol = Protocol::kTcp, .port = 8080},
-                                         {.name = "dns", .protocol = Protocol::kUdp, .port = 5353}}));
+  s.endpoint_slices.push_back(
+      MakeSlice("web", backends,
+                {{.name = "http", .protocol = Protocol::kTcp, .port = 8080},
+                 {.name = "dns", .protocol = Protocol::kUdp, .port = 5353}}));
   return s;
 }
 
@@ -51,8 +52,9 @@ class LxcTest : public DatapathTest {
     PacketView v{in};
     std::size_t l4_csum = v.l4() + (v.proto() == IPPROTO_TCP ? 16 : 6);
     for (std::size_t i = 0; i < in.size(); ++i) {
-      bool may_change = (i >= addr_off && i < addr_off + 4) || (i >= port_off && i < port_off + 2) ||
-                        i == kEthLen + 10 || i == kEthLen + 11 || i == l4_csum || i == l4_csum + 1;
+      bool may_change = (i >= addr_off && i < addr_off + 4) ||
+                        (i >= port_off && i < port_off + 2) || i == kEthLen + 10 ||
+                        i == kEthLen + 11 || i == l4_csum || i == l4_csum + 1;
       if (!may_change) {
         EXPECT_EQ(in[i], out[i]) << "byte " << i << " changed";
       }
@@ -184,7 +186,8 @@ TEST_F(LxcTest, UdpReplyIsReverseTranslated) {
   Install(WebService());
   auto fwd = FromPod(Packet().Eth().Ipv4(kClient, kVip).Udp(5002, 53).Build());
   std::string backend = Addr(PacketView{fwd.out}.daddr());
-  auto r = ToPod(Packet().Eth().Ipv4(backend.c_str(), kClient).Udp(5353, 5002).Payload("a").Build());
+  auto r =
+      ToPod(Packet().Eth().Ipv4(backend.c_str(), kClient).Udp(5353, 5002).Payload("a").Build());
   ASSERT_EQ(r.verdict, TC_ACT_OK);
   PacketView out{r.out};
   EXPECT_EQ(Addr(out.saddr()), kVip);
@@ -212,9 +215,15 @@ TEST_F(LxcTest, NonServiceTrafficPassesUntouched) {
       {Packet().Eth().Ipv4(kClient, "10.1.2.11").Tcp(40000, 8080).Build(), "pass_not_service"},
       {Packet().Eth().Ipv4(kClient, "10.96.0.99").Udp(40000, 53).Build(), "pass_not_service"},
       {Packet().Eth().Ipv4(kClient, kVip).Icmp().Build(), "pass_not_tcp_udp"},
-      {Packet().Eth("02:00:00:00:00:01", "ff:ff:ff:ff:ff:ff", 0x0806).Payload(std::string(28, 'a')).Build(),
+      {Packet()
+           .Eth("02:00:00:00:00:01", "ff:ff:ff:ff:ff:ff", 0x0806)
+           .Payload(std::string(28, 'a'))
+           .Build(),
        "pass_not_ipv4"},
-      {Packet().Eth("02:00:00:00:00:01", "02:00:00:00:00:02", 0x86dd).Payload(std::string(60, 'b')).Build(),
+      {Packet()
+           .Eth("02:00:00:00:00:01", "02:00:00:00:00:02", 0x86dd)
+           .Payload(std::string(60, 'b'))
+           .Build(),
        "pass_not_ipv4"},
   };
   for (const auto& c : cases) {
@@ -228,9 +237,11 @@ TEST_F(LxcTest, NonServiceTrafficPassesUntouched) {
 TEST_F(LxcTest, KnownVipOnUnknownPortIsDropped) {
   Install(WebService());
   CounterDelta();
-  EXPECT_EQ(FromPod(Packet().Eth().Ipv4(kClient, kVip).Tcp(40000, 81).Build()).verdict, TC_ACT_SHOT);
+  EXPECT_EQ(FromPod(Packet().Eth().Ipv4(kClient, kVip).Tcp(40000, 81).Build()).verdict,
+            TC_ACT_SHOT);
   // Port 53 exists for UDP only.
-  EXPECT_EQ(FromPod(Packet().Eth().Ipv4(kClient, kVip).Tcp(40000, 53).Build()).verdict, TC_ACT_SHOT);
+  EXPECT_EQ(FromPod(Packet().Eth().Ipv4(kClient, kVip).Tcp(40000, 53).Build()).verdict,
+            TC_ACT_SHOT);
   EXPECT_EQ(CounterDelta(), (std::map<std::string, std::uint64_t>{{"drop_unknown_port", 2}}));
 }
 
@@ -271,7 +282,8 @@ TEST_F(LxcTest, VipWithoutBackendsAnswersTcpWithPortUnreachable) {
 TEST_F(LxcTest, VipWithoutBackendsAnswersUdpWithPortUnreachable) {
   Install(WebService({}));
   CounterDelta();
-  Bytes in = Packet().Eth().Ipv4(kClient, kVip).Udp(5000, 53).Payload(std::string(100, 'x')).Build();
+  Bytes in =
+      Packet().Eth().Ipv4(kClient, kVip).Udp(5000, 53).Payload(std::string(100, 'x')).Build();
   ExpectPortUnreachable(in, FromPod(in));
   EXPECT_EQ(CounterDelta(), (std::map<std::string, std::uint64_t>{{"reject_no_backend", 1}}));
 }
@@ -296,8 +308,8 @@ TEST_F(LxcTest, OnlyTerminatingBackendsRejectNewFlows) {
   EXPECT_EQ(Addr(PacketView{FromPod(est).out}.daddr()), backend);
   Bytes fresh = Packet().Eth().Ipv4(kClient, kVip).Tcp(44001, 80).Build();
   ExpectPortUnreachable(fresh, FromPod(fresh));
-  EXPECT_EQ(CounterDelta(), (std::map<std::string, std::uint64_t>{{"lb_ct_hit", 1},
-                                                                   {"reject_no_backend", 1}}));
+  EXPECT_EQ(CounterDelta(),
+            (std::map<std::string, std::uint64_t>{{"lb_ct_hit", 1}, {"reject_no_backend", 1}}));
 }
 
 TEST_F(LxcTest, IpOptionsAreKeptAndPortsFoundAfterThem) {
@@ -360,7 +372,7 @@ TEST_F(LxcTest, TruncatedL4HeaderIsDroppedForVipAndPassedOtherwise) {
   EXPECT_EQ(r.verdict, TC_ACT_OK);
   EXPECT_EQ(r.out, other);
   EXPECT_EQ(CounterDelta(), (std::map<std::string, std::uint64_t>{{"drop_truncated_l4", 3},
-                                                                   {"pass_not_service", 1}}));
+                                                                  {"pass_not_service", 1}}));
 }
 
 TEST_F(LxcTest, FragmentsToVipAreDroppedOthersPass) {
@@ -374,8 +386,8 @@ TEST_F(LxcTest, FragmentsToVipAreDroppedOthersPass) {
   auto r = FromPod(other);
   EXPECT_EQ(r.verdict, TC_ACT_OK);
   EXPECT_EQ(r.out, other);
-  EXPECT_EQ(CounterDelta(), (std::map<std::string, std::uint64_t>{{"drop_fragment", 2},
-                                                                   {"pass_not_service", 1}}));
+  EXPECT_EQ(CounterDelta(),
+            (std::map<std::string, std::uint64_t>{{"drop_fragment", 2}, {"pass_not_service", 1}}));
 }
 
 TEST_F(LxcTest, CountersCountBytes) {

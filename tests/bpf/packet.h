@@ -7,9 +7,8 @@
 #include <netinet/in.h>
 
 #include <algorithm>
-#include <cstdio>
-
 #include <cstdint>
+#include <cstdio>
 #include <cstring>
 #include <string>
 #include <vector>
@@ -40,10 +39,20 @@ struct PacketView {
   std::size_t ihl() const { return (b[kEthLen] & 0x0f) * 4; }
   std::size_t l4() const { return kEthLen + ihl(); }
   std::uint8_t proto() const { return b[kEthLen + 9]; }
-  std::uint32_t saddr() const { std::uint32_t v; std::memcpy(&v, &b[kEthLen + 12], 4); return v; }
-  std::uint32_t daddr() const { std::uint32_t v; std::memcpy(&v, &b[kEthLen + 16], 4); return v; }
+  std::uint32_t saddr() const {
+    std::uint32_t v;
+    std::memcpy(&v, &b[kEthLen + 12], 4);
+    return v;
+  }
+  std::uint32_t daddr() const {
+    std::uint32_t v;
+    std::memcpy(&v, &b[kEthLen + 16], 4);
+    return v;
+  }
   std::uint16_t sport() const { return static_cast<std::uint16_t>((b[l4()] << 8) | b[l4() + 1]); }
-  std::uint16_t dport() const { return static_cast<std::uint16_t>((b[l4() + 2] << 8) | b[l4() + 3]); }
+  std::uint16_t dport() const {
+    return static_cast<std::uint16_t>((b[l4() + 2] << 8) | b[l4() + 3]);
+  }
   std::size_t ip_total() const { return (b[kEthLen + 2] << 8) | b[kEthLen + 3]; }
   // 0 when the IPv4 header checksum verifies.
   std::uint16_t ip_csum_residue() const { return InternetChecksum(&b[kEthLen], ihl()); }
@@ -77,17 +86,32 @@ class Packet {
     ip_options_ = std::move(options);
     return *this;
   }
-  Packet& Frag(std::uint16_t frag_field) { frag_ = frag_field; return *this; }
+  Packet& Frag(std::uint16_t frag_field) {
+    frag_ = frag_field;
+    return *this;
+  }
   Packet& Tcp(std::uint16_t sport, std::uint16_t dport, std::uint8_t flags = 0x02) {
-    proto_ = IPPROTO_TCP; sport_ = sport; dport_ = dport; tcp_flags_ = flags;
+    proto_ = IPPROTO_TCP;
+    sport_ = sport;
+    dport_ = dport;
+    tcp_flags_ = flags;
     return *this;
   }
   Packet& Udp(std::uint16_t sport, std::uint16_t dport, bool zero_checksum = false) {
-    proto_ = IPPROTO_UDP; sport_ = sport; dport_ = dport; udp_zero_csum_ = zero_checksum;
+    proto_ = IPPROTO_UDP;
+    sport_ = sport;
+    dport_ = dport;
+    udp_zero_csum_ = zero_checksum;
     return *this;
   }
-  Packet& Icmp() { proto_ = IPPROTO_ICMP; return *this; }
-  Packet& Payload(std::string p) { payload_ = std::move(p); return *this; }
+  Packet& Icmp() {
+    proto_ = IPPROTO_ICMP;
+    return *this;
+  }
+  Packet& Payload(std::string p) {
+    payload_ = std::move(p);
+    return *this;
+  }
 
   Bytes Build() const {
     Bytes b(kEthLen);
@@ -102,14 +126,16 @@ class Packet {
     Bytes l4;
     if (proto_ == IPPROTO_TCP) {
       l4.assign(20, 0);
-      Put16(l4, 0, sport_); Put16(l4, 2, dport_);
+      Put16(l4, 0, sport_);
+      Put16(l4, 2, dport_);
       Put32(l4, 4, 0x01020304);  // seq
       l4[12] = 5 << 4;
       l4[13] = tcp_flags_;
       Put16(l4, 14, 64240);
     } else if (proto_ == IPPROTO_UDP) {
       l4.assign(8, 0);
-      Put16(l4, 0, sport_); Put16(l4, 2, dport_);
+      Put16(l4, 0, sport_);
+      Put16(l4, 2, dport_);
       Put16(l4, 4, static_cast<std::uint16_t>(8 + payload_.size()));
     } else {
       l4 = {8, 0, 0, 0, 0, 1, 0, 1};  // echo request

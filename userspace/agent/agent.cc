@@ -84,18 +84,18 @@ int Agent::Run() {
 }
 
 void Agent::ArmInotify() {
-  inotify_desc_->async_wait(asio::posix::stream_descriptor::wait_read,
-                            [this](const boost::system::error_code& ec) {
-                              if (ec) return;
-                              if (inotify_->Drain()) {
-                                // Editors write in several steps: settle first.
-                                debounce_timer_.expires_after(options_.debounce);
-                                debounce_timer_.async_wait([this](const boost::system::error_code& e) {
-                                  if (!e) Reconcile();
-                                });
-                              }
-                              ArmInotify();
-                            });
+  inotify_desc_->async_wait(
+      asio::posix::stream_descriptor::wait_read, [this](const boost::system::error_code& ec) {
+        if (ec) return;
+        if (inotify_->Drain()) {
+          // Editors write in several steps: settle first.
+          debounce_timer_.expires_after(options_.debounce);
+          debounce_timer_.async_wait([this](const boost::system::error_code& e) {
+            if (!e) Reconcile();
+          });
+        }
+        ArmInotify();
+      });
 }
 
 void Agent::ArmNetlink() {
@@ -143,8 +143,8 @@ void Agent::HandleLinkEvents() {
 }
 
 void Agent::Attach(int ifindex, const std::string& name) {
-  auto s = datapath::AttachPodPrograms(ifindex, name, datapath_->from_pod_fd(),
-                                       datapath_->to_pod_fd());
+  auto s =
+      datapath::AttachPodPrograms(ifindex, name, datapath_->from_pod_fd(), datapath_->to_pod_fd());
   if (!s) {
     spdlog::error("{}", s.error().message);
     return;

@@ -8,6 +8,7 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <utility>  // Boost 1.74 Asio uses std::exchange without including it
 
 #include "agent/agent_options.h"
 #include "agent/agent_status.h"
@@ -54,7 +55,7 @@ class Agent {
   std::optional<PodLinkWatcher> links_;
   AgentStatus status_;
   std::string status_path_;
-  bool apply_pending_ = true;   // desired state not yet in the kernel
+  bool apply_pending_ = true;            // desired state not yet in the kernel
   std::set<std::string> logged_errors_;  // so a persisting error is logged once
 };
 

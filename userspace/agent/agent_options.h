@@ -12,11 +12,11 @@
 namespace meridian::agent {
 
 struct AgentOptions {
-  std::string node;                     // node name; pins live in <bpffs>/meridian/<node>
-  std::string manifests_dir;            // Service / EndpointSlice manifests
+  std::string node;           // node name; pins live in <bpffs>/meridian/<node>
+  std::string manifests_dir;  // Service / EndpointSlice manifests
   std::vector<std::string> pod_interfaces = {"lxc*"};  // globs of host-side pod veths
   std::string bpffs = "/sys/fs/bpf";
-  std::string state_dir;                // status.json; default /run/meridian/<node>
+  std::string state_dir;  // status.json; default /run/meridian/<node>
   datapath::MapSizes map_sizes;
   lb::MaglevConfig maglev;
   std::chrono::milliseconds resync_interval{10000};

@@ -39,8 +39,7 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   app.add_option("--maglev-min-table", o.maglev.min_table_size, "Smallest Maglev table")
       ->capture_default_str();
-  app.add_option("--maglev-max-table", o.maglev.max_table_size,
-                 "Largest Maglev table (<= 131071)")
+  app.add_option("--maglev-max-table", o.maglev.max_table_size, "Largest Maglev table (<= 131071)")
       ->capture_default_str();
   app.add_option("--resync-interval-ms", resync_ms,
                  "Full re-read of the manifests even without change events")

@@ -1,5 +1,6 @@
 #include "agent/pod_link_watcher.h"
 
+#include <fmt/format.h>
 #include <fnmatch.h>
 #include <linux/netlink.h>
 #include <linux/rtnetlink.h>
@@ -8,12 +9,11 @@
 #include <cerrno>
 #include <cstring>
 
-#include <fmt/format.h>
-
 namespace meridian::agent {
 
 Result<PodLinkWatcher> PodLinkWatcher::Open(std::vector<std::string> patterns) {
-  datapath::UniqueFd sock(socket(AF_NETLINK, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, NETLINK_ROUTE));
+  datapath::UniqueFd sock(
+      socket(AF_NETLINK, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, NETLINK_ROUTE));
   if (!sock.valid()) return Error{fmt::format("open rtnetlink socket: {}", std::strerror(errno))};
   int rcvbuf = 4 << 20;  // a burst of new pods must not overflow it
   setsockopt(sock.get(), SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof rcvbuf);

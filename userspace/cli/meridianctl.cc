@@ -1,6 +1,7 @@
 // meridianctl: inspect a node's Meridian datapath from its pinned maps.
 #include <arpa/inet.h>
 #include <bpf/bpf.h>
+#include <fmt/format.h>
 
 #include <CLI/CLI.hpp>
 #include <fstream>
@@ -8,8 +9,6 @@
 #include <map>
 #include <nlohmann/json.hpp>
 #include <vector>
-
-#include <fmt/format.h>
 
 #include "datapath/bpffs.h"
 #include "datapath/pinned_maps.h"
@@ -60,7 +59,8 @@ int Services(const PinnedMaps& p, bool json) {
   ForEach<std::uint32_t, mer_backend>(p.maps().backends,
                                       [&](auto id, const auto& b) { backends[id] = b; });
   nlohmann::json out = nlohmann::json::array();
-  if (!json) fmt::print("{:<24} {:>6} {:>8} {:>8}  {}\n", "FRONTEND", "ID", "ACTIVE", "SLOTS", "BACKENDS");
+  if (!json)
+    fmt::print("{:<24} {:>6} {:>8} {:>8}  {}\n", "FRONTEND", "ID", "ACTIVE", "SLOTS", "BACKENDS");
   ForEach<mer_service_key, mer_service>(p.maps().services, [&](const auto& k, const auto& v) {
     if (v.flags & MER_SVC_F_VIP_MARKER) return;
     std::string fe = fmt::format("{}:{}/{}", Addr(k.vip_be), ntohs(k.port_be), Proto(k.proto));
@@ -79,15 +79,18 @@ int Services(const PinnedMaps& p, bool json) {
     nlohmann::json jb = nlohmann::json::array();
     for (const auto& [id, n] : slots) {
       auto it = backends.find(id);
-      std::string b = it == backends.end()
-                          ? fmt::format("#{}(missing)", id)
-                          : fmt::format("{}:{}", Addr(it->second.addr_be), ntohs(it->second.port_be));
+      std::string b = it == backends.end() ? fmt::format("#{}(missing)", id)
+                                           : fmt::format("{}:{}", Addr(it->second.addr_be),
+                                                         ntohs(it->second.port_be));
       names.push_back(fmt::format("{}[{}]", b, n));
       jb.push_back({{"backend", b}, {"id", id}, {"slots", n}});
     }
     if (json) {
-      out.push_back({{"frontend", fe}, {"id", v.id}, {"active_backends", v.backend_count},
-                     {"maglev_size", v.maglev_size}, {"backends", jb}});
+      out.push_back({{"frontend", fe},
+                     {"id", v.id},
+                     {"active_backends", v.backend_count},
+                     {"maglev_size", v.maglev_size},
+                     {"backends", jb}});
     } else {
       fmt::print("{:<24} {:>6} {:>8} {:>8}  {}\n", fe, v.id, v.backend_count, v.maglev_size,
                  fmt::join(names, " "));
@@ -111,8 +114,9 @@ int Conntrack(const PinnedMaps& p) {
   fmt::print("{:<7} {:<5} {:<22} {:<22} {:>8} {}\n", "DIR", "PROTO", "SOURCE", "DESTINATION",
              "BACKEND", "VIP");
   ForEach<mer_ct_key, mer_ct_entry>(p.maps().ct, [](const auto& k, const auto& v) {
-    fmt::print("{:<7} {:<5} {:<22} {:<22} {:>8} {}\n", k.dir == MER_CT_FORWARD ? "forward" : "reply",
-               Proto(k.proto), fmt::format("{}:{}", Addr(k.saddr_be), ntohs(k.sport_be)),
+    fmt::print("{:<7} {:<5} {:<22} {:<22} {:>8} {}\n",
+               k.dir == MER_CT_FORWARD ? "forward" : "reply", Proto(k.proto),
+               fmt::format("{}:{}", Addr(k.saddr_be), ntohs(k.sport_be)),
                fmt::format("{}:{}", Addr(k.daddr_be), ntohs(k.dport_be)), v.backend_id,
                fmt::format("{}:{}", Addr(v.vip_be), ntohs(v.vport_be)));
   });
@@ -122,7 +126,8 @@ int Conntrack(const PinnedMaps& p) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  CLI::App app{"meridianctl: inspect a node's Meridian datapath (pinned BPF maps) and agent status"};
+  CLI::App app{
+      "meridianctl: inspect a node's Meridian datapath (pinned BPF maps) and agent status"};
   std::string node, bpffs = meridian::datapath::kDefaultBpffs, state_dir;
   bool json = false;
   app.add_option("--node", node, "Node name (as given to meridian-agent --node)")->required();

@@ -1,5 +1,6 @@
 #include "datapath/bpffs.h"
 
+#include <fmt/format.h>
 #include <linux/magic.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
@@ -8,8 +9,6 @@
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
-
-#include <fmt/format.h>
 
 namespace meridian::datapath {
 

@@ -2,13 +2,12 @@
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
+#include <fmt/format.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
-
-#include <fmt/format.h>
 
 #include "lxc.skel.h"
 #include "meridian/abi.h"
@@ -23,7 +22,8 @@ std::string Errno(int err) { return std::strerror(err < 0 ? -err : err); }
 Status PinProgram(bpf_program* prog, const std::string& path) {
   unlink(path.c_str());
   if (int err = bpf_program__pin(prog, path.c_str()); err) {
-    return Error{fmt::format("pin program {} at {}: {}", bpf_program__name(prog), path, Errno(err))};
+    return Error{
+        fmt::format("pin program {} at {}: {}", bpf_program__name(prog), path, Errno(err))};
   }
   return Status::Ok();
 }

@@ -2,12 +2,11 @@
 
 #include <arpa/inet.h>
 #include <bpf/bpf.h>
+#include <fmt/format.h>
 
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
-
-#include <fmt/format.h>
 
 namespace meridian::datapath {
 namespace {
@@ -92,7 +91,7 @@ Status MapWriter::ReadServices() {
   while (bpf_map_get_next_key(maps_.maglev, prev_id, &next_id) == 0) {
     id = next_id;
     prev_id = &id;
-    orphan_tables_.insert(id);
+    retired_tables_.insert(id);
     next_service_id_ = std::max(next_service_id_, id + 1);
   }
 
@@ -116,7 +115,8 @@ Status MapWriter::ReadServices() {
     if (v.maglev_size > 0 && bpf_map_lookup_elem(maps_.maglev, &v.id, &inner_id) == 0) {
       svc.table_fd = UniqueFd(bpf_map_get_fd_by_id(inner_id));
       if (svc.table_fd.valid()) {
-        orphan_tables_.erase(v.id);
+        retired_tables_.erase(v.id);
+        svc.table_id = v.id;
         svc.table.resize(v.maglev_size);
         for (std::uint32_t slot = 0; slot < v.maglev_size; ++slot) {
           if (bpf_map_lookup_elem(svc.table_fd.get(), &slot, &svc.table[slot]) != 0) {
@@ -141,13 +141,22 @@ Result<WriteStats> MapWriter::Apply(const DesiredState& desired) {
   WriteStats stats;
   if (auto s = WriteBackends(desired, stats); !s) return s.error();
   if (auto s = WriteVipMarkers(desired, stats); !s) return s.error();
+  std::vector<NewTable> fresh;
+  Status prepared;
   for (const auto& [key, fe] : desired.frontends) {
-    if (auto s = WriteFrontend(fe, stats); !s) return s.error();
+    prepared = PrepareTable(fe, fresh, stats);
+    if (!prepared) break;
+  }
+  // Tables built before a failure are still installed and used.
+  if (auto s = InstallTables(fresh, stats); !s) return s.error();
+  if (!prepared) return prepared.error();
+  for (const auto& [key, fe] : desired.frontends) {
+    if (auto s = WriteServiceEntry(fe, stats); !s) return s.error();
   }
   if (auto s = RemoveStaleFrontends(desired, stats); !s) return s.error();
   if (auto s = RemoveStaleVipMarkers(desired, stats); !s) return s.error();
+  if (auto s = DeleteRetiredTables(stats); !s) return s.error();
   if (auto s = RemoveStaleBackends(desired, stats); !s) return s.error();
-  if (auto s = RemoveOrphanTables(stats); !s) return s.error();
   return stats;
 }
 
@@ -178,8 +187,8 @@ Status MapWriter::WriteVipMarkers(const DesiredState& desired, WriteStats& stats
   for (const auto& vip : desired.Vips()) {
     if (vips_.count(vip)) continue;
     auto key = MarkerKey(vip);
-    mer_service marker{.id = 0, .backend_count = 0, .maglev_size = 0,
-                       .flags = MER_SVC_F_VIP_MARKER};
+    mer_service marker{
+        .id = 0, .backend_count = 0, .maglev_size = 0, .flags = MER_SVC_F_VIP_MARKER};
     if (bpf_map_update_elem(maps_.services, &key, &marker, BPF_ANY) != 0) {
       return Error{fmt::format("write VIP marker {}: {}", vip.ToString(), Errno())};
     }
@@ -207,90 +216,131 @@ Result<UniqueFd> MapWriter::CreateTable(const FrontendKey& key,
   return fd;
 }
 
-Status MapWriter::DeleteTable(std::uint32_t service_id, WriteStats& stats) {
-  if (bpf_map_delete_elem(maps_.maglev, &service_id) != 0 && errno != ENOENT) {
-    return Error{fmt::format("delete Maglev table of service id {}: {}", service_id, Errno())};
-  }
-  ++stats.tables_deleted;
-  return Status::Ok();
-}
-
-Status MapWriter::WriteFrontend(const Frontend& fe, WriteStats& stats) {
+Status MapWriter::PrepareTable(const Frontend& fe, std::vector<NewTable>& fresh,
+                               WriteStats& stats) {
   std::vector<std::uint32_t> ids(fe.maglev.size());
   for (std::size_t i = 0; i < ids.size(); ++i) {
     ids[i] = backends_.at(fe.backends[fe.maglev[i]].key).id;
   }
-  auto key = ServiceKey(fe.key);
   auto it = services_.find(fe.key);
-  bool exists = it != services_.end();
-  InstalledService& svc = exists ? it->second : services_[fe.key];
-  if (!exists) svc.value.id = 0;  // not in the kernel yet
-
-  mer_service want{.id = svc.value.id,
-                   .backend_count = static_cast<std::uint32_t>(fe.active_backends()),
-                   .maglev_size = static_cast<std::uint32_t>(ids.size()),
-                   .flags = 0};
-  std::uint32_t retired_table = 0;  // old table to delete once unreferenced
-
-  if (ids.empty()) {
-    // No backend takes new flows: reject. Keep the id, drop the table.
-    if (want.id == 0) want.id = next_service_id_++;
-    if (svc.table_fd.valid()) retired_table = want.id;
-  } else if (!svc.table_fd.valid() || svc.table.size() != ids.size()) {
-    // New table, or a new size: build it completely under a fresh id, then
-    // switch the service entry to it in one update.
-    auto fd = CreateTable(fe.key, ids);
-    if (!fd.ok()) {
-      if (!exists) services_.erase(fe.key);
-      return fd.error();
-    }
-    std::uint32_t new_id = next_service_id_++;
-    int raw = fd->get();
-    if (bpf_map_update_elem(maps_.maglev, &new_id, &raw, BPF_ANY) != 0) {
-      if (!exists) services_.erase(fe.key);
-      return Error{fmt::format("install Maglev table of {}: {}", fe.key.ToString(), Errno())};
-    }
-    ++stats.tables_created;
-    if (svc.table_fd.valid()) retired_table = svc.value.id;
-    want.id = new_id;
-    svc.table_fd = std::move(fd).value();
-    svc.table = ids;
-  } else {
+  const InstalledService* svc = it == services_.end() ? nullptr : &it->second;
+  if (ids.empty()) return Status::Ok();  // rejecting: no table needed
+  if (svc && svc->table_fd.valid() && svc->table.size() == ids.size()) {
     // Same size: rewrite only the slots that changed. Each slot update is
     // atomic and every value is a live backend, so readers never see junk.
     std::vector<std::uint32_t> slots, values;
     for (std::uint32_t i = 0; i < ids.size(); ++i) {
-      if (svc.table[i] != ids[i]) {
+      if (svc->table[i] != ids[i]) {
         slots.push_back(i);
         values.push_back(ids[i]);
       }
     }
-    if (!slots.empty()) {
-      std::uint32_t count = slots.size();
-      if (bpf_map_update_batch(svc.table_fd.get(), slots.data(), values.data(), &count,
-                               nullptr) != 0) {
-        return Error{fmt::format("update {} Maglev slots of {}: {}", slots.size(),
-                                 fe.key.ToString(), Errno())};
-      }
-      stats.slots_written += slots.size();
-      svc.table = ids;
+    if (slots.empty()) return Status::Ok();
+    std::uint32_t count = slots.size();
+    if (bpf_map_update_batch(svc->table_fd.get(), slots.data(), values.data(), &count, nullptr) !=
+        0) {
+      return Error{fmt::format("update {} Maglev slots of {}: {}", slots.size(), fe.key.ToString(),
+                               Errno())};
     }
+    stats.slots_written += slots.size();
+    it->second.table = std::move(ids);
+    return Status::Ok();
   }
+  // New table, or a new size: built completely under a fresh id; the
+  // service entry switches to it in one update later.
+  auto fd = CreateTable(fe.key, ids);
+  if (!fd.ok()) return fd.error();
+  fresh.push_back(NewTable{fe.key, next_service_id_++, std::move(fd).value(), std::move(ids)});
+  return Status::Ok();
+}
 
-  if (!exists || !SameService(svc.value, want)) {
-    if (bpf_map_update_elem(maps_.services, &key, &want, BPF_ANY) != 0) {
-      if (!exists) services_.erase(fe.key);
-      return Error{fmt::format("write service {} ({}): {}", fe.key.ToString(),
-                               fe.service.ToString(), Errno())};
-    }
-    svc.value = want;
-    ++stats.services_written;
+Status MapWriter::InstallTables(std::vector<NewTable>& fresh, WriteStats& stats) {
+  if (fresh.empty()) return Status::Ok();
+  std::vector<std::uint32_t> keys;
+  std::vector<int> fds;
+  for (const auto& t : fresh) {
+    keys.push_back(t.id);
+    fds.push_back(t.fd.get());
   }
-  if (retired_table != 0) {
-    if (auto s = DeleteTable(retired_table, stats); !s) return s;
-    if (ids.empty()) {
-      svc.table_fd.Reset();
-      svc.table.clear();
+  std::uint32_t count = keys.size();
+  int rc = bpf_map_update_batch(maps_.maglev, keys.data(), fds.data(), &count, nullptr);
+  int err = errno;
+  // `count` entries went in even when the batch failed part-way.
+  for (std::uint32_t i = 0; i < count && i < fresh.size(); ++i) {
+    InstalledService& svc = services_[fresh[i].frontend];
+    if (svc.table_fd.valid()) retired_tables_.insert(svc.table_id);
+    svc.table_fd = std::move(fresh[i].fd);
+    svc.table = std::move(fresh[i].slots);
+    svc.table_id = fresh[i].id;
+    ++stats.tables_created;
+  }
+  if (rc != 0) {
+    return Error{
+        fmt::format("install Maglev table of {}: {}",
+                    fresh[std::min<std::size_t>(count, fresh.size() - 1)].frontend.ToString(),
+                    std::strerror(err))};
+  }
+  return Status::Ok();
+}
+
+Status MapWriter::WriteServiceEntry(const Frontend& fe, WriteStats& stats) {
+  auto it = services_.find(fe.key);
+  if (it == services_.end()) it = services_.emplace(fe.key, InstalledService{}).first;
+  InstalledService& svc = it->second;
+  bool in_kernel = svc.value.id != 0;
+  std::size_t active = fe.active_backends();
+  mer_service want{.id = svc.value.id,
+                   .backend_count = static_cast<std::uint32_t>(active),
+                   .maglev_size = 0,
+                   .flags = 0};
+  if (active > 0) {
+    if (!svc.table_fd.valid()) {
+      return Error{fmt::format("service {}: no Maglev table installed", fe.key.ToString())};
+    }
+    want.id = svc.table_id;
+    want.maglev_size = static_cast<std::uint32_t>(svc.table.size());
+  } else if (want.id == 0) {
+    want.id = next_service_id_++;  // rejecting from the start: an id, no table
+  }
+  if (in_kernel && SameService(svc.value, want)) return Status::Ok();
+  auto key = ServiceKey(fe.key);
+  if (bpf_map_update_elem(maps_.services, &key, &want, BPF_ANY) != 0) {
+    return Error{fmt::format("write service {} ({}): {}", fe.key.ToString(), fe.service.ToString(),
+                             Errno())};
+  }
+  svc.value = want;
+  ++stats.services_written;
+  if (active == 0 && svc.table_fd.valid()) {
+    // Nothing points at the table any more.
+    retired_tables_.insert(svc.table_id);
+    svc.table_fd.Reset();
+    svc.table.clear();
+    svc.table_id = 0;
+  }
+  return Status::Ok();
+}
+
+Status MapWriter::DeleteRetiredTables(WriteStats& stats) {
+  if (retired_tables_.empty()) return Status::Ok();
+  std::vector<std::uint32_t> keys(retired_tables_.begin(), retired_tables_.end());
+  std::uint32_t count = keys.size();
+  int rc = bpf_map_delete_batch(maps_.maglev, keys.data(), &count, nullptr);
+  int err = errno;
+  for (std::uint32_t i = 0; i < count && i < keys.size(); ++i) retired_tables_.erase(keys[i]);
+  stats.tables_deleted += count;
+  if (rc != 0 && err != ENOENT) {
+    return Error{fmt::format("delete {} retired Maglev tables: {}", keys.size() - count,
+                             std::strerror(err))};
+  }
+  if (rc != 0) {
+    // A key already gone stops the batch: delete the rest one by one.
+    for (auto it = retired_tables_.begin(); it != retired_tables_.end();) {
+      std::uint32_t id = *it;
+      if (bpf_map_delete_elem(maps_.maglev, &id) != 0 && errno != ENOENT) {
+        return Error{fmt::format("delete Maglev table {}: {}", id, Errno())};
+      }
+      ++stats.tables_deleted;
+      it = retired_tables_.erase(it);
     }
   }
   return Status::Ok();
@@ -307,9 +357,7 @@ Status MapWriter::RemoveStaleFrontends(const DesiredState& desired, WriteStats& 
       return Error{fmt::format("delete service {}: {}", it->first.ToString(), Errno())};
     }
     ++stats.services_deleted;
-    if (it->second.table_fd.valid()) {
-      if (auto s = DeleteTable(it->second.value.id, stats); !s) return s;
-    }
+    if (it->second.table_fd.valid()) retired_tables_.insert(it->second.table_id);
     it = services_.erase(it);
   }
   return Status::Ok();
@@ -345,14 +393,6 @@ Status MapWriter::RemoveStaleBackends(const DesiredState& desired, WriteStats& s
     }
     ++stats.backends_deleted;
     it = backends_.erase(it);
-  }
-  return Status::Ok();
-}
-
-Status MapWriter::RemoveOrphanTables(WriteStats& stats) {
-  for (auto it = orphan_tables_.begin(); it != orphan_tables_.end();) {
-    if (auto s = DeleteTable(*it, stats); !s) return s;
-    it = orphan_tables_.erase(it);
   }
   return Status::Ok();
 }

@@ -57,8 +57,9 @@ class MapWriter {
  private:
   struct InstalledService {
     mer_service value{};
-    UniqueFd table_fd;               // invalid when there is no table
+    UniqueFd table_fd;                 // invalid when there is no table
     std::vector<std::uint32_t> table;  // slot -> backend id
+    std::uint32_t table_id = 0;        // key of table_fd in mer_maglev
   };
   struct InstalledBackend {
     std::uint32_t id = 0;
@@ -71,21 +72,35 @@ class MapWriter {
   Status ReadBackends();
   Status WriteBackends(const desired::DesiredState& desired, WriteStats& stats);
   Status WriteVipMarkers(const desired::DesiredState& desired, WriteStats& stats);
-  Status WriteFrontend(const desired::Frontend& fe, WriteStats& stats);
+  // A Maglev table built and filled, waiting to be installed in mer_maglev.
+  struct NewTable {
+    desired::FrontendKey frontend;
+    std::uint32_t id = 0;
+    UniqueFd fd;
+    std::vector<std::uint32_t> slots;
+  };
+  // Updates tables in place or builds new ones into `fresh`; no service
+  // entry is touched yet.
+  Status PrepareTable(const desired::Frontend& fe, std::vector<NewTable>& fresh, WriteStats& stats);
+  // One batch for all new tables: every update of a map-in-map waits for an
+  // RCU grace period (milliseconds), so one per apply, not one per service.
+  Status InstallTables(std::vector<NewTable>& fresh, WriteStats& stats);
+  Status WriteServiceEntry(const desired::Frontend& fe, WriteStats& stats);
+  Status DeleteRetiredTables(WriteStats& stats);
   Status RemoveStaleFrontends(const desired::DesiredState& desired, WriteStats& stats);
   Status RemoveStaleVipMarkers(const desired::DesiredState& desired, WriteStats& stats);
   Status RemoveStaleBackends(const desired::DesiredState& desired, WriteStats& stats);
-  Status RemoveOrphanTables(WriteStats& stats);
 
   Result<UniqueFd> CreateTable(const desired::FrontendKey& key,
                                const std::vector<std::uint32_t>& ids);
-  Status DeleteTable(std::uint32_t service_id, WriteStats& stats);
 
   MapSet maps_;
   std::map<desired::FrontendKey, InstalledService> services_;
   std::set<model::Ipv4Address> vips_;
   std::map<desired::BackendKey, InstalledBackend> backends_;
-  std::set<std::uint32_t> orphan_tables_;  // tables no service points at
+  // Tables no service entry points at any more (replaced, emptied, removed,
+  // or found orphaned at recovery): deleted in one batch at the end.
+  std::set<std::uint32_t> retired_tables_;
   std::uint32_t next_service_id_ = 1;
   std::uint32_t next_backend_id_ = 1;
 };

@@ -1,11 +1,10 @@
 #include "datapath/pinned_maps.h"
 
 #include <bpf/bpf.h>
+#include <fmt/format.h>
 
 #include <cerrno>
 #include <cstring>
-
-#include <fmt/format.h>
 
 #include "meridian/abi.h"
 
@@ -28,8 +27,8 @@ Result<PinnedMaps> PinnedMaps::Open(const std::string& pin_dir) {
     std::string path = pin_dir + "/" + s.name;
     int fd = bpf_obj_get(path.c_str());
     if (fd < 0) {
-      return Error{fmt::format("open pinned map {}: {} (is the agent running for this node?)",
-                               path, std::strerror(errno))};
+      return Error{fmt::format("open pinned map {}: {} (is the agent running for this node?)", path,
+                               std::strerror(errno))};
     }
     s.fd->Reset(fd);
     *s.raw = fd;

@@ -1,11 +1,10 @@
 #include "datapath/tc_attach.h"
 
 #include <bpf/libbpf.h>
+#include <fmt/format.h>
 
 #include <cerrno>
 #include <cstring>
-
-#include <fmt/format.h>
 
 namespace meridian::datapath {
 namespace {
@@ -20,8 +19,9 @@ Status AttachOne(int ifindex, const std::string& ifname, bpf_tc_attach_point poi
   DECLARE_LIBBPF_OPTS(bpf_tc_opts, opts, .prog_fd = fd, .flags = BPF_TC_F_REPLACE,
                       .handle = kHandle, .priority = kPriority);
   if (int err = bpf_tc_attach(&hook, &opts); err) {
-    return Error{fmt::format("attach tc {} on {}: {}", point == BPF_TC_INGRESS ? "ingress" : "egress",
-                             ifname, std::strerror(-err))};
+    return Error{fmt::format("attach tc {} on {}: {}",
+                             point == BPF_TC_INGRESS ? "ingress" : "egress", ifname,
+                             std::strerror(-err))};
   }
   return Status::Ok();
 }
@@ -29,8 +29,9 @@ Status AttachOne(int ifindex, const std::string& ifname, bpf_tc_attach_point poi
 }  // namespace
 
 Status AttachPodPrograms(int ifindex, const std::string& ifname, int from_pod_fd, int to_pod_fd) {
-  DECLARE_LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifindex,
-                      .attach_point = static_cast<bpf_tc_attach_point>(BPF_TC_INGRESS | BPF_TC_EGRESS));
+  DECLARE_LIBBPF_OPTS(
+      bpf_tc_hook, hook, .ifindex = ifindex,
+      .attach_point = static_cast<bpf_tc_attach_point>(BPF_TC_INGRESS | BPF_TC_EGRESS));
   if (int err = bpf_tc_hook_create(&hook); err && err != -EEXIST) {
     return Error{fmt::format("create clsact qdisc on {}: {}", ifname, std::strerror(-err))};
   }

@@ -1,9 +1,9 @@
 #include "desired/desired_state.h"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <optional>
-
-#include <fmt/format.h>
 
 namespace meridian::desired {
 namespace {

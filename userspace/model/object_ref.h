@@ -18,8 +18,8 @@ struct ObjectKey {
 
 // Where an object came from, so that every error can name it.
 struct SourceRef {
-  std::string file;   // manifest path, registry key, or "k8s"
-  int document = 0;   // 0-based index of the YAML document in the file
+  std::string file;  // manifest path, registry key, or "k8s"
+  int document = 0;  // 0-based index of the YAML document in the file
 
   bool operator==(const SourceRef&) const = default;
 };

@@ -49,6 +49,7 @@ struct {
  * the coldest flows instead of refusing new ones. */
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(map_flags, BPF_F_NO_COMMON_LRU);
 	__uint(max_entries, MER_MAX_CT_ENTRIES);
 	__type(key, struct mer_ct_key);
 	__type(value, struct mer_ct_entry);

@@ -19,43 +19,65 @@
 #define MER_IP_SADDR_OFF (MER_L3_OFF + offsetof(struct iphdr, saddr))
 #define MER_IP_DADDR_OFF (MER_L3_OFF + offsetof(struct iphdr, daddr))
 
+/* RFC 1624 incremental update of a checksum over a changed 32-bit word.
+ * Ones' complement sums are byte-order independent, so the raw in-memory
+ * values go in as they are. Used for the IPv4 header checksum, which is
+ * always complete (never CHECKSUM_PARTIAL), so no helper is needed. */
+static __always_inline __sum16 mer_csum_replace4(__sum16 check, __be32 from, __be32 to)
+{
+	__u32 sum = (__u16)~check;
+
+	sum += (~from & 0xffff) + (~from >> 16) + (to & 0xffff) + (to >> 16);
+	sum = (sum & 0xffff) + (sum >> 16);
+	sum = (sum & 0xffff) + (sum >> 16);
+	return (__sum16)~sum;
+}
+
 /* Rewrites one address (at addr_off) and the matching port (at l4_off +
- * port_field), updating the IPv4 header checksum and the L4 checksum
- * (pseudo-header for the address). Returns 0 or a negative errno. */
+ * port_field). The bytes and the IPv4 checksum are written directly; the
+ * L4 checksum goes through bpf_l4_csum_replace, the only way to update it
+ * correctly for both complete and CHECKSUM_PARTIAL skbs (the address is in
+ * the pseudo-header, the port is not). Returns 0 or a negative errno. */
 static __always_inline int mer_rewrite_addr_port(struct __sk_buff *skb, const struct mer_pkt *p,
 						 __u32 addr_off, __be32 old_addr, __be32 new_addr,
 						 __u32 port_field, __be16 old_port, __be16 new_port)
 {
+	void *data = (void *)(long)skb->data;
+	void *data_end = (void *)(long)skb->data_end;
+	struct iphdr *ip = data + MER_L3_OFF;
+	__u32 l4_off = p->l4_off;
 	__u32 csum_off;
 	__u64 l4_flags = 0;
+	__be16 *port;
+	__be32 *addr;
 	int ret;
 
+	/* parse bounded l4_off already; restated for the verifier */
+	if (l4_off > MER_L3_OFF + 60 || addr_off > MER_L3_OFF + 16)
+		return -1;
+	if ((void *)(ip + 1) > data_end)
+		return -1;
+	port = data + l4_off + port_field;
+	addr = data + addr_off;
+	if ((void *)(port + 1) > data_end || (void *)(addr + 1) > data_end)
+		return -1;
+
+	*addr = new_addr;
+	*port = new_port;
+	ip->check = mer_csum_replace4(ip->check, old_addr, new_addr);
+
 	if (p->proto == IPPROTO_TCP) {
-		csum_off = p->l4_off + offsetof(struct tcphdr, check);
+		csum_off = l4_off + offsetof(struct tcphdr, check);
 	} else {
-		csum_off = p->l4_off + offsetof(struct udphdr, check);
+		csum_off = l4_off + offsetof(struct udphdr, check);
 		/* A zero UDP checksum means "none": keep it zero. */
 		l4_flags = BPF_F_MARK_MANGLED_0;
 	}
-
 	ret = bpf_l4_csum_replace(skb, csum_off, old_addr, new_addr,
 				  l4_flags | BPF_F_PSEUDO_HDR | sizeof(new_addr));
-	if (ret)
+	if (ret || old_port == new_port)
 		return ret;
-	if (old_port != new_port) {
-		ret = bpf_l4_csum_replace(skb, csum_off, old_port, new_port,
-					  l4_flags | sizeof(new_port));
-		if (ret)
-			return ret;
-		ret = bpf_skb_store_bytes(skb, p->l4_off + port_field, &new_port, sizeof(new_port),
-					  0);
-		if (ret)
-			return ret;
-	}
-	ret = bpf_l3_csum_replace(skb, MER_IP_CSUM_OFF, old_addr, new_addr, sizeof(new_addr));
-	if (ret)
-		return ret;
-	return bpf_skb_store_bytes(skb, addr_off, &new_addr, sizeof(new_addr), 0);
+	return bpf_l4_csum_replace(skb, csum_off, old_port, new_port, l4_flags | sizeof(new_port));
 }
 
 /* Destination NAT: VIP:port -> backend:port. */

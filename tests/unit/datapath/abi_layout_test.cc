@@ -49,14 +49,15 @@ void ExpectBtfLayout(const btf* b, const char* type, std::size_t size,
   }
 }
 
-#define M(type, field) Member{#field, offsetof(type, field)}
+#define M(type, field) \
+  Member { #field, offsetof(type, field) }
 
 TEST(AbiLayout, BpfObjectMatchesCxxLayout) {
   btf* b = btf__parse_elf(MERIDIAN_LXC_BPF_OBJECT, nullptr);
   ASSERT_NE(b, nullptr) << "cannot read BTF of " << MERIDIAN_LXC_BPF_OBJECT;
-  ExpectBtfLayout(b, "mer_service_key", sizeof(mer_service_key),
-                  {M(mer_service_key, vip_be), M(mer_service_key, port_be),
-                   M(mer_service_key, proto)});
+  ExpectBtfLayout(
+      b, "mer_service_key", sizeof(mer_service_key),
+      {M(mer_service_key, vip_be), M(mer_service_key, port_be), M(mer_service_key, proto)});
   ExpectBtfLayout(b, "mer_service", sizeof(mer_service),
                   {M(mer_service, id), M(mer_service, backend_count), M(mer_service, maglev_size),
                    M(mer_service, flags)});
@@ -66,10 +67,10 @@ TEST(AbiLayout, BpfObjectMatchesCxxLayout) {
   ExpectBtfLayout(b, "mer_ct_key", sizeof(mer_ct_key),
                   {M(mer_ct_key, saddr_be), M(mer_ct_key, daddr_be), M(mer_ct_key, sport_be),
                    M(mer_ct_key, dport_be), M(mer_ct_key, proto), M(mer_ct_key, dir)});
-  ExpectBtfLayout(b, "mer_ct_entry", sizeof(mer_ct_entry),
-                  {M(mer_ct_entry, backend_id), M(mer_ct_entry, service_id),
-                   M(mer_ct_entry, vip_be), M(mer_ct_entry, vport_be),
-                   M(mer_ct_entry, created_ns)});
+  ExpectBtfLayout(
+      b, "mer_ct_entry", sizeof(mer_ct_entry),
+      {M(mer_ct_entry, backend_id), M(mer_ct_entry, service_id), M(mer_ct_entry, vip_be),
+       M(mer_ct_entry, vport_be), M(mer_ct_entry, created_ns)});
   ExpectBtfLayout(b, "mer_stat_value", sizeof(mer_stat_value),
                   {M(mer_stat_value, packets), M(mer_stat_value, bytes)});
   btf__free(b);

@@ -1,0 +1,151 @@
+# shellcheck shell=bash
+# lab/lib.sh: naming/address plan of the Meridian namespace lab, shared by
+# lab/meridian-lab and the lab tests. Source it; it sets no shell options and
+# defines only functions and LAB_LIB_* variables.
+#
+# Names (P = lab prefix, C = cluster, N = node, K = pod index):
+#   node namespace  P-cCnN   (also the node name the agent uses)
+#   pod namespace   P-cCnNpK (pod name cCnNpK), client: P-cCclient (cCclient)
+#   underlay ns     P-cCul   (bridge Pbr)
+#   pod IP          10.C.N.(10+K), client 10.C.1.100
+#   node uplink IP  172.16.C.(10+N)
+# See docs/lab.md for the full plan.
+
+LAB_LIB_RUN_DIR=${MERIDIAN_LAB_RUN_DIR:-/run/meridian-lab}
+# shellcheck disable=SC2034  # used by meridian-lab (down)
+LAB_LIB_BPFFS_DIR=/sys/fs/bpf/meridian
+
+# lab_require_root: fail (return 1) with a message unless running as root.
+lab_require_root() {
+  if [[ $(id -u) -ne 0 ]]; then
+    echo "meridian-lab: must run as root (network namespaces, veths, sysctls)" >&2
+    return 1
+  fi
+}
+
+# lab_valid_prefix P: 2-7 chars [a-z0-9], starting with a letter. The limit
+# keeps every interface name (P + "up", P + "l50", ...) within IFNAMSIZ.
+lab_valid_prefix() {
+  [[ ${1:-} =~ ^[a-z][a-z0-9]{1,6}$ ]]
+}
+
+# lab_random_prefix: "m" + 5 random hex chars.
+lab_random_prefix() {
+  local hex
+  hex=$(od -An -N3 -tx1 /dev/urandom | tr -d ' \n')
+  echo "m${hex:0:5}"
+}
+
+# lab_state_dir P: /run/meridian-lab/P (lab.env, logs, pid files).
+lab_state_dir() {
+  echo "${LAB_LIB_RUN_DIR}/$1"
+}
+
+# lab_node_ns P C N: node namespace (= node name), e.g. m3fa2c-c1n2.
+lab_node_ns() {
+  echo "$1-c$2n$3"
+}
+
+# lab_ul_ns P C: underlay namespace of cluster C (holds bridge Pbr).
+lab_ul_ns() {
+  echo "$1-c$2ul"
+}
+
+# lab_pod_name C N K / lab_client_name C: names printed by meridian-echo.
+lab_pod_name() {
+  echo "c$1n$2p$3"
+}
+lab_client_name() {
+  echo "c$1client"
+}
+
+# _lab_parse_pod POD: sets _lab_c _lab_n _lab_k (_lab_k=client for clients).
+_lab_parse_pod() {
+  if [[ ${1:-} =~ ^c([1-9])n([1-9])p([1-9][0-9]?)$ ]]; then
+    _lab_c=${BASH_REMATCH[1]} _lab_n=${BASH_REMATCH[2]} _lab_k=${BASH_REMATCH[3]}
+  elif [[ ${1:-} =~ ^c([1-9])client$ ]]; then
+    _lab_c=${BASH_REMATCH[1]} _lab_n=1 _lab_k=client
+  else
+    echo "meridian-lab: not a pod name: '${1:-}' (expected cCnNpK or cCclient)" >&2
+    return 1
+  fi
+}
+
+# lab_pod_ns P POD: pod namespace, e.g. lab_pod_ns m3fa2c c1n2p1 -> m3fa2c-c1n2p1.
+lab_pod_ns() {
+  local _lab_c _lab_n _lab_k
+  _lab_parse_pod "$2" || return 1
+  echo "$1-$2"
+}
+
+# lab_pod_ip POD: pod IPv4 address without prefix length.
+lab_pod_ip() {
+  local _lab_c _lab_n _lab_k
+  _lab_parse_pod "$1" || return 1
+  if [[ $_lab_k == client ]]; then
+    echo "10.${_lab_c}.1.100"
+  else
+    echo "10.${_lab_c}.${_lab_n}.$((10 + _lab_k))"
+  fi
+}
+
+# lab_pod_node_ns P POD: namespace of the node hosting POD (clients: node 1).
+lab_pod_node_ns() {
+  local _lab_c _lab_n _lab_k
+  _lab_parse_pod "$2" || return 1
+  lab_node_ns "$1" "$_lab_c" "$_lab_n"
+}
+
+# lab_host_veth P POD: node-side veth of POD: P + l + K, or P + lc for clients.
+lab_host_veth() {
+  local _lab_c _lab_n _lab_k
+  _lab_parse_pod "$2" || return 1
+  if [[ $_lab_k == client ]]; then
+    echo "$1lc"
+  else
+    echo "$1l${_lab_k}"
+  fi
+}
+
+# lab_node_ip C N: node uplink address (no prefix length).
+lab_node_ip() {
+  echo "172.16.$1.$((10 + $2))"
+}
+
+# lab_ns_exists NS
+lab_ns_exists() {
+  [[ -e /run/netns/$1 ]]
+}
+
+# lab_list_ns P: namespaces named P-*, one per line, sorted.
+lab_list_ns() {
+  ip netns list 2>/dev/null | awk -v p="$1-" 'index($1, p) == 1 { print $1 }' | sort
+}
+
+# lab_exec_pod P POD cmd...: run cmd in the pod's namespace.
+lab_exec_pod() {
+  local ns
+  ns=$(lab_pod_ns "$1" "$2") || return 1
+  shift 2
+  ip netns exec "$ns" "$@"
+}
+
+# lab_exec_node P C N cmd...: run cmd in a node namespace.
+lab_exec_node() {
+  local ns
+  ns=$(lab_node_ns "$1" "$2" "$3")
+  shift 3
+  ip netns exec "$ns" "$@"
+}
+
+# lab_load_env P: source the lab.env written by `meridian-lab up`.
+lab_load_env() {
+  local env
+  env="$(lab_state_dir "$1")/lab.env"
+  if [[ ! -r $env ]]; then
+    echo "meridian-lab: no lab state for prefix '$1' ($env missing)" >&2
+    return 1
+  fi
+  # shellcheck source=/dev/null
+  source "$env"
+}

@@ -1,0 +1,308 @@
+#include "sources/manifest_directory.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <fmt/format.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <set>
+#include <system_error>
+#include <tuple>
+#include <utility>
+
+#include "common/result.h"
+#include "sources/manifest_decoder.h"
+
+namespace meridian::sources {
+namespace {
+
+std::string ErrnoText(int err) { return std::error_code(err, std::generic_category()).message(); }
+
+// Only manifests count. Hidden names cover editor locks (.#web.yaml), vim
+// swap files (.web.yaml.swp), temp files of atomic writers and the ..data
+// links of a ConfigMap volume; the extension test covers backups (web.yaml~).
+bool IsManifestName(std::string_view name) {
+  if (name.empty() || name.front() == '.') return false;
+  for (std::string_view ext : {".yaml", ".yml", ".json"}) {
+    if (name.size() > ext.size() && name.substr(name.size() - ext.size()) == ext) return true;
+  }
+  return false;
+}
+
+std::string FileMessage(const std::string& path, std::string message) {
+  return DecodeError{path, -1, "", "", std::move(message)}.ToString();
+}
+
+// Manifest paths directly in `dir`, sorted.
+Result<std::vector<std::string>> ListManifests(const std::string& dir) {
+  DIR* d = opendir(dir.c_str());
+  if (d == nullptr) {
+    return Error{fmt::format("{}: cannot read directory: {}", dir, ErrnoText(errno))};
+  }
+  const std::string prefix = !dir.empty() && dir.back() == '/' ? dir : dir + "/";
+  std::set<std::string> paths;
+  errno = 0;
+  while (const dirent* entry = readdir(d)) {
+    if (IsManifestName(entry->d_name)) paths.insert(prefix + entry->d_name);
+  }
+  const int err = errno;
+  closedir(d);
+  if (err != 0) return Error{fmt::format("{}: cannot read directory: {}", dir, ErrnoText(err))};
+  return std::vector<std::string>(paths.begin(), paths.end());
+}
+
+struct ReadOutcome {
+  enum class Kind { kContent, kNotAFile, kError } kind;
+  std::string content;  // kContent
+  std::string error;    // kError
+};
+
+// Reads a manifest, following symlinks. A path that vanished since listing,
+// or is not a regular file (a directory, a FIFO), is not a manifest.
+ReadOutcome ReadManifest(const std::string& path, std::size_t max_bytes) {
+  using Kind = ReadOutcome::Kind;
+  auto too_big = [&](std::size_t size) {
+    return ReadOutcome{Kind::kError, "",
+                       fmt::format("file is {} bytes; the limit is {} bytes", size, max_bytes)};
+  };
+  auto failed = [&](int err) {
+    if (err == ENOENT) return ReadOutcome{Kind::kNotAFile, "", ""};
+    return ReadOutcome{Kind::kError, "", fmt::format("cannot read: {}", ErrnoText(err))};
+  };
+  struct stat st {};
+  if (stat(path.c_str(), &st) != 0) return failed(errno);
+  if (!S_ISREG(st.st_mode)) return {Kind::kNotAFile, "", ""};
+  if (static_cast<std::size_t>(st.st_size) > max_bytes) {
+    return too_big(static_cast<std::size_t>(st.st_size));
+  }
+
+  // O_NONBLOCK: if the path was swapped for a FIFO since stat, do not hang.
+  int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+  if (fd < 0) return failed(errno);
+  ReadOutcome out{Kind::kContent, "", ""};
+  if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    close(fd);
+    return {Kind::kNotAFile, "", ""};
+  }
+  char buf[64 * 1024];
+  while (true) {
+    ssize_t n = read(fd, buf, sizeof buf);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      out = failed(errno);
+      break;
+    }
+    if (n == 0) break;
+    out.content.append(buf, static_cast<std::size_t>(n));
+    if (out.content.size() > max_bytes) {  // grew after stat
+      out = too_big(out.content.size());
+      break;
+    }
+  }
+  close(fd);
+  return out;
+}
+
+// Who holds a name or a frontend in the accepted state.
+struct Owner {
+  std::string file;
+  int document;
+  std::string object;  // "Service default/a"
+};
+
+using Frontend = std::tuple<std::uint32_t, std::uint16_t, model::Protocol>;
+
+std::string ServiceName(const model::Service& s) { return "Service " + s.meta.key.ToString(); }
+std::string SliceName(const model::EndpointSlice& s) {
+  return "EndpointSlice " + s.meta.key.ToString();
+}
+
+// The identities the accepted objects claim, so that a changed file can be
+// checked against all other files without rescanning them. Accepted objects
+// never conflict with each other, so each key has exactly one owner.
+class ClaimIndex {
+ public:
+  void Add(const std::string& file, const model::ResourceSnapshot& objects) {
+    for (const auto& svc : objects.services) AddService(file, svc);
+    for (const auto& slice : objects.endpoint_slices) AddSlice(file, slice);
+  }
+
+  void Remove(const model::ResourceSnapshot& objects) {
+    for (const auto& svc : objects.services) {
+      services_.erase(svc.meta.key);
+      for (const Frontend& f : Frontends(svc)) frontends_.erase(f);
+    }
+    for (const auto& slice : objects.endpoint_slices) slices_.erase(slice.meta.key);
+  }
+
+  // Conflicts of `objects` (the new content of `file`) with the claims of
+  // other files and among themselves. Claims of `file` itself are those of
+  // its previous version, which the new content would replace.
+  std::vector<DecodeError> Check(const std::string& file,
+                                 const model::ResourceSnapshot& objects) const {
+    std::vector<DecodeError> errors;
+    ClaimIndex own;  // earlier objects of the same content
+    auto holder = [&](const auto& index, const auto& own_index, const auto& key) {
+      const Owner* o = nullptr;
+      if (auto it = index.find(key); it != index.end() && it->second.file != file) o = &it->second;
+      if (auto it = own_index.find(key); o == nullptr && it != own_index.end()) o = &it->second;
+      return o;
+    };
+    for (const auto& svc : objects.services) {
+      const int doc = svc.meta.source.document;
+      if (const Owner* o = holder(services_, own.services_, svc.meta.key)) {
+        errors.push_back(
+            {file, doc, ServiceName(svc), "",
+             fmt::format("already defined in {} (document {})", o->file, o->document + 1)});
+      }
+      if (svc.cluster_ip) {
+        for (std::size_t i = 0; i < svc.ports.size(); ++i) {
+          const auto& p = svc.ports[i];
+          const Frontend f{svc.cluster_ip->host_order(), p.port, p.protocol};
+          if (const Owner* o = holder(frontends_, own.frontends_, f)) {
+            errors.push_back(
+                {file, doc, ServiceName(svc), fmt::format("spec.ports[{}]", i),
+                 fmt::format("{}:{}/{} is already used by {} ({})", svc.cluster_ip->ToString(),
+                             p.port, model::ToString(p.protocol), o->object, o->file)});
+          }
+        }
+      }
+      own.AddService(file, svc);
+    }
+    for (const auto& slice : objects.endpoint_slices) {
+      if (const Owner* o = holder(slices_, own.slices_, slice.meta.key)) {
+        errors.push_back(
+            {file, slice.meta.source.document, SliceName(slice), "",
+             fmt::format("already defined in {} (document {})", o->file, o->document + 1)});
+      }
+      own.AddSlice(file, slice);
+    }
+    return errors;
+  }
+
+ private:
+  void AddService(const std::string& file, const model::Service& svc) {
+    Owner owner{file, svc.meta.source.document, ServiceName(svc)};
+    for (const Frontend& f : Frontends(svc)) frontends_.emplace(f, owner);
+    services_.emplace(svc.meta.key, std::move(owner));
+  }
+
+  void AddSlice(const std::string& file, const model::EndpointSlice& slice) {
+    slices_.emplace(slice.meta.key, Owner{file, slice.meta.source.document, SliceName(slice)});
+  }
+
+  static std::vector<Frontend> Frontends(const model::Service& svc) {
+    std::vector<Frontend> out;
+    if (!svc.cluster_ip) return out;  // headless: no VIP to collide on
+    for (const auto& p : svc.ports)
+      out.emplace_back(svc.cluster_ip->host_order(), p.port, p.protocol);
+    return out;
+  }
+
+  std::map<model::ObjectKey, Owner> services_;
+  std::map<model::ObjectKey, Owner> slices_;
+  std::map<Frontend, Owner> frontends_;
+};
+
+}  // namespace
+
+ManifestDirectory::ManifestDirectory(std::string dir) : dir_(std::move(dir)) {}
+
+ManifestDirectoryState ManifestDirectory::Reload() {
+  ManifestDirectoryState out;
+  auto paths = ListManifests(dir_);
+  if (!paths.ok()) {
+    // Keep serving the last good state; a directory being replaced (or an
+    // unmounted volume) must not drop every Service.
+    out.snapshot = published_.value_or(model::ResourceSnapshot{});
+    out.errors.push_back({dir_, paths.error().message});
+    return out;
+  }
+
+  std::map<std::string, FileState> next;
+  for (const std::string& path : *paths) {
+    ReadOutcome read = ReadManifest(path, kMaxFileBytes);
+    if (read.kind == ReadOutcome::Kind::kNotAFile) continue;
+    auto it = files_.find(path);
+    FileState state = it != files_.end() ? std::move(it->second) : FileState{};
+    if (read.kind == ReadOutcome::Kind::kError) {
+      state.content.reset();
+      state.pending.reset();
+      state.errors = {{path, FileMessage(path, read.error)}};
+    } else {
+      Update(path, state, std::move(read.content));
+    }
+    next.emplace(path, std::move(state));
+  }
+  files_ = std::move(next);  // deleted files, and their objects, leave here
+
+  ResolveConflicts();
+  out.snapshot = Snapshot();
+  for (const auto& [path, state] : files_) {
+    out.errors.insert(out.errors.end(), state.errors.begin(), state.errors.end());
+  }
+  out.changed = !published_ || *published_ != out.snapshot;
+  published_ = out.snapshot;
+  return out;
+}
+
+void ManifestDirectory::Update(const std::string& path, FileState& state, std::string content) {
+  if (state.content == content) return;  // unchanged: its verdict stands
+  state.content = std::move(content);
+  state.pending.reset();
+  state.errors.clear();
+  if (state.accepted && state.accepted->content == *state.content) return;  // reverted
+
+  DecodeResult decoded = DecodeManifests(*state.content, path);
+  ++decoded_files_;
+  for (const DecodeError& e : decoded.errors) state.errors.push_back({path, e.ToString()});
+  if (decoded.errors.empty()) state.pending = std::move(decoded.objects);
+}
+
+// Accepts pending contents that conflict with nothing, until none is left
+// that can be accepted. Accepted files are never candidates, so the
+// incumbent always wins. Repeating the pass lets an object move between two
+// files edited together: the file losing it is accepted first, then the file
+// gaining it, in one Reload. On the first Reload the pass runs in sorted
+// order, so of two conflicting files the later one is rejected.
+void ManifestDirectory::ResolveConflicts() {
+  ClaimIndex claims;
+  for (const auto& [path, state] : files_) {
+    if (state.accepted) claims.Add(path, state.accepted->objects);
+  }
+  for (bool progress = true; progress;) {
+    progress = false;
+    for (auto& [path, state] : files_) {
+      if (!state.pending || !claims.Check(path, *state.pending).empty()) continue;
+      if (state.accepted) claims.Remove(state.accepted->objects);
+      claims.Add(path, *state.pending);
+      state.accepted = Version{*state.content, std::move(*state.pending)};
+      state.pending.reset();
+      state.errors.clear();  // conflict errors of an earlier Reload
+      progress = true;
+    }
+  }
+  for (auto& [path, state] : files_) {
+    if (!state.pending) continue;
+    state.errors.clear();
+    for (const DecodeError& e : claims.Check(path, *state.pending)) {
+      state.errors.push_back({path, e.ToString()});
+    }
+  }
+}
+
+model::ResourceSnapshot ManifestDirectory::Snapshot() const {
+  model::ResourceSnapshot out;
+  for (const auto& [path, state] : files_) {
+    if (!state.accepted) continue;
+    const auto& objects = state.accepted->objects;
+    out.services.insert(out.services.end(), objects.services.begin(), objects.services.end());
+    out.endpoint_slices.insert(out.endpoint_slices.end(), objects.endpoint_slices.begin(),
+                               objects.endpoint_slices.end());
+  }
+  return out;
+}
+
+}  // namespace meridian::sources
