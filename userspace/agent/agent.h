@@ -3,12 +3,14 @@
 // resync timer and signals, on one Boost.Asio thread.
 #pragma once
 
+// clang-format off
+#include <utility>  // first: Boost 1.74 Asio uses std::exchange without including it
 #include <boost/asio.hpp>
+// clang-format on
 #include <memory>
 #include <optional>
 #include <set>
 #include <string>
-#include <utility>  // Boost 1.74 Asio uses std::exchange without including it
 
 #include "agent/agent_options.h"
 #include "agent/agent_status.h"
