@@ -51,7 +51,7 @@ TEST_F(MapWriterTest, InstallsServiceMarkerBackendsAndTable) {
 
   auto svc = LookupService("10.96.0.20", 443, IPPROTO_TCP);
   EXPECT_EQ(svc.backend_count, 3u);
-  EXPECT_EQ(svc.maglev_size, 307u);  // smallest prime >= 300
+  EXPECT_EQ(svc.maglev_size, 401u);  // smallest prime >= 100 x 4 (3 rounded up)
   auto marker = LookupService("10.96.0.20", 0, 0);
   EXPECT_EQ(marker.flags, static_cast<std::uint32_t>(MER_SVC_F_VIP_MARKER));
   EXPECT_EQ(CountKeys(dp_->maps().backends, 4), 3u);
@@ -69,8 +69,8 @@ TEST_F(MapWriterTest, InstallsServiceMarkerBackendsAndTable) {
   }
   ASSERT_EQ(owners.size(), 3u);
   for (const auto& [id, n] : owners) {
-    EXPECT_GE(n, 102);
-    EXPECT_LE(n, 103);
+    EXPECT_GE(n, 133);
+    EXPECT_LE(n, 134);
   }
 }
 
@@ -112,7 +112,7 @@ TEST_F(MapWriterTest, ResizedTableIsSwappedUnderANewServiceId) {
   EXPECT_EQ(st.tables_deleted, 1u);
   auto after = LookupService("10.96.0.20", 443, IPPROTO_TCP);
   EXPECT_NE(after.id, before.id);
-  EXPECT_EQ(after.maglev_size, 307u);
+  EXPECT_EQ(after.maglev_size, 401u);
   std::uint32_t inner = 0;
   EXPECT_NE(bpf_map_lookup_elem(dp_->maps().maglev, &before.id, &inner), 0);
   EXPECT_EQ(CountKeys(dp_->maps().maglev, 4), 1u);

@@ -138,8 +138,15 @@ std::uint32_t MaglevTableSize(std::size_t backend_count, const MaglevConfig& con
   // Any count above the cap gives a wanted size above the cap (or 0 when
   // slots_per_backend is 0); saturating here keeps the product in 64 bits.
   const std::uint64_t count = std::min<std::uint64_t>(backend_count, kMaglevMaxTableSize + 1ULL);
+  // Sized for the next power of two of backends: M is a function of the
+  // count alone (the same on every node), yet adding or removing a backend
+  // keeps M, and so Maglev's minimal disruption, unless the count crosses a
+  // power of two. A size that followed every count would reshuffle ~all
+  // flows on each change.
+  std::uint64_t size_class = 1;
+  while (size_class < count) size_class <<= 1;
   const std::uint64_t wanted =
-      std::max<std::uint64_t>(config.min_table_size, config.slots_per_backend * count);
+      std::max<std::uint64_t>(config.min_table_size, config.slots_per_backend * size_class);
   if (wanted >= cap) return cap;
   // Terminates at the latest on cap, which is prime.
   auto m = static_cast<std::uint32_t>(std::max<std::uint64_t>(wanted, 2));

@@ -39,7 +39,9 @@ struct MaglevConfig {
   std::uint32_t max_table_size = kMaglevMaxTableSize;
 };
 
-// Smallest prime >= max(min_table_size, slots_per_backend * backend_count),
+// Smallest prime >= max(min_table_size, slots_per_backend * C), where C is
+// backend_count rounded up to a power of two (so M stays put, and Maglev's
+// minimal disruption holds, until the count crosses a power of two),
 // capped at the largest prime <= max_table_size. Never more than
 // kMaglevMaxTableSize, even for a config BuildMaglevTable would reject; 0 when
 // no prime is <= max_table_size (max_table_size < 2).

@@ -105,11 +105,14 @@ TEST(MaglevTableSizeTest, FollowsTheSizeRule) {
   EXPECT_EQ(MaglevTableSize(0, defaults), 101u);
   EXPECT_EQ(MaglevTableSize(1, defaults), 101u);
   EXPECT_EQ(MaglevTableSize(2, defaults), 211u);
-  EXPECT_EQ(MaglevTableSize(3, defaults), 307u);
-  EXPECT_EQ(MaglevTableSize(10, defaults), 1009u);
-  EXPECT_EQ(MaglevTableSize(1000, defaults), 100003u);
-  // 131000 rounds up to the next prime below the cap; 131100 is past it.
-  EXPECT_EQ(MaglevTableSize(1310, defaults), 131009u);
+  EXPECT_EQ(MaglevTableSize(3, defaults), 401u);  // sized for 4
+  EXPECT_EQ(MaglevTableSize(4, defaults), 401u);
+  EXPECT_EQ(MaglevTableSize(5, defaults), 809u);  // sized for 8
+  EXPECT_EQ(MaglevTableSize(10, defaults), 1601u);  // sized for 16
+  EXPECT_EQ(MaglevTableSize(16, defaults), 1601u);
+  EXPECT_EQ(MaglevTableSize(1000, defaults), 102407u);  // sized for 1024
+  EXPECT_EQ(MaglevTableSize(1024, defaults), 102407u);
+  EXPECT_EQ(MaglevTableSize(1025, defaults), 131071u);  // 2048 x 100 is past the cap
   EXPECT_EQ(MaglevTableSize(1311, defaults), 131071u);
   EXPECT_EQ(MaglevTableSize(5000, defaults), 131071u);
   EXPECT_EQ(MaglevTableSize(SIZE_MAX, defaults), 131071u);
@@ -117,7 +120,7 @@ TEST(MaglevTableSizeTest, FollowsTheSizeRule) {
 }
 
 TEST(MaglevTableSizeTest, HonoursConfigBounds) {
-  EXPECT_EQ(MaglevTableSize(5, {.slots_per_backend = 1, .min_table_size = 0}), 5u);
+  EXPECT_EQ(MaglevTableSize(5, {.slots_per_backend = 1, .min_table_size = 0}), 11u);
   EXPECT_EQ(MaglevTableSize(0, {.slots_per_backend = 1, .min_table_size = 0}), 2u);
   EXPECT_EQ(MaglevTableSize(3, {.slots_per_backend = 7, .min_table_size = 1000}), 1009u);
   // Capped at the largest prime <= max_table_size, not at max_table_size.
@@ -127,7 +130,7 @@ TEST(MaglevTableSizeTest, HonoursConfigBounds) {
   EXPECT_EQ(MaglevTableSize(1, {.slots_per_backend = 1, .min_table_size = 2, .max_table_size = 2}),
             2u);
   // Configs BuildMaglevTable rejects still give a size the datapath accepts.
-  EXPECT_EQ(MaglevTableSize(10, {.max_table_size = 1000000}), 1009u);
+  EXPECT_EQ(MaglevTableSize(10, {.max_table_size = 1000000}), 1601u);
   EXPECT_EQ(MaglevTableSize(5000, {.max_table_size = 1000000}), kMaglevMaxTableSize);
   EXPECT_EQ(MaglevTableSize(1, {.min_table_size = 500, .max_table_size = 400}), 397u);
   EXPECT_EQ(MaglevTableSize(1, {.min_table_size = 0, .max_table_size = 1}), 0u);
@@ -192,11 +195,14 @@ TEST(MaglevTest, EqualWeightsMatchThePaperAlgorithm) {
 }
 
 // Pins the hash, the seed and the fill order: any change here reshuffles
-// every table in a cluster, so it must be a deliberate one.
+// every table in a cluster, so it must be a deliberate one. The goldens were
+// computed for M = 307; the cap holds M there (the default would be 401).
+const MaglevConfig kGoldenConfig{.max_table_size = 307};
+
 TEST(MaglevTest, GoldenTable) {
   const std::vector<MaglevBackend> backends = {
       {"10.0.0.1:80/TCP", 1}, {"10.0.0.2:80/TCP", 1}, {"10.0.0.3:80/TCP", 1}};
-  const std::vector<std::uint32_t> table = Build(backends);
+  const std::vector<std::uint32_t> table = Build(backends, kGoldenConfig);
   ASSERT_EQ(table.size(), 307u);
   const std::vector<std::uint32_t> first16(table.begin(), table.begin() + 16);
   // Computed once by a standalone C program doing the paper's loop with
@@ -210,7 +216,7 @@ TEST(MaglevTest, GoldenTable) {
 TEST(MaglevTest, GoldenWeightedTable) {
   const std::vector<MaglevBackend> backends = {
       {"10.0.0.1:80/TCP", 1}, {"10.0.0.2:80/TCP", 2}, {"10.0.0.3:80/TCP", 3}};
-  const std::vector<std::uint32_t> table = Build(backends);
+  const std::vector<std::uint32_t> table = Build(backends, kGoldenConfig);
   ASSERT_EQ(table.size(), 307u);
   EXPECT_EQ(SlotCounts(3, table), (std::vector<std::size_t>{51, 102, 154}));
   const std::vector<std::uint32_t> first16(table.begin(), table.begin() + 16);
