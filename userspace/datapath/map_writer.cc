@@ -50,6 +50,21 @@ mer_backend BackendValue(const desired::Backend& b) {
                      .pad = 0};
 }
 
+// All slots of a Maglev table, in one batch; empty when the table does not
+// have exactly `size` slots (it is then rebuilt on the next Apply).
+std::vector<std::uint32_t> ReadTable(int fd, std::uint32_t size) {
+  std::vector<std::uint32_t> keys(size), values(size);
+  std::uint32_t count = size, out_batch = 0;
+  int rc =
+      bpf_map_lookup_batch(fd, nullptr, &out_batch, keys.data(), values.data(), &count, nullptr);
+  // An array reports ENOENT once it is exhausted, also after a full batch.
+  if ((rc != 0 && errno != ENOENT) || count != size) return {};
+  std::uint32_t probe = size;  // a larger table is not this service's
+  std::uint32_t ignored = 0;
+  if (bpf_map_lookup_elem(fd, &probe, &ignored) == 0) return {};
+  return values;
+}
+
 }  // namespace
 
 Result<MapWriter> MapWriter::Recover(const MapSet& maps) {
@@ -113,18 +128,12 @@ Status MapWriter::ReadServices() {
     svc.value = v;
     std::uint32_t inner_id = 0;
     if (v.maglev_size > 0 && bpf_map_lookup_elem(maps_.maglev, &v.id, &inner_id) == 0) {
-      svc.table_fd = UniqueFd(bpf_map_get_fd_by_id(inner_id));
-      if (svc.table_fd.valid()) {
+      UniqueFd table_fd(bpf_map_get_fd_by_id(inner_id));
+      if (table_fd.valid()) {
+        svc.table_map_id = inner_id;
         retired_tables_.erase(v.id);
         svc.table_id = v.id;
-        svc.table.resize(v.maglev_size);
-        for (std::uint32_t slot = 0; slot < v.maglev_size; ++slot) {
-          if (bpf_map_lookup_elem(svc.table_fd.get(), &slot, &svc.table[slot]) != 0) {
-            // A table of the wrong size: treated as absent, rebuilt on Apply.
-            svc.table.clear();
-            break;
-          }
-        }
+        svc.table = ReadTable(table_fd.get(), v.maglev_size);
       }
     }
     services_.emplace(fk, std::move(svc));
@@ -143,9 +152,13 @@ Result<WriteStats> MapWriter::Apply(const DesiredState& desired) {
   if (auto s = WriteVipMarkers(desired, stats); !s) return s.error();
   std::vector<NewTable> fresh;
   Status prepared;
+  constexpr std::size_t kTablesPerBatch = 256;
   for (const auto& [key, fe] : desired.frontends) {
     prepared = PrepareTable(fe, fresh, stats);
     if (!prepared) break;
+    if (fresh.size() >= kTablesPerBatch) {
+      if (auto s = InstallTables(fresh, stats); !s) return s.error();
+    }
   }
   // Tables built before a failure are still installed and used.
   if (auto s = InstallTables(fresh, stats); !s) return s.error();
@@ -225,7 +238,7 @@ Status MapWriter::PrepareTable(const Frontend& fe, std::vector<NewTable>& fresh,
   auto it = services_.find(fe.key);
   const InstalledService* svc = it == services_.end() ? nullptr : &it->second;
   if (ids.empty()) return Status::Ok();  // rejecting: no table needed
-  if (svc && svc->table_fd.valid() && svc->table.size() == ids.size()) {
+  if (svc && svc->has_table() && svc->table.size() == ids.size()) {
     // Same size: rewrite only the slots that changed. Each slot update is
     // atomic and every value is a live backend, so readers never see junk.
     std::vector<std::uint32_t> slots, values;
@@ -237,8 +250,9 @@ Status MapWriter::PrepareTable(const Frontend& fe, std::vector<NewTable>& fresh,
     }
     if (slots.empty()) return Status::Ok();
     std::uint32_t count = slots.size();
-    if (bpf_map_update_batch(svc->table_fd.get(), slots.data(), values.data(), &count, nullptr) !=
-        0) {
+    UniqueFd table_fd(bpf_map_get_fd_by_id(svc->table_map_id));
+    if (!table_fd.valid() ||
+        bpf_map_update_batch(table_fd.get(), slots.data(), values.data(), &count, nullptr) != 0) {
       return Error{fmt::format("update {} Maglev slots of {}: {}", slots.size(), fe.key.ToString(),
                                Errno())};
     }
@@ -268,8 +282,14 @@ Status MapWriter::InstallTables(std::vector<NewTable>& fresh, WriteStats& stats)
   // `count` entries went in even when the batch failed part-way.
   for (std::uint32_t i = 0; i < count && i < fresh.size(); ++i) {
     InstalledService& svc = services_[fresh[i].frontend];
-    if (svc.table_fd.valid()) retired_tables_.insert(svc.table_id);
-    svc.table_fd = std::move(fresh[i].fd);
+    if (svc.has_table()) retired_tables_.insert(svc.table_id);
+    bpf_map_info info{};
+    std::uint32_t info_len = sizeof info;
+    if (bpf_obj_get_info_by_fd(fresh[i].fd.get(), &info, &info_len) != 0) {
+      return Error{
+          fmt::format("read id of Maglev table of {}: {}", fresh[i].frontend.ToString(), Errno())};
+    }
+    svc.table_map_id = info.id;
     svc.table = std::move(fresh[i].slots);
     svc.table_id = fresh[i].id;
     ++stats.tables_created;
@@ -280,6 +300,7 @@ Status MapWriter::InstallTables(std::vector<NewTable>& fresh, WriteStats& stats)
                     fresh[std::min<std::size_t>(count, fresh.size() - 1)].frontend.ToString(),
                     std::strerror(err))};
   }
+  fresh.clear();  // closes the fds: mer_maglev holds the tables now
   return Status::Ok();
 }
 
@@ -294,7 +315,7 @@ Status MapWriter::WriteServiceEntry(const Frontend& fe, WriteStats& stats) {
                    .maglev_size = 0,
                    .flags = 0};
   if (active > 0) {
-    if (!svc.table_fd.valid()) {
+    if (!svc.has_table()) {
       return Error{fmt::format("service {}: no Maglev table installed", fe.key.ToString())};
     }
     want.id = svc.table_id;
@@ -310,10 +331,10 @@ Status MapWriter::WriteServiceEntry(const Frontend& fe, WriteStats& stats) {
   }
   svc.value = want;
   ++stats.services_written;
-  if (active == 0 && svc.table_fd.valid()) {
+  if (active == 0 && svc.has_table()) {
     // Nothing points at the table any more.
     retired_tables_.insert(svc.table_id);
-    svc.table_fd.Reset();
+    svc.table_map_id = 0;
     svc.table.clear();
     svc.table_id = 0;
   }
@@ -357,7 +378,7 @@ Status MapWriter::RemoveStaleFrontends(const DesiredState& desired, WriteStats& 
       return Error{fmt::format("delete service {}: {}", it->first.ToString(), Errno())};
     }
     ++stats.services_deleted;
-    if (it->second.table_fd.valid()) retired_tables_.insert(it->second.table_id);
+    if (it->second.has_table()) retired_tables_.insert(it->second.table_id);
     it = services_.erase(it);
   }
   return Status::Ok();

@@ -57,9 +57,12 @@ class MapWriter {
  private:
   struct InstalledService {
     mer_service value{};
-    UniqueFd table_fd;                 // invalid when there is no table
+    // The table's kernel map id, not an fd: 100k services must not hold 100k
+    // open files. 0 when there is no table.
+    std::uint32_t table_map_id = 0;
     std::vector<std::uint32_t> table;  // slot -> backend id
-    std::uint32_t table_id = 0;        // key of table_fd in mer_maglev
+    std::uint32_t table_id = 0;        // its key in mer_maglev (= service id)
+    bool has_table() const { return table_map_id != 0; }
   };
   struct InstalledBackend {
     std::uint32_t id = 0;
@@ -82,8 +85,9 @@ class MapWriter {
   // Updates tables in place or builds new ones into `fresh`; no service
   // entry is touched yet.
   Status PrepareTable(const desired::Frontend& fe, std::vector<NewTable>& fresh, WriteStats& stats);
-  // One batch for all new tables: every update of a map-in-map waits for an
-  // RCU grace period (milliseconds), so one per apply, not one per service.
+  // Batches of new tables: every update of a map-in-map waits for an RCU
+  // grace period (milliseconds), so one per batch, not one per service.
+  // Batches are bounded so that the fds held meanwhile stay few.
   Status InstallTables(std::vector<NewTable>& fresh, WriteStats& stats);
   Status WriteServiceEntry(const desired::Frontend& fe, WriteStats& stats);
   Status DeleteRetiredTables(WriteStats& stats);
