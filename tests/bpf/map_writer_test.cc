@@ -4,6 +4,7 @@
 #include <bpf/bpf.h>
 #include <gtest/gtest.h>
 
+#include "datapath/map_iter.h"
 #include "datapath_fixture.h"
 
 namespace meridian::testing {
@@ -21,16 +22,9 @@ model::ResourceSnapshot Snapshot(const std::vector<std::string>& backends,
   return s;
 }
 
-std::size_t CountKeys(int fd, std::size_t key_size) {
-  std::vector<std::uint8_t> key(key_size), next(key_size);
-  std::size_t n = 0;
-  void* prev = nullptr;
-  while (bpf_map_get_next_key(fd, prev, next.data()) == 0) {
-    key = next;
-    prev = key.data();
-    ++n;
-  }
-  return n;
+template <class K>
+std::size_t CountKeys(int fd) {
+  return datapath::MapKeys<K>(fd).size();
 }
 
 class MapWriterTest : public DatapathTest {
@@ -54,7 +48,7 @@ TEST_F(MapWriterTest, InstallsServiceMarkerBackendsAndTable) {
   EXPECT_EQ(svc.maglev_size, 401u);  // smallest prime >= 100 x 4 (3 rounded up)
   auto marker = LookupService("10.96.0.20", 0, 0);
   EXPECT_EQ(marker.flags, static_cast<std::uint32_t>(MER_SVC_F_VIP_MARKER));
-  EXPECT_EQ(CountKeys(dp_->maps().backends, 4), 3u);
+  EXPECT_EQ(CountKeys<std::uint32_t>(dp_->maps().backends), 3u);
 
   // Every slot names one of the three backends, each about a third.
   std::uint32_t inner_id = 0;
@@ -115,7 +109,7 @@ TEST_F(MapWriterTest, ResizedTableIsSwappedUnderANewServiceId) {
   EXPECT_EQ(after.maglev_size, 401u);
   std::uint32_t inner = 0;
   EXPECT_NE(bpf_map_lookup_elem(dp_->maps().maglev, &before.id, &inner), 0);
-  EXPECT_EQ(CountKeys(dp_->maps().maglev, 4), 1u);
+  EXPECT_EQ(CountKeys<std::uint32_t>(dp_->maps().maglev), 1u);
 }
 
 TEST_F(MapWriterTest, RemovedServiceLeavesNoEntryBehind) {
@@ -124,9 +118,9 @@ TEST_F(MapWriterTest, RemovedServiceLeavesNoEntryBehind) {
   EXPECT_EQ(st.services_deleted, 2u);
   EXPECT_EQ(st.tables_deleted, 1u);
   EXPECT_EQ(st.backends_deleted, 1u);
-  EXPECT_EQ(CountKeys(dp_->maps().services, sizeof(mer_service_key)), 0u);
-  EXPECT_EQ(CountKeys(dp_->maps().backends, 4), 0u);
-  EXPECT_EQ(CountKeys(dp_->maps().maglev, 4), 0u);
+  EXPECT_EQ(CountKeys<mer_service_key>(dp_->maps().services), 0u);
+  EXPECT_EQ(CountKeys<std::uint32_t>(dp_->maps().backends), 0u);
+  EXPECT_EQ(CountKeys<std::uint32_t>(dp_->maps().maglev), 0u);
 }
 
 TEST_F(MapWriterTest, BackendIdsAreNeverReused) {
@@ -147,6 +141,28 @@ TEST_F(MapWriterTest, BackendIdsAreNeverReused) {
             again + 1);
 }
 
+TEST_F(MapWriterTest, RecoveryRemovesADuplicateBackendIdAndKeepsTheLower) {
+  Install(Snapshot({"10.1.1.11", "10.1.1.12"}));
+  auto id = writer_->backend_id({*model::Ipv4Address::Parse("10.1.1.11"), 8443, Protocol::kTcp});
+  mer_backend copy{};
+  ASSERT_EQ(bpf_map_lookup_elem(dp_->maps().backends, &id, &copy), 0);
+  std::uint32_t dup = 500;
+  ASSERT_EQ(bpf_map_update_elem(dp_->maps().backends, &dup, &copy, BPF_ANY), 0);
+
+  auto w = datapath::MapWriter::Recover(dp_->maps());
+  ASSERT_TRUE(w.ok()) << w.error().message;
+  EXPECT_EQ(w->installed_backends(), 2u);
+  EXPECT_EQ(w->backend_id({*model::Ipv4Address::Parse("10.1.1.11"), 8443, Protocol::kTcp}), id);
+  EXPECT_EQ(CountKeys<std::uint32_t>(dp_->maps().backends), 2u);
+  mer_backend gone{};
+  EXPECT_NE(bpf_map_lookup_elem(dp_->maps().backends, &dup, &gone), 0);
+  // Ids continue above the highest ever seen.
+  auto st = w->Apply(*desired::BuildDesiredState(Snapshot({"10.1.1.11", "10.1.1.12", "10.1.1.13"}),
+                                                 lb::MaglevConfig{}));
+  ASSERT_TRUE(st.ok());
+  EXPECT_GT(w->backend_id({*model::Ipv4Address::Parse("10.1.1.13"), 8443, Protocol::kTcp}), dup);
+}
+
 TEST_F(MapWriterTest, OrphanTablesAreRemovedAfterRecovery) {
   Install(Snapshot({"10.1.1.11"}));
   LIBBPF_OPTS(bpf_map_create_opts, opts, .map_flags = BPF_F_INNER_MAP);
@@ -160,7 +176,7 @@ TEST_F(MapWriterTest, OrphanTablesAreRemovedAfterRecovery) {
   auto st = w->Apply(state_);
   ASSERT_TRUE(st.ok());
   EXPECT_EQ(st->tables_deleted, 1u);
-  EXPECT_EQ(CountKeys(dp_->maps().maglev, 4), 1u);
+  EXPECT_EQ(CountKeys<std::uint32_t>(dp_->maps().maglev), 1u);
 }
 
 TEST_F(MapWriterTest, FullServiceMapIsAnErrorNamingTheService) {

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "datapath/bpffs.h"
+#include "datapath/map_iter.h"
 #include "datapath/pinned_maps.h"
 #include "datapath/stats_reader.h"
 #include "meridian/abi.h"
@@ -24,18 +25,7 @@ using meridian::model::Ipv4Address;
 std::string Proto(std::uint8_t p) { return p == 6 ? "TCP" : p == 17 ? "UDP" : std::to_string(p); }
 std::string Addr(std::uint32_t be) { return Ipv4Address::FromNetworkOrder(be).ToString(); }
 
-// Iterates a hash map's keys. Entries deleted meanwhile are skipped.
-template <class K, class V, class F>
-void ForEach(int fd, F&& fn) {
-  K key{}, next{};
-  K* prev = nullptr;
-  while (bpf_map_get_next_key(fd, prev, &next) == 0) {
-    key = next;
-    prev = &key;
-    V value{};
-    if (bpf_map_lookup_elem(fd, &key, &value) == 0) fn(key, value);
-  }
-}
+using meridian::datapath::ForEachEntry;
 
 int Stats(const PinnedMaps& p, bool json) {
   auto stats = meridian::datapath::ReadStats(p.maps().stats);
@@ -56,12 +46,12 @@ int Stats(const PinnedMaps& p, bool json) {
 
 int Services(const PinnedMaps& p, bool json) {
   std::map<std::uint32_t, mer_backend> backends;
-  ForEach<std::uint32_t, mer_backend>(p.maps().backends,
-                                      [&](auto id, const auto& b) { backends[id] = b; });
+  ForEachEntry<std::uint32_t, mer_backend>(p.maps().backends,
+                                           [&](auto id, const auto& b) { backends[id] = b; });
   nlohmann::json out = nlohmann::json::array();
   if (!json)
     fmt::print("{:<24} {:>6} {:>8} {:>8}  {}\n", "FRONTEND", "ID", "ACTIVE", "SLOTS", "BACKENDS");
-  ForEach<mer_service_key, mer_service>(p.maps().services, [&](const auto& k, const auto& v) {
+  ForEachEntry<mer_service_key, mer_service>(p.maps().services, [&](const auto& k, const auto& v) {
     if (v.flags & MER_SVC_F_VIP_MARKER) return;
     std::string fe = fmt::format("{}:{}/{}", Addr(k.vip_be), ntohs(k.port_be), Proto(k.proto));
     // Slots per backend, read from the service's Maglev table.
@@ -102,7 +92,7 @@ int Services(const PinnedMaps& p, bool json) {
 
 int Backends(const PinnedMaps& p) {
   fmt::print("{:>8}  {:<24} {:>7} {}\n", "ID", "BACKEND", "CLUSTER", "FLAGS");
-  ForEach<std::uint32_t, mer_backend>(p.maps().backends, [](auto id, const auto& b) {
+  ForEachEntry<std::uint32_t, mer_backend>(p.maps().backends, [](auto id, const auto& b) {
     fmt::print("{:>8}  {:<24} {:>7} {}\n", id,
                fmt::format("{}:{}/{}", Addr(b.addr_be), ntohs(b.port_be), Proto(b.proto)),
                b.cluster_id, (b.flags & MER_BE_F_TERMINATING) ? "terminating" : "");
@@ -113,7 +103,7 @@ int Backends(const PinnedMaps& p) {
 int Conntrack(const PinnedMaps& p) {
   fmt::print("{:<7} {:<5} {:<22} {:<22} {:>8} {}\n", "DIR", "PROTO", "SOURCE", "DESTINATION",
              "BACKEND", "VIP");
-  ForEach<mer_ct_key, mer_ct_entry>(p.maps().ct, [](const auto& k, const auto& v) {
+  ForEachEntry<mer_ct_key, mer_ct_entry>(p.maps().ct, [](const auto& k, const auto& v) {
     fmt::print("{:<7} {:<5} {:<22} {:<22} {:>8} {}\n",
                k.dir == MER_CT_FORWARD ? "forward" : "reply", Proto(k.proto),
                fmt::format("{}:{}", Addr(k.saddr_be), ntohs(k.sport_be)),

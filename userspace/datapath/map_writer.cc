@@ -8,6 +8,8 @@
 #include <cerrno>
 #include <cstring>
 
+#include "datapath/map_iter.h"
+
 namespace meridian::datapath {
 namespace {
 
@@ -75,24 +77,22 @@ Result<MapWriter> MapWriter::Recover(const MapSet& maps) {
 }
 
 Status MapWriter::ReadBackends() {
-  std::uint32_t key = 0, next = 0;
-  std::uint32_t* prev = nullptr;
-  while (bpf_map_get_next_key(maps_.backends, prev, &next) == 0) {
-    key = next;
-    prev = &key;
-    mer_backend v{};
-    if (bpf_map_lookup_elem(maps_.backends, &key, &v) != 0) continue;  // raced a delete
-    BackendKey bk{Ipv4Address::FromNetworkOrder(v.addr_be), ntohs(v.port_be),
-                  static_cast<Protocol>(v.proto)};
-    next_backend_id_ = std::max(next_backend_id_, key + 1);
-    auto [it, inserted] = backends_.emplace(bk, InstalledBackend{key, v});
-    // Two ids for one backend: keep the lower, the other is removed on Apply.
-    if (!inserted) {
-      std::uint32_t dup = std::max(key, it->second.id);
-      if (bpf_map_delete_elem(maps_.backends, &dup) != 0 && errno != ENOENT) {
-        return Error{fmt::format("delete duplicate backend {}: {}", bk.ToString(), Errno())};
-      }
-      if (key < it->second.id) it->second = InstalledBackend{key, v};
+  std::vector<std::uint32_t> duplicates;
+  ForEachEntry<std::uint32_t, mer_backend>(
+      maps_.backends, [&](std::uint32_t id, const mer_backend& v) {
+        BackendKey bk{Ipv4Address::FromNetworkOrder(v.addr_be), ntohs(v.port_be),
+                      static_cast<Protocol>(v.proto)};
+        next_backend_id_ = std::max(next_backend_id_, id + 1);
+        auto [it, inserted] = backends_.emplace(bk, InstalledBackend{id, v});
+        // Two ids for one backend: keep the lower, remove the other.
+        if (!inserted) {
+          duplicates.push_back(std::max(id, it->second.id));
+          if (id < it->second.id) it->second = InstalledBackend{id, v};
+        }
+      });
+  for (std::uint32_t id : duplicates) {
+    if (bpf_map_delete_elem(maps_.backends, &id) != 0 && errno != ENOENT) {
+      return Error{fmt::format("delete duplicate backend id {}: {}", id, Errno())};
     }
   }
   return Status::Ok();
@@ -101,43 +101,34 @@ Status MapWriter::ReadBackends() {
 Status MapWriter::ReadServices() {
   // Every table present in mer_maglev, so that tables no service points at
   // can be removed.
-  std::uint32_t id = 0, next_id = 0;
-  std::uint32_t* prev_id = nullptr;
-  while (bpf_map_get_next_key(maps_.maglev, prev_id, &next_id) == 0) {
-    id = next_id;
-    prev_id = &id;
+  for (std::uint32_t id : MapKeys<std::uint32_t>(maps_.maglev)) {
     retired_tables_.insert(id);
     next_service_id_ = std::max(next_service_id_, id + 1);
   }
 
-  mer_service_key key{}, next{};
-  mer_service_key* prev = nullptr;
-  while (bpf_map_get_next_key(maps_.services, prev, &next) == 0) {
-    key = next;
-    prev = &key;
-    mer_service v{};
-    if (bpf_map_lookup_elem(maps_.services, &key, &v) != 0) continue;
-    Ipv4Address vip = Ipv4Address::FromNetworkOrder(key.vip_be);
-    if (v.flags & MER_SVC_F_VIP_MARKER) {
-      vips_.insert(vip);
-      continue;
-    }
-    next_service_id_ = std::max(next_service_id_, v.id + 1);
-    FrontendKey fk{vip, ntohs(key.port_be), static_cast<Protocol>(key.proto)};
-    InstalledService svc;
-    svc.value = v;
-    std::uint32_t inner_id = 0;
-    if (v.maglev_size > 0 && bpf_map_lookup_elem(maps_.maglev, &v.id, &inner_id) == 0) {
-      UniqueFd table_fd(bpf_map_get_fd_by_id(inner_id));
-      if (table_fd.valid()) {
-        svc.table_map_id = inner_id;
-        retired_tables_.erase(v.id);
-        svc.table_id = v.id;
-        svc.table = ReadTable(table_fd.get(), v.maglev_size);
-      }
-    }
-    services_.emplace(fk, std::move(svc));
-  }
+  ForEachEntry<mer_service_key, mer_service>(
+      maps_.services, [&](const mer_service_key& key, const mer_service& v) {
+        Ipv4Address vip = Ipv4Address::FromNetworkOrder(key.vip_be);
+        if (v.flags & MER_SVC_F_VIP_MARKER) {
+          vips_.insert(vip);
+          return;
+        }
+        next_service_id_ = std::max(next_service_id_, v.id + 1);
+        FrontendKey fk{vip, ntohs(key.port_be), static_cast<Protocol>(key.proto)};
+        InstalledService svc;
+        svc.value = v;
+        std::uint32_t inner_id = 0;
+        if (v.maglev_size > 0 && bpf_map_lookup_elem(maps_.maglev, &v.id, &inner_id) == 0) {
+          UniqueFd table_fd(bpf_map_get_fd_by_id(inner_id));
+          if (table_fd.valid()) {
+            svc.table_map_id = inner_id;
+            retired_tables_.erase(v.id);
+            svc.table_id = v.id;
+            svc.table = ReadTable(table_fd.get(), v.maglev_size);
+          }
+        }
+        services_.emplace(fk, std::move(svc));
+      });
   return Status::Ok();
 }
 
