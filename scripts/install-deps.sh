@@ -13,7 +13,7 @@ PACKAGES=(
   libboost-dev libboost-system-dev libxxhash-dev
   clang-format
   # lab, tests and benchmarks
-  iproute2 iputils-ping curl socat iperf3 sockperf dnsutils tcpdump
+  python3 iproute2 iputils-ping curl socat iperf3 sockperf dnsutils tcpdump tshark
   iptables nftables ethtool procps psmisc gnuplot-nox
 )
 
