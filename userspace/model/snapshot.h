@@ -4,14 +4,18 @@
 
 #include <vector>
 
+#include "model/cluster.h"
 #include "model/endpoint_slice.h"
 #include "model/service.h"
+#include "model/service_export.h"
 
 namespace meridian::model {
 
 struct ResourceSnapshot {
   std::vector<Service> services;
   std::vector<EndpointSlice> endpoint_slices;
+  std::vector<ServiceExport> service_exports;
+  std::vector<Cluster> clusters;
 
   bool operator==(const ResourceSnapshot&) const = default;
 };
