@@ -7,8 +7,9 @@
 #   node namespace  P-cCnN   (also the node name the agent uses)
 #   pod namespace   P-cCnNpK (pod name cCnNpK), client: P-cCclient (cCclient)
 #   underlay ns     P-cCul   (bridge Pbr)
+#   router ns       P-rt     (only with >= 2 clusters; veth PrC per cluster)
 #   pod IP          10.C.N.(10+K), client 10.C.1.100
-#   node uplink IP  172.16.C.(10+N)
+#   node uplink IP  172.16.C.(10+N), router 172.16.C.1
 # See docs/lab.md for the full plan.
 
 LAB_LIB_RUN_DIR=${MERIDIAN_LAB_RUN_DIR:-/run/meridian-lab}
@@ -49,6 +50,29 @@ lab_node_ns() {
 # lab_ul_ns P C: underlay namespace of cluster C (holds bridge Pbr).
 lab_ul_ns() {
   echo "$1-c$2ul"
+}
+
+# lab_router_ns P: router namespace joining the clusters' underlays (it only
+# exists with >= 2 clusters).
+lab_router_ns() {
+  echo "$1-rt"
+}
+
+# lab_router_veth P C: router-side veth towards cluster C, e.g. m3fa2cr1. Its
+# peer in P-cCul is named P + "rt" and enslaved to the bridge.
+lab_router_veth() {
+  echo "$1r$2"
+}
+
+# lab_router_ip C: the router's address on cluster C's underlay (the nodes'
+# next hop for 172.16.0.0/16).
+lab_router_ip() {
+  echo "172.16.$1.1"
+}
+
+# lab_cluster_name C: cluster name, e.g. c1 (the cluster id is C).
+lab_cluster_name() {
+  echo "c$1"
 }
 
 # lab_pod_name C N K / lab_client_name C: names printed by meridian-echo.
@@ -110,6 +134,12 @@ lab_host_veth() {
 # lab_node_ip C N: node uplink address (no prefix length).
 lab_node_ip() {
   echo "172.16.$1.$((10 + $2))"
+}
+
+# lab_gateway_ip C: address of cluster C's gateway node (node 1) when the lab
+# was built with --gateway.
+lab_gateway_ip() {
+  lab_node_ip "$1" 1
 }
 
 # lab_ns_exists NS

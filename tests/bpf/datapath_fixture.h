@@ -12,8 +12,8 @@
 #include <string>
 #include <vector>
 
-#include "datapath/lxc_datapath.h"
 #include "datapath/map_writer.h"
+#include "datapath/node_datapath.h"
 #include "datapath/stats_reader.h"
 #include "desired/desired_state.h"
 #include "meridian/abi.h"
@@ -59,7 +59,8 @@ class DatapathTest : public ::testing::Test {
   void SetUp() override {
     datapath::LoadOptions opts;
     opts.sizes = {.services = 1024, .backends = 1024, .ct = 4096};
-    auto dp = datapath::LxcDatapath::Load(opts);
+    opts.config = config_;
+    auto dp = datapath::NodeDatapath::Load(opts);
     ASSERT_TRUE(dp.ok()) << dp.error().message;
     dp_ = std::move(dp).value();
     auto w = datapath::MapWriter::Recover(dp_->maps());
@@ -68,7 +69,8 @@ class DatapathTest : public ::testing::Test {
   }
 
   datapath::WriteStats Install(const model::ResourceSnapshot& snap) {
-    auto state = desired::BuildDesiredState(snap, lb::MaglevConfig{});
+    auto state = desired::BuildDesiredState(
+        snap, desired::DesiredOptions{.maglev = {}, .local_cluster = local_cluster_});
     EXPECT_TRUE(state.ok()) << state.error().message;
     state_ = *state;
     auto st = writer_->Apply(*state);
@@ -90,6 +92,7 @@ class DatapathTest : public ::testing::Test {
   }
   RunResult FromPod(const Bytes& in) { return Run(dp_->from_pod_fd(), in); }
   RunResult ToPod(const Bytes& in) { return Run(dp_->to_pod_fd(), in); }
+  RunResult FromUplink(const Bytes& in) { return Run(dp_->from_uplink_fd(), in); }
 
   // Counter deltas since the last call, by name; zero counters omitted.
   std::map<std::string, std::uint64_t> CounterDelta() {
@@ -104,7 +107,9 @@ class DatapathTest : public ::testing::Test {
     return delta;
   }
 
-  std::unique_ptr<datapath::LxcDatapath> dp_;
+  mer_config config_{};        // set by a derived fixture before SetUp
+  std::string local_cluster_;  // likewise
+  std::unique_ptr<datapath::NodeDatapath> dp_;
   std::unique_ptr<datapath::MapWriter> writer_;
   desired::DesiredState state_;
   std::map<std::string, std::uint64_t> last_;

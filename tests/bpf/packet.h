@@ -200,4 +200,43 @@ class Packet {
   std::string payload_;
 };
 
+// Wraps an inner Ethernet frame (as Packet().Build() makes it) in
+// outer Ethernet / IPv4 / UDP / VXLAN, the way RFC 7348 frames it: the
+// inner frame keeps its own Ethernet header.
+inline Bytes Vxlan(const char* outer_src, const char* outer_dst, std::uint32_t vni,
+                   const Bytes& inner_frame, std::uint16_t dport = 4789,
+                   std::uint8_t flags = 0x08) {
+  Bytes b(kEthLen + 20 + 8 + 8, 0);
+  const std::uint8_t macs[12] = {0x02, 0xcc, 0, 0, 0, 1, 0x02, 0xdd, 0, 0, 0, 2};
+  std::memcpy(b.data(), macs, 12);
+  b[12] = 0x08;
+  std::size_t udp_len = 8 + 8 + inner_frame.size();
+  std::uint8_t* ip = &b[kEthLen];
+  ip[0] = 0x45;
+  ip[2] = static_cast<std::uint8_t>((20 + udp_len) >> 8);
+  ip[3] = static_cast<std::uint8_t>((20 + udp_len) & 0xff);
+  ip[6] = 0x40;  // DF
+  ip[8] = 64;
+  ip[9] = IPPROTO_UDP;
+  std::uint32_t src = Ip(outer_src), dst = Ip(outer_dst);
+  std::memcpy(ip + 12, &src, 4);
+  std::memcpy(ip + 16, &dst, 4);
+  std::uint16_t c = InternetChecksum(ip, 20);
+  ip[10] = c >> 8;
+  ip[11] = c & 0xff;
+  std::uint8_t* udp = ip + 20;
+  udp[0] = 0xc0;  // source port 49152
+  udp[2] = dport >> 8;
+  udp[3] = dport & 0xff;
+  udp[4] = static_cast<std::uint8_t>(udp_len >> 8);
+  udp[5] = static_cast<std::uint8_t>(udp_len & 0xff);
+  std::uint8_t* vx = udp + 8;
+  vx[0] = flags;
+  vx[4] = (vni >> 16) & 0xff;
+  vx[5] = (vni >> 8) & 0xff;
+  vx[6] = vni & 0xff;
+  b.insert(b.end(), inner_frame.begin(), inner_frame.end());
+  return b;
+}
+
 }  // namespace meridian::testing

@@ -1,5 +1,7 @@
 #include "agent/agent.h"
 
+#include <arpa/inet.h>
+#include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
 #include <utility>
@@ -25,9 +27,13 @@ Status Agent::Start() {
   if (auto s = datapath::ValidateNodeName(options_.node); !s) return s;
   if (auto s = datapath::EnsureBpffsMounted(options_.bpffs); !s) return s;
 
+  manifests_.emplace(options_.manifests_dir);
+  auto config = TunnelConfig();
+  if (!config.ok()) return config.error();
   datapath::LoadOptions load{.pin_dir = datapath::NodePinDir(options_.bpffs, options_.node),
-                             .sizes = options_.map_sizes};
-  auto dp = datapath::LxcDatapath::Load(load);
+                             .sizes = options_.map_sizes,
+                             .config = *config};
+  auto dp = datapath::NodeDatapath::Load(load);
   if (!dp.ok()) return dp.error();
   datapath_ = std::move(dp).value();
   status_.reused_pinned_maps = datapath_->reused_pins();
@@ -39,7 +45,16 @@ Status Agent::Start() {
                load.pin_dir, datapath_->reused_pins() ? "reused" : "new",
                writer_->installed_services(), writer_->installed_backends());
 
-  manifests_.emplace(options_.manifests_dir);
+  if (uplink_) {
+    if (auto s = datapath::AttachUplinkProgram(uplink_->ifindex, uplink_->name,
+                                               datapath_->from_uplink_fd());
+        !s) {
+      return s;
+    }
+    spdlog::info("cluster {} (id {}): tunnel from {} on {} (MTU {}), VXLAN port {}",
+                 options_.cluster, config->cluster_id, uplink_->address.ToString(), uplink_->name,
+                 uplink_->mtu, options_.vxlan_port);
+  }
   auto watch = sources::InotifyWatch::Create(options_.manifests_dir);
   if (watch.ok()) {
     inotify_.emplace(std::move(watch).value());
@@ -53,6 +68,42 @@ Status Agent::Start() {
   if (!links.ok()) return links.error();
   links_.emplace(std::move(links).value());
   return Status::Ok();
+}
+
+// The node's datapath configuration: the local cluster's id comes from its
+// Cluster manifest, read once here (it is compiled into the programs'
+// read-only data; a change needs an agent restart).
+Result<mer_config> Agent::TunnelConfig() {
+  mer_config config{};
+  if (options_.cluster.empty()) return config;
+  if (options_.uplink.empty()) {
+    return Error{
+        fmt::format("--cluster {} needs --uplink (the underlay interface)", options_.cluster)};
+  }
+  auto uplink = ReadUplink(options_.uplink);
+  if (!uplink.ok()) return uplink.error();
+  if (!options_.node_ip.empty()) {
+    auto ip = model::Ipv4Address::Parse(options_.node_ip);
+    if (!ip) return Error{fmt::format("--node-ip {}: not an IPv4 address", options_.node_ip)};
+    uplink->address = *ip;
+  }
+  uplink_ = *uplink;
+  auto dir = manifests_->Reload();
+  const model::Cluster* local = nullptr;
+  for (const auto& c : dir.snapshot.clusters) {
+    if (c.meta.key.name == options_.cluster) local = &c;
+  }
+  if (!local) {
+    return Error{fmt::format("--cluster {}: no Cluster manifest with that name in {}",
+                             options_.cluster, options_.manifests_dir)};
+  }
+  cluster_id_ = local->id;
+  config.cluster_id = local->id;
+  config.node_ip_be = uplink_->address.network_order();
+  config.uplink_ifindex = static_cast<std::uint32_t>(uplink_->ifindex);
+  config.uplink_mtu = uplink_->mtu;
+  config.vxlan_port_be = htons(options_.vxlan_port);
+  return config;
 }
 
 int Agent::Run() {
@@ -170,7 +221,18 @@ void Agent::Reconcile() {
   logged_errors_ = current;
 
   if (dir.changed || apply_pending_) {
-    auto state = desired::BuildDesiredState(dir.snapshot, options_.maglev);
+    auto state = desired::BuildDesiredState(
+        dir.snapshot,
+        desired::DesiredOptions{.maglev = options_.maglev, .local_cluster = options_.cluster});
+    if (state.ok() && !options_.cluster.empty()) {
+      for (const auto& c : dir.snapshot.clusters) {
+        if (c.meta.key.name == options_.cluster && c.id != cluster_id_) {
+          errors.push_back(
+              fmt::format("Cluster {}: spec.id changed from {} to {}; restart the agent to use it",
+                          options_.cluster, cluster_id_, c.id));
+        }
+      }
+    }
     if (!state.ok()) {
       errors.push_back(state.error().message);
       spdlog::error("desired state: {}", state.error().message);

@@ -15,8 +15,9 @@
 #include "agent/agent_options.h"
 #include "agent/agent_status.h"
 #include "agent/pod_link_watcher.h"
-#include "datapath/lxc_datapath.h"
+#include "agent/uplink_info.h"
 #include "datapath/map_writer.h"
+#include "datapath/node_datapath.h"
 #include "sources/inotify_watch.h"
 #include "sources/manifest_directory.h"
 
@@ -33,6 +34,7 @@ class Agent {
 
  private:
   Status Start();
+  Result<mer_config> TunnelConfig();
   void Reconcile();
   void HandleLinkEvents();
   void Attach(int ifindex, const std::string& name);
@@ -50,11 +52,13 @@ class Agent {
   std::optional<boost::asio::posix::stream_descriptor> inotify_desc_;
   std::optional<boost::asio::posix::stream_descriptor> netlink_desc_;
 
-  std::unique_ptr<datapath::LxcDatapath> datapath_;
+  std::unique_ptr<datapath::NodeDatapath> datapath_;
   std::optional<datapath::MapWriter> writer_;
   std::optional<sources::ManifestDirectory> manifests_;
   std::optional<sources::InotifyWatch> inotify_;
   std::optional<PodLinkWatcher> links_;
+  std::optional<UplinkInfo> uplink_;
+  std::uint32_t cluster_id_ = 0;
   AgentStatus status_;
   std::string status_path_;
   bool apply_pending_ = true;            // desired state not yet in the kernel

@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-#include "datapath/lxc_datapath.h"
+#include "datapath/node_datapath.h"
 #include "lb/maglev.h"
 
 namespace meridian::agent {
@@ -21,6 +21,12 @@ struct AgentOptions {
   lb::MaglevConfig maglev;
   std::chrono::milliseconds resync_interval{10000};
   std::chrono::milliseconds debounce{50};
+  // Cross-cluster tunnel (all optional: without --cluster the node is
+  // single-cluster and nothing is tunnelled).
+  std::string cluster;  // name of this node's Cluster manifest
+  std::string uplink;   // underlay interface: decapsulation, node IP, MTU
+  std::string node_ip;  // outer source address; default: the uplink's IPv4
+  std::uint16_t vxlan_port = 4789;
   bool detach_on_exit = false;
   bool once = false;  // reconcile once, attach existing pods, exit
 };

@@ -44,6 +44,12 @@ int main(int argc, char** argv) {
   app.add_option("--resync-interval-ms", resync_ms,
                  "Full re-read of the manifests even without change events")
       ->capture_default_str();
+  app.add_option("--cluster", o.cluster,
+                 "This node's cluster: the name of a Cluster manifest (enables the VXLAN tunnel)");
+  app.add_option("--uplink", o.uplink,
+                 "Underlay interface: VXLAN is decapsulated there; its IPv4 and MTU are used");
+  app.add_option("--node-ip", o.node_ip, "Outer source address (default: the uplink's IPv4)");
+  app.add_option("--vxlan-port", o.vxlan_port, "VXLAN UDP destination port")->capture_default_str();
   app.add_flag("--detach-on-exit", o.detach_on_exit,
                "Detach from pod interfaces on exit (default: the datapath keeps forwarding)");
   app.add_flag("--once", o.once, "Reconcile once, attach to existing pods, and exit");

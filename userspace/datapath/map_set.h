@@ -7,11 +7,14 @@
 namespace meridian::datapath {
 
 struct MapSet {
-  int services = -1;  // mer_services
-  int backends = -1;  // mer_backends
-  int maglev = -1;    // mer_maglev (hash of maps)
-  int ct = -1;        // mer_ct
-  int stats = -1;     // mer_stats
+  int services = -1;      // mer_services
+  int backends = -1;      // mer_backends
+  int maglev = -1;        // mer_maglev (hash of maps)
+  int ct = -1;            // mer_ct
+  int stats = -1;         // mer_stats
+  int remote_cidrs = -1;  // mer_remote_cidrs (LPM)
+  int tunnel_peers = -1;  // mer_tunnel_peers
+  int exported_eps = -1;  // mer_exported_eps
 };
 
 }  // namespace meridian::datapath

@@ -73,6 +73,7 @@ Result<MapWriter> MapWriter::Recover(const MapSet& maps) {
   MapWriter w(maps);
   if (auto s = w.ReadBackends(); !s) return s.error();
   if (auto s = w.ReadServices(); !s) return s.error();
+  w.ReadTunnelState();
   return w;
 }
 
@@ -140,6 +141,7 @@ std::uint32_t MapWriter::backend_id(const BackendKey& key) const {
 Result<WriteStats> MapWriter::Apply(const DesiredState& desired) {
   WriteStats stats;
   if (auto s = WriteBackends(desired, stats); !s) return s.error();
+  if (auto s = WriteTunnelState(desired, stats); !s) return s.error();
   if (auto s = WriteVipMarkers(desired, stats); !s) return s.error();
   std::vector<NewTable> fresh;
   Status prepared;
@@ -161,6 +163,7 @@ Result<WriteStats> MapWriter::Apply(const DesiredState& desired) {
   if (auto s = RemoveStaleVipMarkers(desired, stats); !s) return s.error();
   if (auto s = DeleteRetiredTables(stats); !s) return s.error();
   if (auto s = RemoveStaleBackends(desired, stats); !s) return s.error();
+  if (auto s = RemoveStaleTunnelState(desired, stats); !s) return s.error();
   return stats;
 }
 
@@ -405,6 +408,112 @@ Status MapWriter::RemoveStaleBackends(const DesiredState& desired, WriteStats& s
     }
     ++stats.backends_deleted;
     it = backends_.erase(it);
+  }
+  return Status::Ok();
+}
+
+void MapWriter::ReadTunnelState() {
+  ForEachEntry<mer_cidr_key, mer_remote_cidr>(
+      maps_.remote_cidrs, [&](const mer_cidr_key& k, const mer_remote_cidr& v) {
+        remote_cidrs_[model::Cidr(Ipv4Address::FromNetworkOrder(k.addr_be),
+                                  static_cast<std::uint8_t>(k.prefixlen))] = {
+            Ipv4Address::FromNetworkOrder(v.tunnel_ip_be), v.cluster_id};
+      });
+  ForEachEntry<std::uint32_t, mer_tunnel_peer>(
+      maps_.tunnel_peers, [&](std::uint32_t ip_be, const mer_tunnel_peer& v) {
+        tunnel_peers_[Ipv4Address::FromNetworkOrder(ip_be)] = v.cluster_id;
+      });
+  ForEachEntry<mer_endpoint_key, std::uint32_t>(
+      maps_.exported_eps, [&](const mer_endpoint_key& k, std::uint32_t) {
+        exported_eps_.insert({Ipv4Address::FromNetworkOrder(k.addr_be), ntohs(k.port_be),
+                              static_cast<Protocol>(k.proto)});
+      });
+}
+
+namespace {
+
+mer_cidr_key CidrKey(const model::Cidr& c) { return {c.prefix_len(), c.network().network_order()}; }
+
+mer_endpoint_key EndpointKey(const BackendKey& k) {
+  return {k.address.network_order(), htons(k.port), static_cast<std::uint8_t>(k.protocol), 0};
+}
+
+}  // namespace
+
+Status MapWriter::WriteTunnelState(const DesiredState& desired, WriteStats& stats) {
+  for (const auto& [cidr, route] : desired.remote_cidrs) {
+    auto it = remote_cidrs_.find(cidr);
+    if (it != remote_cidrs_.end() && it->second == route) continue;
+    auto key = CidrKey(cidr);
+    mer_remote_cidr value{route.tunnel_ip.network_order(), route.cluster_id};
+    if (bpf_map_update_elem(maps_.remote_cidrs, &key, &value, BPF_ANY) != 0) {
+      return Error{fmt::format("write remote pod CIDR {} via {}: {}", cidr.ToString(),
+                               route.tunnel_ip.ToString(), Errno())};
+    }
+    remote_cidrs_[cidr] = route;
+    ++stats.tunnel_written;
+  }
+  for (const auto& [ip, cluster_id] : desired.tunnel_peers) {
+    auto it = tunnel_peers_.find(ip);
+    if (it != tunnel_peers_.end() && it->second == cluster_id) continue;
+    std::uint32_t key = ip.network_order();
+    mer_tunnel_peer value{cluster_id, 0};
+    if (bpf_map_update_elem(maps_.tunnel_peers, &key, &value, BPF_ANY) != 0) {
+      return Error{
+          fmt::format("write tunnel peer {} (cluster {}): {}", ip.ToString(), cluster_id, Errno())};
+    }
+    tunnel_peers_[ip] = cluster_id;
+    ++stats.tunnel_written;
+  }
+  for (const auto& ep : desired.exported_endpoints) {
+    if (exported_eps_.count(ep)) continue;
+    auto key = EndpointKey(ep);
+    std::uint32_t value = 0;
+    if (bpf_map_update_elem(maps_.exported_eps, &key, &value, BPF_ANY) != 0) {
+      return Error{fmt::format("write exported endpoint {}: {}", ep.ToString(), Errno())};
+    }
+    exported_eps_.insert(ep);
+    ++stats.tunnel_written;
+  }
+  return Status::Ok();
+}
+
+Status MapWriter::RemoveStaleTunnelState(const DesiredState& desired, WriteStats& stats) {
+  for (auto it = remote_cidrs_.begin(); it != remote_cidrs_.end();) {
+    if (desired.remote_cidrs.count(it->first)) {
+      ++it;
+      continue;
+    }
+    auto key = CidrKey(it->first);
+    if (bpf_map_delete_elem(maps_.remote_cidrs, &key) != 0 && errno != ENOENT) {
+      return Error{fmt::format("delete remote pod CIDR {}: {}", it->first.ToString(), Errno())};
+    }
+    ++stats.tunnel_deleted;
+    it = remote_cidrs_.erase(it);
+  }
+  for (auto it = tunnel_peers_.begin(); it != tunnel_peers_.end();) {
+    if (desired.tunnel_peers.count(it->first)) {
+      ++it;
+      continue;
+    }
+    std::uint32_t key = it->first.network_order();
+    if (bpf_map_delete_elem(maps_.tunnel_peers, &key) != 0 && errno != ENOENT) {
+      return Error{fmt::format("delete tunnel peer {}: {}", it->first.ToString(), Errno())};
+    }
+    ++stats.tunnel_deleted;
+    it = tunnel_peers_.erase(it);
+  }
+  for (auto it = exported_eps_.begin(); it != exported_eps_.end();) {
+    if (desired.exported_endpoints.count(*it)) {
+      ++it;
+      continue;
+    }
+    auto key = EndpointKey(*it);
+    if (bpf_map_delete_elem(maps_.exported_eps, &key) != 0 && errno != ENOENT) {
+      return Error{fmt::format("delete exported endpoint {}: {}", it->ToString(), Errno())};
+    }
+    ++stats.tunnel_deleted;
+    it = exported_eps_.erase(it);
   }
   return Status::Ok();
 }

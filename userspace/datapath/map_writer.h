@@ -30,11 +30,13 @@ struct WriteStats {
   std::uint32_t backends_deleted = 0;
   std::uint32_t tables_created = 0;  // whole Maglev tables swapped in
   std::uint32_t tables_deleted = 0;
-  std::uint32_t slots_written = 0;  // in-place Maglev slot updates
+  std::uint32_t slots_written = 0;   // in-place Maglev slot updates
+  std::uint32_t tunnel_written = 0;  // remote CIDRs, peers, exported endpoints
+  std::uint32_t tunnel_deleted = 0;
 
   std::uint32_t total() const {
     return services_written + services_deleted + backends_written + backends_deleted +
-           tables_created + tables_deleted + slots_written;
+           tables_created + tables_deleted + slots_written + tunnel_written + tunnel_deleted;
   }
   bool operator==(const WriteStats&) const = default;
 };
@@ -72,6 +74,11 @@ class MapWriter {
   explicit MapWriter(const MapSet& maps) : maps_(maps) {}
 
   Status ReadServices();
+  void ReadTunnelState();
+  // Adds and updates remote CIDRs, peers and exported endpoints (before the
+  // services that may need them); RemoveStaleTunnelState removes (after).
+  Status WriteTunnelState(const desired::DesiredState& desired, WriteStats& stats);
+  Status RemoveStaleTunnelState(const desired::DesiredState& desired, WriteStats& stats);
   Status ReadBackends();
   Status WriteBackends(const desired::DesiredState& desired, WriteStats& stats);
   Status WriteVipMarkers(const desired::DesiredState& desired, WriteStats& stats);
@@ -105,6 +112,9 @@ class MapWriter {
   // Tables no service entry points at any more (replaced, emptied, removed,
   // or found orphaned at recovery): deleted in one batch at the end.
   std::set<std::uint32_t> retired_tables_;
+  std::map<model::Cidr, desired::TunnelRoute> remote_cidrs_;
+  std::map<model::Ipv4Address, std::uint32_t> tunnel_peers_;
+  std::set<desired::BackendKey> exported_eps_;
   std::uint32_t next_service_id_ = 1;
   std::uint32_t next_backend_id_ = 1;
 };

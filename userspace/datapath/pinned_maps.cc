@@ -22,6 +22,9 @@ Result<PinnedMaps> PinnedMaps::Open(const std::string& pin_dir) {
       {MER_MAP_MAGLEV, &p.maglev_, &p.maps_.maglev},
       {MER_MAP_CT, &p.ct_, &p.maps_.ct},
       {MER_MAP_STATS, &p.stats_, &p.maps_.stats},
+      {MER_MAP_REMOTE_CIDRS, &p.remote_cidrs_, &p.maps_.remote_cidrs},
+      {MER_MAP_TUNNEL_PEERS, &p.tunnel_peers_, &p.maps_.tunnel_peers},
+      {MER_MAP_EXPORTED_EPS, &p.exported_eps_, &p.maps_.exported_eps},
   };
   for (auto& s : slots) {
     std::string path = pin_dir + "/" + s.name;

@@ -16,7 +16,7 @@ class PinnedMaps {
   const MapSet& maps() const { return maps_; }
 
  private:
-  UniqueFd services_, backends_, maglev_, ct_, stats_;
+  UniqueFd services_, backends_, maglev_, ct_, stats_, remote_cidrs_, tunnel_peers_, exported_eps_;
   MapSet maps_;
 };
 

@@ -39,6 +39,14 @@ Status AttachPodPrograms(int ifindex, const std::string& ifname, int from_pod_fd
   return AttachOne(ifindex, ifname, BPF_TC_EGRESS, to_pod_fd);
 }
 
+Status AttachUplinkProgram(int ifindex, const std::string& ifname, int from_uplink_fd) {
+  DECLARE_LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifindex, .attach_point = BPF_TC_INGRESS);
+  if (int err = bpf_tc_hook_create(&hook); err && err != -EEXIST) {
+    return Error{fmt::format("create clsact qdisc on {}: {}", ifname, std::strerror(-err))};
+  }
+  return AttachOne(ifindex, ifname, BPF_TC_INGRESS, from_uplink_fd);
+}
+
 Status DetachPodPrograms(int ifindex, const std::string& ifname) {
   for (auto point : {BPF_TC_INGRESS, BPF_TC_EGRESS}) {
     DECLARE_LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifindex, .attach_point = point);

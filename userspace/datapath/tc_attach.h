@@ -13,6 +13,9 @@ namespace meridian::datapath {
 // egress of `ifindex`. `ifname` is only for messages.
 Status AttachPodPrograms(int ifindex, const std::string& ifname, int from_pod_fd, int to_pod_fd);
 
+// Attaches (or replaces) the uplink program on ingress of `ifindex`.
+Status AttachUplinkProgram(int ifindex, const std::string& ifname, int from_uplink_fd);
+
 // Removes Meridian's filters from `ifindex`; a missing filter is not an error.
 Status DetachPodPrograms(int ifindex, const std::string& ifname);
 

@@ -78,8 +78,28 @@ std::set<BackendKey> DesiredState::BackendKeys() const {
   return out;
 }
 
+// Endpoints of exported Services that live in the local cluster's pod
+// CIDRs, at the target port of every Service port.
+static std::set<BackendKey> ExportedEndpoints(const model::ResourceSnapshot& snapshot,
+                                              const model::Cluster& local,
+                                              const DesiredState& state) {
+  std::set<model::ObjectKey> exported;
+  for (const auto& e : snapshot.service_exports) exported.insert(e.meta.key);
+  std::set<BackendKey> out;
+  for (const auto& [key, fe] : state.frontends) {
+    if (!exported.count(fe.service)) continue;
+    for (const auto& b : fe.backends) {
+      for (const auto& cidr : local.pod_cidrs) {
+        if (cidr.Contains(b.key.address)) out.insert(b.key);
+      }
+    }
+  }
+  return out;
+}
+
 Result<DesiredState> BuildDesiredState(const model::ResourceSnapshot& snapshot,
-                                       const lb::MaglevConfig& maglev) {
+                                       const DesiredOptions& options) {
+  const lb::MaglevConfig& maglev = options.maglev;
   std::map<model::ObjectKey, std::vector<const EndpointSlice*>> slices_by_service;
   for (const auto& slice : snapshot.endpoint_slices) {
     slices_by_service[{slice.meta.key.ns, slice.service_name}].push_back(&slice);
@@ -106,6 +126,11 @@ Result<DesiredState> BuildDesiredState(const model::ResourceSnapshot& snapshot,
       state.frontends.emplace(fe.key, std::move(fe));
     }
   }
+  auto routes = BuildClusterRoutes(snapshot, options.local_cluster);
+  if (!routes.ok()) return routes.error();
+  state.remote_cidrs = std::move(routes->remote_cidrs);
+  state.tunnel_peers = std::move(routes->peers);
+  if (routes->local) state.exported_endpoints = ExportedEndpoints(snapshot, *routes->local, state);
   return state;
 }
 

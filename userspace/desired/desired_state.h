@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "common/result.h"
+#include "desired/cluster_routes.h"
 #include "lb/maglev.h"
 #include "model/ipv4.h"
 #include "model/object_ref.h"
@@ -63,10 +64,21 @@ struct Frontend {
 
 struct DesiredState {
   std::map<FrontendKey, Frontend> frontends;
+  std::map<model::Cidr, TunnelRoute> remote_cidrs;
+  std::map<model::Ipv4Address, std::uint32_t> tunnel_peers;
+  // Local endpoints of exported services, as the tunnel delivers to them
+  // (pod address, target port): the only destinations a tunnelled packet
+  // may reach, besides replies to flows this node started.
+  std::set<BackendKey> exported_endpoints;
 
   std::set<model::Ipv4Address> Vips() const;
   std::set<BackendKey> BackendKeys() const;
   bool operator==(const DesiredState&) const = default;
+};
+
+struct DesiredOptions {
+  lb::MaglevConfig maglev;
+  std::string local_cluster;  // the Cluster this node belongs to; empty: single cluster
 };
 
 // Builds the desired state. Endpoints that are neither ready nor serving
@@ -74,6 +86,11 @@ struct DesiredState {
 // so that their established flows finish. Errors only for impossible Maglev
 // inputs (e.g. more backends than the largest table).
 Result<DesiredState> BuildDesiredState(const model::ResourceSnapshot& snapshot,
-                                       const lb::MaglevConfig& maglev);
+                                       const DesiredOptions& options);
+// Single-cluster shorthand.
+inline Result<DesiredState> BuildDesiredState(const model::ResourceSnapshot& snapshot,
+                                              const lb::MaglevConfig& maglev) {
+  return BuildDesiredState(snapshot, DesiredOptions{.maglev = maglev});
+}
 
 }  // namespace meridian::desired

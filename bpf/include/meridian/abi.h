@@ -27,14 +27,17 @@
 
 /* Bumped whenever a map key or value changes shape. The agent refuses to
  * reuse pinned maps written under another version. */
-#define MER_ABI_VERSION 1
+#define MER_ABI_VERSION 2
 
 /* ---- Map names (pinned under /sys/fs/bpf/meridian/<node>/) ---------- */
-#define MER_MAP_SERVICES "mer_services"
-#define MER_MAP_BACKENDS "mer_backends"
-#define MER_MAP_MAGLEV	 "mer_maglev"
-#define MER_MAP_CT	 "mer_ct"
-#define MER_MAP_STATS	 "mer_stats"
+#define MER_MAP_SERVICES     "mer_services"
+#define MER_MAP_BACKENDS     "mer_backends"
+#define MER_MAP_MAGLEV	     "mer_maglev"
+#define MER_MAP_CT	     "mer_ct"
+#define MER_MAP_STATS	     "mer_stats"
+#define MER_MAP_REMOTE_CIDRS "mer_remote_cidrs"
+#define MER_MAP_TUNNEL_PEERS "mer_tunnel_peers"
+#define MER_MAP_EXPORTED_EPS "mer_exported_eps"
 
 /* ---- Sizes ----------------------------------------------------------- */
 #define MER_MAX_SERVICES   262144 /* frontends: (VIP, port, proto) */
@@ -42,7 +45,55 @@
 #define MER_MAX_CT_ENTRIES 524288 /* two entries per flow */
 /* Largest Maglev table the agent may install; the datapath bounds its
  * slot index by the per-service size it reads from mer_services. */
-#define MER_MAGLEV_MAX_SIZE 131071
+#define MER_MAGLEV_MAX_SIZE  131071
+#define MER_MAX_REMOTE_CIDRS 16384  /* pod CIDRs of other clusters */
+#define MER_MAX_TUNNEL_PEERS 16384  /* registered tunnel endpoints */
+#define MER_MAX_EXPORTED_EPS 262144 /* local endpoints of exported services */
+
+/* ---- Node configuration ----------------------------------------------- */
+/* Set by the agent in the programs' read-only data before load (one object
+ * serves every node). node_ip_be == 0 disables tunnelling altogether. */
+struct mer_config {
+	MER_U32 cluster_id;	/* this cluster: the VNI of what it sends */
+	MER_U32 node_ip_be;	/* outer source address */
+	MER_U32 uplink_ifindex; /* where decapsulation runs */
+	MER_U32 uplink_mtu;	/* encapsulated packets must fit */
+	MER_U16 vxlan_port_be;	/* UDP destination port, 4789 by default */
+	MER_U16 pad;
+};
+
+/* VXLAN (RFC 7348) framing added in front of the inner IPv4 packet:
+ * outer IPv4 (20) + UDP (8) + VXLAN (8) + inner Ethernet (14). */
+#define MER_VXLAN_OVERHEAD 50
+
+/* ---- Cross-cluster routing ------------------------------------------- */
+/* Key of mer_remote_cidrs (LPM trie): prefixlen, then the address. */
+struct mer_cidr_key {
+	MER_U32 prefixlen;
+	MER_U32 addr_be;
+};
+
+struct mer_remote_cidr {
+	MER_U32 tunnel_ip_be; /* the remote node, or the remote cluster's gateway */
+	MER_U32 cluster_id;
+};
+
+/* Value of mer_tunnel_peers, keyed by the peer's underlay address (u32,
+ * network order): VXLAN is decapsulated only from these, and only with
+ * the VNI of the peer's cluster. */
+struct mer_tunnel_peer {
+	MER_U32 cluster_id;
+	MER_U32 pad;
+};
+
+/* Key of mer_exported_eps: an endpoint of a service this cluster exports,
+ * as the tunnel delivers to it (pod address, target port). Value: u32 0. */
+struct mer_endpoint_key {
+	MER_U32 addr_be;
+	MER_U16 port_be;
+	MER_U8 proto;
+	MER_U8 pad;
+};
 
 /* ---- Services (frontends) -------------------------------------------- */
 /* Key of mer_services. port_be == 0 and proto == 0 is the "VIP marker":
@@ -112,7 +163,9 @@ struct mer_ct_entry {
 
 /* ---- Counters -------------------------------------------------------- */
 /* X-macro: one line per counter, the name is what tooling prints. Drops
- * are named reasons; each verdict is counted exactly once per packet. */
+ * are named reasons; each verdict is counted exactly once per packet, except
+ * "encap", an event counted in addition to the verdict of the packet it
+ * tunnelled (lb_new_flow, lb_ct_hit, lb_ct_reselect or pass_not_service). */
 #define MER_STATS(X)                                                                               \
 	X(PASS_NOT_IPV4, "pass_not_ipv4")                                                          \
 	X(PASS_NOT_SERVICE, "pass_not_service")                                                    \
@@ -131,7 +184,18 @@ struct mer_ct_entry {
 	X(DROP_BACKEND_MISSING, "drop_backend_missing")                                            \
 	X(DROP_CT_FULL, "drop_ct_full")                                                            \
 	X(DROP_REWRITE_FAILED, "drop_rewrite_failed")                                              \
-	X(DROP_REJECT_FAILED, "drop_reject_failed")
+	X(DROP_REJECT_FAILED, "drop_reject_failed")                                                \
+	X(ENCAP, "encap")                                                                          \
+	X(DROP_FIB_FAILED, "drop_fib_failed")                                                      \
+	X(DROP_ENCAP_FAILED, "drop_encap_failed")                                                  \
+	X(REJECT_FRAG_NEEDED, "reject_frag_needed")                                                \
+	X(PASS_UPLINK, "pass_uplink")                                                              \
+	X(DECAP, "decap")                                                                          \
+	X(DROP_TUNNEL_UNKNOWN_PEER, "drop_tunnel_unknown_peer")                                    \
+	X(DROP_TUNNEL_BAD_VNI, "drop_tunnel_bad_vni")                                              \
+	X(DROP_TUNNEL_MALFORMED, "drop_tunnel_malformed")                                          \
+	X(DROP_TUNNEL_NOT_ALLOWED, "drop_tunnel_not_allowed")                                      \
+	X(DROP_DECAP_FAILED, "drop_decap_failed")
 
 #define MER_STAT_ENUM_(name, str) MER_STAT_##name,
 enum mer_stat { MER_STATS(MER_STAT_ENUM_) MER_STAT_MAX };

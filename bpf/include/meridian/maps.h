@@ -55,6 +55,34 @@ struct {
 	__type(value, struct mer_ct_entry);
 } mer_ct SEC(".maps");
 
+/* Pod CIDRs of other clusters -> tunnel endpoint. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(max_entries, MER_MAX_REMOTE_CIDRS);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct mer_cidr_key);
+	__type(value, struct mer_remote_cidr);
+} mer_remote_cidrs SEC(".maps");
+
+/* Underlay address of a registered peer -> its cluster. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, MER_MAX_TUNNEL_PEERS);
+	__type(key, __u32);
+	__type(value, struct mer_tunnel_peer);
+} mer_tunnel_peers SEC(".maps");
+
+/* Local endpoints of exported services: what the tunnel may deliver to. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, MER_MAX_EXPORTED_EPS);
+	__type(key, struct mer_endpoint_key);
+	__type(value, __u32);
+} mer_exported_eps SEC(".maps");
+
+/* The node's configuration, written by the agent before load. */
+const volatile struct mer_config mer_cfg = {};
+
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, MER_STAT_MAX);

@@ -16,11 +16,47 @@
 #include "meridian/parse.h"
 #include "meridian/reject.h"
 #include "meridian/stats.h"
+#include "meridian/tunnel.h"
 
 static __always_inline int mer_verdict(enum mer_stat stat, const struct mer_pkt *p, int action)
 {
 	mer_count(stat, p->len);
 	return action;
+}
+
+/* Sends a packet (already translated) on its way: into the VXLAN tunnel
+ * when its destination is in another cluster, else up the local stack. */
+static __always_inline int mer_forward(struct __sk_buff *skb, const struct mer_pkt *p,
+				       const struct mer_remote_cidr *remote, enum mer_stat stat)
+{
+	enum mer_stat drop = MER_STAT_DROP_ENCAP_FAILED;
+	__u32 hash;
+	int ret;
+
+	if (!remote)
+		return mer_verdict(stat, p, TC_ACT_OK);
+	hash = mer_flow_hash(p->saddr, p->daddr, p->sport, p->dport, p->proto);
+	ret = mer_vxlan_encap(skb, remote, hash, &drop);
+	if (ret < 0)
+		return mer_verdict(drop, p, TC_ACT_SHOT);
+	mer_count(MER_STAT_ENCAP, p->len);
+	return mer_verdict(stat, p, ret);
+}
+
+/* A packet for another cluster that would not fit once encapsulated gets
+ * fragmentation-needed (quoting it as the sender sent it, so the sender's
+ * socket matches it); returns 0 when it fits. */
+static __always_inline int mer_check_tunnel_mtu(struct __sk_buff *skb, const struct mer_pkt *p,
+						const struct mer_remote_cidr *remote, int *action)
+{
+	int ret;
+
+	if (!remote || !mer_too_big_for_tunnel(skb, p))
+		return 0;
+	ret = mer_reject_too_big(skb, p);
+	*action = ret < 0 ? mer_verdict(MER_STAT_DROP_REJECT_FAILED, p, TC_ACT_SHOT)
+			  : mer_verdict(MER_STAT_REJECT_FRAG_NEEDED, p, ret);
+	return 1;
 }
 
 /* Non-service packets with a problem pass (the kernel decides), unless they
@@ -49,6 +85,7 @@ static __always_inline int mer_from_pod_service(struct __sk_buff *skb, const str
 						const struct mer_service *svc)
 {
 	enum mer_stat stat = MER_STAT_LB_CT_HIT;
+	struct mer_remote_cidr *remote;
 	struct mer_backend *be = NULL;
 	struct mer_ct_entry *ct;
 	struct mer_ct_key key;
@@ -88,9 +125,12 @@ static __always_inline int mer_from_pod_service(struct __sk_buff *skb, const str
 			return mer_verdict(MER_STAT_DROP_CT_FULL, p, TC_ACT_SHOT);
 	}
 
+	remote = mer_remote_lookup(be->addr_be);
+	if (mer_check_tunnel_mtu(skb, p, remote, &ret))
+		return ret;
 	if (mer_dnat(skb, p, be->addr_be, be->port_be))
 		return mer_verdict(MER_STAT_DROP_REWRITE_FAILED, p, TC_ACT_SHOT);
-	return mer_verdict(stat, p, TC_ACT_OK);
+	return mer_forward(skb, p, remote, stat);
 }
 
 /* tc ingress of a pod's host-side veth: packets the pod sends. */
@@ -106,9 +146,16 @@ static __always_inline int mer_handle_from_pod(struct __sk_buff *skb)
 
 	svc = mer_service_lookup(&p);
 	if (!svc) {
+		struct mer_remote_cidr *remote;
+		int action;
+
 		if (mer_is_vip(p.daddr))
 			return mer_verdict(MER_STAT_DROP_UNKNOWN_PORT, &p, TC_ACT_SHOT);
-		return mer_verdict(MER_STAT_PASS_NOT_SERVICE, &p, TC_ACT_OK);
+		/* Pod-to-pod across clusters, e.g. a backend's replies. */
+		remote = mer_remote_lookup(p.daddr);
+		if (mer_check_tunnel_mtu(skb, &p, remote, &action))
+			return action;
+		return mer_forward(skb, &p, remote, MER_STAT_PASS_NOT_SERVICE);
 	}
 	return mer_from_pod_service(skb, &p, svc);
 }

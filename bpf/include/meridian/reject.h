@@ -19,13 +19,15 @@
  * BPF target; the few ICMP definitions needed are spelled out here. */
 #define MER_ICMP_DEST_UNREACH 3
 #define MER_ICMP_PORT_UNREACH 3
+#define MER_ICMP_FRAG_NEEDED  4
 #define MER_IPPROTO_ICMP      1
 
 struct mer_icmphdr {
 	__u8 type;
 	__u8 code;
 	__sum16 checksum;
-	__be32 unused;
+	__be16 unused;
+	__be16 mtu; /* next-hop MTU of a fragmentation-needed error (RFC 1191) */
 };
 
 /* RFC 792: the original IP header (options included) + 64 bits of data. */
@@ -47,9 +49,12 @@ static __always_inline __u16 mer_csum_fold(__u32 csum)
 	return (__u16)~csum;
 }
 
-/* Returns TC_ACT_REDIRECT on success, a negative errno otherwise. */
-static __always_inline int mer_reject_port_unreachable(struct __sk_buff *skb,
-						       const struct mer_pkt *p)
+/* Turns the packet into the ICMP destination-unreachable error (code, and
+ * next-hop MTU for fragmentation-needed) that quotes it, from `from` to the
+ * sender, and sends it back out of the interface it came in on. Returns
+ * TC_ACT_REDIRECT on success, a negative errno otherwise. */
+static __always_inline int mer_icmp_unreachable(struct __sk_buff *skb, const struct mer_pkt *p,
+						__be32 from, __u8 code, __u16 mtu)
 {
 	struct mer_icmp_reply out = {};
 	struct ethhdr eth;
@@ -75,7 +80,7 @@ static __always_inline int mer_reject_port_unreachable(struct __sk_buff *skb,
 	out.ip.tot_len = bpf_htons(sizeof(struct iphdr) + icmp_len);
 	out.ip.ttl = 64;
 	out.ip.protocol = MER_IPPROTO_ICMP;
-	out.ip.saddr = p->daddr;
+	out.ip.saddr = from;
 	out.ip.daddr = p->saddr;
 	csum = bpf_csum_diff(0, 0, (__be32 *)((void *)&out + offsetof(struct mer_icmp_reply, ip)),
 			     sizeof(out.ip), 0);
@@ -84,7 +89,8 @@ static __always_inline int mer_reject_port_unreachable(struct __sk_buff *skb,
 	out.ip.check = mer_csum_fold(csum);
 
 	out.icmp.type = MER_ICMP_DEST_UNREACH;
-	out.icmp.code = MER_ICMP_PORT_UNREACH;
+	out.icmp.code = code;
+	out.icmp.mtu = bpf_htons(mtu);
 	/* icmp_len is a multiple of 4: ihl_len is, and 8 + 8 are. */
 	csum = bpf_csum_diff(0, 0, (__be32 *)((void *)&out + offsetof(struct mer_icmp_reply, icmp)),
 			     icmp_len, 0);
@@ -99,6 +105,13 @@ static __always_inline int mer_reject_port_unreachable(struct __sk_buff *skb,
 		return -1;
 	/* Back out of the host-side veth, into the pod that sent it. */
 	return bpf_redirect(skb->ifindex, 0);
+}
+
+/* Fast failure for a VIP with no backends, from the VIP. */
+static __always_inline int mer_reject_port_unreachable(struct __sk_buff *skb,
+						       const struct mer_pkt *p)
+{
+	return mer_icmp_unreachable(skb, p, p->daddr, MER_ICMP_PORT_UNREACH, 0);
 }
 
 #endif /* MERIDIAN_REJECT_H */

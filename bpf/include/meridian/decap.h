@@ -1,0 +1,134 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/* tc ingress of the node uplink: VXLAN decapsulation, stricter than a flat
+ * network. A tunnelled packet is accepted only
+ *   - from a registered peer, with that peer's cluster id as VNI, and
+ *   - to an endpoint of a service this cluster exports, or as a reply to a
+ *     flow this node started (a conntrack reply entry).
+ * Everything else that arrives on the VXLAN port is dropped and counted.
+ * The inner packet then continues up the stack, routed to its pod (through
+ * the pod's veth, where mer_to_pod restores the VIP of replies). */
+#ifndef MERIDIAN_DECAP_H
+#define MERIDIAN_DECAP_H
+
+#include <linux/bpf.h>
+#include <linux/if_ether.h>
+#include <linux/in.h>
+#include <linux/ip.h>
+#include <linux/pkt_cls.h>
+#include <linux/tcp.h>
+#include <linux/udp.h>
+#include <bpf/bpf_endian.h>
+#include <bpf/bpf_helpers.h>
+
+#include "meridian/abi.h"
+#include "meridian/maps.h"
+#include "meridian/parse.h"
+#include "meridian/stats.h"
+#include "meridian/tunnel.h"
+
+/* Offsets inside a VXLAN frame with a 20-byte outer IPv4 header. */
+#define MER_OUTER_UDP_OFF (MER_L3_OFF + sizeof(struct iphdr))
+#define MER_VXLAN_OFF	  (MER_OUTER_UDP_OFF + sizeof(struct udphdr))
+#define MER_INNER_ETH_OFF (MER_VXLAN_OFF + sizeof(struct mer_vxlanhdr))
+#define MER_INNER_IP_OFF  (MER_INNER_ETH_OFF + sizeof(struct ethhdr))
+
+static __always_inline int mer_uplink_verdict(enum mer_stat stat, __u32 len, int action)
+{
+	mer_count(stat, len);
+	return action;
+}
+
+/* May the inner packet be delivered? inner is the parsed inner flow. */
+static __always_inline int mer_tunnel_allowed(__be32 saddr, __be32 daddr, __be16 sport,
+					      __be16 dport, __u8 proto)
+{
+	struct mer_endpoint_key ep = {.addr_be = daddr, .port_be = dport, .proto = proto};
+	struct mer_ct_key ct = {
+		.saddr_be = saddr,
+		.daddr_be = daddr,
+		.sport_be = sport,
+		.dport_be = dport,
+		.proto = proto,
+		.dir = MER_CT_REPLY,
+	};
+
+	if (bpf_map_lookup_elem(&mer_exported_eps, &ep))
+		return 1;
+	return bpf_map_lookup_elem(&mer_ct, &ct) != NULL;
+}
+
+static __always_inline int mer_handle_from_uplink(struct __sk_buff *skb)
+{
+	void *data = (void *)(long)skb->data;
+	void *data_end = (void *)(long)skb->data_end;
+	__u32 len = skb->len;
+	struct ethhdr *eth = data;
+	struct iphdr *ip;
+	struct udphdr *udp;
+	struct mer_vxlanhdr *vx;
+	struct mer_tunnel_peer *peer;
+	struct ethhdr *inner_eth;
+	struct iphdr *inner;
+	__be16 sport, dport;
+	__u32 inner_l4;
+	__u32 peer_ip;
+
+	if ((void *)(eth + 1) > data_end || eth->h_proto != bpf_htons(ETH_P_IP))
+		return mer_uplink_verdict(MER_STAT_PASS_UPLINK, len, TC_ACT_OK);
+	ip = (void *)(eth + 1);
+	if ((void *)(ip + 1) > data_end || ip->protocol != IPPROTO_UDP || ip->ihl != 5 ||
+	    (ip->frag_off & bpf_htons(MER_IP_MF | MER_IP_OFFSET)))
+		return mer_uplink_verdict(MER_STAT_PASS_UPLINK, len, TC_ACT_OK);
+	udp = (void *)(ip + 1);
+	if ((void *)(udp + 1) > data_end || udp->dest != mer_cfg.vxlan_port_be ||
+	    !mer_tunnel_enabled())
+		return mer_uplink_verdict(MER_STAT_PASS_UPLINK, len, TC_ACT_OK);
+
+	/* From here on the packet is for our tunnel: accept or drop. */
+	peer_ip = ip->saddr;
+	peer = bpf_map_lookup_elem(&mer_tunnel_peers, &peer_ip);
+	if (!peer)
+		return mer_uplink_verdict(MER_STAT_DROP_TUNNEL_UNKNOWN_PEER, len, TC_ACT_SHOT);
+
+	if (data + MER_INNER_IP_OFF + sizeof(struct iphdr) > data_end) {
+		if (bpf_skb_pull_data(skb, MER_INNER_IP_OFF + sizeof(struct iphdr) + 60 + 8))
+			bpf_skb_pull_data(skb, MER_INNER_IP_OFF + sizeof(struct iphdr));
+		data = (void *)(long)skb->data;
+		data_end = (void *)(long)skb->data_end;
+	}
+	vx = data + MER_VXLAN_OFF;
+	inner_eth = data + MER_INNER_ETH_OFF;
+	inner = data + MER_INNER_IP_OFF;
+	if ((void *)(inner + 1) > data_end)
+		return mer_uplink_verdict(MER_STAT_DROP_TUNNEL_MALFORMED, len, TC_ACT_SHOT);
+	if (!(vx->flags & bpf_htonl(MER_VXLAN_FLAG_VNI)) ||
+	    bpf_ntohl(vx->vni) >> 8 != peer->cluster_id)
+		return mer_uplink_verdict(MER_STAT_DROP_TUNNEL_BAD_VNI, len, TC_ACT_SHOT);
+	if (inner_eth->h_proto != bpf_htons(ETH_P_IP) || inner->version != 4 || inner->ihl < 5 ||
+	    bpf_ntohs(inner->tot_len) + MER_INNER_IP_OFF > len ||
+	    bpf_ntohs(inner->tot_len) < inner->ihl * 4)
+		return mer_uplink_verdict(MER_STAT_DROP_TUNNEL_MALFORMED, len, TC_ACT_SHOT);
+
+	/* Only TCP and UDP cross the tunnel, whole (no fragments). */
+	if ((inner->protocol != IPPROTO_TCP && inner->protocol != IPPROTO_UDP) ||
+	    (inner->frag_off & bpf_htons(MER_IP_MF | MER_IP_OFFSET)))
+		return mer_uplink_verdict(MER_STAT_DROP_TUNNEL_NOT_ALLOWED, len, TC_ACT_SHOT);
+	inner_l4 = MER_INNER_IP_OFF + inner->ihl * 4;
+	if (inner_l4 > MER_INNER_IP_OFF + 60 || bpf_ntohs(inner->tot_len) < inner->ihl * 4 + 8)
+		return mer_uplink_verdict(MER_STAT_DROP_TUNNEL_MALFORMED, len, TC_ACT_SHOT);
+	if (data + inner_l4 + 4 > data_end)
+		return mer_uplink_verdict(MER_STAT_DROP_TUNNEL_MALFORMED, len, TC_ACT_SHOT);
+	sport = *(__be16 *)(data + inner_l4);
+	dport = *(__be16 *)(data + inner_l4 + 2);
+	if (!mer_tunnel_allowed(inner->saddr, inner->daddr, sport, dport, inner->protocol))
+		return mer_uplink_verdict(MER_STAT_DROP_TUNNEL_NOT_ALLOWED, len, TC_ACT_SHOT);
+
+	/* Strip outer IPv4 + UDP + VXLAN + inner Ethernet; the outer Ethernet
+	 * header stays, addressed to this node. */
+	if (bpf_skb_adjust_room(skb, -MER_VXLAN_OVERHEAD, BPF_ADJ_ROOM_MAC,
+				BPF_F_ADJ_ROOM_DECAP_L3_IPV4))
+		return mer_uplink_verdict(MER_STAT_DROP_DECAP_FAILED, len, TC_ACT_SHOT);
+	return mer_uplink_verdict(MER_STAT_DECAP, len, TC_ACT_OK);
+}
+
+#endif /* MERIDIAN_DECAP_H */

@@ -1,0 +1,311 @@
+// VXLAN encapsulation (mer_from_pod) and decapsulation (mer_from_uplink)
+// through BPF_PROG_TEST_RUN. The process runs in a network namespace of its
+// own (see main), with a route and a static neighbour for the underlay, so
+// that bpf_fib_lookup answers the same on every machine.
+#include <arpa/inet.h>
+#include <gtest/gtest.h>
+#include <sched.h>
+
+#include <cstdlib>
+
+#include "datapath_fixture.h"
+#include "meridian/jhash.h"
+
+namespace meridian::testing {
+namespace {
+
+using model::Protocol;
+
+constexpr const char* kNodeIp = "172.16.1.11";      // this node
+constexpr const char* kRemoteNode = "172.16.2.11";  // a node of cluster 2
+constexpr const char* kClient = "10.1.1.100";
+constexpr const char* kVip = "10.96.0.10";
+const std::uint8_t kUplinkMac[6] = {0x02, 0xbb, 0, 0, 0, 1};
+const std::uint8_t kRouterMac[6] = {0x02, 0xaa, 0, 0, 0, 1};
+
+model::Cluster MakeCluster(const char* name, std::uint32_t id, const char* cidr,
+                           std::vector<std::pair<const char*, const char*>> endpoints) {
+  model::Cluster c;
+  c.meta.key.name = name;
+  c.id = id;
+  c.pod_cidrs = {*model::Cidr::Parse(cidr)};
+  for (auto [addr, ep_cidr] : endpoints) {
+    c.tunnel_endpoints.push_back(
+        {*model::Ipv4Address::Parse(addr), {*model::Cidr::Parse(ep_cidr)}});
+  }
+  return c;
+}
+
+// Cluster 1 (us) and 2; "web" has backends in both, "api" (exported by
+// us) has a local backend.
+model::ResourceSnapshot ClusterSet(std::vector<std::string> web_backends = {"10.2.1.11"}) {
+  model::ResourceSnapshot s;
+  s.clusters = {MakeCluster("c1", 1, "10.1.0.0/16", {{"172.16.1.11", "10.1.1.0/24"}}),
+                MakeCluster("c2", 2, "10.2.0.0/16",
+                            {{kRemoteNode, "10.2.1.0/24"}, {"172.16.2.12", "10.2.2.0/24"}})};
+  s.services.push_back(
+      MakeService("web", kVip, {{.name = "http", .protocol = Protocol::kTcp, .port = 80}}));
+  s.endpoint_slices.push_back(
+      MakeSlice("web", web_backends, {{.name = "http", .protocol = Protocol::kTcp, .port = 8080}}));
+  s.services.push_back(
+      MakeService("api", "10.96.0.20", {{.name = "", .protocol = Protocol::kTcp, .port = 443}}));
+  s.endpoint_slices.push_back(
+      MakeSlice("api", {"10.1.1.11"}, {{.name = "", .protocol = Protocol::kTcp, .port = 8443}}));
+  model::ServiceExport exp;
+  exp.meta.key = {"default", "api"};
+  s.service_exports.push_back(exp);
+  return s;
+}
+
+class TunnelTest : public DatapathTest {
+ protected:
+  TunnelTest() {
+    config_ = mer_config{.cluster_id = 1,
+                         .node_ip_be = Ip(kNodeIp),
+                         .uplink_ifindex = 1,
+                         .uplink_mtu = 1500,
+                         .vxlan_port_be = htons(4789),
+                         .pad = 0};
+    local_cluster_ = "c1";
+  }
+  static std::string Addr(const std::uint8_t* p) {
+    std::uint32_t v;
+    std::memcpy(&v, p, 4);
+    return model::Ipv4Address::FromNetworkOrder(v).ToString();
+  }
+  static std::uint16_t Be16(const std::uint8_t* p) {
+    return static_cast<std::uint16_t>(p[0] << 8 | p[1]);
+  }
+};
+
+TEST_F(TunnelTest, RemoteBackendIsEncapsulatedInVxlanByteForByte) {
+  Install(ClusterSet());
+  CounterDelta();
+  Bytes in = Packet().Eth().Ipv4(kClient, kVip).Tcp(40000, 80).Payload("hello").Build();
+
+  auto r = FromPod(in);
+
+  ASSERT_EQ(r.verdict, TC_ACT_REDIRECT);
+  ASSERT_EQ(r.out.size(), in.size() + 50);
+  const std::uint8_t* o = r.out.data();
+  // Outer Ethernet: to the next hop (the static neighbour), from the uplink.
+  EXPECT_TRUE(std::equal(o, o + 6, kRouterMac));
+  EXPECT_TRUE(std::equal(o + 6, o + 12, kUplinkMac));
+  EXPECT_EQ(Be16(o + 12), 0x0800);
+  // Outer IPv4: DF, TTL 64, UDP, node -> remote node, valid checksum.
+  const std::uint8_t* ip = o + 14;
+  EXPECT_EQ(ip[0], 0x45);
+  EXPECT_EQ(Be16(ip + 2), in.size() - 14 + 50 - 14);
+  EXPECT_EQ(Be16(ip + 6), 0x4000);
+  EXPECT_EQ(ip[8], 64);
+  EXPECT_EQ(ip[9], IPPROTO_UDP);
+  EXPECT_EQ(Addr(ip + 12), kNodeIp);
+  EXPECT_EQ(Addr(ip + 16), kRemoteNode);
+  EXPECT_EQ(InternetChecksum(ip, 20), 0);
+  // UDP: source port from the inner flow hash, 49152-65535; port 4789; no checksum.
+  const std::uint8_t* udp = ip + 20;
+  std::uint32_t h = mer_flow_hash(Ip(kClient), Ip(kVip), htons(40000), htons(80), IPPROTO_TCP);
+  EXPECT_EQ(Be16(udp), 49152 + (h & 0x3fff));
+  EXPECT_EQ(Be16(udp + 2), 4789);
+  EXPECT_EQ(Be16(udp + 4), in.size() - 14 + 50 - 14 - 20);
+  EXPECT_EQ(Be16(udp + 6), 0);
+  // VXLAN: I flag, VNI = our cluster id (1).
+  const std::uint8_t* vx = udp + 8;
+  EXPECT_EQ(Bytes(vx, vx + 8), (Bytes{0x08, 0, 0, 0, 0, 0, 1, 0}));
+  // Inner Ethernet: to the next hop's MAC (what a Linux vxlan device accepts).
+  const std::uint8_t* ieth = vx + 8;
+  EXPECT_TRUE(std::equal(ieth, ieth + 6, kRouterMac));
+  EXPECT_TRUE(std::equal(ieth + 6, ieth + 12, kUplinkMac));
+  EXPECT_EQ(Be16(ieth + 12), 0x0800);
+  // Inner IPv4: translated to the remote backend, checksums valid.
+  Bytes inner(ieth, static_cast<const std::uint8_t*>(r.out.data() + r.out.size()));
+  PacketView v{inner};
+  EXPECT_EQ(Addr(&inner[14 + 16]), "10.2.1.11");
+  EXPECT_EQ(v.dport(), 8080);
+  EXPECT_EQ(Addr(&inner[14 + 12]), kClient);
+  EXPECT_EQ(v.ip_csum_residue(), 0);
+  EXPECT_EQ(v.l4_csum_residue(), 0);
+  EXPECT_EQ(CounterDelta(),
+            (std::map<std::string, std::uint64_t>{{"lb_new_flow", 1}, {"encap", 1}}));
+}
+
+TEST_F(TunnelTest, SourcePortsSpreadOverTheEphemeralRange) {
+  Install(ClusterSet());
+  std::set<std::uint16_t> ports;
+  for (std::uint16_t sport = 30000; sport < 30200; ++sport) {
+    auto r = FromPod(Packet().Eth().Ipv4(kClient, kVip).Tcp(sport, 80).Build());
+    ASSERT_EQ(r.verdict, TC_ACT_REDIRECT);
+    std::uint16_t p = Be16(&r.out[14 + 20]);
+    EXPECT_GE(p, 49152);
+    ports.insert(p);
+  }
+  EXPECT_GT(ports.size(), 190u);  // entropy for ECMP
+}
+
+TEST_F(TunnelTest, PodTrafficToARemotePodIsEncapsulated) {
+  Install(ClusterSet());
+  CounterDelta();
+  // A backend's reply towards a client in cluster 2.
+  auto r = FromPod(Packet().Eth().Ipv4("10.1.1.11", "10.2.2.50").Tcp(8443, 41000, 0x12).Build());
+  ASSERT_EQ(r.verdict, TC_ACT_REDIRECT);
+  EXPECT_EQ(Addr(&r.out[14 + 16]), "172.16.2.12");  // the node hosting 10.2.2.0/24
+  EXPECT_EQ(CounterDelta(),
+            (std::map<std::string, std::uint64_t>{{"pass_not_service", 1}, {"encap", 1}}));
+}
+
+TEST_F(TunnelTest, LocalTrafficIsNotEncapsulated) {
+  Install(ClusterSet({"10.1.1.12"}));
+  CounterDelta();
+  auto r = FromPod(Packet().Eth().Ipv4(kClient, kVip).Tcp(40000, 80).Build());
+  EXPECT_EQ(r.verdict, TC_ACT_OK);
+  EXPECT_EQ(CounterDelta(), (std::map<std::string, std::uint64_t>{{"lb_new_flow", 1}}));
+}
+
+TEST_F(TunnelTest, TooBigForTheTunnelGetsFragmentationNeeded) {
+  Install(ClusterSet());
+  CounterDelta();
+  Bytes in =
+      Packet().Eth().Ipv4(kClient, kVip).Udp(5000, 80).Payload(std::string(1460, 'x')).Build();
+  // No UDP port 80 frontend: use TCP, 1480 bytes of IP.
+  in = Packet()
+           .Eth()
+           .Ipv4(kClient, kVip)
+           .Tcp(40001, 80, 0x10)
+           .Payload(std::string(1440, 'x'))
+           .Build();
+  auto r = FromPod(in);
+  ASSERT_EQ(r.verdict, TC_ACT_REDIRECT);
+  PacketView out{r.out};
+  EXPECT_EQ(out.proto(), IPPROTO_ICMP);
+  EXPECT_EQ(Addr(&r.out[14 + 12]), kNodeIp);
+  EXPECT_EQ(Addr(&r.out[14 + 16]), kClient);
+  const std::uint8_t* icmp = &r.out[14 + 20];
+  EXPECT_EQ(icmp[0], 3);
+  EXPECT_EQ(icmp[1], 4);            // fragmentation needed
+  EXPECT_EQ(Be16(icmp + 6), 1450);  // next-hop MTU: 1500 - 50
+  EXPECT_EQ(InternetChecksum(icmp, r.out.size() - 34), 0);
+  // It quotes the packet as the client sent it: to the VIP.
+  EXPECT_EQ(Addr(icmp + 8 + 16), kVip);
+  EXPECT_EQ(CounterDelta(), (std::map<std::string, std::uint64_t>{{"reject_frag_needed", 1}}));
+}
+
+// --- decapsulation ---------------------------------------------------------
+
+Bytes InnerTo(const char* src, const char* dst, std::uint16_t sport, std::uint16_t dport) {
+  return Packet().Eth().Ipv4(src, dst).Tcp(sport, dport).Payload("hi").Build();
+}
+
+TEST_F(TunnelTest, ValidFrameToAnExportedEndpointIsDecapsulated) {
+  Install(ClusterSet());
+  CounterDelta();
+  Bytes inner = InnerTo("10.2.1.50", "10.1.1.11", 42000, 8443);
+  Bytes frame = Vxlan(kRemoteNode, kNodeIp, 2, inner);
+  auto r = FromUplink(frame);
+  ASSERT_EQ(r.verdict, TC_ACT_OK);
+  // Outer Ethernet kept, then the inner IPv4 packet, byte for byte.
+  Bytes want(frame.begin(), frame.begin() + 14);
+  want.insert(want.end(), inner.begin() + 14, inner.end());
+  EXPECT_EQ(r.out, want);
+  EXPECT_EQ(CounterDelta(), (std::map<std::string, std::uint64_t>{{"decap", 1}}));
+}
+
+TEST_F(TunnelTest, ReplyToAFlowThisNodeStartedIsDecapsulated) {
+  Install(ClusterSet());
+  FromPod(Packet().Eth().Ipv4(kClient, kVip).Tcp(40002, 80).Build());  // -> 10.2.1.11:8080
+  CounterDelta();
+  auto r = FromUplink(Vxlan(kRemoteNode, kNodeIp, 2, InnerTo("10.2.1.11", kClient, 8080, 40002)));
+  EXPECT_EQ(r.verdict, TC_ACT_OK);
+  EXPECT_EQ(CounterDelta(), (std::map<std::string, std::uint64_t>{{"decap", 1}}));
+}
+
+TEST_F(TunnelTest, TunnelDropsAreCountedByReason) {
+  Install(ClusterSet());
+  CounterDelta();
+  Bytes ok_inner = InnerTo("10.2.1.50", "10.1.1.11", 42000, 8443);
+  struct Case {
+    const char* what;
+    Bytes frame;
+    const char* counter;
+  } cases[] = {
+      {"spoofed source", Vxlan("172.16.9.9", kNodeIp, 2, ok_inner), "drop_tunnel_unknown_peer"},
+      {"VNI of another cluster", Vxlan(kRemoteNode, kNodeIp, 3, ok_inner), "drop_tunnel_bad_vni"},
+      {"no VNI flag", Vxlan(kRemoteNode, kNodeIp, 2, ok_inner, 4789, 0x00), "drop_tunnel_bad_vni"},
+      {"not an exported endpoint",
+       Vxlan(kRemoteNode, kNodeIp, 2, InnerTo("10.2.1.50", "10.1.1.12", 1, 8443)),
+       "drop_tunnel_not_allowed"},
+      {"exported address, other port",
+       Vxlan(kRemoteNode, kNodeIp, 2, InnerTo("10.2.1.50", "10.1.1.11", 1, 22)),
+       "drop_tunnel_not_allowed"},
+  };
+  for (auto& c : cases) {
+    EXPECT_EQ(FromUplink(c.frame).verdict, TC_ACT_SHOT) << c.what;
+    EXPECT_EQ(CounterDelta(), (std::map<std::string, std::uint64_t>{{c.counter, 1}})) << c.what;
+  }
+  // Truncated: the inner IPv4 header is cut short.
+  Bytes truncated = Vxlan(kRemoteNode, kNodeIp, 2, ok_inner);
+  truncated.resize(14 + 20 + 8 + 8 + 14 + 10);
+  EXPECT_EQ(FromUplink(truncated).verdict, TC_ACT_SHOT);
+  // Oversize: the inner header claims more bytes than the frame carries.
+  Bytes oversize = Vxlan(kRemoteNode, kNodeIp, 2, ok_inner);
+  oversize[14 + 20 + 8 + 8 + 14 + 2] = 0x10;  // inner tot_len 4096+
+  EXPECT_EQ(FromUplink(oversize).verdict, TC_ACT_SHOT);
+  EXPECT_EQ(CounterDelta(), (std::map<std::string, std::uint64_t>{{"drop_tunnel_malformed", 2}}));
+}
+
+TEST_F(TunnelTest, OtherUplinkTrafficPassesUntouched) {
+  Install(ClusterSet());
+  CounterDelta();
+  Bytes other_udp =
+      Vxlan(kRemoteNode, kNodeIp, 2, InnerTo("10.2.1.50", "10.1.1.11", 42000, 8443), 4790);
+  Bytes plain = Packet().Eth().Ipv4("172.16.1.12", kNodeIp).Tcp(22, 40000).Build();
+  for (const Bytes& in : {other_udp, plain}) {
+    auto r = FromUplink(in);
+    EXPECT_EQ(r.verdict, TC_ACT_OK);
+    EXPECT_EQ(r.out, in);
+  }
+  EXPECT_EQ(CounterDelta(), (std::map<std::string, std::uint64_t>{{"pass_uplink", 2}}));
+}
+
+TEST_F(TunnelTest, MapWriterInstallsRoutesPeersAndExportedEndpoints) {
+  auto st = Install(ClusterSet());
+  // 2 remote CIDRs, 2 peers, 1 exported endpoint (api's 10.1.1.11:8443).
+  EXPECT_EQ(st.tunnel_written, 5u);
+  auto w = datapath::MapWriter::Recover(dp_->maps());
+  ASSERT_TRUE(w.ok());
+  auto again = w->Apply(state_);
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(again->total(), 0u);
+  // Cluster 2 leaves: its routes and peers go.
+  auto snap = ClusterSet({"10.1.1.12"});
+  snap.clusters.pop_back();
+  auto gone = Install(snap);
+  EXPECT_EQ(gone.tunnel_deleted, 4u);
+}
+
+}  // namespace
+}  // namespace meridian::testing
+
+// The tests run in a private network namespace with one veth "uplink"
+// (172.16.1.11/24), a route to 172.16.2.0/24 via 172.16.1.1 and a static
+// neighbour for it: bpf_fib_lookup then gives the same answer everywhere,
+// and nothing outside the namespace is touched.
+int main(int argc, char** argv) {
+  ::testing::InitGoogleTest(&argc, argv);
+  if (unshare(CLONE_NEWNET) != 0) {
+    std::perror("unshare(CLONE_NEWNET)");
+    return 1;
+  }
+  const char* setup =
+      "ip link set lo up && "
+      "ip link add up0 address 02:bb:00:00:00:01 type veth peer name up1 && "
+      "ip link set up0 up && ip link set up1 up && "
+      "ip addr add 172.16.1.11/24 dev up0 && "
+      "ip route add 172.16.2.0/24 via 172.16.1.1 dev up0 && "
+      "ip neigh replace 172.16.1.1 lladdr 02:aa:00:00:00:01 dev up0 nud permanent && "
+      "sysctl -qw net.ipv4.ip_forward=1";
+  if (std::system(setup) != 0) {
+    std::fprintf(stderr, "network namespace set-up failed\n");
+    return 1;
+  }
+  return RUN_ALL_TESTS();
+}

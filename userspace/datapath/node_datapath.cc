@@ -1,0 +1,134 @@
+#include "datapath/node_datapath.h"
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <fmt/format.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+
+#include "lxc.skel.h"
+#include "uplink.skel.h"
+
+namespace meridian::datapath {
+namespace {
+
+std::string Errno(int err) { return std::strerror(err < 0 ? -err : err); }
+
+// Pins `prog` at `path`, replacing an older pin (a previous agent's
+// program) so that tools always find the program that is attached.
+Status PinProgram(bpf_program* prog, const std::string& path) {
+  unlink(path.c_str());
+  if (int err = bpf_program__pin(prog, path.c_str()); err) {
+    return Error{
+        fmt::format("pin program {} at {}: {}", bpf_program__name(prog), path, Errno(err))};
+  }
+  return Status::Ok();
+}
+
+// Our maps are the ones named mer_*; .bss/.rodata are per object.
+bool IsSharedMap(bpf_map* map) { return std::string(bpf_map__name(map)).rfind("mer_", 0) == 0; }
+
+void SetSizes(bpf_object* obj, const MapSizes& sizes) {
+  bpf_map* map;
+  bpf_object__for_each_map(map, obj) {
+    std::string name = bpf_map__name(map);
+    if (name == MER_MAP_SERVICES || name == MER_MAP_MAGLEV) {
+      bpf_map__set_max_entries(map, sizes.services);
+    } else if (name == MER_MAP_BACKENDS) {
+      bpf_map__set_max_entries(map, sizes.backends);
+    } else if (name == MER_MAP_CT) {
+      bpf_map__set_max_entries(map, sizes.ct);
+    }
+  }
+}
+
+void SetPinPaths(bpf_object* obj, const std::string& pin_dir) {
+  bpf_map* map;
+  bpf_object__for_each_map(map, obj) {
+    if (IsSharedMap(map)) bpf_map__set_pin_path(map, (pin_dir + "/" + bpf_map__name(map)).c_str());
+  }
+}
+
+// Makes every mer_* map of `obj` the same kernel map as in `loaded`.
+Status ReuseMaps(bpf_object* obj, bpf_object* loaded) {
+  bpf_map* map;
+  bpf_object__for_each_map(map, obj) {
+    if (!IsSharedMap(map)) continue;
+    bpf_map* twin = bpf_object__find_map_by_name(loaded, bpf_map__name(map));
+    if (!twin)
+      return Error{fmt::format("map {} missing from the pod programs", bpf_map__name(map))};
+    if (int err = bpf_map__reuse_fd(map, bpf_map__fd(twin)); err) {
+      return Error{fmt::format("share map {}: {}", bpf_map__name(map), Errno(err))};
+    }
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
+Result<std::unique_ptr<NodeDatapath>> NodeDatapath::Load(const LoadOptions& options) {
+  std::unique_ptr<NodeDatapath> dp(new NodeDatapath());
+  dp->lxc_ = lxc__open();
+  dp->uplink_ = uplink__open();
+  if (!dp->lxc_ || !dp->uplink_) return Error{fmt::format("open BPF skeletons: {}", Errno(errno))};
+  // The node's configuration is read-only data of each object.
+  std::memcpy(const_cast<mer_config*>(&dp->lxc_->rodata->mer_cfg), &options.config,
+              sizeof options.config);
+  std::memcpy(const_cast<mer_config*>(&dp->uplink_->rodata->mer_cfg), &options.config,
+              sizeof options.config);
+  SetSizes(dp->lxc_->obj, options.sizes);
+
+  if (!options.pin_dir.empty()) {
+    std::error_code ec;
+    std::filesystem::create_directories(options.pin_dir, ec);
+    if (ec) return Error{fmt::format("create pin directory {}: {}", options.pin_dir, ec.message())};
+    dp->reused_pins_ = std::filesystem::exists(options.pin_dir + "/" MER_MAP_SERVICES);
+    SetPinPaths(dp->lxc_->obj, options.pin_dir);
+  }
+
+  if (int err = lxc__load(dp->lxc_); err) {
+    return Error{fmt::format(
+        "load BPF object lxc: {} (if maps are pinned in {} from an older Meridian or with "
+        "other --max-* sizes, remove that directory; conntrack will be lost)",
+        Errno(err), options.pin_dir.empty() ? "-" : options.pin_dir)};
+  }
+  if (auto s = ReuseMaps(dp->uplink_->obj, dp->lxc_->obj); !s) return s.error();
+  if (int err = uplink__load(dp->uplink_); err) {
+    return Error{fmt::format("load BPF object uplink: {}", Errno(err))};
+  }
+
+  if (!options.pin_dir.empty()) {
+    for (auto [prog, name] : {std::pair{dp->lxc_->progs.mer_from_pod, "prog_from_pod"},
+                              std::pair{dp->lxc_->progs.mer_to_pod, "prog_to_pod"},
+                              std::pair{dp->uplink_->progs.mer_from_uplink, "prog_from_uplink"}}) {
+      if (auto s = PinProgram(prog, options.pin_dir + "/" + name); !s) return s.error();
+    }
+  }
+
+  auto& m = dp->lxc_->maps;
+  dp->maps_ = MapSet{
+      .services = bpf_map__fd(m.mer_services),
+      .backends = bpf_map__fd(m.mer_backends),
+      .maglev = bpf_map__fd(m.mer_maglev),
+      .ct = bpf_map__fd(m.mer_ct),
+      .stats = bpf_map__fd(m.mer_stats),
+      .remote_cidrs = bpf_map__fd(m.mer_remote_cidrs),
+      .tunnel_peers = bpf_map__fd(m.mer_tunnel_peers),
+      .exported_eps = bpf_map__fd(m.mer_exported_eps),
+  };
+  return dp;
+}
+
+NodeDatapath::~NodeDatapath() {
+  uplink__destroy(uplink_);
+  lxc__destroy(lxc_);
+}
+
+int NodeDatapath::from_pod_fd() const { return bpf_program__fd(lxc_->progs.mer_from_pod); }
+int NodeDatapath::to_pod_fd() const { return bpf_program__fd(lxc_->progs.mer_to_pod); }
+int NodeDatapath::from_uplink_fd() const { return bpf_program__fd(uplink_->progs.mer_from_uplink); }
+
+}  // namespace meridian::datapath

@@ -1,0 +1,56 @@
+// NodeDatapath: one node's BPF programs loaded into the kernel, with their
+// maps: the pod-veth programs (bpf/lxc.bpf.c) and the uplink program
+// (bpf/uplink.bpf.c), which shares every map with them. With a pin
+// directory, maps that are already pinned there are reused (so conntrack
+// and services survive an agent restart) and the programs are pinned
+// beside them.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "common/result.h"
+#include "datapath/map_set.h"
+#include "meridian/abi.h"
+
+struct lxc;  // bpftool skeletons
+struct uplink;
+
+namespace meridian::datapath {
+
+struct MapSizes {
+  std::uint32_t services = 65536;
+  std::uint32_t backends = 131072;
+  std::uint32_t ct = 262144;
+};
+
+struct LoadOptions {
+  std::string pin_dir;  // empty: nothing pinned (tests, benchmarks)
+  MapSizes sizes;
+  mer_config config{};  // node_ip_be == 0: no tunnel
+};
+
+class NodeDatapath {
+ public:
+  static Result<std::unique_ptr<NodeDatapath>> Load(const LoadOptions& options);
+  ~NodeDatapath();
+  NodeDatapath(const NodeDatapath&) = delete;
+  NodeDatapath& operator=(const NodeDatapath&) = delete;
+
+  int from_pod_fd() const;
+  int to_pod_fd() const;
+  int from_uplink_fd() const;
+  const MapSet& maps() const { return maps_; }
+  // True when the maps were found pinned (an agent restart).
+  bool reused_pins() const { return reused_pins_; }
+
+ private:
+  NodeDatapath() = default;
+  lxc* lxc_ = nullptr;
+  uplink* uplink_ = nullptr;
+  MapSet maps_;
+  bool reused_pins_ = false;
+};
+
+}  // namespace meridian::datapath

@@ -1,0 +1,35 @@
+// ClusterRoutes: how this node reaches the other clusters of the ClusterSet
+// and whom it accepts tunnelled traffic from, derived from the Cluster
+// objects and the name of the local cluster.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+
+#include "common/result.h"
+#include "model/cidr.h"
+#include "model/ipv4.h"
+#include "model/snapshot.h"
+
+namespace meridian::desired {
+
+struct TunnelRoute {
+  model::Ipv4Address tunnel_ip;  // remote node, or the remote cluster's gateway
+  std::uint32_t cluster_id = 0;
+
+  bool operator==(const TunnelRoute&) const = default;
+};
+
+struct ClusterRoutes {
+  const model::Cluster* local = nullptr;              // null without --cluster
+  std::map<model::Cidr, TunnelRoute> remote_cidrs;    // other clusters' pod CIDRs
+  std::map<model::Ipv4Address, std::uint32_t> peers;  // tunnel endpoint -> cluster id
+};
+
+// Fails when `local_cluster` is set but no Cluster has that name. With no
+// local cluster, there are no routes (single-cluster mode).
+Result<ClusterRoutes> BuildClusterRoutes(const model::ResourceSnapshot& snapshot,
+                                         const std::string& local_cluster);
+
+}  // namespace meridian::desired
