@@ -72,6 +72,26 @@ lab_agents_start() {
   done
 }
 
+# lab_agents_start_clusterset MANIFESTS_ROOT [agent args...]: one agent per
+# node of every cluster, cluster C reading MANIFESTS_ROOT/c<C>, with the
+# VXLAN tunnel enabled (--cluster c<C> --uplink <prefix>up).
+lab_agents_start_clusterset() {
+  local root=$1 node c n pods
+  shift
+  for node in "${LAB_NODE_NAMES[@]}"; do
+    [[ $node =~ -c([0-9])n([0-9])$ ]] || return 1
+    c=${BASH_REMATCH[1]}
+    lab_agent_start "$node" "$root/c$c" --cluster "c$c" --uplink "${LAB_PREFIX}up" "$@"
+  done
+  for node in "${LAB_NODE_NAMES[@]}"; do
+    [[ $node =~ -c([0-9])n([0-9])$ ]] || return 1
+    n=${BASH_REMATCH[2]}
+    pods=$LAB_PODS
+    [[ $n == 1 && $LAB_CLIENT == 1 ]] && pods=$((pods + 1))
+    lab_agent_wait "$node" "$pods" || return 1
+  done
+}
+
 # lab_agents_stop: stop every agent of the lab.
 lab_agents_stop() {
   local node

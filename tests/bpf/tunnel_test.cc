@@ -95,7 +95,7 @@ TEST_F(TunnelTest, RemoteBackendIsEncapsulatedInVxlanByteForByte) {
   // Outer IPv4: DF, TTL 64, UDP, node -> remote node, valid checksum.
   const std::uint8_t* ip = o + 14;
   EXPECT_EQ(ip[0], 0x45);
-  EXPECT_EQ(Be16(ip + 2), in.size() - 14 + 50 - 14);
+  EXPECT_EQ(Be16(ip + 2), r.out.size() - 14);  // the whole frame after the outer Ethernet
   EXPECT_EQ(Be16(ip + 6), 0x4000);
   EXPECT_EQ(ip[8], 64);
   EXPECT_EQ(ip[9], IPPROTO_UDP);
@@ -107,7 +107,7 @@ TEST_F(TunnelTest, RemoteBackendIsEncapsulatedInVxlanByteForByte) {
   std::uint32_t h = mer_flow_hash(Ip(kClient), Ip(kVip), htons(40000), htons(80), IPPROTO_TCP);
   EXPECT_EQ(Be16(udp), 49152 + (h & 0x3fff));
   EXPECT_EQ(Be16(udp + 2), 4789);
-  EXPECT_EQ(Be16(udp + 4), in.size() - 14 + 50 - 14 - 20);
+  EXPECT_EQ(Be16(udp + 4), r.out.size() - 14 - 20);
   EXPECT_EQ(Be16(udp + 6), 0);
   // VXLAN: I flag, VNI = our cluster id (1).
   const std::uint8_t* vx = udp + 8;

@@ -38,7 +38,10 @@ struct DecodeResult {
 
 // Decodes every document of `text` (documents separated by `---`); `file` is
 // recorded in each object's SourceRef and in errors. Accepted kinds are
-// v1/Service, discovery.k8s.io/v1/EndpointSlice and v1/List of those.
+// v1/Service, discovery.k8s.io/v1/EndpointSlice,
+// multicluster.x-k8s.io/v1alpha1/ServiceExport, meridian.io/v1alpha1/Cluster
+// and v1/List of those. Each object is checked on its own; conflicts between
+// objects (duplicate names, a cluster id used twice, ...) are the caller's.
 // An object with errors is left out, the other objects are still returned:
 // whether to use them is the caller's decision. Malformed YAML yields one
 // error with its line and column and no objects at all.

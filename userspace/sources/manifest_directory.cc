@@ -9,10 +9,10 @@
 #include <cerrno>
 #include <set>
 #include <system_error>
-#include <tuple>
 #include <utility>
 
 #include "common/result.h"
+#include "sources/claim_index.h"
 #include "sources/manifest_decoder.h"
 
 namespace meridian::sources {
@@ -105,107 +105,6 @@ ReadOutcome ReadManifest(const std::string& path, std::size_t max_bytes) {
   return out;
 }
 
-// Who holds a name or a frontend in the accepted state.
-struct Owner {
-  std::string file;
-  int document;
-  std::string object;  // "Service default/a"
-};
-
-using Frontend = std::tuple<std::uint32_t, std::uint16_t, model::Protocol>;
-
-std::string ServiceName(const model::Service& s) { return "Service " + s.meta.key.ToString(); }
-std::string SliceName(const model::EndpointSlice& s) {
-  return "EndpointSlice " + s.meta.key.ToString();
-}
-
-// The identities the accepted objects claim, so that a changed file can be
-// checked against all other files without rescanning them. Accepted objects
-// never conflict with each other, so each key has exactly one owner.
-class ClaimIndex {
- public:
-  void Add(const std::string& file, const model::ResourceSnapshot& objects) {
-    for (const auto& svc : objects.services) AddService(file, svc);
-    for (const auto& slice : objects.endpoint_slices) AddSlice(file, slice);
-  }
-
-  void Remove(const model::ResourceSnapshot& objects) {
-    for (const auto& svc : objects.services) {
-      services_.erase(svc.meta.key);
-      for (const Frontend& f : Frontends(svc)) frontends_.erase(f);
-    }
-    for (const auto& slice : objects.endpoint_slices) slices_.erase(slice.meta.key);
-  }
-
-  // Conflicts of `objects` (the new content of `file`) with the claims of
-  // other files and among themselves. Claims of `file` itself are those of
-  // its previous version, which the new content would replace.
-  std::vector<DecodeError> Check(const std::string& file,
-                                 const model::ResourceSnapshot& objects) const {
-    std::vector<DecodeError> errors;
-    ClaimIndex own;  // earlier objects of the same content
-    auto holder = [&](const auto& index, const auto& own_index, const auto& key) {
-      const Owner* o = nullptr;
-      if (auto it = index.find(key); it != index.end() && it->second.file != file) o = &it->second;
-      if (auto it = own_index.find(key); o == nullptr && it != own_index.end()) o = &it->second;
-      return o;
-    };
-    for (const auto& svc : objects.services) {
-      const int doc = svc.meta.source.document;
-      if (const Owner* o = holder(services_, own.services_, svc.meta.key)) {
-        errors.push_back(
-            {file, doc, ServiceName(svc), "",
-             fmt::format("already defined in {} (document {})", o->file, o->document + 1)});
-      }
-      if (svc.cluster_ip) {
-        for (std::size_t i = 0; i < svc.ports.size(); ++i) {
-          const auto& p = svc.ports[i];
-          const Frontend f{svc.cluster_ip->host_order(), p.port, p.protocol};
-          if (const Owner* o = holder(frontends_, own.frontends_, f)) {
-            errors.push_back(
-                {file, doc, ServiceName(svc), fmt::format("spec.ports[{}]", i),
-                 fmt::format("{}:{}/{} is already used by {} ({})", svc.cluster_ip->ToString(),
-                             p.port, model::ToString(p.protocol), o->object, o->file)});
-          }
-        }
-      }
-      own.AddService(file, svc);
-    }
-    for (const auto& slice : objects.endpoint_slices) {
-      if (const Owner* o = holder(slices_, own.slices_, slice.meta.key)) {
-        errors.push_back(
-            {file, slice.meta.source.document, SliceName(slice), "",
-             fmt::format("already defined in {} (document {})", o->file, o->document + 1)});
-      }
-      own.AddSlice(file, slice);
-    }
-    return errors;
-  }
-
- private:
-  void AddService(const std::string& file, const model::Service& svc) {
-    Owner owner{file, svc.meta.source.document, ServiceName(svc)};
-    for (const Frontend& f : Frontends(svc)) frontends_.emplace(f, owner);
-    services_.emplace(svc.meta.key, std::move(owner));
-  }
-
-  void AddSlice(const std::string& file, const model::EndpointSlice& slice) {
-    slices_.emplace(slice.meta.key, Owner{file, slice.meta.source.document, SliceName(slice)});
-  }
-
-  static std::vector<Frontend> Frontends(const model::Service& svc) {
-    std::vector<Frontend> out;
-    if (!svc.cluster_ip) return out;  // headless: no VIP to collide on
-    for (const auto& p : svc.ports)
-      out.emplace_back(svc.cluster_ip->host_order(), p.port, p.protocol);
-    return out;
-  }
-
-  std::map<model::ObjectKey, Owner> services_;
-  std::map<model::ObjectKey, Owner> slices_;
-  std::map<Frontend, Owner> frontends_;
-};
-
 }  // namespace
 
 ManifestDirectory::ManifestDirectory(std::string dir) : dir_(std::move(dir)) {}
@@ -268,7 +167,7 @@ void ManifestDirectory::Update(const std::string& path, FileState& state, std::s
 // gaining it, in one Reload. On the first Reload the pass runs in sorted
 // order, so of two conflicting files the later one is rejected.
 void ManifestDirectory::ResolveConflicts() {
-  ClaimIndex claims;
+  internal::ClaimIndex claims;
   for (const auto& [path, state] : files_) {
     if (state.accepted) claims.Add(path, state.accepted->objects);
   }
@@ -298,9 +197,11 @@ model::ResourceSnapshot ManifestDirectory::Snapshot() const {
   for (const auto& [path, state] : files_) {
     if (!state.accepted) continue;
     const auto& objects = state.accepted->objects;
-    out.services.insert(out.services.end(), objects.services.begin(), objects.services.end());
-    out.endpoint_slices.insert(out.endpoint_slices.end(), objects.endpoint_slices.begin(),
-                               objects.endpoint_slices.end());
+    auto append = [](auto& to, const auto& from) { to.insert(to.end(), from.begin(), from.end()); };
+    append(out.services, objects.services);
+    append(out.endpoint_slices, objects.endpoint_slices);
+    append(out.service_exports, objects.service_exports);
+    append(out.clusters, objects.clusters);
   }
   return out;
 }

@@ -34,8 +34,8 @@ struct mer_pkt {
 	__be16 sport;
 	__be16 dport;
 	__u8 proto;
-	__u8 ihl_len; /* IPv4 header length in bytes, options included */
-	__u16 pad;
+	__u8 ihl_len;	  /* IPv4 header length in bytes, options included */
+	__u16 l4_hdr_len; /* TCP header with options, or the 8-byte UDP header */
 };
 
 #define MER_L3_OFF ((__u32)sizeof(struct ethhdr))
@@ -101,6 +101,7 @@ static __always_inline int mer_parse(struct __sk_buff *skb, struct mer_pkt *p)
 			return MER_PARSE_TRUNCATED_L4;
 		p->sport = th->source;
 		p->dport = th->dest;
+		p->l4_hdr_len = th->doff * 4;
 	} else {
 		struct udphdr *uh = data + p->l4_off;
 
@@ -108,6 +109,7 @@ static __always_inline int mer_parse(struct __sk_buff *skb, struct mer_pkt *p)
 			return MER_PARSE_TRUNCATED_L4;
 		p->sport = uh->source;
 		p->dport = uh->dest;
+		p->l4_hdr_len = sizeof(struct udphdr);
 	}
 	return MER_PARSE_OK;
 }

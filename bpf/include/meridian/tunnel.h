@@ -69,9 +69,8 @@ static __always_inline int mer_too_big_for_tunnel(struct __sk_buff *skb, const s
 	if (mtu == 0)
 		return 0;
 	if (skb->gso_size) {
-		/* headers + one segment's payload; TCP options are bounded by
-		 * doff, which parse checked against the packet */
-		l3_len = p->ihl_len + (p->proto == IPPROTO_TCP ? 60 : 8) + skb->gso_size;
+		/* the largest segment: headers + one segment's payload */
+		l3_len = p->ihl_len + p->l4_hdr_len + skb->gso_size;
 		return l3_len + MER_VXLAN_OVERHEAD > mtu;
 	}
 	l3_len = skb->len - MER_L3_OFF;
@@ -115,7 +114,8 @@ static __always_inline int mer_vxlan_encap(struct __sk_buff *skb,
 	inner_len = skb->len - MER_L3_OFF;
 	h.ip.version = 4;
 	h.ip.ihl = 5;
-	h.ip.tot_len = bpf_htons(inner_len + MER_VXLAN_OVERHEAD - sizeof(struct ethhdr));
+	/* outer IPv4 + UDP + VXLAN + inner Ethernet are the 50 bytes */
+	h.ip.tot_len = bpf_htons(inner_len + MER_VXLAN_OVERHEAD);
 	h.ip.frag_off = bpf_htons(MER_IP_DF);
 	h.ip.ttl = 64;
 	h.ip.protocol = IPPROTO_UDP;
@@ -132,8 +132,7 @@ static __always_inline int mer_vxlan_encap(struct __sk_buff *skb,
 	/* RFC 7348: source port from a hash of the inner flow, 49152-65535 */
 	h.udp.source = bpf_htons(49152 + (hash & 0x3fff));
 	h.udp.dest = mer_cfg.vxlan_port_be;
-	h.udp.len = bpf_htons(inner_len + MER_VXLAN_OVERHEAD - sizeof(struct ethhdr) -
-			      sizeof(struct iphdr));
+	h.udp.len = bpf_htons(inner_len + MER_VXLAN_OVERHEAD - sizeof(struct iphdr));
 	h.udp.check = 0; /* allowed for IPv4 tunnels */
 
 	h.vx.flags = bpf_htonl(MER_VXLAN_FLAG_VNI);

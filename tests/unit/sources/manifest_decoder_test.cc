@@ -38,8 +38,7 @@ std::string SliceYaml(const std::string& tail) {
 void ExpectErrors(std::string_view text, const std::vector<std::string>& expected) {
   DecodeResult r = Decode(text);
   EXPECT_EQ(Messages(r), expected);
-  EXPECT_TRUE(r.objects.services.empty());
-  EXPECT_TRUE(r.objects.endpoint_slices.empty());
+  EXPECT_EQ(r.objects, model::ResourceSnapshot{});
 }
 
 // ---------------------------------------------------------------------------
@@ -344,12 +343,12 @@ TEST(ManifestDecoderTest, RejectsIpv6) {
 TEST(ManifestDecoderTest, RejectsUnknownKind) {
   ExpectErrors("apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web, namespace: shop}\n",
                {"m.yaml: document 1: Deployment shop/web: kind: unsupported kind \"Deployment\"; "
-                "accepted: Service, EndpointSlice"});
+                "accepted: Service, EndpointSlice, ServiceExport, Cluster"});
   ExpectErrors("apiVersion: v1\nmetadata: {name: web}\n", {"m.yaml: document 1: kind: required"});
   // A List inside a List is not an object we accept.
   ExpectErrors("apiVersion: v1\nkind: List\nitems:\n- {apiVersion: v1, kind: List, items: []}\n",
                {"m.yaml: document 1: items[0].kind: unsupported kind \"List\"; accepted: "
-                "Service, EndpointSlice"});
+                "Service, EndpointSlice, ServiceExport, Cluster"});
 }
 
 TEST(ManifestDecoderTest, RejectsWrongApiVersion) {

@@ -1,46 +1,19 @@
 #include "sources/manifest_directory.h"
 
 #include <gtest/gtest.h>
-#include <stdlib.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <filesystem>
-#include <fstream>
 #include <string>
 #include <vector>
+
+#include "temp_dir.h"
 
 namespace meridian::sources {
 namespace {
 
 namespace fs = std::filesystem;
-
-// A fresh directory under $TMPDIR, removed with everything in it.
-class TempDir {
- public:
-  TempDir() {
-    std::string tmpl = (fs::temp_directory_path() / "meridian-sources-XXXXXX").string();
-    if (mkdtemp(tmpl.data()) == nullptr) ADD_FAILURE() << "mkdtemp failed";
-    path_ = tmpl;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-
-  const std::string& path() const { return path_; }
-  std::string Path(const std::string& name) const { return path_ + "/" + name; }
-
-  void Write(const std::string& name, const std::string& content) const {
-    std::ofstream(Path(name), std::ios::binary | std::ios::trunc) << content;
-  }
-  void Remove(const std::string& name) const { fs::remove(Path(name)); }
-
- private:
-  std::string path_;
-};
 
 std::string Service(const std::string& name, const std::string& ip, int port = 80) {
   return "apiVersion: v1\nkind: Service\nmetadata:\n  name: " + name +

@@ -1,0 +1,241 @@
+#!/usr/bin/env bash
+# Lab test of the cross-cluster datapath with real traffic: 2 clusters x 2
+# nodes x 2 pods + a client in c1, underlays joined by a router that does not
+# route pod CIDRs (only our VXLAN tunnel can carry pod traffic between sites),
+# one meridian-agent per node with --cluster/--uplink.
+#
+#  - 200 connections from c1 to a VIP whose backends are all in c2 reach
+#    every c2 backend; TCP and UDP; a 100 MB iperf3 transfer completes
+#  - a VIP with backends in both clusters reaches both
+#  - tcpdump decodes the underlay traffic as VXLAN, VNI 1, inner addresses
+#  - a plain Linux vxlan device receives our encapsulated traffic
+#  - a spoofed VXLAN packet from an unregistered address, and a tunnelled
+#    packet to a pod c1 does not export, are dropped and counted
+#
+# Usage: cross_cluster_test.sh [--bin-dir DIR]. Exit 0 pass, 1 fail, 77 skip.
+set -uo pipefail
+
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+REPO=$(cd "$HERE/../.." && pwd)
+BIN_DIR="$REPO/build/bin"
+[[ ${1:-} == --bin-dir ]] && BIN_DIR=$2
+LAB="$REPO/lab/meridian-lab"
+source "$REPO/lab/lib.sh"
+source "$REPO/lab/agents.sh"
+lab_require_root || exit 77
+
+PREFIX=$(lab_random_prefix)
+WORK=$(mktemp -d "/tmp/meridian-xc-test.XXXXXX")
+VXNS="$PREFIX-vx"  # the interop namespace
+cleanup() {
+  [[ -n ${LAB_NODE_NAMES+x} ]] && lab_agents_stop
+  ip netns del "$VXNS" 2>/dev/null
+  "$LAB" down --prefix "$PREFIX" >/dev/null 2>&1
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+PASS=0 FAIL=0
+check() {
+  local what=$1
+  shift
+  if "$@"; then
+    echo "ok   - $what"
+    PASS=$((PASS + 1))
+  else
+    echo "FAIL - $what"
+    FAIL=$((FAIL + 1))
+  fi
+}
+wait_for() {
+  local t=$1 i
+  shift
+  for ((i = 0; i < t * 10; i++)); do
+    "$@" && return 0
+    sleep 0.1
+  done
+  return 1
+}
+
+C2_PODS=(c2n1p1 c2n1p2 c2n2p1 c2n2p2)
+C1_PODS=(c1n1p1 c1n1p2 c1n2p1 c1n2p2)
+
+# endpoints_yaml POD...: the endpoints list of an EndpointSlice.
+endpoints_yaml() {
+  local pod
+  for pod in "$@"; do
+    printf -- '- addresses: ["%s"]\n  conditions: {ready: true}\n' "$(lab_pod_ip "$pod")"
+  done
+}
+
+# service NAME VIP PORT TARGET POD...: a Service (TCP and UDP) and its slice.
+service() {
+  local name=$1 vip=$2 port=$3 target=$4
+  shift 4
+  cat <<YAML
+apiVersion: v1
+kind: Service
+metadata: {name: $name, namespace: default}
+spec:
+  clusterIP: $vip
+  ports:
+  - {name: tcp, protocol: TCP, port: $port, targetPort: $target}
+  - {name: udp, protocol: UDP, port: $port, targetPort: $target}
+---
+apiVersion: discovery.k8s.io/v1
+kind: EndpointSlice
+metadata:
+  name: $name-1
+  namespace: default
+  labels: {kubernetes.io/service-name: $name}
+addressType: IPv4
+ports:
+- {name: tcp, protocol: TCP, port: $target}
+- {name: udp, protocol: UDP, port: $target}
+endpoints:
+$(endpoints_yaml "$@")
+---
+YAML
+}
+
+echo "# lab $PREFIX: 2 clusters x 2 nodes x 2 pods + client"
+"$LAB" up --prefix "$PREFIX" --clusters 2 --nodes 2 --pods 2 --client --bin-dir "$BIN_DIR" >"$WORK/lab-up.log" 2>&1 ||
+  { cat "$WORK/lab-up.log"; exit 1; }
+lab_load_env "$PREFIX"
+C1N1=$(lab_node_ns "$PREFIX" 1 1)
+C2N1=$(lab_node_ns "$PREFIX" 2 1)
+
+# --- interop receiver: a plain Linux vxlan device on c2's underlay -----------
+# 172.16.2.50 terminates VNI 1 for 10.2.9.0/24. Our encapsulation addresses
+# the inner frame to the next hop's MAC, here the router's c1-side port, so
+# the vxlan device takes that MAC (as the design brief notes).
+ROUTER_C1_MAC=$(ip -n "$LAB_ROUTER_NS" -o link show "${PREFIX}r1" | grep -o 'link/ether [0-9a-f:]*' | cut -d' ' -f2)
+ip netns add "$VXNS"
+ip -n "$(lab_ul_ns "$PREFIX" 2)" link add "${PREFIX}vx" type veth peer name eth0 netns "$VXNS"
+ip -n "$(lab_ul_ns "$PREFIX" 2)" link set "${PREFIX}vx" master "${PREFIX}br" up
+ip -n "$VXNS" link set lo up
+ip -n "$VXNS" addr add 172.16.2.50/24 dev eth0
+ip -n "$VXNS" link set eth0 up
+ip -n "$VXNS" route add 172.16.0.0/16 via 172.16.2.1
+ip -n "$VXNS" link add vx0 type vxlan id 1 dstport 4789 local 172.16.2.50 nolearning
+ip -n "$VXNS" link set vx0 address "$ROUTER_C1_MAC" up
+ip -n "$VXNS" addr add 10.2.9.1/24 dev vx0
+
+# --- manifests ---------------------------------------------------------------
+mkdir -p "$WORK/m/c1" "$WORK/m/c2"
+"$LAB" manifests --prefix "$PREFIX" --out "$WORK/clusters" >/dev/null
+# c2 announces the interop endpoint as one more tunnel endpoint.
+cat >>"$WORK/clusters/cluster-c2.yaml" <<'YAML'
+  - address: 172.16.2.50
+    podCIDRs: ["10.2.9.0/24"]
+YAML
+cp "$WORK/clusters/"*.yaml "$WORK/m/c1/"
+cp "$WORK/clusters/"*.yaml "$WORK/m/c2/"
+# c2 runs "web" and exports it; c1 sees it through two VIPs: one with c2's
+# pods only, one with the pods of both clusters (the registry will write
+# these slices later; here they are written by hand).
+{
+  service web 10.96.0.10 80 8080 "${C2_PODS[@]}"
+  cat <<'YAML'
+apiVersion: multicluster.x-k8s.io/v1alpha1
+kind: ServiceExport
+metadata: {name: web, namespace: default}
+---
+YAML
+  service iperf 10.96.0.11 5201 5201 c2n2p1
+  cat <<'YAML'
+apiVersion: multicluster.x-k8s.io/v1alpha1
+kind: ServiceExport
+metadata: {name: iperf, namespace: default}
+YAML
+} >"$WORK/m/c2/services.yaml"
+{
+  service web-remote 10.96.1.10 80 8080 "${C2_PODS[@]}"
+  service web-both 10.96.1.20 80 8080 "${C1_PODS[@]}" "${C2_PODS[@]}"
+  service iperf-remote 10.96.1.11 5201 5201 c2n2p1
+} | sed '$d' >"$WORK/m/c1/services.yaml"
+
+check "agents of both clusters attach and serve" lab_agents_start_clusterset "$WORK/m"
+client() { lab_exec_pod "$PREFIX" c1client "$@"; }
+stat_of() {  # stat_of NODE COUNTER
+  "$BIN_DIR/meridianctl" --node "$1" --json stats | python3 -c 'import json,sys; print(json.load(sys.stdin)[sys.argv[1]]["packets"])' "$2"
+}
+
+# --- 200 connections to a VIP whose backends are all in c2 -------------------
+client bash -c 'for i in $(seq 200); do curl -s --max-time 2 http://10.96.1.10/ || echo FAILED; done' >"$WORK/spread.txt"
+for pod in "${C2_PODS[@]}"; do
+  n=$(grep -cx "$pod" "$WORK/spread.txt")
+  check "c1 -> c2 VIP: $pod answered $n of 200 (>= 20)" test "$n" -ge 20
+done
+check "c1 -> c2 VIP: no connection failed" test "$(grep -c FAILED "$WORK/spread.txt")" -eq 0
+
+reply=$(client bash -c "echo hello | socat -T2 - UDP:10.96.1.10:80")
+check "UDP through the tunnel: '$reply'" grep -qxE "c2n[12]p[12] hello" <<<"$reply"
+
+# --- backends in both clusters ----------------------------------------------
+client bash -c 'for i in $(seq 100); do curl -s --max-time 2 http://10.96.1.20/ || echo FAILED; done' >"$WORK/both.txt"
+check "VIP with backends in both clusters reaches c1 pods" grep -qE '^c1n' "$WORK/both.txt"
+check "VIP with backends in both clusters reaches c2 pods" grep -qE '^c2n' "$WORK/both.txt"
+check "VIP with backends in both clusters: no failure" test "$(grep -c FAILED "$WORK/both.txt")" -eq 0
+
+# --- 100 MB through the tunnel ---------------------------------------------
+lab_exec_pod "$PREFIX" c2n2p1 iperf3 -s -p 5201 -D --logfile "$WORK/iperf-server.log"
+sleep 0.5
+client timeout 60 iperf3 -c 10.96.1.11 -p 5201 -n 100M -J >"$WORK/iperf.json" 2>&1
+bytes=$(python3 -c 'import json,sys; print(int(json.load(open(sys.argv[1]))["end"]["sum_received"]["bytes"]))' "$WORK/iperf.json" 2>/dev/null || echo 0)
+gbps=$(python3 -c 'import json,sys; print(round(json.load(open(sys.argv[1]))["end"]["sum_received"]["bits_per_second"]/1e9,2))' "$WORK/iperf.json" 2>/dev/null || echo 0)
+check "iperf3: 100 MB through the tunnel received ($bytes bytes, $gbps Gbit/s)" test "$bytes" -ge 100000000
+
+# --- a capture on the underlay decodes as VXLAN -----------------------------
+ip netns exec "$C1N1" timeout 5 tcpdump -i "${PREFIX}up" -nn -v -c 4 'udp port 4789' >"$WORK/capture.txt" 2>/dev/null &
+CAP=$!
+sleep 1
+client curl -s --max-time 2 http://10.96.1.10/ >/dev/null
+wait "$CAP"
+check "tcpdump decodes VXLAN with VNI 1" grep -q "VXLAN, flags \[I\] (0x08), vni 1" "$WORK/capture.txt"
+check "tcpdump shows the inner client -> c2 backend addresses" \
+  grep -qE "10\.1\.1\.100\.[0-9]+ > 10\.2\.[12]\.1[12]\.8080" "$WORK/capture.txt"
+
+# --- interop: a Linux vxlan device receives our frames ----------------------
+ip netns exec "$VXNS" timeout 5 socat -u UDP-RECV:7777 OPEN:"$WORK/interop.txt",creat,trunc &
+RECV=$!
+sleep 0.5
+client bash -c 'echo interop-hello | socat -u - UDP:10.2.9.1:7777'
+sleep 0.5
+kill "$RECV" 2>/dev/null
+wait "$RECV" 2>/dev/null
+check "Linux vxlan device delivered our encapsulated datagram" grep -qx "interop-hello" "$WORK/interop.txt"
+
+# --- spoofed and unauthorised tunnel traffic --------------------------------
+# send_vxlan NS SRC_BIND VNI INNER_SRC INNER_DST DPORT: a VXLAN frame to c1n1.
+send_vxlan() {
+  ip netns exec "$1" python3 - "$2" "$3" "$4" "$5" "$6" <<'PY'
+import socket, struct, sys
+bind, vni, src, dst, dport = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4], int(sys.argv[5])
+def csum(b):
+    s = sum(struct.unpack("!%dH" % (len(b) // 2), b))
+    while s >> 16: s = (s & 0xffff) + (s >> 16)
+    return ~s & 0xffff
+tcp = struct.pack("!HHIIBBHHH", 40000, dport, 1, 0, 5 << 4, 0x02, 64240, 0, 0)
+ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 40, 1, 0, 64, 6, 0, socket.inet_aton(src), socket.inet_aton(dst))
+ip = ip[:10] + struct.pack("!H", csum(ip)) + ip[12:]
+eth = b"\x02\x00\x00\x00\x00\x02" + b"\x02\x00\x00\x00\x00\x01" + b"\x08\x00"
+vx = struct.pack("!II", 0x08000000, vni << 8)
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind((bind, 0))
+s.sendto(vx + eth + ip + tcp, ("172.16.1.11", 4789))
+PY
+}
+before=$(stat_of "$C1N1" drop_tunnel_unknown_peer)
+send_vxlan "$LAB_ROUTER_NS" 172.16.1.1 2 10.2.1.11 10.1.1.11 8080
+unknown_peer() { test "$(stat_of "$C1N1" drop_tunnel_unknown_peer)" -gt "$before"; }
+check "spoofed VXLAN from an unregistered address is dropped and counted" wait_for 2 unknown_peer
+before=$(stat_of "$C1N1" drop_tunnel_not_allowed)
+send_vxlan "$C2N1" 172.16.2.11 2 10.2.1.11 10.1.1.11 8080
+not_allowed() { test "$(stat_of "$C1N1" drop_tunnel_not_allowed)" -gt "$before"; }
+check "tunnelled packet to a pod c1 does not export is dropped and counted" wait_for 2 not_allowed
+check "c1n1 decapsulated replies (decap counter > 0)" test "$(stat_of "$C1N1" decap)" -gt 0
+check "c1n1 encapsulated requests (encap counter > 0)" test "$(stat_of "$C1N1" encap)" -gt 0
+
+echo "$PASS passed, $FAIL failed"
+((FAIL == 0))

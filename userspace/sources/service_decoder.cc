@@ -1,0 +1,165 @@
+#include "sources/service_decoder.h"
+
+#include <fmt/format.h>
+
+#include <map>
+#include <utility>
+#include <vector>
+
+#include "sources/error_text.h"
+#include "sources/k8s_names.h"
+#include "sources/object_meta.h"
+
+namespace meridian::sources::internal {
+namespace {
+
+using model::Protocol;
+
+model::ServiceType DecodeServiceType(const YAML::Node& spec, const std::string& base,
+                                     ObjectErrors& e) {
+  auto t = StringField(spec, base, "type", e);
+  if (!t || t->empty() || *t == "ClusterIP") return model::ServiceType::kClusterIP;
+  if (*t == "NodePort") return model::ServiceType::kNodePort;
+  if (*t == "LoadBalancer") return model::ServiceType::kLoadBalancer;
+  if (*t == "ExternalName") return model::ServiceType::kExternalName;
+  e.Add(Join(base, "type"),
+        fmt::format("unsupported type {}; accepted: ClusterIP, NodePort, LoadBalancer, "
+                    "ExternalName",
+                    Quote(*t)));
+  return model::ServiceType::kClusterIP;
+}
+
+// spec.clusterIPs is what dual-stack clusters write; its first element must
+// agree with spec.clusterIP. Later elements (an IPv6 family) are ignored.
+void CheckClusterIps(const YAML::Node& spec, const std::string& base, const std::string& ip,
+                     ObjectErrors& e) {
+  auto n = Get(spec, "clusterIPs");
+  const std::string path = Join(base, "clusterIPs");
+  if (!n || !ExpectList(*n, path, e)) return;
+  if (n->size() == 0) {
+    e.Add(path, fmt::format("must start with {} {}", Join(base, "clusterIP"), Quote(ip)));
+    return;
+  }
+  auto first = AsString(*n->begin(), At(path, 0), e);
+  if (first && *first != ip) {
+    e.Add(At(path, 0), fmt::format("{} does not match {} {}", Quote(*first),
+                                   Join(base, "clusterIP"), Quote(ip)));
+  }
+}
+
+// nullopt for headless and ExternalName Services, and after an error.
+std::optional<model::Ipv4Address> DecodeClusterIp(const YAML::Node& spec, const std::string& base,
+                                                  model::ServiceType type, ObjectErrors& e) {
+  const std::string path = Join(base, "clusterIP");
+  std::string ip;
+  if (auto n = Get(spec, "clusterIP")) {
+    auto s = AsString(*n, path, e);
+    if (!s) return std::nullopt;
+    ip = *s;
+  }
+  if (type == model::ServiceType::kExternalName) {
+    if (!ip.empty() && ip != "None") {
+      e.Add(path, fmt::format("{}: must be empty or \"None\" for type ExternalName", Quote(ip)));
+    }
+    return std::nullopt;
+  }
+  if (ip.empty()) {
+    e.Add(path, "required (the agent does not allocate ClusterIPs)");
+    return std::nullopt;
+  }
+  CheckClusterIps(spec, base, ip, e);
+  if (ip == "None") return std::nullopt;
+  return AsIpv4(ip, path, e);
+}
+
+// targetPort: a number, or a name resolved through the EndpointSlice ports.
+void DecodeTargetPort(const YAML::Node& port, const std::string& base, model::ServicePort& out,
+                      ObjectErrors& e) {
+  auto n = Get(port, "targetPort");
+  if (!n) return;
+  const std::string path = Join(base, "targetPort");
+  if (!n->IsScalar()) {
+    e.Add(path, fmt::format("expected an integer or a port name, got {}", Describe(*n)));
+  } else if (IsPlain(*n) && ParseInteger(n->Scalar())) {
+    out.target_port_number = AsPort(*n, path, e);
+  } else if (IsIanaSvcName(n->Scalar())) {
+    out.target_port_name = n->Scalar();
+  } else {
+    e.Add(path, fmt::format("{} {}", Quote(n->Scalar()), kIanaSvcNameRule));
+  }
+}
+
+std::vector<model::ServicePort> DecodeServicePorts(const YAML::Node& spec, const std::string& base,
+                                                   bool required, ObjectErrors& e) {
+  std::vector<model::ServicePort> out;
+  const std::string path = Join(base, "ports");
+  auto n = Get(spec, "ports");
+  if (n && !ExpectList(*n, path, e)) return out;
+  if (!n || n->size() == 0) {
+    if (required) e.Add(path, "required (a Service with a ClusterIP needs at least one port)");
+    return out;
+  }
+  const std::size_t count = n->size();
+  std::map<std::string, std::size_t> names;
+  std::map<std::pair<std::uint16_t, Protocol>, std::size_t> frontends;
+  std::size_t i = 0;
+  for (auto it = n->begin(); it != n->end(); ++it, ++i) {
+    const std::string ppath = At(path, i);
+    if (!ExpectMap(*it, ppath, e)) continue;
+    model::ServicePort sp;
+
+    sp.name = StringField(*it, ppath, "name", e).value_or("");
+    const std::string npath = Join(ppath, "name");
+    if (sp.name.empty()) {
+      if (count > 1) e.Add(npath, "required when the Service has more than one port");
+    } else if (!IsDns1123Label(sp.name)) {
+      e.Add(npath, fmt::format("{} {}", Quote(sp.name), kDns1123LabelRule));
+    } else if (auto [prev, fresh] = names.emplace(sp.name, i); !fresh) {
+      e.Add(npath, fmt::format("{} is already used by {}", Quote(sp.name), At(path, prev->second)));
+    }
+
+    auto protocol = ProtocolField(*it, ppath, e);
+    std::optional<std::uint16_t> port;
+    if (auto p = Get(*it, "port")) {
+      port = AsPort(*p, Join(ppath, "port"), e);
+    } else {
+      e.Add(Join(ppath, "port"), "required");
+    }
+    DecodeTargetPort(*it, ppath, sp, e);
+
+    if (port && protocol) {
+      sp.port = *port;
+      sp.protocol = *protocol;
+      if (auto [prev, fresh] = frontends.emplace(std::pair(*port, *protocol), i); !fresh) {
+        e.Add(ppath, fmt::format("{}/{} is already used by {}", *port, model::ToString(*protocol),
+                                 At(path, prev->second)));
+      }
+    }
+    out.push_back(std::move(sp));
+  }
+  return out;
+}
+
+}  // namespace
+
+std::optional<model::Service> DecodeService(const YAML::Node& obj, const std::string& base,
+                                            const model::SourceRef& src, ObjectErrors& e) {
+  model::Service svc;
+  svc.meta = DecodeMeta(obj, base, {"Service", NameRule::kDns1035Label}, src, e);
+  const std::string path = Join(base, "spec");
+  auto spec = Get(obj, "spec");
+  if (!spec) {
+    e.Add(path, "required");
+    return std::nullopt;
+  }
+  if (!ExpectMap(*spec, path, e)) return std::nullopt;
+  svc.type = DecodeServiceType(*spec, path, e);
+  svc.cluster_ip = DecodeClusterIp(*spec, path, svc.type, e);
+  // Headless and ExternalName Services may have no ports; with a VIP,
+  // a Service without ports could never receive traffic.
+  svc.ports = DecodeServicePorts(*spec, path, svc.cluster_ip.has_value(), e);
+  if (!e.empty()) return std::nullopt;
+  return svc;
+}
+
+}  // namespace meridian::sources::internal
