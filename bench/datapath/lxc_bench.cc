@@ -118,26 +118,43 @@ int main(int argc, char** argv) {
   app.add_option("--csv", csv, "Also write the results as CSV to this file");
   CLI11_PARSE(app, argc, argv);
 
-  std::vector<std::string> rows;
-  std::vector<std::string> csv_rows = {
-      "services,mode,ns_per_packet,restore_ns,total_ns,min_ns,max_ns"};
+  // Every scale is loaded first and the runs are interleaved across scales,
+  // so that this VM's slow and fast phases (the whole machine shifts by up to
+  // 1.5x for seconds at a time) fall on every scale alike. Each run times the
+  // restore-only program right before the datapath program; the figure is
+  // the median of the per-run differences.
+  struct Scale {
+    std::uint32_t n = 0;
+    lxc_bench* skel = nullptr;
+    datapath::MapSet maps;
+    double install_s = 0;
+    std::vector<std::uint8_t> pkt;
+  };
+  std::vector<Scale> loaded;
   for (std::uint32_t n : scales) {
-    lxc_bench* skel = lxc_bench__open();
-    if (!skel) return 1;
+    Scale sc{.n = n};
+    sc.skel = lxc_bench__open();
+    if (!sc.skel) return 1;
     std::uint32_t entries = std::max<std::uint32_t>(1024, 2 * n + 16);
-    bpf_map__set_max_entries(skel->maps.mer_services, entries);
-    bpf_map__set_max_entries(skel->maps.mer_maglev, entries);
-    bpf_map__set_max_entries(skel->maps.mer_backends,
+    bpf_map__set_max_entries(sc.skel->maps.mer_services, entries);
+    bpf_map__set_max_entries(sc.skel->maps.mer_maglev, entries);
+    bpf_map__set_max_entries(sc.skel->maps.mer_backends,
                              std::max<std::uint32_t>(1024, n * per_service + 16));
-    bpf_map__set_max_entries(skel->maps.mer_ct, 262144);
-    if (lxc_bench__load(skel) != 0) {
+    bpf_map__set_max_entries(sc.skel->maps.mer_ct, 262144);
+    if (lxc_bench__load(sc.skel) != 0) {
       std::cerr << "load lxc_bench failed\n";
       return 1;
     }
-    datapath::MapSet maps{bpf_map__fd(skel->maps.mer_services),
-                          bpf_map__fd(skel->maps.mer_backends), bpf_map__fd(skel->maps.mer_maglev),
-                          bpf_map__fd(skel->maps.mer_ct), bpf_map__fd(skel->maps.mer_stats)};
-    auto writer = datapath::MapWriter::Recover(maps);
+    auto& m = sc.skel->maps;
+    sc.maps = datapath::MapSet{.services = bpf_map__fd(m.mer_services),
+                               .backends = bpf_map__fd(m.mer_backends),
+                               .maglev = bpf_map__fd(m.mer_maglev),
+                               .ct = bpf_map__fd(m.mer_ct),
+                               .stats = bpf_map__fd(m.mer_stats),
+                               .remote_cidrs = bpf_map__fd(m.mer_remote_cidrs),
+                               .tunnel_peers = bpf_map__fd(m.mer_tunnel_peers),
+                               .exported_eps = bpf_map__fd(m.mer_exported_eps)};
+    auto writer = datapath::MapWriter::Recover(sc.maps);
     auto t0 = std::chrono::steady_clock::now();
     auto state = desired::BuildDesiredState(Services(n, per_service), lb::MaglevConfig{});
     if (!state.ok()) {
@@ -149,51 +166,58 @@ int main(int argc, char** argv) {
       std::cerr << applied.error().message << "\n";
       return 1;
     }
-    double install_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-
+    sc.install_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     // Traffic targets a service in the middle of the set.
-    auto pkt = SynTo(Vip(n / 2));
-    std::memcpy(skel->bss->tmpl.bytes, pkt.data(), pkt.size());
-    int from_pod = bpf_program__fd(skel->progs.bench_from_pod);
-    int restore = bpf_program__fd(skel->progs.bench_restore);
-
-    for (const char* mode : {"miss", "hit"}) {
-      bool miss = std::string(mode) == "miss";
-      skel->bss->tmpl.vary_sport = miss ? 1 : 0;
-      skel->bss->tmpl.seq = 0;
-      if (!miss) RunOnce(from_pod, pkt, 1);  // create the flow
-      std::vector<double> total, base;
-      for (std::uint32_t r = 0; r < runs; ++r) {
-        mer_stat path = miss ? MER_STAT_LB_NEW_FLOW : MER_STAT_LB_CT_HIT;
-        std::uint64_t before = Counter(maps.stats, path);
-        Sample s = RunOnce(from_pod, pkt, repeat);
-        std::uint64_t after = Counter(maps.stats, path);
-        if (s.retval != TC_ACT_OK || after - before != repeat) {
-          std::cerr << fmt::format(
-              "{} services, {}: timed the wrong path (retval {}, {} of {} runs counted)\n", n, mode,
-              s.retval, after - before, repeat);
-          return 1;
-        }
-        total.push_back(s.ns);
-        base.push_back(RunOnce(restore, pkt, repeat).ns);
-      }
-      double t = Median(total), b = Median(base);
-      double net = t - b;
-      rows.push_back(fmt::format(
-          "| {:>7} | {:<4} | {:>6.1f} | {:>6.1f} | {:>6.1f} | {:>6.1f}–{:<6.1f} | {:>6.2f} |", n,
-          mode, net, b, t, *std::min_element(total.begin(), total.end()) - b,
-          *std::max_element(total.begin(), total.end()) - b, install_s));
-      csv_rows.push_back(fmt::format("{},{},{:.1f},{:.1f},{:.1f},{:.1f},{:.1f}", n, mode, net, b, t,
-                                     *std::min_element(total.begin(), total.end()),
-                                     *std::max_element(total.begin(), total.end())));
-      std::cerr << rows.back() << "\n";
-    }
-    lxc_bench__destroy(skel);
+    sc.pkt = SynTo(Vip(n / 2));
+    std::memcpy(sc.skel->bss->tmpl.bytes, sc.pkt.data(), sc.pkt.size());
+    std::cerr << fmt::format("{} services installed in {:.2f} s\n", n, sc.install_s);
+    loaded.push_back(std::move(sc));
   }
 
+  std::vector<std::string> rows;
+  std::vector<std::string> csv_rows = {"services,mode,ns_per_packet,restore_ns,min_ns,max_ns"};
+  for (const char* mode : {"miss", "hit"}) {
+    bool miss = std::string(mode) == "miss";
+    mer_stat path = miss ? MER_STAT_LB_NEW_FLOW : MER_STAT_LB_CT_HIT;
+    std::vector<std::vector<double>> net(loaded.size()), base(loaded.size());
+    for (auto& sc : loaded) {
+      sc.skel->bss->tmpl.vary_sport = miss ? 1 : 0;
+      sc.skel->bss->tmpl.seq = 0;
+      if (!miss) RunOnce(bpf_program__fd(sc.skel->progs.bench_from_pod), sc.pkt, 1);
+    }
+    for (std::uint32_t r = 0; r < runs; ++r) {
+      for (std::size_t i = 0; i < loaded.size(); ++i) {
+        auto& sc = loaded[i];
+        double b = RunOnce(bpf_program__fd(sc.skel->progs.bench_restore), sc.pkt, repeat).ns;
+        std::uint64_t before = Counter(sc.maps.stats, path);
+        Sample s = RunOnce(bpf_program__fd(sc.skel->progs.bench_from_pod), sc.pkt, repeat);
+        std::uint64_t after = Counter(sc.maps.stats, path);
+        if (s.retval != TC_ACT_OK || after - before != repeat) {
+          std::cerr << fmt::format(
+              "{} services, {}: timed the wrong path (retval {}, {} of {} runs counted)\n", sc.n,
+              mode, s.retval, after - before, repeat);
+          return 1;
+        }
+        net[i].push_back(s.ns - b);
+        base[i].push_back(b);
+      }
+    }
+    for (std::size_t i = 0; i < loaded.size(); ++i) {
+      double lo = *std::min_element(net[i].begin(), net[i].end());
+      double hi = *std::max_element(net[i].begin(), net[i].end());
+      rows.push_back(fmt::format(
+          "| {:>8} | {:<4} | {:>6.1f} | {:>10.1f} | {:>6.1f}–{:<6.1f} | {:>9.2f} |", loaded[i].n,
+          mode, Median(net[i]), Median(base[i]), lo, hi, loaded[i].install_s));
+      csv_rows.push_back(fmt::format("{},{},{:.1f},{:.1f},{:.1f},{:.1f}", loaded[i].n, mode,
+                                     Median(net[i]), Median(base[i]), lo, hi));
+      std::cerr << rows.back() << "\n";
+    }
+  }
+  for (auto& sc : loaded) lxc_bench__destroy(sc.skel);
+
   std::cout << fmt::format("repeat={} runs={} backends/service={}\n\n", repeat, runs, per_service);
-  std::cout << "| services | ct   | ns/pkt | restore ns | total ns | spread (net) | install s |\n";
-  std::cout << "|---------:|------|-------:|-----------:|---------:|-------------:|----------:|\n";
+  std::cout << "| services | ct   | ns/pkt | restore ns | spread (min–max) | install s |\n";
+  std::cout << "|---------:|------|-------:|-----------:|-----------------:|----------:|\n";
   for (const auto& r : rows) std::cout << r << "\n";
   if (!csv.empty()) {
     std::ofstream f(csv);
