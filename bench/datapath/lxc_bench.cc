@@ -145,15 +145,7 @@ int main(int argc, char** argv) {
       std::cerr << "load lxc_bench failed\n";
       return 1;
     }
-    auto& m = sc.skel->maps;
-    sc.maps = datapath::MapSet{.services = bpf_map__fd(m.mer_services),
-                               .backends = bpf_map__fd(m.mer_backends),
-                               .maglev = bpf_map__fd(m.mer_maglev),
-                               .ct = bpf_map__fd(m.mer_ct),
-                               .stats = bpf_map__fd(m.mer_stats),
-                               .remote_cidrs = bpf_map__fd(m.mer_remote_cidrs),
-                               .tunnel_peers = bpf_map__fd(m.mer_tunnel_peers),
-                               .exported_eps = bpf_map__fd(m.mer_exported_eps)};
+    sc.maps = datapath::MapSetOf(sc.skel->obj);
     auto writer = datapath::MapWriter::Recover(sc.maps);
     auto t0 = std::chrono::steady_clock::now();
     auto state = desired::BuildDesiredState(Services(n, per_service), lb::MaglevConfig{});

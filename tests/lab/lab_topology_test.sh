@@ -10,51 +10,8 @@
 # Exit: 0 all passed, 1 a check failed, 77 skipped (not root).
 set -uo pipefail
 
-HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-REPO=$(cd "$HERE/../.." && pwd)
-LAB="$REPO/lab/meridian-lab"
-# shellcheck source=../../lab/lib.sh
-source "$REPO/lab/lib.sh"
-
-BIN_DIR="$REPO/build/bin"
-while (($#)); do
-  case $1 in
-    --bin-dir) BIN_DIR=${2:?--bin-dir needs a value}; shift 2 ;;
-    --bin-dir=*) BIN_DIR=${1#*=}; shift ;;
-    -h|--help) sed -n '2,10p' "${BASH_SOURCE[0]}"; exit 0 ;;
-    *) echo "unknown argument: $1" >&2; exit 2 ;;
-  esac
-done
-
-PASSED=0
-FAILED=0
-pass() {
-  PASSED=$((PASSED + 1))
-  echo "PASS: $*"
-}
-fail() {
-  FAILED=$((FAILED + 1))
-  echo "FAIL: $*"
-}
-# check_eq DESCRIPTION EXPECTED ACTUAL
-check_eq() {
-  if [[ $3 == "$2" ]]; then
-    pass "$1"
-  else
-    fail "$1: expected '$2', got '$3'"
-  fi
-}
-finish() {
-  echo "$PASSED passed, $FAILED failed"
-  ((FAILED == 0))
-  exit $?
-}
-
-if ! lab_require_root 2>/dev/null; then
-  echo "SKIP: lab tests need root"
-  echo "0 passed, 0 failed"
-  exit 77
-fi
+# shellcheck source=testlib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/testlib.sh"
 if [[ ! -x $BIN_DIR/meridian-echo ]]; then
   fail "meridian-echo not found in $BIN_DIR (build target meridian-echo, pass --bin-dir)"
   finish

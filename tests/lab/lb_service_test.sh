@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# shellcheck source-path=SCRIPTDIR
 # Lab test of single-cluster service load balancing with real traffic:
 # 1 cluster x 2 nodes x 2 pods + a client pod, one meridian-agent per node.
 #
@@ -13,15 +14,8 @@
 #
 # Usage: lb_service_test.sh [--bin-dir DIR]. Exit 0 pass, 1 fail, 77 skip.
 set -uo pipefail
-
-HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-REPO=$(cd "$HERE/../.." && pwd)
-BIN_DIR="$REPO/build/bin"
-[[ ${1:-} == --bin-dir ]] && BIN_DIR=$2
-LAB="$REPO/lab/meridian-lab"
-source "$REPO/lab/lib.sh"
-source "$REPO/lab/agents.sh"
-lab_require_root || exit 77
+# shellcheck source=testlib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/testlib.sh"
 
 PREFIX=$(lab_random_prefix)
 WORK=$(mktemp -d "/tmp/meridian-lb-test.XXXXXX")
@@ -34,23 +28,6 @@ cleanup() {
 }
 trap cleanup EXIT
 
-PASS=0 FAIL=0
-check() {  # check "description" command...
-  local what=$1
-  shift
-  if "$@"; then
-    echo "ok   - $what"
-    PASS=$((PASS + 1))
-  else
-    echo "FAIL - $what"
-    FAIL=$((FAIL + 1))
-  fi
-}
-finish() {
-  echo "$PASS passed, $FAIL failed"
-  ((FAIL == 0))
-  exit $?
-}
 
 VIP=10.96.0.10
 PODS=(c1n1p1 c1n1p2 c1n2p1 c1n2p2)
@@ -111,15 +88,6 @@ client() { lab_exec_pod "$PREFIX" c1client "$@"; }
 node_ctl() { "$BIN_DIR/meridianctl" --node "$1" "${@:2}"; }
 
 # wait_for SECONDS command...: poll until the command succeeds.
-wait_for() {
-  local t=$1 i
-  shift
-  for ((i = 0; i < t * 10; i++)); do
-    "$@" && return 0
-    sleep 0.1
-  done
-  return 1
-}
 
 # frontend_has_backends NODE N: mer_services shows N active backends for the VIP.
 frontend_has_backends() {

@@ -4,6 +4,8 @@
 // skeleton, on pinned maps, and on a benchmark's private maps.
 #pragma once
 
+struct bpf_object;
+
 namespace meridian::datapath {
 
 struct MapSet {
@@ -16,5 +18,9 @@ struct MapSet {
   int tunnel_peers = -1;  // mer_tunnel_peers
   int exported_eps = -1;  // mer_exported_eps
 };
+
+// The mer_* maps of a loaded BPF object (any object that includes
+// meridian/maps.h: the node's programs, a benchmark's private copy).
+MapSet MapSetOf(const bpf_object* obj);
 
 }  // namespace meridian::datapath

@@ -108,17 +108,7 @@ Result<std::unique_ptr<NodeDatapath>> NodeDatapath::Load(const LoadOptions& opti
     }
   }
 
-  auto& m = dp->lxc_->maps;
-  dp->maps_ = MapSet{
-      .services = bpf_map__fd(m.mer_services),
-      .backends = bpf_map__fd(m.mer_backends),
-      .maglev = bpf_map__fd(m.mer_maglev),
-      .ct = bpf_map__fd(m.mer_ct),
-      .stats = bpf_map__fd(m.mer_stats),
-      .remote_cidrs = bpf_map__fd(m.mer_remote_cidrs),
-      .tunnel_peers = bpf_map__fd(m.mer_tunnel_peers),
-      .exported_eps = bpf_map__fd(m.mer_exported_eps),
-  };
+  dp->maps_ = MapSetOf(dp->lxc_->obj);
   return dp;
 }
 
