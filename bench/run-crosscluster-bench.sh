@@ -3,7 +3,8 @@
 # server pod in cluster c2, three ways, in the same lab and the same run:
 #
 #   meridian  through a Service VIP, translated and VXLAN-encapsulated by
-#             our tc programs, decapsulated on the remote uplink
+#             our tc programs, decapsulated by tc on the remote uplink
+#   meridian-xdp  the same, decapsulated by our XDP program instead
 #   vxlan     the kernel's own vxlan device between the two nodes, plain
 #             routes, pod IP (no service translation)
 #   direct    plain routing through the same router, no encapsulation
@@ -94,8 +95,15 @@ detach_all() {  # remove every tc filter the agents left (they outlive the agent
     done
   done
 }
-setup_meridian() { lab_agents_start_clusterset "$WORK/m" >/dev/null; }
+setup_meridian() { lab_agents_start_clusterset "$WORK/m" --uplink-decap tc >/dev/null; }
 teardown_meridian() { lab_agents_stop; detach_all; }
+setup_meridian-xdp() { lab_agents_start_clusterset "$WORK/m" --uplink-decap xdp >/dev/null; }
+teardown_meridian-xdp() {
+  lab_agents_stop
+  detach_all
+  ip -n "$N1" link set "${PREFIX}up" xdp off 2>/dev/null || true
+  ip -n "$N2" link set "${PREFIX}up" xdp off 2>/dev/null || true
+}
 setup_vxlan() {
   ip -n "$N1" link add vxb type vxlan id 4242 dstport 4790 local 172.16.1.11 remote 172.16.2.11 dev "${PREFIX}up"
   ip -n "$N2" link add vxb type vxlan id 4242 dstport 4790 local 172.16.2.11 remote 172.16.1.11 dev "${PREFIX}up"
@@ -119,7 +127,7 @@ teardown_direct() {
   ip -n "$N1" route del 10.2.0.0/16
   ip -n "$N2" route del 10.1.0.0/16
 }
-target_of() { [[ $1 == meridian ]] && echo "$VIP" || echo "$SERVER_IP"; }
+target_of() { [[ $1 == meridian* ]] && echo "$VIP" || echo "$SERVER_IP"; }
 
 measure() {  # measure MODE ROUND -> appends "mode,round,gbps,p50_us,p99_us" to the CSV
   local mode=$1 round=$2 target gbps lat p50 p99
@@ -133,13 +141,13 @@ measure() {  # measure MODE ROUND -> appends "mode,round,gbps,p50_us,p99_us" to 
   p99=$(awk '/percentile 99.000/ {print $NF}' <<<"$lat")
   [[ -n $gbps && -n $p50 && -n $p99 ]] || { echo "measure $mode failed: $lat" >&2; return 1; }
   echo "$mode,$round,$gbps,$p50,$p99" >>"$WORK/raw.csv"
-  printf '   round %s %-8s %7.2f Gbit/s  p50 %7.2f us  p99 %7.2f us\n' "$round" "$mode" "$gbps" "$p50" "$p99"
+  printf '   round %s %-12s %7.2f Gbit/s  p50 %7.2f us  p99 %7.2f us\n' "$round" "$mode" "$gbps" "$p50" "$p99"
 }
 
 echo "mode,round,gbps,p50_us,p99_us" >"$WORK/raw.csv"
 for ((r = 1; r <= ROUNDS; r++)); do
   echo "== round $r of $ROUNDS"
-  for mode in meridian vxlan direct; do
+  for mode in meridian meridian-xdp vxlan direct; do
     "setup_$mode"
     sleep 0.5
     measure "$mode" "$r"
@@ -152,7 +160,7 @@ python3 - "$WORK/raw.csv" "$*" "$ROUNDS" "$SECONDS_PER_TEST" >"$OUT/crosscluster
 import csv, statistics, sys, platform, os
 rows = list(csv.DictReader(open(sys.argv[1])))
 med = {}
-for mode in ("meridian", "vxlan", "direct"):
+for mode in ("meridian", "meridian-xdp", "vxlan", "direct"):
     r = [x for x in rows if x["mode"] == mode]
     med[mode] = {k: statistics.median(float(x[k]) for x in r) for k in ("gbps", "p50_us", "p99_us")}
     med[mode]["spread"] = (min(float(x["gbps"]) for x in r), max(float(x["gbps"]) for x in r))
@@ -164,7 +172,7 @@ print("One TCP flow (iperf3) and TCP ping-pong (sockperf, latency as sockperf re
 print("client pod in c1 -> server pod in c2 through one router; pod MTU 1450 in every mode. Median of the rounds.\n")
 print("| mode | throughput Gbit/s (min–max) | p50 µs | p99 µs | throughput vs vxlan | p50 vs vxlan | throughput vs direct | p50 vs direct |")
 print("|------|------------------:|-------:|-------:|-----:|-----:|-----:|-----:|")
-for mode in ("meridian", "vxlan", "direct"):
+for mode in ("meridian", "meridian-xdp", "vxlan", "direct"):
     m = med[mode]
     print(f"| {mode} | {m['gbps']:.2f} ({m['spread'][0]:.2f}–{m['spread'][1]:.2f}) | {m['p50_us']:.2f} | {m['p99_us']:.2f} | "
           f"{m['gbps']/med['vxlan']['gbps']:.2f} | {m['p50_us']/med['vxlan']['p50_us']:.2f} | "

@@ -1,15 +1,16 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 /* tc program on the node's uplink (the underlay interface).
  *
- *   mer_from_uplink  (tc ingress)
+ *   mer_from_uplink      (tc ingress)
+ *   mer_xdp_from_uplink  (XDP, native where the driver allows)
  *       VXLAN from registered peers of other clusters -> decapsulated and
  *       delivered, if the inner packet is allowed; everything else that is
  *       not VXLAN passes untouched.
  *
- * The design brief measured tc ingress decapsulation (~16.5 Gbit/s TCP)
- * faster than native XDP on veth (TSO is lost on the peer); XDP is kept for
- * real NICs in a later step. Logic: meridian/decap.h. Maps are shared with
- * lxc.bpf.c through their pins.
+ * The agent attaches one of the two (--uplink-decap). tc is the default:
+ * on veth, native XDP turns TSO off on the peer (see docs/benchmarks.md);
+ * XDP is for real NICs. Logic: meridian/decap.h. Maps are shared with
+ * lxc.bpf.c.
  */
 #include <linux/bpf.h>
 #include <bpf/bpf_helpers.h>
@@ -22,4 +23,10 @@ SEC("tc")
 int mer_from_uplink(struct __sk_buff *skb)
 {
 	return mer_handle_from_uplink(skb);
+}
+
+SEC("xdp")
+int mer_xdp_from_uplink(struct xdp_md *ctx)
+{
+	return mer_handle_xdp_from_uplink(ctx);
 }

@@ -93,6 +93,7 @@ class DatapathTest : public ::testing::Test {
   RunResult FromPod(const Bytes& in) { return Run(dp_->from_pod_fd(), in); }
   RunResult ToPod(const Bytes& in) { return Run(dp_->to_pod_fd(), in); }
   RunResult FromUplink(const Bytes& in) { return Run(dp_->from_uplink_fd(), in); }
+  RunResult XdpFromUplink(const Bytes& in) { return Run(dp_->xdp_from_uplink_fd(), in); }
 
   // Counter deltas since the last call, by name; zero counters omitted.
   std::map<std::string, std::uint64_t> CounterDelta() {

@@ -4,6 +4,7 @@
 // that bpf_fib_lookup answers the same on every machine.
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
+#include <linux/bpf.h>
 #include <sched.h>
 
 #include <cstdlib>
@@ -264,6 +265,32 @@ TEST_F(TunnelTest, OtherUplinkTrafficPassesUntouched) {
     EXPECT_EQ(r.out, in);
   }
   EXPECT_EQ(CounterDelta(), (std::map<std::string, std::uint64_t>{{"pass_uplink", 2}}));
+}
+
+// The XDP entry point makes the same decisions and produces the same
+// frame: the outer Ethernet header, then the inner IPv4 packet.
+TEST_F(TunnelTest, XdpDecapsulatesLikeTc) {
+  Install(ClusterSet());
+  CounterDelta();
+  Bytes inner = InnerTo("10.2.1.50", "10.1.1.11", 42000, 8443);
+  Bytes frame = Vxlan(kRemoteNode, kNodeIp, 2, inner);
+  auto xdp = XdpFromUplink(frame);
+  ASSERT_EQ(xdp.verdict, XDP_PASS);
+  Bytes want(frame.begin(), frame.begin() + 14);
+  want.insert(want.end(), inner.begin() + 14, inner.end());
+  EXPECT_EQ(xdp.out, want);
+  EXPECT_EQ(xdp.out, FromUplink(frame).out);
+  EXPECT_EQ(CounterDelta(), (std::map<std::string, std::uint64_t>{{"decap", 2}}));
+
+  EXPECT_EQ(XdpFromUplink(Vxlan("172.16.9.9", kNodeIp, 2, inner)).verdict, XDP_DROP);
+  EXPECT_EQ(XdpFromUplink(Vxlan(kRemoteNode, kNodeIp, 3, inner)).verdict, XDP_DROP);
+  Bytes plain = Packet().Eth().Ipv4("172.16.1.12", kNodeIp).Tcp(22, 40000).Build();
+  auto pass = XdpFromUplink(plain);
+  EXPECT_EQ(pass.verdict, XDP_PASS);
+  EXPECT_EQ(pass.out, plain);
+  EXPECT_EQ(CounterDelta(),
+            (std::map<std::string, std::uint64_t>{
+                {"drop_tunnel_unknown_peer", 1}, {"drop_tunnel_bad_vni", 1}, {"pass_uplink", 1}}));
 }
 
 TEST_F(TunnelTest, MapWriterInstallsRoutesPeersAndExportedEndpoints) {

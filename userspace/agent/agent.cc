@@ -46,14 +46,25 @@ Status Agent::Start() {
                writer_->installed_services(), writer_->installed_backends());
 
   if (uplink_) {
-    if (auto s = datapath::AttachUplinkProgram(uplink_->ifindex, uplink_->name,
-                                               datapath_->from_uplink_fd());
+    std::string how = "tc ingress";
+    if (options_.uplink_decap == "xdp") {
+      auto mode = datapath::AttachUplinkXdp(uplink_->ifindex, uplink_->name,
+                                            datapath_->xdp_from_uplink_fd());
+      if (!mode.ok()) return mode.error();
+      how = "XDP (" + *mode + ")";
+    } else if (auto s = datapath::AttachUplinkProgram(uplink_->ifindex, uplink_->name,
+                                                      datapath_->from_uplink_fd());
+               !s) {
+      return s;
+    }
+    if (auto s = datapath::DetachOtherUplinkMode(uplink_->ifindex, uplink_->name,
+                                                 options_.uplink_decap);
         !s) {
       return s;
     }
-    spdlog::info("cluster {} (id {}): tunnel from {} on {} (MTU {}), VXLAN port {}",
+    spdlog::info("cluster {} (id {}): tunnel from {} on {} (MTU {}), VXLAN port {}, decap in {}",
                  options_.cluster, config->cluster_id, uplink_->address.ToString(), uplink_->name,
-                 uplink_->mtu, options_.vxlan_port);
+                 uplink_->mtu, options_.vxlan_port, how);
   }
   auto watch = sources::InotifyWatch::Create(options_.manifests_dir);
   if (watch.ok()) {

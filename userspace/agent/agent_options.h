@@ -27,6 +27,7 @@ struct AgentOptions {
   std::string uplink;   // underlay interface: decapsulation, node IP, MTU
   std::string node_ip;  // outer source address; default: the uplink's IPv4
   std::uint16_t vxlan_port = 4789;
+  std::string uplink_decap = "tc";  // "tc" or "xdp"
   bool detach_on_exit = false;
   bool once = false;  // reconcile once, attach existing pods, exit
 };

@@ -50,6 +50,10 @@ int main(int argc, char** argv) {
                  "Underlay interface: VXLAN is decapsulated there; its IPv4 and MTU are used");
   app.add_option("--node-ip", o.node_ip, "Outer source address (default: the uplink's IPv4)");
   app.add_option("--vxlan-port", o.vxlan_port, "VXLAN UDP destination port")->capture_default_str();
+  app.add_option("--uplink-decap", o.uplink_decap,
+                 "Where VXLAN is decapsulated on the uplink: tc (fastest on veth) or xdp")
+      ->check(CLI::IsMember({"tc", "xdp"}))
+      ->capture_default_str();
   app.add_flag("--detach-on-exit", o.detach_on_exit,
                "Detach from pod interfaces on exit (default: the datapath keeps forwarding)");
   app.add_flag("--once", o.once, "Reconcile once, attach to existing pods, and exit");

@@ -103,7 +103,9 @@ Result<std::unique_ptr<NodeDatapath>> NodeDatapath::Load(const LoadOptions& opti
   if (!options.pin_dir.empty()) {
     for (auto [prog, name] : {std::pair{dp->lxc_->progs.mer_from_pod, "prog_from_pod"},
                               std::pair{dp->lxc_->progs.mer_to_pod, "prog_to_pod"},
-                              std::pair{dp->uplink_->progs.mer_from_uplink, "prog_from_uplink"}}) {
+                              std::pair{dp->uplink_->progs.mer_from_uplink, "prog_from_uplink"},
+                              std::pair{dp->uplink_->progs.mer_xdp_from_uplink,
+                                        "prog_xdp_from_uplink"}}) {
       if (auto s = PinProgram(prog, options.pin_dir + "/" + name); !s) return s.error();
     }
   }
@@ -120,5 +122,9 @@ NodeDatapath::~NodeDatapath() {
 int NodeDatapath::from_pod_fd() const { return bpf_program__fd(lxc_->progs.mer_from_pod); }
 int NodeDatapath::to_pod_fd() const { return bpf_program__fd(lxc_->progs.mer_to_pod); }
 int NodeDatapath::from_uplink_fd() const { return bpf_program__fd(uplink_->progs.mer_from_uplink); }
+
+int NodeDatapath::xdp_from_uplink_fd() const {
+  return bpf_program__fd(uplink_->progs.mer_xdp_from_uplink);
+}
 
 }  // namespace meridian::datapath

@@ -40,7 +40,8 @@ class NodeDatapath {
 
   int from_pod_fd() const;
   int to_pod_fd() const;
-  int from_uplink_fd() const;
+  int from_uplink_fd() const;      // tc ingress
+  int xdp_from_uplink_fd() const;  // XDP
   const MapSet& maps() const { return maps_; }
   // True when the maps were found pinned (an agent restart).
   bool reused_pins() const { return reused_pins_; }

@@ -16,6 +16,15 @@ Status AttachPodPrograms(int ifindex, const std::string& ifname, int from_pod_fd
 // Attaches (or replaces) the uplink program on ingress of `ifindex`.
 Status AttachUplinkProgram(int ifindex, const std::string& ifname, int from_uplink_fd);
 
+// Attaches the XDP uplink program, natively where the driver allows and
+// in generic mode otherwise; returns which ("native" or "generic").
+Result<std::string> AttachUplinkXdp(int ifindex, const std::string& ifname, int xdp_fd);
+
+// Removes whichever uplink attachment is not `keep` ("tc" or "xdp"), so
+// that switching --uplink-decap never leaves both decapsulating. Only
+// Meridian's own program is removed.
+Status DetachOtherUplinkMode(int ifindex, const std::string& ifname, const std::string& keep);
+
 // Removes Meridian's filters from `ifindex`; a missing filter is not an error.
 Status DetachPodPrograms(int ifindex, const std::string& ifname);
 

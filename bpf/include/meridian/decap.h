@@ -57,11 +57,12 @@ static __always_inline int mer_tunnel_allowed(__be32 saddr, __be32 daddr, __be16
 	return bpf_map_lookup_elem(&mer_ct, &ct) != NULL;
 }
 
-static __always_inline int mer_handle_from_uplink(struct __sk_buff *skb)
+/* Classifies a frame that arrived on the uplink, from its linear bytes
+ * [data, data_end) and its full length: MER_STAT_PASS_UPLINK (not ours),
+ * MER_STAT_DECAP (ours and allowed) or the reason to drop it. Shared by the
+ * tc and the XDP entry points. */
+static __always_inline enum mer_stat mer_classify_uplink(void *data, void *data_end, __u32 len)
 {
-	void *data = (void *)(long)skb->data;
-	void *data_end = (void *)(long)skb->data_end;
-	__u32 len = skb->len;
 	struct ethhdr *eth = data;
 	struct iphdr *ip;
 	struct udphdr *udp;
@@ -74,54 +75,71 @@ static __always_inline int mer_handle_from_uplink(struct __sk_buff *skb)
 	__u32 peer_ip;
 
 	if ((void *)(eth + 1) > data_end || eth->h_proto != bpf_htons(ETH_P_IP))
-		return mer_uplink_verdict(MER_STAT_PASS_UPLINK, len, TC_ACT_OK);
+		return MER_STAT_PASS_UPLINK;
 	ip = (void *)(eth + 1);
 	if ((void *)(ip + 1) > data_end || ip->protocol != IPPROTO_UDP || ip->ihl != 5 ||
 	    (ip->frag_off & bpf_htons(MER_IP_MF | MER_IP_OFFSET)))
-		return mer_uplink_verdict(MER_STAT_PASS_UPLINK, len, TC_ACT_OK);
+		return MER_STAT_PASS_UPLINK;
 	udp = (void *)(ip + 1);
 	if ((void *)(udp + 1) > data_end || udp->dest != mer_cfg.vxlan_port_be ||
 	    !mer_tunnel_enabled())
-		return mer_uplink_verdict(MER_STAT_PASS_UPLINK, len, TC_ACT_OK);
+		return MER_STAT_PASS_UPLINK;
 
 	/* From here on the packet is for our tunnel: accept or drop. */
 	peer_ip = ip->saddr;
 	peer = bpf_map_lookup_elem(&mer_tunnel_peers, &peer_ip);
 	if (!peer)
-		return mer_uplink_verdict(MER_STAT_DROP_TUNNEL_UNKNOWN_PEER, len, TC_ACT_SHOT);
+		return MER_STAT_DROP_TUNNEL_UNKNOWN_PEER;
 
-	if (data + MER_INNER_IP_OFF + sizeof(struct iphdr) > data_end) {
-		if (bpf_skb_pull_data(skb, MER_INNER_IP_OFF + sizeof(struct iphdr) + 60 + 8))
-			bpf_skb_pull_data(skb, MER_INNER_IP_OFF + sizeof(struct iphdr));
-		data = (void *)(long)skb->data;
-		data_end = (void *)(long)skb->data_end;
-	}
 	vx = data + MER_VXLAN_OFF;
 	inner_eth = data + MER_INNER_ETH_OFF;
 	inner = data + MER_INNER_IP_OFF;
 	if ((void *)(inner + 1) > data_end)
-		return mer_uplink_verdict(MER_STAT_DROP_TUNNEL_MALFORMED, len, TC_ACT_SHOT);
+		return MER_STAT_DROP_TUNNEL_MALFORMED;
 	if (!(vx->flags & bpf_htonl(MER_VXLAN_FLAG_VNI)) ||
 	    bpf_ntohl(vx->vni) >> 8 != peer->cluster_id)
-		return mer_uplink_verdict(MER_STAT_DROP_TUNNEL_BAD_VNI, len, TC_ACT_SHOT);
+		return MER_STAT_DROP_TUNNEL_BAD_VNI;
 	if (inner_eth->h_proto != bpf_htons(ETH_P_IP) || inner->version != 4 || inner->ihl < 5 ||
 	    bpf_ntohs(inner->tot_len) + MER_INNER_IP_OFF > len ||
 	    bpf_ntohs(inner->tot_len) < inner->ihl * 4)
-		return mer_uplink_verdict(MER_STAT_DROP_TUNNEL_MALFORMED, len, TC_ACT_SHOT);
+		return MER_STAT_DROP_TUNNEL_MALFORMED;
 
 	/* Only TCP and UDP cross the tunnel, whole (no fragments). */
 	if ((inner->protocol != IPPROTO_TCP && inner->protocol != IPPROTO_UDP) ||
 	    (inner->frag_off & bpf_htons(MER_IP_MF | MER_IP_OFFSET)))
-		return mer_uplink_verdict(MER_STAT_DROP_TUNNEL_NOT_ALLOWED, len, TC_ACT_SHOT);
+		return MER_STAT_DROP_TUNNEL_NOT_ALLOWED;
 	inner_l4 = MER_INNER_IP_OFF + inner->ihl * 4;
 	if (inner_l4 > MER_INNER_IP_OFF + 60 || bpf_ntohs(inner->tot_len) < inner->ihl * 4 + 8)
-		return mer_uplink_verdict(MER_STAT_DROP_TUNNEL_MALFORMED, len, TC_ACT_SHOT);
+		return MER_STAT_DROP_TUNNEL_MALFORMED;
 	if (data + inner_l4 + 4 > data_end)
-		return mer_uplink_verdict(MER_STAT_DROP_TUNNEL_MALFORMED, len, TC_ACT_SHOT);
+		return MER_STAT_DROP_TUNNEL_MALFORMED;
 	sport = *(__be16 *)(data + inner_l4);
 	dport = *(__be16 *)(data + inner_l4 + 2);
 	if (!mer_tunnel_allowed(inner->saddr, inner->daddr, sport, dport, inner->protocol))
-		return mer_uplink_verdict(MER_STAT_DROP_TUNNEL_NOT_ALLOWED, len, TC_ACT_SHOT);
+		return MER_STAT_DROP_TUNNEL_NOT_ALLOWED;
+	return MER_STAT_DECAP;
+}
+
+/* tc ingress of the uplink. */
+static __always_inline int mer_handle_from_uplink(struct __sk_buff *skb)
+{
+	void *data = (void *)(long)skb->data;
+	void *data_end = (void *)(long)skb->data_end;
+	__u32 need = MER_INNER_IP_OFF + 60 + 4; /* up to the inner ports */
+	__u32 len = skb->len;
+	enum mer_stat stat;
+
+	/* The classifier reads up to the inner ports: make them linear. */
+	if (data + need > data_end && len > MER_INNER_IP_OFF) {
+		bpf_skb_pull_data(skb, len < need ? len : need);
+		data = (void *)(long)skb->data;
+		data_end = (void *)(long)skb->data_end;
+	}
+	stat = mer_classify_uplink(data, data_end, len);
+	if (stat == MER_STAT_PASS_UPLINK)
+		return mer_uplink_verdict(stat, len, TC_ACT_OK);
+	if (stat != MER_STAT_DECAP)
+		return mer_uplink_verdict(stat, len, TC_ACT_SHOT);
 
 	/* Strip outer IPv4 + UDP + VXLAN + inner Ethernet; the outer Ethernet
 	 * header stays, addressed to this node. */
@@ -129,6 +147,34 @@ static __always_inline int mer_handle_from_uplink(struct __sk_buff *skb)
 				BPF_F_ADJ_ROOM_DECAP_L3_IPV4))
 		return mer_uplink_verdict(MER_STAT_DROP_DECAP_FAILED, len, TC_ACT_SHOT);
 	return mer_uplink_verdict(MER_STAT_DECAP, len, TC_ACT_OK);
+}
+
+/* XDP on the uplink: the same checks, decapsulation by moving the packet
+ * start. The outer Ethernet header (addressed to this node) is copied over
+ * the inner one first, so that the stack accepts the frame as ours. */
+static __always_inline int mer_handle_xdp_from_uplink(struct xdp_md *ctx)
+{
+	void *data = (void *)(long)ctx->data;
+	void *data_end = (void *)(long)ctx->data_end;
+	__u32 len = data_end - data;
+	enum mer_stat stat;
+	struct ethhdr *outer = data;
+	struct ethhdr *inner;
+
+	stat = mer_classify_uplink(data, data_end, len);
+	if (stat == MER_STAT_PASS_UPLINK)
+		return mer_uplink_verdict(stat, len, XDP_PASS);
+	if (stat != MER_STAT_DECAP)
+		return mer_uplink_verdict(stat, len, XDP_DROP);
+
+	inner = data + MER_INNER_ETH_OFF;
+	if ((void *)(outer + 1) > data_end || (void *)(inner + 1) > data_end)
+		return mer_uplink_verdict(MER_STAT_DROP_DECAP_FAILED, len, XDP_DROP);
+	__builtin_memcpy(inner->h_dest, outer->h_dest, ETH_ALEN);
+	__builtin_memcpy(inner->h_source, outer->h_source, ETH_ALEN);
+	if (bpf_xdp_adjust_head(ctx, MER_VXLAN_OVERHEAD))
+		return mer_uplink_verdict(MER_STAT_DROP_DECAP_FAILED, len, XDP_DROP);
+	return mer_uplink_verdict(MER_STAT_DECAP, len, XDP_PASS);
 }
 
 #endif /* MERIDIAN_DECAP_H */
