@@ -145,6 +145,10 @@ for pod in "${C2_PODS[@]}"; do
 done
 check "c1 -> c2 VIP: no connection failed" test "$(grep -c FAILED "$WORK/spread.txt")" -eq 0
 
+# No SNAT: the backend in c2 sees the client pod's own address.
+peer=$(client curl -s -D - -o /dev/null --max-time 2 http://10.96.1.10/ | tr -d '\r' | awk -F': ' '/^X-Echo-Peer:/ {print $2}')
+check "the c2 backend sees the real client address ($peer)" grep -qE '^10\.1\.1\.100:[0-9]+$' <<<"$peer"
+
 reply=$(client bash -c "echo hello | socat -T2 - UDP:10.96.1.10:80")
 check "UDP through the tunnel: '$reply'" grep -qxE "c2n[12]p[12] hello" <<<"$reply"
 
