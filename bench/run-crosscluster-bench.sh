@@ -32,6 +32,7 @@ done
 
 source "$REPO/lab/lib.sh"
 source "$REPO/lab/agents.sh"
+source "$REPO/lab/manifests.sh"
 PREFIX=$(lab_random_prefix)
 WORK=$(mktemp -d /tmp/meridian-xbench.XXXXXX)
 OUT="$REPO/bench/results"
@@ -59,31 +60,12 @@ mkdir -p "$WORK/m/c1" "$WORK/m/c2"
 "$REPO/lab/meridian-lab" manifests --prefix "$PREFIX" --out "$WORK/clusters" >/dev/null
 for c in c1 c2; do cp "$WORK/clusters/"*.yaml "$WORK/m/$c/"; done
 service_yaml() {
-  cat <<YAML
-apiVersion: v1
-kind: Service
-metadata: {name: bench, namespace: default}
-spec:
-  clusterIP: $VIP
-  ports:
-  - {name: iperf, protocol: TCP, port: 5201}
-  - {name: sockperf, protocol: TCP, port: 11111}
----
-apiVersion: discovery.k8s.io/v1
-kind: EndpointSlice
-metadata: {name: bench-1, namespace: default, labels: {kubernetes.io/service-name: bench}}
-addressType: IPv4
-ports:
-- {name: iperf, protocol: TCP, port: 5201}
-- {name: sockperf, protocol: TCP, port: 11111}
-endpoints:
-- {addresses: [$SERVER_IP], conditions: {ready: true}}
-YAML
+  lab_service_yaml bench "$VIP" "iperf:TCP:5201:5201,sockperf:TCP:11111:11111" c2n1p1
 }
 service_yaml >"$WORK/m/c1/bench.yaml"
 {
   service_yaml
-  printf -- '---\napiVersion: multicluster.x-k8s.io/v1alpha1\nkind: ServiceExport\nmetadata: {name: bench, namespace: default}\n'
+  lab_service_export bench
 } >"$WORK/m/c2/bench.yaml"
 
 # --- the three modes ---------------------------------------------------------

@@ -12,6 +12,7 @@ mkdir -p "$OUT"
 "$REPO/scripts/install-deps.sh" >/dev/null
 "$REPO/scripts/build.sh" --target lxc-bench >/dev/null
 
+# shellcheck disable=SC2054  # the commas are lxc-bench syntax
 args=(--services 1,1000,10000,100000 --repeat 1000000 --runs 9 "$@")
 table=$("$REPO/build/bin/lxc-bench" "${args[@]}" --csv "$OUT/datapath.csv")
 {

@@ -22,6 +22,7 @@ echo "== building"
 
 source "$REPO/lab/lib.sh"
 source "$REPO/lab/agents.sh"
+source "$REPO/lab/manifests.sh"
 PREFIX=$(lab_random_prefix)
 WORK=$(mktemp -d /tmp/meridian-demo.XXXXXX)
 cleanup() {
@@ -36,36 +37,10 @@ echo "== lab $PREFIX: 2 clusters x 2 nodes x 2 pods, client pod c1client"
   --bin-dir "$REPO/build/bin" >/dev/null
 lab_load_env "$PREFIX"
 
-# service NAME VIP POD...: a Service (TCP and UDP port 80 -> 8080) and its slice.
-service() {
-  local name=$1 vip=$2 pod
+service() {  # service NAME VIP POD...: HTTP on 80/TCP and echo on 80/UDP, to 8080
+  local name=$1 vip=$2
   shift 2
-  cat <<YAML
-apiVersion: v1
-kind: Service
-metadata: {name: $name, namespace: default}
-spec:
-  clusterIP: $vip
-  ports:
-  - {name: http, protocol: TCP, port: 80, targetPort: 8080}
-  - {name: echo, protocol: UDP, port: 80, targetPort: 8080}
----
-apiVersion: discovery.k8s.io/v1
-kind: EndpointSlice
-metadata:
-  name: $name-1
-  namespace: default
-  labels: {kubernetes.io/service-name: $name}
-addressType: IPv4
-ports:
-- {name: http, protocol: TCP, port: 8080}
-- {name: echo, protocol: UDP, port: 8080}
-endpoints:
-YAML
-  for pod in "$@"; do
-    printf -- '- {addresses: [%s], conditions: {ready: true}}\n' "$(lab_pod_ip "$pod")"
-  done
-  echo "---"
+  lab_service_yaml "$name" "$vip" "http:TCP:80:8080,echo:UDP:80:8080" "$@"
 }
 C1=(c1n1p1 c1n1p2 c1n2p1 c1n2p2)
 C2=(c2n1p1 c2n1p2 c2n2p1 c2n2p2)
@@ -75,13 +50,13 @@ cp "$WORK/clusters/"*.yaml "$WORK/m/c1/"
 cp "$WORK/clusters/"*.yaml "$WORK/m/c2/"
 {
   service web 10.96.0.10 "${C2[@]}"
-  printf 'apiVersion: multicluster.x-k8s.io/v1alpha1\nkind: ServiceExport\nmetadata: {name: web, namespace: default}\n'
+  lab_service_export web
 } >"$WORK/m/c2/web.yaml"
 {
   service web 10.96.0.10 "${C1[@]}"
   service web-c2 10.96.0.11 "${C2[@]}"
   service web-global 10.96.0.12 "${C1[@]}" "${C2[@]}"
-} | sed '$d' >"$WORK/m/c1/web.yaml"
+} >"$WORK/m/c1/web.yaml"
 echo "== manifests: c1 runs web (10.96.0.10) on its pods; c2 runs and exports web;"
 echo "   c1 also has web-c2 (10.96.0.11, c2's pods) and web-global (10.96.0.12, both)"
 lab_agents_start_clusterset "$WORK/m"

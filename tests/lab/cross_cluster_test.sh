@@ -33,42 +33,10 @@ trap cleanup EXIT
 C2_PODS=(c2n1p1 c2n1p2 c2n2p1 c2n2p2)
 C1_PODS=(c1n1p1 c1n1p2 c1n2p1 c1n2p2)
 
-# endpoints_yaml POD...: the endpoints list of an EndpointSlice.
-endpoints_yaml() {
-  local pod
-  for pod in "$@"; do
-    printf -- '- addresses: ["%s"]\n  conditions: {ready: true}\n' "$(lab_pod_ip "$pod")"
-  done
-}
-
-# service NAME VIP PORT TARGET POD...: a Service (TCP and UDP) and its slice.
-service() {
+service() {  # service NAME VIP PORT TARGET POD...: TCP and UDP
   local name=$1 vip=$2 port=$3 target=$4
   shift 4
-  cat <<YAML
-apiVersion: v1
-kind: Service
-metadata: {name: $name, namespace: default}
-spec:
-  clusterIP: $vip
-  ports:
-  - {name: tcp, protocol: TCP, port: $port, targetPort: $target}
-  - {name: udp, protocol: UDP, port: $port, targetPort: $target}
----
-apiVersion: discovery.k8s.io/v1
-kind: EndpointSlice
-metadata:
-  name: $name-1
-  namespace: default
-  labels: {kubernetes.io/service-name: $name}
-addressType: IPv4
-ports:
-- {name: tcp, protocol: TCP, port: $target}
-- {name: udp, protocol: UDP, port: $target}
-endpoints:
-$(endpoints_yaml "$@")
----
-YAML
+  lab_service_yaml "$name" "$vip" "tcp:TCP:$port:$target,udp:UDP:$port:$target" "$@"
 }
 
 echo "# lab $PREFIX: 2 clusters x 2 nodes x 2 pods + client"
@@ -109,24 +77,15 @@ cp "$WORK/clusters/"*.yaml "$WORK/m/c2/"
 # these slices later; here they are written by hand).
 {
   service web 10.96.0.10 80 8080 "${C2_PODS[@]}"
-  cat <<'YAML'
-apiVersion: multicluster.x-k8s.io/v1alpha1
-kind: ServiceExport
-metadata: {name: web, namespace: default}
----
-YAML
+  lab_service_export web
   service iperf 10.96.0.11 5201 5201 c2n2p1
-  cat <<'YAML'
-apiVersion: multicluster.x-k8s.io/v1alpha1
-kind: ServiceExport
-metadata: {name: iperf, namespace: default}
-YAML
+  lab_service_export iperf
 } >"$WORK/m/c2/services.yaml"
 {
   service web-remote 10.96.1.10 80 8080 "${C2_PODS[@]}"
   service web-both 10.96.1.20 80 8080 "${C1_PODS[@]}" "${C2_PODS[@]}"
   service iperf-remote 10.96.1.11 5201 5201 c2n2p1
-} | sed '$d' >"$WORK/m/c1/services.yaml"
+} >"$WORK/m/c1/services.yaml"
 
 # MERIDIAN_UPLINK_DECAP=xdp runs the same test with XDP decapsulation.
 DECAP=${MERIDIAN_UPLINK_DECAP:-tc}

@@ -16,6 +16,8 @@ LAB="$REPO/lab/meridian-lab"
 source "$REPO/lab/lib.sh"
 # shellcheck source=../../lab/agents.sh
 source "$REPO/lab/agents.sh"
+# shellcheck source=../../lab/manifests.sh
+source "$REPO/lab/manifests.sh"
 
 # shellcheck disable=SC2034
 BIN_DIR="$REPO/build/bin"
