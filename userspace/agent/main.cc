@@ -17,7 +17,8 @@ int main(int argc, char** argv) {
   app.add_option("--node", o.node, "Node name; maps are pinned in <bpffs>/meridian/<node>")
       ->required();
   app.add_option("--manifests", o.manifests_dir,
-                 "Directory of Service and EndpointSlice manifests (*.yaml, *.yml, *.json)")
+                 "Directory of manifests: Service, EndpointSlice, ServiceExport, Cluster (*.yaml, "
+                 "*.yml, *.json)")
       ->required();
   app.add_option("--pod-interfaces", o.pod_interfaces,
                  "Glob(s) of host-side pod interfaces to attach to (repeat or comma-separate)")
@@ -35,7 +36,7 @@ int main(int argc, char** argv) {
   app.add_option("--max-conntrack", o.map_sizes.ct, "Capacity of mer_ct (two entries per flow)")
       ->capture_default_str();
   app.add_option("--maglev-slots-per-backend", o.maglev.slots_per_backend,
-                 "Maglev table size is a prime >= this x backends")
+                 "Maglev table size is a prime >= this x backends (rounded up to a power of two)")
       ->capture_default_str();
   app.add_option("--maglev-min-table", o.maglev.min_table_size, "Smallest Maglev table")
       ->capture_default_str();
