@@ -1,0 +1,73 @@
+// Registry: the ClusterSet key-value store every cluster publishes to and
+// every agent watches. Keys live under /meridian/v1/ (see docs/registry.md);
+// values are opaque bytes (Protobuf messages from proto/). Backends: "dir:"
+// (one machine, embedded default) and, later, "etcd:".
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/result.h"
+
+namespace meridian::registry {
+
+// Every key starts with this prefix.
+inline constexpr char kKeyPrefix[] = "/meridian/v1/";
+
+struct KeyValue {
+  std::string key;
+  std::string value;
+  std::int64_t revision = 0;  // the registry revision at which it was last modified
+};
+
+struct WatchEvent {
+  enum class Type { kPut, kDelete } type;
+  KeyValue kv;  // for kDelete: the key and the revision of the delete, empty value
+};
+
+class Registry {
+ public:
+  virtual ~Registry() = default;
+
+  // Writes key=value; returns the new revision. ttl 0 means no lease, else
+  // the key disappears ttl after the last Put/KeepAlive of it.
+  virtual Result<std::int64_t> Put(const std::string& key, const std::string& value,
+                                   std::chrono::milliseconds ttl = {}) = 0;
+  // Renews the key's lease (its revision is unchanged); error if missing or expired.
+  virtual Status KeepAlive(const std::string& key) = 0;
+  // Removes the key; a missing key is not an error.
+  virtual Status Delete(const std::string& key) = 0;
+  virtual Result<std::optional<KeyValue>> Get(const std::string& key) = 0;
+  // Live keys starting with prefix, sorted by key; expired keys excluded.
+  virtual Result<std::vector<KeyValue>> List(const std::string& prefix) = 0;
+  // Compare-and-swap: writes only if the key's current revision ==
+  // expected_revision (0 = the key must not exist). Returns false (not an
+  // error) when it lost.
+  virtual Result<bool> CompareAndSwap(const std::string& key, std::int64_t expected_revision,
+                                      const std::string& value) = 0;
+  // Changes under prefix with revision > since, in revision order: a
+  // poll-style watch (a blocking watch comes later). Each key is reported
+  // once, in its latest state. Error if deletes after `since` may have been
+  // forgotten (compacted): the caller then re-lists.
+  virtual Result<std::vector<WatchEvent>> ChangesSince(const std::string& prefix,
+                                                       std::int64_t since) = 0;
+  // The revision of the latest change (0 for an empty registry).
+  virtual std::int64_t CurrentRevision() = 0;
+};
+
+// "dir:/path" -> DirRegistry (the directory is created if missing); any
+// other scheme -> an error naming it ("etcd:" -> not implemented yet).
+Result<std::unique_ptr<Registry>> OpenRegistry(const std::string& url);
+
+// Checks a key: starts with /meridian/v1/, no empty segment, no "." or ".."
+// segment, only [A-Za-z0-9._/-], at most 200 bytes. The error names the key.
+Status ValidateKey(const std::string& key);
+// Checks a List/ChangesSince prefix: starts with /meridian/v1/, only
+// [A-Za-z0-9._/-], no "..".
+Status ValidatePrefix(const std::string& prefix);
+
+}  // namespace meridian::registry
