@@ -45,20 +45,10 @@ PORT=8080
 RT_NS=$(lab_router_ns "$PREFIX")
 
 # --- up ----------------------------------------------------------------------
-if "$LAB" up --prefix "$PREFIX" --clusters 2 --nodes 2 --pods 2 --client --bin-dir "$BIN_DIR"; then
-  pass "up 2x2x2 + client"
-else
-  fail "up 2x2x2 + client"
-  finish
-fi
+require "up 2x2x2 + client" "$LAB" up --prefix "$PREFIX" --clusters 2 --nodes 2 --pods 2 --client --bin-dir "$BIN_DIR"
 
 STATE_DIR=$(lab_state_dir "$PREFIX")
-if lab_load_env "$PREFIX"; then
-  pass "lab.env sources"
-else
-  fail "lab.env sources"
-  finish
-fi
+require "lab.env sources" lab_load_env "$PREFIX"
 check_eq "lab.env router namespace" "$RT_NS" "$LAB_ROUTER_NS"
 check_eq "lab.env cluster ids" "1 2" "${LAB_CLUSTER_ID[1]} ${LAB_CLUSTER_ID[2]}"
 check_eq "lab.env cluster names" "c1 c2" "${LAB_CLUSTER_NAME[1]} ${LAB_CLUSTER_NAME[2]}"

@@ -31,20 +31,10 @@ trap 'exit 130' INT
 trap 'exit 143' TERM
 
 # --- up ----------------------------------------------------------------------
-if "$LAB" up --prefix "$PREFIX" --clusters 1 --nodes 2 --pods 2 --client --bin-dir "$BIN_DIR"; then
-  pass "up 1x2x2 + client"
-else
-  fail "up 1x2x2 + client"
-  finish
-fi
+require "up 1x2x2 + client" "$LAB" up --prefix "$PREFIX" --clusters 1 --nodes 2 --pods 2 --client --bin-dir "$BIN_DIR"
 
 STATE_DIR=$(lab_state_dir "$PREFIX")
-if lab_load_env "$PREFIX"; then
-  pass "lab.env sources"
-else
-  fail "lab.env sources"
-  finish
-fi
+require "lab.env sources" lab_load_env "$PREFIX"
 check_eq "lab.env prefix" "$PREFIX" "$LAB_PREFIX"
 check_eq "lab.env pods" "c1n1p1 c1n1p2 c1n2p1 c1n2p2" "${LAB_POD_NAMES[*]}"
 check_eq "lab.env clients" "c1client" "${LAB_CLIENT_NAMES[*]}"

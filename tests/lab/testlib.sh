@@ -46,6 +46,13 @@ check() {
   shift
   if "$@"; then pass "$what"; else fail "$what"; fi
 }
+# require DESCRIPTION command...: like check, but a failure ends the test
+# (for steps everything after depends on).
+require() {
+  local what=$1
+  shift
+  if "$@"; then pass "$what"; else fail "$what"; finish; fi
+}
 # check_eq DESCRIPTION EXPECTED ACTUAL
 check_eq() {
   if [[ $3 == "$2" ]]; then

@@ -19,6 +19,7 @@
 
 #include "registry/dir_registry.h"
 #include "registry/registry.h"
+#include "temp_dir.h"
 
 namespace meridian::registry {
 namespace {
@@ -26,25 +27,7 @@ namespace {
 using std::chrono::milliseconds;
 using Type = WatchEvent::Type;
 
-class TempDir {
- public:
-  TempDir() {
-    std::string tmpl =
-        (std::filesystem::temp_directory_path() / "meridian-registry-XXXXXX").string();
-    if (mkdtemp(tmpl.data()) == nullptr) ADD_FAILURE() << "mkdtemp failed";
-    path_ = tmpl;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
+using meridian::test_support::TempDir;
 
 // A backend under test: one empty store, clients opened on it.
 class DirBackend {

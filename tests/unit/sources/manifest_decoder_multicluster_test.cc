@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "decode_helpers.h"
 #include "sources/manifest_decoder.h"
 
 namespace meridian::sources {
@@ -12,24 +13,7 @@ namespace {
 
 using model::Cidr;
 using model::Ipv4Address;
-
-DecodeResult Decode(std::string_view text) { return DecodeManifests(text, "m.yaml"); }
-
-std::vector<std::string> Messages(const DecodeResult& r) {
-  std::vector<std::string> out;
-  for (const DecodeError& e : r.errors) out.push_back(e.ToString());
-  return out;
-}
-
-Ipv4Address Ip(const char* text) { return *Ipv4Address::Parse(text); }
-Cidr Net(const char* text) { return *Cidr::Parse(text); }
-
-// Asserts the text decodes to exactly these error lines and no objects.
-void ExpectErrors(std::string_view text, const std::vector<std::string>& expected) {
-  DecodeResult r = Decode(text);
-  EXPECT_EQ(Messages(r), expected);
-  EXPECT_EQ(r.objects, model::ResourceSnapshot{});
-}
+using namespace meridian::sources::test_support;  // Decode, Messages, Ip, Net, ExpectErrors
 
 std::string ExportYaml(const std::string& metadata = "  name: web\n") {
   return "apiVersion: multicluster.x-k8s.io/v1alpha1\nkind: ServiceExport\nmetadata:\n" + metadata;

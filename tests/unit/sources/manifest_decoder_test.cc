@@ -6,21 +6,14 @@
 #include <string>
 #include <vector>
 
+#include "decode_helpers.h"
+
 namespace meridian::sources {
 namespace {
 
 using model::Ipv4Address;
 using model::Protocol;
-
-DecodeResult Decode(std::string_view text) { return DecodeManifests(text, "m.yaml"); }
-
-std::vector<std::string> Messages(const DecodeResult& r) {
-  std::vector<std::string> out;
-  for (const DecodeError& e : r.errors) out.push_back(e.ToString());
-  return out;
-}
-
-Ipv4Address Ip(const char* text) { return *Ipv4Address::Parse(text); }
+using namespace meridian::sources::test_support;  // Decode, Messages, Ip, ExpectErrors
 
 // A valid single-port Service; tests splice bad values into its text.
 std::string ServiceYaml(const std::string& spec_tail = "  ports:\n  - port: 80\n") {
@@ -32,13 +25,6 @@ std::string SliceYaml(const std::string& tail) {
   return "apiVersion: discovery.k8s.io/v1\nkind: EndpointSlice\nmetadata:\n  name: web-1\n"
          "  labels:\n    kubernetes.io/service-name: web\naddressType: IPv4\n" +
          tail;
-}
-
-// Asserts the text decodes to exactly these error lines and no objects.
-void ExpectErrors(std::string_view text, const std::vector<std::string>& expected) {
-  DecodeResult r = Decode(text);
-  EXPECT_EQ(Messages(r), expected);
-  EXPECT_EQ(r.objects, model::ResourceSnapshot{});
 }
 
 // ---------------------------------------------------------------------------

@@ -11,6 +11,8 @@
 namespace meridian::sources {
 namespace {
 
+using meridian::test_support::TempDir;
+
 using Names = std::vector<std::string>;
 
 std::string Cluster(const std::string& name, int id, const std::string& pod_cidrs) {

@@ -13,6 +13,8 @@
 namespace meridian::sources {
 namespace {
 
+using meridian::test_support::TempDir;
+
 namespace fs = std::filesystem;
 
 std::string Service(const std::string& name, const std::string& ip, int port = 80) {

@@ -10,13 +10,12 @@
 #include <string>
 #include <system_error>
 
-namespace meridian::sources {
+namespace meridian::test_support {
 
 class TempDir {
  public:
-  TempDir() {
-    std::string tmpl =
-        (std::filesystem::temp_directory_path() / "meridian-sources-XXXXXX").string();
+  explicit TempDir(const std::string& prefix = "meridian-test") {
+    std::string tmpl = (std::filesystem::temp_directory_path() / (prefix + "-XXXXXX")).string();
     if (mkdtemp(tmpl.data()) == nullptr) ADD_FAILURE() << "mkdtemp failed";
     path_ = tmpl;
   }
@@ -39,4 +38,4 @@ class TempDir {
   std::string path_;
 };
 
-}  // namespace meridian::sources
+}  // namespace meridian::test_support
