@@ -22,7 +22,7 @@ std::optional<std::uint16_t> BackendPort(const ServicePort& sp, const EndpointSl
   return std::nullopt;
 }
 
-std::vector<Backend> CollectBackends(const Service& svc, const ServicePort& sp,
+std::vector<Backend> CollectBackends(const ServicePort& sp,
                                      const std::vector<const EndpointSlice*>& slices) {
   std::map<BackendKey, Backend> by_key;
   for (const EndpointSlice* slice : slices) {
@@ -43,7 +43,6 @@ std::vector<Backend> CollectBackends(const Service& svc, const ServicePort& sp,
       }
     }
   }
-  (void)svc;
   std::vector<Backend> out;
   out.reserve(by_key.size());
   for (auto& [key, b] : by_key) out.push_back(b);
@@ -113,7 +112,7 @@ Result<DesiredState> BuildDesiredState(const model::ResourceSnapshot& snapshot,
       Frontend fe{.key = {*svc.cluster_ip, sp.port, sp.protocol},
                   .service = svc.meta.key,
                   .port_name = sp.name,
-                  .backends = CollectBackends(svc, sp, slices)};
+                  .backends = CollectBackends(sp, slices)};
       std::vector<lb::MaglevBackend> mb;
       mb.reserve(fe.backends.size());
       for (const auto& b : fe.backends) mb.push_back({b.key.ToString(), b.weight});
