@@ -29,6 +29,18 @@ struct WatchEvent {
   KeyValue kv;  // for kDelete: the key and the revision of the delete, empty value
 };
 
+// A resumable watch on one prefix. Not thread-safe: one reader.
+class WatchStream {
+ public:
+  virtual ~WatchStream() = default;
+  // Blocks up to `timeout` for changes under the prefix and returns them in
+  // revision order (each revision > every one returned before); empty on
+  // timeout. An error containing "compacted" means changes were lost: List
+  // again and open a new watch from the revision read before that List.
+  // Other errors (registry unreachable) may be transient: call again.
+  virtual Result<std::vector<WatchEvent>> Next(std::chrono::milliseconds timeout) = 0;
+};
+
 class Registry {
  public:
   virtual ~Registry() = default;
@@ -57,6 +69,11 @@ class Registry {
                                                        std::int64_t since) = 0;
   // The revision of the latest change (0 for an empty registry).
   virtual std::int64_t CurrentRevision() = 0;
+  // A blocking watch of changes under prefix with revision > since. The
+  // default polls ChangesSince every 50 ms; backends override it with their
+  // native notification (inotify, etcd Watch).
+  virtual Result<std::unique_ptr<WatchStream>> Watch(const std::string& prefix,
+                                                     std::int64_t since);
 };
 
 // "dir:/path" -> DirRegistry (the directory is created if missing); any
