@@ -27,12 +27,20 @@ struct ServicePort {
 
 enum class ServiceType : std::uint8_t { kClusterIP, kNodePort, kLoadBalancer, kExternalName };
 
+// spec.sessionAffinity. Recorded and exported (MCS merges it); the datapath
+// does not honour ClientIP yet.
+enum class SessionAffinity : std::uint8_t { kNone, kClientIP };
+inline const char* ToString(SessionAffinity a) {
+  return a == SessionAffinity::kClientIP ? "ClientIP" : "None";
+}
+
 struct Service {
   ObjectMeta meta;
   ServiceType type = ServiceType::kClusterIP;
   // nullopt for a headless Service (spec.clusterIP: None): no VIP.
   std::optional<Ipv4Address> cluster_ip;
   std::vector<ServicePort> ports;
+  SessionAffinity session_affinity = SessionAffinity::kNone;
 
   bool operator==(const Service&) const = default;
 };

@@ -29,6 +29,16 @@ model::ServiceType DecodeServiceType(const YAML::Node& spec, const std::string& 
   return model::ServiceType::kClusterIP;
 }
 
+model::SessionAffinity DecodeSessionAffinity(const YAML::Node& spec, const std::string& base,
+                                             ObjectErrors& e) {
+  auto a = StringField(spec, base, "sessionAffinity", e);
+  if (!a || a->empty() || *a == "None") return model::SessionAffinity::kNone;
+  if (*a == "ClientIP") return model::SessionAffinity::kClientIP;
+  e.Add(Join(base, "sessionAffinity"),
+        fmt::format("unsupported value {}; accepted: None, ClientIP", Quote(*a)));
+  return model::SessionAffinity::kNone;
+}
+
 // spec.clusterIPs is what dual-stack clusters write; its first element must
 // agree with spec.clusterIP. Later elements (an IPv6 family) are ignored.
 void CheckClusterIps(const YAML::Node& spec, const std::string& base, const std::string& ip,
@@ -155,6 +165,7 @@ std::optional<model::Service> DecodeService(const YAML::Node& obj, const std::st
   if (!ExpectMap(*spec, path, e)) return std::nullopt;
   svc.type = DecodeServiceType(*spec, path, e);
   svc.cluster_ip = DecodeClusterIp(*spec, path, svc.type, e);
+  svc.session_affinity = DecodeSessionAffinity(*spec, path, e);
   // Headless and ExternalName Services may have no ports; with a VIP,
   // a Service without ports could never receive traffic.
   svc.ports = DecodeServicePorts(*spec, path, svc.cluster_ip.has_value(), e);

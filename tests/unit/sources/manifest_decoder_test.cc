@@ -433,6 +433,19 @@ TEST(ManifestDecoderTest, RejectsUnsupportedServiceType) {
                 "accepted: ClusterIP, NodePort, LoadBalancer, ExternalName"});
 }
 
+TEST(ManifestDecoderTest, DecodesSessionAffinity) {
+  DecodeResult r = Decode(ServiceYaml("  sessionAffinity: ClientIP\n  ports: [{port: 80}]\n"));
+  ASSERT_EQ(Messages(r), std::vector<std::string>{});
+  ASSERT_EQ(r.objects.services.size(), 1u);
+  EXPECT_EQ(r.objects.services[0].session_affinity, model::SessionAffinity::kClientIP);
+  DecodeResult none = Decode(ServiceYaml());
+  ASSERT_EQ(none.objects.services.size(), 1u);
+  EXPECT_EQ(none.objects.services[0].session_affinity, model::SessionAffinity::kNone);
+  ExpectErrors(ServiceYaml("  sessionAffinity: Sticky\n  ports: [{port: 80}]\n"),
+               {"m.yaml: document 1: Service default/web: spec.sessionAffinity: unsupported "
+                "value \"Sticky\"; accepted: None, ClientIP"});
+}
+
 TEST(ManifestDecoderTest, RequiresClusterIpAndPorts) {
   ExpectErrors(
       "apiVersion: v1\nkind: Service\nmetadata: {name: web}\nspec:\n  ports: [{port: "

@@ -1,0 +1,43 @@
+// ServiceImport: the ClusterSet-wide view of one exported Service, merged
+// from every cluster's ExportedService by the MCS rules (KEP-1645).
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "model/exported_service.h"
+#include "model/ipv4.h"
+#include "model/object_ref.h"
+
+namespace meridian::model {
+
+// The KEP's Conflict condition on one constituent export.
+struct ExportConflict {
+  std::string cluster;  // the export that lost
+  std::string reason;   // PortConflict, TypeConflict, SessionAffinityConflict
+  std::string message;
+
+  bool operator==(const ExportConflict&) const = default;
+};
+
+struct ServiceImport {
+  ObjectKey key;
+  ImportType type = ImportType::kClusterSetIP;
+  std::vector<ExportedPort> ports;  // the union, sorted by name then protocol+port
+  SessionAffinity session_affinity = SessionAffinity::kNone;
+  // Allocated in the registry; nullopt for headless imports and until allocated.
+  std::optional<Ipv4Address> clusterset_ip;
+  // Every constituent export, oldest first (creation time, then cluster name).
+  std::vector<ExportedService> exports;
+  std::vector<ExportConflict> conflicts;
+
+  std::vector<std::string> Clusters() const {
+    std::vector<std::string> out;
+    for (const auto& e : exports) out.push_back(e.cluster);
+    return out;
+  }
+  bool operator==(const ServiceImport&) const = default;
+};
+
+}  // namespace meridian::model
