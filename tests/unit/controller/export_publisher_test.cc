@@ -1,0 +1,107 @@
+#include "controller/export_publisher.h"
+
+#include <gtest/gtest.h>
+
+#include "mcs/records.h"
+#include "mcs/registry_keys.h"
+#include "mcs_fixtures.h"
+#include "temp_dir.h"
+
+namespace meridian::controller {
+namespace {
+
+using namespace mcs::test_support;
+using meridian::test_support::TempDir;
+
+class ExportPublisherTest : public testing::Test {
+ protected:
+  void SetUp() override {
+    auto r = registry::OpenRegistry("dir:" + dir_.path() + "/reg");
+    ASSERT_TRUE(r.ok());
+    reg_ = std::move(*r);
+  }
+  PublisherOptions Options(const std::string& cluster) {
+    return {.cluster = cluster,
+            .lease_ttl = std::chrono::milliseconds(60000),
+            .clusterset_cidr = Net("10.255.0.0/24"),
+            .orphan_grace = std::chrono::milliseconds(0)};
+  }
+  std::vector<std::string> Keys() {
+    std::vector<std::string> out;
+    auto list = reg_->List("/meridian/v1/");
+    EXPECT_TRUE(list.ok());
+    if (!list.ok()) return out;
+    for (const auto& kv : list.value()) out.push_back(kv.key);
+    return out;
+  }
+
+  TempDir dir_;
+  std::unique_ptr<registry::Registry> reg_;
+};
+
+TEST_F(ExportPublisherTest, PublishesRenewsDeletesAndWithdraws) {
+  ExportPublisher east(*reg_, Options("east"));
+  auto info = Cluster("east", 1, "10.1.0.0/16", "172.16.1.11");
+  auto web = Export("east", "web", 1), db = Export("east", "db", 1);
+  auto first = east.Sync(info, {web, db});
+  EXPECT_TRUE(first.errors.empty());
+  EXPECT_EQ(first.puts, 3);
+  EXPECT_EQ(Keys(),
+            (std::vector<std::string>{
+                "/meridian/v1/clusters/east/exports/shop/db",
+                "/meridian/v1/clusters/east/exports/shop/web", "/meridian/v1/clusters/east/info",
+                "/meridian/v1/imports/shop/db", "/meridian/v1/imports/shop/web"}));
+  auto rev = reg_->CurrentRevision();
+  auto second = east.Sync(info, {web, db});
+  EXPECT_EQ(second.puts, 0);
+  EXPECT_EQ(second.keepalives, 3);
+  EXPECT_EQ(reg_->CurrentRevision(), rev);  // renewals are not changes
+
+  // Another cluster exports web too: dropping our web keeps its IP.
+  ExportPublisher west(*reg_, Options("west"));
+  ASSERT_TRUE(
+      west.Sync(Cluster("west", 2, "10.2.0.0/16", "172.16.2.11"), {Export("west", "web", 2)})
+          .errors.empty());
+  auto third = east.Sync(info, {db});
+  EXPECT_EQ(third.deletes, 1);
+  EXPECT_EQ(third.released_imports, 0);
+  EXPECT_TRUE(reg_->Get(mcs::ImportKey({"shop", "web"}))->has_value());
+
+  // Withdrawing east releases db (only east exported it), not web.
+  auto gone = east.Withdraw();
+  EXPECT_EQ(gone.deletes, 2);
+  EXPECT_EQ(gone.released_imports, 1);
+  EXPECT_EQ(Keys(), (std::vector<std::string>{"/meridian/v1/clusters/west/exports/shop/web",
+                                              "/meridian/v1/clusters/west/info",
+                                              "/meridian/v1/imports/shop/web"}));
+}
+
+TEST_F(ExportPublisherTest, AdoptsWhatAPreviousRunLeftAndRemovesTheRest) {
+  auto info = Cluster("east", 1, "10.1.0.0/16", "172.16.1.11");
+  {
+    ExportPublisher before(*reg_, Options("east"));
+    ASSERT_TRUE(
+        before.Sync(info, {Export("east", "web", 1), Export("east", "old", 1)}).errors.empty());
+  }
+  ExportPublisher after(*reg_, Options("east"));
+  auto report = after.Sync(info, {Export("east", "web", 1)});
+  EXPECT_TRUE(report.errors.empty());
+  EXPECT_EQ(report.keepalives, 1);  // web unchanged: renewed, not rewritten
+  EXPECT_EQ(report.deletes, 1);     // old
+  EXPECT_FALSE(reg_->Get(mcs::ExportKey("east", {"shop", "old"}))->has_value());
+  EXPECT_FALSE(reg_->Get(mcs::ImportKey({"shop", "old"}))->has_value());
+}
+
+TEST_F(ExportPublisherTest, ReleasesOrphanImportsOfDeadClusters) {
+  // A dead cluster's import record stays behind after its lease expired.
+  ASSERT_TRUE(reg_->Put(mcs::ImportKey({"shop", "dead"}),
+                        mcs::EncodeImportRecord({"shop", "dead"}, Ip("10.255.0.7")))
+                  .ok());
+  ExportPublisher east(*reg_, Options("east"));
+  auto r1 = east.Sync(Cluster("east", 1, "10.1.0.0/16", "172.16.1.11"), {});
+  EXPECT_EQ(r1.released_imports, 1);  // grace 0 in this test
+  EXPECT_FALSE(reg_->Get(mcs::ImportKey({"shop", "dead"}))->has_value());
+}
+
+}  // namespace
+}  // namespace meridian::controller

@@ -1,0 +1,145 @@
+#include "controller/controller.h"
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+#include "mcs/export_builder.h"
+
+namespace meridian::controller {
+
+namespace asio = boost::asio;
+
+namespace {
+
+std::int64_t NowMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+}  // namespace
+
+int Controller::Run() {
+  auto cidr = model::Cidr::Parse(options_.clusterset_cidr);
+  if (!cidr) {
+    spdlog::error("--clusterset-cidr '{}' is not an IPv4 CIDR with zero host bits",
+                  options_.clusterset_cidr);
+    return 1;
+  }
+  auto reg = registry::OpenRegistry(options_.registry_url);
+  if (!reg) {
+    spdlog::error("{}", reg.error().message);
+    return 1;
+  }
+  registry_ = std::move(*reg);
+  publisher_.emplace(*registry_, PublisherOptions{.cluster = options_.cluster,
+                                                  .lease_ttl = options_.lease_ttl,
+                                                  .clusterset_cidr = *cidr,
+                                                  .orphan_grace = 2 * options_.lease_ttl});
+  manifests_.emplace(options_.manifests_dir);
+  Sync();
+  if (options_.once) return 0;
+
+  if (auto w = sources::InotifyWatch::Create(options_.manifests_dir); w.ok()) {
+    inotify_.emplace(std::move(w).value());
+    inotify_desc_.emplace(io_, dup(inotify_->fd()));
+    ArmInotify();
+  } else {
+    spdlog::warn("{}; relying on the renew timer", w.error().message);
+  }
+  signals_.async_wait([this](const boost::system::error_code&, int sig) {
+    auto report = publisher_->Withdraw();
+    spdlog::info("signal {}: withdrew {} records, released {} ClusterSet IPs{}", sig,
+                 report.deletes, report.released_imports,
+                 report.errors.empty() ? "" : "; errors: " + report.errors.front());
+    io_.stop();
+  });
+  ScheduleRenew();
+  io_.run();
+  return 0;
+}
+
+void Controller::ArmInotify() {
+  inotify_desc_->async_wait(asio::posix::stream_descriptor::wait_read,
+                            [this](const boost::system::error_code& ec) {
+                              if (ec) return;
+                              if (inotify_->Drain()) {
+                                debounce_timer_.expires_after(std::chrono::milliseconds(100));
+                                debounce_timer_.async_wait([this](auto e) {
+                                  if (!e) Sync();
+                                });
+                              }
+                              ArmInotify();
+                            });
+}
+
+void Controller::ScheduleRenew() {
+  renew_timer_.expires_after(options_.lease_ttl / 3);
+  renew_timer_.async_wait([this](const boost::system::error_code& ec) {
+    if (ec) return;
+    Sync();
+    ScheduleRenew();
+  });
+}
+
+void Controller::Sync() {
+  ++syncs_;
+  auto state = manifests_->Reload();
+  std::vector<std::string> problems;
+  for (const auto& e : state.errors) problems.push_back(e.message);
+  const model::Cluster* self = nullptr;
+  for (const auto& c : state.snapshot.clusters) {
+    if (c.meta.key.name == options_.cluster) self = &c;
+  }
+  SyncReport report;
+  if (!self) {
+    problems.push_back(fmt::format("no Cluster manifest named {} in {}: nothing is published",
+                                   options_.cluster, options_.manifests_dir));
+  } else {
+    for (const auto& se : state.snapshot.service_exports) {
+      first_seen_ms_.emplace(se.meta.key, NowMs());
+    }
+    auto built = mcs::BuildExports(state.snapshot, options_.cluster, first_seen_ms_);
+    for (const auto& p : built.problems) problems.push_back(p.reason + ": " + p.message);
+    report = publisher_->Sync(*self, built.exports);
+    if (report.puts || report.deletes || !report.errors.empty()) {
+      spdlog::info("published {} exports: {} writes, {} deletes, {} renewals{}",
+                   built.exports.size(), report.puts, report.deletes, report.keepalives,
+                   report.errors.empty() ? "" : fmt::format(", {} errors", report.errors.size()));
+    }
+  }
+  for (const auto& e : report.errors) spdlog::warn("{}", e);
+  for (const auto& p : problems) spdlog::debug("{}", p);
+  WriteStatus(report, problems);
+}
+
+void Controller::WriteStatus(const SyncReport& report, const std::vector<std::string>& problems) {
+  if (options_.status_file.empty()) return;
+  nlohmann::json j;
+  j["cluster"] = options_.cluster;
+  j["registry"] = options_.registry_url;
+  j["state"] = report.errors.empty() && problems.empty() ? "publishing" : "degraded";
+  j["syncs"] = syncs_;
+  j["last_sync"] = {{"puts", report.puts},
+                    {"keepalives", report.keepalives},
+                    {"deletes", report.deletes},
+                    {"released_imports", report.released_imports}};
+  j["errors"] = report.errors;
+  j["problems"] = problems;
+  std::error_code ec;
+  std::filesystem::create_directories(std::filesystem::path(options_.status_file).parent_path(),
+                                      ec);
+  std::string tmp = options_.status_file + ".tmp";
+  {
+    std::ofstream out(tmp);
+    out << j.dump(2) << "\n";
+  }
+  std::filesystem::rename(tmp, options_.status_file, ec);
+}
+
+}  // namespace meridian::controller

@@ -1,0 +1,59 @@
+// Controller: one per cluster. Reads the cluster's manifests (Service,
+// EndpointSlice, ServiceExport and its own Cluster), publishes ClusterInfo
+// and exports to the registry under a lease, renews it every TTL/3, and
+// withdraws everything on SIGINT/SIGTERM. One Boost.Asio thread.
+#pragma once
+
+// clang-format off
+#include <utility>  // first: Boost 1.74 Asio uses std::exchange without including it
+#include <boost/asio.hpp>
+// clang-format on
+#include <chrono>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "controller/export_publisher.h"
+#include "registry/registry.h"
+#include "sources/inotify_watch.h"
+#include "sources/manifest_directory.h"
+
+namespace meridian::controller {
+
+struct ControllerOptions {
+  std::string cluster;
+  std::string manifests_dir;
+  std::string registry_url;
+  std::chrono::milliseconds lease_ttl{10000};
+  std::string clusterset_cidr = "10.255.0.0/16";
+  std::string status_file;  // empty: none
+  bool once = false;        // publish once and exit, leaving the records (for tests)
+};
+
+class Controller {
+ public:
+  explicit Controller(ControllerOptions options) : options_(std::move(options)) {}
+  int Run();
+
+ private:
+  void Sync();
+  void ArmInotify();
+  void ScheduleRenew();
+  void WriteStatus(const SyncReport& report, const std::vector<std::string>& problems);
+
+  ControllerOptions options_;
+  boost::asio::io_context io_;
+  boost::asio::signal_set signals_{io_, SIGINT, SIGTERM};
+  boost::asio::steady_timer renew_timer_{io_};
+  boost::asio::steady_timer debounce_timer_{io_};
+  std::optional<boost::asio::posix::stream_descriptor> inotify_desc_;
+  std::unique_ptr<registry::Registry> registry_;
+  std::optional<sources::ManifestDirectory> manifests_;
+  std::optional<sources::InotifyWatch> inotify_;
+  std::optional<ExportPublisher> publisher_;
+  std::map<model::ObjectKey, std::int64_t> first_seen_ms_;
+  int syncs_ = 0;
+};
+
+}  // namespace meridian::controller

@@ -1,0 +1,173 @@
+#include "controller/export_publisher.h"
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include <set>
+
+#include "mcs/clusterset_ip.h"
+#include "mcs/records.h"
+#include "mcs/registry_keys.h"
+
+namespace meridian::controller {
+namespace {
+
+std::int64_t NowMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+// Services some cluster (other than `except`) exports, from the key layout.
+Result<std::set<model::ObjectKey>> ExportedServices(registry::Registry& reg,
+                                                    const std::string& except) {
+  auto all = reg.List(mcs::kClustersPrefix);
+  if (!all) return all.error();
+  std::set<model::ObjectKey> out;
+  for (const auto& kv : *all) {
+    auto parsed = mcs::ParseKey(kv.key);
+    if (!parsed) continue;
+    if (const auto* e = std::get_if<mcs::ExportKeyParts>(&*parsed); e && e->cluster != except) {
+      out.insert(e->service);
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+SyncReport ExportPublisher::Sync(const model::Cluster& info,
+                                 const std::vector<model::ExportedService>& exports) {
+  SyncReport report;
+  if (started_ms_ == 0) started_ms_ = NowMs();
+  std::map<std::string, std::string> desired;
+  desired[mcs::ClusterInfoKey(options_.cluster)] = mcs::EncodeClusterInfo(info, started_ms_);
+  for (const auto& e : exports)
+    desired[mcs::ExportKey(options_.cluster, e.service)] = mcs::EncodeExportedService(e);
+
+  if (!adopted_) {
+    // A previous run's records: keep the ones we still want (their lease
+    // continues, readers see no change), delete the rest.
+    auto mine = reg_.List(mcs::ClusterPrefix(options_.cluster));
+    if (!mine) {
+      report.errors.push_back(mine.error().message);
+      return report;
+    }
+    for (const auto& kv : *mine) published_[kv.key] = kv.value;
+    adopted_ = true;
+  }
+
+  for (const auto& [key, value] : desired) {
+    auto it = published_.find(key);
+    if (it != published_.end() && it->second == value) {
+      if (reg_.KeepAlive(key)) {
+        ++report.keepalives;
+        continue;
+      }
+      // Expired (e.g. we were paused longer than the TTL): write it again.
+    }
+    auto rev = reg_.Put(key, value, options_.lease_ttl);
+    if (!rev) {
+      report.errors.push_back(rev.error().message);
+      published_.erase(key);
+      continue;
+    }
+    published_[key] = value;
+    ++report.puts;
+  }
+  for (auto it = published_.begin(); it != published_.end();) {
+    if (desired.count(it->first)) {
+      ++it;
+      continue;
+    }
+    if (auto s = reg_.Delete(it->first); !s) {
+      report.errors.push_back(s.error().message);
+      ++it;
+      continue;
+    }
+    ++report.deletes;
+    auto parsed = mcs::ParseKey(it->first);
+    it = published_.erase(it);
+    if (parsed) {
+      if (const auto* e = std::get_if<mcs::ExportKeyParts>(&*parsed)) {
+        ReleaseIfUnexported(e->service, report);
+      }
+    }
+  }
+  for (const auto& e : exports) {
+    if (e.type != model::ImportType::kClusterSetIP) continue;
+    auto ip = mcs::EnsureClusterSetIp(reg_, e.service, options_.clusterset_cidr);
+    if (!ip) report.errors.push_back(ip.error().message);
+  }
+  CollectOrphanImports(report);
+  return report;
+}
+
+SyncReport ExportPublisher::Withdraw() {
+  SyncReport report;
+  auto mine = reg_.List(mcs::ClusterPrefix(options_.cluster));
+  if (!mine) {
+    report.errors.push_back(mine.error().message);
+    return report;
+  }
+  for (const auto& kv : *mine) {
+    if (auto s = reg_.Delete(kv.key); !s) {
+      report.errors.push_back(s.error().message);
+      continue;
+    }
+    ++report.deletes;
+    auto parsed = mcs::ParseKey(kv.key);
+    if (!parsed) continue;
+    if (const auto* e = std::get_if<mcs::ExportKeyParts>(&*parsed)) {
+      ReleaseIfUnexported(e->service, report);
+    }
+  }
+  published_.clear();
+  return report;
+}
+
+void ExportPublisher::ReleaseIfUnexported(const model::ObjectKey& service, SyncReport& report) {
+  auto others = ExportedServices(reg_, options_.cluster);
+  if (!others) {
+    report.errors.push_back(others.error().message);
+    return;
+  }
+  if (others->count(service)) return;
+  auto existing = reg_.Get(mcs::ImportKey(service));
+  if (!existing || !*existing) return;
+  if (auto s = mcs::ReleaseClusterSetIp(reg_, service); !s) {
+    report.errors.push_back(s.error().message);
+    return;
+  }
+  ++report.released_imports;
+  spdlog::info("released the ClusterSet IP of {}: no cluster exports it", service.ToString());
+}
+
+void ExportPublisher::CollectOrphanImports(SyncReport& report) {
+  auto imports = reg_.List(mcs::kImportsPrefix);
+  auto exported = ExportedServices(reg_, "");
+  if (!imports || !exported) return;
+  auto now = std::chrono::steady_clock::now();
+  std::map<std::string, std::chrono::steady_clock::time_point> still;
+  for (const auto& kv : *imports) {
+    auto parsed = mcs::ParseKey(kv.key);
+    if (!parsed) continue;
+    const auto* imp = std::get_if<mcs::ImportKeyParts>(&*parsed);
+    if (!imp || exported->count(imp->service)) continue;
+    auto since = orphan_since_.count(kv.key) ? orphan_since_[kv.key] : now;
+    if (now - since < options_.orphan_grace) {
+      still[kv.key] = since;
+      continue;
+    }
+    if (auto s = reg_.Delete(kv.key); !s) {
+      report.errors.push_back(s.error().message);
+      continue;
+    }
+    ++report.released_imports;
+    spdlog::info("released the ClusterSet IP of {}: unexported for {} ms", imp->service.ToString(),
+                 options_.orphan_grace.count());
+  }
+  orphan_since_ = std::move(still);
+}
+
+}  // namespace meridian::controller

@@ -1,0 +1,41 @@
+// meridian-controller: publishes one cluster's exports to the ClusterSet registry.
+#include <spdlog/spdlog.h>
+
+#include <CLI/CLI.hpp>
+
+#include "controller/controller.h"
+
+int main(int argc, char** argv) {
+  meridian::controller::ControllerOptions o;
+  CLI::App app{
+      "meridian-controller: one per cluster. Reads the cluster's Service, EndpointSlice, "
+      "ServiceExport and Cluster manifests and publishes ClusterInfo and every exported Service "
+      "to the ClusterSet registry under a lease (renewed every TTL/3), allocating ClusterSet IPs. "
+      "SIGINT/SIGTERM withdraws everything it published."};
+  std::string log_level = "info";
+  std::uint32_t ttl_ms = 10000;
+  app.add_option("--cluster", o.cluster, "This cluster's name (a Cluster manifest of that name)")
+      ->required();
+  app.add_option("--manifests", o.manifests_dir, "Directory of the cluster's manifests")
+      ->required();
+  app.add_option("--registry", o.registry_url, "Registry URL: dir:/path or etcd://host:port")
+      ->required();
+  app.add_option("--lease-ttl-ms", ttl_ms,
+                 "Lease of every published record: a cluster that stops renewing disappears "
+                 "from the ClusterSet this long after its last renewal")
+      ->capture_default_str()
+      ->check(CLI::Range(300u, 3600000u));
+  app.add_option("--clusterset-cidr", o.clusterset_cidr,
+                 "Where ClusterSet IPs are allocated from (the same in every cluster)")
+      ->capture_default_str();
+  app.add_option("--status-file", o.status_file, "Where status JSON is written after each sync");
+  app.add_flag("--once", o.once, "Publish once and exit without withdrawing (tests)");
+  app.add_option("--log-level", log_level, "trace, debug, info, warn, error")
+      ->capture_default_str();
+  CLI11_PARSE(app, argc, argv);
+  o.lease_ttl = std::chrono::milliseconds(ttl_ms);
+  spdlog::set_level(spdlog::level::from_str(log_level));
+  spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%l%$ [controller " + o.cluster + "] %v");
+  meridian::controller::Controller controller(std::move(o));
+  return controller.Run();
+}
