@@ -49,7 +49,57 @@ std::vector<Backend> CollectBackends(const ServicePort& sp,
   return out;
 }
 
+// Backends of one import port: every endpoint of `exports` that offers it.
+std::vector<Backend> ImportBackends(const model::ExportedPort& port,
+                                    const std::vector<const model::ExportedService*>& exports,
+                                    const std::map<std::string, std::uint32_t>& cluster_ids) {
+  std::map<BackendKey, Backend> by_key;
+  for (const auto* e : exports) {
+    auto id = cluster_ids.find(e->cluster);
+    for (const auto& ep : e->endpoints) {
+      const auto& c = ep.conditions;
+      bool takes_new = c.ready && !c.terminating;
+      bool finishing = !takes_new && c.serving && c.terminating;
+      if (!takes_new && !finishing) continue;
+      for (const auto& p : ep.ports) {
+        if (p.name != port.name || p.protocol != port.protocol) continue;
+        Backend b{.key = {ep.address, p.port, port.protocol},
+                  .weight = takes_new ? 1u : 0u,
+                  .terminating = !takes_new,
+                  .cluster_id = id == cluster_ids.end() ? 0u : id->second};
+        auto [it, inserted] = by_key.emplace(b.key, b);
+        if (!inserted && takes_new) it->second = b;
+      }
+    }
+  }
+  std::vector<Backend> out;
+  for (auto& [key, b] : by_key) out.push_back(b);
+  return out;
+}
+
+bool AnyActive(const std::vector<Backend>& backends) {
+  return std::any_of(backends.begin(), backends.end(), [](const Backend& b) { return b.weight; });
+}
+
+Status FillMaglev(Frontend& fe, const lb::MaglevConfig& maglev, const std::string& what) {
+  std::vector<lb::MaglevBackend> mb;
+  mb.reserve(fe.backends.size());
+  for (const auto& b : fe.backends) mb.push_back({b.key.ToString(), b.weight});
+  auto table = lb::BuildMaglevTable(mb, maglev);
+  if (!table.ok()) {
+    return Error{fmt::format("{} port {}: {}", what, fe.key.ToString(), table.error().message)};
+  }
+  fe.maglev = std::move(table).value();
+  return Status::Ok();
+}
+
 }  // namespace
+
+Affinity ParseAffinity(const std::string& text) {
+  if (text == "remote") return Affinity::kRemote;
+  if (text == "none") return Affinity::kNone;
+  return Affinity::kLocal;
+}
 
 std::string FrontendKey::ToString() const {
   return fmt::format("{}:{}/{}", vip.ToString(), port, model::ToString(protocol));
@@ -97,6 +147,7 @@ static std::set<BackendKey> ExportedEndpoints(const model::ResourceSnapshot& sna
 }
 
 Result<DesiredState> BuildDesiredState(const model::ResourceSnapshot& snapshot,
+                                       const std::vector<model::ServiceImport>& imports,
                                        const DesiredOptions& options) {
   const lb::MaglevConfig& maglev = options.maglev;
   std::map<model::ObjectKey, std::vector<const EndpointSlice*>> slices_by_service;
@@ -104,24 +155,67 @@ Result<DesiredState> BuildDesiredState(const model::ResourceSnapshot& snapshot,
     slices_by_service[{slice.meta.key.ns, slice.service_name}].push_back(&slice);
   }
 
+  std::map<std::string, std::uint32_t> cluster_ids;
+  for (const auto& c : snapshot.clusters) cluster_ids[c.meta.key.name] = c.id;
+  std::map<model::ObjectKey, const model::ServiceImport*> imports_by_key;
+  for (const auto& imp : imports) imports_by_key[imp.key] = &imp;
+
   DesiredState state;
   for (const auto& svc : snapshot.services) {
     if (!svc.cluster_ip) continue;  // headless: DNS only, no VIP
     const auto& slices = slices_by_service[svc.meta.key];
+    // A global Service also reaches the other clusters' exports of its name.
+    std::vector<const model::ExportedService*> remote;
+    auto global = svc.meta.annotations.find(kGlobalAnnotation);
+    Affinity affinity = Affinity::kLocal;
+    if (global != svc.meta.annotations.end() && global->second == "true") {
+      auto a = svc.meta.annotations.find(kAffinityAnnotation);
+      if (a != svc.meta.annotations.end()) affinity = ParseAffinity(a->second);
+      if (auto imp = imports_by_key.find(svc.meta.key); imp != imports_by_key.end()) {
+        for (const auto& e : imp->second->exports) {
+          if (e.cluster != options.local_cluster) remote.push_back(&e);
+        }
+      }
+    }
     for (const auto& sp : svc.ports) {
       Frontend fe{.key = {*svc.cluster_ip, sp.port, sp.protocol},
                   .service = svc.meta.key,
                   .port_name = sp.name,
                   .backends = CollectBackends(sp, slices)};
-      std::vector<lb::MaglevBackend> mb;
-      mb.reserve(fe.backends.size());
-      for (const auto& b : fe.backends) mb.push_back({b.key.ToString(), b.weight});
-      auto table = lb::BuildMaglevTable(mb, maglev);
-      if (!table.ok()) {
-        return Error{fmt::format("Service {} port {}: {}", svc.meta.key.ToString(),
-                                 fe.key.ToString(), table.error().message)};
+      if (!remote.empty()) {
+        auto far = ImportBackends({sp.name, sp.protocol, sp.port}, remote, cluster_ids);
+        bool use_local = affinity != Affinity::kRemote || !AnyActive(far);
+        bool use_remote = affinity != Affinity::kLocal || !AnyActive(fe.backends);
+        if (!use_local) fe.backends.clear();
+        if (use_remote) {
+          std::map<BackendKey, Backend> merged;
+          for (const auto& b : fe.backends) merged.emplace(b.key, b);
+          for (const auto& b : far) merged.emplace(b.key, b);
+          fe.backends.clear();
+          for (auto& [k, b] : merged) fe.backends.push_back(b);
+        }
       }
-      fe.maglev = std::move(table).value();
+      if (auto s = FillMaglev(fe, maglev, "Service " + svc.meta.key.ToString()); !s) {
+        return s.error();
+      }
+      state.frontends.emplace(fe.key, std::move(fe));
+    }
+  }
+  // The ClusterSet VIPs. A VIP that is also a local ClusterIP keeps the
+  // local Service (a misconfigured ClusterSet CIDR must not hijack it).
+  for (const auto& imp : imports) {
+    if (!imp.clusterset_ip || imp.type != model::ImportType::kClusterSetIP) continue;
+    std::vector<const model::ExportedService*> all;
+    for (const auto& e : imp.exports) all.push_back(&e);
+    for (const auto& port : imp.ports) {
+      Frontend fe{.key = {*imp.clusterset_ip, port.port, port.protocol},
+                  .service = imp.key,
+                  .port_name = port.name,
+                  .backends = ImportBackends(port, all, cluster_ids)};
+      if (state.frontends.count(fe.key)) continue;
+      if (auto s = FillMaglev(fe, maglev, "ServiceImport " + imp.key.ToString()); !s) {
+        return s.error();
+      }
       state.frontends.emplace(fe.key, std::move(fe));
     }
   }
@@ -129,7 +223,20 @@ Result<DesiredState> BuildDesiredState(const model::ResourceSnapshot& snapshot,
   if (!routes.ok()) return routes.error();
   state.remote_cidrs = std::move(routes->remote_cidrs);
   state.tunnel_peers = std::move(routes->peers);
-  if (routes->local) state.exported_endpoints = ExportedEndpoints(snapshot, *routes->local, state);
+  if (routes->local) {
+    state.exported_endpoints = ExportedEndpoints(snapshot, *routes->local, state);
+    // What this cluster published, headless Services included: the
+    // endpoints remote clusters were told about.
+    for (const auto& imp : imports) {
+      for (const auto& e : imp.exports) {
+        if (e.cluster != options.local_cluster) continue;
+        for (const auto& ep : e.endpoints) {
+          for (const auto& p : ep.ports)
+            state.exported_endpoints.insert({ep.address, p.port, p.protocol});
+        }
+      }
+    }
+  }
   return state;
 }
 

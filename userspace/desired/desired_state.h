@@ -16,6 +16,7 @@
 #include "model/ipv4.h"
 #include "model/object_ref.h"
 #include "model/protocol.h"
+#include "model/service_import.h"
 #include "model/snapshot.h"
 
 namespace meridian::desired {
@@ -81,12 +82,31 @@ struct DesiredOptions {
   std::string local_cluster;  // the Cluster this node belongs to; empty: single cluster
 };
 
+// Annotations on a local Service (read on the importing side):
+// service.meridian.io/global: "true" makes its ClusterIP (and so
+// <svc>.<ns>.svc.cluster.local) reach the endpoints of every cluster that
+// exports the same namespace/name; service.meridian.io/affinity picks which.
+inline constexpr char kGlobalAnnotation[] = "service.meridian.io/global";
+inline constexpr char kAffinityAnnotation[] = "service.meridian.io/affinity";
+enum class Affinity { kLocal, kRemote, kNone };
+// "local" (default, also for unknown values), "remote", "none".
+Affinity ParseAffinity(const std::string& text);
+
 // Builds the desired state. Endpoints that are neither ready nor serving
 // are left out; serving-but-terminating endpoints stay as weight-0 backends
 // so that their established flows finish. Errors only for impossible Maglev
 // inputs (e.g. more backends than the largest table).
+//
+// `imports` (the MCS merge of the registry's exports) add one frontend per
+// port of every ClusterSetIP import with an allocated IP, balanced over the
+// ready endpoints of every exporting cluster, and feed global Services.
 Result<DesiredState> BuildDesiredState(const model::ResourceSnapshot& snapshot,
+                                       const std::vector<model::ServiceImport>& imports,
                                        const DesiredOptions& options);
+inline Result<DesiredState> BuildDesiredState(const model::ResourceSnapshot& snapshot,
+                                              const DesiredOptions& options) {
+  return BuildDesiredState(snapshot, {}, options);
+}
 // Single-cluster shorthand.
 inline Result<DesiredState> BuildDesiredState(const model::ResourceSnapshot& snapshot,
                                               const lb::MaglevConfig& maglev) {

@@ -1,0 +1,142 @@
+#include "desired/desired_state.h"
+
+#include <gtest/gtest.h>
+
+#include "mcs_fixtures.h"
+
+namespace meridian::desired {
+namespace {
+
+using mcs::test_support::Cluster;
+using mcs::test_support::Export;
+using mcs::test_support::Ip;
+using model::Protocol;
+
+model::ExportedEndpoint Ep(const char* ip, bool ready = true) {
+  return {.address = Ip(ip),
+          .conditions = {ready, ready, false},
+          .ports = {{"http", Protocol::kTcp, 8080}}};
+}
+
+model::ServiceImport WebImport(std::vector<model::ExportedService> exports) {
+  model::ServiceImport imp;
+  imp.key = {"shop", "web"};
+  imp.ports = {{"http", Protocol::kTcp, 80}};
+  imp.clusterset_ip = Ip("10.255.0.1");
+  imp.exports = std::move(exports);
+  return imp;
+}
+
+model::ResourceSnapshot TwoClusters() {
+  model::ResourceSnapshot s;
+  s.clusters = {Cluster("east", 1, "10.1.0.0/16", "172.16.1.11"),
+                Cluster("west", 2, "10.2.0.0/16", "172.16.2.11")};
+  return s;
+}
+
+std::vector<std::string> BackendText(const Frontend& fe) {
+  std::vector<std::string> out;
+  for (const auto& b : fe.backends) {
+    out.push_back(b.key.ToString() + " c" + std::to_string(b.cluster_id) + " w" +
+                  std::to_string(b.weight));
+  }
+  return out;
+}
+
+TEST(DesiredStateImportsTest, ClusterSetVipBalancesOverEveryExportingCluster) {
+  auto east = Export("east", "web", 1);
+  east.endpoints = {Ep("10.1.1.10"), Ep("10.1.1.11", false)};
+  auto west = Export("west", "web", 2);
+  west.endpoints = {Ep("10.2.1.10")};
+  auto state = BuildDesiredState(TwoClusters(), {WebImport({east, west})},
+                                 DesiredOptions{.local_cluster = "east"});
+  ASSERT_TRUE(state.ok()) << state.error().message;
+  ASSERT_EQ(state->frontends.size(), 1u);
+  const auto& fe = state->frontends.begin()->second;
+  EXPECT_EQ(fe.key.ToString(), "10.255.0.1:80/TCP");
+  EXPECT_EQ(BackendText(fe),
+            (std::vector<std::string>{"10.1.1.10:8080/TCP c1 w1", "10.2.1.10:8080/TCP c2 w1"}));
+  EXPECT_FALSE(fe.maglev.empty());
+  // The tunnel may deliver to what east exported, and only that.
+  EXPECT_EQ(state->exported_endpoints,
+            (std::set<BackendKey>{{Ip("10.1.1.10"), 8080, Protocol::kTcp},
+                                  {Ip("10.1.1.11"), 8080, Protocol::kTcp}}));
+}
+
+TEST(DesiredStateImportsTest, UnallocatedAndHeadlessImportsGetNoFrontend) {
+  auto imp = WebImport({Export("east", "web", 1)});
+  imp.clusterset_ip.reset();
+  auto headless = WebImport({Export("east", "db", 1)});
+  headless.key = {"shop", "db"};
+  headless.type = model::ImportType::kHeadless;
+  auto state = BuildDesiredState(TwoClusters(), {imp, headless}, DesiredOptions{});
+  ASSERT_TRUE(state.ok());
+  EXPECT_TRUE(state->frontends.empty());
+}
+
+// A global Service: the local ClusterIP, with remote endpoints by affinity.
+class GlobalServiceTest
+    : public testing::TestWithParam<std::tuple<std::string, bool, std::vector<std::string>>> {};
+
+TEST_P(GlobalServiceTest, AffinityPicksEndpoints) {
+  auto [affinity, local_ready, want] = GetParam();
+  auto snap = TwoClusters();
+  model::Service svc;
+  svc.meta.key = {"shop", "web"};
+  svc.meta.annotations = {{"service.meridian.io/global", "true"},
+                          {"service.meridian.io/affinity", affinity}};
+  svc.cluster_ip = Ip("10.96.0.10");
+  svc.ports = {{.name = "http", .protocol = Protocol::kTcp, .port = 80}};
+  snap.services.push_back(svc);
+  model::EndpointSlice slice;
+  slice.meta.key = {"shop", "web-1"};
+  slice.service_name = "web";
+  slice.ports = {{"http", Protocol::kTcp, 8080}};
+  model::Endpoint ep;
+  ep.addresses = {Ip("10.1.1.10")};
+  ep.conditions.ready = local_ready;
+  ep.conditions.serving = local_ready;
+  slice.endpoints = {ep};
+  snap.endpoint_slices.push_back(slice);
+  auto west = Export("west", "web", 2);
+  west.endpoints = {Ep("10.2.1.10")};
+  auto east = Export("east", "web", 1);
+  east.endpoints = {Ep("10.1.1.10")};
+  auto state =
+      BuildDesiredState(snap, {WebImport({east, west})}, DesiredOptions{.local_cluster = "east"});
+  ASSERT_TRUE(state.ok()) << state.error().message;
+  auto fe = state->frontends.find({Ip("10.96.0.10"), 80, Protocol::kTcp});
+  ASSERT_NE(fe, state->frontends.end());
+  EXPECT_EQ(BackendText(fe->second), want);
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Affinities, GlobalServiceTest,
+    testing::Values(
+        std::make_tuple("local", true, std::vector<std::string>{"10.1.1.10:8080/TCP c0 w1"}),
+        std::make_tuple("local", false, std::vector<std::string>{"10.2.1.10:8080/TCP c2 w1"}),
+        std::make_tuple("", true, std::vector<std::string>{"10.1.1.10:8080/TCP c0 w1"}),
+        std::make_tuple("remote", true, std::vector<std::string>{"10.2.1.10:8080/TCP c2 w1"}),
+        std::make_tuple("none", true,
+                        std::vector<std::string>{"10.1.1.10:8080/TCP c0 w1",
+                                                 "10.2.1.10:8080/TCP c2 w1"})));
+
+TEST(DesiredStateImportsTest, ServiceWithoutGlobalAnnotationIgnoresImports) {
+  auto snap = TwoClusters();
+  model::Service svc;
+  svc.meta.key = {"shop", "web"};
+  svc.cluster_ip = Ip("10.96.0.10");
+  svc.ports = {{.name = "http", .protocol = Protocol::kTcp, .port = 80}};
+  snap.services.push_back(svc);
+  auto west = Export("west", "web", 2);
+  west.endpoints = {Ep("10.2.1.10")};
+  auto state =
+      BuildDesiredState(snap, {WebImport({west})}, DesiredOptions{.local_cluster = "east"});
+  ASSERT_TRUE(state.ok());
+  auto fe = state->frontends.find({Ip("10.96.0.10"), 80, Protocol::kTcp});
+  ASSERT_NE(fe, state->frontends.end());
+  EXPECT_TRUE(fe->second.backends.empty());  // cluster.local unchanged by default
+}
+
+}  // namespace
+}  // namespace meridian::desired
