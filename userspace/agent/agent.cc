@@ -9,6 +9,8 @@
 #include "datapath/bpffs.h"
 #include "datapath/tc_attach.h"
 #include "desired/desired_state.h"
+#include "mcs/clusterset_view.h"
+#include "mcs/import_merge.h"
 
 namespace meridian::agent {
 
@@ -57,8 +59,8 @@ Status Agent::Start() {
                !s) {
       return s;
     }
-    if (auto s = datapath::DetachOtherUplinkMode(uplink_->ifindex, uplink_->name,
-                                                 options_.uplink_decap);
+    if (auto s =
+            datapath::DetachOtherUplinkMode(uplink_->ifindex, uplink_->name, options_.uplink_decap);
         !s) {
       return s;
     }
@@ -78,6 +80,15 @@ Status Agent::Start() {
   auto links = PodLinkWatcher::Open(options_.pod_interfaces);
   if (!links.ok()) return links.error();
   links_.emplace(std::move(links).value());
+
+  if (!options_.registry_url.empty()) {
+    auto reg = registry::OpenRegistry(options_.registry_url);
+    if (!reg.ok()) return reg.error();
+    status_.registry.url = options_.registry_url;
+    status_.registry.state = "connecting";
+    registry_watcher_ = std::make_unique<RegistryWatcher>(
+        std::move(reg).value(), io_, [this](RegistryUpdate u) { OnRegistryUpdate(std::move(u)); });
+  }
   return Status::Ok();
 }
 
@@ -123,6 +134,17 @@ int Agent::Run() {
     return 1;
   }
   HandleLinkEvents();  // the initial dump is already queued on the socket
+  if (registry_watcher_) {
+    // Start from the ClusterSet's state rather than serve a manifests-only
+    // state for a moment; an unreachable registry does not block startup.
+    auto guard = asio::make_work_guard(io_);  // so run_one_for waits instead of returning
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+    while (status_.registry.state == "connecting" && std::chrono::steady_clock::now() < deadline) {
+      io_.run_one_for(std::chrono::milliseconds(100));
+    }
+    guard.reset();
+    io_.restart();
+  }
   Reconcile();
   if (options_.once) {
     Shutdown();
@@ -216,11 +238,60 @@ void Agent::Attach(int ifindex, const std::string& name) {
   PublishStatus();
 }
 
+void Agent::OnRegistryUpdate(RegistryUpdate update) {
+  bool records_changed = update.error.empty() || update.records != registry_.records;
+  if (!update.error.empty()) update.records = registry_.records;  // keep the last good
+  registry_ = std::move(update);
+  status_.registry.state = registry_.error.empty() ? "connected" : "unreachable";
+  status_.registry.error = registry_.error;
+  status_.registry.revision = std::max(status_.registry.revision, registry_.revision);
+  status_.registry.records = registry_.records.size();
+  if (records_changed) registry_changed_ = true;
+  Reconcile();
+}
+
+// The imports status: what `meridianctl` and operators read.
+static std::vector<ImportStatus> DescribeImports(const std::vector<model::ServiceImport>& imports) {
+  std::vector<ImportStatus> out;
+  for (const auto& imp : imports) {
+    ImportStatus s{.name = imp.key.ToString(),
+                   .type = model::ToString(imp.type),
+                   .clusterset_ip = imp.clusterset_ip ? imp.clusterset_ip->ToString() : "",
+                   .clusters = imp.Clusters()};
+    for (const auto& p : imp.ports) {
+      s.ports.push_back(fmt::format("{}{}{}/{}", p.name, p.name.empty() ? "" : ":", p.port,
+                                    model::ToString(p.protocol)));
+    }
+    for (const auto& c : imp.conflicts) {
+      s.conflicts.push_back(fmt::format("{}: {}: {}", c.cluster, c.reason, c.message));
+    }
+    out.push_back(std::move(s));
+  }
+  return out;
+}
+
 void Agent::Reconcile() {
   ++status_.reconciles;
   auto dir = manifests_->Reload();
   std::vector<std::string> errors;
   for (const auto& e : dir.errors) errors.push_back(e.message);
+
+  // The registry's view of the ClusterSet joins the manifests: remote
+  // clusters, every export (merged into ServiceImports), ClusterSet IPs.
+  std::vector<model::ServiceImport> imports;
+  model::ResourceSnapshot snapshot = dir.snapshot;
+  if (registry_watcher_) {
+    auto view = mcs::BuildClusterSetView(registry_.records, dir.snapshot.clusters);
+    for (const auto& r : view.rejected) {
+      errors.push_back(fmt::format("registry record {} rejected: {}", r.key, r.reason));
+    }
+    status_.registry.rejected.clear();
+    for (const auto& r : view.rejected) status_.registry.rejected.emplace_back(r.key, r.reason);
+    if (!registry_.error.empty()) errors.push_back("registry unreachable: " + registry_.error);
+    snapshot.clusters = std::move(view.clusters);
+    imports = mcs::MergeImports(std::move(view.exports), view.clusterset_ips);
+    status_.imports = DescribeImports(imports);
+  }
 
   std::set<std::string> current(errors.begin(), errors.end());
   for (const auto& e : current) {
@@ -231,9 +302,10 @@ void Agent::Reconcile() {
   }
   logged_errors_ = current;
 
-  if (dir.changed || apply_pending_) {
+  if (dir.changed || apply_pending_ || registry_changed_) {
+    registry_changed_ = false;
     auto state = desired::BuildDesiredState(
-        dir.snapshot,
+        snapshot, imports,
         desired::DesiredOptions{.maglev = options_.maglev, .local_cluster = options_.cluster});
     if (state.ok() && !options_.cluster.empty()) {
       for (const auto& c : dir.snapshot.clusters) {
@@ -253,6 +325,13 @@ void Agent::Reconcile() {
         apply_pending_ = false;
         status_.last_writes = *writes;
         status_.last_apply_time = NowRfc3339();
+        if (registry_watcher_ && registry_.revision > status_.registry.applied_revision) {
+          status_.registry.applied_revision = registry_.revision;
+          status_.registry.applied_unix_ms =
+              std::chrono::duration_cast<std::chrono::milliseconds>(
+                  std::chrono::system_clock::now().time_since_epoch())
+                  .count();
+        }
         if (writes->total() > 0) {
           spdlog::info("applied: {} frontends, {} backends ({} map writes)",
                        writer_->installed_services(), writer_->installed_backends(),

@@ -15,6 +15,7 @@
 #include "agent/agent_options.h"
 #include "agent/agent_status.h"
 #include "agent/pod_link_watcher.h"
+#include "agent/registry_watcher.h"
 #include "agent/uplink_info.h"
 #include "datapath/map_writer.h"
 #include "datapath/node_datapath.h"
@@ -43,6 +44,7 @@ class Agent {
   void ArmInotify();
   void ArmNetlink();
   void Shutdown();
+  void OnRegistryUpdate(RegistryUpdate update);
 
   AgentOptions options_;
   boost::asio::io_context io_;
@@ -63,6 +65,9 @@ class Agent {
   std::string status_path_;
   bool apply_pending_ = true;            // desired state not yet in the kernel
   std::set<std::string> logged_errors_;  // so a persisting error is logged once
+  std::unique_ptr<RegistryWatcher> registry_watcher_;
+  RegistryUpdate registry_;
+  bool registry_changed_ = false;
 };
 
 }  // namespace meridian::agent

@@ -28,6 +28,9 @@ struct AgentOptions {
   std::string node_ip;  // outer source address; default: the uplink's IPv4
   std::uint16_t vxlan_port = 4789;
   std::string uplink_decap = "tc";  // "tc" or "xdp"
+  // ClusterSet registry (dir:/path or etcd://...): remote clusters, their
+  // exports and the ClusterSet IPs. Empty: manifests only.
+  std::string registry_url;
   bool detach_on_exit = false;
   bool once = false;  // reconcile once, attach existing pods, exit
 };

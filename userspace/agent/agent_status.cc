@@ -43,6 +43,30 @@ Status WriteStatusFile(const AgentStatus& s, const std::string& path) {
       {"attached_interfaces", s.attached_interfaces},
       {"reused_pinned_maps", s.reused_pinned_maps},
   };
+  if (!s.registry.url.empty()) {
+    nlohmann::json rejected = nlohmann::json::array();
+    for (const auto& [key, reason] : s.registry.rejected) {
+      rejected.push_back({{"key", key}, {"reason", reason}});
+    }
+    j["registry"] = {{"url", s.registry.url},
+                     {"state", s.registry.state},
+                     {"error", s.registry.error},
+                     {"revision", s.registry.revision},
+                     {"applied_revision", s.registry.applied_revision},
+                     {"applied_unix_ms", s.registry.applied_unix_ms},
+                     {"records", s.registry.records},
+                     {"rejected", rejected}};
+    nlohmann::json imports = nlohmann::json::array();
+    for (const auto& i : s.imports) {
+      imports.push_back({{"name", i.name},
+                         {"type", i.type},
+                         {"clusterset_ip", i.clusterset_ip},
+                         {"clusters", i.clusters},
+                         {"ports", i.ports},
+                         {"conflicts", i.conflicts}});
+    }
+    j["imports"] = imports;
+  }
   std::error_code ec;
   std::filesystem::create_directories(std::filesystem::path(path).parent_path(), ec);
   std::string tmp = path + ".tmp";

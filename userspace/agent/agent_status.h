@@ -13,6 +13,27 @@
 
 namespace meridian::agent {
 
+// The ClusterSet registry as this agent sees it.
+struct RegistryStatus {
+  std::string url;    // empty: no registry (single cluster or static manifests)
+  std::string state;  // "connected" or "unreachable" (serving the last records)
+  std::string error;
+  std::int64_t revision = 0;          // latest revision received
+  std::int64_t applied_revision = 0;  // latest revision whose state is in the kernel
+  std::int64_t applied_unix_ms = 0;   // when it was applied (convergence measurements)
+  std::size_t records = 0;
+  std::vector<std::pair<std::string, std::string>> rejected;  // key, reason
+};
+
+struct ImportStatus {
+  std::string name;                    // ns/name
+  std::string type;                    // ClusterSetIP or Headless
+  std::string clusterset_ip;           // empty until allocated, and for headless
+  std::vector<std::string> clusters;   // exporting clusters, oldest export first
+  std::vector<std::string> ports;      // "http:80/TCP"
+  std::vector<std::string> conflicts;  // "<cluster>: <Reason>: <message>"
+};
+
 struct AgentStatus {
   std::string node;
   std::string manifests_dir;
@@ -28,6 +49,8 @@ struct AgentStatus {
   std::size_t backends = 0;
   std::map<std::string, int> attached_interfaces;  // name -> ifindex
   bool reused_pinned_maps = false;
+  RegistryStatus registry;
+  std::vector<ImportStatus> imports;
 };
 
 // Atomic: write to a temporary file, then rename over status.json.

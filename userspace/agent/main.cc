@@ -55,6 +55,9 @@ int main(int argc, char** argv) {
                  "Where VXLAN is decapsulated on the uplink: tc (fastest on veth) or xdp")
       ->check(CLI::IsMember({"tc", "xdp"}))
       ->capture_default_str();
+  app.add_option("--registry", o.registry_url,
+                 "ClusterSet registry (dir:/path or etcd://host:port): remote clusters, their "
+                 "exports and the ClusterSet IPs are read from it");
   app.add_flag("--detach-on-exit", o.detach_on_exit,
                "Detach from pod interfaces on exit (default: the datapath keeps forwarding)");
   app.add_flag("--once", o.once, "Reconcile once, attach to existing pods, and exit");

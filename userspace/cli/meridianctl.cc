@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 #include <vector>
 
+#include "cli/registry_command.h"
 #include "datapath/bpffs.h"
 #include "datapath/map_iter.h"
 #include "datapath/pinned_maps.h"
@@ -120,7 +121,9 @@ int main(int argc, char** argv) {
       "meridianctl: inspect a node's Meridian datapath (pinned BPF maps) and agent status"};
   std::string node, bpffs = meridian::datapath::kDefaultBpffs, state_dir;
   bool json = false;
-  app.add_option("--node", node, "Node name (as given to meridian-agent --node)")->required();
+  app.add_option("--node", node,
+                 "Node name (as given to meridian-agent --node); needed by every subcommand but "
+                 "registry");
   app.add_option("--bpffs", bpffs, "BPF filesystem mount point")->capture_default_str();
   app.add_option("--state-dir", state_dir, "Agent state directory (default /run/meridian/<node>)");
   app.add_flag("--json", json, "JSON output (stats, services, status)");
@@ -130,7 +133,15 @@ int main(int argc, char** argv) {
   auto* backends = app.add_subcommand("backends", "Backends by id");
   auto* ct = app.add_subcommand("ct", "Conntrack entries (both directions)");
   auto* status = app.add_subcommand("status", "The agent's status.json");
+  meridian::cli::RegistryCommand registry;
+  meridian::cli::AddRegistryCommand(app, registry);
   CLI11_PARSE(app, argc, argv);
+
+  if (registry.app->parsed()) return meridian::cli::RunRegistryCommand(registry);
+  if (node.empty()) {
+    std::cerr << "meridianctl: --node is required\n";
+    return 2;
+  }
 
   if (status->parsed()) {
     std::string path = (state_dir.empty() ? "/run/meridian/" + node : state_dir) + "/status.json";

@@ -22,6 +22,8 @@ struct KeyValue {
   std::string key;
   std::string value;
   std::int64_t revision = 0;  // the registry revision at which it was last modified
+
+  bool operator==(const KeyValue&) const = default;
 };
 
 struct WatchEvent {
@@ -72,8 +74,7 @@ class Registry {
   // A blocking watch of changes under prefix with revision > since. The
   // default polls ChangesSince every 50 ms; backends override it with their
   // native notification (inotify, etcd Watch).
-  virtual Result<std::unique_ptr<WatchStream>> Watch(const std::string& prefix,
-                                                     std::int64_t since);
+  virtual Result<std::unique_ptr<WatchStream>> Watch(const std::string& prefix, std::int64_t since);
 };
 
 // "dir:/path" -> DirRegistry (the directory is created if missing); any
