@@ -1,0 +1,167 @@
+#!/usr/bin/env bash
+# shellcheck source-path=SCRIPTDIR
+# Lab test of the live ClusterSet: 2 clusters x 2 nodes x 2 pods + a client
+# in c1, a dir: registry, one meridian-controller per cluster publishing its
+# exports under a 3 s lease, one meridian-agent per node reading the registry.
+#
+#  - web is exported from both clusters (c1's export is older; c2's asks for
+#    ClientIP affinity: a SessionAffinityConflict on c2), db only from c2,
+#    secret from nowhere; api is global in c1 (annotation, no local pods)
+#  - every agent agrees on one ClusterSet IP per import; headless and
+#    unexported services get none
+#  - the web ClusterSet VIP reaches pods of both clusters, db reaches c2,
+#    api's local ClusterIP reaches c2's pod through the mirroring
+#  - a garbage record in the registry is rejected with a reason in
+#    status.json; everything else keeps working; deleting it clears it
+#  - SIGKILL of c2's controller: its exports disappear from c1's maps
+#    within the lease (3 s) plus margin; restarting it brings them back;
+#    SIGTERM withdraws at once
+#
+# Usage: clusterset_test.sh [--bin-dir DIR]. Exit 0 pass, 1 fail, 77 skip.
+set -uo pipefail
+# shellcheck source=testlib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/testlib.sh"
+
+PREFIX=$(lab_random_prefix)
+WORK=$(mktemp -d "/tmp/meridian-cs-test.XXXXXX")
+REG="dir:$WORK/registry"
+TTL_MS=3000
+declare -A CTRL_PID
+cleanup() {
+  local c
+  for c in "${!CTRL_PID[@]}"; do kill -TERM "${CTRL_PID[$c]}" 2>/dev/null; done
+  [[ -n ${LAB_NODE_NAMES+x} ]] && lab_agents_stop
+  "$LAB" down --prefix "$PREFIX" >/dev/null 2>&1
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+# export_yaml NAME CREATED: a ServiceExport with a creation timestamp.
+export_yaml() {
+  printf 'apiVersion: multicluster.x-k8s.io/v1alpha1\nkind: ServiceExport\n'
+  printf 'metadata: {name: %s, namespace: default, creationTimestamp: "%s"}\n---\n' "$1" "$2"
+}
+
+echo "# lab $PREFIX: 2 clusters x 2 nodes x 2 pods + client, registry $REG"
+"$LAB" up --prefix "$PREFIX" --clusters 2 --nodes 2 --pods 2 --client --bin-dir "$BIN_DIR" >"$WORK/lab-up.log" 2>&1 ||
+  { cat "$WORK/lab-up.log"; exit 1; }
+lab_load_env "$PREFIX"
+C1N1=$(lab_node_ns "$PREFIX" 1 1)
+
+mkdir -p "$WORK/m/c1" "$WORK/m/c2"
+"$LAB" manifests --prefix "$PREFIX" --out "$WORK/clusters" >/dev/null
+cp "$WORK/clusters/cluster-c1.yaml" "$WORK/m/c1/"
+cp "$WORK/clusters/cluster-c2.yaml" "$WORK/m/c2/"
+{
+  lab_service_yaml web 10.96.0.10 "http:TCP:80:8080" c1n1p1 c1n2p1
+  export_yaml web 2024-01-01T00:00:00Z
+  # api: global in c1 with no local pods (selector-less), so its familiar
+  # ClusterIP reaches the clusters that export api.
+  cat <<'YAML'
+apiVersion: v1
+kind: Service
+metadata:
+  name: api
+  namespace: default
+  annotations: {service.meridian.io/global: "true", service.meridian.io/affinity: local}
+spec:
+  clusterIP: 10.96.0.30
+  ports: [{name: http, protocol: TCP, port: 80}]
+---
+YAML
+} >"$WORK/m/c1/services.yaml"
+{
+  lab_service_yaml web 10.96.5.10 "http:TCP:80:8080" c2n1p1 c2n2p1 | sed 's/^spec:$/spec:\n  sessionAffinity: ClientIP/'
+  export_yaml web 2024-06-01T00:00:00Z
+  lab_service_yaml db 10.96.5.20 "http:TCP:80:8080" c2n1p2
+  export_yaml db 2024-06-01T00:00:00Z
+  lab_service_yaml api 10.96.5.30 "http:TCP:80:8080" c2n2p2
+  export_yaml api 2024-06-01T00:00:00Z
+  lab_service_yaml secret 10.96.5.40 "http:TCP:80:8080" c2n2p2
+} >"$WORK/m/c2/services.yaml"
+
+start_controller() {  # start_controller C
+  "$BIN_DIR/meridian-controller" --cluster "c$1" --manifests "$WORK/m/c$1" --registry "$REG" \
+    --lease-ttl-ms "$TTL_MS" --status-file "$WORK/controller-c$1.json" \
+    >>"$WORK/controller-c$1.log" 2>&1 &
+  CTRL_PID[$1]=$!
+}
+start_controller 1
+start_controller 2
+require "agents of both clusters attach and serve with --registry" \
+  lab_agents_start_clusterset "$WORK/m" --registry "$REG"
+
+# import_field NODE NAME FIELD: a field of an import in the node's status.json.
+import_field() {
+  lab_agent_status "$1" | python3 -c '
+import json, sys
+s = json.load(sys.stdin)
+for i in s.get("imports", []):
+    if i["name"] == sys.argv[1]:
+        v = i[sys.argv[2]]
+        print(",".join(v) if isinstance(v, list) else v)
+' "default/$2" "$3"
+}
+both_exported() { [[ $(import_field "$C1N1" web clusters) == "c1,c2" && -n $(import_field "$C1N1" db clusterset_ip) ]]; }
+require "c1n1 sees web exported by c1 and c2, and db with a ClusterSet IP" wait_for 10 both_exported
+
+WEB_IP=$(import_field "$C1N1" web clusterset_ip)
+DB_IP=$(import_field "$C1N1" db clusterset_ip)
+check "ClusterSet IPs come from 10.255.0.0/16 (web $WEB_IP, db $DB_IP)" \
+  grep -qE '^10\.255\.0\.[0-9]+ 10\.255\.0\.[0-9]+$' <<<"$WEB_IP $DB_IP"
+check "web and db have different ClusterSet IPs" test "$WEB_IP" != "$DB_IP"
+for node in "${LAB_NODE_NAMES[@]}"; do
+  same_ip() { [[ $(import_field "$node" web clusterset_ip) == "$WEB_IP" ]]; }
+  check "$node agrees on web's ClusterSet IP" wait_for 5 same_ip
+done
+check_eq "secret (no ServiceExport) is not imported" "" "$(import_field "$C1N1" secret name)"
+check_eq "web's oldest export is c1's" "c1,c2" "$(import_field "$C1N1" web clusters)"
+check_eq "c2's ClientIP affinity conflicts with the oldest export" \
+  "c2: SessionAffinityConflict: session affinity ClientIP conflicts with None of the oldest export (cluster c1)" \
+  "$(import_field "$C1N1" web conflicts)"
+
+client() { lab_exec_pod "$PREFIX" c1client "$@"; }
+client bash -c "for i in \$(seq 60); do curl -s --max-time 2 http://$WEB_IP/ || echo FAILED; done" >"$WORK/web.txt"
+check "web ClusterSet VIP reaches c1 pods ($(grep -c '^c1' "$WORK/web.txt")/60)" grep -qE '^c1n[12]p1$' "$WORK/web.txt"
+check "web ClusterSet VIP reaches c2 pods ($(grep -c '^c2' "$WORK/web.txt")/60)" grep -qE '^c2n[12]p1$' "$WORK/web.txt"
+check "web ClusterSet VIP: no failure" test "$(grep -c FAILED "$WORK/web.txt")" -eq 0
+check_eq "db ClusterSet VIP reaches c2n1p2" "c2n1p2" "$(client curl -s --max-time 2 "http://$DB_IP/")"
+check_eq "api's local ClusterIP (global, affinity local, no local pods) reaches c2n2p2" \
+  "c2n2p2" "$(client curl -s --max-time 2 http://10.96.0.30/)"
+
+# --- a malformed record ------------------------------------------------------
+CTL="$BIN_DIR/meridianctl"
+"$CTL" registry --url "$REG" put /meridian/v1/clusters/c9/info --value 'garbage' >/dev/null
+rejected() { lab_agent_status "$C1N1" | grep -q 'registry record /meridian/v1/clusters/c9/info rejected: not a meridian.v1.ClusterInfo: the bytes do not parse as Protobuf'; }
+check "a garbage ClusterInfo is rejected with its reason in status.json" wait_for 5 rejected
+check_eq "... and web still works" "ok" \
+  "$(client curl -s --max-time 2 "http://$WEB_IP/" | grep -qE '^c[12]n' && echo ok)"
+"$CTL" registry --url "$REG" delete /meridian/v1/clusters/c9/info
+serving() { lab_agent_status "$C1N1" | python3 -c 'import json,sys; sys.exit(json.load(sys.stdin)["state"] != "serving")'; }
+check "deleting it returns the agent to serving" wait_for 5 serving
+
+# --- lease expiry: c2's controller dies without withdrawing --------------------
+kill -KILL "${CTRL_PID[2]}"
+wait "${CTRL_PID[2]}" 2>/dev/null
+unset 'CTRL_PID[2]'
+t0=$(date +%s%N)
+only_c1() { [[ $(import_field "$C1N1" web clusters) == "c1" && -z $(import_field "$C1N1" db name) ]]; }
+check "after SIGKILL of c2's controller, c2's exports leave c1n1 within 3 s lease + 2 s" wait_for 5 only_c1
+echo "# withdrawn after $(( ($(date +%s%N) - t0) / 1000000 )) ms"
+client bash -c "for i in \$(seq 20); do curl -s --max-time 2 http://$WEB_IP/ || echo FAILED; done" >"$WORK/web-c1.txt"
+check "web now reaches c1 pods only" test "$(grep -c '^c1n[12]p1$' "$WORK/web-c1.txt")" -eq 20
+db_fails() { ! client curl -s --max-time 1 "http://$DB_IP/" >/dev/null; }
+check "db's VIP is gone: connection fails" db_fails
+
+start_controller 2
+check "restarting c2's controller brings its exports back" wait_for 5 both_exported
+check_eq "web keeps its ClusterSet IP across the outage" "$WEB_IP" "$(import_field "$C1N1" web clusterset_ip)"
+
+kill -TERM "${CTRL_PID[2]}"
+wait "${CTRL_PID[2]}" 2>/dev/null
+unset 'CTRL_PID[2]'
+t0=$(date +%s%N)
+check "SIGTERM withdraws c2's exports at once (< 1 s)" wait_for 1 only_c1
+echo "# withdrawn after $(( ($(date +%s%N) - t0) / 1000000 )) ms"
+
+finish
