@@ -247,7 +247,14 @@ void Agent::OnRegistryUpdate(RegistryUpdate update) {
   status_.registry.revision = std::max(status_.registry.revision, registry_.revision);
   status_.registry.records = registry_.records.size();
   if (records_changed) registry_changed_ = true;
-  Reconcile();
+  // Updates that queued up while a reconcile ran are applied together: one
+  // reconcile for the batch, not one per record.
+  if (registry_reconcile_queued_) return;
+  registry_reconcile_queued_ = true;
+  asio::post(io_, [this] {
+    registry_reconcile_queued_ = false;
+    Reconcile();
+  });
 }
 
 // The imports status: what `meridianctl` and operators read.
@@ -272,6 +279,7 @@ static std::vector<ImportStatus> DescribeImports(const std::vector<model::Servic
 
 void Agent::Reconcile() {
   ++status_.reconciles;
+  auto started = std::chrono::steady_clock::now();
   auto dir = manifests_->Reload();
   std::vector<std::string> errors;
   for (const auto& e : dir.errors) errors.push_back(e.message);
@@ -306,7 +314,9 @@ void Agent::Reconcile() {
     registry_changed_ = false;
     auto state = desired::BuildDesiredState(
         snapshot, imports,
-        desired::DesiredOptions{.maglev = options_.maglev, .local_cluster = options_.cluster});
+        desired::DesiredOptions{.maglev = options_.maglev,
+                                .local_cluster = options_.cluster,
+                                .previous = last_desired_ ? &*last_desired_ : nullptr});
     if (state.ok() && !options_.cluster.empty()) {
       for (const auto& c : dir.snapshot.clusters) {
         if (c.meta.key.name == options_.cluster && c.id != cluster_id_) {
@@ -323,6 +333,7 @@ void Agent::Reconcile() {
       auto writes = writer_->Apply(*state);
       if (writes.ok()) {
         apply_pending_ = false;
+        last_desired_ = *state;
         status_.last_writes = *writes;
         status_.last_apply_time = NowRfc3339();
         if (registry_watcher_ && registry_.revision > status_.registry.applied_revision) {
@@ -349,6 +360,8 @@ void Agent::Reconcile() {
   status_.state = status_.errors.empty() ? "serving" : "degraded";
   status_.services = writer_->installed_services();
   status_.backends = writer_->installed_backends();
+  status_.last_reconcile_ms =
+      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count();
   PublishStatus();
 }
 

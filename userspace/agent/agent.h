@@ -19,6 +19,7 @@
 #include "agent/uplink_info.h"
 #include "datapath/map_writer.h"
 #include "datapath/node_datapath.h"
+#include "desired/desired_state.h"
 #include "sources/inotify_watch.h"
 #include "sources/manifest_directory.h"
 
@@ -68,6 +69,8 @@ class Agent {
   std::unique_ptr<RegistryWatcher> registry_watcher_;
   RegistryUpdate registry_;
   bool registry_changed_ = false;
+  bool registry_reconcile_queued_ = false;
+  std::optional<desired::DesiredState> last_desired_;  // what was applied, for Maglev reuse
 };
 
 }  // namespace meridian::agent

@@ -28,6 +28,7 @@ Status WriteStatusFile(const AgentStatus& s, const std::string& path) {
       {"state", s.state},
       {"errors", s.errors},
       {"reconciles", s.reconciles},
+      {"last_reconcile_ms", s.last_reconcile_ms},
       {"apply_failures", s.apply_failures},
       {"last_apply_time", s.last_apply_time},
       {"last_writes",

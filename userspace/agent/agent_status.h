@@ -42,6 +42,7 @@ struct AgentStatus {
   std::string state = "starting";
   std::vector<std::string> errors;  // current input and apply errors
   std::uint64_t reconciles = 0;
+  double last_reconcile_ms = 0;  // read, merge, build and apply (not the status write)
   std::uint64_t apply_failures = 0;
   std::string last_apply_time;  // RFC 3339, UTC
   datapath::WriteStats last_writes;

@@ -225,10 +225,14 @@ Result<UniqueFd> MapWriter::CreateTable(const FrontendKey& key,
 
 Status MapWriter::PrepareTable(const Frontend& fe, std::vector<NewTable>& fresh,
                                WriteStats& stats) {
-  std::vector<std::uint32_t> ids(fe.maglev.size());
-  for (std::size_t i = 0; i < ids.size(); ++i) {
-    ids[i] = backends_.at(fe.backends[fe.maglev[i]].key).id;
+  // One id lookup per backend, not per slot: tables have ~100 slots per
+  // backend and a reconcile walks every frontend.
+  std::vector<std::uint32_t> backend_ids(fe.backends.size());
+  for (std::size_t b = 0; b < backend_ids.size(); ++b) {
+    backend_ids[b] = backends_.at(fe.backends[b].key).id;
   }
+  std::vector<std::uint32_t> ids(fe.maglev.size());
+  for (std::size_t i = 0; i < ids.size(); ++i) ids[i] = backend_ids[fe.maglev[i]];
   auto it = services_.find(fe.key);
   const InstalledService* svc = it == services_.end() ? nullptr : &it->second;
   if (ids.empty()) return Status::Ok();  // rejecting: no table needed

@@ -81,7 +81,15 @@ bool AnyActive(const std::vector<Backend>& backends) {
   return std::any_of(backends.begin(), backends.end(), [](const Backend& b) { return b.weight; });
 }
 
-Status FillMaglev(Frontend& fe, const lb::MaglevConfig& maglev, const std::string& what) {
+Status FillMaglev(Frontend& fe, const DesiredOptions& options, const std::string& what) {
+  const lb::MaglevConfig& maglev = options.maglev;
+  if (options.previous) {
+    auto it = options.previous->frontends.find(fe.key);
+    if (it != options.previous->frontends.end() && it->second.backends == fe.backends) {
+      fe.maglev = it->second.maglev;
+      return Status::Ok();
+    }
+  }
   std::vector<lb::MaglevBackend> mb;
   mb.reserve(fe.backends.size());
   for (const auto& b : fe.backends) mb.push_back({b.key.ToString(), b.weight});
@@ -149,7 +157,6 @@ static std::set<BackendKey> ExportedEndpoints(const model::ResourceSnapshot& sna
 Result<DesiredState> BuildDesiredState(const model::ResourceSnapshot& snapshot,
                                        const std::vector<model::ServiceImport>& imports,
                                        const DesiredOptions& options) {
-  const lb::MaglevConfig& maglev = options.maglev;
   std::map<model::ObjectKey, std::vector<const EndpointSlice*>> slices_by_service;
   for (const auto& slice : snapshot.endpoint_slices) {
     slices_by_service[{slice.meta.key.ns, slice.service_name}].push_back(&slice);
@@ -195,7 +202,7 @@ Result<DesiredState> BuildDesiredState(const model::ResourceSnapshot& snapshot,
           for (auto& [k, b] : merged) fe.backends.push_back(b);
         }
       }
-      if (auto s = FillMaglev(fe, maglev, "Service " + svc.meta.key.ToString()); !s) {
+      if (auto s = FillMaglev(fe, options, "Service " + svc.meta.key.ToString()); !s) {
         return s.error();
       }
       state.frontends.emplace(fe.key, std::move(fe));
@@ -213,7 +220,7 @@ Result<DesiredState> BuildDesiredState(const model::ResourceSnapshot& snapshot,
                   .port_name = port.name,
                   .backends = ImportBackends(port, all, cluster_ids)};
       if (state.frontends.count(fe.key)) continue;
-      if (auto s = FillMaglev(fe, maglev, "ServiceImport " + imp.key.ToString()); !s) {
+      if (auto s = FillMaglev(fe, options, "ServiceImport " + imp.key.ToString()); !s) {
         return s.error();
       }
       state.frontends.emplace(fe.key, std::move(fe));

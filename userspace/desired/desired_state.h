@@ -80,6 +80,11 @@ struct DesiredState {
 struct DesiredOptions {
   lb::MaglevConfig maglev;
   std::string local_cluster;  // the Cluster this node belongs to; empty: single cluster
+  // The previous result, if any: a frontend whose backends did not change
+  // reuses its Maglev table instead of recomputing it (the table is a pure
+  // function of the backends and the config), which keeps a reconcile of
+  // thousands of services cheap when one of them changes.
+  const struct DesiredState* previous = nullptr;
 };
 
 // Annotations on a local Service (read on the importing side):

@@ -150,11 +150,6 @@ Status AtomicWriteFile(const std::string& dir, const std::string& name, const st
   return FsyncDir(dir);
 }
 
-std::string KeyForFileName(std::string name) {
-  std::replace(name.begin(), name.end(), '%', '/');
-  return name;
-}
-
 }  // namespace
 
 Status ValidateKey(const std::string& key) {
@@ -240,6 +235,14 @@ std::string DirRegistry::FileNameForKey(const std::string& key) {
   std::string name = key;
   std::replace(name.begin(), name.end(), '/', '%');
   return name;
+}
+
+std::optional<std::string> DirRegistry::KeyForFileName(const std::string& name) {
+  if (name.empty() || name[0] != '%') return std::nullopt;
+  std::string key = name;
+  std::replace(key.begin(), key.end(), '%', '/');
+  if (!ValidateKey(key)) return std::nullopt;
+  return key;
 }
 
 // ---------------------------------------------------------------------------
@@ -359,11 +362,12 @@ Result<std::vector<DirRegistry::Record>> DirRegistry::ScanAll() {
   std::int64_t now = NowMs();
   std::vector<Record> records;
   for (const std::string& name : names) {
-    std::string key = KeyForFileName(name);
-    if (!ValidateKey(key)) {
+    auto key_of_file = DirRegistry::KeyForFileName(name);
+    if (!key_of_file) {
       spdlog::warn("registry: skipping {}/{}: not the file of a valid key", keys_dir, name);
       continue;
     }
+    const std::string& key = *key_of_file;
     auto record = ReadRecord(key);
     if (!record) continue;               // logged by ReadRecord; skipped
     if (!record->has_value()) continue;  // removed meanwhile (pruned by an older version)
@@ -480,6 +484,18 @@ Result<std::optional<KeyValue>> DirRegistry::Get(const std::string& key) {
   if (auto s = ExpireIfDue(r, NowMs()); !s) return s.error();
   if (r.tombstone) return std::optional<KeyValue>();
   return std::optional<KeyValue>(KeyValue{r.key, std::move(r.value), r.revision});
+}
+
+Result<std::optional<DirRegistry::Record>> DirRegistry::ReadForWatch(const std::string& key) {
+  if (auto s = ValidateKey(key); !s) return s.error();
+  Lock lock(*this);
+  if (!lock.status()) return lock.status().error();
+  auto record = ReadRecord(key);
+  if (!record) return record.error();
+  if (record->has_value()) {
+    if (auto s = ExpireIfDue(**record, NowMs()); !s) return s.error();
+  }
+  return record;
 }
 
 Result<std::vector<KeyValue>> DirRegistry::List(const std::string& prefix) {

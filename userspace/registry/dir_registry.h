@@ -46,12 +46,18 @@ class DirRegistry final : public Registry {
   Result<std::vector<WatchEvent>> ChangesSince(const std::string& prefix,
                                                std::int64_t since) override;
   std::int64_t CurrentRevision() override;
+  // inotify on keys/: a change costs one file read, not a directory scan
+  // (see dir_watch.cc).
+  Result<std::unique_ptr<WatchStream>> Watch(const std::string& prefix,
+                                             std::int64_t since) override;
 
   // The directory holding one record file per key (flat: '/' in a key is
   // '%' in its file name), for tools and tests.
   std::string KeysDir() const { return dir_ + "/keys"; }
   // The record file name of a valid key.
   static std::string FileNameForKey(const std::string& key);
+  // The key of a record file name; nullopt for other files (temporaries).
+  static std::optional<std::string> KeyForFileName(const std::string& name);
 
   // One record file, decoded.
   struct Record {
@@ -66,6 +72,9 @@ class DirRegistry final : public Registry {
   static std::string EncodeRecord(const Record& record);
   // Error says why the bytes are not a record.
   static Result<Record> DecodeRecord(const std::string& key, const std::string& bytes);
+  // The record of `key` as a watcher must see it: an expired lease is
+  // turned into a tombstone first. nullopt if there is no file.
+  Result<std::optional<Record>> ReadForWatch(const std::string& key);
 
  private:
   DirRegistry(std::string dir, int lock_fd, Options options)

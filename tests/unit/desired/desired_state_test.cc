@@ -63,6 +63,30 @@ TEST(DesiredStateImportsTest, ClusterSetVipBalancesOverEveryExportingCluster) {
                                   {Ip("10.1.1.11"), 8080, Protocol::kTcp}}));
 }
 
+TEST(DesiredStateImportsTest, ReusesMaglevTablesOfUnchangedFrontends) {
+  auto east = Export("east", "web", 1);
+  east.endpoints = {Ep("10.1.1.10"), Ep("10.1.1.11")};
+  auto first = BuildDesiredState(TwoClusters(), {WebImport({east})}, DesiredOptions{});
+  ASSERT_TRUE(first.ok());
+  // A doctored previous table proves reuse: an unchanged frontend takes it.
+  DesiredState previous = *first;
+  auto& doctored = previous.frontends.begin()->second.maglev;
+  doctored.assign(doctored.size(), 1);
+  auto again =
+      BuildDesiredState(TwoClusters(), {WebImport({east})}, DesiredOptions{.previous = &previous});
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(again->frontends.begin()->second.maglev, doctored);
+  // A changed backend set computes a fresh table.
+  east.endpoints.push_back(Ep("10.1.1.12"));
+  auto changed =
+      BuildDesiredState(TwoClusters(), {WebImport({east})}, DesiredOptions{.previous = &previous});
+  ASSERT_TRUE(changed.ok());
+  const auto& table = changed->frontends.begin()->second.maglev;
+  EXPECT_NE(table, doctored);
+  EXPECT_EQ(std::set<std::uint32_t>(table.begin(), table.end()),
+            (std::set<std::uint32_t>{0, 1, 2}));
+}
+
 TEST(DesiredStateImportsTest, UnallocatedAndHeadlessImportsGetNoFrontend) {
   auto imp = WebImport({Export("east", "web", 1)});
   imp.clusterset_ip.reset();

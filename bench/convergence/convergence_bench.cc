@@ -1,0 +1,206 @@
+// convergence-bench: how long an export change in the registry takes to
+// reach the BPF maps of every node. It fills the registry with a synthetic
+// ClusterSet (C clusters, S services, each exported by two clusters), waits
+// for the agents to install it, then changes one export at a time (an
+// endpoint toggles ready) and reads each agent's status.json until every
+// agent has applied that revision. The agents stamp applied_unix_ms when a
+// revision reaches the kernel, so the figure is registry write -> map write.
+#include <fmt/format.h>
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+#include <algorithm>
+#include <chrono>
+#include <fstream>
+#include <iostream>
+#include <nlohmann/json.hpp>
+#include <thread>
+#include <vector>
+
+#include "mcs/records.h"
+#include "mcs/registry_keys.h"
+#include "registry/registry.h"
+
+namespace {
+
+using namespace meridian;
+
+std::int64_t NowMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+struct AgentView {
+  std::int64_t applied_revision = 0;
+  std::int64_t applied_ms = 0;
+  std::size_t imports = 0;
+};
+
+AgentView ReadStatus(const std::string& path) {
+  std::ifstream in(path);
+  AgentView v;
+  if (!in) return v;
+  try {
+    auto j = nlohmann::json::parse(in);
+    v.applied_revision = j["registry"]["applied_revision"].get<std::int64_t>();
+    v.applied_ms = j["registry"]["applied_unix_ms"].get<std::int64_t>();
+    v.imports = j["imports"].size();
+  } catch (const std::exception&) {
+  }
+  return v;
+}
+
+model::Cluster MakeCluster(int c) {
+  model::Cluster cl;
+  cl.meta.key.name = fmt::format("b{}", c);
+  cl.id = static_cast<std::uint32_t>(c);
+  auto cidr = *model::Cidr::Parse(fmt::format("10.{}.0.0/16", 100 + c));
+  cl.pod_cidrs = {cidr};
+  cl.tunnel_endpoints = {{*model::Ipv4Address::Parse(fmt::format("172.31.{}.1", c)), {cidr}}};
+  return cl;
+}
+
+model::ExportedService MakeExport(int c, int s, bool second_ready) {
+  model::ExportedService e{.cluster = fmt::format("b{}", c),
+                           .service = {"bench", fmt::format("svc{}", s)}};
+  e.ports = {{"http", model::Protocol::kTcp, 80}};
+  e.export_creation_ms = 1;
+  for (int k = 0; k < 2; ++k) {
+    model::ExportedEndpoint ep{.address = *model::Ipv4Address::Parse(fmt::format(
+                                   "10.{}.{}.{}", 100 + c, (s / 100) % 256, (s % 100) * 2 + k + 1)),
+                               .ports = {{"http", model::Protocol::kTcp, 8080}}};
+    ep.conditions.ready = k == 0 || second_ready;
+    e.endpoints.push_back(std::move(ep));
+  }
+  return e;
+}
+
+double Percentile(std::vector<double> v, double p) {
+  std::sort(v.begin(), v.end());
+  if (v.empty()) return 0;
+  auto i = static_cast<std::size_t>(p * (v.size() - 1) + 0.5);
+  return v[std::min(i, v.size() - 1)];
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"convergence-bench: registry export change -> map update on every agent"};
+  std::string url;
+  int clusters = 10, services = 1000, changes = 50;
+  std::vector<std::string> statuses;
+  std::string csv;
+  app.add_option("--registry", url, "Registry URL the agents watch")->required();
+  app.add_option("--clusters", clusters, "Clusters in the synthetic ClusterSet")
+      ->capture_default_str();
+  app.add_option("--services", services, "Exported services (each by two clusters)")
+      ->capture_default_str();
+  app.add_option("--changes", changes, "Timed export changes")->capture_default_str();
+  app.add_option("--status", statuses, "status.json of every agent (repeat)")->required();
+  app.add_option("--csv", csv, "Append one line per change: clusters,services,change,ms");
+  CLI11_PARSE(app, argc, argv);
+  if (clusters < 2 || clusters > 200) {
+    std::cerr << "--clusters must be 2..200\n";
+    return 2;
+  }
+  auto reg = registry::OpenRegistry(url);
+  if (!reg) {
+    std::cerr << reg.error().message << "\n";
+    return 1;
+  }
+  auto& r = **reg;
+
+  // Fill.
+  auto t_fill = std::chrono::steady_clock::now();
+  for (int c = 1; c <= clusters; ++c) {
+    auto cl = MakeCluster(c);
+    if (auto p = r.Put(mcs::ClusterInfoKey(cl.meta.key.name), mcs::EncodeClusterInfo(cl, 0)); !p) {
+      std::cerr << p.error().message << "\n";
+      return 1;
+    }
+  }
+  std::int64_t last = 0;
+  for (int s = 0; s < services; ++s) {
+    for (int k = 0; k < 2; ++k) {
+      int c = 1 + (s + k) % clusters;
+      auto e = MakeExport(c, s, true);
+      auto p = r.Put(mcs::ExportKey(e.cluster, e.service), mcs::EncodeExportedService(e));
+      if (!p) {
+        std::cerr << p.error().message << "\n";
+        return 1;
+      }
+    }
+    model::ObjectKey key{"bench", fmt::format("svc{}", s)};
+    auto ip = model::Ipv4Address(0x0aff0000u + 1 + static_cast<std::uint32_t>(s));  // 10.255.x.y
+    auto p = r.Put(mcs::ImportKey(key), mcs::EncodeImportRecord(key, ip));
+    if (!p) {
+      std::cerr << p.error().message << "\n";
+      return 1;
+    }
+    last = *p;
+  }
+  auto fill_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t_fill).count();
+  // Full sync: wait for every agent to apply the last fill revision.
+  auto t_sync = std::chrono::steady_clock::now();
+  for (;;) {
+    bool all = std::all_of(statuses.begin(), statuses.end(), [&](const std::string& s) {
+      return ReadStatus(s).applied_revision >= last;
+    });
+    if (all) break;
+    if (std::chrono::steady_clock::now() - t_sync > std::chrono::seconds(120)) {
+      std::cerr << "agents did not apply revision " << last << " within 120 s\n";
+      return 1;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  double sync_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t_sync).count();
+  fmt::print(
+      "filled {} clusters, {} services ({} records) in {:.2f} s; agents synced {:.2f} s later\n",
+      clusters, services, clusters + 3 * services, fill_s, sync_s);
+
+  std::vector<double> ms;
+  for (int i = 0; i < changes; ++i) {
+    int s = (i * 7919) % services;
+    int c = 1 + s % clusters;
+    auto e = MakeExport(c, s, i % 2 == 1);  // toggle the second endpoint
+    std::int64_t t0 = NowMs();
+    auto rev = r.Put(mcs::ExportKey(e.cluster, e.service), mcs::EncodeExportedService(e));
+    if (!rev) {
+      std::cerr << rev.error().message << "\n";
+      return 1;
+    }
+    std::int64_t worst = 0;
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+    for (const auto& path : statuses) {
+      for (;;) {
+        auto v = ReadStatus(path);
+        if (v.applied_revision >= *rev) {
+          worst = std::max(worst, v.applied_ms - t0);
+          break;
+        }
+        if (std::chrono::steady_clock::now() > deadline) {
+          std::cerr << path << " did not apply revision " << *rev << "\n";
+          return 1;
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(2));
+      }
+    }
+    ms.push_back(static_cast<double>(worst));
+    if (!csv.empty()) {
+      std::ofstream(csv, std::ios::app)
+          << fmt::format("{},{},{},{}\n", clusters, services, i, worst);
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));  // let agents settle
+  }
+  fmt::print(
+      "convergence over {} changes, {} agents: p50 {:.0f} ms, p99 {:.0f} ms, max {:.0f} ms\n",
+      changes, statuses.size(), Percentile(ms, 0.5), Percentile(ms, 0.99),
+      *std::max_element(ms.begin(), ms.end()));
+  fmt::print(
+      "RESULT clusters={} services={} agents={} p50_ms={:.0f} p99_ms={:.0f} max_ms={:.0f} "
+      "sync_s={:.2f}\n",
+      clusters, services, statuses.size(), Percentile(ms, 0.5), Percentile(ms, 0.99),
+      *std::max_element(ms.begin(), ms.end()), sync_s);
+  return 0;
+}
