@@ -1,14 +1,20 @@
 #!/usr/bin/env bash
-# Meridian demo, from a fresh Debian 12 machine, as root. Builds a lab of
-# network namespaces (2 clusters x 2 nodes x 2 pods + a client pod in c1;
-# the clusters' underlays are joined by a router that does not route pod
-# CIDRs), runs one meridian-agent per node, declares Services in
-# Kubernetes-shaped manifests, and shows real traffic to their VIPs being
-# load-balanced in the kernel, within a cluster and through the VXLAN tunnel
-# to the other cluster. Everything it creates is removed at the end.
+# Meridian demo, from a fresh Debian 12 machine, as root: a live ClusterSet
+# on the embedded dir: registry.
 #
-# (Until the ClusterSet registry lands, each cluster's view of the other's
-# endpoints is written into its manifests here, as the registry will.)
+# It builds a lab of network namespaces (2 clusters x 2 nodes x 2 pods + a
+# client pod in each cluster; the clusters' underlays are joined by a router
+# that does not route pod CIDRs), runs one meridian-controller per cluster
+# (publishing exports to the registry under a lease) and one meridian-agent
+# per node (reading the registry, translating and tunnelling in the kernel).
+#   - web is exported by both clusters, db only by c2
+#   - the client pod of c1 resolves web.demo.svc.clusterset.local and
+#     db.demo.svc.clusterset.local with the system resolver (getent, curl)
+#     through the agent's DNS server, and the demo prints which cluster and
+#     pod answered each request
+#   - then c2's controller is killed: its exports expire from the registry
+#     and web is served by c1 alone
+# Everything it creates is removed at the end.
 set -euo pipefail
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 if [[ $(id -u) -ne 0 ]]; then
@@ -18,81 +24,100 @@ fi
 
 "$REPO/scripts/install-deps.sh" >/dev/null
 echo "== building"
-"$REPO/scripts/build.sh" --target meridian-agent meridianctl meridian-echo >/dev/null
+"$REPO/scripts/build.sh" --target meridian-agent meridian-controller meridianctl meridian-echo >/dev/null
 
 source "$REPO/lab/lib.sh"
 source "$REPO/lab/agents.sh"
 source "$REPO/lab/manifests.sh"
+BIN="$REPO/build/bin"
 PREFIX=$(lab_random_prefix)
 WORK=$(mktemp -d /tmp/meridian-demo.XXXXXX)
+REG="dir:$WORK/registry"
+CTRL_PIDS=()
 cleanup() {
+  local p
+  for p in "${CTRL_PIDS[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
   [[ -n ${LAB_NODE_NAMES+x} ]] && lab_agents_stop
   "$REPO/lab/meridian-lab" down --prefix "$PREFIX" >/dev/null 2>&1 || true
   rm -rf "$WORK"
 }
 trap cleanup EXIT
 
-echo "== lab $PREFIX: 2 clusters x 2 nodes x 2 pods, client pod c1client"
+echo "== lab $PREFIX: 2 clusters x 2 nodes x 2 pods, client pods c1client and c2client"
 "$REPO/lab/meridian-lab" up --prefix "$PREFIX" --clusters 2 --nodes 2 --pods 2 --client \
-  --bin-dir "$REPO/build/bin" >/dev/null
+  --bin-dir "$BIN" >/dev/null
 lab_load_env "$PREFIX"
 
-service() {  # service NAME VIP POD...: HTTP on 80/TCP and echo on 80/UDP, to 8080
+# ns_service NAME VIP POD...: a Service in namespace demo (HTTP 80 -> 8080).
+ns_service() {
   local name=$1 vip=$2
   shift 2
-  lab_service_yaml "$name" "$vip" "http:TCP:80:8080,echo:UDP:80:8080" "$@"
+  lab_service_yaml "$name" "$vip" "http:TCP:80:8080" "$@" | sed 's/namespace: default/namespace: demo/'
 }
-C1=(c1n1p1 c1n1p2 c1n2p1 c1n2p2)
-C2=(c2n1p1 c2n1p2 c2n2p1 c2n2p2)
+ns_export() { lab_service_export "$1" | sed 's/namespace: default/namespace: demo/'; }
 mkdir -p "$WORK/m/c1" "$WORK/m/c2"
 "$REPO/lab/meridian-lab" manifests --prefix "$PREFIX" --out "$WORK/clusters" >/dev/null
-cp "$WORK/clusters/"*.yaml "$WORK/m/c1/"
-cp "$WORK/clusters/"*.yaml "$WORK/m/c2/"
+cp "$WORK/clusters/cluster-c1.yaml" "$WORK/m/c1/"
+cp "$WORK/clusters/cluster-c2.yaml" "$WORK/m/c2/"
 {
-  service web 10.96.0.10 "${C2[@]}"
-  lab_service_export web
-} >"$WORK/m/c2/web.yaml"
+  ns_service web 10.96.0.10 c1n1p1 c1n2p1
+  ns_export web
+} >"$WORK/m/c1/services.yaml"
 {
-  service web 10.96.0.10 "${C1[@]}"
-  service web-c2 10.96.0.11 "${C2[@]}"
-  service web-global 10.96.0.12 "${C1[@]}" "${C2[@]}"
-} >"$WORK/m/c1/web.yaml"
-echo "== manifests: c1 runs web (10.96.0.10) on its pods; c2 runs and exports web;"
-echo "   c1 also has web-c2 (10.96.0.11, c2's pods) and web-global (10.96.0.12, both)"
-lab_agents_start_clusterset "$WORK/m"
-echo "== agents running on ${LAB_NODE_NAMES[*]} (VXLAN: --cluster cN --uplink ${PREFIX}up)"
+  ns_service web 10.96.0.10 c2n1p1 c2n2p1
+  ns_export web
+  ns_service db 10.96.0.20 c2n1p2 c2n2p2
+  ns_export db
+} >"$WORK/m/c2/services.yaml"
+echo "== manifests: web (pods c1n1p1 c1n2p1 | c2n1p1 c2n2p1) exported by c1 and c2;"
+echo "   db (pods c2n1p2 c2n2p2) exported by c2 only"
 
-ask() {  # ask VIP COUNT: COUNT HTTP requests from c1client, tallied by pod
-  local i
-  for i in $(seq "$2"); do
-    lab_exec_pod "$PREFIX" c1client curl -s --max-time 2 "http://$1/" || echo "(failed)"
-  done | sort | uniq -c | awk '{printf "   %3d x %s\n", $1, $2}'
+for c in 1 2; do
+  "$BIN/meridian-controller" --cluster "c$c" --manifests "$WORK/m/c$c" --registry "$REG" \
+    --lease-ttl-ms 3000 >>"$WORK/controller-c$c.log" 2>&1 &
+  CTRL_PIDS+=($!)
+done
+echo "== controllers publish to $REG (lease 3 s)"
+lab_agents_start_clusterset "$WORK/m" --registry "$REG"
+echo "== agents running on ${LAB_NODE_NAMES[*]}, reading the registry"
+NODE1=${LAB_NODE_NAMES[0]}
+imports_ready() {
+  "$BIN/meridianctl" --node "$NODE1" --state-dir "$LAB_STATE_DIR/agent-$NODE1" status |
+    python3 -c 'import json,sys; i={x["name"]: x for x in json.load(sys.stdin)["imports"]}; sys.exit(not (i.get("demo/web",{}).get("clusterset_ip") and i.get("demo/db",{}).get("clusterset_ip")))'
 }
-echo "== 20 requests from c1client to web (10.96.0.10, local pods):"
-ask 10.96.0.10 20
-echo "== 20 requests to web-c2 (10.96.0.11): answered in cluster c2, through the tunnel:"
-ask 10.96.0.11 20
-echo "== 40 requests to web-global (10.96.0.12): both clusters:"
-ask 10.96.0.12 40
-echo "== UDP datagram to web-c2:"
-printf '   %s\n' "$(lab_exec_pod "$PREFIX" c1client bash -c 'echo hello | socat -T2 - UDP:10.96.0.11:80')"
+for _ in $(seq 50); do imports_ready && break; sleep 0.1; done
+echo "== ServiceImports on $NODE1:"
+"$BIN/meridianctl" --node "$NODE1" --state-dir "$LAB_STATE_DIR/agent-$NODE1" status |
+  python3 -c 'import json,sys
+for i in json.load(sys.stdin)["imports"]:
+    print("   %-9s %-13s %-15s exported by %s" % (i["name"], i["type"], i["clusterset_ip"], ",".join(i["clusters"])))'
+echo "== registry records:"
+"$BIN/meridianctl" registry --url "$REG" list | cut -c1-110 | sed 's/^/   /'
 
-echo "== meridianctl --node ${LAB_NODE_NAMES[0]} services"
-"$REPO/build/bin/meridianctl" --node "${LAB_NODE_NAMES[0]}" services | sed 's/^/   /'
-echo "== meridianctl --node ${LAB_NODE_NAMES[0]} stats (non-zero counters)"
-"$REPO/build/bin/meridianctl" --node "${LAB_NODE_NAMES[0]}" stats | awk 'NR==1 || $2 > 0' | sed 's/^/   /'
+WEB_IP=$("$BIN/meridianctl" --node "$NODE1" --state-dir "$LAB_STATE_DIR/agent-$NODE1" status |
+  python3 -c 'import json,sys; print([i for i in json.load(sys.stdin)["imports"] if i["name"]=="demo/web"][0]["clusterset_ip"])')
+DB_IP=$("$BIN/meridianctl" --node "$NODE1" --state-dir "$LAB_STATE_DIR/agent-$NODE1" status |
+  python3 -c 'import json,sys; print([i for i in json.load(sys.stdin)["imports"] if i["name"]=="demo/db"][0]["clusterset_ip"])')
 
-echo "== web-c2 loses every backend: the VIP now refuses at once"
-python3 - "$WORK/m/c1/web.yaml" <<'PY'
-import re, sys
-p = sys.argv[1]
-docs = open(p).read().split("\n---\n")
-for i, d in enumerate(docs):
-    if "name: web-c2-1" in d:
-        docs[i] = d[: d.index("endpoints:")] + "endpoints: []"
-open(p + ".tmp", "w").write("\n---\n".join(docs))
-PY
-mv "$WORK/m/c1/web.yaml.tmp" "$WORK/m/c1/web.yaml"
-sleep 1
-lab_exec_pod "$PREFIX" c1client curl -sS --max-time 5 "http://10.96.0.11/" 2>&1 | sed 's/^/   /' || true
+ask() {  # ask CLIENT URL COUNT: requests tallied by the pod (and so cluster) that answered
+  local i
+  for i in $(seq "$3"); do
+    lab_exec_pod "$PREFIX" "$1" curl -s --max-time 2 "$2" || echo "(failed)"
+  done | sort | uniq -c | awk '{c=substr($2,1,2); printf "   %3d x %-8s (cluster %s)\n", $1, $2, c}'
+}
+echo "== 20 requests from c1client to web's ClusterSet VIP $WEB_IP:"
+ask c1client "http://$WEB_IP/" 20
+echo "== 10 requests from c1client to db's ClusterSet VIP $DB_IP (only c2 exports it):"
+ask c1client "http://$DB_IP/" 10
+echo "== 10 requests from c2client to web's ClusterSet VIP $WEB_IP (the same VIP in c2):"
+ask c2client "http://$WEB_IP/" 10
+
+echo "== c2's controller is killed (no withdrawal): its lease expires within 3 s"
+kill -KILL "${CTRL_PIDS[1]}"
+wait "${CTRL_PIDS[1]}" 2>/dev/null || true
+sleep 4
+echo "== 10 requests from c1client to web's ClusterSet VIP: only c1 answers"
+ask c1client "http://$WEB_IP/" 10
+echo "== db from c1client: gone with its only exporter"
+lab_exec_pod "$PREFIX" c1client curl -sS --max-time 2 "http://$DB_IP/" 2>&1 | sed 's/^/   /' || true
 echo "== done; tearing the lab down"
