@@ -289,7 +289,7 @@ void Agent::Reconcile() {
   std::vector<model::ServiceImport> imports;
   model::ResourceSnapshot snapshot = dir.snapshot;
   if (registry_watcher_) {
-    auto view = mcs::BuildClusterSetView(registry_.records, dir.snapshot.clusters);
+    auto view = mcs::BuildClusterSetView(registry_.records, dir.snapshot.clusters, &record_cache_);
     for (const auto& r : view.rejected) {
       errors.push_back(fmt::format("registry record {} rejected: {}", r.key, r.reason));
     }

@@ -20,6 +20,7 @@
 #include "datapath/map_writer.h"
 #include "datapath/node_datapath.h"
 #include "desired/desired_state.h"
+#include "mcs/clusterset_view.h"
 #include "sources/inotify_watch.h"
 #include "sources/manifest_directory.h"
 
@@ -70,6 +71,7 @@ class Agent {
   RegistryUpdate registry_;
   bool registry_changed_ = false;
   bool registry_reconcile_queued_ = false;
+  mcs::RecordCache record_cache_;
   std::optional<desired::DesiredState> last_desired_;  // what was applied, for Maglev reuse
 };
 

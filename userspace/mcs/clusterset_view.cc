@@ -40,37 +40,67 @@ std::string ClashWith(const model::Cluster& c, const std::vector<model::Cluster>
 
 }  // namespace
 
+namespace {
+
+RecordCache::Entry Decode(const registry::KeyValue& kv, const ParsedKey& parsed) {
+  RecordCache::Entry e;
+  if (const auto* info = std::get_if<ClusterInfoKeyParts>(&parsed)) {
+    auto c = DecodeClusterInfo(info->cluster, kv.value);
+    if (c) {
+      c->meta.source.file = kv.key;
+      e.cluster = std::move(*c);
+    } else {
+      e.error = c.error().message;
+    }
+  } else if (const auto* exp = std::get_if<ExportKeyParts>(&parsed)) {
+    auto x = DecodeExportedService(exp->cluster, exp->service, kv.value);
+    if (x) {
+      e.exported = std::move(*x);
+    } else {
+      e.error = x.error().message;
+    }
+  } else if (const auto* imp = std::get_if<ImportKeyParts>(&parsed)) {
+    auto ip = DecodeImportRecord(imp->service, kv.value);
+    if (ip) {
+      e.ip = *ip;
+    } else {
+      e.error = ip.error().message;
+    }
+  }
+  return e;
+}
+
+}  // namespace
+
 ClusterSetView BuildClusterSetView(const std::vector<registry::KeyValue>& records,
-                                   const std::vector<model::Cluster>& static_clusters) {
+                                   const std::vector<model::Cluster>& static_clusters,
+                                   RecordCache* cache) {
   ClusterSetView view;
+  RecordCache local;
+  RecordCache& decoded = cache ? *cache : local;
   std::vector<ClusterCandidate> candidates;
-  std::vector<std::pair<const registry::KeyValue*, ExportKeyParts>> export_records;
+  std::vector<std::pair<const RecordCache::Entry*, const registry::KeyValue*>> export_records;
   for (const auto& kv : records) {
     auto parsed = ParseKey(kv.key);
     if (!parsed) {
       view.rejected.push_back({kv.key, parsed.error().message});
       continue;
     }
-    if (const auto* info = std::get_if<ClusterInfoKeyParts>(&*parsed)) {
-      auto c = DecodeClusterInfo(info->cluster, kv.value);
-      if (!c) {
-        view.rejected.push_back({kv.key, c.error().message});
-        continue;
-      }
-      c->meta.source.file = kv.key;
-      candidates.push_back({std::move(*c), kv.key, kv.revision});
-    } else if (const auto* exp = std::get_if<ExportKeyParts>(&*parsed)) {
-      export_records.emplace_back(&kv, *exp);
-    } else if (const auto* imp = std::get_if<ImportKeyParts>(&*parsed)) {
-      auto ip = DecodeImportRecord(imp->service, kv.value);
-      if (!ip) {
-        view.rejected.push_back({kv.key, ip.error().message});
-        continue;
-      }
-      view.clusterset_ips[imp->service] = *ip;
+    if (std::holds_alternative<DecisionKeyParts>(*parsed)) continue;  // not read here
+    const auto& e = decoded.Get(kv.key, kv.revision, [&] { return Decode(kv, *parsed); });
+    if (!e.error.empty()) {
+      view.rejected.push_back({kv.key, e.error});
+      continue;
     }
-    // Decisions are read by the propagation scheduler's consumers, not here.
+    if (e.cluster) {
+      candidates.push_back({*e.cluster, kv.key, kv.revision});
+    } else if (e.exported) {
+      export_records.emplace_back(&e, &kv);
+    } else if (e.ip) {
+      view.clusterset_ips[std::get<ImportKeyParts>(*parsed).service] = *e.ip;
+    }
   }
+  decoded.Sweep();
 
   // First come, first served: a cluster that registers later cannot take
   // over an id or a CIDR. Static (manifest) clusters are trusted first.
@@ -94,20 +124,16 @@ ClusterSetView BuildClusterSetView(const std::vector<registry::KeyValue>& record
   std::sort(accepted.begin(), accepted.end(),
             [](const auto& a, const auto& b) { return a.meta.key.name < b.meta.key.name; });
 
-  for (const auto& [kv, parts] : export_records) {
+  for (const auto& [entry, kv] : export_records) {
+    const std::string& cluster = entry->exported->cluster;
     bool known = std::any_of(accepted.begin(), accepted.end(),
-                             [&](auto& c) { return c.meta.key.name == parts.cluster; });
+                             [&](auto& c) { return c.meta.key.name == cluster; });
     if (!known) {
       view.rejected.push_back(
-          {kv->key, fmt::format("cluster {} has no accepted info record", parts.cluster)});
+          {kv->key, fmt::format("cluster {} has no accepted info record", cluster)});
       continue;
     }
-    auto e = DecodeExportedService(parts.cluster, parts.service, kv->value);
-    if (!e) {
-      view.rejected.push_back({kv->key, e.error().message});
-      continue;
-    }
-    view.exports.push_back(std::move(*e));
+    view.exports.push_back(*entry->exported);
   }
   view.clusters = std::move(accepted);
   std::sort(view.rejected.begin(), view.rejected.end(),

@@ -6,6 +6,8 @@
 
 #include <cstdint>
 #include <map>
+#include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -31,12 +33,49 @@ struct ClusterSetView {
   bool operator==(const ClusterSetView&) const = default;
 };
 
+// Decoded records by key, reused while a record's revision is unchanged:
+// an agent re-reads the whole ClusterSet on every change, but only the
+// changed records need decoding.
+class RecordCache {
+ public:
+  struct Entry {
+    std::int64_t revision = 0;
+    std::optional<model::Cluster> cluster;
+    std::optional<model::ExportedService> exported;
+    std::optional<model::Ipv4Address> ip;
+    std::string error;
+  };
+  // The entry for (key, revision), decoding with `decode` on a miss.
+  template <class Decode>
+  const Entry& Get(const std::string& key, std::int64_t revision, Decode decode) {
+    auto it = entries_.find(key);
+    if (it == entries_.end() || it->second.revision != revision) {
+      Entry e = decode();
+      e.revision = revision;
+      it = entries_.insert_or_assign(key, std::move(e)).first;
+    }
+    seen_.insert(key);
+    return it->second;
+  }
+  // Forgets keys not used since the last call (deleted records).
+  void Sweep() {
+    std::erase_if(entries_, [&](const auto& kv) { return !seen_.count(kv.first); });
+    seen_.clear();
+  }
+
+ private:
+  std::map<std::string, Entry> entries_;
+  std::set<std::string> seen_;
+};
+
 // Decodes every record under /meridian/v1/ (as List returns them).
 // Clusters are checked against each other and against `static_clusters`
 // (from manifests, which win): a duplicate id or an overlapping pod CIDR
 // rejects the cluster that registered later (higher revision), naming both.
 // Exports of a cluster without an accepted info record are rejected.
+// `cache` (optional) skips decoding records whose revision it has seen.
 ClusterSetView BuildClusterSetView(const std::vector<registry::KeyValue>& records,
-                                   const std::vector<model::Cluster>& static_clusters);
+                                   const std::vector<model::Cluster>& static_clusters,
+                                   RecordCache* cache = nullptr);
 
 }  // namespace meridian::mcs

@@ -85,5 +85,27 @@ TEST(ClusterSetViewTest, StaticClustersWinAndMayBeRepeatedInTheRegistry) {
   EXPECT_EQ(view.rejected[0].key, "/meridian/v1/clusters/other/info");
 }
 
+// The cache decodes a record once per revision: a new value under the same
+// revision (impossible in a real registry) proves the second call did not
+// decode; a new revision does.
+TEST(ClusterSetViewTest, RecordCacheDecodesOncePerRevision) {
+  auto east = Cluster("east", 1, "10.1.0.0/16", "172.16.1.11");
+  RecordCache cache;
+  auto first = BuildClusterSetView({Info(east, 1)}, {}, &cache);
+  ASSERT_EQ(first.clusters.size(), 1u);
+  registry::KeyValue same_rev{ClusterInfoKey("east"), "garbage", 1};
+  auto cached = BuildClusterSetView({same_rev}, {}, &cache);
+  EXPECT_EQ(cached.clusters.size(), 1u);
+  EXPECT_TRUE(cached.rejected.empty());
+  registry::KeyValue new_rev{ClusterInfoKey("east"), "garbage", 2};
+  auto fresh = BuildClusterSetView({new_rev}, {}, &cache);
+  EXPECT_TRUE(fresh.clusters.empty());
+  ASSERT_EQ(fresh.rejected.size(), 1u);
+  // Gone from the records: forgotten, so an old revision decodes again.
+  BuildClusterSetView({}, {}, &cache);
+  auto again = BuildClusterSetView({Info(east, 1)}, {}, &cache);
+  EXPECT_EQ(again.clusters.size(), 1u);
+}
+
 }  // namespace
 }  // namespace meridian::mcs
