@@ -70,7 +70,8 @@ class DatapathTest : public ::testing::Test {
 
   datapath::WriteStats Install(const model::ResourceSnapshot& snap) {
     auto state = desired::BuildDesiredState(
-        snap, desired::DesiredOptions{.maglev = {}, .local_cluster = local_cluster_});
+        snap, desired::DesiredOptions{
+                  .maglev = {}, .local_cluster = local_cluster_, .node_ip = node_ip_});
     EXPECT_TRUE(state.ok()) << state.error().message;
     state_ = *state;
     auto st = writer_->Apply(*state);
@@ -108,8 +109,9 @@ class DatapathTest : public ::testing::Test {
     return delta;
   }
 
-  mer_config config_{};        // set by a derived fixture before SetUp
-  std::string local_cluster_;  // likewise
+  mer_config config_{};                        // set by a derived fixture before SetUp
+  std::string local_cluster_;                  // likewise
+  std::optional<model::Ipv4Address> node_ip_;  // likewise (gateway tests)
   std::unique_ptr<datapath::NodeDatapath> dp_;
   std::unique_ptr<datapath::MapWriter> writer_;
   desired::DesiredState state_;

@@ -66,7 +66,7 @@ class TunnelTest : public DatapathTest {
                          .uplink_ifindex = 1,
                          .uplink_mtu = 1500,
                          .vxlan_port_be = htons(4789),
-                         .pad = 0};
+                         .flags = 0};
     local_cluster_ = "c1";
   }
   static std::string Addr(const std::uint8_t* p) {
@@ -291,6 +291,80 @@ TEST_F(TunnelTest, XdpDecapsulatesLikeTc) {
   EXPECT_EQ(CounterDelta(),
             (std::map<std::string, std::uint64_t>{
                 {"drop_tunnel_unknown_peer", 1}, {"drop_tunnel_bad_vni", 1}, {"pass_uplink", 1}}));
+}
+
+// This node (172.16.1.11) is cluster 1's gateway: cluster 1 publishes only
+// the gateway; its other nodes route remote pod CIDRs here, unencapsulated.
+class GatewayTest : public TunnelTest {
+ protected:
+  GatewayTest() {
+    config_.flags = MER_CFG_GATEWAY;
+    node_ip_ = Ip4(kNodeIp);
+  }
+  static model::Ipv4Address Ip4(const char* s) { return *model::Ipv4Address::Parse(s); }
+  static model::ResourceSnapshot GatewayClusterSet() {
+    auto s = ClusterSet();
+    s.clusters[0].tunnel_endpoints.clear();
+    s.clusters[0].gateway = Ip4(kNodeIp);
+    return s;
+  }
+};
+
+TEST_F(GatewayTest, RelaysTheClustersTrafficAndAcceptsItsReplies) {
+  Install(GatewayClusterSet());
+  CounterDelta();
+  // From a pod on node 2 of our cluster (10.1.2.0/24) to a pod in c2.
+  Bytes plain = Packet().Eth().Ipv4("10.1.2.11", "10.2.1.11").Tcp(41000, 8080).Build();
+  auto r = FromUplink(plain);
+  ASSERT_EQ(r.verdict, TC_ACT_REDIRECT);
+  ASSERT_EQ(r.out.size(), plain.size() + 50);
+  EXPECT_EQ(Addr(&r.out[14 + 12]), kNodeIp);      // outer source: the gateway
+  EXPECT_EQ(Addr(&r.out[14 + 16]), kRemoteNode);  // the node hosting 10.2.1.0/24
+  EXPECT_EQ(r.out[14 + 20 + 8 + 6], 1);           // VNI 1: our cluster
+  EXPECT_TRUE(std::equal(plain.begin() + 14, plain.end(), r.out.begin() + 14 + 50));
+  EXPECT_EQ(CounterDelta(),
+            (std::map<std::string, std::uint64_t>{{"gateway_relay", 1}, {"encap", 1}}));
+  // The reply is decapsulated here (then routed on to node 2).
+  auto reply =
+      FromUplink(Vxlan(kRemoteNode, kNodeIp, 2, InnerTo("10.2.1.11", "10.1.2.11", 8080, 41000)));
+  EXPECT_EQ(reply.verdict, TC_ACT_OK);
+  EXPECT_EQ(CounterDelta(), (std::map<std::string, std::uint64_t>{{"decap", 1}}));
+  // A flow nobody relayed is not accepted.
+  auto stray =
+      FromUplink(Vxlan(kRemoteNode, kNodeIp, 2, InnerTo("10.2.1.11", "10.1.2.11", 8080, 41001)));
+  EXPECT_EQ(stray.verdict, TC_ACT_SHOT);
+  EXPECT_EQ(CounterDelta(), (std::map<std::string, std::uint64_t>{{"drop_tunnel_not_allowed", 1}}));
+}
+
+TEST_F(GatewayTest, RelaysOnlyTheLocalClustersPodTraffic) {
+  Install(GatewayClusterSet());
+  CounterDelta();
+  // Source outside our pod CIDRs (an underlay address, a spoofed pod of c2),
+  // or a destination that is not remote: passed to the stack, not relayed.
+  for (const Bytes& in : {Packet().Eth().Ipv4("172.16.1.12", "10.2.1.11").Tcp(1, 80).Build(),
+                          Packet().Eth().Ipv4("10.2.9.9", "10.2.1.11").Tcp(1, 80).Build(),
+                          Packet().Eth().Ipv4("10.1.2.11", "10.1.1.11").Tcp(1, 80).Build()}) {
+    auto r = FromUplink(in);
+    EXPECT_EQ(r.verdict, TC_ACT_OK);
+    EXPECT_EQ(r.out, in);
+  }
+  EXPECT_EQ(CounterDelta(), (std::map<std::string, std::uint64_t>{{"pass_uplink", 3}}));
+  // A local pod CIDR marker does not make local traffic look remote.
+  auto local = FromPod(Packet().Eth().Ipv4("10.1.1.11", "10.1.2.11").Tcp(1, 80).Build());
+  EXPECT_EQ(local.verdict, TC_ACT_OK);
+}
+
+TEST_F(TunnelTest, NonGatewayNodesOfAGatewayClusterDoNotTunnel) {
+  auto s = ClusterSet();
+  s.clusters[0].tunnel_endpoints.clear();
+  s.clusters[0].gateway = *model::Ipv4Address::Parse("172.16.1.99");  // not us
+  Install(s);
+  EXPECT_TRUE(state_.remote_cidrs.empty());
+  EXPECT_TRUE(state_.tunnel_peers.empty());
+  CounterDelta();
+  auto r = FromPod(Packet().Eth().Ipv4("10.1.1.11", "10.2.2.50").Tcp(8443, 41000, 0x12).Build());
+  EXPECT_EQ(r.verdict, TC_ACT_OK);  // routed to the gateway by the kernel
+  EXPECT_EQ(CounterDelta(), (std::map<std::string, std::uint64_t>{{"pass_not_service", 1}}));
 }
 
 TEST_F(TunnelTest, MapWriterInstallsRoutesPeersAndExportedEndpoints) {

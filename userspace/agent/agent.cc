@@ -125,6 +125,7 @@ Result<mer_config> Agent::TunnelConfig() {
   config.uplink_ifindex = static_cast<std::uint32_t>(uplink_->ifindex);
   config.uplink_mtu = uplink_->mtu;
   config.vxlan_port_be = htons(options_.vxlan_port);
+  if (local->gateway && *local->gateway == uplink_->address) config.flags |= MER_CFG_GATEWAY;
   return config;
 }
 
@@ -316,6 +317,7 @@ void Agent::Reconcile() {
         snapshot, imports,
         desired::DesiredOptions{.maglev = options_.maglev,
                                 .local_cluster = options_.cluster,
+                                .node_ip = uplink_ ? std::optional(uplink_->address) : std::nullopt,
                                 .previous = last_desired_ ? &*last_desired_ : nullptr});
     if (state.ok() && !options_.cluster.empty()) {
       for (const auto& c : dir.snapshot.clusters) {

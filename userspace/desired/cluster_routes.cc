@@ -5,7 +5,8 @@
 namespace meridian::desired {
 
 Result<ClusterRoutes> BuildClusterRoutes(const model::ResourceSnapshot& snapshot,
-                                         const std::string& local_cluster) {
+                                         const std::string& local_cluster,
+                                         std::optional<model::Ipv4Address> node_ip) {
   ClusterRoutes routes;
   if (local_cluster.empty()) return routes;
   for (const auto& c : snapshot.clusters) {
@@ -13,6 +14,13 @@ Result<ClusterRoutes> BuildClusterRoutes(const model::ResourceSnapshot& snapshot
   }
   if (!routes.local) {
     return Error{fmt::format("local cluster \"{}\" has no Cluster manifest", local_cluster)};
+  }
+  if (routes.local->gateway) {
+    routes.gateway = node_ip && *node_ip == *routes.local->gateway;
+    if (!routes.gateway) return routes;  // everything goes through the gateway
+    for (const auto& cidr : routes.local->pod_cidrs) {
+      routes.remote_cidrs[cidr] = {model::Ipv4Address(), routes.local->id};
+    }
   }
   for (const auto& c : snapshot.clusters) {
     if (&c == routes.local) continue;

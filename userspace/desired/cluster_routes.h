@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 
 #include "common/result.h"
@@ -22,14 +23,22 @@ struct TunnelRoute {
 };
 
 struct ClusterRoutes {
-  const model::Cluster* local = nullptr;              // null without --cluster
+  const model::Cluster* local = nullptr;  // null without --cluster
+  bool gateway = false;  // this node is its cluster's gateway (relays for the others)
   std::map<model::Cidr, TunnelRoute> remote_cidrs;    // other clusters' pod CIDRs
   std::map<model::Ipv4Address, std::uint32_t> peers;  // tunnel endpoint -> cluster id
 };
 
 // Fails when `local_cluster` is set but no Cluster has that name. With no
 // local cluster, there are no routes (single-cluster mode).
+//
+// When the local cluster publishes a gateway, only the gateway node (the
+// one whose `node_ip` it is) tunnels: it gets the routes and peers, plus
+// the local pod CIDRs marked with tunnel IP 0 (the source check of relayed
+// traffic). Its other nodes get neither: they route remote pod CIDRs to the
+// gateway (a route the CNI sets; the lab does with --gateway).
 Result<ClusterRoutes> BuildClusterRoutes(const model::ResourceSnapshot& snapshot,
-                                         const std::string& local_cluster);
+                                         const std::string& local_cluster,
+                                         std::optional<model::Ipv4Address> node_ip = {});
 
 }  // namespace meridian::desired

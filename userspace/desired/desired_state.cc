@@ -226,7 +226,7 @@ Result<DesiredState> BuildDesiredState(const model::ResourceSnapshot& snapshot,
       state.frontends.emplace(fe.key, std::move(fe));
     }
   }
-  auto routes = BuildClusterRoutes(snapshot, options.local_cluster);
+  auto routes = BuildClusterRoutes(snapshot, options.local_cluster, options.node_ip);
   if (!routes.ok()) return routes.error();
   state.remote_cidrs = std::move(routes->remote_cidrs);
   state.tunnel_peers = std::move(routes->peers);

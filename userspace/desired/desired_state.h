@@ -6,6 +6,7 @@
 #include <compare>
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
@@ -80,6 +81,8 @@ struct DesiredState {
 struct DesiredOptions {
   lb::MaglevConfig maglev;
   std::string local_cluster;  // the Cluster this node belongs to; empty: single cluster
+  // This node's underlay address: tells a gateway node from the others.
+  std::optional<model::Ipv4Address> node_ip;
   // The previous result, if any: a frontend whose backends did not change
   // reuses its Maglev table instead of recomputing it (the table is a pure
   // function of the backends and the config), which keeps a reconcile of

@@ -27,7 +27,7 @@
 
 /* Bumped whenever a map key or value changes shape. The agent refuses to
  * reuse pinned maps written under another version. */
-#define MER_ABI_VERSION 2
+#define MER_ABI_VERSION 3
 
 /* ---- Map names (pinned under /sys/fs/bpf/meridian/<node>/) ---------- */
 #define MER_MAP_SERVICES     "mer_services"
@@ -59,8 +59,12 @@ struct mer_config {
 	MER_U32 uplink_ifindex; /* where decapsulation runs */
 	MER_U32 uplink_mtu;	/* encapsulated packets must fit */
 	MER_U16 vxlan_port_be;	/* UDP destination port, 4789 by default */
-	MER_U16 pad;
+	MER_U16 flags;		/* MER_CFG_* */
 };
+
+/* This node is its cluster's gateway: it relays the cluster's traffic to
+ * other clusters (its non-gateway nodes route it here, unencapsulated). */
+#define MER_CFG_GATEWAY 0x1
 
 /* VXLAN (RFC 7348) framing added in front of the inner IPv4 packet:
  * outer IPv4 (20) + UDP (8) + VXLAN (8) + inner Ethernet (14). */
@@ -74,7 +78,10 @@ struct mer_cidr_key {
 };
 
 struct mer_remote_cidr {
-	MER_U32 tunnel_ip_be; /* the remote node, or the remote cluster's gateway */
+	/* the remote node, or the remote cluster's gateway; 0 marks one of the
+	 * local cluster's own pod CIDRs (written on gateways only: the source
+	 * check of relayed traffic) */
+	MER_U32 tunnel_ip_be;
 	MER_U32 cluster_id;
 };
 
@@ -195,7 +202,9 @@ struct mer_ct_entry {
 	X(DROP_TUNNEL_BAD_VNI, "drop_tunnel_bad_vni")                                              \
 	X(DROP_TUNNEL_MALFORMED, "drop_tunnel_malformed")                                          \
 	X(DROP_TUNNEL_NOT_ALLOWED, "drop_tunnel_not_allowed")                                      \
-	X(DROP_DECAP_FAILED, "drop_decap_failed")
+	X(DROP_DECAP_FAILED, "drop_decap_failed")                                                  \
+	X(GATEWAY_RELAY, "gateway_relay")                                                          \
+	X(DROP_RELAY_TOO_BIG, "drop_relay_too_big")
 
 #define MER_STAT_ENUM_(name, str) MER_STAT_##name,
 enum mer_stat { MER_STATS(MER_STAT_ENUM_) MER_STAT_MAX };

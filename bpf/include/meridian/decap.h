@@ -24,6 +24,7 @@
 #include "meridian/maps.h"
 #include "meridian/parse.h"
 #include "meridian/stats.h"
+#include "meridian/jhash.h"
 #include "meridian/tunnel.h"
 
 /* Offsets inside a VXLAN frame with a 20-byte outer IPv4 header. */
@@ -120,6 +121,53 @@ static __always_inline enum mer_stat mer_classify_uplink(void *data, void *data_
 	return MER_STAT_DECAP;
 }
 
+/* Gateway relay (Submariner-style): a gateway node receives, unencapsulated
+ * from the underlay, what its cluster's other nodes send to other clusters
+ * (their routes for remote pod CIDRs point at the gateway) and tunnels it,
+ * so that peers only ever see the gateway's address. Only packets from the
+ * local cluster's own pod CIDRs are relayed, and each relayed flow gets a
+ * conntrack reply entry so that its replies pass the decapsulation check
+ * here (decapsulated, they are routed on to the node that sent the flow).
+ * Returns -1 when the packet is not for relaying. */
+static __always_inline int mer_gateway_relay(struct __sk_buff *skb)
+{
+	struct mer_remote_cidr *remote;
+	enum mer_stat drop = MER_STAT_DROP_ENCAP_FAILED;
+	struct mer_ct_entry entry = {};
+	struct mer_pkt p = {};
+	struct mer_ct_key reply;
+	int ret;
+
+	if (!(mer_cfg.flags & MER_CFG_GATEWAY) || !mer_tunnel_enabled())
+		return -1;
+	if (mer_parse(skb, &p) != MER_PARSE_OK)
+		return -1;
+	remote = mer_remote_lookup(p.daddr);
+	if (!remote || !mer_local_pod_addr(p.saddr))
+		return -1;
+	if (mer_too_big_for_tunnel(skb, &p))
+		return mer_uplink_verdict(MER_STAT_DROP_RELAY_TOO_BIG, p.len, TC_ACT_SHOT);
+	reply = (struct mer_ct_key){
+		.saddr_be = p.daddr,
+		.daddr_be = p.saddr,
+		.sport_be = p.dport,
+		.dport_be = p.sport,
+		.proto = p.proto,
+		.dir = MER_CT_REPLY,
+	};
+	entry.created_ns = bpf_ktime_get_ns();
+	if (!bpf_map_lookup_elem(&mer_ct, &reply) &&
+	    bpf_map_update_elem(&mer_ct, &reply, &entry, BPF_NOEXIST) &&
+	    !bpf_map_lookup_elem(&mer_ct, &reply))
+		return mer_uplink_verdict(MER_STAT_DROP_CT_FULL, p.len, TC_ACT_SHOT);
+	ret = mer_vxlan_encap(skb, remote,
+			      mer_flow_hash(p.saddr, p.daddr, p.sport, p.dport, p.proto), &drop);
+	if (ret < 0)
+		return mer_uplink_verdict(drop, p.len, TC_ACT_SHOT);
+	mer_count(MER_STAT_ENCAP, p.len);
+	return mer_uplink_verdict(MER_STAT_GATEWAY_RELAY, p.len, ret);
+}
+
 /* tc ingress of the uplink. */
 static __always_inline int mer_handle_from_uplink(struct __sk_buff *skb)
 {
@@ -136,8 +184,13 @@ static __always_inline int mer_handle_from_uplink(struct __sk_buff *skb)
 		data_end = (void *)(long)skb->data_end;
 	}
 	stat = mer_classify_uplink(data, data_end, len);
-	if (stat == MER_STAT_PASS_UPLINK)
+	if (stat == MER_STAT_PASS_UPLINK) {
+		int relayed = mer_gateway_relay(skb);
+
+		if (relayed >= 0)
+			return relayed;
 		return mer_uplink_verdict(stat, len, TC_ACT_OK);
+	}
 	if (stat != MER_STAT_DECAP)
 		return mer_uplink_verdict(stat, len, TC_ACT_SHOT);
 

@@ -53,10 +53,22 @@ static __always_inline int mer_tunnel_enabled(void)
 static __always_inline struct mer_remote_cidr *mer_remote_lookup(__be32 addr)
 {
 	struct mer_cidr_key key = {.prefixlen = 32, .addr_be = addr};
+	struct mer_remote_cidr *r;
 
 	if (!mer_tunnel_enabled())
 		return NULL;
-	return bpf_map_lookup_elem(&mer_remote_cidrs, &key);
+	r = bpf_map_lookup_elem(&mer_remote_cidrs, &key);
+	/* tunnel_ip 0: one of our own pod CIDRs (gateway source check) */
+	return r && r->tunnel_ip_be ? r : NULL;
+}
+
+/* Is addr in one of the local cluster's pod CIDRs? Known on gateways only. */
+static __always_inline int mer_local_pod_addr(__be32 addr)
+{
+	struct mer_cidr_key key = {.prefixlen = 32, .addr_be = addr};
+	struct mer_remote_cidr *r = bpf_map_lookup_elem(&mer_remote_cidrs, &key);
+
+	return r && !r->tunnel_ip_be;
 }
 
 /* True when the packet cannot be carried once 50 bytes are added. GSO
