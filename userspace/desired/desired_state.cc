@@ -22,59 +22,63 @@ std::optional<std::uint16_t> BackendPort(const ServicePort& sp, const EndpointSl
   return std::nullopt;
 }
 
+// Backends by key, as endpoints are found. Endpoints that are neither ready
+// nor serving are left out; serving-but-terminating ones are kept at weight
+// 0 so that their established flows finish. The same address seen twice
+// (two slices, two clusters): the ready copy wins.
+class BackendSet {
+ public:
+  void Add(const model::EndpointConditions& c, BackendKey key, std::uint32_t cluster_id) {
+    bool takes_new = c.ready && !c.terminating;
+    bool finishing = !takes_new && c.serving && c.terminating;
+    if (!takes_new && !finishing) return;
+    Backend b{.key = key,
+              .weight = takes_new ? 1u : 0u,
+              .terminating = !takes_new,
+              .cluster_id = cluster_id};
+    auto [it, inserted] = by_key_.emplace(b.key, b);
+    if (!inserted && takes_new) it->second = b;
+  }
+  std::vector<Backend> Take() {
+    std::vector<Backend> out;
+    out.reserve(by_key_.size());
+    for (auto& [key, b] : by_key_) out.push_back(b);
+    return out;
+  }
+
+ private:
+  std::map<BackendKey, Backend> by_key_;
+};
+
 std::vector<Backend> CollectBackends(const ServicePort& sp,
                                      const std::vector<const EndpointSlice*>& slices) {
-  std::map<BackendKey, Backend> by_key;
+  BackendSet set;
   for (const EndpointSlice* slice : slices) {
     auto port = BackendPort(sp, *slice);
     if (!port) continue;
     for (const auto& ep : slice->endpoints) {
-      const auto& c = ep.conditions;
-      bool takes_new = c.ready && !c.terminating;
-      bool finishing = !takes_new && c.serving && c.terminating;
-      if (!takes_new && !finishing) continue;
-      for (const auto& addr : ep.addresses) {
-        Backend b{.key = {addr, *port, sp.protocol},
-                  .weight = takes_new ? 1u : 0u,
-                  .terminating = !takes_new};
-        auto [it, inserted] = by_key.emplace(b.key, b);
-        // The same address in two slices: the ready copy wins.
-        if (!inserted && takes_new) it->second = b;
-      }
+      for (const auto& addr : ep.addresses) set.Add(ep.conditions, {addr, *port, sp.protocol}, 0);
     }
   }
-  std::vector<Backend> out;
-  out.reserve(by_key.size());
-  for (auto& [key, b] : by_key) out.push_back(b);
-  return out;
+  return set.Take();
 }
 
 // Backends of one import port: every endpoint of `exports` that offers it.
 std::vector<Backend> ImportBackends(const model::ExportedPort& port,
                                     const std::vector<const model::ExportedService*>& exports,
                                     const std::map<std::string, std::uint32_t>& cluster_ids) {
-  std::map<BackendKey, Backend> by_key;
+  BackendSet set;
   for (const auto* e : exports) {
     auto id = cluster_ids.find(e->cluster);
+    std::uint32_t cluster_id = id == cluster_ids.end() ? 0u : id->second;
     for (const auto& ep : e->endpoints) {
-      const auto& c = ep.conditions;
-      bool takes_new = c.ready && !c.terminating;
-      bool finishing = !takes_new && c.serving && c.terminating;
-      if (!takes_new && !finishing) continue;
       for (const auto& p : ep.ports) {
         if (p.name != port.name || p.protocol != port.protocol) continue;
-        Backend b{.key = {ep.address, p.port, port.protocol},
-                  .weight = takes_new ? 1u : 0u,
-                  .terminating = !takes_new,
-                  .cluster_id = id == cluster_ids.end() ? 0u : id->second};
-        auto [it, inserted] = by_key.emplace(b.key, b);
-        if (!inserted && takes_new) it->second = b;
+        set.Add(ep.conditions, {ep.address, p.port, port.protocol}, cluster_id);
       }
     }
   }
-  std::vector<Backend> out;
-  for (auto& [key, b] : by_key) out.push_back(b);
-  return out;
+  return set.Take();
 }
 
 bool AnyActive(const std::vector<Backend>& backends) {
