@@ -18,6 +18,7 @@ struct DnsCounters {
   std::uint64_t dropped = 0;  // malformed without a readable header, or QR set
   // Every malformed query by reason, whether answered or dropped.
   std::array<std::uint64_t, static_cast<std::size_t>(DnsWireError::kCount)> malformed{};
+  std::uint64_t badvers = 0;    // EDNS version other than 0 (BADVERS, counted as NOERROR)
   std::uint64_t truncated = 0;  // UDP responses cut to the question with TC
   std::uint64_t udp_send_errors = 0;
   std::uint64_t tcp_connections = 0;           // accepted

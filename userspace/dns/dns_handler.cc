@@ -6,11 +6,16 @@
 namespace meridian::dns {
 namespace {
 
-const DnsRecord* FindOpt(const DnsMessage& m) {
+const DnsRecord* FindOpt(const DnsMessage& m, bool* valid) {
+  const DnsRecord* opt = nullptr;
+  *valid = true;
   for (const DnsRecord& r : m.additional) {
-    if (r.type == rr::kOpt) return &r;
+    if (r.type != rr::kOpt) continue;
+    // RFC 6891 6.1.1: one OPT at most, owned by the root.
+    if (opt != nullptr || !r.name.labels.empty()) *valid = false;
+    opt = &r;
   }
-  return nullptr;
+  return opt;
 }
 
 DnsRecord OurOpt(std::uint16_t udp_size) {
@@ -76,6 +81,10 @@ std::optional<std::vector<std::uint8_t>> HandleDnsQuery(const DnsCatalog& catalo
     // qdcount 0 or >1: RFC 1035 allows it on paper, nobody implements it.
     error = DnsWireError::kQuestionCount;
   }
+  bool opt_valid = true;
+  const DnsRecord* opt =
+      error == DnsWireError::kNone ? FindOpt(decoded.message, &opt_valid) : nullptr;
+  if (!opt_valid) error = DnsWireError::kBadOpt;
   if (error != DnsWireError::kNone) {
     ++counters.malformed[static_cast<std::size_t>(error)];
     ++counters.formerr;
@@ -85,11 +94,18 @@ std::optional<std::vector<std::uint8_t>> HandleDnsQuery(const DnsCatalog& catalo
 
   const DnsQuestion& question = decoded.message.questions.front();
   response.questions.push_back(question);
-  if (const DnsRecord* opt = FindOpt(decoded.message)) {
+  if (opt != nullptr) {
     // RFC 6891: values below 512 are treated as 512.
     const std::size_t offered = std::max<std::size_t>(opt->klass, kClassicUdpSize);
     udp_limit = std::min<std::size_t>(offered, options.edns_udp_size);
     response.additional.push_back(OurOpt(options.edns_udp_size));
+    if (((opt->ttl >> 16) & 0xFF) != 0) {
+      // We speak EDNS version 0 only: BADVERS (16) is the extended rcode
+      // 1 in OPT's upper TTL byte with 0 in the header (RFC 6891 6.1.3).
+      response.additional.back().ttl = 1u << 24;
+      ++counters.badvers;
+      return Finish(response, transport, udp_limit, counters);
+    }
   }
 
   DnsAnswer answer = Resolve(catalog, question, options.resolver);

@@ -312,6 +312,8 @@ std::string_view ToString(DnsWireError error) {
       return "trailing_bytes";
     case DnsWireError::kQuestionCount:
       return "question_count";
+    case DnsWireError::kBadOpt:
+      return "bad_opt";
     case DnsWireError::kCount:
       break;
   }

@@ -145,6 +145,7 @@ enum class DnsWireError : std::uint8_t {
   kBadRdata,            // typed RDATA that does not match its length
   kTrailingBytes,       // bytes after the last section
   kQuestionCount,       // a query with qdcount other than 1 (set by the handler)
+  kBadOpt,              // two OPT records, or one not owned by the root (handler)
   kCount,
 };
 std::string_view ToString(DnsWireError error);

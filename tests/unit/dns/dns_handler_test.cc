@@ -118,6 +118,28 @@ TEST_F(HandlerTest, SrvAdditionalCarriesTargetAddressesBeforeOpt) {
   EXPECT_EQ(d.message.additional.back().type, rr::kOpt);
 }
 
+TEST_F(HandlerTest, EdnsVersionOtherThanZeroIsBadvers) {
+  Bytes q = Query("web.prod.svc.clusterset.local", rr::kA, 1232);
+  q[q.size() - 5] = 1;  // OPT TTL byte 2: the EDNS version
+  DnsDecoded d = Handle(q);
+  EXPECT_EQ(d.message.header.rcode, 0);
+  EXPECT_TRUE(d.message.answers.empty());
+  ASSERT_EQ(d.message.additional.size(), 1u);
+  EXPECT_EQ(d.message.additional[0].ttl >> 24, 1u);  // extended rcode 16 >> 4
+  EXPECT_EQ(counters_.badvers, 1u);
+}
+
+TEST_F(HandlerTest, TwoOptRecordsAreFormerr) {
+  DnsMessage q;
+  q.header.id = 5;
+  q.questions.push_back({DnsName::FromDotted("web.prod.svc.clusterset.local"), rr::kA, 1});
+  q.additional.push_back({DnsName{}, rr::kOpt, 1232, 0, DnsRaw{}});
+  q.additional.push_back({DnsName{}, rr::kOpt, 1232, 0, DnsRaw{}});
+  EXPECT_EQ(Handle(EncodeMessage(q)).message.header.rcode,
+            static_cast<std::uint8_t>(Rcode::kFormErr));
+  EXPECT_EQ(counters_.malformed_count(DnsWireError::kBadOpt), 1u);
+}
+
 class TruncationTest : public HandlerTest {
  protected:
   void SetUp() override {
