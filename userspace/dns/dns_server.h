@@ -45,7 +45,9 @@ class DnsServer {
   ~DnsServer();  // Stop()
 
   // Closes the sockets and every TCP connection; pending handlers finish
-  // with operation_aborted and touch nothing the caller owns.
+  // with operation_aborted and touch nothing the caller owns. Like the
+  // destructor, call it on the io_context thread or once the io_context
+  // has stopped running.
   void Stop();
 
   // Replaces the catalog; the next query sees the new one. Call on the
