@@ -353,9 +353,14 @@ TYPED_TEST(RegistryContractTest, ConcurrentClientsNeverReuseRevisions) {
 // --- OpenRegistry -----------------------------------------------------------
 
 TEST(OpenRegistryTest, Schemes) {
-  auto etcd = OpenRegistry("etcd:http://127.0.0.1:2379");
+  // Nothing listens on port 1: the etcd backend is there, and says so.
+  auto etcd = OpenRegistry("etcd://127.0.0.1:1");
   ASSERT_FALSE(etcd.ok());
-  EXPECT_NE(etcd.error().message.find("not implemented yet"), std::string::npos);
+  EXPECT_NE(etcd.error().message.find("127.0.0.1:1"), std::string::npos) << etcd.error().message;
+  auto bad = OpenRegistry("etcd://127.0.0.1:1?colour=blue");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.error().message.find("unknown parameter 'colour'"), std::string::npos)
+      << bad.error().message;
   auto ftp = OpenRegistry("ftp://x");
   ASSERT_FALSE(ftp.ok());
   EXPECT_NE(ftp.error().message.find("'ftp:'"), std::string::npos) << ftp.error().message;
