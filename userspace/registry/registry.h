@@ -72,8 +72,7 @@ class Registry {
   // A blocking watch of changes under prefix with revision > since. The
   // default polls ChangesSince every 50 ms; backends override it with their
   // native notification (inotify, etcd Watch).
-  virtual Result<std::unique_ptr<WatchStream>> Watch(const std::string& prefix,
-                                                     std::int64_t since);
+  virtual Result<std::unique_ptr<WatchStream>> Watch(const std::string& prefix, std::int64_t since);
 };
 
 // "dir:/path" -> DirRegistry (the directory is created if missing);
