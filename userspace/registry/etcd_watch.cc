@@ -8,6 +8,7 @@
 #include <deque>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <thread>
 
 #include "registry/etcd_registry.h"
@@ -23,7 +24,8 @@ using std::chrono::milliseconds;
 // at all when there was nothing under the prefix. Its progress request does
 // not wait for that catch-up in 3.4, so it cannot tell us "done". We stop
 // when an event or a batch header has reached `until`, or after this long
-// without any message once the watch exists.
+// without any message once the watch exists, if two Ranges confirm that
+// nothing under the prefix changed (a slow etcd gets more time instead).
 constexpr milliseconds kQuietPeriod{300};
 constexpr int kEtcdBatchRevisions = 1000;
 
@@ -42,6 +44,40 @@ Error CompactedError(const EtcdConnection& conn, const std::string& prefix, std:
       "etcd {}: changes under '{}' after revision {}: history compacted (etcd keeps revisions "
       "from {} on); list again",
       conn.endpoint_name(), prefix, since, compact_revision)};
+}
+
+Result<etcdserverpb::RangeResponse> KeysAt(EtcdConnection& conn, const std::string& prefix,
+                                           std::int64_t revision) {
+  etcdserverpb::RangeRequest req;
+  req.set_key(prefix);
+  req.set_range_end(EtcdRegistry::PrefixEnd(prefix));
+  req.set_keys_only(true);
+  req.set_revision(revision);
+  etcdserverpb::RangeResponse resp;
+  Status s = conn.Call(fmt::format("keys under {} at {}", prefix, revision),
+                       [&](grpc::ClientContext& ctx) { return conn.kv().Range(&ctx, req, &resp); });
+  if (!s) return s.error();
+  return resp;
+}
+
+// True if no key under prefix was written after `since` and none that
+// existed at `since` is gone (a key both created and deleted after `since`
+// escapes this check). False when unsure.
+bool NothingChangedSince(EtcdConnection& conn, const std::string& prefix, std::int64_t since) {
+  auto now = KeysAt(conn, prefix, 0);
+  if (!now) return false;
+  std::set<std::string> live;
+  for (const mvccpb::KeyValue& kv : now->kvs()) {
+    if (kv.mod_revision() > since) return false;
+    live.insert(kv.key());
+  }
+  if (since == 0) return true;  // nothing existed before revision 1
+  auto then = KeysAt(conn, prefix, since);
+  if (!then) return false;
+  for (const mvccpb::KeyValue& kv : then->kvs()) {
+    if (live.count(kv.key()) == 0) return false;
+  }
+  return true;
 }
 
 }  // namespace
@@ -65,15 +101,22 @@ Result<std::vector<WatchEvent>> ReadEtcdHistory(EtcdConnection& conn, const std:
   // A watchdog cancels the stream once it has been quiet for kQuietPeriod.
   std::mutex mu;
   std::condition_variable cv;
-  bool finished = false, created = false, quiet = false;
+  bool finished = false, created = false, quiet = false, any_events = false;
   Clock::time_point last_message = Clock::now();
   std::thread watchdog([&] {
     std::unique_lock<std::mutex> lock(mu);
     while (!finished) {
       if (created && Clock::now() - last_message >= kQuietPeriod) {
-        quiet = true;
-        ctx.TryCancel();
-        return;
+        bool events = any_events;
+        lock.unlock();
+        bool confirmed = !events && NothingChangedSince(conn, prefix, since);
+        lock.lock();
+        if (confirmed && !finished && !any_events) {
+          quiet = true;
+          ctx.TryCancel();
+          return;
+        }
+        last_message = Clock::now();  // not confirmed: give etcd another period
       }
       cv.wait_for(lock, milliseconds(20));
     }
@@ -97,6 +140,7 @@ Result<std::vector<WatchEvent>> ReadEtcdHistory(EtcdConnection& conn, const std:
         std::lock_guard<std::mutex> lock(mu);
         last_message = Clock::now();
         created = created || resp.created();
+        any_events = any_events || resp.events_size() > 0;
       }
       if (resp.compact_revision() != 0) {
         failure = CompactedError(conn, prefix, since, resp.compact_revision());

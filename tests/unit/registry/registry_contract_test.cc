@@ -345,6 +345,20 @@ TYPED_TEST(RegistryContractTest, ChangesSinceReportsPutsAndDeletesInOrder) {
   EXPECT_TRUE(none->empty());
 }
 
+TYPED_TEST(RegistryContractTest, ChangesSinceIgnoresOtherPrefixes) {
+  std::int64_t base = this->MustPut("/meridian/v1/w/old", "kept");
+  this->MustPut("/meridian/v1/elsewhere/a", "x");
+  ASSERT_TRUE(this->reg_->Delete("/meridian/v1/elsewhere/a").ok());
+  // Nothing under w/ changed after base, though the registry did.
+  auto none = this->reg_->ChangesSince("/meridian/v1/w/", base);
+  ASSERT_TRUE(none.ok()) << none.error().message;
+  EXPECT_TRUE(none->empty());
+  auto other = this->reg_->ChangesSince("/meridian/v1/elsewhere/", base);
+  ASSERT_TRUE(other.ok()) << other.error().message;
+  ASSERT_EQ(other->size(), 1u);
+  EXPECT_EQ((*other)[0].type, Type::kDelete);
+}
+
 TYPED_TEST(RegistryContractTest, InvalidKeysRejectedWithMessage) {
   struct Case {
     std::string key;
