@@ -131,13 +131,15 @@ Result<std::int64_t> EtcdRegistry::Put(const std::string& key, const std::string
   Status s = conn_->Call(fmt::format("put {}", key), [&](grpc::ClientContext& ctx) {
     return conn_->kv().Put(&ctx, req, &resp);
   });
-  std::int64_t stale = s ? resp.prev_kv().lease() : lease;
-  if (stale != 0 && stale != lease) {
+  // The lease this Put orphaned: the key's previous one, or on failure the
+  // one just granted.
+  std::int64_t orphan = s ? resp.prev_kv().lease() : lease;
+  if (orphan != 0) {
     etcdserverpb::LeaseRevokeRequest revoke;
-    revoke.set_id(stale);
+    revoke.set_id(orphan);
     etcdserverpb::LeaseRevokeResponse ignored;
     Status r =
-        conn_->Call(fmt::format("revoke old lease of {}", key), [&](grpc::ClientContext& ctx) {
+        conn_->Call(fmt::format("revoke unused lease of {}", key), [&](grpc::ClientContext& ctx) {
           return conn_->lease().LeaseRevoke(&ctx, revoke, &ignored);
         });
     // Harmless if it fails: the lease holds no key now and expires by itself.
