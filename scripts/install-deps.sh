@@ -7,7 +7,7 @@ PACKAGES=(
   # build
   build-essential cmake ninja-build pkg-config clang llvm
   libbpf-dev bpftool libelf-dev zlib1g-dev
-  protobuf-compiler libprotobuf-dev
+  protobuf-compiler libprotobuf-dev libgrpc++-dev protobuf-compiler-grpc
   libgtest-dev libgmock-dev libbenchmark-dev
   libyaml-cpp-dev nlohmann-json3-dev libspdlog-dev libfmt-dev libcli11-dev
   libboost-dev libboost-system-dev libxxhash-dev
@@ -15,6 +15,7 @@ PACKAGES=(
   # lab, tests and benchmarks
   python3 iproute2 iputils-ping curl socat iperf3 sockperf dnsutils tcpdump tshark
   iptables nftables ethtool procps psmisc gnuplot-nox
+  etcd-server etcd-client openssl
 )
 
 missing=()

@@ -580,26 +580,4 @@ std::int64_t DirRegistry::CurrentRevision() {
   return *rev;
 }
 
-// ---------------------------------------------------------------------------
-
-Result<std::unique_ptr<Registry>> OpenRegistry(const std::string& url) {
-  if (url.rfind("dir:", 0) == 0) {
-    std::string path = url.substr(4);
-    if (path.empty()) return Error{fmt::format("registry url '{}': dir: needs a path", url)};
-    auto r = DirRegistry::Open(path);
-    if (!r) return r.error();
-    return std::unique_ptr<Registry>(std::move(*r));
-  }
-  if (url.rfind("etcd:", 0) == 0) {
-    return Error{fmt::format("registry url '{}': the etcd: backend is not implemented yet", url)};
-  }
-  std::size_t colon = url.find(':');
-  if (colon == std::string::npos) {
-    return Error{
-        fmt::format("registry url '{}' has no scheme (expected dir:/path or etcd:...)", url)};
-  }
-  return Error{fmt::format("registry url '{}': unknown scheme '{}:' (expected dir: or etcd:)", url,
-                           url.substr(0, colon))};
-}
-
 }  // namespace meridian::registry

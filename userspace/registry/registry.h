@@ -1,7 +1,7 @@
 // Registry: the ClusterSet key-value store every cluster publishes to and
 // every agent watches. Keys live under /meridian/v1/ (see docs/registry.md);
 // values are opaque bytes (Protobuf messages from proto/). Backends: "dir:"
-// (one machine, embedded default) and, later, "etcd:".
+// (one machine, embedded default) and "etcd:" (etcd v3 over gRPC).
 #pragma once
 
 #include <chrono>
@@ -77,8 +77,9 @@ class Registry {
   virtual Result<std::unique_ptr<WatchStream>> Watch(const std::string& prefix, std::int64_t since);
 };
 
-// "dir:/path" -> DirRegistry (the directory is created if missing); any
-// other scheme -> an error naming it ("etcd:" -> not implemented yet).
+// "dir:/path" -> DirRegistry (the directory is created if missing);
+// "etcd://host:port[,host:port]?user=&password=&ca=&cert=&key=" (or
+// "etcd:host:port") -> EtcdRegistry; any other scheme -> an error naming it.
 Result<std::unique_ptr<Registry>> OpenRegistry(const std::string& url);
 
 // Checks a key: starts with /meridian/v1/, no empty segment, no "." or ".."

@@ -1,7 +1,8 @@
 // The Registry contract: every backend must pass these typed tests. A backend
 // joins by adding a Backend type (a fresh, empty store per test, and any
 // number of clients on it) to BackendTypes. DirRegistry-only behaviour (the
-// on-disk format) is tested at the end.
+// on-disk format) is tested at the end; etcd-only behaviour (auth, TLS,
+// restarts, compaction) in etcd_registry_test.cc.
 #include <gtest/gtest.h>
 #include <stdlib.h>
 #include <sys/wait.h>
@@ -17,6 +18,7 @@
 #include <thread>
 #include <vector>
 
+#include "etcd_server.h"
 #include "registry/dir_registry.h"
 #include "registry/registry.h"
 #include "temp_dir.h"
@@ -27,27 +29,106 @@ namespace {
 using std::chrono::milliseconds;
 using Type = WatchEvent::Type;
 
+using meridian::test_support::EtcdServer;
 using meridian::test_support::TempDir;
 
-// A backend under test: one empty store, clients opened on it.
+// A backend under test: one empty store, clients opened on it. skip() says
+// why the backend cannot run here ("" = it can); EmptyRevision() is what
+// CurrentRevision() says of the empty store; Scaled() stretches lease times
+// for backends whose leases are coarser than the dir: backend's.
 class DirBackend {
  public:
+  std::string skip() const { return ""; }
   std::unique_ptr<Registry> NewClient() {
     auto r = OpenRegistry("dir:" + dir_.path() + "/registry");
     EXPECT_TRUE(r.ok()) << r.error().message;
     return r.ok() ? std::move(*r) : nullptr;
   }
+  std::int64_t EmptyRevision() const { return 0; }
+  static milliseconds Scaled(milliseconds d) { return d; }
 
  private:
   TempDir dir_;
+};
+
+// One real etcd for the whole test program (started on first use, killed at
+// exit); every test starts with nothing under /meridian/. etcd's revision is
+// cluster-wide and never goes back, so the empty store's revision is the one
+// after that wipe, not 0.
+class EtcdBackend {
+ public:
+  EtcdBackend() {
+    if (EtcdServer::Binary().empty()) {
+      skip_ = "etcd is not installed (apt-get install etcd-server)";
+      return;
+    }
+    EtcdServer* server = Shared();
+    if (server == nullptr) {
+      skip_ = "";
+      ADD_FAILURE() << "could not start etcd: " << StartError();
+      return;
+    }
+    Status wiped = server->Wipe("/meridian/");
+    EXPECT_TRUE(wiped.ok()) << wiped.error().message;
+    auto reg = NewClient();
+    if (reg) empty_revision_ = reg->CurrentRevision();
+  }
+  std::string skip() const { return skip_; }
+  std::unique_ptr<Registry> NewClient() {
+    EtcdServer* server = Shared();
+    if (server == nullptr) return nullptr;
+    auto r = OpenRegistry(server->url());
+    EXPECT_TRUE(r.ok()) << r.error().message;
+    return r.ok() ? std::move(*r) : nullptr;
+  }
+  std::int64_t EmptyRevision() const { return empty_revision_; }
+  // etcd leases are whole seconds (rounded up, at least 1 s here) and its
+  // lessor revokes expired ones every 500 ms: 20x keeps each test's margins.
+  static milliseconds Scaled(milliseconds d) { return d * 20; }
+
+ private:
+  static std::string& StartError() {
+    static std::string error;
+    return error;
+  }
+  static EtcdServer* Shared() {
+    static std::unique_ptr<EtcdServer> server = [] {
+      auto s = std::make_unique<EtcdServer>();
+      Status started = s->Start();
+      if (!started) {
+        StartError() = started.error().message;
+        s.reset();
+      }
+      return s;
+    }();
+    return server.get();
+  }
+
+  std::string skip_;
+  std::int64_t empty_revision_ = 0;
 };
 
 template <class Backend>
 class RegistryContractTest : public testing::Test {
  protected:
   void SetUp() override {
+    if (!backend_.skip().empty()) GTEST_SKIP() << backend_.skip();
     reg_ = backend_.NewClient();
     ASSERT_NE(reg_, nullptr);
+  }
+  static milliseconds T(int ms) { return Backend::Scaled(milliseconds(ms)); }
+
+  // Reads from `watch` until `n` events arrived or `timeout` passed.
+  std::vector<WatchEvent> Collect(WatchStream& watch, std::size_t n, milliseconds timeout) {
+    std::vector<WatchEvent> all;
+    auto deadline = std::chrono::steady_clock::now() + timeout;
+    while (all.size() < n && std::chrono::steady_clock::now() < deadline) {
+      auto got = watch.Next(milliseconds(100));
+      EXPECT_TRUE(got.ok()) << got.error().message;
+      if (!got.ok()) break;
+      all.insert(all.end(), got->begin(), got->end());
+    }
+    return all;
   }
 
   std::int64_t MustPut(const std::string& key, const std::string& value, milliseconds ttl = {}) {
@@ -74,16 +155,16 @@ class RegistryContractTest : public testing::Test {
   std::unique_ptr<Registry> reg_;
 };
 
-using BackendTypes = testing::Types<DirBackend>;
+using BackendTypes = testing::Types<DirBackend, EtcdBackend>;
 TYPED_TEST_SUITE(RegistryContractTest, BackendTypes);
 
 constexpr char kInfo[] = "/meridian/v1/clusters/east/info";
 
 TYPED_TEST(RegistryContractTest, EmptyRegistry) {
-  EXPECT_EQ(this->reg_->CurrentRevision(), 0);
+  EXPECT_EQ(this->reg_->CurrentRevision(), this->backend_.EmptyRevision());
   EXPECT_FALSE(this->Exists(kInfo));
   EXPECT_TRUE(this->Keys("/meridian/v1/").empty());
-  auto changes = this->reg_->ChangesSince("/meridian/v1/", 0);
+  auto changes = this->reg_->ChangesSince("/meridian/v1/", this->backend_.EmptyRevision());
   ASSERT_TRUE(changes.ok()) << changes.error().message;
   EXPECT_TRUE(changes->empty());
 }
@@ -177,10 +258,10 @@ TYPED_TEST(RegistryContractTest, CompareAndSwapStaleRevisionLoses) {
 }
 
 TYPED_TEST(RegistryContractTest, TtlExpiry) {
-  this->MustPut("/meridian/v1/clusters/east/exports/ns/a", "leased", milliseconds(200));
+  this->MustPut("/meridian/v1/clusters/east/exports/ns/a", "leased", this->T(200));
   this->MustPut("/meridian/v1/clusters/east/exports/ns/b", "forever");
   EXPECT_TRUE(this->Exists("/meridian/v1/clusters/east/exports/ns/a"));
-  std::this_thread::sleep_for(milliseconds(300));
+  std::this_thread::sleep_for(this->T(300));
   EXPECT_FALSE(this->Exists("/meridian/v1/clusters/east/exports/ns/a"));
   EXPECT_EQ(this->Keys("/meridian/v1/clusters/east/"),
             (std::vector<std::string>{"/meridian/v1/clusters/east/exports/ns/b"}));
@@ -194,8 +275,8 @@ TYPED_TEST(RegistryContractTest, TtlExpiry) {
 
 TYPED_TEST(RegistryContractTest, ExpiryIsReportedAsDeleteOnce) {
   const std::string key = "/meridian/v1/clusters/east/info";
-  std::int64_t put = this->MustPut(key, "x", milliseconds(150));
-  std::this_thread::sleep_for(milliseconds(250));
+  std::int64_t put = this->MustPut(key, "x", this->T(150));
+  std::this_thread::sleep_for(this->T(250));
   auto changes = this->reg_->ChangesSince("/meridian/v1/", put);
   ASSERT_TRUE(changes.ok()) << changes.error().message;
   ASSERT_EQ(changes->size(), 1u);
@@ -212,14 +293,14 @@ TYPED_TEST(RegistryContractTest, ExpiryIsReportedAsDeleteOnce) {
 
 TYPED_TEST(RegistryContractTest, KeepAliveExtends) {
   const std::string key = "/meridian/v1/clusters/east/info";
-  std::int64_t rev = this->MustPut(key, "x", milliseconds(300));
-  std::this_thread::sleep_for(milliseconds(200));
+  std::int64_t rev = this->MustPut(key, "x", this->T(300));
+  std::this_thread::sleep_for(this->T(200));
   ASSERT_TRUE(this->reg_->KeepAlive(key).ok());
-  std::this_thread::sleep_for(milliseconds(200));  // 400 ms after the Put, 200 after KeepAlive
+  std::this_thread::sleep_for(this->T(200));  // 400 ms after the Put, 200 after KeepAlive
   auto got = this->reg_->Get(key);
   ASSERT_TRUE(got.ok() && got->has_value());
-  EXPECT_EQ((*got)->revision, rev);                // KeepAlive does not change the revision
-  std::this_thread::sleep_for(milliseconds(200));  // 400 ms after KeepAlive
+  EXPECT_EQ((*got)->revision, rev);           // KeepAlive does not change the revision
+  std::this_thread::sleep_for(this->T(200));  // 400 ms after KeepAlive
   EXPECT_FALSE(this->Exists(key));
 }
 
@@ -264,6 +345,20 @@ TYPED_TEST(RegistryContractTest, ChangesSinceReportsPutsAndDeletesInOrder) {
   EXPECT_TRUE(none->empty());
 }
 
+TYPED_TEST(RegistryContractTest, ChangesSinceIgnoresOtherPrefixes) {
+  std::int64_t base = this->MustPut("/meridian/v1/w/old", "kept");
+  this->MustPut("/meridian/v1/elsewhere/a", "x");
+  ASSERT_TRUE(this->reg_->Delete("/meridian/v1/elsewhere/a").ok());
+  // Nothing under w/ changed after base, though the registry did.
+  auto none = this->reg_->ChangesSince("/meridian/v1/w/", base);
+  ASSERT_TRUE(none.ok()) << none.error().message;
+  EXPECT_TRUE(none->empty());
+  auto other = this->reg_->ChangesSince("/meridian/v1/elsewhere/", base);
+  ASSERT_TRUE(other.ok()) << other.error().message;
+  ASSERT_EQ(other->size(), 1u);
+  EXPECT_EQ((*other)[0].type, Type::kDelete);
+}
+
 TYPED_TEST(RegistryContractTest, InvalidKeysRejectedWithMessage) {
   struct Case {
     std::string key;
@@ -301,7 +396,7 @@ TYPED_TEST(RegistryContractTest, InvalidKeysRejectedWithMessage) {
   }
   EXPECT_FALSE(this->reg_->List("/etc/").ok());
   EXPECT_FALSE(this->reg_->ChangesSince("/meridian/v1/../", 0).ok());
-  EXPECT_EQ(this->reg_->CurrentRevision(), 0);  // nothing was written
+  EXPECT_EQ(this->reg_->CurrentRevision(), this->backend_.EmptyRevision());  // nothing written
 }
 
 TYPED_TEST(RegistryContractTest, TwoClientsSeeEachOthersWrites) {
@@ -350,12 +445,88 @@ TYPED_TEST(RegistryContractTest, ConcurrentClientsNeverReuseRevisions) {
   EXPECT_EQ(this->reg_->CurrentRevision(), all.back());
 }
 
+// --- Watch -------------------------------------------------------------------
+
+TYPED_TEST(RegistryContractTest, WatchBlocksUntilAPutArrives) {
+  auto watch = this->reg_->Watch("/meridian/v1/clusters/", this->reg_->CurrentRevision());
+  ASSERT_TRUE(watch.ok()) << watch.error().message;
+  std::chrono::steady_clock::time_point put_done;
+  std::int64_t rev = 0;
+  std::thread writer([&] {
+    std::this_thread::sleep_for(milliseconds(300));
+    this->MustPut("/meridian/v1/elsewhere", "ignored");
+    rev = this->MustPut(kInfo, "v");
+    put_done = std::chrono::steady_clock::now();
+  });
+  auto got = (*watch)->Next(std::chrono::seconds(5));
+  auto returned = std::chrono::steady_clock::now();
+  writer.join();
+  ASSERT_TRUE(got.ok()) << got.error().message;
+  ASSERT_EQ(got->size(), 1u);
+  EXPECT_EQ((*got)[0].type, Type::kPut);
+  EXPECT_EQ((*got)[0].kv.key, kInfo);
+  EXPECT_EQ((*got)[0].kv.value, "v");
+  EXPECT_EQ((*got)[0].kv.revision, rev);
+  EXPECT_LT(returned - put_done, milliseconds(150));
+}
+
+TYPED_TEST(RegistryContractTest, WatchReportsDeletes) {
+  std::int64_t put = this->MustPut(kInfo, "v");
+  auto watch = this->reg_->Watch("/meridian/v1/", put);
+  ASSERT_TRUE(watch.ok()) << watch.error().message;
+  ASSERT_TRUE(this->reg_->Delete(kInfo).ok());
+  auto events = this->Collect(**watch, 1, std::chrono::seconds(5));
+  ASSERT_EQ(events.size(), 1u);
+  EXPECT_EQ(events[0].type, Type::kDelete);
+  EXPECT_EQ(events[0].kv.key, kInfo);
+  EXPECT_GT(events[0].kv.revision, put);
+}
+
+TYPED_TEST(RegistryContractTest, WatchTimeoutReturnsEmpty) {
+  auto watch = this->reg_->Watch("/meridian/v1/", this->reg_->CurrentRevision());
+  ASSERT_TRUE(watch.ok()) << watch.error().message;
+  auto start = std::chrono::steady_clock::now();
+  auto got = (*watch)->Next(milliseconds(200));
+  auto took = std::chrono::steady_clock::now() - start;
+  ASSERT_TRUE(got.ok()) << got.error().message;
+  EXPECT_TRUE(got->empty());
+  EXPECT_GE(took, milliseconds(190));
+  EXPECT_LT(took, milliseconds(1000));
+}
+
+TYPED_TEST(RegistryContractTest, WatchResumesFromSince) {
+  std::int64_t a = this->MustPut("/meridian/v1/w/a", "1");
+  std::int64_t b = this->MustPut("/meridian/v1/w/b", "2");
+  std::int64_t c = this->MustPut("/meridian/v1/w/c", "3");
+  auto watch = this->reg_->Watch("/meridian/v1/w/", a);
+  ASSERT_TRUE(watch.ok()) << watch.error().message;
+  auto events = this->Collect(**watch, 2, std::chrono::seconds(5));
+  ASSERT_EQ(events.size(), 2u);
+  EXPECT_EQ(events[0].kv.key, "/meridian/v1/w/b");
+  EXPECT_EQ(events[0].kv.revision, b);
+  EXPECT_EQ(events[1].kv.key, "/meridian/v1/w/c");
+  EXPECT_EQ(events[1].kv.revision, c);
+  // Later changes follow, in order, each once.
+  std::int64_t d = this->MustPut("/meridian/v1/w/a", "4");
+  auto more = this->Collect(**watch, 1, std::chrono::seconds(5));
+  ASSERT_EQ(more.size(), 1u);
+  EXPECT_EQ(more[0].kv.revision, d);
+  auto none = (*watch)->Next(milliseconds(200));
+  ASSERT_TRUE(none.ok());
+  EXPECT_TRUE(none->empty());
+}
+
 // --- OpenRegistry -----------------------------------------------------------
 
 TEST(OpenRegistryTest, Schemes) {
-  auto etcd = OpenRegistry("etcd:http://127.0.0.1:2379");
+  // Nothing listens on port 1: the etcd backend is there, and says so.
+  auto etcd = OpenRegistry("etcd://127.0.0.1:1");
   ASSERT_FALSE(etcd.ok());
-  EXPECT_NE(etcd.error().message.find("not implemented yet"), std::string::npos);
+  EXPECT_NE(etcd.error().message.find("127.0.0.1:1"), std::string::npos) << etcd.error().message;
+  auto bad = OpenRegistry("etcd://127.0.0.1:1?colour=blue");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.error().message.find("unknown parameter 'colour'"), std::string::npos)
+      << bad.error().message;
   auto ftp = OpenRegistry("ftp://x");
   ASSERT_FALSE(ftp.ok());
   EXPECT_NE(ftp.error().message.find("'ftp:'"), std::string::npos) << ftp.error().message;
