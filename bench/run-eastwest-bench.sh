@@ -30,10 +30,11 @@
 # Run as root. Usage:
 #   bench/run-eastwest-bench.sh [--quick] [--scales 1,1000,10000,50000]
 #     [--rounds 5] [--seconds 3] [--load-timeout 120] [--full-chains-max 1000]
+#     [--agent-timeout 600 (the agent's sync and update; reaching it is a failure)]
 #     [--out DIR]
 set -euo pipefail
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-SCALES=1,1000,10000,50000 ROUNDS=5 SECS=3 LOAD_TIMEOUT=120 FULL_MAX=1000
+SCALES=1,1000,10000,50000 ROUNDS=5 SECS=3 LOAD_TIMEOUT=120 FULL_MAX=1000 AGENT_TIMEOUT=600
 OUT="$REPO/bench/results"
 while (($#)); do
   case $1 in
@@ -42,9 +43,10 @@ while (($#)); do
     --rounds) ROUNDS=$2; shift 2 ;;
     --seconds) SECS=$2; shift 2 ;;
     --load-timeout) LOAD_TIMEOUT=$2; shift 2 ;;
+    --agent-timeout) AGENT_TIMEOUT=$2; shift 2 ;;
     --full-chains-max) FULL_MAX=$2; shift 2 ;;
     --out) OUT=$2; shift 2 ;;
-    -h|--help) sed -n '2,36p' "${BASH_SOURCE[0]}"; exit 0 ;;
+    -h|--help) sed -n '2,37p' "${BASH_SOURCE[0]}"; exit 0 ;;
     *) echo "unknown argument: $1" >&2; exit 2 ;;
   esac
 done
@@ -202,7 +204,7 @@ control_plane() {  # control_plane SCALE
   before=$(python3 "$EWTOOL" maps-before)
   say "scale $n: full sync meridian-agent ($want frontends, --max-services $caps_s --max-backends $caps_b)"
   if t=$(python3 "$EWTOOL" agent-sync --status "$WORK/agent-state/status.json" --services "$want" \
-      --pidfile "$WORK/agent.pid" --log "$WORK/agent.log" --timeout "$LOAD_TIMEOUT" -- \
+      --pidfile "$WORK/agent.pid" --log "$WORK/agent.log" --timeout "$AGENT_TIMEOUT" -- \
       nsenter --net="/run/netns/$N1" "$BIN/meridian-agent" --node "$N1" --manifests "$WORK/manifests" \
       --pod-interfaces "$LAB_HOST_VETH_GLOB" --state-dir "$WORK/agent-state" \
       --max-services "$caps_s" --max-backends "$caps_b" --max-conntrack 65536 --detach-on-exit); then
@@ -214,16 +216,16 @@ control_plane() {  # control_plane SCALE
     row "$n" meridian 0 bpf_map_mib "$mem" "$cnt maps"
     say "  meridian full_sync_s $t s, agent RSS $rss MiB, BPF maps $mem MiB ($cnt maps)"
     if t=$(python3 "$EWTOOL" update --status "$WORK/agent-state/status.json" --file "$WORK/manifests/$utarget" \
-        --content "$WORK/upd.yaml" --timeout "$LOAD_TIMEOUT"); then
+        --content "$WORK/upd.yaml" --timeout "$AGENT_TIMEOUT"); then
       row "$n" meridian 0 update_s "$t"
       say "  meridian update_s $t s"
     else
       row "$n" meridian 0 update_s "" "failed"
     fi
     python3 "$EWTOOL" update --status "$WORK/agent-state/status.json" --file "$WORK/manifests/$utarget" \
-      --content "$WORK/orig.yaml" --timeout "$LOAD_TIMEOUT" >/dev/null
+      --content "$WORK/orig.yaml" --timeout "$AGENT_TIMEOUT" >/dev/null
   else
-    row "$n" meridian 0 full_sync_s "$LOAD_TIMEOUT" "lower bound: timed out"
+    row "$n" meridian 0 full_sync_s "$AGENT_TIMEOUT" "lower bound: timed out"
     say "  meridian full sync timed out; log:"; tail -5 "$WORK/agent.log"
     AGENT_PID=$(<"$WORK/agent.pid")
   fi
