@@ -96,7 +96,7 @@ def main():
               ("sparse" if vals.get((s, "all", "datapath_ruleset")) else "")) for s in scales}
     for r in rows:
         if r["metric"] == "datapath_ruleset":
-            rs[int(r["scale"])] = r["value"]
+            rs[int(r["scale"])] = r["value"].lstrip("-")
     L.append("Baseline rule sets used for the datapath rounds: " +
              ", ".join(f"{s:,} services: {rs.get(s) or '?'}" for s in scales) +
              " (sparse = every VIP match rule, full chains only for the measured service; see docs/benchmarks.md).\n")
