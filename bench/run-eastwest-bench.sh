@@ -29,12 +29,12 @@
 # Writes raw rows (scale,mode,round,metric,value,note) to --out/eastwest-raw.csv.
 # Run as root. Usage:
 #   bench/run-eastwest-bench.sh [--quick] [--scales 1,1000,10000,50000]
-#     [--rounds 5] [--seconds 3] [--load-timeout 120] [--full-chains-max 1000]
+#     [--rounds 5] [--seconds 1] [--load-timeout 120] [--full-chains-max 1000]
 #     [--agent-timeout 600 (the agent's sync and update; reaching it is a failure)]
 #     [--out DIR]
 set -euo pipefail
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-SCALES=1,1000,10000,50000 ROUNDS=5 SECS=3 LOAD_TIMEOUT=120 FULL_MAX=1000 AGENT_TIMEOUT=600
+SCALES=1,1000,10000,50000 ROUNDS=5 SECS=1 LOAD_TIMEOUT=120 FULL_MAX=1000 AGENT_TIMEOUT=600
 OUT="$REPO/bench/results"
 while (($#)); do
   case $1 in
@@ -140,10 +140,13 @@ measure() {  # measure SCALE MODE ROUND TARGET
   row "$n" "$mode" "$r" udp_rr_p50_us "$up50"
   row "$n" "$mode" "$r" udp_rr_p99_us "$up99"
   row "$n" "$mode" "$r" conn_per_s "${c[rate]}"
-  row "$n" "$mode" "$r" first_pkt_p50_us "${c[connect_p50_us]}"
-  row "$n" "$mode" "$r" first_pkt_p99_us "${c[connect_p99_us]}"
-  row "$n" "$mode" "$r" conn_txn_p50_us "${c[txn_p50_us]}"
-  say "  n=$n r=$r $(printf '%-8s' "$mode") tcp1 $g1 tcp4 $g4 Gbit/s | rr p50 tcp $tp50 udp $up50 us | conn/s ${c[rate]} first-pkt p50 ${c[connect_p50_us]} us"
+  row "$n" "$mode" "$r" conn_errors "${c[errors]}"
+  if ((${c[conns]:-0} > 0)); then  # latencies of a run without one good connection mean nothing
+    row "$n" "$mode" "$r" first_pkt_p50_us "${c[connect_p50_us]}"
+    row "$n" "$mode" "$r" first_pkt_p99_us "${c[connect_p99_us]}"
+    row "$n" "$mode" "$r" conn_txn_p50_us "${c[txn_p50_us]}"
+  fi
+  say "  n=$n r=$r $(printf '%-8s' "$mode") tcp1 $g1 tcp4 $g4 Gbit/s | rr p50 tcp $tp50 udp $up50 us | conn/s ${c[rate]} first-pkt p50 ${c[connect_p50_us]} us (errors ${c[errors]})"
 }
 
 # ------------------------------------------------- control plane, per scale

@@ -22,7 +22,8 @@ DP = [("tcp1_gbps", "TCP 1 flow Gbit/s"), ("tcp4_gbps", "TCP 4 flows Gbit/s"),
       ("tcp_rr_p50_us", "TCP RR p50 µs"), ("tcp_rr_p99_us", "TCP RR p99 µs"),
       ("udp_rr_p50_us", "UDP RR p50 µs"), ("udp_rr_p99_us", "UDP RR p99 µs"),
       ("conn_per_s", "new conn/s"), ("first_pkt_p50_us", "first-packet p50 µs"),
-      ("first_pkt_p99_us", "first-packet p99 µs"), ("conn_txn_p50_us", "connect+request+close p50 µs")]
+      ("first_pkt_p99_us", "first-packet p99 µs"), ("conn_txn_p50_us", "connect+request+close p50 µs"),
+      ("conn_errors", "connrate errors (1 s timeouts) per run")]
 
 
 def f(x, nd=2):
@@ -46,6 +47,8 @@ def main():
             notes[key] = r["note"]
         if r["value"] == "":
             continue
+        if r["metric"] in ("first_pkt_p50_us", "first_pkt_p99_us", "conn_txn_p50_us") and float(r["value"]) == 0:
+            continue  # connrate made no good connection in that run (older raw files recorded 0)
         try:
             vals[key][int(r["round"])] = float(r["value"])
         except ValueError:
