@@ -14,15 +14,18 @@
 # three modes alternate within every round so that they share this VM's
 # speed drifts. Writes bench/results/crosscluster.{md,csv}. Run as root.
 #
-# Usage: bench/run-crosscluster-bench.sh [--rounds 3] [--seconds 5]
+# Usage: bench/run-crosscluster-bench.sh [--rounds 3] [--seconds 5] [--out DIR]
+# (DIR defaults to bench/results; bench/bench --quick passes bench/results/quick)
 set -euo pipefail
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 ROUNDS=3 SECONDS_PER_TEST=5
+OUT="$REPO/bench/results"
 while (($#)); do
   case $1 in
     --rounds) ROUNDS=$2; shift 2 ;;
     --seconds) SECONDS_PER_TEST=$2; shift 2 ;;
-    -h|--help) sed -n '2,20p' "${BASH_SOURCE[0]}"; exit 0 ;;
+    --out) OUT=$2; shift 2 ;;
+    -h|--help) sed -n '2,21p' "${BASH_SOURCE[0]}"; exit 0 ;;
     *) echo "unknown argument: $1" >&2; exit 2 ;;
   esac
 done
@@ -35,7 +38,6 @@ source "$REPO/lab/agents.sh"
 source "$REPO/lab/manifests.sh"
 PREFIX=$(lab_random_prefix)
 WORK=$(mktemp -d /tmp/meridian-xbench.XXXXXX)
-OUT="$REPO/bench/results"
 mkdir -p "$OUT"
 cleanup() {
   [[ -n ${LAB_NODE_NAMES+x} ]] && lab_agents_stop
