@@ -160,6 +160,17 @@ lab_exec_pod() {
   ip netns exec "$ns" "$@"
 }
 
+# lab_pod_resolver P POD ADDR: point the pod's resolver at ADDR (the agent's
+# clusterset.local DNS server). `ip netns exec` bind-mounts
+# /etc/netns/<ns>/resolv.conf over /etc/resolv.conf, so getent, curl and dig
+# in lab_exec_pod use it; `meridian-lab down` removes /etc/netns/P-*.
+lab_pod_resolver() {
+  local ns
+  ns=$(lab_pod_ns "$1" "$2") || return 1
+  mkdir -p "/etc/netns/$ns"
+  printf 'nameserver %s\noptions timeout:1 attempts:2\n' "$3" >"/etc/netns/$ns/resolv.conf"
+}
+
 # lab_exec_node P C N cmd...: run cmd in a node namespace.
 lab_exec_node() {
   local ns

@@ -13,9 +13,14 @@
 #    api's local ClusterIP reaches c2's pod through the mirroring
 #  - a garbage record in the registry is rejected with a reason in
 #    status.json; everything else keeps working; deleting it clears it
+#  - DNS: every agent serves clusterset.local on port 53 of its node; pods
+#    query their node's address; from pods of both clusters
+#    web.default.svc.clusterset.local is the ClusterSet IP, SRV names the
+#    port, the headless hl lists its ready pods and names them per cluster,
+#    other zones are REFUSED; curl by name reaches web
 #  - SIGKILL of c2's controller: its exports disappear from c1's maps
-#    within the lease (3 s) plus margin; restarting it brings them back;
-#    SIGTERM withdraws at once
+#    within the lease (3 s) plus margin (and db from DNS); restarting it
+#    brings them back; SIGTERM withdraws at once
 #
 # Usage: clusterset_test.sh [--bin-dir DIR]. Exit 0 pass, 1 fail, 77 skip.
 set -uo pipefail
@@ -78,6 +83,30 @@ YAML
   lab_service_yaml api 10.96.5.30 "http:TCP:80:8080" c2n2p2
   export_yaml api 2024-06-01T00:00:00Z
   lab_service_yaml secret 10.96.5.40 "http:TCP:80:8080" c2n2p2
+  # hl: headless, two pods with hostnames (one not ready).
+  cat <<YAML
+apiVersion: v1
+kind: Service
+metadata: {name: hl, namespace: default}
+spec:
+  clusterIP: None
+  ports: [{name: http, protocol: TCP, port: 8080}]
+---
+apiVersion: discovery.k8s.io/v1
+kind: EndpointSlice
+metadata:
+  name: hl-1
+  namespace: default
+  labels: {kubernetes.io/service-name: hl}
+addressType: IPv4
+ports: [{name: http, protocol: TCP, port: 8080}]
+endpoints:
+- {addresses: [$(lab_pod_ip c2n1p2)], hostname: hl-0, conditions: {ready: true}}
+- {addresses: [$(lab_pod_ip c2n2p2)], hostname: hl-1, conditions: {ready: true}}
+- {addresses: [$(lab_pod_ip c2n2p1)], hostname: hl-2, conditions: {ready: false}}
+---
+YAML
+  export_yaml hl 2024-06-01T00:00:00Z
 } >"$WORK/m/c2/services.yaml"
 
 start_controller() {  # start_controller C
@@ -89,7 +118,7 @@ start_controller() {  # start_controller C
 start_controller 1
 start_controller 2
 require "agents of both clusters attach and serve with --registry" \
-  lab_agents_start_clusterset "$WORK/m" --registry "$REG"
+  lab_agents_start_clusterset "$WORK/m" --registry "$REG" --dns-listen 0.0.0.0:53
 
 # import_field NODE NAME FIELD: a field of an import in the node's status.json.
 import_field() {
@@ -129,6 +158,42 @@ check_eq "db ClusterSet VIP reaches c2n1p2" "c2n1p2" "$(client curl -s --max-tim
 check_eq "api's local ClusterIP (global, affinity local, no local pods) reaches c2n2p2" \
   "c2n2p2" "$(client curl -s --max-time 2 http://10.96.0.30/)"
 
+# --- DNS: clusterset.local from pods of both clusters ---------------------------
+dig_in() {  # dig_in POD ARGS...: dig from a pod at its node's agent
+  local pod=$1 c n
+  [[ $pod =~ ^c([0-9])(n([0-9])|client) ]] || return 1
+  c=${BASH_REMATCH[1]} n=${BASH_REMATCH[3]:-1}
+  shift
+  lab_exec_pod "$PREFIX" "$pod" dig @"$(lab_node_ip "$c" "$n")" +time=1 +tries=2 "$@"
+}
+check_eq "c1client: web.default.svc.clusterset.local A is web's ClusterSet IP" "$WEB_IP" \
+  "$(dig_in c1client +short web.default.svc.clusterset.local A)"
+check_eq "c2n1p1 (the other cluster): the same answer" "$WEB_IP" \
+  "$(dig_in c2n1p1 +short web.default.svc.clusterset.local A)"
+check_eq "db.default.svc.clusterset.local A is db's ClusterSet IP" "$DB_IP" \
+  "$(dig_in c1client +short db.default.svc.clusterset.local A)"
+check_eq "SRV _http._tcp.web names port 80 of the service name" "0 100 80 web.default.svc.clusterset.local." \
+  "$(dig_in c1client +short _http._tcp.web.default.svc.clusterset.local SRV)"
+check_eq "headless hl A: its ready pods, all clusters" \
+  "$(printf '%s\n' "$(lab_pod_ip c2n1p2)" "$(lab_pod_ip c2n2p2)" | sort)" \
+  "$(dig_in c1client +short hl.default.svc.clusterset.local A | sort)"
+check_eq "hl-1.c2.hl.default.svc.clusterset.local names one pod" "$(lab_pod_ip c2n2p2)" \
+  "$(dig_in c1client +short hl-1.c2.hl.default.svc.clusterset.local A)"
+dig_in c1client hl-2.c2.hl.default.svc.clusterset.local A >"$WORK/dig-notready.txt"
+check "a not-ready endpoint has no name (NXDOMAIN)" grep -q 'status: NXDOMAIN' "$WORK/dig-notready.txt"
+dig_in c1client secret.default.svc.clusterset.local A >"$WORK/dig-secret.txt"
+check "an unexported service is NXDOMAIN" grep -q 'status: NXDOMAIN' "$WORK/dig-secret.txt"
+dig_in c1client example.com A >"$WORK/dig-ext.txt"
+check "names outside clusterset.local are REFUSED" grep -q 'status: REFUSED' "$WORK/dig-ext.txt"
+lab_pod_resolver "$PREFIX" c1client "$(lab_node_ip 1 1)"
+check_eq "getent (resolv.conf -> the agent) resolves web by name" "$WEB_IP" \
+  "$(client getent hosts web.default.svc.clusterset.local | awk '{print $1}')"
+check "curl http://web.default.svc.clusterset.local/ reaches a web pod" \
+  grep -qE '^c[12]n[12]p1$' <<<"$(client curl -s --max-time 2 http://web.default.svc.clusterset.local/)"
+dns_queries() { lab_agent_status "$C1N1" | python3 -c 'import json,sys; d=json.load(sys.stdin)["dns"]; print(d["udp_queries"] > 0 and d["nxdomain"] >= 2 and d["refused"] >= 1)'; }
+dns_counted() { [[ $(dns_queries) == True ]]; }
+check "status.json counts the queries (udp, NXDOMAIN, REFUSED)" wait_for 12 dns_counted
+
 # --- a malformed record ------------------------------------------------------
 CTL="$BIN_DIR/meridianctl"
 "$CTL" registry --url "$REG" put /meridian/v1/clusters/c9/info --value 'garbage' >/dev/null
@@ -152,6 +217,8 @@ client bash -c "for i in \$(seq 20); do curl -s --max-time 2 http://$WEB_IP/ || 
 check "web now reaches c1 pods only" test "$(grep -c '^c1n[12]p1$' "$WORK/web-c1.txt")" -eq 20
 db_fails() { ! client curl -s --max-time 1 "http://$DB_IP/" >/dev/null; }
 check "db's VIP is gone: connection fails" db_fails
+dig_in c1client db.default.svc.clusterset.local A >"$WORK/dig-db-gone.txt"
+check "db.default.svc.clusterset.local is NXDOMAIN once withdrawn" grep -q 'status: NXDOMAIN' "$WORK/dig-db-gone.txt"
 
 start_controller 2
 check "restarting c2's controller brings its exports back" wait_for 5 both_exported

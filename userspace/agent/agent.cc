@@ -9,6 +9,7 @@
 #include "datapath/bpffs.h"
 #include "datapath/tc_attach.h"
 #include "desired/desired_state.h"
+#include "dns/import_catalog.h"
 #include "mcs/clusterset_view.h"
 #include "mcs/import_merge.h"
 
@@ -88,8 +89,44 @@ Status Agent::Start() {
     status_.registry.state = "connecting";
     registry_watcher_ = std::make_unique<RegistryWatcher>(
         std::move(reg).value(), io_, [this](RegistryUpdate u) { OnRegistryUpdate(std::move(u)); });
+    if (!options_.once && options_.dns_listen != "off") {
+      if (auto s = StartDns(); !s) return s;
+    }
   }
   return Status::Ok();
+}
+
+Status Agent::StartDns() {
+  const std::string& listen = options_.dns_listen;
+  auto colon = listen.rfind(':');
+  unsigned long port = 0;
+  bool ok = colon != std::string::npos && colon > 0 && colon + 1 < listen.size() &&
+            listen.find_first_not_of("0123456789", colon + 1) == std::string::npos;
+  if (ok) {
+    port = std::stoul(listen.substr(colon + 1));
+    ok = port <= 65535;
+  }
+  if (!ok) return Error{fmt::format("--dns-listen {}: expected ADDRESS:PORT or off", listen)};
+  auto server =
+      dns::DnsServer::Start(io_, dns::DnsServerOptions{.listen_address = listen.substr(0, colon),
+                                                       .port = static_cast<std::uint16_t>(port)});
+  if (!server.ok()) {
+    return Error{fmt::format("--dns-listen {}: {}", listen, server.error().message)};
+  }
+  dns_ = std::move(server).value();
+  status_.dns.listen = listen;
+  status_.dns.port = dns_->udp_port();
+  spdlog::info("DNS: serving clusterset.local on {} (UDP and TCP)", listen);
+  return Status::Ok();
+}
+
+// The DNS server answers from the same merged imports the datapath was
+// built from; the registry revision is the zone serial.
+void Agent::UpdateDns(const std::vector<model::ServiceImport>& imports) {
+  auto serial = static_cast<std::uint32_t>(registry_.revision);
+  dns_->SetCatalog(dns::BuildDnsCatalog(imports, serial));
+  status_.dns.names = imports.size();
+  status_.dns.serial = serial;
 }
 
 // The node's datapath configuration: the local cluster's id comes from its
@@ -300,6 +337,7 @@ void Agent::Reconcile() {
     snapshot.clusters = std::move(view.clusters);
     imports = mcs::MergeImports(std::move(view.exports), view.clusterset_ips);
     status_.imports = DescribeImports(imports);
+    if (dns_) UpdateDns(imports);
   }
 
   std::set<std::string> current(errors.begin(), errors.end());
@@ -368,6 +406,17 @@ void Agent::Reconcile() {
 }
 
 void Agent::PublishStatus() {
+  if (dns_) {
+    const auto& c = dns_->counters();
+    status_.dns.udp_queries = c.udp_queries;
+    status_.dns.tcp_queries = c.tcp_queries;
+    status_.dns.noerror = c.responses(dns::Rcode::kNoError);
+    status_.dns.nxdomain = c.responses(dns::Rcode::kNxDomain);
+    status_.dns.refused = c.responses(dns::Rcode::kRefused);
+    status_.dns.formerr = c.formerr;
+    status_.dns.dropped = c.dropped;
+    status_.dns.truncated = c.truncated;
+  }
   if (auto s = WriteStatusFile(status_, status_path_); !s) {
     spdlog::warn("status: {}", s.error().message);
   }

@@ -20,6 +20,7 @@
 #include "datapath/map_writer.h"
 #include "datapath/node_datapath.h"
 #include "desired/desired_state.h"
+#include "dns/dns_server.h"
 #include "mcs/clusterset_view.h"
 #include "sources/inotify_watch.h"
 #include "sources/manifest_directory.h"
@@ -47,6 +48,8 @@ class Agent {
   void ArmNetlink();
   void Shutdown();
   void OnRegistryUpdate(RegistryUpdate update);
+  Status StartDns();
+  void UpdateDns(const std::vector<model::ServiceImport>& imports);
 
   AgentOptions options_;
   boost::asio::io_context io_;
@@ -73,6 +76,8 @@ class Agent {
   bool registry_reconcile_queued_ = false;
   mcs::RecordCache record_cache_;
   std::optional<desired::DesiredState> last_desired_;  // what was applied, for Maglev reuse
+  // Declared after io_: destroyed (sockets closed) before the io_context.
+  std::unique_ptr<dns::DnsServer> dns_;
 };
 
 }  // namespace meridian::agent

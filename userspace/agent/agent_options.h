@@ -31,6 +31,9 @@ struct AgentOptions {
   // ClusterSet registry (dir:/path or etcd://...): remote clusters, their
   // exports and the ClusterSet IPs. Empty: manifests only.
   std::string registry_url;
+  // The clusterset.local DNS server ("ADDR:PORT"; "off" disables it). It
+  // runs only with a registry: the imports it answers for come from there.
+  std::string dns_listen = "127.0.0.1:53535";
   bool detach_on_exit = false;
   bool once = false;  // reconcile once, attach existing pods, exit
 };

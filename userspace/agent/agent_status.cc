@@ -68,6 +68,20 @@ Status WriteStatusFile(const AgentStatus& s, const std::string& path) {
     }
     j["imports"] = imports;
   }
+  if (!s.dns.listen.empty()) {
+    j["dns"] = {{"listen", s.dns.listen},
+                {"port", s.dns.port},
+                {"names", s.dns.names},
+                {"serial", s.dns.serial},
+                {"udp_queries", s.dns.udp_queries},
+                {"tcp_queries", s.dns.tcp_queries},
+                {"noerror", s.dns.noerror},
+                {"nxdomain", s.dns.nxdomain},
+                {"refused", s.dns.refused},
+                {"formerr", s.dns.formerr},
+                {"dropped", s.dns.dropped},
+                {"truncated", s.dns.truncated}};
+  }
   std::error_code ec;
   std::filesystem::create_directories(std::filesystem::path(path).parent_path(), ec);
   std::string tmp = path + ".tmp";

@@ -34,6 +34,22 @@ struct ImportStatus {
   std::vector<std::string> conflicts;  // "<cluster>: <Reason>: <message>"
 };
 
+// The clusterset.local DNS server, as of the last status write.
+struct DnsStatus {
+  std::string listen;  // empty: not running
+  std::uint16_t port = 0;
+  std::size_t names = 0;  // ServiceImports in the catalog
+  std::uint32_t serial = 0;
+  std::uint64_t udp_queries = 0;
+  std::uint64_t tcp_queries = 0;
+  std::uint64_t noerror = 0;
+  std::uint64_t nxdomain = 0;
+  std::uint64_t refused = 0;
+  std::uint64_t formerr = 0;
+  std::uint64_t dropped = 0;
+  std::uint64_t truncated = 0;
+};
+
 struct AgentStatus {
   std::string node;
   std::string manifests_dir;
@@ -52,6 +68,7 @@ struct AgentStatus {
   bool reused_pinned_maps = false;
   RegistryStatus registry;
   std::vector<ImportStatus> imports;
+  DnsStatus dns;
 };
 
 // Atomic: write to a temporary file, then rename over status.json.

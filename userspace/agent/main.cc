@@ -58,6 +58,10 @@ int main(int argc, char** argv) {
   app.add_option("--registry", o.registry_url,
                  "ClusterSet registry (dir:/path or etcd://host:port): remote clusters, their "
                  "exports and the ClusterSet IPs are read from it");
+  app.add_option("--dns-listen", o.dns_listen,
+                 "UDP+TCP address of the clusterset.local DNS server (with --registry only); "
+                 "\"off\" disables it")
+      ->capture_default_str();
   app.add_flag("--detach-on-exit", o.detach_on_exit,
                "Detach from pod interfaces on exit (default: the datapath keeps forwarding)");
   app.add_flag("--once", o.once, "Reconcile once, attach to existing pods, and exit");
