@@ -78,8 +78,12 @@ for c in 1 2; do
   CTRL_PIDS+=($!)
 done
 echo "== controllers publish to $REG (lease 3 s)"
-lab_agents_start_clusterset "$WORK/m" --registry "$REG"
-echo "== agents running on ${LAB_NODE_NAMES[*]}, reading the registry"
+lab_agents_start_clusterset "$WORK/m" --registry "$REG" --dns-listen 0.0.0.0:53
+echo "== agents running on ${LAB_NODE_NAMES[*]}, reading the registry, serving clusterset.local DNS"
+# Each client pod's resolver is its node's agent (what a node-local DNS
+# setup, or CoreDNS forwarding clusterset.local, would give a pod).
+lab_pod_resolver "$PREFIX" c1client "$(lab_node_ip 1 1)"
+lab_pod_resolver "$PREFIX" c2client "$(lab_node_ip 2 1)"
 NODE1=${LAB_NODE_NAMES[0]}
 imports_ready() {
   "$BIN/meridianctl" --node "$NODE1" --state-dir "$LAB_STATE_DIR/agent-$NODE1" status |
@@ -94,10 +98,17 @@ for i in json.load(sys.stdin)["imports"]:
 echo "== registry records:"
 "$BIN/meridianctl" registry --url "$REG" list | cut -c1-110 | sed 's/^/   /'
 
-WEB_IP=$("$BIN/meridianctl" --node "$NODE1" --state-dir "$LAB_STATE_DIR/agent-$NODE1" status |
-  python3 -c 'import json,sys; print([i for i in json.load(sys.stdin)["imports"] if i["name"]=="demo/web"][0]["clusterset_ip"])')
-DB_IP=$("$BIN/meridianctl" --node "$NODE1" --state-dir "$LAB_STATE_DIR/agent-$NODE1" status |
-  python3 -c 'import json,sys; print([i for i in json.load(sys.stdin)["imports"] if i["name"]=="demo/db"][0]["clusterset_ip"])')
+WEB=web.demo.svc.clusterset.local
+DB=db.demo.svc.clusterset.local
+echo "== names, resolved by the system resolver in the client pods:"
+for client in c1client c2client; do
+  for name in $WEB $DB; do
+    printf '   %-9s %-31s -> %s\n' "$client" "$name" \
+      "$(lab_exec_pod "$PREFIX" "$client" getent hosts "$name" | awk '{print $1}')"
+  done
+done
+printf '   %-9s %-31s -> %s\n' c1client "_http._tcp.$WEB SRV" \
+  "$(lab_exec_pod "$PREFIX" c1client dig +short "_http._tcp.$WEB" SRV)"
 
 ask() {  # ask CLIENT URL COUNT: requests tallied by the pod (and so cluster) that answered
   local i
@@ -105,19 +116,19 @@ ask() {  # ask CLIENT URL COUNT: requests tallied by the pod (and so cluster) th
     lab_exec_pod "$PREFIX" "$1" curl -s --max-time 2 "$2" || echo "(failed)"
   done | sort | uniq -c | awk '{c=substr($2,1,2); printf "   %3d x %-8s (cluster %s)\n", $1, $2, c}'
 }
-echo "== 20 requests from c1client to web's ClusterSet VIP $WEB_IP:"
-ask c1client "http://$WEB_IP/" 20
-echo "== 10 requests from c1client to db's ClusterSet VIP $DB_IP (only c2 exports it):"
-ask c1client "http://$DB_IP/" 10
-echo "== 10 requests from c2client to web's ClusterSet VIP $WEB_IP (the same VIP in c2):"
-ask c2client "http://$WEB_IP/" 10
+echo "== 20 requests from c1client to http://$WEB/:"
+ask c1client "http://$WEB/" 20
+echo "== 10 requests from c1client to http://$DB/ (only c2 exports db):"
+ask c1client "http://$DB/" 10
+echo "== 10 requests from c2client to http://$WEB/ (the same name and VIP in c2):"
+ask c2client "http://$WEB/" 10
 
 echo "== c2's controller is killed (no withdrawal): its lease expires within 3 s"
 kill -KILL "${CTRL_PIDS[1]}"
 wait "${CTRL_PIDS[1]}" 2>/dev/null || true
 sleep 4
-echo "== 10 requests from c1client to web's ClusterSet VIP: only c1 answers"
-ask c1client "http://$WEB_IP/" 10
-echo "== db from c1client: gone with its only exporter"
-lab_exec_pod "$PREFIX" c1client curl -sS --max-time 2 "http://$DB_IP/" 2>&1 | sed 's/^/   /' || true
+echo "== 10 requests from c1client to http://$WEB/: only c1 answers"
+ask c1client "http://$WEB/" 10
+echo "== db from c1client: the name is gone with its only exporter"
+lab_exec_pod "$PREFIX" c1client curl -sS --max-time 2 "http://$DB/" 2>&1 | sed 's/^/   /' || true
 echo "== done; tearing the lab down"
