@@ -182,6 +182,62 @@ TEST_F(LxcTest, ReplyIsReverseTranslatedToTheVip) {
   EXPECT_EQ(CounterDelta(), (std::map<std::string, std::uint64_t>{{"revnat", 1}}));
 }
 
+// The LRU evicts forward and reply entries separately. A reused source
+// port (a new SYN on a surviving forward entry) or a UDP packet must put the
+// reply entry back, or the answer goes to the client untranslated.
+TEST_F(LxcTest, EvictedReplyEntryIsRestoredBySynAndByUdp) {
+  Install(WebService());
+  auto reply_key = [](const std::string& backend, std::uint16_t bport, std::uint16_t cport,
+                      std::uint8_t proto) {
+    mer_ct_key k{};
+    k.saddr_be = Ip(backend.c_str());
+    k.daddr_be = Ip(kClient);
+    k.sport_be = htons(bport);
+    k.dport_be = htons(cport);
+    k.proto = proto;
+    k.dir = MER_CT_REPLY;
+    return k;
+  };
+  int ct = dp_->maps().ct;
+
+  // TCP: the flow is established, then its reply entry is evicted.
+  auto syn = Packet().Eth().Ipv4(kClient, kVip).Tcp(42100, 80, 0x02).Build();
+  std::string backend = Addr(PacketView{FromPod(syn).out}.daddr());
+  mer_ct_key key = reply_key(backend, 8080, 42100, IPPROTO_TCP);
+  ASSERT_EQ(bpf_map_delete_elem(ct, &key), 0);
+  CounterDelta();
+  // An ACK of the old connection does not look (established flows keep
+  // their entries warm; the check is for a connection's first packet).
+  FromPod(Packet().Eth().Ipv4(kClient, kVip).Tcp(42100, 80, 0x10).Build());
+  mer_ct_entry entry{};
+  EXPECT_NE(bpf_map_lookup_elem(ct, &key, &entry), 0);
+  EXPECT_EQ(CounterDelta(), (std::map<std::string, std::uint64_t>{{"lb_ct_hit", 1}}));
+  // A new SYN on the same tuple (port reuse) restores it, same backend.
+  auto again = FromPod(syn);
+  EXPECT_EQ(Addr(PacketView{again.out}.daddr()), backend);
+  ASSERT_EQ(bpf_map_lookup_elem(ct, &key, &entry), 0);
+  EXPECT_EQ(entry.vip_be, Ip(kVip));
+  EXPECT_EQ(entry.vport_be, htons(80));
+  EXPECT_EQ(CounterDelta(),
+            (std::map<std::string, std::uint64_t>{{"lb_ct_hit", 1}, {"ct_reply_restored", 1}}));
+  auto synack = ToPod(Packet().Eth().Ipv4(backend.c_str(), kClient).Tcp(8080, 42100, 0x12).Build());
+  EXPECT_EQ(Addr(PacketView{synack.out}.saddr()), kVip);
+  EXPECT_EQ(PacketView{synack.out}.sport(), 80);
+
+  // UDP: every packet checks.
+  auto query = Packet().Eth().Ipv4(kClient, kVip).Udp(5100, 53).Build();
+  std::string ubackend = Addr(PacketView{FromPod(query).out}.daddr());
+  mer_ct_key ukey = reply_key(ubackend, 5353, 5100, IPPROTO_UDP);
+  ASSERT_EQ(bpf_map_delete_elem(ct, &ukey), 0);
+  CounterDelta();
+  FromPod(query);
+  EXPECT_EQ(bpf_map_lookup_elem(ct, &ukey, &entry), 0);
+  EXPECT_EQ(CounterDelta(),
+            (std::map<std::string, std::uint64_t>{{"lb_ct_hit", 1}, {"ct_reply_restored", 1}}));
+  FromPod(query);  // present now: nothing to restore
+  EXPECT_EQ(CounterDelta(), (std::map<std::string, std::uint64_t>{{"lb_ct_hit", 1}}));
+}
+
 TEST_F(LxcTest, UdpReplyIsReverseTranslated) {
   Install(WebService());
   auto fwd = FromPod(Packet().Eth().Ipv4(kClient, kVip).Udp(5002, 53).Build());

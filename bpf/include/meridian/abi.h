@@ -27,7 +27,7 @@
 
 /* Bumped whenever a map key or value changes shape. The agent refuses to
  * reuse pinned maps written under another version. */
-#define MER_ABI_VERSION 3
+#define MER_ABI_VERSION 4
 
 /* ---- Map names (pinned under /sys/fs/bpf/meridian/<node>/) ---------- */
 #define MER_MAP_SERVICES     "mer_services"
@@ -172,7 +172,8 @@ struct mer_ct_entry {
 /* X-macro: one line per counter, the name is what tooling prints. Drops
  * are named reasons; each verdict is counted exactly once per packet, except
  * "encap", an event counted in addition to the verdict of the packet it
- * tunnelled (lb_new_flow, lb_ct_hit, lb_ct_reselect or pass_not_service). */
+ * tunnelled (lb_new_flow, lb_ct_hit, lb_ct_reselect or pass_not_service),
+ * and "ct_reply_restored", counted in addition to lb_ct_hit. */
 #define MER_STATS(X)                                                                               \
 	X(PASS_NOT_IPV4, "pass_not_ipv4")                                                          \
 	X(PASS_NOT_SERVICE, "pass_not_service")                                                    \
@@ -204,7 +205,8 @@ struct mer_ct_entry {
 	X(DROP_TUNNEL_NOT_ALLOWED, "drop_tunnel_not_allowed")                                      \
 	X(DROP_DECAP_FAILED, "drop_decap_failed")                                                  \
 	X(GATEWAY_RELAY, "gateway_relay")                                                          \
-	X(DROP_RELAY_TOO_BIG, "drop_relay_too_big")
+	X(DROP_RELAY_TOO_BIG, "drop_relay_too_big")                                                \
+	X(CT_REPLY_RESTORED, "ct_reply_restored")
 
 #define MER_STAT_ENUM_(name, str) MER_STAT_##name,
 enum mer_stat { MER_STATS(MER_STAT_ENUM_) MER_STAT_MAX };

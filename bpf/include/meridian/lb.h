@@ -97,4 +97,32 @@ static __always_inline int mer_ct_create(const struct mer_pkt *p, const struct m
 	return 0;
 }
 
+/* Forward and reply entries share one LRU map and are evicted separately.
+ * A flow whose forward entry survived its reply entry would send its
+ * answers back untranslated, and the client would drop them: a TCP client
+ * reusing a source port never completes its handshake. So a connection's
+ * first packet (TCP SYN) and every UDP packet check that the reply entry is
+ * there and put it back if not; an established TCP flow keeps both entries
+ * warm by using them. Returns 1 if the entry was restored. */
+static __always_inline int mer_ct_restore_reply(const struct mer_pkt *p,
+						const struct mer_ct_entry *fwd,
+						const struct mer_backend *be)
+{
+	struct mer_ct_entry entry = *fwd;
+	struct mer_ct_key key = {
+		.saddr_be = be->addr_be,
+		.daddr_be = p->saddr,
+		.sport_be = be->port_be,
+		.dport_be = p->sport,
+		.proto = p->proto,
+		.dir = MER_CT_REPLY,
+	};
+
+	if (p->proto == IPPROTO_TCP && !p->tcp_syn)
+		return 0;
+	if (bpf_map_lookup_elem(&mer_ct, &key))
+		return 0;
+	return bpf_map_update_elem(&mer_ct, &key, &entry, BPF_ANY) == 0;
+}
+
 #endif /* MERIDIAN_LB_H */

@@ -36,6 +36,7 @@ struct mer_pkt {
 	__u8 proto;
 	__u8 ihl_len;	  /* IPv4 header length in bytes, options included */
 	__u16 l4_hdr_len; /* TCP header with options, or the 8-byte UDP header */
+	__u8 tcp_syn;	  /* TCP SYN without ACK: a connection's first packet */
 };
 
 #define MER_L3_OFF ((__u32)sizeof(struct ethhdr))
@@ -102,6 +103,7 @@ static __always_inline int mer_parse(struct __sk_buff *skb, struct mer_pkt *p)
 		p->sport = th->source;
 		p->dport = th->dest;
 		p->l4_hdr_len = th->doff * 4;
+		p->tcp_syn = th->syn && !th->ack;
 	} else {
 		struct udphdr *uh = data + p->l4_off;
 

@@ -100,6 +100,8 @@ static __always_inline int mer_from_pod_service(struct __sk_buff *skb, const str
 		/* Its backend is gone: choose again rather than black-hole. */
 		if (!be)
 			stat = MER_STAT_LB_CT_RESELECT;
+		else if (mer_ct_restore_reply(p, ct, be))
+			mer_count(MER_STAT_CT_REPLY_RESTORED, p->len);
 	} else {
 		stat = MER_STAT_LB_NEW_FLOW;
 	}
