@@ -3,9 +3,10 @@
 # ClusterSet registry to the BPF map update on every node, p50 and p99.
 #
 # For each ClusterSet size (--clusters, default "10 50") and backend
-# (--backends, default "dir", add etcd when the etcd backend is built) it
-# starts --agents meridian-agents (default 4), each in a network namespace
-# of its own (P-bN; they attach to no interface), on a fresh registry, then
+# (--backends, default "dir etcd") it starts --agents meridian-agents
+# (default 4, nodes P-bN; they attach to no interface, serve no DNS and run
+# in this network namespace so that they reach etcd on 127.0.0.1) on a
+# fresh registry (a new directory, or a new etcd on a free loopback port), then
 # runs convergence-bench: 1,000 exported services (each from two clusters),
 # --changes timed changes (default 50). Writes bench/results/convergence.{md,csv}.
 # Run as root.
@@ -14,7 +15,7 @@
 #          [--changes 50] [--agents 4] [--backends "dir etcd"]
 set -euo pipefail
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-CLUSTERS="10 50" SERVICES=1000 CHANGES=50 AGENTS=4 BACKENDS="dir"
+CLUSTERS="10 50" SERVICES=1000 CHANGES=50 AGENTS=4 BACKENDS="dir etcd"
 while (($#)); do
   case $1 in
     --clusters) CLUSTERS=$2; shift 2 ;;
@@ -46,29 +47,42 @@ stop_agents() {
   local i
   for ((i = 1; i <= AGENTS; i++)); do rm -rf "/sys/fs/bpf/meridian/$PREFIX-b$i"; done
 }
+stop_etcd() {
+  [[ -n $ETCD_PID ]] || return 0
+  kill "$ETCD_PID" 2>/dev/null || true
+  wait "$ETCD_PID" 2>/dev/null || true
+  ETCD_PID=
+}
 cleanup() {
   stop_agents
-  [[ -n $ETCD_PID ]] && kill "$ETCD_PID" 2>/dev/null
-  local i
-  for ((i = 1; i <= AGENTS; i++)); do ip netns del "$PREFIX-b$i" 2>/dev/null || true; done
+  stop_etcd
   rm -rf "$WORK"
 }
 trap cleanup EXIT
 
-for ((i = 1; i <= AGENTS; i++)); do ip netns add "$PREFIX-b$i"; done
+free_port() {  # a loopback TCP port nothing listens on
+  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+}
 
-registry_url() {  # registry_url BACKEND RUN
+URL=
+open_registry() {  # open_registry BACKEND RUN: sets URL (not in a subshell: ETCD_PID must stick)
   case $1 in
-    dir) echo "dir:$WORK/reg-$2" ;;
+    dir) URL="dir:$WORK/reg-$2" ;;
     etcd)
-      [[ -n $ETCD_PID ]] && { kill "$ETCD_PID"; wait "$ETCD_PID" 2>/dev/null || true; }
-      local port=$((23790 + RANDOM % 1000))
-      etcd --data-dir "$WORK/etcd-$2" --listen-client-urls "http://127.0.0.1:$port" \
-        --advertise-client-urls "http://127.0.0.1:$port" \
-        --listen-peer-urls "http://127.0.0.1:$((port + 1000))" >"$WORK/etcd-$2.log" 2>&1 &
+      stop_etcd
+      local client peer i
+      client=$(free_port) peer=$(free_port)
+      etcd --data-dir "$WORK/etcd-$2" --listen-client-urls "http://127.0.0.1:$client" \
+        --advertise-client-urls "http://127.0.0.1:$client" \
+        --listen-peer-urls "http://127.0.0.1:$peer" \
+        --initial-advertise-peer-urls "http://127.0.0.1:$peer" \
+        --initial-cluster "default=http://127.0.0.1:$peer" >"$WORK/etcd-$2.log" 2>&1 &
       ETCD_PID=$!
-      sleep 1
-      echo "etcd://127.0.0.1:$port" ;;
+      for ((i = 0; i < 100; i++)); do
+        ETCDCTL_API=3 etcdctl --endpoints "127.0.0.1:$client" endpoint health >/dev/null 2>&1 && break
+        sleep 0.1
+      done
+      URL="etcd://127.0.0.1:$client" ;;
     *) echo "unknown backend $1" >&2; exit 2 ;;
   esac
 }
@@ -77,21 +91,21 @@ CSV="$OUT/convergence.csv"
 echo "backend,clusters,services,agents,p50_ms,p99_ms,max_ms,full_sync_s" >"$CSV.tmp"
 for backend in $BACKENDS; do
   for c in $CLUSTERS; do
-    url=$(registry_url "$backend" "$c")
+    open_registry "$backend" "$c"
     mkdir -p "$WORK/empty"
     statuses=()
     for ((i = 1; i <= AGENTS; i++)); do
       node="$PREFIX-b$i"
-      nsenter --net="/run/netns/$node" "$BIN/meridian-agent" --node "$node" \
-        --manifests "$WORK/empty" --pod-interfaces "${PREFIX}none*" --registry "$url" \
-        --state-dir "$WORK/agent-$node" --max-services 8192 --max-backends 16384 \
+      rm -rf "$WORK/agent-$node"  # no status.json of an earlier run may answer for this one
+      "$BIN/meridian-agent" --node "$node" \
+        --manifests "$WORK/empty" --pod-interfaces "${PREFIX}none*" --registry "$URL" \
+        --dns-listen off --state-dir "$WORK/agent-$node" --max-services 8192 --max-backends 16384 \
         --log-level warn >>"$WORK/agent-$node.log" 2>&1 &
       PIDS+=($!)
       statuses+=(--status "$WORK/agent-$node/status.json")
     done
-    sleep 1
     echo "== $backend: $c clusters, $SERVICES services, $AGENTS agents"
-    "$BIN/convergence-bench" --registry "$url" --clusters "$c" --services "$SERVICES" \
+    "$BIN/convergence-bench" --registry "$URL" --clusters "$c" --services "$SERVICES" \
       --changes "$CHANGES" "${statuses[@]}" | tee "$WORK/run.txt"
     line=$(grep '^RESULT' "$WORK/run.txt")
     eval "$(sed 's/^RESULT //' <<<"$line")"

@@ -83,12 +83,11 @@ Status Agent::Start() {
   links_.emplace(std::move(links).value());
 
   if (!options_.registry_url.empty()) {
-    auto reg = registry::OpenRegistry(options_.registry_url);
-    if (!reg.ok()) return reg.error();
+    if (auto s = registry::CheckRegistryUrl(options_.registry_url); !s) return s;
     status_.registry.url = options_.registry_url;
     status_.registry.state = "connecting";
     registry_watcher_ = std::make_unique<RegistryWatcher>(
-        std::move(reg).value(), io_, [this](RegistryUpdate u) { OnRegistryUpdate(std::move(u)); });
+        options_.registry_url, io_, [this](RegistryUpdate u) { OnRegistryUpdate(std::move(u)); });
     if (!options_.once && options_.dns_listen != "off") {
       if (auto s = StartDns(); !s) return s;
     }
@@ -123,7 +122,7 @@ Status Agent::StartDns() {
 // The DNS server answers from the same merged imports the datapath was
 // built from; the registry revision is the zone serial.
 void Agent::UpdateDns(const std::vector<model::ServiceImport>& imports) {
-  auto serial = static_cast<std::uint32_t>(registry_.revision);
+  auto serial = static_cast<std::uint32_t>(registry_revision_);
   dns_->SetCatalog(dns::BuildDnsCatalog(imports, serial));
   status_.dns.names = imports.size();
   status_.dns.serial = serial;
@@ -277,14 +276,13 @@ void Agent::Attach(int ifindex, const std::string& name) {
 }
 
 void Agent::OnRegistryUpdate(RegistryUpdate update) {
-  bool records_changed = update.error.empty() || update.records != registry_.records;
-  if (!update.error.empty()) update.records = registry_.records;  // keep the last good
-  registry_ = std::move(update);
-  status_.registry.state = registry_.error.empty() ? "connected" : "unreachable";
-  status_.registry.error = registry_.error;
-  status_.registry.revision = std::max(status_.registry.revision, registry_.revision);
-  status_.registry.records = registry_.records.size();
-  if (records_changed) registry_changed_ = true;
+  registry_error_ = update.error;
+  registry_revision_ = std::max(registry_revision_, update.revision);
+  if (ApplyRegistryUpdate(registry_records_, std::move(update))) registry_changed_ = true;
+  status_.registry.state = registry_error_.empty() ? "connected" : "unreachable";
+  status_.registry.error = registry_error_;
+  status_.registry.revision = registry_revision_;
+  status_.registry.records = registry_records_.size();
   // Updates that queued up while a reconcile ran are applied together: one
   // reconcile for the batch, not one per record.
   if (registry_reconcile_queued_) return;
@@ -327,16 +325,20 @@ void Agent::Reconcile() {
   std::vector<model::ServiceImport> imports;
   model::ResourceSnapshot snapshot = dir.snapshot;
   if (registry_watcher_) {
-    auto view = mcs::BuildClusterSetView(registry_.records, dir.snapshot.clusters, &record_cache_);
+    auto view = mcs::BuildClusterSetView(registry_records_, dir.snapshot.clusters, &record_cache_);
     for (const auto& r : view.rejected) {
       errors.push_back(fmt::format("registry record {} rejected: {}", r.key, r.reason));
     }
     status_.registry.rejected.clear();
     for (const auto& r : view.rejected) status_.registry.rejected.emplace_back(r.key, r.reason);
-    if (!registry_.error.empty()) errors.push_back("registry unreachable: " + registry_.error);
+    if (!registry_error_.empty()) errors.push_back("registry unreachable: " + registry_error_);
     snapshot.clusters = std::move(view.clusters);
     imports = mcs::MergeImports(std::move(view.exports), view.clusterset_ips);
-    status_.imports = DescribeImports(imports);
+    auto described = DescribeImports(imports);
+    if (described != status_.imports) {
+      status_.imports = std::move(described);
+      status_.imports_json = RenderImportsJson(status_.imports);
+    }
     if (dns_) UpdateDns(imports);
   }
 
@@ -376,8 +378,8 @@ void Agent::Reconcile() {
         last_desired_ = *state;
         status_.last_writes = *writes;
         status_.last_apply_time = NowRfc3339();
-        if (registry_watcher_ && registry_.revision > status_.registry.applied_revision) {
-          status_.registry.applied_revision = registry_.revision;
+        if (registry_watcher_ && registry_revision_ > status_.registry.applied_revision) {
+          status_.registry.applied_revision = registry_revision_;
           status_.registry.applied_unix_ms =
               std::chrono::duration_cast<std::chrono::milliseconds>(
                   std::chrono::system_clock::now().time_since_epoch())

@@ -71,7 +71,9 @@ class Agent {
   bool apply_pending_ = true;            // desired state not yet in the kernel
   std::set<std::string> logged_errors_;  // so a persisting error is logged once
   std::unique_ptr<RegistryWatcher> registry_watcher_;
-  RegistryUpdate registry_;
+  std::vector<registry::KeyValue> registry_records_;  // sorted by key; the last good
+  std::int64_t registry_revision_ = 0;
+  std::string registry_error_;
   bool registry_changed_ = false;
   bool registry_reconcile_queued_ = false;
   mcs::RecordCache record_cache_;

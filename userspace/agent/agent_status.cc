@@ -21,6 +21,19 @@ std::string NowRfc3339() {
   return buf;
 }
 
+std::string RenderImportsJson(const std::vector<ImportStatus>& imports) {
+  nlohmann::json out = nlohmann::json::array();
+  for (const auto& i : imports) {
+    out.push_back({{"name", i.name},
+                   {"type", i.type},
+                   {"clusterset_ip", i.clusterset_ip},
+                   {"clusters", i.clusters},
+                   {"ports", i.ports},
+                   {"conflicts", i.conflicts}});
+  }
+  return out.dump();
+}
+
 Status WriteStatusFile(const AgentStatus& s, const std::string& path) {
   nlohmann::json j = {
       {"node", s.node},
@@ -57,16 +70,6 @@ Status WriteStatusFile(const AgentStatus& s, const std::string& path) {
                      {"applied_unix_ms", s.registry.applied_unix_ms},
                      {"records", s.registry.records},
                      {"rejected", rejected}};
-    nlohmann::json imports = nlohmann::json::array();
-    for (const auto& i : s.imports) {
-      imports.push_back({{"name", i.name},
-                         {"type", i.type},
-                         {"clusterset_ip", i.clusterset_ip},
-                         {"clusters", i.clusters},
-                         {"ports", i.ports},
-                         {"conflicts", i.conflicts}});
-    }
-    j["imports"] = imports;
   }
   if (!s.dns.listen.empty()) {
     j["dns"] = {{"listen", s.dns.listen},
@@ -87,7 +90,15 @@ Status WriteStatusFile(const AgentStatus& s, const std::string& path) {
   std::string tmp = path + ".tmp";
   {
     std::ofstream out(tmp, std::ios::trunc);
-    out << j.dump(2) << "\n";
+    std::string text = j.dump(2);
+    if (!s.registry.url.empty()) {
+      // Splice "imports" in before the closing brace (see RenderImportsJson).
+      text.resize(text.size() - 2);  // "\n}"
+      text += ",\n  \"imports\": ";
+      text += s.imports_json.empty() ? RenderImportsJson(s.imports) : s.imports_json;
+      text += "\n}";
+    }
+    out << text << "\n";
     if (!out) return Error{fmt::format("write {}: failed", tmp)};
   }
   if (std::rename(tmp.c_str(), path.c_str()) != 0) {

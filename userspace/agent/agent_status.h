@@ -32,7 +32,14 @@ struct ImportStatus {
   std::vector<std::string> clusters;   // exporting clusters, oldest export first
   std::vector<std::string> ports;      // "http:80/TCP"
   std::vector<std::string> conflicts;  // "<cluster>: <Reason>: <message>"
+
+  bool operator==(const ImportStatus&) const = default;
 };
+
+// The imports as JSON text. Rendered once per change of the imports and
+// spliced into every status write: with thousands of imports, rendering
+// them on every reconcile cost more than the reconcile itself.
+std::string RenderImportsJson(const std::vector<ImportStatus>& imports);
 
 // The clusterset.local DNS server, as of the last status write.
 struct DnsStatus {
@@ -68,6 +75,7 @@ struct AgentStatus {
   bool reused_pinned_maps = false;
   RegistryStatus registry;
   std::vector<ImportStatus> imports;
+  std::string imports_json;  // RenderImportsJson(imports), kept in step by the agent
   DnsStatus dns;
 };
 

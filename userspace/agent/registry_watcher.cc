@@ -2,7 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
-#include <map>
+#include <algorithm>
 
 namespace meridian::agent {
 namespace {
@@ -13,9 +13,8 @@ constexpr std::chrono::milliseconds kRetry{1000};
 
 }  // namespace
 
-RegistryWatcher::RegistryWatcher(std::unique_ptr<registry::Registry> reg,
-                                 boost::asio::io_context& io, Callback on_update)
-    : reg_(std::move(reg)), io_(io), on_update_(std::move(on_update)) {
+RegistryWatcher::RegistryWatcher(std::string url, boost::asio::io_context& io, Callback on_update)
+    : url_(std::move(url)), io_(io), on_update_(std::move(on_update)) {
   thread_ = std::thread([this] { Loop(); });
 }
 
@@ -24,13 +23,39 @@ RegistryWatcher::~RegistryWatcher() {
   if (thread_.joinable()) thread_.join();
 }
 
+bool ApplyRegistryUpdate(std::vector<registry::KeyValue>& records, RegistryUpdate&& update) {
+  if (!update.error.empty()) return false;
+  if (update.full) {
+    if (update.records == records) return false;
+    records = std::move(update.records);
+    return true;
+  }
+  bool changed = false;
+  auto by_key = [](const registry::KeyValue& kv, const std::string& key) { return kv.key < key; };
+  for (auto& ev : update.events) {
+    auto it = std::lower_bound(records.begin(), records.end(), ev.kv.key, by_key);
+    bool found = it != records.end() && it->key == ev.kv.key;
+    if (ev.type == registry::WatchEvent::Type::kDelete) {
+      if (found) {
+        records.erase(it);
+        changed = true;
+      }
+    } else if (found) {
+      if (!(*it == ev.kv)) {
+        *it = std::move(ev.kv);
+        changed = true;
+      }
+    } else {
+      records.insert(it, std::move(ev.kv));
+      changed = true;
+    }
+  }
+  return changed;
+}
+
 void RegistryWatcher::Loop() {
-  std::map<std::string, registry::KeyValue> records;
   std::string last_error;
-  auto publish = [&](std::int64_t revision, const std::string& error) {
-    RegistryUpdate u{.records = {}, .revision = revision, .error = error};
-    u.records.reserve(records.size());
-    for (const auto& [k, kv] : records) u.records.push_back(kv);
+  auto post = [&](RegistryUpdate u) {
     boost::asio::post(io_, [cb = on_update_, u = std::move(u)]() mutable { cb(std::move(u)); });
   };
   auto fail = [&](const std::string& error, std::int64_t revision) {
@@ -38,7 +63,7 @@ void RegistryWatcher::Loop() {
       spdlog::warn("registry: {} (serving the last records; retrying every {} ms)", error,
                    kRetry.count());
       last_error = error;
-      publish(revision, error);
+      post(RegistryUpdate{.revision = revision, .error = error});
     }
     for (auto waited = std::chrono::milliseconds(0); waited < kRetry && !stop_;
          waited += kNextTimeout) {
@@ -48,6 +73,14 @@ void RegistryWatcher::Loop() {
 
   std::int64_t revision = 0;
   while (!stop_) {
+    if (!reg_) {
+      auto opened = registry::OpenRegistry(url_);
+      if (!opened) {
+        fail(opened.error().message, revision);
+        continue;
+      }
+      reg_ = std::move(opened).value();
+    }
     // (Re)list: read the revision first so nothing falls between the list
     // and the watch.
     std::int64_t start = reg_->CurrentRevision();
@@ -56,8 +89,8 @@ void RegistryWatcher::Loop() {
       fail(list.error().message, revision);
       continue;
     }
-    records.clear();
-    for (auto& kv : *list) records[kv.key] = std::move(kv);
+    std::sort(list->begin(), list->end(),
+              [](const auto& a, const auto& b) { return a.key < b.key; });
     revision = start;
     auto watch = reg_->Watch(kPrefix, start);
     if (!watch) {
@@ -66,7 +99,7 @@ void RegistryWatcher::Loop() {
     }
     if (!last_error.empty()) spdlog::info("registry: reachable again at revision {}", revision);
     last_error.clear();
-    publish(revision, "");
+    post(RegistryUpdate{.full = true, .records = std::move(*list), .revision = revision});
     while (!stop_) {
       auto events = (*watch)->Next(kNextTimeout);
       if (!events) {
@@ -74,15 +107,8 @@ void RegistryWatcher::Loop() {
         break;  // relist: covers both compaction and a lost connection
       }
       if (events->empty()) continue;
-      for (auto& ev : *events) {
-        revision = std::max(revision, ev.kv.revision);
-        if (ev.type == registry::WatchEvent::Type::kDelete) {
-          records.erase(ev.kv.key);
-        } else {
-          records[ev.kv.key] = std::move(ev.kv);
-        }
-      }
-      publish(revision, "");
+      for (const auto& ev : *events) revision = std::max(revision, ev.kv.revision);
+      post(RegistryUpdate{.events = std::move(*events), .revision = revision});
     }
   }
 }

@@ -42,9 +42,18 @@ std::string ClashWith(const model::Cluster& c, const std::vector<model::Cluster>
 
 namespace {
 
-RecordCache::Entry Decode(const registry::KeyValue& kv, const ParsedKey& parsed) {
+// Parses the key and decodes the value; both are cached by revision.
+RecordCache::Entry Decode(const registry::KeyValue& kv) {
   RecordCache::Entry e;
-  if (const auto* info = std::get_if<ClusterInfoKeyParts>(&parsed)) {
+  auto parsed_key = ParseKey(kv.key);
+  if (!parsed_key) {
+    e.error = parsed_key.error().message;
+    return e;
+  }
+  const ParsedKey& parsed = *parsed_key;
+  if (std::holds_alternative<DecisionKeyParts>(parsed)) {
+    e.ignored = true;  // not read here
+  } else if (const auto* info = std::get_if<ClusterInfoKeyParts>(&parsed)) {
     auto c = DecodeClusterInfo(info->cluster, kv.value);
     if (c) {
       c->meta.source.file = kv.key;
@@ -63,6 +72,7 @@ RecordCache::Entry Decode(const registry::KeyValue& kv, const ParsedKey& parsed)
     auto ip = DecodeImportRecord(imp->service, kv.value);
     if (ip) {
       e.ip = *ip;
+      e.import_key = imp->service;
     } else {
       e.error = ip.error().message;
     }
@@ -81,13 +91,8 @@ ClusterSetView BuildClusterSetView(const std::vector<registry::KeyValue>& record
   std::vector<ClusterCandidate> candidates;
   std::vector<std::pair<const RecordCache::Entry*, const registry::KeyValue*>> export_records;
   for (const auto& kv : records) {
-    auto parsed = ParseKey(kv.key);
-    if (!parsed) {
-      view.rejected.push_back({kv.key, parsed.error().message});
-      continue;
-    }
-    if (std::holds_alternative<DecisionKeyParts>(*parsed)) continue;  // not read here
-    const auto& e = decoded.Get(kv.key, kv.revision, [&] { return Decode(kv, *parsed); });
+    const auto& e = decoded.Get(kv.key, kv.revision, [&] { return Decode(kv); });
+    if (e.ignored) continue;
     if (!e.error.empty()) {
       view.rejected.push_back({kv.key, e.error});
       continue;
@@ -97,7 +102,7 @@ ClusterSetView BuildClusterSetView(const std::vector<registry::KeyValue>& record
     } else if (e.exported) {
       export_records.emplace_back(&e, &kv);
     } else if (e.ip) {
-      view.clusterset_ips[std::get<ImportKeyParts>(*parsed).service] = *e.ip;
+      view.clusterset_ips[*e.import_key] = *e.ip;
     }
   }
   decoded.Sweep();

@@ -40,10 +40,13 @@ class RecordCache {
  public:
   struct Entry {
     std::int64_t revision = 0;
+    std::uint64_t generation = 0;  // the Sweep round that last used it
+    bool ignored = false;          // a key this view does not read (decisions)
     std::optional<model::Cluster> cluster;
     std::optional<model::ExportedService> exported;
     std::optional<model::Ipv4Address> ip;
-    std::string error;
+    std::optional<model::ObjectKey> import_key;  // with ip: the import it belongs to
+    std::string error;                           // the key or the value did not parse
   };
   // The entry for (key, revision), decoding with `decode` on a miss.
   template <class Decode>
@@ -54,18 +57,18 @@ class RecordCache {
       e.revision = revision;
       it = entries_.insert_or_assign(key, std::move(e)).first;
     }
-    seen_.insert(key);
+    it->second.generation = generation_;
     return it->second;
   }
   // Forgets keys not used since the last call (deleted records).
   void Sweep() {
-    std::erase_if(entries_, [&](const auto& kv) { return !seen_.count(kv.first); });
-    seen_.clear();
+    std::erase_if(entries_, [&](const auto& kv) { return kv.second.generation != generation_; });
+    ++generation_;
   }
 
  private:
   std::map<std::string, Entry> entries_;
-  std::set<std::string> seen_;
+  std::uint64_t generation_ = 1;
 };
 
 // Decodes every record under /meridian/v1/ (as List returns them).

@@ -7,6 +7,19 @@
 
 namespace meridian::registry {
 
+Status CheckRegistryUrl(const std::string& url) {
+  if (url.rfind("dir:", 0) == 0) {
+    if (url.size() == 4) return Error{fmt::format("registry url '{}': dir: needs a path", url)};
+    return Status::Ok();
+  }
+  if (url.rfind("etcd:", 0) == 0) {
+    auto options = EtcdRegistry::ParseUrl(url);
+    if (!options) return options.error();
+    return Status::Ok();
+  }
+  return OpenRegistry(url).error();  // the scheme errors
+}
+
 Result<std::unique_ptr<Registry>> OpenRegistry(const std::string& url) {
   if (url.rfind("dir:", 0) == 0) {
     std::string path = url.substr(4);

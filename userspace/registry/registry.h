@@ -81,6 +81,9 @@ class Registry {
 // "etcd://host:port[,host:port]?user=&password=&ca=&cert=&key=" (or
 // "etcd:host:port") -> EtcdRegistry; any other scheme -> an error naming it.
 Result<std::unique_ptr<Registry>> OpenRegistry(const std::string& url);
+// What OpenRegistry would reject without touching the backend: an unknown
+// scheme, a dir: without a path, an etcd: URL that does not parse.
+Status CheckRegistryUrl(const std::string& url);
 
 // Checks a key: starts with /meridian/v1/, no empty segment, no "." or ".."
 // segment, only [A-Za-z0-9._/-], at most 200 bytes. The error names the key.

@@ -23,6 +23,23 @@ using meridian::test_support::EtcdServer;
 using std::chrono::milliseconds;
 using Clock = std::chrono::steady_clock;
 
+// The agent checks its URL at start but opens (and retries) the registry
+// later: an unreachable etcd must pass the check, a malformed URL must not.
+TEST(EtcdUrlTest, CheckRegistryUrlNeedsNoServer) {
+  EXPECT_TRUE(CheckRegistryUrl("etcd://127.0.0.1:9").ok());
+  EXPECT_TRUE(CheckRegistryUrl("dir:/nonexistent/yet").ok());
+  auto bad = CheckRegistryUrl("etcd://");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.error().message.find("etcd://"), std::string::npos) << bad.error().message;
+  auto no_path = CheckRegistryUrl("dir:");
+  ASSERT_FALSE(no_path.ok());
+  EXPECT_EQ(no_path.error().message, "registry url 'dir:': dir: needs a path");
+  auto scheme = CheckRegistryUrl("consul://x");
+  ASSERT_FALSE(scheme.ok());
+  EXPECT_EQ(scheme.error().message,
+            "registry url 'consul://x': unknown scheme 'consul:' (expected dir: or etcd:)");
+}
+
 TEST(EtcdUrlTest, Parses) {
   auto o = EtcdRegistry::ParseUrl(
       "etcd://10.0.0.1:2379,10.0.0.2:2379?user=c1&password=pw&ca=/ca.pem&cert=/c.pem&key=/k.pem");
