@@ -22,6 +22,11 @@
 #    within the lease (3 s) plus margin (and db from DNS); restarting it
 #    brings them back; SIGTERM withdraws at once
 #
+# MERIDIAN_REGISTRY_BACKEND=etcd runs the same on a real etcd, started in
+# the lab's router namespace on 172.16.1.1 so that every node namespace
+# reaches it over the underlay; the controllers and meridianctl run there
+# too. Default: dir.
+#
 # Usage: clusterset_test.sh [--bin-dir DIR]. Exit 0 pass, 1 fail, 77 skip.
 set -uo pipefail
 # shellcheck source=testlib.sh
@@ -29,7 +34,9 @@ source "$(dirname "${BASH_SOURCE[0]}")/testlib.sh"
 
 PREFIX=$(lab_random_prefix)
 WORK=$(mktemp -d "/tmp/meridian-cs-test.XXXXXX")
+BACKEND=${MERIDIAN_REGISTRY_BACKEND:-dir}
 REG="dir:$WORK/registry"
+IN_REG_NS=()  # where processes that are not agents talk to the registry from
 TTL_MS=3000
 declare -A CTRL_PID
 cleanup() {
@@ -47,11 +54,24 @@ export_yaml() {
   printf 'metadata: {name: %s, namespace: default, creationTimestamp: "%s"}\n---\n' "$1" "$2"
 }
 
-echo "# lab $PREFIX: 2 clusters x 2 nodes x 2 pods + client, registry $REG"
+echo "# lab $PREFIX: 2 clusters x 2 nodes x 2 pods + client, registry backend $BACKEND"
 "$LAB" up --prefix "$PREFIX" --clusters 2 --nodes 2 --pods 2 --client --bin-dir "$BIN_DIR" >"$WORK/lab-up.log" 2>&1 ||
   { cat "$WORK/lab-up.log"; exit 1; }
 lab_load_env "$PREFIX"
 C1N1=$(lab_node_ns "$PREFIX" 1 1)
+
+if [[ $BACKEND == etcd ]]; then
+  command -v etcd >/dev/null || { echo "etcd not installed (apt-get install etcd-server)"; exit 77; }
+  IN_REG_NS=(ip netns exec "$PREFIX-rt")
+  # The router namespace is the lab's: `meridian-lab down` kills etcd with it.
+  "${IN_REG_NS[@]}" etcd --name lab --data-dir "$WORK/etcd" \
+    --listen-client-urls http://172.16.1.1:2379 --advertise-client-urls http://172.16.1.1:2379 \
+    --listen-peer-urls http://127.0.0.1:2380 --initial-advertise-peer-urls http://127.0.0.1:2380 \
+    --initial-cluster lab=http://127.0.0.1:2380 >"$WORK/etcd.log" 2>&1 &
+  REG="etcd://172.16.1.1:2379"
+  etcd_up() { "${IN_REG_NS[@]}" etcdctl --endpoints 172.16.1.1:2379 endpoint health >/dev/null 2>&1; }
+  require "etcd answers in the router namespace" wait_for 10 etcd_up
+fi
 
 mkdir -p "$WORK/m/c1" "$WORK/m/c2"
 "$LAB" manifests --prefix "$PREFIX" --out "$WORK/clusters" >/dev/null
@@ -110,7 +130,7 @@ YAML
 } >"$WORK/m/c2/services.yaml"
 
 start_controller() {  # start_controller C
-  "$BIN_DIR/meridian-controller" --cluster "c$1" --manifests "$WORK/m/c$1" --registry "$REG" \
+  "${IN_REG_NS[@]}" "$BIN_DIR/meridian-controller" --cluster "c$1" --manifests "$WORK/m/c$1" --registry "$REG" \
     --lease-ttl-ms "$TTL_MS" --status-file "$WORK/controller-c$1.json" \
     >>"$WORK/controller-c$1.log" 2>&1 &
   CTRL_PID[$1]=$!
@@ -195,13 +215,13 @@ dns_counted() { [[ $(dns_queries) == True ]]; }
 check "status.json counts the queries (udp, NXDOMAIN, REFUSED)" wait_for 12 dns_counted
 
 # --- a malformed record ------------------------------------------------------
-CTL="$BIN_DIR/meridianctl"
-"$CTL" registry --url "$REG" put /meridian/v1/clusters/c9/info --value 'garbage' >/dev/null
+CTL=("${IN_REG_NS[@]}" "$BIN_DIR/meridianctl")
+"${CTL[@]}" registry --url "$REG" put /meridian/v1/clusters/c9/info --value 'garbage' >/dev/null
 rejected() { lab_agent_status "$C1N1" | grep -q 'registry record /meridian/v1/clusters/c9/info rejected: not a meridian.v1.ClusterInfo: the bytes do not parse as Protobuf'; }
 check "a garbage ClusterInfo is rejected with its reason in status.json" wait_for 5 rejected
 check_eq "... and web still works" "ok" \
   "$(client curl -s --max-time 2 "http://$WEB_IP/" | grep -qE '^c[12]n' && echo ok)"
-"$CTL" registry --url "$REG" delete /meridian/v1/clusters/c9/info
+"${CTL[@]}" registry --url "$REG" delete /meridian/v1/clusters/c9/info
 serving() { lab_agent_status "$C1N1" | python3 -c 'import json,sys; sys.exit(json.load(sys.stdin)["state"] != "serving")'; }
 check "deleting it returns the agent to serving" wait_for 5 serving
 
@@ -230,5 +250,21 @@ unset 'CTRL_PID[2]'
 t0=$(date +%s%N)
 check "SIGTERM withdraws c2's exports at once (< 1 s)" wait_for 1 only_c1
 echo "# withdrawn after $(( ($(date +%s%N) - t0) / 1000000 )) ms"
+
+# --- etcd outage: the datapath keeps serving the last records -----------------
+if [[ $BACKEND == etcd ]]; then
+  registry_state() { lab_agent_status "$C1N1" | python3 -c 'import json,sys; print(json.load(sys.stdin)["registry"]["state"])'; }
+  "${IN_REG_NS[@]}" pkill -KILL -x etcd
+  unreachable() { [[ $(registry_state) == unreachable ]]; }
+  check "etcd killed: c1n1 reports the registry unreachable" wait_for 5 unreachable
+  check_eq "... and keeps serving web from the last records" "ok" \
+    "$(client curl -s --max-time 2 "http://$WEB_IP/" | grep -qE '^c1n[12]p1$' && echo ok)"
+  "${IN_REG_NS[@]}" etcd --name lab --data-dir "$WORK/etcd" \
+    --listen-client-urls http://172.16.1.1:2379 --advertise-client-urls http://172.16.1.1:2379 \
+    --listen-peer-urls http://127.0.0.1:2380 --initial-advertise-peer-urls http://127.0.0.1:2380 \
+    --initial-cluster lab=http://127.0.0.1:2380 >>"$WORK/etcd.log" 2>&1 &
+  connected() { [[ $(registry_state) == connected ]]; }
+  check "etcd restarted: c1n1 reconnects without a restart" wait_for 10 connected
+fi
 
 finish

@@ -87,6 +87,10 @@ void RegistryWatcher::Loop() {
     auto list = reg_->List(kPrefix);
     if (!list) {
       fail(list.error().message, revision);
+      // Open afresh next time: a gRPC channel that saw its etcd die can
+      // stay stuck in failed handshakes after etcd is back (seen in the
+      // lab); a new connection is cheap next to a ClusterSet left stale.
+      reg_.reset();
       continue;
     }
     std::sort(list->begin(), list->end(),
