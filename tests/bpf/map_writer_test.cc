@@ -68,6 +68,31 @@ TEST_F(MapWriterTest, InstallsServiceMarkerBackendsAndTable) {
   }
 }
 
+// Tables are filled through an mmap of the array (8-byte cells); a table of
+// several pages must read back slot for slot as the desired state says.
+TEST_F(MapWriterTest, MultiPageTableReadsBackExactlyAsDesired) {
+  std::vector<std::string> backends;
+  for (int i = 0; i < 12; ++i) backends.push_back("10.1.3." + std::to_string(10 + i));
+  Install(Snapshot(backends));
+  auto svc = LookupService("10.96.0.20", 443, IPPROTO_TCP);
+  ASSERT_GT(svc.maglev_size * 8u, 2u * 4096u) << "want a table spanning pages";
+  const auto& fe = state_.frontends.begin()->second;
+  ASSERT_EQ(fe.maglev.size(), svc.maglev_size);
+  std::uint32_t inner_id = 0;
+  ASSERT_EQ(bpf_map_lookup_elem(dp_->maps().maglev, &svc.id, &inner_id), 0);
+  datapath::UniqueFd table(bpf_map_get_fd_by_id(inner_id));
+  ASSERT_TRUE(table.valid());
+  for (std::uint32_t slot = 0; slot < svc.maglev_size; ++slot) {
+    std::uint32_t id = 0;
+    ASSERT_EQ(bpf_map_lookup_elem(table.get(), &slot, &id), 0);
+    mer_backend be{};
+    ASSERT_EQ(bpf_map_lookup_elem(dp_->maps().backends, &id, &be), 0) << "slot " << slot;
+    EXPECT_EQ(model::Ipv4Address::FromNetworkOrder(be.addr_be),
+              fe.backends[fe.maglev[slot]].key.address)
+        << "slot " << slot;
+  }
+}
+
 TEST_F(MapWriterTest, SecondApplyOfTheSameStateWritesNothing) {
   Install(Snapshot({"10.1.1.11", "10.1.1.12"}));
   EXPECT_EQ(Install(Snapshot({"10.1.1.11", "10.1.1.12"})).total(), 0u);
@@ -165,7 +190,7 @@ TEST_F(MapWriterTest, RecoveryRemovesADuplicateBackendIdAndKeepsTheLower) {
 
 TEST_F(MapWriterTest, OrphanTablesAreRemovedAfterRecovery) {
   Install(Snapshot({"10.1.1.11"}));
-  LIBBPF_OPTS(bpf_map_create_opts, opts, .map_flags = BPF_F_INNER_MAP);
+  LIBBPF_OPTS(bpf_map_create_opts, opts, .map_flags = BPF_F_INNER_MAP | BPF_F_MMAPABLE);
   datapath::UniqueFd orphan(bpf_map_create(BPF_MAP_TYPE_ARRAY, "orphan", 4, 4, 7, &opts));
   ASSERT_TRUE(orphan.valid());
   std::uint32_t id = 999;

@@ -3,6 +3,8 @@
 #include <arpa/inet.h>
 #include <bpf/bpf.h>
 #include <fmt/format.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -207,19 +209,30 @@ Status MapWriter::WriteVipMarkers(const DesiredState& desired, WriteStats& stats
 
 Result<UniqueFd> MapWriter::CreateTable(const FrontendKey& key,
                                         const std::vector<std::uint32_t>& ids) {
-  LIBBPF_OPTS(bpf_map_create_opts, opts, .map_flags = BPF_F_INNER_MAP);
+  // The flags must equal the template's in bpf/include/meridian/maps.h.
+  LIBBPF_OPTS(bpf_map_create_opts, opts, .map_flags = BPF_F_INNER_MAP | BPF_F_MMAPABLE);
   UniqueFd fd(bpf_map_create(BPF_MAP_TYPE_ARRAY, "mer_maglev_tbl", sizeof(std::uint32_t),
                              sizeof(std::uint32_t), ids.size(), &opts));
   if (!fd.valid()) {
     return Error{fmt::format("create Maglev table ({} slots) for {}: {}", ids.size(),
                              key.ToString(), Errno())};
   }
-  std::vector<std::uint32_t> slots(ids.size());
-  for (std::uint32_t i = 0; i < slots.size(); ++i) slots[i] = i;
-  std::uint32_t count = ids.size();
-  if (bpf_map_update_batch(fd.get(), slots.data(), ids.data(), &count, nullptr) != 0) {
-    return Error{fmt::format("fill Maglev table for {}: {}", key.ToString(), Errno())};
+  // Not yet reachable by any program: filled in place through a mapping.
+  // The kernel lays array elements out 8 bytes apart (value size rounded
+  // up to 8), so each 4-byte id goes at the start of its 8-byte cell.
+  constexpr std::size_t kCell = 8;
+  std::size_t bytes = ids.size() * kCell;
+  std::size_t page = static_cast<std::size_t>(sysconf(_SC_PAGESIZE));
+  std::size_t len = (bytes + page - 1) / page * page;
+  void* mem = mmap(nullptr, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd.get(), 0);
+  if (mem == MAP_FAILED) {
+    return Error{fmt::format("map Maglev table for {}: {}", key.ToString(), Errno())};
   }
+  auto* cells = static_cast<unsigned char*>(mem);
+  for (std::size_t i = 0; i < ids.size(); ++i) {
+    std::memcpy(cells + i * kCell, &ids[i], sizeof(std::uint32_t));
+  }
+  munmap(mem, len);
   return fd;
 }
 

@@ -28,11 +28,13 @@ struct {
 
 /* Template of a per-service Maglev table: slot -> backend id. The agent
  * creates each table with its own size (BPF_F_INNER_MAP allows it) and swaps
- * whole tables atomically when the size changes. */
+ * whole tables atomically when the size changes. Mmapable, so that a new
+ * table is filled with one memcpy instead of a syscall per slot (at 10k
+ * services the per-slot fill was a fifth of a cold sync). */
 struct mer_maglev_table {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, 1);
-	__uint(map_flags, BPF_F_INNER_MAP);
+	__uint(map_flags, BPF_F_INNER_MAP | BPF_F_MMAPABLE);
 	__type(key, __u32);
 	__type(value, __u32);
 };
