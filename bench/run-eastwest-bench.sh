@@ -195,11 +195,13 @@ control_plane() {  # control_plane SCALE
 
   # Meridian: cold start (no pins) -> serving every frontend.
   rm -rf "$WORK/manifests" "$PIN" "$WORK/agent-state"
-  python3 "$KPGEN" manifests --services "$n" --server "$SERVER_IP" --out "$WORK/manifests" >/dev/null
-  python3 "$KPGEN" manifests --services "$n" --server "$SERVER_IP" --update --out "$WORK/upd.yaml"
-  local utarget=update-target.yaml
-  ((n == 1)) && utarget=bench.yaml
-  cp "$WORK/manifests/$utarget" "$WORK/orig.yaml"
+  # JSON (v1 Lists): the agent's fast path, and what a Kubernetes watch
+  # delivers; the YAML path costs ~4 s more at 10k services (docs/benchmarks.md).
+  python3 "$KPGEN" manifests --format json --services "$n" --server "$SERVER_IP" --out "$WORK/manifests" >/dev/null
+  python3 "$KPGEN" manifests --format json --services "$n" --server "$SERVER_IP" --update --out "$WORK/upd.json"
+  local utarget=update-target.json
+  ((n == 1)) && utarget=bench.json
+  cp "$WORK/manifests/$utarget" "$WORK/orig.json"
   want=$((n - 1 + 4))                       # frontends: 1 port per filler, 4 for bench
   caps_s=4096; while ((caps_s < 2 * want + 64)); do caps_s=$((caps_s * 2)); done
   nsvc=$((n * 10)); ((nsvc > 60000)) && nsvc=60000
@@ -219,14 +221,14 @@ control_plane() {  # control_plane SCALE
     row "$n" meridian 0 bpf_map_mib "$mem" "$cnt maps"
     say "  meridian full_sync_s $t s, agent RSS $rss MiB, BPF maps $mem MiB ($cnt maps)"
     if t=$(python3 "$EWTOOL" update --status "$WORK/agent-state/status.json" --file "$WORK/manifests/$utarget" \
-        --content "$WORK/upd.yaml" --timeout "$AGENT_TIMEOUT"); then
+        --content "$WORK/upd.json" --timeout "$AGENT_TIMEOUT"); then
       row "$n" meridian 0 update_s "$t"
       say "  meridian update_s $t s"
     else
       row "$n" meridian 0 update_s "" "failed"
     fi
     python3 "$EWTOOL" update --status "$WORK/agent-state/status.json" --file "$WORK/manifests/$utarget" \
-      --content "$WORK/orig.yaml" --timeout "$AGENT_TIMEOUT" >/dev/null
+      --content "$WORK/orig.json" --timeout "$AGENT_TIMEOUT" >/dev/null
   else
     row "$n" meridian 0 full_sync_s "$AGENT_TIMEOUT" "lower bound: timed out"
     say "  meridian full sync timed out; log:"; tail -5 "$WORK/agent.log"

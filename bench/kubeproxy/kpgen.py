@@ -40,6 +40,7 @@ import argparse
 import base64
 import hashlib
 import ipaddress
+import json
 import os
 import sys
 
@@ -289,33 +290,56 @@ def service_yaml(s):
     return "\n".join(out) + "\n"
 
 
+def service_objects(s):
+    """The Service and its EndpointSlice as JSON-ready dicts (same content as service_yaml)."""
+    svc = {"apiVersion": "v1", "kind": "Service",
+           "metadata": {"name": s.name, "namespace": "default"},
+           "spec": {"clusterIP": s.vip,
+                    "ports": [{"name": pn, "protocol": pr, "port": po, "targetPort": tp}
+                              for pn, pr, po, tp in s.ports]}}
+    eps = {"apiVersion": "discovery.k8s.io/v1", "kind": "EndpointSlice",
+           "metadata": {"name": f"{s.name}-1", "namespace": "default",
+                        "labels": {"kubernetes.io/service-name": s.name}},
+           "addressType": "IPv4",
+           "ports": [{"name": pn, "protocol": pr, "port": tp} for pn, pr, po, tp in s.ports],
+           "endpoints": [{"addresses": [ep], "conditions": {"ready": True}} for ep in s.endpoints]}
+    return [svc, eps]
+
+
+def json_list(objects):
+    """One .json file holds one value: a v1 List of the objects."""
+    return json.dumps({"apiVersion": "v1", "kind": "List", "items": objects}, separators=(",", ":")) + "\n"
+
+
 def own_file(n, i):
     """The measured service and the update target get a file of their own."""
     return i in (measured_index(n), update_index(n))
 
 
-def file_of(n, i, shard):
+def file_of(n, i, shard, fmt="yaml"):
     if i == measured_index(n):
-        return "bench.yaml"
+        return f"bench.{fmt}"
     if i == update_index(n):
-        return "update-target.yaml"
-    return f"services-{i // shard:04d}.yaml"
+        return f"update-target.{fmt}"
+    return f"services-{i // shard:04d}.{fmt}"
 
 
-def manifests(n, server, out_dir, shard):
+def manifests(n, server, out_dir, shard, fmt="yaml"):
     os.makedirs(out_dir, exist_ok=True)
     files = {}
     for s in services(n, server):
-        files.setdefault(file_of(n, s.index, shard), []).append(service_yaml(s))
+        doc = service_objects(s) if fmt == "json" else [service_yaml(s)]
+        files.setdefault(file_of(n, s.index, shard, fmt), []).extend(doc)
     for name, docs in files.items():
         with open(os.path.join(out_dir, name), "w") as f:
-            f.write("".join(docs))
+            f.write(json_list(docs) if fmt == "json" else "".join(docs))
     return sorted(files)
 
 
-def manifest_update(n, server):
+def manifest_update(n, server, fmt="yaml"):
     u = update_index(n)
-    return service_yaml(list(services(n, server, updated=True))[u])
+    s = list(services(n, server, updated=True))[u]
+    return json_list(service_objects(s)) if fmt == "json" else service_yaml(s)
 
 
 def main(argv=None):
@@ -327,16 +351,18 @@ def main(argv=None):
     ap.add_argument("--update", action="store_true", help="emit the one-endpoint update instead")
     ap.add_argument("--out", help="manifests: output directory (required); else a file (default stdout)")
     ap.add_argument("--shard", type=int, default=500, help="manifests: services per file (default 500)")
+    ap.add_argument("--format", choices=["yaml", "json"], default="yaml",
+                    help="manifests: YAML documents, or one JSON v1 List per file (what a watch delivers)")
     a = ap.parse_args(argv)
     if a.services < 1:
         ap.error("--services must be >= 1")
     if a.form == "manifests":
         if a.update:
-            text = manifest_update(a.services, a.server)
+            text = manifest_update(a.services, a.server, a.format)
         else:
             if not a.out:
                 ap.error("manifests needs --out DIR")
-            for f in manifests(a.services, a.server, a.out, a.shard):
+            for f in manifests(a.services, a.server, a.out, a.shard, a.format):
                 print(os.path.join(a.out, f))
             return 0
     elif a.form == "iptables":

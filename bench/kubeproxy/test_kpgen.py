@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
 """Unit tests of kpgen.py (no root needed): python3 bench/kubeproxy/test_kpgen.py"""
+import json
 import os
 import re
 import sys
@@ -94,6 +95,25 @@ class ManifestTest(unittest.TestCase):
                 self.assertLess(os.path.getsize(os.path.join(d, f)), 4 << 20)
         self.assertIn("10.201.0.1", kpgen.manifest_update(1201, SERVER))
         self.assertIn("addresses: [10.201.0.1]", kpgen.manifest_update(1, SERVER))
+
+    def test_json_files_hold_the_same_objects(self):
+        with tempfile.TemporaryDirectory() as d:
+            files = kpgen.manifests(1201, SERVER, d, shard=500, fmt="json")
+            self.assertIn("bench.json", files)
+            self.assertIn("update-target.json", files)
+            items = []
+            for f in files:
+                doc = json.load(open(os.path.join(d, f)))
+                self.assertEqual((doc["apiVersion"], doc["kind"]), ("v1", "List"))
+                items += doc["items"]
+                self.assertLess(os.path.getsize(os.path.join(d, f)), 4 << 20)
+            kinds = [i["kind"] for i in items]
+            self.assertEqual(kinds.count("Service"), 1201)
+            self.assertEqual(kinds.count("EndpointSlice"), 1201)
+            svc = next(i for i in items if i["kind"] == "Service" and i["metadata"]["name"] == "bench")
+            self.assertEqual(svc["spec"]["ports"][0]["port"], 5201)  # numbers stay numbers
+        upd = json.loads(kpgen.manifest_update(1201, SERVER, "json"))
+        self.assertIn("10.201.0.1", json.dumps(upd))
 
     def test_vips_unique(self):
         vips = [s.vip for s in kpgen.services(50000, SERVER)]

@@ -11,6 +11,7 @@
 #include "sources/endpoint_slice_decoder.h"
 #include "sources/error_text.h"
 #include "sources/field_readers.h"
+#include "sources/json_to_yaml.h"
 #include "sources/service_decoder.h"
 #include "sources/service_export_decoder.h"
 #include "sources/yaml_syntax_check.h"
@@ -46,6 +47,7 @@ using internal::Get;
 using internal::Join;
 using internal::ObjectErrors;
 using internal::ObjectName;
+using internal::ParseJsonManifest;
 using internal::Quote;
 using internal::RequiredString;
 using internal::SyntaxMessage;
@@ -168,6 +170,22 @@ DecodeResult DecodeManifests(std::string_view text, const std::string& file) {
   // dropping it here keeps marks equal to offsets in `text`.
   constexpr std::string_view kBom = "\xEF\xBB\xBF";
   if (text.substr(0, kBom.size()) == kBom) text.remove_prefix(kBom.size());
+  if (file.size() >= 5 && file.compare(file.size() - 5, 5, ".json") == 0) {
+    auto doc = ParseJsonManifest(text);
+    if (!doc.node) {
+      out.errors.push_back({file, -1, "", "", doc.error});
+      return out;
+    }
+    try {
+      if (!doc.node->IsNull()) {
+        DecodeObject(*doc.node, "", model::SourceRef{file, 0}, /*allow_list=*/true, out);
+      }
+    } catch (const std::exception& e) {
+      out = DecodeResult{};
+      out.errors.push_back({file, -1, "", "", fmt::format("cannot decode: {}", e.what())});
+    }
+    return out;
+  }
   try {
     if (auto syntax = CheckSyntax(text, file)) {
       out.errors.push_back(std::move(*syntax));
