@@ -12,6 +12,10 @@
 #  - a plain Linux vxlan device receives our encapsulated traffic
 #  - a spoofed VXLAN packet from an unregistered address, and a tunnelled
 #    packet to a pod c1 does not export, are dropped and counted
+#  - a Cluster's spec.id changed under running agents is reported in
+#    status.json (the tunnel keeps the old id) and clears when restored
+#  - a node restarted with the other --uplink-decap has only that program
+#    on its uplink, and the tunnel still carries traffic
 #
 # Usage: cross_cluster_test.sh [--bin-dir DIR]. Exit 0 pass, 1 fail, 77 skip.
 set -uo pipefail
@@ -181,5 +185,36 @@ not_allowed() { test "$(stat_of "$C1N1" drop_tunnel_not_allowed)" -gt "$before";
 check "tunnelled packet to a pod c1 does not export is dropped and counted" wait_for 2 not_allowed
 check "c1n1 decapsulated replies (decap counter > 0)" test "$(stat_of "$C1N1" decap)" -gt 0
 check "c1n1 encapsulated requests (encap counter > 0)" test "$(stat_of "$C1N1" encap)" -gt 0
+
+# --- a Cluster's id changed under running agents --------------------------------
+# The id is compiled into the programs: the agents keep the old one, say why
+# in status.json, and return to serving when it is restored.
+sed -i 's/^  id: 1$/  id: 7/' "$WORK/m/c1/cluster-c1.yaml"
+id_error() { lab_agent_status "$C1N1" | grep -q 'Cluster c1: spec.id changed from 1 to 7; restart the agent to use it'; }
+check "spec.id 1 -> 7 under a running agent: the error is in status.json" wait_for 5 id_error
+check_eq "... and the tunnel keeps working with the old id" "ok" \
+  "$(client curl -s --max-time 2 http://10.96.1.10/ | grep -qE '^c2n' && echo ok)"
+sed -i 's/^  id: 7$/  id: 1/' "$WORK/m/c1/cluster-c1.yaml"
+c1n1_serving() { lab_agent_status "$C1N1" | python3 -c 'import json,sys; sys.exit(json.load(sys.stdin)["state"] != "serving")'; }
+check "spec.id restored: c1n1 serves again" wait_for 5 c1n1_serving
+
+# --- switching the decapsulation mode on a node: restart with the other one --------
+OTHER=xdp
+[[ $DECAP == xdp ]] && OTHER=tc
+lab_agent_stop "$C1N1"
+lab_agent_start "$C1N1" "$WORK/m/c1" --cluster c1 --uplink "${LAB_PREFIX}up" --uplink-decap "$OTHER"
+check "c1n1 restarted with --uplink-decap $OTHER serves" lab_agent_wait "$C1N1" 3
+xdp_on_uplink() { ip -n "$C1N1" -d link show "${LAB_PREFIX}up" | grep -q 'prog/xdp'; }
+tc_on_uplink() { tc -n "$C1N1" filter show dev "${LAB_PREFIX}up" ingress | grep -q 'mer_from_uplink'; }
+if [[ $OTHER == xdp ]]; then
+  check "the uplink now has the XDP program" xdp_on_uplink
+  check "... and the tc decapsulation is gone" bash -c "! tc -n '$C1N1' filter show dev '${LAB_PREFIX}up' ingress | grep -q mer_from_uplink"
+else
+  check "the uplink now has the tc program" tc_on_uplink
+  check "... and the XDP program is gone" bash -c "! ip -n '$C1N1' -d link show '${LAB_PREFIX}up' | grep -q prog/xdp"
+fi
+client bash -c 'for i in $(seq 20); do curl -s --max-time 2 http://10.96.1.10/ || echo FAILED; done' >"$WORK/after-switch.txt"
+check "c1 -> c2 VIP after the switch: 20 answers from c2, no failure" \
+  test "$(grep -cE '^c2n' "$WORK/after-switch.txt")" -eq 20
 
 finish
