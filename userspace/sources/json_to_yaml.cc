@@ -2,7 +2,6 @@
 
 #include <fmt/format.h>
 
-#include <nlohmann/json.hpp>
 #include <set>
 #include <vector>
 
@@ -86,10 +85,14 @@ JsonDocument ParseJsonManifest(std::string_view text) {
     out.error = fmt::format("invalid JSON: duplicate key \"{}\"", duplicate);
     return out;
   }
-  YAML::Node root(YAML::NodeType::Null);  // a real node: Fill writes through a copy of this handle
-  Fill(root, j);
-  out.node = root;
+  out.value = std::move(j);
   return out;
+}
+
+YAML::Node ToYamlNode(const nlohmann::json& value) {
+  YAML::Node root(YAML::NodeType::Null);  // a real node: Fill writes through a copy of this handle
+  Fill(root, value);
+  return root;
 }
 
 }  // namespace meridian::sources::internal

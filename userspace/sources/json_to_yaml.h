@@ -7,6 +7,7 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -14,14 +15,19 @@
 namespace meridian::sources::internal {
 
 struct JsonDocument {
-  std::optional<YAML::Node> node;  // set on success
-  std::string error;               // "invalid JSON at line L, column C: <what>"
+  std::optional<nlohmann::json> value;  // set on success
+  std::string error;                    // "invalid JSON at line L, column C: <what>"
 };
 
-// Strings become quoted scalars (tag "!") and numbers, booleans and null
-// plain ones (tag "?"), exactly as yaml-cpp would load the same text, so
-// the decoders' type checks behave the same. A key that occurs twice in
-// one object is an error, as in the YAML path.
+// Strict parse. A key that occurs twice in one object is an error, as in
+// the YAML path.
 JsonDocument ParseJsonManifest(std::string_view text);
+
+// The tree the decoders read. Strings become quoted scalars (tag "!") and
+// numbers, booleans and null plain ones (tag "?"), exactly as yaml-cpp
+// would load the same text, so the decoders' type checks behave the same.
+// Each call builds a tree with its own node memory: callers convert a
+// List's items one at a time, which keeps yaml-cpp's node sets small.
+YAML::Node ToYamlNode(const nlohmann::json& value);
 
 }  // namespace meridian::sources::internal

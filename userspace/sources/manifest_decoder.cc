@@ -51,6 +51,7 @@ using internal::ParseJsonManifest;
 using internal::Quote;
 using internal::RequiredString;
 using internal::SyntaxMessage;
+using internal::ToYamlNode;
 
 enum class Kind { kService, kEndpointSlice, kServiceExport, kCluster, kList };
 
@@ -172,13 +173,34 @@ DecodeResult DecodeManifests(std::string_view text, const std::string& file) {
   if (text.substr(0, kBom.size()) == kBom) text.remove_prefix(kBom.size());
   if (file.size() >= 5 && file.compare(file.size() - 5, 5, ".json") == 0) {
     auto doc = ParseJsonManifest(text);
-    if (!doc.node) {
+    if (!doc.value) {
       out.errors.push_back({file, -1, "", "", doc.error});
       return out;
     }
+    const nlohmann::json& value = *doc.value;
+    const model::SourceRef src{file, 0};
     try {
-      if (!doc.node->IsNull()) {
-        DecodeObject(*doc.node, "", model::SourceRef{file, 0}, /*allow_list=*/true, out);
+      auto items = value.is_object() ? value.find("items") : value.end();
+      if (items != value.end() && items->is_array() && value.value("kind", "") == "List") {
+        // The List itself is checked with no items (kind, apiVersion), then
+        // its items are converted and decoded one at a time: one tree per
+        // item, as the decoder would have walked them.
+        nlohmann::json wrapper = nlohmann::json::object();
+        for (const auto& [key, field] : value.items()) {
+          if (key != "items") wrapper[key] = field;
+        }
+        wrapper["items"] = nlohmann::json::array();
+        std::size_t errors_before = out.errors.size();
+        DecodeObject(ToYamlNode(wrapper), "", src, /*allow_list=*/true, out);
+        if (out.errors.size() == errors_before) {
+          const std::string path = Join("", "items");
+          for (std::size_t i = 0; i < items->size(); ++i) {
+            DecodeObject(ToYamlNode((*items)[i]), At(path, i), src,
+                         /*allow_list=*/false, out);
+          }
+        }
+      } else if (!value.is_null()) {
+        DecodeObject(ToYamlNode(value), "", src, /*allow_list=*/true, out);
       }
     } catch (const std::exception& e) {
       out = DecodeResult{};

@@ -84,6 +84,31 @@ TEST(JsonManifestTest, DuplicateKeyIsAnError) {
   EXPECT_EQ(Messages(r), std::vector<std::string>{"m.json: invalid JSON: duplicate key \"kind\""});
 }
 
+// Lists take their own path (items converted one at a time): errors inside
+// items and on the List itself must read exactly as in the YAML path.
+TEST(JsonManifestTest, ListErrorsReadAsInYaml) {
+  std::string bad_item = R"({"apiVersion": "v1", "kind": "List", "items": [
+    {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "ok"},
+     "spec": {"clusterIP": "10.96.0.1", "ports": [{"port": 80}]}},
+    {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "bad"},
+     "spec": {"clusterIP": "10.96.0.2", "ports": [{"port": "80"}]}},
+    {"apiVersion": "v1", "kind": "List", "items": []}]})";
+  std::string bad_list = R"({"apiVersion": "v2", "kind": "List", "items": [
+    {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "ok"},
+     "spec": {"clusterIP": "10.96.0.1", "ports": [{"port": 80}]}}]})";
+  for (const auto& text : {bad_item, bad_list}) {
+    auto j = ViaJson(text);
+    auto y = ViaYaml(text);
+    auto want = Messages(y);
+    for (auto& m : want) m.replace(0, 6, "m.json");
+    EXPECT_FALSE(want.empty());
+    EXPECT_EQ(Messages(j), want);
+    EXPECT_EQ(j.objects.services.size(), y.objects.services.size());
+  }
+  EXPECT_EQ(ViaJson(bad_item).objects.services.size(), 1u);  // the good item survives
+  EXPECT_TRUE(ViaJson(bad_list).objects.services.empty());
+}
+
 TEST(JsonManifestTest, ListKindAndNull) {
   std::string list = std::string(R"({"apiVersion": "v1", "kind": "List", "items": [)") + kService +
                      "," + kSlice + "]}";
