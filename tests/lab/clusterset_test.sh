@@ -64,10 +64,13 @@ if [[ $BACKEND == etcd ]]; then
   command -v etcd >/dev/null || { echo "etcd not installed (apt-get install etcd-server)"; exit 77; }
   IN_REG_NS=(ip netns exec "$PREFIX-rt")
   # The router namespace is the lab's: `meridian-lab down` kills etcd with it.
-  "${IN_REG_NS[@]}" etcd --name lab --data-dir "$WORK/etcd" \
-    --listen-client-urls http://172.16.1.1:2379 --advertise-client-urls http://172.16.1.1:2379 \
-    --listen-peer-urls http://127.0.0.1:2380 --initial-advertise-peer-urls http://127.0.0.1:2380 \
-    --initial-cluster lab=http://127.0.0.1:2380 >"$WORK/etcd.log" 2>&1 &
+  start_etcd() {
+    "${IN_REG_NS[@]}" etcd --name lab --data-dir "$WORK/etcd" \
+      --listen-client-urls http://172.16.1.1:2379 --advertise-client-urls http://172.16.1.1:2379 \
+      --listen-peer-urls http://127.0.0.1:2380 --initial-advertise-peer-urls http://127.0.0.1:2380 \
+      --initial-cluster lab=http://127.0.0.1:2380 >>"$WORK/etcd.log" 2>&1 &
+  }
+  start_etcd
   REG="etcd://172.16.1.1:2379"
   etcd_up() { "${IN_REG_NS[@]}" etcdctl --endpoints 172.16.1.1:2379 endpoint health >/dev/null 2>&1; }
   require "etcd answers in the router namespace" wait_for 10 etcd_up
@@ -259,10 +262,7 @@ if [[ $BACKEND == etcd ]]; then
   check "etcd killed: c1n1 reports the registry unreachable" wait_for 5 unreachable
   check_eq "... and keeps serving web from the last records" "ok" \
     "$(client curl -s --max-time 2 "http://$WEB_IP/" | grep -qE '^c1n[12]p1$' && echo ok)"
-  "${IN_REG_NS[@]}" etcd --name lab --data-dir "$WORK/etcd" \
-    --listen-client-urls http://172.16.1.1:2379 --advertise-client-urls http://172.16.1.1:2379 \
-    --listen-peer-urls http://127.0.0.1:2380 --initial-advertise-peer-urls http://127.0.0.1:2380 \
-    --initial-cluster lab=http://127.0.0.1:2380 >>"$WORK/etcd.log" 2>&1 &
+  start_etcd
   connected() { [[ $(registry_state) == connected ]]; }
   check "etcd restarted: c1n1 reconnects without a restart" wait_for 10 connected
 fi

@@ -7,6 +7,7 @@
 
 namespace meridian::registry {
 
+// The URL checks live here once; OpenRegistry runs them first.
 Status CheckRegistryUrl(const std::string& url) {
   if (url.rfind("dir:", 0) == 0) {
     if (url.size() == 4) return Error{fmt::format("registry url '{}': dir: needs a path", url)};
@@ -17,24 +18,6 @@ Status CheckRegistryUrl(const std::string& url) {
     if (!options) return options.error();
     return Status::Ok();
   }
-  return OpenRegistry(url).error();  // the scheme errors
-}
-
-Result<std::unique_ptr<Registry>> OpenRegistry(const std::string& url) {
-  if (url.rfind("dir:", 0) == 0) {
-    std::string path = url.substr(4);
-    if (path.empty()) return Error{fmt::format("registry url '{}': dir: needs a path", url)};
-    auto r = DirRegistry::Open(path);
-    if (!r) return r.error();
-    return std::unique_ptr<Registry>(std::move(*r));
-  }
-  if (url.rfind("etcd:", 0) == 0) {
-    auto options = EtcdRegistry::ParseUrl(url);
-    if (!options) return options.error();
-    auto r = EtcdRegistry::Open(std::move(*options));
-    if (!r) return Error{fmt::format("registry url '{}': {}", url, r.error().message)};
-    return std::unique_ptr<Registry>(std::move(*r));
-  }
   std::size_t colon = url.find(':');
   if (colon == std::string::npos) {
     return Error{fmt::format(
@@ -42,6 +25,18 @@ Result<std::unique_ptr<Registry>> OpenRegistry(const std::string& url) {
   }
   return Error{fmt::format("registry url '{}': unknown scheme '{}:' (expected dir: or etcd:)", url,
                            url.substr(0, colon))};
+}
+
+Result<std::unique_ptr<Registry>> OpenRegistry(const std::string& url) {
+  if (auto s = CheckRegistryUrl(url); !s) return s.error();
+  if (url.rfind("dir:", 0) == 0) {
+    auto r = DirRegistry::Open(url.substr(4));
+    if (!r) return r.error();
+    return std::unique_ptr<Registry>(std::move(*r));
+  }
+  auto r = EtcdRegistry::Open(*EtcdRegistry::ParseUrl(url));  // etcd:, checked above
+  if (!r) return Error{fmt::format("registry url '{}': {}", url, r.error().message)};
+  return std::unique_ptr<Registry>(std::move(*r));
 }
 
 }  // namespace meridian::registry
