@@ -315,8 +315,15 @@ static std::vector<ImportStatus> DescribeImports(const std::vector<model::Servic
 
 void Agent::Reconcile() {
   ++status_.reconciles;
-  auto started = std::chrono::steady_clock::now();
+  using Clock = std::chrono::steady_clock;
+  const auto started = Clock::now();
+  auto since = [](Clock::time_point t) {
+    return std::chrono::duration<double, std::milli>(Clock::now() - t).count();
+  };
+  ApplyPhases phases;
   auto dir = manifests_->Reload();
+  phases.read = since(started);
+  const auto merging = Clock::now();
   std::vector<std::string> errors;
   for (const auto& e : dir.errors) errors.push_back(e.message);
 
@@ -341,6 +348,7 @@ void Agent::Reconcile() {
     }
     if (dns_) UpdateDns(imports);
   }
+  phases.registry = since(merging);
 
   std::set<std::string> current(errors.begin(), errors.end());
   for (const auto& e : current) {
@@ -353,12 +361,14 @@ void Agent::Reconcile() {
 
   if (dir.changed || apply_pending_ || registry_changed_) {
     registry_changed_ = false;
+    const auto building = Clock::now();
     auto state = desired::BuildDesiredState(
         snapshot, imports,
         desired::DesiredOptions{.maglev = options_.maglev,
                                 .local_cluster = options_.cluster,
                                 .node_ip = uplink_ ? std::optional(uplink_->address) : std::nullopt,
                                 .previous = last_desired_ ? &*last_desired_ : nullptr});
+    phases.desired = since(building);
     if (state.ok() && !options_.cluster.empty()) {
       for (const auto& c : dir.snapshot.clusters) {
         if (c.meta.key.name == options_.cluster && c.id != cluster_id_) {
@@ -372,10 +382,12 @@ void Agent::Reconcile() {
       errors.push_back(state.error().message);
       spdlog::error("desired state: {}", state.error().message);
     } else {
+      const auto writing = Clock::now();
       auto writes = writer_->Apply(*state);
+      phases.write = since(writing);
       if (writes.ok()) {
         apply_pending_ = false;
-        last_desired_ = *state;
+        last_desired_ = std::move(*state);
         status_.last_writes = *writes;
         status_.last_apply_time = NowRfc3339();
         if (registry_watcher_ && registry_revision_ > status_.registry.applied_revision) {
@@ -386,9 +398,13 @@ void Agent::Reconcile() {
                   .count();
         }
         if (writes->total() > 0) {
-          spdlog::info("applied: {} frontends, {} backends ({} map writes)",
-                       writer_->installed_services(), writer_->installed_backends(),
-                       writes->total());
+          phases.total = since(started);
+          status_.last_apply_ms = phases;
+          spdlog::info(
+              "applied: {} frontends, {} backends ({} map writes) in {:.0f} ms: read {:.0f}, "
+              "registry {:.0f}, desired {:.0f}, write {:.0f}",
+              writer_->installed_services(), writer_->installed_backends(), writes->total(),
+              phases.total, phases.read, phases.registry, phases.desired, phases.write);
         }
       } else {
         apply_pending_ = true;
@@ -402,8 +418,7 @@ void Agent::Reconcile() {
   status_.state = status_.errors.empty() ? "serving" : "degraded";
   status_.services = writer_->installed_services();
   status_.backends = writer_->installed_backends();
-  status_.last_reconcile_ms =
-      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count();
+  status_.last_reconcile_ms = since(started);
   PublishStatus();
 }
 

@@ -57,6 +57,16 @@ struct DnsStatus {
   std::uint64_t truncated = 0;
 };
 
+// Where the last reconcile that wrote to the kernel spent its time, in
+// milliseconds: what a sync costs, by phase (docs/benchmarks.md uses it).
+struct ApplyPhases {
+  double read = 0;      // list, read and decode the manifests
+  double registry = 0;  // merge the registry's records into imports (0 without --registry)
+  double desired = 0;   // build the desired state, Maglev tables included
+  double write = 0;     // map writer: desired state -> BPF maps
+  double total = 0;     // the whole reconcile
+};
+
 struct AgentStatus {
   std::string node;
   std::string manifests_dir;
@@ -68,6 +78,7 @@ struct AgentStatus {
   double last_reconcile_ms = 0;  // read, merge, build and apply (not the status write)
   std::uint64_t apply_failures = 0;
   std::string last_apply_time;  // RFC 3339, UTC
+  ApplyPhases last_apply_ms;
   datapath::WriteStats last_writes;
   std::size_t services = 0;  // frontends installed
   std::size_t backends = 0;

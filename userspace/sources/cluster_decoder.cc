@@ -22,7 +22,7 @@ struct PathCidr {
 
 // A required, non-empty list of CIDRs at `base`.`key`. Returns the elements
 // that decoded; `complete` tells whether all of them did.
-std::vector<PathCidr> CidrList(const YAML::Node& map, const std::string& base, std::string_view key,
+std::vector<PathCidr> CidrList(const DocNode& map, const std::string& base, std::string_view key,
                                bool& complete, ObjectErrors& e) {
   std::vector<PathCidr> out;
   complete = false;
@@ -34,11 +34,12 @@ std::vector<PathCidr> CidrList(const YAML::Node& map, const std::string& base, s
     return out;
   }
   complete = true;
-  std::size_t i = 0;
-  for (auto it = n->begin(); it != n->end(); ++it, ++i) {
+  const std::vector<DocNode> elems = n->Elements();
+  for (std::size_t i = 0; i < elems.size(); ++i) {
+    const DocNode& elem = elems[i];
     const std::string item = At(path, i);
     std::optional<model::Cidr> cidr;
-    if (auto text = AsString(*it, item, e)) cidr = AsCidr(*text, item, e);
+    if (auto text = AsString(elem, item, e)) cidr = AsCidr(*text, item, e);
     if (cidr) {
       out.push_back({item, *cidr});
     } else {
@@ -61,7 +62,7 @@ void CheckDisjoint(const PathCidr& c, std::vector<PathCidr>& seen, ObjectErrors&
 }
 
 // spec.id: the VXLAN VNI of the cluster's traffic, so 24 bits and not 0.
-std::optional<std::uint32_t> DecodeId(const YAML::Node& spec, const std::string& base,
+std::optional<std::uint32_t> DecodeId(const DocNode& spec, const std::string& base,
                                       ObjectErrors& e) {
   const std::string path = Join(base, "id");
   auto n = Get(spec, "id");
@@ -81,7 +82,7 @@ std::optional<std::uint32_t> DecodeId(const YAML::Node& spec, const std::string&
 
 // spec.tunnelEndpoints. `pod_cidrs` is null when spec.podCIDRs had errors:
 // then whether an endpoint CIDR lies inside them cannot be told.
-std::vector<model::TunnelEndpoint> DecodeTunnelEndpoints(const YAML::Node& list,
+std::vector<model::TunnelEndpoint> DecodeTunnelEndpoints(const DocNode& list,
                                                          const std::string& spec_path,
                                                          const std::vector<PathCidr>* pod_cidrs,
                                                          ObjectErrors& e) {
@@ -90,13 +91,14 @@ std::vector<model::TunnelEndpoint> DecodeTunnelEndpoints(const YAML::Node& list,
   const std::string pod_path = Join(spec_path, "podCIDRs");
   std::map<model::Ipv4Address, std::size_t> addresses;
   std::vector<PathCidr> endpoint_cidrs;  // of all endpoints so far
-  std::size_t i = 0;
-  for (auto it = list.begin(); it != list.end(); ++it, ++i) {
+  const std::vector<DocNode> elems = list.Elements();
+  for (std::size_t i = 0; i < elems.size(); ++i) {
+    const DocNode& elem = elems[i];
     const std::string epath = At(path, i);
-    if (!ExpectMap(*it, epath, e)) continue;
+    if (!ExpectMap(elem, epath, e)) continue;
     model::TunnelEndpoint ep;
     const std::string apath = Join(epath, "address");
-    if (auto text = RequiredString(*it, epath, "address", e)) {
+    if (auto text = RequiredString(elem, epath, "address", e)) {
       if (auto ip = AsIpv4(*text, apath, e)) {
         ep.address = *ip;
         if (auto [prev, fresh] = addresses.emplace(*ip, i); !fresh) {
@@ -106,7 +108,7 @@ std::vector<model::TunnelEndpoint> DecodeTunnelEndpoints(const YAML::Node& list,
       }
     }
     bool complete = false;
-    for (const PathCidr& c : CidrList(*it, epath, "podCIDRs", complete, e)) {
+    for (const PathCidr& c : CidrList(elem, epath, "podCIDRs", complete, e)) {
       ep.pod_cidrs.push_back(c.cidr);
       if (pod_cidrs != nullptr &&
           std::none_of(pod_cidrs->begin(), pod_cidrs->end(),
@@ -122,7 +124,7 @@ std::vector<model::TunnelEndpoint> DecodeTunnelEndpoints(const YAML::Node& list,
 
 }  // namespace
 
-std::optional<model::Cluster> DecodeCluster(const YAML::Node& obj, const std::string& base,
+std::optional<model::Cluster> DecodeCluster(const DocNode& obj, const std::string& base,
                                             const model::SourceRef& src, ObjectErrors& e) {
   model::Cluster cluster;
   cluster.meta =

@@ -14,14 +14,14 @@ namespace {
 
 using model::Protocol;
 
-model::Endpoint DecodeEndpoint(const YAML::Node& n, const std::string& path, ObjectErrors& e) {
+model::Endpoint DecodeEndpoint(const DocNode& n, const std::string& path, ObjectErrors& e) {
   model::Endpoint ep;
   const std::string apath = Join(path, "addresses");
   auto addresses = Get(n, "addresses");
   if (addresses && ExpectList(*addresses, apath, e)) {
-    std::size_t j = 0;
-    for (auto it = addresses->begin(); it != addresses->end(); ++it, ++j) {
-      auto s = AsString(*it, At(apath, j), e);
+    const std::vector<DocNode> elems = addresses->Elements();
+    for (std::size_t j = 0; j < elems.size(); ++j) {
+      auto s = AsString(elems[j], At(apath, j), e);
       if (!s) continue;
       if (auto ip = AsIpv4(*s, At(apath, j), e)) ep.addresses.push_back(*ip);
     }
@@ -47,27 +47,28 @@ model::Endpoint DecodeEndpoint(const YAML::Node& n, const std::string& path, Obj
   return ep;
 }
 
-std::vector<model::EndpointPort> DecodeEndpointPorts(const YAML::Node& obj, const std::string& base,
+std::vector<model::EndpointPort> DecodeEndpointPorts(const DocNode& obj, const std::string& base,
                                                      ObjectErrors& e) {
   std::vector<model::EndpointPort> out;
   const std::string path = Join(base, "ports");
   auto n = Get(obj, "ports");
   if (!n || !ExpectList(*n, path, e)) return out;
   std::map<std::string, std::size_t> names;  // unique, the empty name included
-  std::size_t i = 0;
-  for (auto it = n->begin(); it != n->end(); ++it, ++i) {
+  const std::vector<DocNode> elems = n->Elements();
+  for (std::size_t i = 0; i < elems.size(); ++i) {
+    const DocNode& elem = elems[i];
     const std::string ppath = At(path, i);
-    if (!ExpectMap(*it, ppath, e)) continue;
+    if (!ExpectMap(elem, ppath, e)) continue;
     model::EndpointPort ep;
-    ep.name = StringField(*it, ppath, "name", e).value_or("");
+    ep.name = StringField(elem, ppath, "name", e).value_or("");
     const std::string npath = Join(ppath, "name");
     if (!ep.name.empty() && !IsDns1123Label(ep.name)) {
       e.Add(npath, fmt::format("{} {}", Quote(ep.name), kDns1123LabelRule));
     } else if (auto [prev, fresh] = names.emplace(ep.name, i); !fresh) {
       e.Add(npath, fmt::format("{} is already used by {}", Quote(ep.name), At(path, prev->second)));
     }
-    ep.protocol = ProtocolField(*it, ppath, e).value_or(Protocol::kTcp);
-    if (auto p = Get(*it, "port")) {
+    ep.protocol = ProtocolField(elem, ppath, e).value_or(Protocol::kTcp);
+    if (auto p = Get(elem, "port")) {
       ep.port = AsPort(*p, Join(ppath, "port"), e).value_or(0);
     } else {
       e.Add(Join(ppath, "port"), "required");
@@ -79,8 +80,7 @@ std::vector<model::EndpointPort> DecodeEndpointPorts(const YAML::Node& obj, cons
 
 }  // namespace
 
-std::optional<model::EndpointSlice> DecodeEndpointSlice(const YAML::Node& obj,
-                                                        const std::string& base,
+std::optional<model::EndpointSlice> DecodeEndpointSlice(const DocNode& obj, const std::string& base,
                                                         const model::SourceRef& src,
                                                         ObjectErrors& e) {
   model::EndpointSlice slice;
@@ -103,10 +103,11 @@ std::optional<model::EndpointSlice> DecodeEndpointSlice(const YAML::Node& obj,
 
   const std::string epath = Join(base, "endpoints");
   if (auto eps = Get(obj, "endpoints"); eps && ExpectList(*eps, epath, e)) {
-    std::size_t i = 0;
-    for (auto it = eps->begin(); it != eps->end(); ++it, ++i) {
-      if (ExpectMap(*it, At(epath, i), e)) {
-        slice.endpoints.push_back(DecodeEndpoint(*it, At(epath, i), e));
+    const std::vector<DocNode> elems = eps->Elements();
+    for (std::size_t i = 0; i < elems.size(); ++i) {
+      const DocNode& elem = elems[i];
+      if (ExpectMap(elem, At(epath, i), e)) {
+        slice.endpoints.push_back(DecodeEndpoint(elem, At(epath, i), e));
       }
     }
   }

@@ -17,47 +17,26 @@ void ObjectErrors::MoveTo(const model::SourceRef& src, std::vector<DecodeError>&
   items_.clear();
 }
 
-bool IsPlain(const YAML::Node& n) { return n.Tag() == "?"; }
-
-std::string Describe(const YAML::Node& n) {
-  switch (n.Type()) {
-    case YAML::NodeType::Map:
-      return "a map";
-    case YAML::NodeType::Sequence:
-      return "a list";
-    case YAML::NodeType::Scalar:
-      return IsPlain(n) ? Quote(n.Scalar()) : "the string " + Quote(n.Scalar());
-    default:
-      return "nothing";
-  }
+std::string Describe(const DocNode& n) {
+  if (n.IsMap()) return "a map";
+  if (n.IsSequence()) return "a list";
+  if (n.IsScalar()) return n.IsPlain() ? Quote(n.Scalar()) : "the string " + Quote(n.Scalar());
+  return "nothing";
 }
 
-// Iterates instead of using operator[], which throws on scalars and would
-// insert into non-const nodes.
-std::optional<YAML::Node> Get(const YAML::Node& map, std::string_view key) {
-  if (!map.IsMap()) return std::nullopt;
-  for (const auto& kv : map) {
-    if (kv.first.IsScalar() && kv.first.Scalar() == key) {
-      if (kv.second.IsNull()) return std::nullopt;
-      return kv.second;
-    }
-  }
-  return std::nullopt;
-}
-
-bool ExpectMap(const YAML::Node& n, const std::string& path, ObjectErrors& e) {
+bool ExpectMap(const DocNode& n, const std::string& path, ObjectErrors& e) {
   if (n.IsMap()) return true;
   e.Add(path, fmt::format("expected a map, got {}", Describe(n)));
   return false;
 }
 
-bool ExpectList(const YAML::Node& n, const std::string& path, ObjectErrors& e) {
+bool ExpectList(const DocNode& n, const std::string& path, ObjectErrors& e) {
   if (n.IsSequence()) return true;
   e.Add(path, fmt::format("expected a list, got {}", Describe(n)));
   return false;
 }
 
-std::optional<std::string> AsString(const YAML::Node& n, const std::string& path, ObjectErrors& e) {
+std::optional<std::string> AsString(const DocNode& n, const std::string& path, ObjectErrors& e) {
   if (n.IsScalar()) return n.Scalar();
   e.Add(path, fmt::format("expected a string, got {}", Describe(n)));
   return std::nullopt;
@@ -76,15 +55,15 @@ std::optional<std::int64_t> ParseInteger(const std::string& s) {
   return s.front() == '-' ? -v : v;
 }
 
-std::optional<std::int64_t> AsInt(const YAML::Node& n, const std::string& path, ObjectErrors& e) {
-  if (n.IsScalar() && IsPlain(n)) {
+std::optional<std::int64_t> AsInt(const DocNode& n, const std::string& path, ObjectErrors& e) {
+  if (n.IsScalar() && n.IsPlain()) {
     if (auto v = ParseInteger(n.Scalar())) return v;
   }
   e.Add(path, fmt::format("expected an integer, got {}", Describe(n)));
   return std::nullopt;
 }
 
-std::optional<std::uint16_t> AsPort(const YAML::Node& n, const std::string& path, ObjectErrors& e) {
+std::optional<std::uint16_t> AsPort(const DocNode& n, const std::string& path, ObjectErrors& e) {
   auto v = AsInt(n, path, e);
   if (!v) return std::nullopt;
   if (*v < 1 || *v > 65535) {
@@ -94,8 +73,8 @@ std::optional<std::uint16_t> AsPort(const YAML::Node& n, const std::string& path
   return static_cast<std::uint16_t>(*v);
 }
 
-std::optional<bool> AsBool(const YAML::Node& n, const std::string& path, ObjectErrors& e) {
-  if (n.IsScalar() && IsPlain(n)) {
+std::optional<bool> AsBool(const DocNode& n, const std::string& path, ObjectErrors& e) {
+  if (n.IsScalar() && n.IsPlain()) {
     const std::string& s = n.Scalar();
     if (s == "true" || s == "True" || s == "TRUE") return true;
     if (s == "false" || s == "False" || s == "FALSE") return false;
@@ -143,14 +122,14 @@ std::optional<model::Cidr> AsCidr(const std::string& text, const std::string& pa
   return std::nullopt;
 }
 
-std::optional<std::string> StringField(const YAML::Node& map, const std::string& base,
+std::optional<std::string> StringField(const DocNode& map, const std::string& base,
                                        std::string_view key, ObjectErrors& e) {
   auto n = Get(map, key);
   if (!n) return std::nullopt;
   return AsString(*n, Join(base, key), e);
 }
 
-std::optional<std::string> RequiredString(const YAML::Node& map, const std::string& base,
+std::optional<std::string> RequiredString(const DocNode& map, const std::string& base,
                                           std::string_view key, ObjectErrors& e) {
   auto n = Get(map, key);
   if (n) {
@@ -162,28 +141,28 @@ std::optional<std::string> RequiredString(const YAML::Node& map, const std::stri
   return std::nullopt;
 }
 
-std::map<std::string, std::string> StringMap(const YAML::Node& parent, const std::string& base,
+std::map<std::string, std::string> StringMap(const DocNode& parent, const std::string& base,
                                              std::string_view key, ObjectErrors& e) {
   std::map<std::string, std::string> out;
   auto n = Get(parent, key);
   const std::string path = Join(base, key);
   if (!n || !ExpectMap(*n, path, e)) return out;
-  for (const auto& kv : *n) {
-    if (!kv.first.IsScalar()) {
-      e.Add(path, fmt::format("expected string keys, got {}", Describe(kv.first)));
+  for (const auto& [key, value] : n->Entries()) {
+    if (!key.IsScalar()) {
+      e.Add(path, fmt::format("expected string keys, got {}", Describe(key)));
       continue;
     }
-    const std::string& k = kv.first.Scalar();
-    if (kv.second.IsNull()) {
+    const std::string k = key.Scalar();
+    if (value.IsNull()) {
       out[k] = "";  // null decodes to "" in Kubernetes' JSON
-    } else if (auto v = AsString(kv.second, KeyAt(path, k), e)) {
+    } else if (auto v = AsString(value, KeyAt(path, k), e)) {
       out[k] = *v;
     }
   }
   return out;
 }
 
-std::optional<model::Protocol> ProtocolField(const YAML::Node& map, const std::string& base,
+std::optional<model::Protocol> ProtocolField(const DocNode& map, const std::string& base,
                                              ObjectErrors& e) {
   auto n = Get(map, "protocol");
   if (!n) return model::Protocol::kTcp;

@@ -1,12 +1,10 @@
-// Typed access to loaded YAML nodes, for the kind decoders. Internal to
-// userspace/sources/.
+// Typed access to loaded manifest nodes (YAML or JSON), for the kind
+// decoders. Internal to userspace/sources/.
 //
 // Each reader reports a problem on its field (a path such as
 // "spec.ports[1].port") and returns nullopt, so one bad field never hides
 // the others.
 #pragma once
-
-#include <yaml-cpp/yaml.h>
 
 #include <cstdint>
 #include <map>
@@ -20,6 +18,7 @@
 #include "model/ipv4.h"
 #include "model/object_ref.h"
 #include "model/protocol.h"
+#include "sources/doc_node.h"
 #include "sources/manifest_decoder.h"
 
 namespace meridian::sources::internal {
@@ -41,34 +40,29 @@ class ObjectErrors {
   std::string object_;
 };
 
-// A quoted scalar is a string even when it looks like a number, as for
-// Kubernetes: `port: "80"` is rejected by the API server too.
-bool IsPlain(const YAML::Node& n);
-
 // "a map", "a list", `"80"` (plain scalar), `the string "80"` (quoted).
-std::string Describe(const YAML::Node& n);
+std::string Describe(const DocNode& n);
 
-// The value of `key`, or nullopt when missing or null: Kubernetes treats an
-// explicit null like an absent field. Never inserts and never throws.
-std::optional<YAML::Node> Get(const YAML::Node& map, std::string_view key);
+// map.Get(key): the value, or nullopt when missing or null.
+inline std::optional<DocNode> Get(const DocNode& map, std::string_view key) { return map.Get(key); }
 
-bool ExpectMap(const YAML::Node& n, const std::string& path, ObjectErrors& e);
-bool ExpectList(const YAML::Node& n, const std::string& path, ObjectErrors& e);
+bool ExpectMap(const DocNode& n, const std::string& path, ObjectErrors& e);
+bool ExpectList(const DocNode& n, const std::string& path, ObjectErrors& e);
 
-std::optional<std::string> AsString(const YAML::Node& n, const std::string& path, ObjectErrors& e);
+std::optional<std::string> AsString(const DocNode& n, const std::string& path, ObjectErrors& e);
 
 // A YAML 1.2 core-schema integer: optional sign and decimal digits. Values
 // beyond int64 saturate; callers range-check and print the original text.
 std::optional<std::int64_t> ParseInteger(const std::string& s);
 
 // An unquoted integer.
-std::optional<std::int64_t> AsInt(const YAML::Node& n, const std::string& path, ObjectErrors& e);
+std::optional<std::int64_t> AsInt(const DocNode& n, const std::string& path, ObjectErrors& e);
 
 // An unquoted integer in 1-65535.
-std::optional<std::uint16_t> AsPort(const YAML::Node& n, const std::string& path, ObjectErrors& e);
+std::optional<std::uint16_t> AsPort(const DocNode& n, const std::string& path, ObjectErrors& e);
 
 // Unquoted true or false (also True, TRUE, False, FALSE).
-std::optional<bool> AsBool(const YAML::Node& n, const std::string& path, ObjectErrors& e);
+std::optional<bool> AsBool(const DocNode& n, const std::string& path, ObjectErrors& e);
 
 // Dotted-quad text; IPv6 gets its own message.
 std::optional<model::Ipv4Address> AsIpv4(const std::string& text, const std::string& path,
@@ -79,20 +73,20 @@ std::optional<model::Cidr> AsCidr(const std::string& text, const std::string& pa
                                   ObjectErrors& e);
 
 // Optional string field: nullopt when absent or of the wrong type.
-std::optional<std::string> StringField(const YAML::Node& map, const std::string& base,
+std::optional<std::string> StringField(const DocNode& map, const std::string& base,
                                        std::string_view key, ObjectErrors& e);
 
 // Required string field: an empty string counts as missing, as in Kubernetes.
-std::optional<std::string> RequiredString(const YAML::Node& map, const std::string& base,
+std::optional<std::string> RequiredString(const DocNode& map, const std::string& base,
                                           std::string_view key, ObjectErrors& e);
 
 // A map of strings (labels, annotations); a null value reads as "".
-std::map<std::string, std::string> StringMap(const YAML::Node& parent, const std::string& base,
+std::map<std::string, std::string> StringMap(const DocNode& parent, const std::string& base,
                                              std::string_view key, ObjectErrors& e);
 
 // spec.ports[].protocol and ports[].protocol: TCP when absent; nullopt after
 // an error.
-std::optional<model::Protocol> ProtocolField(const YAML::Node& map, const std::string& base,
+std::optional<model::Protocol> ProtocolField(const DocNode& map, const std::string& base,
                                              ObjectErrors& e);
 
 }  // namespace meridian::sources::internal

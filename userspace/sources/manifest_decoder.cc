@@ -8,10 +8,11 @@
 #include <utility>
 
 #include "sources/cluster_decoder.h"
+#include "sources/doc_node.h"
 #include "sources/endpoint_slice_decoder.h"
 #include "sources/error_text.h"
 #include "sources/field_readers.h"
-#include "sources/json_to_yaml.h"
+#include "sources/json_manifest.h"
 #include "sources/service_decoder.h"
 #include "sources/service_export_decoder.h"
 #include "sources/yaml_syntax_check.h"
@@ -42,6 +43,7 @@ using internal::DecodeEndpointSlice;
 using internal::DecodeService;
 using internal::DecodeServiceExport;
 using internal::Describe;
+using internal::DocNode;
 using internal::ExpectList;
 using internal::Get;
 using internal::Join;
@@ -51,7 +53,6 @@ using internal::ParseJsonManifest;
 using internal::Quote;
 using internal::RequiredString;
 using internal::SyntaxMessage;
-using internal::ToYamlNode;
 
 enum class Kind { kService, kEndpointSlice, kServiceExport, kCluster, kList };
 
@@ -84,7 +85,7 @@ std::string AcceptedKinds() {
 
 // "Deployment default/web" for errors about objects we do not decode, so the
 // operator can still find the object. No errors of its own.
-std::string BestEffortName(const YAML::Node& obj, const std::string& kind, bool namespaced) {
+std::string BestEffortName(const DocNode& obj, const std::string& kind, bool namespaced) {
   auto meta = Get(obj, "metadata");
   if (!meta) return "";
   auto name = Get(*meta, "name");
@@ -102,7 +103,7 @@ void Keep(std::optional<T> obj, std::vector<T>& out) {
 
 // Decodes one object (or, at the top of a document, a List of objects).
 // `base` is the field path of the object inside its document.
-void DecodeObject(const YAML::Node& obj, const std::string& base, const model::SourceRef& src,
+void DecodeObject(const DocNode& obj, const std::string& base, const model::SourceRef& src,
                   bool allow_list, DecodeResult& out) {
   ObjectErrors e;
   if (!obj.IsMap()) {
@@ -140,9 +141,10 @@ void DecodeObject(const YAML::Node& obj, const std::string& base, const model::S
       const std::string path = Join(base, "items");
       auto items = Get(obj, "items");
       if (items && ExpectList(*items, path, e)) {
-        std::size_t i = 0;
-        for (auto it = items->begin(); it != items->end(); ++it, ++i) {
-          DecodeObject(*it, At(path, i), src, /*allow_list=*/false, out);
+        const std::vector<DocNode> elems = items->Elements();
+        for (std::size_t i = 0; i < elems.size(); ++i) {
+          const DocNode& elem = elems[i];
+          DecodeObject(elem, At(path, i), src, /*allow_list=*/false, out);
         }
       }
       break;
@@ -177,30 +179,9 @@ DecodeResult DecodeManifests(std::string_view text, const std::string& file) {
       out.errors.push_back({file, -1, "", "", doc.error});
       return out;
     }
-    const nlohmann::json& value = *doc.value;
-    const model::SourceRef src{file, 0};
     try {
-      auto items = value.is_object() ? value.find("items") : value.end();
-      if (items != value.end() && items->is_array() && value.value("kind", "") == "List") {
-        // The List itself is checked with no items (kind, apiVersion), then
-        // its items are converted and decoded one at a time: one tree per
-        // item, as the decoder would have walked them.
-        nlohmann::json wrapper = nlohmann::json::object();
-        for (const auto& [key, field] : value.items()) {
-          if (key != "items") wrapper[key] = field;
-        }
-        wrapper["items"] = nlohmann::json::array();
-        std::size_t errors_before = out.errors.size();
-        DecodeObject(ToYamlNode(wrapper), "", src, /*allow_list=*/true, out);
-        if (out.errors.size() == errors_before) {
-          const std::string path = Join("", "items");
-          for (std::size_t i = 0; i < items->size(); ++i) {
-            DecodeObject(ToYamlNode((*items)[i]), At(path, i), src,
-                         /*allow_list=*/false, out);
-          }
-        }
-      } else if (!value.is_null()) {
-        DecodeObject(ToYamlNode(value), "", src, /*allow_list=*/true, out);
+      if (!doc.value->is_null()) {
+        DecodeObject(DocNode(*doc.value), "", model::SourceRef{file, 0}, /*allow_list=*/true, out);
       }
     } catch (const std::exception& e) {
       out = DecodeResult{};
@@ -217,7 +198,7 @@ DecodeResult DecodeManifests(std::string_view text, const std::string& file) {
     for (std::size_t i = 0; i < documents.size(); ++i) {
       // Documents holding only comments or nothing load as null: skipped.
       if (documents[i].IsNull()) continue;
-      DecodeObject(documents[i], "", model::SourceRef{file, static_cast<int>(i)},
+      DecodeObject(DocNode(documents[i]), "", model::SourceRef{file, static_cast<int>(i)},
                    /*allow_list=*/true, out);
     }
   } catch (const YAML::Exception& e) {

@@ -32,7 +32,7 @@ const char* RuleText(NameRule rule) {
   return "";
 }
 
-void DecodeNamespace(const YAML::Node& m, const std::string& path, const MetaRules& rules,
+void DecodeNamespace(const DocNode& m, const std::string& path, const MetaRules& rules,
                      model::ObjectMeta& meta, ObjectErrors& e) {
   const std::string ns_path = Join(path, "namespace");
   if (!rules.namespaced) {
@@ -52,7 +52,7 @@ void DecodeNamespace(const YAML::Node& m, const std::string& path, const MetaRul
 
 }  // namespace
 
-model::ObjectMeta DecodeMeta(const YAML::Node& obj, const std::string& base, const MetaRules& rules,
+model::ObjectMeta DecodeMeta(const DocNode& obj, const std::string& base, const MetaRules& rules,
                              const model::SourceRef& src, ObjectErrors& e) {
   model::ObjectMeta meta;
   meta.source = src;

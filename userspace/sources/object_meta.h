@@ -1,8 +1,6 @@
 // metadata of every decoded object. Internal to userspace/sources/.
 #pragma once
 
-#include <yaml-cpp/yaml.h>
-
 #include <string>
 #include <string_view>
 
@@ -25,7 +23,7 @@ struct MetaRules {
 // Reads metadata.name, .namespace, .labels, .annotations and
 // .creationTimestamp of the object at `base`, and names the object in `e`
 // ("Service shop/web", "Cluster east") once the name is known.
-model::ObjectMeta DecodeMeta(const YAML::Node& obj, const std::string& base, const MetaRules& rules,
+model::ObjectMeta DecodeMeta(const DocNode& obj, const std::string& base, const MetaRules& rules,
                              const model::SourceRef& src, ObjectErrors& e);
 
 }  // namespace meridian::sources::internal

@@ -15,7 +15,7 @@ namespace {
 
 using model::Protocol;
 
-model::ServiceType DecodeServiceType(const YAML::Node& spec, const std::string& base,
+model::ServiceType DecodeServiceType(const DocNode& spec, const std::string& base,
                                      ObjectErrors& e) {
   auto t = StringField(spec, base, "type", e);
   if (!t || t->empty() || *t == "ClusterIP") return model::ServiceType::kClusterIP;
@@ -29,7 +29,7 @@ model::ServiceType DecodeServiceType(const YAML::Node& spec, const std::string& 
   return model::ServiceType::kClusterIP;
 }
 
-model::SessionAffinity DecodeSessionAffinity(const YAML::Node& spec, const std::string& base,
+model::SessionAffinity DecodeSessionAffinity(const DocNode& spec, const std::string& base,
                                              ObjectErrors& e) {
   auto a = StringField(spec, base, "sessionAffinity", e);
   if (!a || a->empty() || *a == "None") return model::SessionAffinity::kNone;
@@ -41,7 +41,7 @@ model::SessionAffinity DecodeSessionAffinity(const YAML::Node& spec, const std::
 
 // spec.clusterIPs is what dual-stack clusters write; its first element must
 // agree with spec.clusterIP. Later elements (an IPv6 family) are ignored.
-void CheckClusterIps(const YAML::Node& spec, const std::string& base, const std::string& ip,
+void CheckClusterIps(const DocNode& spec, const std::string& base, const std::string& ip,
                      ObjectErrors& e) {
   auto n = Get(spec, "clusterIPs");
   const std::string path = Join(base, "clusterIPs");
@@ -50,7 +50,7 @@ void CheckClusterIps(const YAML::Node& spec, const std::string& base, const std:
     e.Add(path, fmt::format("must start with {} {}", Join(base, "clusterIP"), Quote(ip)));
     return;
   }
-  auto first = AsString(*n->begin(), At(path, 0), e);
+  auto first = AsString(n->Elements().front(), At(path, 0), e);
   if (first && *first != ip) {
     e.Add(At(path, 0), fmt::format("{} does not match {} {}", Quote(*first),
                                    Join(base, "clusterIP"), Quote(ip)));
@@ -58,7 +58,7 @@ void CheckClusterIps(const YAML::Node& spec, const std::string& base, const std:
 }
 
 // nullopt for headless and ExternalName Services, and after an error.
-std::optional<model::Ipv4Address> DecodeClusterIp(const YAML::Node& spec, const std::string& base,
+std::optional<model::Ipv4Address> DecodeClusterIp(const DocNode& spec, const std::string& base,
                                                   model::ServiceType type, ObjectErrors& e) {
   const std::string path = Join(base, "clusterIP");
   std::string ip;
@@ -83,14 +83,14 @@ std::optional<model::Ipv4Address> DecodeClusterIp(const YAML::Node& spec, const 
 }
 
 // targetPort: a number, or a name resolved through the EndpointSlice ports.
-void DecodeTargetPort(const YAML::Node& port, const std::string& base, model::ServicePort& out,
+void DecodeTargetPort(const DocNode& port, const std::string& base, model::ServicePort& out,
                       ObjectErrors& e) {
   auto n = Get(port, "targetPort");
   if (!n) return;
   const std::string path = Join(base, "targetPort");
   if (!n->IsScalar()) {
     e.Add(path, fmt::format("expected an integer or a port name, got {}", Describe(*n)));
-  } else if (IsPlain(*n) && ParseInteger(n->Scalar())) {
+  } else if (n->IsPlain() && ParseInteger(n->Scalar())) {
     out.target_port_number = AsPort(*n, path, e);
   } else if (IsIanaSvcName(n->Scalar())) {
     out.target_port_name = n->Scalar();
@@ -99,7 +99,7 @@ void DecodeTargetPort(const YAML::Node& port, const std::string& base, model::Se
   }
 }
 
-std::vector<model::ServicePort> DecodeServicePorts(const YAML::Node& spec, const std::string& base,
+std::vector<model::ServicePort> DecodeServicePorts(const DocNode& spec, const std::string& base,
                                                    bool required, ObjectErrors& e) {
   std::vector<model::ServicePort> out;
   const std::string path = Join(base, "ports");
@@ -112,13 +112,14 @@ std::vector<model::ServicePort> DecodeServicePorts(const YAML::Node& spec, const
   const std::size_t count = n->size();
   std::map<std::string, std::size_t> names;
   std::map<std::pair<std::uint16_t, Protocol>, std::size_t> frontends;
-  std::size_t i = 0;
-  for (auto it = n->begin(); it != n->end(); ++it, ++i) {
+  const std::vector<DocNode> elems = n->Elements();
+  for (std::size_t i = 0; i < elems.size(); ++i) {
+    const DocNode& elem = elems[i];
     const std::string ppath = At(path, i);
-    if (!ExpectMap(*it, ppath, e)) continue;
+    if (!ExpectMap(elem, ppath, e)) continue;
     model::ServicePort sp;
 
-    sp.name = StringField(*it, ppath, "name", e).value_or("");
+    sp.name = StringField(elem, ppath, "name", e).value_or("");
     const std::string npath = Join(ppath, "name");
     if (sp.name.empty()) {
       if (count > 1) e.Add(npath, "required when the Service has more than one port");
@@ -128,14 +129,14 @@ std::vector<model::ServicePort> DecodeServicePorts(const YAML::Node& spec, const
       e.Add(npath, fmt::format("{} is already used by {}", Quote(sp.name), At(path, prev->second)));
     }
 
-    auto protocol = ProtocolField(*it, ppath, e);
+    auto protocol = ProtocolField(elem, ppath, e);
     std::optional<std::uint16_t> port;
-    if (auto p = Get(*it, "port")) {
+    if (auto p = Get(elem, "port")) {
       port = AsPort(*p, Join(ppath, "port"), e);
     } else {
       e.Add(Join(ppath, "port"), "required");
     }
-    DecodeTargetPort(*it, ppath, sp, e);
+    DecodeTargetPort(elem, ppath, sp, e);
 
     if (port && protocol) {
       sp.port = *port;
@@ -152,7 +153,7 @@ std::vector<model::ServicePort> DecodeServicePorts(const YAML::Node& spec, const
 
 }  // namespace
 
-std::optional<model::Service> DecodeService(const YAML::Node& obj, const std::string& base,
+std::optional<model::Service> DecodeService(const DocNode& obj, const std::string& base,
                                             const model::SourceRef& src, ObjectErrors& e) {
   model::Service svc;
   svc.meta = DecodeMeta(obj, base, {"Service", NameRule::kDns1035Label}, src, e);

@@ -1,8 +1,6 @@
 // Decodes a v1 Service. Internal to userspace/sources/.
 #pragma once
 
-#include <yaml-cpp/yaml.h>
-
 #include <optional>
 #include <string>
 
@@ -14,7 +12,7 @@ namespace meridian::sources::internal {
 
 // `obj` is the whole object, at field path `base` in its document. Problems
 // go to `e`; nullopt when there was any.
-std::optional<model::Service> DecodeService(const YAML::Node& obj, const std::string& base,
+std::optional<model::Service> DecodeService(const DocNode& obj, const std::string& base,
                                             const model::SourceRef& src, ObjectErrors& e);
 
 }  // namespace meridian::sources::internal

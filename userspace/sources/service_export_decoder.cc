@@ -10,8 +10,7 @@ namespace meridian::sources::internal {
 // the Service name rule, since a ServiceExport with any other name could
 // never match a Service. That the Service exists is not checked: Kubernetes
 // accepts an export before its Service, and the MCS controller reports it.
-std::optional<model::ServiceExport> DecodeServiceExport(const YAML::Node& obj,
-                                                        const std::string& base,
+std::optional<model::ServiceExport> DecodeServiceExport(const DocNode& obj, const std::string& base,
                                                         const model::SourceRef& src,
                                                         ObjectErrors& e) {
   model::ServiceExport exp;

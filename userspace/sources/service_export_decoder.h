@@ -2,8 +2,6 @@
 // userspace/sources/.
 #pragma once
 
-#include <yaml-cpp/yaml.h>
-
 #include <optional>
 #include <string>
 
@@ -15,8 +13,7 @@ namespace meridian::sources::internal {
 
 // `obj` is the whole object, at field path `base` in its document. Problems
 // go to `e`; nullopt when there was any.
-std::optional<model::ServiceExport> DecodeServiceExport(const YAML::Node& obj,
-                                                        const std::string& base,
+std::optional<model::ServiceExport> DecodeServiceExport(const DocNode& obj, const std::string& base,
                                                         const model::SourceRef& src,
                                                         ObjectErrors& e);
 

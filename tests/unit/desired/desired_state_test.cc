@@ -1,7 +1,9 @@
 #include "desired/desired_state.h"
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
+#include "lb/maglev.h"
 #include "mcs_fixtures.h"
 
 namespace meridian::desired {
@@ -160,6 +162,64 @@ TEST(DesiredStateImportsTest, ServiceWithoutGlobalAnnotationIgnoresImports) {
   auto fe = state->frontends.find({Ip("10.96.0.10"), 80, Protocol::kTcp});
   ASSERT_NE(fe, state->frontends.end());
   EXPECT_TRUE(fe->second.backends.empty());  // cluster.local unchanged by default
+}
+
+}  // namespace
+}  // namespace meridian::desired
+
+namespace meridian::desired {
+namespace {
+
+// `count` Services s0000.. with VIP 10.96.x.y and `backends(i)` endpoints each.
+model::ResourceSnapshot ManyServices(int count, int (*backends)(int)) {
+  model::ResourceSnapshot s;
+  for (int i = 0; i < count; ++i) {
+    const std::string name = fmt::format("s{:04}", i);
+    model::Service svc;
+    svc.meta.key = {"default", name};
+    svc.cluster_ip = Ip(fmt::format("10.96.{}.{}", i / 250, i % 250 + 1).c_str());
+    svc.ports = {{.name = "http", .protocol = Protocol::kTcp, .port = 80}};
+    s.services.push_back(svc);
+    model::EndpointSlice slice;
+    slice.meta.key = {"default", name + "-1"};
+    slice.service_name = name;
+    slice.ports = {{.name = "http", .protocol = Protocol::kTcp, .port = 8080}};
+    for (int b = 0; b < backends(i); ++b) {
+      slice.endpoints.push_back(
+          {.addresses = {Ip(fmt::format("10.1.{}.{}", i / 250, b + 1).c_str())}});
+    }
+    s.endpoint_slices.push_back(slice);
+  }
+  return s;
+}
+
+// Thousands of tables are built on several threads: each must be exactly
+// the table BuildMaglevTable gives for its backends alone.
+TEST(DesiredStateMaglevTest, ParallelBuildGivesEachFrontendItsOwnTable) {
+  auto snapshot = ManyServices(1500, [](int i) { return 1 + i % 7; });
+  auto state = BuildDesiredState(snapshot, {}, DesiredOptions{});
+  ASSERT_TRUE(state.ok()) << state.error().message;
+  ASSERT_EQ(state->frontends.size(), 1500U);
+  for (const auto& [key, fe] : state->frontends) {
+    std::vector<lb::MaglevBackend> mb;
+    for (const auto& b : fe.backends) mb.push_back({b.key.ToString(), b.weight});
+    auto want = lb::BuildMaglevTable(mb, lb::MaglevConfig{});
+    ASSERT_TRUE(want.ok());
+    ASSERT_EQ(fe.maglev, *want) << key.ToString();
+  }
+}
+
+// The error is the first failing frontend in build order, whichever thread
+// found it.
+TEST(DesiredStateMaglevTest, ParallelBuildReportsTheFirstFailureInOrder) {
+  auto snapshot = ManyServices(1500, [](int i) { return i == 700 || i == 1400 ? 10 : 3; });
+  DesiredOptions options;
+  options.maglev = {.slots_per_backend = 1, .min_table_size = 5, .max_table_size = 7};
+  auto state = BuildDesiredState(snapshot, {}, options);
+  ASSERT_FALSE(state.ok());
+  EXPECT_EQ(state.error().message,
+            "Service default/s0700 port 10.96.2.201:80/TCP: 10 Maglev backends with positive "
+            "weight do not fit a table of 7 slots");
 }
 
 }  // namespace

@@ -1,4 +1,4 @@
-#include "sources/json_to_yaml.h"
+#include "sources/json_manifest.h"
 
 #include <fmt/format.h>
 
@@ -6,46 +6,6 @@
 #include <vector>
 
 namespace meridian::sources::internal {
-namespace {
-
-void SetScalar(YAML::Node& node, const std::string& text, const char* tag) {
-  node = text;
-  node.SetTag(tag);
-}
-
-// Fills `node`, a handle into the tree, in place. Children are created
-// through the parent (node[key], node[index]) so that they share its
-// memory: building them apart and attaching them made yaml-cpp merge node
-// sets on every level, which cost more than the YAML scanner it replaces.
-void Fill(YAML::Node node, const nlohmann::json& j) {
-  switch (j.type()) {
-    case nlohmann::json::value_t::object:
-      node = YAML::Node(YAML::NodeType::Map);  // also when empty
-      for (const auto& [key, value] : j.items()) Fill(node[key], value);
-      break;
-    case nlohmann::json::value_t::array: {
-      node = YAML::Node(YAML::NodeType::Sequence);
-      std::size_t i = 0;
-      for (const auto& value : j) Fill(node[i++], value);  // index == size appends
-      break;
-    }
-    case nlohmann::json::value_t::string:
-      SetScalar(node, j.get_ref<const std::string&>(), "!");
-      break;
-    case nlohmann::json::value_t::boolean:
-      SetScalar(node, j.get<bool>() ? "true" : "false", "?");
-      break;
-    case nlohmann::json::value_t::null:
-      node = YAML::Node(YAML::NodeType::Null);
-      break;
-    default:  // numbers: their JSON text, as yaml-cpp would read it
-      SetScalar(node, j.dump(), "?");
-      break;
-  }
-}
-
-}  // namespace
-
 JsonDocument ParseJsonManifest(std::string_view text) {
   JsonDocument out;
   // Duplicate keys: nlohmann keeps the last silently; the parser callback
@@ -87,12 +47,6 @@ JsonDocument ParseJsonManifest(std::string_view text) {
   }
   out.value = std::move(j);
   return out;
-}
-
-YAML::Node ToYamlNode(const nlohmann::json& value) {
-  YAML::Node root(YAML::NodeType::Null);  // a real node: Fill writes through a copy of this handle
-  Fill(root, value);
-  return root;
 }
 
 }  // namespace meridian::sources::internal
