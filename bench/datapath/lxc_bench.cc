@@ -19,6 +19,7 @@
 #include "datapath/map_writer.h"
 #include "datapath/stats_reader.h"
 #include "desired/desired_state.h"
+#include "lb/maglev.h"
 #include "lxc_bench.skel.h"
 
 namespace {
@@ -137,7 +138,9 @@ int main(int argc, char** argv) {
     if (!sc.skel) return 1;
     std::uint32_t entries = std::max<std::uint32_t>(1024, 2 * n + 16);
     bpf_map__set_max_entries(sc.skel->maps.mer_services, entries);
-    bpf_map__set_max_entries(sc.skel->maps.mer_maglev, entries);
+    // Every table once (two Maglev slots per element), plus slack.
+    bpf_map__set_max_entries(sc.skel->maps.mer_maglev,
+                             n * lb::MaglevTableSize(per_service, lb::MaglevConfig{}) / 2 + 1024);
     bpf_map__set_max_entries(sc.skel->maps.mer_backends,
                              std::max<std::uint32_t>(1024, n * per_service + 16));
     bpf_map__set_max_entries(sc.skel->maps.mer_ct, 262144);

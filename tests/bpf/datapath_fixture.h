@@ -58,7 +58,7 @@ class DatapathTest : public ::testing::Test {
  protected:
   void SetUp() override {
     datapath::LoadOptions opts;
-    opts.sizes = {.services = 1024, .backends = 1024, .ct = 4096};
+    opts.sizes = {.services = 1024, .backends = 1024, .ct = 4096, .maglev_slots = 32768};
     opts.config = config_;
     auto dp = datapath::NodeDatapath::Load(opts);
     ASSERT_TRUE(dp.ok()) << dp.error().message;

@@ -29,6 +29,16 @@ std::size_t CountKeys(int fd) {
 
 class MapWriterTest : public DatapathTest {
  protected:
+  // Slot `s` of a service's table, read from mer_maglev as the datapath
+  // reads it (element s / 2, lane s % 2).
+  std::uint32_t Slot(const mer_service& svc, std::uint32_t s) {
+    const std::uint32_t slot = svc.maglev_offset + s;
+    const std::uint32_t element = slot / 2;
+    mer_maglev_pair pair{};
+    EXPECT_EQ(bpf_map_lookup_elem(dp_->maps().maglev, &element, &pair), 0) << "slot " << slot;
+    return pair.backend_id[slot % 2];
+  }
+
   mer_service LookupService(const char* vip, std::uint16_t port, std::uint8_t proto) {
     mer_service_key k{.vip_be = Ip(vip), .port_be = htons(port), .proto = proto, .pad = 0};
     mer_service v{};
@@ -50,17 +60,11 @@ TEST_F(MapWriterTest, InstallsServiceMarkerBackendsAndTable) {
   EXPECT_EQ(marker.flags, static_cast<std::uint32_t>(MER_SVC_F_VIP_MARKER));
   EXPECT_EQ(CountKeys<std::uint32_t>(dp_->maps().backends), 3u);
 
+  EXPECT_EQ(writer_->maglev_slots_used(), 401u);
+
   // Every slot names one of the three backends, each about a third.
-  std::uint32_t inner_id = 0;
-  ASSERT_EQ(bpf_map_lookup_elem(dp_->maps().maglev, &svc.id, &inner_id), 0);
-  datapath::UniqueFd table(bpf_map_get_fd_by_id(inner_id));
-  ASSERT_TRUE(table.valid());
   std::map<std::uint32_t, int> owners;
-  for (std::uint32_t slot = 0; slot < svc.maglev_size; ++slot) {
-    std::uint32_t id = 0;
-    ASSERT_EQ(bpf_map_lookup_elem(table.get(), &slot, &id), 0);
-    owners[id]++;
-  }
+  for (std::uint32_t slot = 0; slot < svc.maglev_size; ++slot) owners[Slot(svc, slot)]++;
   ASSERT_EQ(owners.size(), 3u);
   for (const auto& [id, n] : owners) {
     EXPECT_GE(n, 133);
@@ -68,23 +72,18 @@ TEST_F(MapWriterTest, InstallsServiceMarkerBackendsAndTable) {
   }
 }
 
-// Tables are filled through an mmap of the array (8-byte cells); a table of
-// several pages must read back slot for slot as the desired state says.
+// Tables are written through a mapping of the slot array; a table spanning
+// pages must read back, through the map, slot for slot as desired.
 TEST_F(MapWriterTest, MultiPageTableReadsBackExactlyAsDesired) {
   std::vector<std::string> backends;
-  for (int i = 0; i < 12; ++i) backends.push_back("10.1.3." + std::to_string(10 + i));
+  for (int i = 0; i < 20; ++i) backends.push_back("10.1.3." + std::to_string(10 + i));
   Install(Snapshot(backends));
   auto svc = LookupService("10.96.0.20", 443, IPPROTO_TCP);
-  ASSERT_GT(svc.maglev_size * 8u, 2u * 4096u) << "want a table spanning pages";
+  ASSERT_GT(svc.maglev_size * 4u, 2u * 4096u) << "want a table spanning pages";
   const auto& fe = state_.frontends.begin()->second;
   ASSERT_EQ(fe.maglev.size(), svc.maglev_size);
-  std::uint32_t inner_id = 0;
-  ASSERT_EQ(bpf_map_lookup_elem(dp_->maps().maglev, &svc.id, &inner_id), 0);
-  datapath::UniqueFd table(bpf_map_get_fd_by_id(inner_id));
-  ASSERT_TRUE(table.valid());
   for (std::uint32_t slot = 0; slot < svc.maglev_size; ++slot) {
-    std::uint32_t id = 0;
-    ASSERT_EQ(bpf_map_lookup_elem(table.get(), &slot, &id), 0);
+    std::uint32_t id = Slot(svc, slot);
     mer_backend be{};
     ASSERT_EQ(bpf_map_lookup_elem(dp_->maps().backends, &id, &be), 0) << "slot " << slot;
     EXPECT_EQ(model::Ipv4Address::FromNetworkOrder(be.addr_be),
@@ -123,18 +122,27 @@ TEST_F(MapWriterTest, ReplacingOneBackendRewritesOnlyItsSlots) {
   EXPECT_LE(st.slots_written, 2 * 401u * 1.5 / 4);
 }
 
-TEST_F(MapWriterTest, ResizedTableIsSwappedUnderANewServiceId) {
+// A new size is a new range, complete before the entry switches to it; the
+// old range is quarantined, not reused at once, so a packet that read the
+// old entry never reads another table.
+TEST_F(MapWriterTest, ResizedTableMovesToANewRangeAndTheOldOneWaits) {
   Install(Snapshot({"10.1.1.11", "10.1.1.12"}));
   auto before = LookupService("10.96.0.20", 443, IPPROTO_TCP);
+  EXPECT_EQ(before.maglev_size, 211u);
   auto st = Install(Snapshot({"10.1.1.11", "10.1.1.12", "10.1.2.11"}));
   EXPECT_EQ(st.tables_created, 1u);
   EXPECT_EQ(st.tables_deleted, 1u);
   auto after = LookupService("10.96.0.20", 443, IPPROTO_TCP);
-  EXPECT_NE(after.id, before.id);
+  EXPECT_EQ(after.id, before.id) << "the frontend keeps its id";
   EXPECT_EQ(after.maglev_size, 401u);
-  std::uint32_t inner = 0;
-  EXPECT_NE(bpf_map_lookup_elem(dp_->maps().maglev, &before.id, &inner), 0);
-  EXPECT_EQ(CountKeys<std::uint32_t>(dp_->maps().maglev), 1u);
+  EXPECT_GE(after.maglev_offset, before.maglev_offset + before.maglev_size);
+  EXPECT_EQ(writer_->maglev_slots_used(), 211u + 401u) << "the old range is still quarantined";
+
+  // Another resize right away must not land on the quarantined range.
+  Install(Snapshot({"10.1.1.11", "10.1.1.12", "10.1.2.11", "10.1.2.12", "10.1.2.13"}));
+  auto third = LookupService("10.96.0.20", 443, IPPROTO_TCP);
+  EXPECT_EQ(third.maglev_size, 809u);
+  EXPECT_GE(third.maglev_offset, after.maglev_offset + after.maglev_size);
 }
 
 TEST_F(MapWriterTest, RemovedServiceLeavesNoEntryBehind) {
@@ -145,7 +153,6 @@ TEST_F(MapWriterTest, RemovedServiceLeavesNoEntryBehind) {
   EXPECT_EQ(st.backends_deleted, 1u);
   EXPECT_EQ(CountKeys<mer_service_key>(dp_->maps().services), 0u);
   EXPECT_EQ(CountKeys<std::uint32_t>(dp_->maps().backends), 0u);
-  EXPECT_EQ(CountKeys<std::uint32_t>(dp_->maps().maglev), 0u);
 }
 
 TEST_F(MapWriterTest, BackendIdsAreNeverReused) {
@@ -188,20 +195,72 @@ TEST_F(MapWriterTest, RecoveryRemovesADuplicateBackendIdAndKeepsTheLower) {
   EXPECT_GT(w->backend_id({*model::Ipv4Address::Parse("10.1.1.13"), 8443, Protocol::kTcp}), dup);
 }
 
-TEST_F(MapWriterTest, OrphanTablesAreRemovedAfterRecovery) {
-  Install(Snapshot({"10.1.1.11"}));
-  LIBBPF_OPTS(bpf_map_create_opts, opts, .map_flags = BPF_F_INNER_MAP | BPF_F_MMAPABLE);
-  datapath::UniqueFd orphan(bpf_map_create(BPF_MAP_TYPE_ARRAY, "orphan", 4, 4, 7, &opts));
-  ASSERT_TRUE(orphan.valid());
-  std::uint32_t id = 999;
-  int fd = orphan.get();
-  ASSERT_EQ(bpf_map_update_elem(dp_->maps().maglev, &id, &fd, BPF_ANY), 0);
+// Recovery adopts the range each entry names. An entry naming a range that
+// leaves the array (or that another entry took) gets a table of its own on
+// the next Apply; the others are untouched.
+TEST_F(MapWriterTest, RecoveryAdoptsRangesAndReplacesABadOne) {
+  model::ResourceSnapshot snap = Snapshot({"10.1.1.11", "10.1.1.12"});
+  model::ResourceSnapshot other = Snapshot({"10.1.1.13"}, "10.96.0.21");
+  snap.services.push_back(other.services[0]);
+  snap.endpoint_slices.push_back(other.endpoint_slices[0]);
+  snap.endpoint_slices.back().meta.key.name = "api-2";
+  snap.services.back().meta.key.name = "api2";
+  snap.endpoint_slices.back().service_name = "api2";
+  Install(snap);
+  auto first = LookupService("10.96.0.20", 443, IPPROTO_TCP);
+  auto second = LookupService("10.96.0.21", 443, IPPROTO_TCP);
+  // Corrupt the second entry: its range now runs past the array's end.
+  mer_service_key k{.vip_be = Ip("10.96.0.21"), .port_be = htons(443), .proto = IPPROTO_TCP};
+  mer_service bad = second;
+  bad.maglev_offset = writer_->maglev_slots_capacity() - 50;
+  ASSERT_EQ(bpf_map_update_elem(dp_->maps().services, &k, &bad, BPF_ANY), 0);
+
   auto w = datapath::MapWriter::Recover(dp_->maps());
-  ASSERT_TRUE(w.ok());
+  ASSERT_TRUE(w.ok()) << w.error().message;
+  EXPECT_EQ(w->maglev_slots_used(), first.maglev_size) << "only the first range is adopted";
+  EXPECT_EQ(second.maglev_size, 101u);
   auto st = w->Apply(state_);
-  ASSERT_TRUE(st.ok());
-  EXPECT_EQ(st->tables_deleted, 1u);
-  EXPECT_EQ(CountKeys<std::uint32_t>(dp_->maps().maglev), 1u);
+  ASSERT_TRUE(st.ok()) << st.error().message;
+  EXPECT_EQ(st->tables_created, 1u);
+  EXPECT_EQ(st->services_written, 1u);
+  auto fixed = LookupService("10.96.0.21", 443, IPPROTO_TCP);
+  EXPECT_EQ(fixed.maglev_size, 101u);
+  EXPECT_GE(fixed.maglev_offset, first.maglev_offset + first.maglev_size);
+  EXPECT_EQ(LookupService("10.96.0.20", 443, IPPROTO_TCP).maglev_offset, first.maglev_offset);
+  for (std::uint32_t s = 0; s < fixed.maglev_size; ++s) {
+    ASSERT_EQ(Slot(fixed, s),
+              w->backend_id({*model::Ipv4Address::Parse("10.1.1.13"), 8443, Protocol::kTcp}));
+  }
+}
+
+// When the slots run out, the error names the frontend and the flag; the
+// frontends whose tables fit are installed, and the rest keep what they
+// had, so a retry with a larger array resumes.
+TEST_F(MapWriterTest, FullSlotArrayIsAnErrorAndWhatFitsIsServed) {
+  const std::uint32_t capacity = writer_->maglev_slots_capacity();
+  ASSERT_GT(capacity, 0u);
+  model::ResourceSnapshot snap;
+  // 101-slot tables: one more than fits.
+  const int fits = static_cast<int>(capacity / 101);
+  for (int i = 0; i <= fits; ++i) {
+    std::string vip = "10.98." + std::to_string(i / 250) + "." + std::to_string(i % 250 + 1);
+    std::string name = "f" + std::to_string(i);
+    snap.services.push_back(
+        MakeService(name, vip.c_str(), {{.name = "", .protocol = Protocol::kTcp, .port = 80}}));
+    snap.endpoint_slices.push_back(
+        MakeSlice(name, {"10.1.4.1"}, {{.name = "", .protocol = Protocol::kTcp, .port = 8080}}));
+  }
+  auto state = desired::BuildDesiredState(snap, lb::MaglevConfig{});
+  ASSERT_TRUE(state.ok());
+  auto st = writer_->Apply(*state);
+  ASSERT_FALSE(st.ok());
+  EXPECT_NE(
+      st.error().message.find("no room in mer_maglev for the 101-slot Maglev table of 10.98."),
+      std::string::npos)
+      << st.error().message;
+  EXPECT_NE(st.error().message.find("raise --maglev-slots"), std::string::npos);
+  EXPECT_EQ(writer_->installed_services(), static_cast<std::size_t>(fits));
+  EXPECT_EQ(writer_->maglev_slots_used(), static_cast<std::uint64_t>(fits) * 101u);
 }
 
 TEST_F(MapWriterTest, FullServiceMapIsAnErrorNamingTheService) {

@@ -60,6 +60,7 @@ Status WriteStatusFile(const AgentStatus& s, const std::string& path) {
         {"slots_written", s.last_writes.slots_written}}},
       {"services", s.services},
       {"backends", s.backends},
+      {"maglev_slots", {{"used", s.maglev_slots_used}, {"capacity", s.maglev_slots_capacity}}},
       {"attached_interfaces", s.attached_interfaces},
       {"reused_pinned_maps", s.reused_pinned_maps},
   };

@@ -82,6 +82,8 @@ struct AgentStatus {
   datapath::WriteStats last_writes;
   std::size_t services = 0;  // frontends installed
   std::size_t backends = 0;
+  std::uint64_t maglev_slots_used = 0;  // of mer_maglev, quarantined ranges included
+  std::uint32_t maglev_slots_capacity = 0;
   std::map<std::string, int> attached_interfaces;  // name -> ifindex
   bool reused_pinned_maps = false;
   RegistryStatus registry;

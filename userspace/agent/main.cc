@@ -29,11 +29,16 @@ int main(int argc, char** argv) {
   app.add_option("--state-dir", o.state_dir,
                  "Where status.json is written (default /run/meridian/<node>)");
   app.add_option("--max-services", o.map_sizes.services,
-                 "Capacity of mer_services and mer_maglev (frontends + one per VIP)")
+                 "Capacity of mer_services (frontends + one per VIP)")
       ->capture_default_str();
   app.add_option("--max-backends", o.map_sizes.backends, "Capacity of mer_backends")
       ->capture_default_str();
   app.add_option("--max-conntrack", o.map_sizes.ct, "Capacity of mer_ct (two entries per flow)")
+      ->capture_default_str();
+  app.add_option("--maglev-slots", o.map_sizes.maglev_slots,
+                 "Capacity of mer_maglev, the Maglev slots of all services (4 bytes each, "
+                 "allocated at load)")
+      ->check(CLI::Range(2u, 1u << 31))
       ->capture_default_str();
   app.add_option("--maglev-slots-per-backend", o.maglev.slots_per_backend,
                  "Maglev table size is a prime >= this x backends (rounded up to a power of two)")

@@ -55,16 +55,15 @@ int Services(const PinnedMaps& p, bool json) {
   ForEachEntry<mer_service_key, mer_service>(p.maps().services, [&](const auto& k, const auto& v) {
     if (v.flags & MER_SVC_F_VIP_MARKER) return;
     std::string fe = fmt::format("{}:{}/{}", Addr(k.vip_be), ntohs(k.port_be), Proto(k.proto));
-    // Slots per backend, read from the service's Maglev table.
+    // Slots per backend, read from the service's range of the Maglev array.
     std::map<std::uint32_t, std::uint32_t> slots;
-    std::uint32_t inner_id = 0;
-    if (v.maglev_size && bpf_map_lookup_elem(p.maps().maglev, &v.id, &inner_id) == 0) {
-      int fd = bpf_map_get_fd_by_id(inner_id);
-      for (std::uint32_t s = 0; fd >= 0 && s < v.maglev_size; ++s) {
-        std::uint32_t id = 0;
-        if (bpf_map_lookup_elem(fd, &s, &id) == 0) slots[id]++;
+    for (std::uint32_t s = 0; s < v.maglev_size; ++s) {
+      const std::uint32_t slot = v.maglev_offset + s;
+      const std::uint32_t element = slot / 2;
+      mer_maglev_pair pair{};
+      if (bpf_map_lookup_elem(p.maps().maglev, &element, &pair) == 0) {
+        slots[pair.backend_id[slot % 2]]++;
       }
-      if (fd >= 0) close(fd);
     }
     std::vector<std::string> names;
     nlohmann::json jb = nlohmann::json::array();
@@ -80,6 +79,7 @@ int Services(const PinnedMaps& p, bool json) {
       out.push_back({{"frontend", fe},
                      {"id", v.id},
                      {"active_backends", v.backend_count},
+                     {"maglev_offset", v.maglev_offset},
                      {"maglev_size", v.maglev_size},
                      {"backends", jb}});
     } else {

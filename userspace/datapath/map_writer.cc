@@ -3,7 +3,6 @@
 #include <arpa/inet.h>
 #include <bpf/bpf.h>
 #include <fmt/format.h>
-#include <sys/mman.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -37,7 +36,7 @@ mer_service_key MarkerKey(Ipv4Address vip) {
 
 bool SameService(const mer_service& a, const mer_service& b) {
   return a.id == b.id && a.backend_count == b.backend_count && a.maglev_size == b.maglev_size &&
-         a.flags == b.flags;
+         a.flags == b.flags && a.maglev_offset == b.maglev_offset;
 }
 
 bool SameBackend(const mer_backend& a, const mer_backend& b) {
@@ -54,25 +53,12 @@ mer_backend BackendValue(const desired::Backend& b) {
                      .pad = 0};
 }
 
-// All slots of a Maglev table, in one batch; empty when the table does not
-// have exactly `size` slots (it is then rebuilt on the next Apply).
-std::vector<std::uint32_t> ReadTable(int fd, std::uint32_t size) {
-  std::vector<std::uint32_t> keys(size), values(size);
-  std::uint32_t count = size, out_batch = 0;
-  int rc =
-      bpf_map_lookup_batch(fd, nullptr, &out_batch, keys.data(), values.data(), &count, nullptr);
-  // An array reports ENOENT once it is exhausted, also after a full batch.
-  if ((rc != 0 && errno != ENOENT) || count != size) return {};
-  std::uint32_t probe = size;  // a larger table is not this service's
-  std::uint32_t ignored = 0;
-  if (bpf_map_lookup_elem(fd, &probe, &ignored) == 0) return {};
-  return values;
-}
-
 }  // namespace
 
 Result<MapWriter> MapWriter::Recover(const MapSet& maps) {
-  MapWriter w(maps);
+  auto slots = MaglevSlots::Map(maps.maglev);
+  if (!slots.ok()) return slots.error();
+  MapWriter w(maps, std::move(slots).value());
   if (auto s = w.ReadBackends(); !s) return s.error();
   if (auto s = w.ReadServices(); !s) return s.error();
   w.ReadTunnelState();
@@ -102,36 +88,21 @@ Status MapWriter::ReadBackends() {
 }
 
 Status MapWriter::ReadServices() {
-  // Every table present in mer_maglev, so that tables no service points at
-  // can be removed.
-  for (std::uint32_t id : MapKeys<std::uint32_t>(maps_.maglev)) {
-    retired_tables_.insert(id);
-    next_service_id_ = std::max(next_service_id_, id + 1);
-  }
-
-  ForEachEntry<mer_service_key, mer_service>(
-      maps_.services, [&](const mer_service_key& key, const mer_service& v) {
-        Ipv4Address vip = Ipv4Address::FromNetworkOrder(key.vip_be);
-        if (v.flags & MER_SVC_F_VIP_MARKER) {
-          vips_.insert(vip);
-          return;
-        }
-        next_service_id_ = std::max(next_service_id_, v.id + 1);
-        FrontendKey fk{vip, ntohs(key.port_be), static_cast<Protocol>(key.proto)};
-        InstalledService svc;
-        svc.value = v;
-        std::uint32_t inner_id = 0;
-        if (v.maglev_size > 0 && bpf_map_lookup_elem(maps_.maglev, &v.id, &inner_id) == 0) {
-          UniqueFd table_fd(bpf_map_get_fd_by_id(inner_id));
-          if (table_fd.valid()) {
-            svc.table_map_id = inner_id;
-            retired_tables_.erase(v.id);
-            svc.table_id = v.id;
-            svc.table = ReadTable(table_fd.get(), v.maglev_size);
-          }
-        }
-        services_.emplace(fk, std::move(svc));
-      });
+  ForEachEntry<mer_service_key, mer_service>(maps_.services, [&](const mer_service_key& key,
+                                                                 const mer_service& v) {
+    Ipv4Address vip = Ipv4Address::FromNetworkOrder(key.vip_be);
+    if (v.flags & MER_SVC_F_VIP_MARKER) {
+      vips_.insert(vip);
+      return;
+    }
+    next_service_id_ = std::max(next_service_id_, v.id + 1);
+    FrontendKey fk{vip, ntohs(key.port_be), static_cast<Protocol>(key.proto)};
+    // A range that leaves the array or that another entry took first
+    // is not adopted: the next Apply() gives the service a new table.
+    InstalledService svc{
+        .value = v, .has_table = v.maglev_size > 0 && slots_.Adopt(v.maglev_offset, v.maglev_size)};
+    services_.emplace(fk, svc);
+  });
   return Status::Ok();
 }
 
@@ -141,29 +112,35 @@ std::uint32_t MapWriter::backend_id(const BackendKey& key) const {
 }
 
 Result<WriteStats> MapWriter::Apply(const DesiredState& desired) {
+  const auto now = std::chrono::steady_clock::now();
+  slots_.ReleaseRetired(now);
   WriteStats stats;
   if (auto s = WriteBackends(desired, stats); !s) return s.error();
   if (auto s = WriteTunnelState(desired, stats); !s) return s.error();
   if (auto s = WriteVipMarkers(desired, stats); !s) return s.error();
-  std::vector<NewTable> fresh;
+  // Tables first, then the entries that name them. A failure (the slots
+  // ran out) stops the tables; the frontends before it still get their
+  // entries, so whatever fits is served.
+  FreshTables fresh;
   Status prepared;
-  constexpr std::size_t kTablesPerBatch = 256;
+  const FrontendKey* unprepared = nullptr;
   for (const auto& [key, fe] : desired.frontends) {
     prepared = PrepareTable(fe, fresh, stats);
-    if (!prepared) break;
-    if (fresh.size() >= kTablesPerBatch) {
-      if (auto s = InstallTables(fresh, stats); !s) return s.error();
+    if (!prepared) {
+      unprepared = &key;
+      break;
     }
   }
-  // Tables built before a failure are still installed and used.
-  if (auto s = InstallTables(fresh, stats); !s) return s.error();
-  if (!prepared) return prepared.error();
   for (const auto& [key, fe] : desired.frontends) {
-    if (auto s = WriteServiceEntry(fe, stats); !s) return s.error();
+    if (&key == unprepared) break;
+    if (auto s = WriteServiceEntry(fe, fresh, now, stats); !s) {
+      for (const auto& [k, range] : fresh) slots_.Retire(range.offset, range.size, now);
+      return s.error();
+    }
   }
-  if (auto s = RemoveStaleFrontends(desired, stats); !s) return s.error();
+  if (!prepared) return prepared.error();
+  if (auto s = RemoveStaleFrontends(desired, now, stats); !s) return s.error();
   if (auto s = RemoveStaleVipMarkers(desired, stats); !s) return s.error();
-  if (auto s = DeleteRetiredTables(stats); !s) return s.error();
   if (auto s = RemoveStaleBackends(desired, stats); !s) return s.error();
   if (auto s = RemoveStaleTunnelState(desired, stats); !s) return s.error();
   return stats;
@@ -207,37 +184,7 @@ Status MapWriter::WriteVipMarkers(const DesiredState& desired, WriteStats& stats
   return Status::Ok();
 }
 
-Result<UniqueFd> MapWriter::CreateTable(const FrontendKey& key,
-                                        const std::vector<std::uint32_t>& ids) {
-  // The flags must equal the template's in bpf/include/meridian/maps.h.
-  LIBBPF_OPTS(bpf_map_create_opts, opts, .map_flags = BPF_F_INNER_MAP | BPF_F_MMAPABLE);
-  UniqueFd fd(bpf_map_create(BPF_MAP_TYPE_ARRAY, "mer_maglev_tbl", sizeof(std::uint32_t),
-                             sizeof(std::uint32_t), ids.size(), &opts));
-  if (!fd.valid()) {
-    return Error{fmt::format("create Maglev table ({} slots) for {}: {}", ids.size(),
-                             key.ToString(), Errno())};
-  }
-  // Not yet reachable by any program: filled in place through a mapping.
-  // The kernel lays array elements out 8 bytes apart (value size rounded
-  // up to 8), so each 4-byte id goes at the start of its 8-byte cell.
-  constexpr std::size_t kCell = 8;
-  std::size_t bytes = ids.size() * kCell;
-  std::size_t page = static_cast<std::size_t>(sysconf(_SC_PAGESIZE));
-  std::size_t len = (bytes + page - 1) / page * page;
-  void* mem = mmap(nullptr, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd.get(), 0);
-  if (mem == MAP_FAILED) {
-    return Error{fmt::format("map Maglev table for {}: {}", key.ToString(), Errno())};
-  }
-  auto* cells = static_cast<unsigned char*>(mem);
-  for (std::size_t i = 0; i < ids.size(); ++i) {
-    std::memcpy(cells + i * kCell, &ids[i], sizeof(std::uint32_t));
-  }
-  munmap(mem, len);
-  return fd;
-}
-
-Status MapWriter::PrepareTable(const Frontend& fe, std::vector<NewTable>& fresh,
-                               WriteStats& stats) {
+Status MapWriter::PrepareTable(const Frontend& fe, FreshTables& fresh, WriteStats& stats) {
   // One id lookup per backend, not per slot: tables have ~100 slots per
   // backend and a reconcile walks every frontend.
   std::vector<std::uint32_t> backend_ids(fe.backends.size());
@@ -246,93 +193,51 @@ Status MapWriter::PrepareTable(const Frontend& fe, std::vector<NewTable>& fresh,
   }
   std::vector<std::uint32_t> ids(fe.maglev.size());
   for (std::size_t i = 0; i < ids.size(); ++i) ids[i] = backend_ids[fe.maglev[i]];
-  auto it = services_.find(fe.key);
-  const InstalledService* svc = it == services_.end() ? nullptr : &it->second;
   if (ids.empty()) return Status::Ok();  // rejecting: no table needed
-  if (svc && svc->has_table() && svc->table.size() == ids.size()) {
-    // Same size: rewrite only the slots that changed. Each slot update is
-    // atomic and every value is a live backend, so readers never see junk.
-    std::vector<std::uint32_t> slots, values;
-    for (std::uint32_t i = 0; i < ids.size(); ++i) {
-      if (svc->table[i] != ids[i]) {
-        slots.push_back(i);
-        values.push_back(ids[i]);
-      }
-    }
-    if (slots.empty()) return Status::Ok();
-    std::uint32_t count = slots.size();
-    UniqueFd table_fd(bpf_map_get_fd_by_id(svc->table_map_id));
-    if (!table_fd.valid() ||
-        bpf_map_update_batch(table_fd.get(), slots.data(), values.data(), &count, nullptr) != 0) {
-      return Error{fmt::format("update {} Maglev slots of {}: {}", slots.size(), fe.key.ToString(),
-                               Errno())};
-    }
-    stats.slots_written += slots.size();
-    it->second.table = std::move(ids);
+  const auto size = static_cast<std::uint32_t>(ids.size());
+  auto it = services_.find(fe.key);
+  if (it != services_.end() && it->second.has_table && it->second.value.maglev_size == size) {
+    stats.slots_written += slots_.Rewrite(it->second.value.maglev_offset, ids);
     return Status::Ok();
   }
-  // New table, or a new size: built completely under a fresh id; the
-  // service entry switches to it in one update later.
-  auto fd = CreateTable(fe.key, ids);
-  if (!fd.ok()) return fd.error();
-  fresh.push_back(NewTable{fe.key, next_service_id_++, std::move(fd).value(), std::move(ids)});
+  // New table, or a new size: complete in its own range before the entry
+  // switches to it.
+  auto offset = slots_.Place(ids);
+  if (!offset) {
+    return Error{fmt::format("no room in " MER_MAP_MAGLEV
+                             " for the {}-slot Maglev table of {}: {}; "
+                             "raise --maglev-slots",
+                             size, fe.key.ToString(), slots_.Describe())};
+  }
+  fresh[fe.key] = SlotRange{*offset, size};
+  ++stats.tables_created;
   return Status::Ok();
 }
 
-Status MapWriter::InstallTables(std::vector<NewTable>& fresh, WriteStats& stats) {
-  if (fresh.empty()) return Status::Ok();
-  std::vector<std::uint32_t> keys;
-  std::vector<int> fds;
-  for (const auto& t : fresh) {
-    keys.push_back(t.id);
-    fds.push_back(t.fd.get());
-  }
-  std::uint32_t count = keys.size();
-  int rc = bpf_map_update_batch(maps_.maglev, keys.data(), fds.data(), &count, nullptr);
-  int err = errno;
-  // `count` entries went in even when the batch failed part-way.
-  for (std::uint32_t i = 0; i < count && i < fresh.size(); ++i) {
-    InstalledService& svc = services_[fresh[i].frontend];
-    if (svc.has_table()) retired_tables_.insert(svc.table_id);
-    bpf_map_info info{};
-    std::uint32_t info_len = sizeof info;
-    if (bpf_obj_get_info_by_fd(fresh[i].fd.get(), &info, &info_len) != 0) {
-      return Error{
-          fmt::format("read id of Maglev table of {}: {}", fresh[i].frontend.ToString(), Errno())};
-    }
-    svc.table_map_id = info.id;
-    svc.table = std::move(fresh[i].slots);
-    svc.table_id = fresh[i].id;
-    ++stats.tables_created;
-  }
-  if (rc != 0) {
-    return Error{
-        fmt::format("install Maglev table of {}: {}",
-                    fresh[std::min<std::size_t>(count, fresh.size() - 1)].frontend.ToString(),
-                    std::strerror(err))};
-  }
-  fresh.clear();  // closes the fds: mer_maglev holds the tables now
-  return Status::Ok();
-}
-
-Status MapWriter::WriteServiceEntry(const Frontend& fe, WriteStats& stats) {
+Status MapWriter::WriteServiceEntry(const Frontend& fe, FreshTables& fresh,
+                                    std::chrono::steady_clock::time_point now, WriteStats& stats) {
   auto it = services_.find(fe.key);
   if (it == services_.end()) it = services_.emplace(fe.key, InstalledService{}).first;
   InstalledService& svc = it->second;
-  bool in_kernel = svc.value.id != 0;
-  std::size_t active = fe.active_backends();
-  mer_service want{.id = svc.value.id,
+  const bool in_kernel = svc.value.id != 0;
+  const std::size_t active = fe.active_backends();
+  mer_service want{.id = in_kernel ? svc.value.id : next_service_id_,
                    .backend_count = static_cast<std::uint32_t>(active),
                    .maglev_size = 0,
-                   .flags = 0};
+                   .flags = 0,
+                   .maglev_offset = 0,
+                   .pad = 0};
+  auto placed = fresh.find(fe.key);
   if (active > 0) {
-    if (!svc.has_table()) {
+    if (placed != fresh.end()) {
+      want.maglev_offset = placed->second.offset;
+      want.maglev_size = placed->second.size;
+    } else if (svc.has_table) {
+      want.maglev_offset = svc.value.maglev_offset;
+      want.maglev_size = svc.value.maglev_size;
+    } else {
       return Error{fmt::format("service {}: no Maglev table installed", fe.key.ToString())};
     }
-    want.id = svc.table_id;
-    want.maglev_size = static_cast<std::uint32_t>(svc.table.size());
-  } else if (want.id == 0) {
-    want.id = next_service_id_++;  // rejecting from the start: an id, no table
   }
   if (in_kernel && SameService(svc.value, want)) return Status::Ok();
   auto key = ServiceKey(fe.key);
@@ -340,45 +245,22 @@ Status MapWriter::WriteServiceEntry(const Frontend& fe, WriteStats& stats) {
     return Error{fmt::format("write service {} ({}): {}", fe.key.ToString(), fe.service.ToString(),
                              Errno())};
   }
-  svc.value = want;
+  if (!in_kernel) ++next_service_id_;
   ++stats.services_written;
-  if (active == 0 && svc.has_table()) {
-    // Nothing points at the table any more.
-    retired_tables_.insert(svc.table_id);
-    svc.table_map_id = 0;
-    svc.table.clear();
-    svc.table_id = 0;
+  // The range the entry named before, if it names another now.
+  if (svc.has_table && (want.maglev_size == 0 || want.maglev_offset != svc.value.maglev_offset)) {
+    slots_.Retire(svc.value.maglev_offset, svc.value.maglev_size, now);
+    ++stats.tables_deleted;
   }
+  svc.value = want;
+  svc.has_table = want.maglev_size > 0;
+  if (placed != fresh.end()) fresh.erase(placed);
   return Status::Ok();
 }
 
-Status MapWriter::DeleteRetiredTables(WriteStats& stats) {
-  if (retired_tables_.empty()) return Status::Ok();
-  std::vector<std::uint32_t> keys(retired_tables_.begin(), retired_tables_.end());
-  std::uint32_t count = keys.size();
-  int rc = bpf_map_delete_batch(maps_.maglev, keys.data(), &count, nullptr);
-  int err = errno;
-  for (std::uint32_t i = 0; i < count && i < keys.size(); ++i) retired_tables_.erase(keys[i]);
-  stats.tables_deleted += count;
-  if (rc != 0 && err != ENOENT) {
-    return Error{fmt::format("delete {} retired Maglev tables: {}", keys.size() - count,
-                             std::strerror(err))};
-  }
-  if (rc != 0) {
-    // A key already gone stops the batch: delete the rest one by one.
-    for (auto it = retired_tables_.begin(); it != retired_tables_.end();) {
-      std::uint32_t id = *it;
-      if (bpf_map_delete_elem(maps_.maglev, &id) != 0 && errno != ENOENT) {
-        return Error{fmt::format("delete Maglev table {}: {}", id, Errno())};
-      }
-      ++stats.tables_deleted;
-      it = retired_tables_.erase(it);
-    }
-  }
-  return Status::Ok();
-}
-
-Status MapWriter::RemoveStaleFrontends(const DesiredState& desired, WriteStats& stats) {
+Status MapWriter::RemoveStaleFrontends(const DesiredState& desired,
+                                       std::chrono::steady_clock::time_point now,
+                                       WriteStats& stats) {
   for (auto it = services_.begin(); it != services_.end();) {
     if (desired.frontends.count(it->first)) {
       ++it;
@@ -389,7 +271,10 @@ Status MapWriter::RemoveStaleFrontends(const DesiredState& desired, WriteStats& 
       return Error{fmt::format("delete service {}: {}", it->first.ToString(), Errno())};
     }
     ++stats.services_deleted;
-    if (it->second.has_table()) retired_tables_.insert(it->second.table_id);
+    if (it->second.has_table) {
+      slots_.Retire(it->second.value.maglev_offset, it->second.value.maglev_size, now);
+      ++stats.tables_deleted;
+    }
     it = services_.erase(it);
   }
   return Status::Ok();

@@ -1,13 +1,15 @@
 // MapWriter: makes one node's BPF maps match a DesiredState, writing only
 // what differs, in an order that never exposes a half-built service:
 // backends, then tables, then service entries; removals last. It never
-// flushes a map: conntrack is not touched at all.
+// flushes a map: conntrack is not touched at all. Maglev tables live in one
+// flat slot array (MaglevSlots); a service entry names its table's range.
 //
 // It keeps a mirror of what it installed. Recover() rebuilds that mirror
 // from the kernel, so an agent restart resumes from the pinned maps and a
 // first Apply() with unchanged input writes nothing.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <map>
 #include <set>
@@ -15,6 +17,7 @@
 #include <vector>
 
 #include "common/result.h"
+#include "datapath/maglev_slots.h"
 #include "datapath/map_set.h"
 #include "datapath/unique_fd.h"
 #include "desired/desired_state.h"
@@ -28,8 +31,8 @@ struct WriteStats {
   std::uint32_t services_deleted = 0;
   std::uint32_t backends_written = 0;
   std::uint32_t backends_deleted = 0;
-  std::uint32_t tables_created = 0;  // whole Maglev tables swapped in
-  std::uint32_t tables_deleted = 0;
+  std::uint32_t tables_created = 0;  // whole Maglev tables placed in a new range
+  std::uint32_t tables_deleted = 0;  // ranges no entry names any more (retired)
   std::uint32_t slots_written = 0;   // in-place Maglev slot updates
   std::uint32_t tunnel_written = 0;  // remote CIDRs, peers, exported endpoints
   std::uint32_t tunnel_deleted = 0;
@@ -49,29 +52,35 @@ class MapWriter {
 
   // On error the kernel holds a consistent mix of old and new state (every
   // service entry points at a complete table), the mirror reflects exactly
-  // what was written, and the next Apply() resumes.
+  // what was written, and the next Apply() resumes. When the Maglev slots
+  // run out, the frontends whose tables fit are still installed.
   Result<WriteStats> Apply(const desired::DesiredState& desired);
 
   std::size_t installed_services() const { return services_.size(); }
   std::size_t installed_backends() const { return backends_.size(); }
   std::uint32_t backend_id(const desired::BackendKey& key) const;  // 0 if absent
+  std::uint64_t maglev_slots_used() const { return slots_.used(); }
+  std::uint32_t maglev_slots_capacity() const { return slots_.capacity(); }
 
  private:
   struct InstalledService {
-    mer_service value{};
-    // The table's kernel map id, not an fd: 100k services must not hold 100k
-    // open files. 0 when there is no table.
-    std::uint32_t table_map_id = 0;
-    std::vector<std::uint32_t> table;  // slot -> backend id
-    std::uint32_t table_id = 0;        // its key in mer_maglev (= service id)
-    bool has_table() const { return table_map_id != 0; }
+    mer_service value{};  // as written; names the table's range
+    // The range value.maglev_offset.. (maglev_size slots) is this
+    // service's: placed by this writer or adopted at recovery.
+    bool has_table = false;
   };
   struct InstalledBackend {
     std::uint32_t id = 0;
     mer_backend value{};
   };
 
-  explicit MapWriter(const MapSet& maps) : maps_(maps) {}
+  struct SlotRange {
+    std::uint32_t offset = 0;
+    std::uint32_t size = 0;
+  };
+  using FreshTables = std::map<desired::FrontendKey, SlotRange>;
+
+  MapWriter(const MapSet& maps, MaglevSlots slots) : maps_(maps), slots_(std::move(slots)) {}
 
   Status ReadServices();
   void ReadTunnelState();
@@ -82,36 +91,23 @@ class MapWriter {
   Status ReadBackends();
   Status WriteBackends(const desired::DesiredState& desired, WriteStats& stats);
   Status WriteVipMarkers(const desired::DesiredState& desired, WriteStats& stats);
-  // A Maglev table built and filled, waiting to be installed in mer_maglev.
-  struct NewTable {
-    desired::FrontendKey frontend;
-    std::uint32_t id = 0;
-    UniqueFd fd;
-    std::vector<std::uint32_t> slots;
-  };
-  // Updates tables in place or builds new ones into `fresh`; no service
-  // entry is touched yet.
-  Status PrepareTable(const desired::Frontend& fe, std::vector<NewTable>& fresh, WriteStats& stats);
-  // Batches of new tables: every update of a map-in-map waits for an RCU
-  // grace period (milliseconds), so one per batch, not one per service.
-  // Batches are bounded so that the fds held meanwhile stay few.
-  Status InstallTables(std::vector<NewTable>& fresh, WriteStats& stats);
-  Status WriteServiceEntry(const desired::Frontend& fe, WriteStats& stats);
-  Status DeleteRetiredTables(WriteStats& stats);
-  Status RemoveStaleFrontends(const desired::DesiredState& desired, WriteStats& stats);
+  // Rewrites a table of unchanged size in place, or places a new one in a
+  // free range, recorded in `fresh`; no service entry is touched yet.
+  Status PrepareTable(const desired::Frontend& fe, FreshTables& fresh, WriteStats& stats);
+  // Points the entry at its table (from `fresh` if new) and retires the
+  // range it named before.
+  Status WriteServiceEntry(const desired::Frontend& fe, FreshTables& fresh,
+                           std::chrono::steady_clock::time_point now, WriteStats& stats);
+  Status RemoveStaleFrontends(const desired::DesiredState& desired,
+                              std::chrono::steady_clock::time_point now, WriteStats& stats);
   Status RemoveStaleVipMarkers(const desired::DesiredState& desired, WriteStats& stats);
   Status RemoveStaleBackends(const desired::DesiredState& desired, WriteStats& stats);
-
-  Result<UniqueFd> CreateTable(const desired::FrontendKey& key,
-                               const std::vector<std::uint32_t>& ids);
 
   MapSet maps_;
   std::map<desired::FrontendKey, InstalledService> services_;
   std::set<model::Ipv4Address> vips_;
   std::map<desired::BackendKey, InstalledBackend> backends_;
-  // Tables no service entry points at any more (replaced, emptied, removed,
-  // or found orphaned at recovery): deleted in one batch at the end.
-  std::set<std::uint32_t> retired_tables_;
+  MaglevSlots slots_;
   std::map<model::Cidr, desired::TunnelRoute> remote_cidrs_;
   std::map<model::Ipv4Address, std::uint32_t> tunnel_peers_;
   std::set<desired::BackendKey> exported_eps_;

@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
@@ -35,8 +36,11 @@ void SetSizes(bpf_object* obj, const MapSizes& sizes) {
   bpf_map* map;
   bpf_object__for_each_map(map, obj) {
     std::string name = bpf_map__name(map);
-    if (name == MER_MAP_SERVICES || name == MER_MAP_MAGLEV) {
+    if (name == MER_MAP_SERVICES) {
       bpf_map__set_max_entries(map, sizes.services);
+    } else if (name == MER_MAP_MAGLEV) {
+      // Two slots per element.
+      bpf_map__set_max_entries(map, std::max<std::uint32_t>(1, (sizes.maglev_slots + 1) / 2));
     } else if (name == MER_MAP_BACKENDS) {
       bpf_map__set_max_entries(map, sizes.backends);
     } else if (name == MER_MAP_CT) {
@@ -101,11 +105,11 @@ Result<std::unique_ptr<NodeDatapath>> NodeDatapath::Load(const LoadOptions& opti
   }
 
   if (!options.pin_dir.empty()) {
-    for (auto [prog, name] : {std::pair{dp->lxc_->progs.mer_from_pod, "prog_from_pod"},
-                              std::pair{dp->lxc_->progs.mer_to_pod, "prog_to_pod"},
-                              std::pair{dp->uplink_->progs.mer_from_uplink, "prog_from_uplink"},
-                              std::pair{dp->uplink_->progs.mer_xdp_from_uplink,
-                                        "prog_xdp_from_uplink"}}) {
+    for (auto [prog, name] :
+         {std::pair{dp->lxc_->progs.mer_from_pod, "prog_from_pod"},
+          std::pair{dp->lxc_->progs.mer_to_pod, "prog_to_pod"},
+          std::pair{dp->uplink_->progs.mer_from_uplink, "prog_from_uplink"},
+          std::pair{dp->uplink_->progs.mer_xdp_from_uplink, "prog_xdp_from_uplink"}}) {
       if (auto s = PinProgram(prog, options.pin_dir + "/" + name); !s) return s.error();
     }
   }

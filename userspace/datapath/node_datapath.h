@@ -23,6 +23,9 @@ struct MapSizes {
   std::uint32_t services = 65536;
   std::uint32_t backends = 131072;
   std::uint32_t ct = 262144;
+  // Slots of the flat Maglev array (4 bytes each, allocated at load): room
+  // for every service's table plus the ones being replaced.
+  std::uint32_t maglev_slots = 1u << 23;
 };
 
 struct LoadOptions {

@@ -2,9 +2,9 @@
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
+#include <fmt/format.h>
 #include <linux/if_link.h>
 #include <unistd.h>
-#include <fmt/format.h>
 
 #include <cerrno>
 #include <cstring>
@@ -51,7 +51,8 @@ Status AttachUplinkProgram(int ifindex, const std::string& ifname, int from_upli
 }
 
 Result<std::string> AttachUplinkXdp(int ifindex, const std::string& ifname, int xdp_fd) {
-  if (bpf_xdp_attach(ifindex, xdp_fd, XDP_FLAGS_DRV_MODE, nullptr) == 0) return std::string("native");
+  if (bpf_xdp_attach(ifindex, xdp_fd, XDP_FLAGS_DRV_MODE, nullptr) == 0)
+    return std::string("native");
   if (int err = bpf_xdp_attach(ifindex, xdp_fd, XDP_FLAGS_SKB_MODE, nullptr); err) {
     return Error{fmt::format("attach XDP on {}: {}", ifname, std::strerror(-err))};
   }

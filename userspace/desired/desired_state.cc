@@ -3,10 +3,9 @@
 #include <fmt/format.h>
 
 #include <algorithm>
-#include <atomic>
 #include <optional>
-#include <system_error>
-#include <thread>
+
+#include "common/parallel_for.h"
 
 namespace meridian::desired {
 namespace {
@@ -116,31 +115,13 @@ struct PendingTable {
 
 // Tables are independent of each other and were the largest cost of a
 // cold sync (10k services: ~0.5 s on one core), so they are built on every
-// core. The tables do not depend on the thread count, and the error
-// reported is the first in build order, as when they were built one by one.
+// core. The error reported is the first in build order, as when they were
+// built one by one.
 Status FillMaglevTables(const std::vector<PendingTable>& pending, const DesiredOptions& options) {
   std::vector<Status> results(pending.size());
-  std::atomic<std::size_t> next{0};
-  auto work = [&] {
-    for (std::size_t i; (i = next.fetch_add(1, std::memory_order_relaxed)) < pending.size();) {
-      results[i] = FillMaglev(*pending[i].frontend, options, pending[i].what);
-    }
-  };
-  // Below a few hundred tables a thread costs more than it saves.
-  constexpr std::size_t kTablesPerThread = 256;
-  const std::size_t wanted =
-      std::min<std::size_t>({std::max(1U, std::thread::hardware_concurrency()), 8,
-                             (pending.size() + kTablesPerThread - 1) / kTablesPerThread});
-  std::vector<std::thread> helpers;
-  for (std::size_t t = 1; t < wanted; ++t) {
-    try {
-      helpers.emplace_back(work);
-    } catch (const std::system_error&) {
-      break;  // no thread to spare: this one does the rest
-    }
-  }
-  work();
-  for (auto& h : helpers) h.join();
+  ParallelFor(pending.size(), /*min_per_thread=*/256, [&](std::size_t i) {
+    results[i] = FillMaglev(*pending[i].frontend, options, pending[i].what);
+  });
   for (auto& r : results) {
     if (!r.ok()) return r;
   }

@@ -11,6 +11,7 @@
 #include <system_error>
 #include <utility>
 
+#include "common/parallel_for.h"
 #include "common/result.h"
 #include "sources/claim_index.h"
 #include "sources/manifest_decoder.h"
@@ -120,20 +121,36 @@ ManifestDirectoryState ManifestDirectory::Reload() {
     return out;
   }
 
+  // Read every file, then decode the changed ones on every core (each
+  // decode depends on its own bytes only), then take the results in order.
   std::map<std::string, FileState> next;
+  std::vector<std::pair<const std::string*, FileState*>> to_decode;
   for (const std::string& path : *paths) {
     ReadOutcome read = ReadManifest(path, kMaxFileBytes);
     if (read.kind == ReadOutcome::Kind::kNotAFile) continue;
     auto it = files_.find(path);
     FileState state = it != files_.end() ? std::move(it->second) : FileState{};
+    bool decode = false;
     if (read.kind == ReadOutcome::Kind::kError) {
       state.content.reset();
       state.pending.reset();
       state.errors = {{path, FileMessage(path, read.error)}};
     } else {
-      Update(path, state, std::move(read.content));
+      decode = TakeContent(state, std::move(read.content));
     }
-    next.emplace(path, std::move(state));
+    auto [slot, inserted] = next.emplace(path, std::move(state));
+    if (decode) to_decode.emplace_back(&slot->first, &slot->second);
+  }
+  std::vector<DecodeResult> decoded(to_decode.size());
+  ParallelFor(to_decode.size(), /*min_per_thread=*/2, [&](std::size_t i) {
+    decoded[i] = DecodeManifests(*to_decode[i].second->content, *to_decode[i].first);
+  });
+  for (std::size_t i = 0; i < to_decode.size(); ++i) {
+    const std::string& path = *to_decode[i].first;
+    FileState& state = *to_decode[i].second;
+    ++decoded_files_;
+    for (const DecodeError& e : decoded[i].errors) state.errors.push_back({path, e.ToString()});
+    if (decoded[i].errors.empty()) state.pending = std::move(decoded[i].objects);
   }
   files_ = std::move(next);  // deleted files, and their objects, leave here
 
@@ -147,17 +164,12 @@ ManifestDirectoryState ManifestDirectory::Reload() {
   return out;
 }
 
-void ManifestDirectory::Update(const std::string& path, FileState& state, std::string content) {
-  if (state.content == content) return;  // unchanged: its verdict stands
+bool ManifestDirectory::TakeContent(FileState& state, std::string content) {
+  if (state.content == content) return false;  // unchanged: its verdict stands
   state.content = std::move(content);
   state.pending.reset();
   state.errors.clear();
-  if (state.accepted && state.accepted->content == *state.content) return;  // reverted
-
-  DecodeResult decoded = DecodeManifests(*state.content, path);
-  ++decoded_files_;
-  for (const DecodeError& e : decoded.errors) state.errors.push_back({path, e.ToString()});
-  if (decoded.errors.empty()) state.pending = std::move(decoded.objects);
+  return !(state.accepted && state.accepted->content == *state.content);  // reverted
 }
 
 // Accepts pending contents that conflict with nothing, until none is left

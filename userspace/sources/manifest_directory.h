@@ -68,8 +68,9 @@ class ManifestDirectory {
     std::vector<FileError> errors;
   };
 
-  // Takes the bytes just read for `path`; decodes them if they changed.
-  void Update(const std::string& path, FileState& state, std::string content);
+  // Takes the bytes just read for a file; true when they must be decoded
+  // (changed, and not back to the accepted version).
+  static bool TakeContent(FileState& state, std::string content);
   void ResolveConflicts();
   model::ResourceSnapshot Snapshot() const;
 

@@ -27,7 +27,7 @@
 
 /* Bumped whenever a map key or value changes shape. The agent refuses to
  * reuse pinned maps written under another version. */
-#define MER_ABI_VERSION 4
+#define MER_ABI_VERSION 5
 
 /* ---- Map names (pinned under /sys/fs/bpf/meridian/<node>/) ---------- */
 #define MER_MAP_SERVICES     "mer_services"
@@ -46,6 +46,9 @@
 /* Largest Maglev table the agent may install; the datapath bounds its
  * slot index by the per-service size it reads from mer_services. */
 #define MER_MAGLEV_MAX_SIZE  131071
+/* Slots of the flat Maglev array shared by every service's table (the
+ * agent sets it: --maglev-slots); 4 bytes each. */
+#define MER_MAX_MAGLEV_SLOTS (1u << 23)
 #define MER_MAX_REMOTE_CIDRS 16384  /* pod CIDRs of other clusters */
 #define MER_MAX_TUNNEL_PEERS 16384  /* registered tunnel endpoints */
 #define MER_MAX_EXPORTED_EPS 262144 /* local endpoints of exported services */
@@ -118,10 +121,20 @@ enum mer_service_flags {
 };
 
 struct mer_service {
-	MER_U32 id;	       /* key of mer_maglev; unique, never reused */
+	MER_U32 id;	       /* unique per frontend, never reused (conntrack names it) */
 	MER_U32 backend_count; /* ready backends in the table; 0 => reject */
 	MER_U32 maglev_size;   /* slots in this service's Maglev table */
 	MER_U32 flags;	       /* enum mer_service_flags */
+	MER_U32 maglev_offset; /* first slot of the table in mer_maglev */
+	MER_U32 pad;
+};
+
+/* An element of mer_maglev: two consecutive slots, each a backend id. The
+ * kernel lays array elements out 8 bytes apart, so two 4-byte slots per
+ * element make the mapped array one plain array of slots: slot s is
+ * element s / 2, lane s % 2. */
+struct mer_maglev_pair {
+	MER_U32 backend_id[2];
 };
 
 /* ---- Backends -------------------------------------------------------- */

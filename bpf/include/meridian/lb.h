@@ -35,27 +35,28 @@ static __always_inline int mer_is_vip(__be32 addr)
 static __always_inline __u32 mer_maglev_select(const struct mer_pkt *p,
 					       const struct mer_service *svc, enum mer_stat *stat)
 {
-	__u32 svc_id = svc->id;
-	__u32 slot;
-	__u32 *backend_id;
-	void *table;
+	const struct mer_maglev_pair *pair;
+	__u32 slot, element, backend_id;
 
 	if (svc->maglev_size == 0 || svc->maglev_size > MER_MAGLEV_MAX_SIZE) {
 		*stat = MER_STAT_DROP_NO_MAGLEV_TABLE;
 		return 0;
 	}
-	table = bpf_map_lookup_elem(&mer_maglev, &svc_id);
-	if (!table) {
+	slot = svc->maglev_offset +
+	       mer_flow_hash(p->saddr, p->daddr, p->sport, p->dport, p->proto) % svc->maglev_size;
+	element = slot / 2;
+	/* The array bounds the element; a range past its end finds nothing. */
+	pair = bpf_map_lookup_elem(&mer_maglev, &element);
+	if (!pair) {
 		*stat = MER_STAT_DROP_NO_MAGLEV_TABLE;
 		return 0;
 	}
-	slot = mer_flow_hash(p->saddr, p->daddr, p->sport, p->dport, p->proto) % svc->maglev_size;
-	backend_id = bpf_map_lookup_elem(table, &slot);
-	if (!backend_id || *backend_id == 0) {
+	backend_id = pair->backend_id[slot & 1];
+	if (backend_id == 0) {
 		*stat = MER_STAT_DROP_NO_MAGLEV_TABLE;
 		return 0;
 	}
-	return *backend_id;
+	return backend_id;
 }
 
 static __always_inline void mer_ct_forward_key(struct mer_ct_key *key, const struct mer_pkt *p)

@@ -26,25 +26,18 @@ struct {
 	__type(value, struct mer_backend);
 } mer_backends SEC(".maps");
 
-/* Template of a per-service Maglev table: slot -> backend id. The agent
- * creates each table with its own size (BPF_F_INNER_MAP allows it) and swaps
- * whole tables atomically when the size changes. Mmapable, so that a new
- * table is filled with one memcpy instead of a syscall per slot (at 10k
- * services the per-slot fill was a fifth of a cold sync). */
-struct mer_maglev_table {
-	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, 1);
-	__uint(map_flags, BPF_F_INNER_MAP | BPF_F_MMAPABLE);
-	__type(key, __u32);
-	__type(value, __u32);
-};
-
-/* service id -> Maglev table. */
+/* Every service's Maglev table, back to back: a service's table is slots
+ * [maglev_offset, maglev_offset + maglev_size) (struct mer_maglev_pair has
+ * the layout). One array instead of a map per service: at 10k services,
+ * creating and filling 10k maps was half of a cold sync, and their
+ * page-rounded memory twice the slots'. Mappable, so the agent writes
+ * tables with memcpy. */
 struct {
-	__uint(type, BPF_MAP_TYPE_HASH_OF_MAPS);
-	__uint(max_entries, MER_MAX_SERVICES);
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, MER_MAX_MAGLEV_SLOTS / 2);
+	__uint(map_flags, BPF_F_MMAPABLE);
 	__type(key, __u32);
-	__array(values, struct mer_maglev_table);
+	__type(value, struct mer_maglev_pair);
 } mer_maglev SEC(".maps");
 
 /* Two entries per flow (forward and reply); LRU, so a full table evicts

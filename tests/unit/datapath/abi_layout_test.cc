@@ -13,7 +13,9 @@
 static_assert(sizeof(mer_service_key) == 8);
 static_assert(offsetof(mer_service_key, port_be) == 4);
 static_assert(offsetof(mer_service_key, proto) == 6);
-static_assert(sizeof(mer_service) == 16);
+static_assert(sizeof(mer_service) == 24);
+static_assert(offsetof(mer_service, maglev_offset) == 16);
+static_assert(sizeof(mer_maglev_pair) == 8);
 static_assert(sizeof(mer_backend) == 16);
 static_assert(offsetof(mer_backend, cluster_id) == 8);
 static_assert(sizeof(mer_ct_key) == 16);
@@ -60,7 +62,8 @@ TEST(AbiLayout, BpfObjectMatchesCxxLayout) {
       {M(mer_service_key, vip_be), M(mer_service_key, port_be), M(mer_service_key, proto)});
   ExpectBtfLayout(b, "mer_service", sizeof(mer_service),
                   {M(mer_service, id), M(mer_service, backend_count), M(mer_service, maglev_size),
-                   M(mer_service, flags)});
+                   M(mer_service, flags), M(mer_service, maglev_offset)});
+  ExpectBtfLayout(b, "mer_maglev_pair", sizeof(mer_maglev_pair), {M(mer_maglev_pair, backend_id)});
   ExpectBtfLayout(b, "mer_backend", sizeof(mer_backend),
                   {M(mer_backend, addr_be), M(mer_backend, port_be), M(mer_backend, proto),
                    M(mer_backend, flags), M(mer_backend, cluster_id)});
