@@ -45,7 +45,7 @@
 #define MER_MAX_CT_ENTRIES 524288 /* two entries per flow */
 /* Largest Maglev table the agent may install; the datapath bounds its
  * slot index by the per-service size it reads from mer_services. */
-#define MER_MAGLEV_MAX_SIZE  131071
+#define MER_MAGLEV_MAX_SIZE 131071
 /* Slots of the flat Maglev array shared by every service's table (the
  * agent sets it: --maglev-slots); 4 bytes each. */
 #define MER_MAX_MAGLEV_SLOTS (1u << 23)
