@@ -206,15 +206,27 @@ control_plane() {  # control_plane SCALE
   caps_s=4096; while ((caps_s < 2 * want + 64)); do caps_s=$((caps_s * 2)); done
   nsvc=$((n * 10)); ((nsvc > 60000)) && nsvc=60000
   caps_b=8192; while ((caps_b < nsvc + 64)); do caps_b=$((caps_b * 2)); done
+  # Maglev slots: a 1601-slot table per 10-endpoint service, plus a quarter
+  # for tables being replaced.
+  local caps_m=$((n * 1601 + n * 1601 / 4 + 65536))
   before=$(python3 "$EWTOOL" maps-before)
-  say "scale $n: full sync meridian-agent ($want frontends, --max-services $caps_s --max-backends $caps_b)"
+  say "scale $n: full sync meridian-agent ($want frontends, --max-services $caps_s --max-backends $caps_b --maglev-slots $caps_m)"
   if t=$(python3 "$EWTOOL" agent-sync --status "$WORK/agent-state/status.json" --services "$want" \
       --pidfile "$WORK/agent.pid" --log "$WORK/agent.log" --timeout "$AGENT_TIMEOUT" -- \
       nsenter --net="/run/netns/$N1" "$BIN/meridian-agent" --node "$N1" --manifests "$WORK/manifests" \
       --pod-interfaces "$LAB_HOST_VETH_GLOB" --state-dir "$WORK/agent-state" \
-      --max-services "$caps_s" --max-backends "$caps_b" --max-conntrack 65536 --detach-on-exit); then
+      --max-services "$caps_s" --max-backends "$caps_b" --maglev-slots "$caps_m" \
+      --max-conntrack 65536 --detach-on-exit); then
     AGENT_PID=$(<"$WORK/agent.pid")
     row "$n" meridian 0 full_sync_s "$t"
+    # The same sync by phase, as the agent timed it: the map writer alone
+    # is the counterpart of iptables-restore loading a prepared ruleset.
+    local p_read p_desired p_write
+    read -r p_read p_desired p_write <<<"$(python3 "$EWTOOL" phases --status "$WORK/agent-state/status.json")"
+    row "$n" meridian 0 read_s "$p_read"
+    row "$n" meridian 0 desired_s "$p_desired"
+    row "$n" meridian 0 writer_s "$p_write"
+    say "  meridian phases: read ${p_read} s, desired ${p_desired} s, map writer ${p_write} s"
     rss=$(python3 "$EWTOOL" rss --pid "$AGENT_PID")
     read -r mem cnt <<<"$(python3 "$EWTOOL" map-mem --before "$before")"
     row "$n" meridian 0 agent_rss_mib "$rss"

@@ -18,6 +18,10 @@
       Sums bytes_memlock of the maps created since `maps-before`; prints MiB and count.
   rss --pid P
       VmRSS of P in MiB.
+  phases --status FILE
+      The agent's last apply by phase (status.json last_apply_ms), in seconds:
+      "read desired write" (manifests -> model, model -> desired state with
+      Maglev tables, map writer -> kernel).
 """
 import json
 import os
@@ -138,12 +142,20 @@ def cmd_rss(args):
     return 1
 
 
+def cmd_phases(args):
+    s = status(opt(args, "--status")) or {}
+    p = s.get("last_apply_ms", {})
+    print(" ".join(f"{p.get(k, 0) / 1000:.4f}" for k in ("read", "desired", "write")))
+    return 0
+
+
 def main():
     if len(sys.argv) < 2 or sys.argv[1] in ("-h", "--help"):
         print(__doc__)
         return 0
     return {"timed": cmd_timed, "agent-sync": cmd_agent_sync, "update": cmd_update,
-            "maps-before": cmd_maps_before, "map-mem": cmd_map_mem, "rss": cmd_rss}[sys.argv[1]](sys.argv[1:])
+            "maps-before": cmd_maps_before, "map-mem": cmd_map_mem, "rss": cmd_rss,
+            "phases": cmd_phases}[sys.argv[1]](sys.argv[1:])
 
 
 if __name__ == "__main__":

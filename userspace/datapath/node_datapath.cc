@@ -96,7 +96,7 @@ Result<std::unique_ptr<NodeDatapath>> NodeDatapath::Load(const LoadOptions& opti
   if (int err = lxc__load(dp->lxc_); err) {
     return Error{fmt::format(
         "load BPF object lxc: {} (if maps are pinned in {} from an older Meridian or with "
-        "other --max-* sizes, remove that directory; conntrack will be lost)",
+        "other --max-* or --maglev-slots sizes, remove that directory; conntrack will be lost)",
         Errno(err), options.pin_dir.empty() ? "-" : options.pin_dir)};
   }
   if (auto s = ReuseMaps(dp->uplink_->obj, dp->lxc_->obj); !s) return s.error();
