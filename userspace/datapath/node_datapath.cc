@@ -10,6 +10,7 @@
 #include <cstring>
 #include <filesystem>
 
+#include "datapath/pin_check.h"
 #include "lxc.skel.h"
 #include "uplink.skel.h"
 
@@ -90,6 +91,7 @@ Result<std::unique_ptr<NodeDatapath>> NodeDatapath::Load(const LoadOptions& opti
     std::filesystem::create_directories(options.pin_dir, ec);
     if (ec) return Error{fmt::format("create pin directory {}: {}", options.pin_dir, ec.message())};
     dp->reused_pins_ = std::filesystem::exists(options.pin_dir + "/" MER_MAP_SERVICES);
+    if (auto s = CheckPinnedMaps(dp->lxc_->obj, options.pin_dir); !s) return s.error();
     SetPinPaths(dp->lxc_->obj, options.pin_dir);
   }
 
