@@ -31,20 +31,65 @@ int Controller::Run() {
                   options_.clusterset_cidr);
     return 1;
   }
-  auto reg = registry::OpenRegistry(options_.registry_url);
-  if (!reg) {
-    spdlog::error("{}", reg.error().message);
+  clusterset_cidr_ = *cidr;
+  // A malformed URL is the operator's mistake: stop. An unreachable
+  // registry is not: keep retrying, as the agent does, so controllers may
+  // start before etcd.
+  if (auto s = registry::CheckRegistryUrl(options_.registry_url); !s) {
+    spdlog::error("{}", s.error().message);
     return 1;
   }
+  signals_.async_wait([this](const boost::system::error_code& ec, int sig) {
+    if (ec) return;
+    if (publisher_) {
+      auto report = publisher_->Withdraw();
+      spdlog::info("signal {}: withdrew {} records, released {} ClusterSet IPs{}", sig,
+                   report.deletes, report.released_imports,
+                   report.errors.empty() ? "" : "; errors: " + report.errors.front());
+    } else {
+      spdlog::info("signal {}: the registry was never reached; nothing to withdraw", sig);
+    }
+    io_.stop();
+  });
+  Connect();
+  io_.run();
+  return exit_code_;
+}
+
+void Controller::Connect() {
+  auto reg = registry::OpenRegistry(options_.registry_url);
+  if (!reg) {
+    if (options_.once) {
+      spdlog::error("{}", reg.error().message);
+      exit_code_ = 1;
+      io_.stop();
+      return;
+    }
+    if (reg.error().message != registry_error_) {
+      spdlog::warn("registry unreachable: {} (retrying every {} ms)", reg.error().message,
+                   kConnectRetry.count());
+    }
+    registry_error_ = reg.error().message;
+    WriteStatus(SyncReport{}, {});
+    renew_timer_.expires_after(kConnectRetry);
+    renew_timer_.async_wait([this](const boost::system::error_code& ec) {
+      if (!ec) Connect();
+    });
+    return;
+  }
+  if (!registry_error_.empty()) spdlog::info("registry reached: {}", options_.registry_url);
+  registry_error_.clear();
   registry_ = std::move(*reg);
   publisher_.emplace(*registry_, PublisherOptions{.cluster = options_.cluster,
                                                   .lease_ttl = options_.lease_ttl,
-                                                  .clusterset_cidr = *cidr,
+                                                  .clusterset_cidr = clusterset_cidr_,
                                                   .orphan_grace = 2 * options_.lease_ttl});
   manifests_.emplace(options_.manifests_dir);
   Sync();
-  if (options_.once) return 0;
-
+  if (options_.once) {
+    io_.stop();
+    return;
+  }
   if (auto w = sources::InotifyWatch::Create(options_.manifests_dir); w.ok()) {
     inotify_.emplace(std::move(w).value());
     inotify_desc_.emplace(io_, dup(inotify_->fd()));
@@ -52,16 +97,7 @@ int Controller::Run() {
   } else {
     spdlog::warn("{}; relying on the renew timer", w.error().message);
   }
-  signals_.async_wait([this](const boost::system::error_code&, int sig) {
-    auto report = publisher_->Withdraw();
-    spdlog::info("signal {}: withdrew {} records, released {} ClusterSet IPs{}", sig,
-                 report.deletes, report.released_imports,
-                 report.errors.empty() ? "" : "; errors: " + report.errors.front());
-    io_.stop();
-  });
   ScheduleRenew();
-  io_.run();
-  return 0;
 }
 
 void Controller::ArmInotify() {
@@ -123,13 +159,16 @@ void Controller::WriteStatus(const SyncReport& report, const std::vector<std::st
   nlohmann::json j;
   j["cluster"] = options_.cluster;
   j["registry"] = options_.registry_url;
-  j["state"] = report.errors.empty() && problems.empty() ? "publishing" : "degraded";
+  j["state"] = !registry_error_.empty()                    ? "unreachable"
+               : report.errors.empty() && problems.empty() ? "publishing"
+                                                           : "degraded";
   j["syncs"] = syncs_;
   j["last_sync"] = {{"puts", report.puts},
                     {"keepalives", report.keepalives},
                     {"deletes", report.deletes},
                     {"released_imports", report.released_imports}};
   j["errors"] = report.errors;
+  if (!registry_error_.empty()) j["errors"].push_back("registry unreachable: " + registry_error_);
   j["problems"] = problems;
   std::error_code ec;
   std::filesystem::create_directories(std::filesystem::path(options_.status_file).parent_path(),

@@ -1,7 +1,8 @@
 // Controller: one per cluster. Reads the cluster's manifests (Service,
 // EndpointSlice, ServiceExport and its own Cluster), publishes ClusterInfo
 // and exports to the registry under a lease, renews it every TTL/3, and
-// withdraws everything on SIGINT/SIGTERM. One Boost.Asio thread.
+// withdraws everything on SIGINT/SIGTERM. An unreachable registry at start
+// is retried every second (status "unreachable"). One Boost.Asio thread.
 #pragma once
 
 // clang-format off
@@ -37,6 +38,10 @@ class Controller {
   int Run();
 
  private:
+  static constexpr std::chrono::milliseconds kConnectRetry{1000};
+
+  // Opens the registry and starts publishing, or retries in kConnectRetry.
+  void Connect();
   void Sync();
   void ArmInotify();
   void ScheduleRenew();
@@ -54,6 +59,9 @@ class Controller {
   std::optional<ExportPublisher> publisher_;
   std::map<model::ObjectKey, std::int64_t> first_seen_ms_;
   int syncs_ = 0;
+  model::Cidr clusterset_cidr_;
+  std::string registry_error_;  // why the registry could not be opened; empty once it was
+  int exit_code_ = 0;
 };
 
 }  // namespace meridian::controller

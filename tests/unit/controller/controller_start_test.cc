@@ -1,0 +1,129 @@
+// meridian-controller against an etcd that is not there yet: it keeps
+// retrying (status "unreachable"), publishes once etcd starts, and
+// withdraws on SIGTERM. The real binary and a real etcd.
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "etcd_server.h"
+#include "registry/registry.h"
+#include "temp_dir.h"
+
+namespace meridian::controller {
+namespace {
+
+using test_support::EtcdServer;
+using test_support::TempDir;
+
+constexpr const char* kCluster = R"(apiVersion: meridian.io/v1alpha1
+kind: Cluster
+metadata:
+  name: east
+spec:
+  id: 2
+  podCIDRs: ["10.2.0.0/16"]
+  gateway: 172.16.2.10
+)";
+
+pid_t Spawn(const std::vector<std::string>& args) {
+  pid_t pid = fork();
+  if (pid == 0) {
+    std::vector<char*> argv;
+    for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
+    argv.push_back(nullptr);
+    execv(argv[0], argv.data());
+    _exit(127);
+  }
+  return pid;
+}
+
+nlohmann::json ReadStatus(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream text;
+  text << in.rdbuf();
+  auto j = nlohmann::json::parse(text.str(), nullptr, /*allow_exceptions=*/false);
+  return j.is_discarded() ? nlohmann::json::object() : j;
+}
+
+// Polls status.json until its state is `want`; the last status read.
+nlohmann::json WaitForState(const std::string& path, const std::string& want,
+                            std::chrono::seconds timeout) {
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  nlohmann::json s;
+  while (std::chrono::steady_clock::now() < deadline) {
+    s = ReadStatus(path);
+    if (s.value("state", "") == want) return s;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  return s;
+}
+
+TEST(ControllerStartTest, WaitsForEtcdPublishesThenWithdraws) {
+  if (EtcdServer::Binary().empty()) GTEST_SKIP() << "etcd is not installed";
+  EtcdServer etcd;
+  ASSERT_TRUE(etcd.Start().ok()) << etcd.Log();
+  etcd.Kill();  // its port is known now, and nothing answers there
+  TempDir dir;
+  std::filesystem::create_directories(dir.Path("m"));
+  dir.Write("m/cluster.yaml", kCluster);
+  const std::string status = dir.Path("status.json");
+  pid_t pid = Spawn({MERIDIAN_CONTROLLER_BIN, "--cluster", "east", "--manifests", dir.Path("m"),
+                     "--registry", etcd.url(), "--status-file", status, "--lease-ttl-ms", "3000"});
+  ASSERT_GT(pid, 0);
+
+  auto s = WaitForState(status, "unreachable", std::chrono::seconds(20));
+  EXPECT_EQ(s.value("state", ""), "unreachable") << s.dump();
+  ASSERT_TRUE(s.contains("errors") && s["errors"].size() == 1) << s.dump();
+  EXPECT_EQ(s["errors"][0].get<std::string>().rfind("registry unreachable: ", 0), 0u) << s.dump();
+  EXPECT_EQ(waitpid(pid, nullptr, WNOHANG), 0) << "the controller must keep running";
+
+  ASSERT_TRUE(etcd.Start().ok()) << etcd.Log();
+  s = WaitForState(status, "publishing", std::chrono::seconds(20));
+  EXPECT_EQ(s.value("state", ""), "publishing") << s.dump();
+  EXPECT_TRUE(s["errors"].empty()) << s.dump();
+  auto reg = registry::OpenRegistry(etcd.url());
+  ASSERT_TRUE(reg.ok()) << reg.error().message;
+  auto info = (*reg)->Get("/meridian/v1/clusters/east/info");
+  ASSERT_TRUE(info.ok()) << info.error().message;
+  EXPECT_TRUE(info->has_value()) << "ClusterInfo published";
+
+  ASSERT_EQ(kill(pid, SIGTERM), 0);
+  int wstatus = 0;
+  ASSERT_EQ(waitpid(pid, &wstatus, 0), pid);
+  EXPECT_TRUE(WIFEXITED(wstatus) && WEXITSTATUS(wstatus) == 0) << wstatus;
+  info = (*reg)->Get("/meridian/v1/clusters/east/info");
+  ASSERT_TRUE(info.ok());
+  EXPECT_FALSE(info->has_value()) << "withdrawn on SIGTERM";
+}
+
+// --once cannot wait: an unreachable registry is exit code 1; a malformed
+// URL always is.
+TEST(ControllerStartTest, OnceAndMalformedUrlFailFast) {
+  TempDir dir;
+  std::filesystem::create_directories(dir.Path("m"));
+  dir.Write("m/cluster.yaml", kCluster);
+  for (const std::vector<std::string>& extra :
+       {std::vector<std::string>{"--registry", "etcd://127.0.0.1:1", "--once"},
+        std::vector<std::string>{"--registry", "nope://x"}}) {
+    std::vector<std::string> args = {MERIDIAN_CONTROLLER_BIN, "--cluster", "east", "--manifests",
+                                     dir.Path("m")};
+    args.insert(args.end(), extra.begin(), extra.end());
+    pid_t pid = Spawn(args);
+    ASSERT_GT(pid, 0);
+    int wstatus = 0;
+    ASSERT_EQ(waitpid(pid, &wstatus, 0), pid);
+    EXPECT_TRUE(WIFEXITED(wstatus) && WEXITSTATUS(wstatus) == 1) << extra[1] << " " << wstatus;
+  }
+}
+
+}  // namespace
+}  // namespace meridian::controller
