@@ -87,15 +87,17 @@ bool AnyActive(const std::vector<Backend>& backends) {
   return std::any_of(backends.begin(), backends.end(), [](const Backend& b) { return b.weight; });
 }
 
-Status FillMaglev(Frontend& fe, const DesiredOptions& options, const std::string& what) {
-  const lb::MaglevConfig& maglev = options.maglev;
-  if (options.previous) {
-    auto it = options.previous->frontends.find(fe.key);
-    if (it != options.previous->frontends.end() && it->second.backends == fe.backends) {
-      fe.maglev = it->second.maglev;
-      return Status::Ok();
-    }
-  }
+// The table is a pure function of the backends and the config: a frontend
+// whose backends did not change takes the previous table.
+bool ReuseTable(Frontend& fe, const DesiredOptions& options) {
+  if (!options.previous) return false;
+  auto it = options.previous->frontends.find(fe.key);
+  if (it == options.previous->frontends.end() || it->second.backends != fe.backends) return false;
+  fe.maglev = it->second.maglev;
+  return true;
+}
+
+Status BuildTable(Frontend& fe, const lb::MaglevConfig& maglev, const std::string& what) {
   std::vector<lb::MaglevBackend> mb;
   mb.reserve(fe.backends.size());
   for (const auto& b : fe.backends) mb.push_back({b.key.ToString(), b.weight});
@@ -114,13 +116,18 @@ struct PendingTable {
 };
 
 // Tables are independent of each other and were the largest cost of a
-// cold sync (10k services: ~0.5 s on one core), so they are built on every
-// core. The error reported is the first in build order, as when they were
-// built one by one.
+// cold sync (10k services: ~0.5 s on one core), so new ones are built on
+// every core. Reuse is decided first, on this thread: a reconcile after one
+// change builds one table and starts no thread. The error reported is the
+// first in build order, as when tables were built one by one.
 Status FillMaglevTables(const std::vector<PendingTable>& pending, const DesiredOptions& options) {
-  std::vector<Status> results(pending.size());
-  ParallelFor(pending.size(), /*min_per_thread=*/256, [&](std::size_t i) {
-    results[i] = FillMaglev(*pending[i].frontend, options, pending[i].what);
+  std::vector<const PendingTable*> build;
+  for (const PendingTable& p : pending) {
+    if (!ReuseTable(*p.frontend, options)) build.push_back(&p);
+  }
+  std::vector<Status> results(build.size());
+  ParallelFor(build.size(), /*min_per_thread=*/256, [&](std::size_t i) {
+    results[i] = BuildTable(*build[i]->frontend, options.maglev, build[i]->what);
   });
   for (auto& r : results) {
     if (!r.ok()) return r;
