@@ -192,6 +192,15 @@ check "c1n1 encapsulated requests (encap counter > 0)" test "$(stat_of "$C1N1" e
 sed -i 's/^  id: 1$/  id: 7/' "$WORK/m/c1/cluster-c1.yaml"
 id_error() { lab_agent_status "$C1N1" | grep -q 'Cluster c1: spec.id changed from 1 to 7; restart the agent to use it'; }
 check "spec.id 1 -> 7 under a running agent: the error is in status.json" wait_for 5 id_error
+# A later reconcile that changes nothing (an empty manifest appears) must
+# not hide it: the id in the programs is still the old one.
+reconciles() { lab_agent_status "$C1N1" | python3 -c 'import json,sys; print(json.load(sys.stdin)["reconciles"])'; }
+r0=$(reconciles)
+: >"$WORK/m/c1/zz-empty.yaml"
+reconciled() { test "$(reconciles)" -gt "$r0"; }
+wait_for 5 reconciled || true
+check "... and stays there after a reconcile that changed nothing" id_error
+rm -f "$WORK/m/c1/zz-empty.yaml"
 check_eq "... and the tunnel keeps working with the old id" "ok" \
   "$(client curl -s --max-time 2 http://10.96.1.10/ | grep -qE '^c2n' && echo ok)"
 sed -i 's/^  id: 7$/  id: 1/' "$WORK/m/c1/cluster-c1.yaml"

@@ -354,6 +354,19 @@ void Agent::Reconcile() {
   }
   phases.registry = since(merging);
 
+  // The id is compiled into the programs: a changed one is reported on
+  // every reconcile until it is restored or the agent restarts (checking
+  // only when the manifests changed let the next quiet reconcile hide it).
+  if (!options_.cluster.empty()) {
+    for (const auto& c : manifest_clusters) {
+      if (c.meta.key.name == options_.cluster && c.id != cluster_id_) {
+        errors.push_back(
+            fmt::format("Cluster {}: spec.id changed from {} to {}; restart the agent to use it",
+                        options_.cluster, cluster_id_, c.id));
+      }
+    }
+  }
+
   std::set<std::string> current(errors.begin(), errors.end());
   for (const auto& e : current) {
     if (!logged_errors_.count(e)) spdlog::error("rejected: {} (serving the last good state)", e);
@@ -373,15 +386,6 @@ void Agent::Reconcile() {
                                 .node_ip = uplink_ ? std::optional(uplink_->address) : std::nullopt,
                                 .previous = last_desired_ ? &*last_desired_ : nullptr});
     phases.desired = since(building);
-    if (state.ok() && !options_.cluster.empty()) {
-      for (const auto& c : manifest_clusters) {
-        if (c.meta.key.name == options_.cluster && c.id != cluster_id_) {
-          errors.push_back(
-              fmt::format("Cluster {}: spec.id changed from {} to {}; restart the agent to use it",
-                          options_.cluster, cluster_id_, c.id));
-        }
-      }
-    }
     if (!state.ok()) {
       errors.push_back(state.error().message);
       spdlog::error("desired state: {}", state.error().message);
