@@ -19,7 +19,6 @@
 #include "common/result.h"
 #include "datapath/maglev_slots.h"
 #include "datapath/map_set.h"
-#include "datapath/unique_fd.h"
 #include "desired/desired_state.h"
 #include "meridian/abi.h"
 
