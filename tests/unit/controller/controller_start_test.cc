@@ -46,6 +46,19 @@ pid_t Spawn(const std::vector<std::string>& args) {
   return pid;
 }
 
+// Kills and reaps the child when a test ends early on a failed ASSERT, so no
+// controller is left retrying; Reaped() once the test waited for it itself.
+struct ChildGuard {
+  pid_t pid;
+  ~ChildGuard() {
+    if (pid > 0) {
+      kill(pid, SIGKILL);
+      waitpid(pid, nullptr, 0);
+    }
+  }
+  void Reaped() { pid = -1; }
+};
+
 nlohmann::json ReadStatus(const std::string& path) {
   std::ifstream in(path);
   std::stringstream text;
@@ -79,6 +92,7 @@ TEST(ControllerStartTest, WaitsForEtcdPublishesThenWithdraws) {
   pid_t pid = Spawn({MERIDIAN_CONTROLLER_BIN, "--cluster", "east", "--manifests", dir.Path("m"),
                      "--registry", etcd.url(), "--status-file", status, "--lease-ttl-ms", "3000"});
   ASSERT_GT(pid, 0);
+  ChildGuard guard{pid};
 
   auto s = WaitForState(status, "unreachable", std::chrono::seconds(20));
   EXPECT_EQ(s.value("state", ""), "unreachable") << s.dump();
@@ -99,6 +113,7 @@ TEST(ControllerStartTest, WaitsForEtcdPublishesThenWithdraws) {
   ASSERT_EQ(kill(pid, SIGTERM), 0);
   int wstatus = 0;
   ASSERT_EQ(waitpid(pid, &wstatus, 0), pid);
+  guard.Reaped();
   EXPECT_TRUE(WIFEXITED(wstatus) && WEXITSTATUS(wstatus) == 0) << wstatus;
   info = (*reg)->Get("/meridian/v1/clusters/east/info");
   ASSERT_TRUE(info.ok());
@@ -119,8 +134,10 @@ TEST(ControllerStartTest, OnceAndMalformedUrlFailFast) {
     args.insert(args.end(), extra.begin(), extra.end());
     pid_t pid = Spawn(args);
     ASSERT_GT(pid, 0);
+    ChildGuard guard{pid};
     int wstatus = 0;
     ASSERT_EQ(waitpid(pid, &wstatus, 0), pid);
+    guard.Reaped();
     EXPECT_TRUE(WIFEXITED(wstatus) && WEXITSTATUS(wstatus) == 1) << extra[1] << " " << wstatus;
   }
 }
