@@ -86,9 +86,12 @@ Result<std::shared_ptr<EtcdConnection>> EtcdConnection::Connect(
   // back should be used within about a second.
   args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 100);
   args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 1000);
-  // The connect timeout. An etcd that is starting accepts TCP before it
+  // Despite its name, gRPC uses this as the connect timeout (the least time
+  // an attempt may take), not as a bound of the backoff: it may exceed the
+  // maximum backoff above. An etcd that is starting accepts TCP before it
   // serves gRPC and may leave a connection hanging in the handshake; gRPC's
   // default (20 s) would keep us on that connection long after etcd is up.
+  // The attempt only progresses while the channel is polled: DriveChannel.
   args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, static_cast<int>(options.call_timeout.count()));
   // Pings find a half-open connection (a member that vanished without a FIN)
   // under a long-lived watch.
@@ -100,6 +103,7 @@ Result<std::shared_ptr<EtcdConnection>> EtcdConnection::Connect(
   conn->watch_ = etcdserverpb::Watch::NewStub(conn->channel_);
   conn->lease_ = etcdserverpb::Lease::NewStub(conn->channel_);
   conn->auth_ = etcdserverpb::Auth::NewStub(conn->channel_);
+  conn->driver_ = std::thread([c = conn.get()] { c->DriveChannel(); });
 
   if (Status s = conn->Authenticate(); !s) return s.error();
   // Probe, so that a wrong address or a dead registry is reported at Open.
@@ -111,6 +115,22 @@ Result<std::shared_ptr<EtcdConnection>> EtcdConnection::Connect(
       "connect", [&](grpc::ClientContext& ctx) { return conn->kv().Range(&ctx, probe, &resp); });
   if (!s) return s.error();
   return conn;
+}
+
+EtcdConnection::~EtcdConnection() {
+  stopping_ = true;
+  if (driver_.joinable()) driver_.join();
+}
+
+void EtcdConnection::DriveChannel() {
+  // Each wait polls the channel until its state changes or the slice ends
+  // (the slice bounds how long the destructor waits). GetState(true) starts
+  // a connection attempt from IDLE.
+  constexpr std::chrono::milliseconds kSlice{200};
+  while (!stopping_) {
+    grpc_connectivity_state state = channel_->GetState(/*try_to_connect=*/true);
+    channel_->WaitForStateChange(state, std::chrono::system_clock::now() + kSlice);
+  }
 }
 
 void EtcdConnection::Prepare(grpc::ClientContext& ctx, std::chrono::milliseconds timeout) {

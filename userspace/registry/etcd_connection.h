@@ -6,10 +6,12 @@
 
 #include <grpcpp/grpcpp.h>
 
+#include <atomic>
 #include <chrono>
 #include <memory>
 #include <mutex>
 #include <string>
+#include <thread>
 
 #include "common/result.h"
 #include "etcd/rpc.grpc.pb.h"
@@ -20,6 +22,9 @@ namespace meridian::registry {
 class EtcdConnection {
  public:
   static Result<std::shared_ptr<EtcdConnection>> Connect(const EtcdRegistry::Options& options);
+  ~EtcdConnection();
+  EtcdConnection(const EtcdConnection&) = delete;
+  EtcdConnection& operator=(const EtcdConnection&) = delete;
 
   etcdserverpb::KV::Stub& kv() { return *kv_; }
   etcdserverpb::Watch::Stub& watch() { return *watch_; }
@@ -53,6 +58,22 @@ class EtcdConnection {
 
  private:
   explicit EtcdConnection(EtcdRegistry::Options options) : options_(std::move(options)) {}
+
+  // Runs on driver_ for the connection's life: keeps a connectivity watch
+  // on the channel, which is what makes gRPC poll its connection attempts.
+  //
+  // Why: with the synchronous API, a channel's sockets are polled only by a
+  // thread inside a call on it, or by gRPC's backup poller every 5 s. After
+  // an outage the channel is in TRANSIENT_FAILURE and calls fail at once,
+  // so nobody is polling when the background reconnect's TCP connect and
+  // HTTP/2 SETTINGS arrive; the attempt then hits its connect deadline,
+  // and the next one too. A controller that made only short calls never
+  // reconnected after an etcd restart (issue 12), while the agents, blocked
+  // in a watch, did.
+  void DriveChannel();
+
+  std::thread driver_;
+  std::atomic<bool> stopping_{false};
 
   EtcdRegistry::Options options_;
   std::string endpoint_name_;
