@@ -65,6 +65,17 @@ BuiltExports BuildExports(const model::ResourceSnapshot& snapshot, const std::st
       continue;
     }
     const model::Service& svc = *it->second;
+    // KEP-1645: an ExternalName Service cannot be exported. It is not
+    // published, so it never takes part in the merge (where its missing
+    // ClusterIP would pass for headless and could win a TypeConflict).
+    if (svc.type == model::ServiceType::kExternalName) {
+      out.problems.push_back(
+          {se.meta.key, "InvalidServiceType",
+           fmt::format("ServiceExport {}: Service {} is of type ExternalName, which cannot be "
+                       "exported; it is not published",
+                       se.meta.key.ToString(), svc.meta.key.ToString())});
+      continue;
+    }
     model::ExportedService e{.cluster = cluster, .service = svc.meta.key};
     e.type = svc.cluster_ip ? model::ImportType::kClusterSetIP : model::ImportType::kHeadless;
     for (const auto& p : svc.ports) e.ports.push_back({p.name, p.protocol, p.port});

@@ -20,7 +20,8 @@ inline constexpr char kAffinityAnnotation[] = "service.meridian.io/affinity";
 
 struct ExportProblem {
   model::ObjectKey service;
-  std::string reason;  // "NoService", as the KEP's Valid=False reason
+  // The KEP's Valid=False reason: "NoService", "InvalidServiceType".
+  std::string reason;
   std::string message;
 };
 

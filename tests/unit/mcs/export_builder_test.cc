@@ -74,6 +74,30 @@ TEST(ExportBuilderTest, ExportsOnlyServicesWithAServiceExport) {
   EXPECT_EQ(built.problems[0].message, "ServiceExport shop/ghost has no Service of the same name");
 }
 
+// KEP-1645: ExternalName cannot be exported. Before this check it was
+// published as Headless and, being the older export, won the TypeConflict
+// against another cluster's valid ClusterIP export of the same name.
+TEST(ExportBuilderTest, ExternalNameIsInvalidAndNotPublished) {
+  auto snap = Snapshot();
+  model::Service ext;
+  ext.meta.key = {"shop", "ext"};
+  ext.type = model::ServiceType::kExternalName;
+  snap.services.push_back(ext);
+  model::ServiceExport se;
+  se.meta.key = {"shop", "ext"};
+  se.meta.creation_timestamp = "2020-01-01T00:00:00Z";  // older than any other export
+  snap.service_exports.push_back(se);
+  auto built = BuildExports(snap, "east", {});
+  for (const auto& e : built.exports) EXPECT_NE(e.service.name, "ext");
+  ASSERT_EQ(built.problems.size(), 2u);
+  EXPECT_EQ(built.problems[0].reason, "NoService");  // shop/ghost, listed before ext
+  EXPECT_EQ(built.problems[1].service, (model::ObjectKey{"shop", "ext"}));
+  EXPECT_EQ(built.problems[1].reason, "InvalidServiceType");
+  EXPECT_EQ(built.problems[1].message,
+            "ServiceExport shop/ext: Service shop/ext is of type ExternalName, which cannot be "
+            "exported; it is not published");
+}
+
 TEST(ExportBuilderTest, ParsesRfc3339) {
   EXPECT_EQ(ParseRfc3339Ms("1970-01-01T00:00:01Z"), 1000);
   EXPECT_EQ(ParseRfc3339Ms("1970-01-01T01:00:00+01:00"), 0);
