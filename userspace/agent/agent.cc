@@ -300,6 +300,7 @@ static std::vector<ImportStatus> DescribeImports(const std::vector<model::Servic
     ImportStatus s{.name = imp.key.ToString(),
                    .type = model::ToString(imp.type),
                    .clusterset_ip = imp.clusterset_ip ? imp.clusterset_ip->ToString() : "",
+                   .session_affinity = model::ToString(imp.session_affinity),
                    .clusters = imp.Clusters()};
     for (const auto& p : imp.ports) {
       s.ports.push_back(fmt::format("{}{}{}/{}", p.name, p.name.empty() ? "" : ":", p.port,

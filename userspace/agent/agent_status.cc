@@ -27,6 +27,7 @@ std::string RenderImportsJson(const std::vector<ImportStatus>& imports) {
     out.push_back({{"name", i.name},
                    {"type", i.type},
                    {"clusterset_ip", i.clusterset_ip},
+                   {"session_affinity", i.session_affinity},
                    {"clusters", i.clusters},
                    {"ports", i.ports},
                    {"conflicts", i.conflicts}});

@@ -29,6 +29,7 @@ struct ImportStatus {
   std::string name;                    // ns/name
   std::string type;                    // ClusterSetIP or Headless
   std::string clusterset_ip;           // empty until allocated, and for headless
+  std::string session_affinity;        // None or ClientIP, from the oldest export
   std::vector<std::string> clusters;   // exporting clusters, oldest export first
   std::vector<std::string> ports;      // "http:80/TCP"
   std::vector<std::string> conflicts;  // "<cluster>: <Reason>: <message>"

@@ -1,6 +1,7 @@
 #include "controller/controller.h"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
@@ -9,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "mcs/export_builder.h"
+#include "model/service_import.h"
 
 namespace meridian::controller {
 
@@ -133,16 +135,20 @@ void Controller::Sync() {
     if (c.meta.key.name == options_.cluster) self = &c;
   }
   SyncReport report;
+  std::vector<mcs::ExportProblem> invalid;
   if (!self) {
     problems.push_back(fmt::format("no Cluster manifest named {} in {}: nothing is published",
                                    options_.cluster, options_.manifests_dir));
   } else {
+    AdoptCreationTimes();
     for (const auto& se : state.snapshot.service_exports) {
       first_seen_ms_.emplace(se.meta.key, NowMs());
     }
     auto built = mcs::BuildExports(state.snapshot, options_.cluster, first_seen_ms_);
     for (const auto& p : built.problems) problems.push_back(p.reason + ": " + p.message);
+    invalid = std::move(built.problems);
     report = publisher_->Sync(*self, built.exports);
+    LogConflictChanges(report);
     if (report.puts || report.deletes || !report.errors.empty()) {
       spdlog::info("published {} exports: {} writes, {} deletes, {} renewals{}",
                    built.exports.size(), report.puts, report.deletes, report.keepalives,
@@ -151,10 +157,47 @@ void Controller::Sync() {
   }
   for (const auto& e : report.errors) spdlog::warn("{}", e);
   for (const auto& p : problems) spdlog::debug("{}", p);
-  WriteStatus(report, problems);
+  WriteStatus(report, problems, invalid);
 }
 
-void Controller::WriteStatus(const SyncReport& report, const std::vector<std::string>& problems) {
+void Controller::AdoptCreationTimes() {
+  if (publisher_->adopted()) return;
+  auto previous = publisher_->Adopt();
+  if (!previous) return;  // Sync reports the error and tries again next time
+  // A ServiceExport without creationTimestamp is as old as its first
+  // publication, which the previous run's record remembers: the older of
+  // that and what this process saw is kept.
+  for (const auto& [key, ms] : *previous) {
+    auto [it, inserted] = first_seen_ms_.emplace(key, ms);
+    if (!inserted) it->second = std::min(it->second, ms);
+  }
+}
+
+// One line when an import's conflicts appear or change, one when they clear.
+void Controller::LogConflictChanges(const SyncReport& report) {
+  if (report.exports.empty() && !report.errors.empty()) return;  // the registry was not read
+  std::map<model::ObjectKey, std::vector<std::string>> now;
+  for (const auto& e : report.exports) {
+    for (const auto& c : e.conflicts) now[e.service].push_back(ConflictText(c));
+  }
+  for (const auto& [key, lines] : now) {
+    auto it = conflicts_.find(key);
+    if (it != conflicts_.end() && it->second == lines) continue;
+    spdlog::warn("export {}: conflict in the ClusterSet: {}", key.ToString(),
+                 fmt::join(lines, "; "));
+  }
+  for (const auto& [key, lines] : conflicts_) {
+    if (!now.count(key)) spdlog::info("export {}: conflict cleared", key.ToString());
+  }
+  conflicts_ = std::move(now);
+}
+
+std::string ConflictText(const model::ExportConflict& c) {
+  return fmt::format("{}: {}: {}", c.cluster, c.reason, c.message);
+}
+
+void Controller::WriteStatus(const SyncReport& report, const std::vector<std::string>& problems,
+                             const std::vector<mcs::ExportProblem>& invalid) {
   if (options_.status_file.empty()) return;
   nlohmann::json j;
   j["cluster"] = options_.cluster;
@@ -170,6 +213,27 @@ void Controller::WriteStatus(const SyncReport& report, const std::vector<std::st
   j["errors"] = report.errors;
   if (!registry_error_.empty()) j["errors"].push_back("registry unreachable: " + registry_error_);
   j["problems"] = problems;
+  // Per ServiceExport, the KEP's conditions: Valid (false with its reason
+  // when the export is not published) and Conflict (every conflict of the
+  // merged import, on every export that is part of it).
+  nlohmann::json exports = nlohmann::json::array();
+  for (const auto& e : report.exports) {
+    nlohmann::json conflicts = nlohmann::json::array();
+    for (const auto& c : e.conflicts) conflicts.push_back(ConflictText(c));
+    exports.push_back({{"name", e.service.ToString()},
+                       {"valid", true},
+                       {"import_type", model::ToString(e.import_type)},
+                       {"session_affinity", model::ToString(e.session_affinity)},
+                       {"clusters", e.clusters},
+                       {"conflicts", conflicts}});
+  }
+  for (const auto& p : invalid) {
+    exports.push_back({{"name", p.service.ToString()},
+                       {"valid", false},
+                       {"reason", p.reason},
+                       {"message", p.message}});
+  }
+  j["exports"] = exports;
   std::error_code ec;
   std::filesystem::create_directories(std::filesystem::path(options_.status_file).parent_path(),
                                       ec);

@@ -16,6 +16,7 @@
 #include <string>
 
 #include "controller/export_publisher.h"
+#include "mcs/export_builder.h"
 #include "registry/registry.h"
 #include "sources/inotify_watch.h"
 #include "sources/manifest_directory.h"
@@ -32,6 +33,9 @@ struct ControllerOptions {
   bool once = false;        // publish once and exit, leaving the records (for tests)
 };
 
+// "<cluster>: <Reason>: <message>", as the agents' status.json spells it.
+std::string ConflictText(const model::ExportConflict& c);
+
 class Controller {
  public:
   explicit Controller(ControllerOptions options) : options_(std::move(options)) {}
@@ -45,7 +49,10 @@ class Controller {
   void Sync();
   void ArmInotify();
   void ScheduleRenew();
-  void WriteStatus(const SyncReport& report, const std::vector<std::string>& problems);
+  void AdoptCreationTimes();
+  void LogConflictChanges(const SyncReport& report);
+  void WriteStatus(const SyncReport& report, const std::vector<std::string>& problems,
+                   const std::vector<mcs::ExportProblem>& invalid = {});
 
   ControllerOptions options_;
   boost::asio::io_context io_;
@@ -57,7 +64,10 @@ class Controller {
   std::optional<sources::ManifestDirectory> manifests_;
   std::optional<sources::InotifyWatch> inotify_;
   std::optional<ExportPublisher> publisher_;
+  // Creation time of each ServiceExport without a metadata.creationTimestamp.
   std::map<model::ObjectKey, std::int64_t> first_seen_ms_;
+  // The conflicts last logged, per exported service.
+  std::map<model::ObjectKey, std::vector<std::string>> conflicts_;
   int syncs_ = 0;
   model::Cidr clusterset_cidr_;
   std::string registry_error_;  // why the registry could not be opened; empty once it was

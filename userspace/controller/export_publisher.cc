@@ -6,6 +6,7 @@
 #include <set>
 
 #include "mcs/clusterset_ip.h"
+#include "mcs/import_merge.h"
 #include "mcs/records.h"
 #include "mcs/registry_keys.h"
 
@@ -18,13 +19,12 @@ std::int64_t NowMs() {
       .count();
 }
 
-// Services some cluster (other than `except`) exports, from the key layout.
-Result<std::set<model::ObjectKey>> ExportedServices(registry::Registry& reg,
-                                                    const std::string& except) {
-  auto all = reg.List(mcs::kClustersPrefix);
-  if (!all) return all.error();
+// Services some cluster (other than `except`) exports, from the key layout
+// of the clusters' records.
+std::set<model::ObjectKey> ExportedServices(const std::vector<registry::KeyValue>& records,
+                                            const std::string& except) {
   std::set<model::ObjectKey> out;
-  for (const auto& kv : *all) {
+  for (const auto& kv : records) {
     auto parsed = mcs::ParseKey(kv.key);
     if (!parsed) continue;
     if (const auto* e = std::get_if<mcs::ExportKeyParts>(&*parsed); e && e->cluster != except) {
@@ -32,6 +32,13 @@ Result<std::set<model::ObjectKey>> ExportedServices(registry::Registry& reg,
     }
   }
   return out;
+}
+
+Result<std::set<model::ObjectKey>> ExportedServices(registry::Registry& reg,
+                                                    const std::string& except) {
+  auto all = reg.List(mcs::kClustersPrefix);
+  if (!all) return all.error();
+  return ExportedServices(*all, except);
 }
 
 }  // namespace
@@ -46,15 +53,10 @@ SyncReport ExportPublisher::Sync(const model::Cluster& info,
     desired[mcs::ExportKey(options_.cluster, e.service)] = mcs::EncodeExportedService(e);
 
   if (!adopted_) {
-    // A previous run's records: keep the ones we still want (their lease
-    // continues, readers see no change), delete the rest.
-    auto mine = reg_.List(mcs::ClusterPrefix(options_.cluster));
-    if (!mine) {
-      report.errors.push_back(mine.error().message);
+    if (auto adopted = Adopt(); !adopted) {
+      report.errors.push_back(adopted.error().message);
       return report;
     }
-    for (const auto& kv : *mine) published_[kv.key] = kv.value;
-    adopted_ = true;
   }
 
   for (const auto& [key, value] : desired) {
@@ -94,13 +96,82 @@ SyncReport ExportPublisher::Sync(const model::Cluster& info,
       }
     }
   }
-  for (const auto& e : exports) {
-    if (e.type != model::ImportType::kClusterSetIP) continue;
-    auto ip = mcs::EnsureClusterSetIp(reg_, e.service, options_.clusterset_cidr);
-    if (!ip) report.errors.push_back(ip.error().message);
+  auto records = reg_.List(mcs::kClustersPrefix);
+  if (!records) {
+    report.errors.push_back(records.error().message);
+    return report;
   }
-  CollectOrphanImports(report);
+  FollowImports(exports, *records, report);
+  CollectOrphanImports(*records, report);
   return report;
+}
+
+Result<std::map<model::ObjectKey, std::int64_t>> ExportPublisher::Adopt() {
+  std::map<model::ObjectKey, std::int64_t> created;
+  if (adopted_) return created;
+  // A previous run's records: keep the ones we still want (their lease
+  // continues, readers see no change), delete the rest (in Sync).
+  auto mine = reg_.List(mcs::ClusterPrefix(options_.cluster));
+  if (!mine) return mine.error();
+  for (const auto& kv : *mine) {
+    published_[kv.key] = kv.value;
+    auto parsed = mcs::ParseKey(kv.key);
+    const auto* e = parsed ? std::get_if<mcs::ExportKeyParts>(&*parsed) : nullptr;
+    if (!e) continue;
+    auto previous = mcs::DecodeExportedService(e->cluster, e->service, kv.value);
+    if (previous && previous->export_creation_ms > 0) {
+      created[e->service] = previous->export_creation_ms;
+    }
+  }
+  adopted_ = true;
+  return created;
+}
+
+void ExportPublisher::FollowImports(const std::vector<model::ExportedService>& exports,
+                                    const std::vector<registry::KeyValue>& records,
+                                    SyncReport& report) {
+  std::set<model::ObjectKey> ours;
+  for (const auto& e : exports) ours.insert(e.service);
+  // Our own exports as we mean them (a failed Put left the registry's
+  // older copy), then the other clusters' records of the same services.
+  std::vector<model::ExportedService> all = exports;
+  for (const auto& kv : records) {
+    auto parsed = mcs::ParseKey(kv.key);
+    const auto* e = parsed ? std::get_if<mcs::ExportKeyParts>(&*parsed) : nullptr;
+    if (!e || e->cluster == options_.cluster || !ours.count(e->service)) continue;
+    // A record that does not decode is rejected by every agent too: it
+    // takes no part in the merge.
+    if (auto other = mcs::DecodeExportedService(e->cluster, e->service, kv.value)) {
+      all.push_back(std::move(*other));
+    }
+  }
+  for (auto& imp : mcs::MergeImports(std::move(all), {})) {
+    report.exports.push_back({.service = imp.key,
+                              .import_type = imp.type,
+                              .session_affinity = imp.session_affinity,
+                              .clusters = imp.Clusters(),
+                              .conflicts = std::move(imp.conflicts)});
+    if (imp.type == model::ImportType::kClusterSetIP) {
+      auto ip = mcs::EnsureClusterSetIp(reg_, imp.key, options_.clusterset_cidr);
+      if (!ip) report.errors.push_back(ip.error().message);
+      continue;
+    }
+    auto existing = reg_.Get(mcs::ImportKey(imp.key));
+    if (!existing) {
+      report.errors.push_back(existing.error().message);
+      continue;
+    }
+    if (!*existing) continue;
+    if (auto s = mcs::ReleaseClusterSetIp(reg_, imp.key); !s) {
+      report.errors.push_back(s.error().message);
+      continue;
+    }
+    ++report.released_imports;
+    spdlog::info(
+        "released the ClusterSet IP of {}: its import is headless (oldest export, "
+        "cluster {})",
+        imp.key.ToString(), report.exports.back().clusters.front());
+  }
 }
 
 SyncReport ExportPublisher::Withdraw() {
@@ -143,17 +214,18 @@ void ExportPublisher::ReleaseIfUnexported(const model::ObjectKey& service, SyncR
   spdlog::info("released the ClusterSet IP of {}: no cluster exports it", service.ToString());
 }
 
-void ExportPublisher::CollectOrphanImports(SyncReport& report) {
+void ExportPublisher::CollectOrphanImports(const std::vector<registry::KeyValue>& records,
+                                           SyncReport& report) {
   auto imports = reg_.List(mcs::kImportsPrefix);
-  auto exported = ExportedServices(reg_, "");
-  if (!imports || !exported) return;
+  if (!imports) return;
+  auto exported = ExportedServices(records, "");
   auto now = std::chrono::steady_clock::now();
   std::map<std::string, std::chrono::steady_clock::time_point> still;
   for (const auto& kv : *imports) {
     auto parsed = mcs::ParseKey(kv.key);
     if (!parsed) continue;
     const auto* imp = std::get_if<mcs::ImportKeyParts>(&*parsed);
-    if (!imp || exported->count(imp->service)) continue;
+    if (!imp || exported.count(imp->service)) continue;
     auto since = orphan_since_.count(kv.key) ? orphan_since_[kv.key] : now;
     if (now - since < options_.orphan_grace) {
       still[kv.key] = since;

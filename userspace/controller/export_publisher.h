@@ -15,6 +15,8 @@
 #include "model/cidr.h"
 #include "model/cluster.h"
 #include "model/exported_service.h"
+#include "model/object_ref.h"
+#include "model/service_import.h"
 #include "registry/registry.h"
 
 namespace meridian::controller {
@@ -28,9 +30,23 @@ struct PublisherOptions {
   std::chrono::milliseconds orphan_grace{20000};
 };
 
+// One of this cluster's exports as the ClusterSet merged it (KEP-1645): the
+// import it is part of, and every conflict of that import. The KEP puts a
+// conflict on every export of the conflicted service, not only the loser's.
+struct ExportState {
+  model::ObjectKey service;
+  model::ImportType import_type = model::ImportType::kClusterSetIP;
+  model::SessionAffinity session_affinity = model::SessionAffinity::kNone;
+  std::vector<std::string> clusters;             // exporting clusters, oldest export first
+  std::vector<model::ExportConflict> conflicts;  // of the whole import
+
+  bool operator==(const ExportState&) const = default;
+};
+
 struct SyncReport {
   int puts = 0, keepalives = 0, deletes = 0, released_imports = 0;
-  std::vector<std::string> errors;  // one per failed record; the rest went on
+  std::vector<std::string> errors;   // one per failed record; the rest went on
+  std::vector<ExportState> exports;  // sorted by service; empty if the registry could not be read
 };
 
 class ExportPublisher {
@@ -42,14 +58,29 @@ class ExportPublisher {
   // no longer exported, and ensures every ClusterSetIP export has its IP.
   // Call at least every lease_ttl / 3. The first call adopts (or removes)
   // records a previous run left behind.
+  // Each ClusterSet IP follows the merged import, not this cluster's own
+  // export: it is allocated only while the import is ClusterSetIP, and
+  // released when it becomes headless.
   SyncReport Sync(const model::Cluster& info, const std::vector<model::ExportedService>& exports);
+  // Reads the records a previous run left under this cluster's prefix (at
+  // most once; Sync calls it if the caller did not). Returns the creation
+  // time each previously published export carried, so that a restart does
+  // not make an export younger than it was (the merge's oldest-wins rule
+  // depends on it).
+  Result<std::map<model::ObjectKey, std::int64_t>> Adopt();
+  bool adopted() const { return adopted_; }
   // Deletes every record of this cluster, and the import records nobody
   // else exports: a clean shutdown, so peers need not wait for the lease.
   SyncReport Withdraw();
 
  private:
   void ReleaseIfUnexported(const model::ObjectKey& service, SyncReport& report);
-  void CollectOrphanImports(SyncReport& report);
+  // Merges each of `exports` with the other clusters' exports of the same
+  // service (from one List of the clusters' records), fills report.exports,
+  // and allocates or releases each import's ClusterSet IP by its merged type.
+  void FollowImports(const std::vector<model::ExportedService>& exports,
+                     const std::vector<registry::KeyValue>& records, SyncReport& report);
+  void CollectOrphanImports(const std::vector<registry::KeyValue>& records, SyncReport& report);
 
   registry::Registry& reg_;
   PublisherOptions options_;

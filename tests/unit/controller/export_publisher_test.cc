@@ -103,5 +103,86 @@ TEST_F(ExportPublisherTest, ReleasesOrphanImportsOfDeadClusters) {
   EXPECT_FALSE(reg_->Get(mcs::ImportKey({"shop", "dead"}))->has_value());
 }
 
+// Issue 12.5: the ClusterSet IP follows the merged import. A headless export
+// that is older makes the import headless: the younger ClusterIP exporter
+// must neither allocate an IP nor keep one it allocated earlier.
+TEST_F(ExportPublisherTest, AllocatesAnIpOnlyForAClusterSetIpImport) {
+  ExportPublisher west(*reg_, Options("west"));
+  auto west_info = Cluster("west", 2, "10.2.0.0/16", "172.16.2.11");
+  auto west_web = Export("west", "web", 200);  // ClusterSetIP, younger
+  auto alone = west.Sync(west_info, {west_web});
+  ASSERT_TRUE(alone.errors.empty());
+  EXPECT_TRUE(reg_->Get(mcs::ImportKey({"shop", "web"}))->has_value());  // alone: ClusterSetIP
+
+  ExportPublisher east(*reg_, Options("east"));
+  auto east_web = Export("east", "web", 100);  // older, headless
+  east_web.type = model::ImportType::kHeadless;
+  auto r = east.Sync(Cluster("east", 1, "10.1.0.0/16", "172.16.1.11"), {east_web});
+  ASSERT_TRUE(r.errors.empty()) << r.errors.front();
+  EXPECT_EQ(r.released_imports, 1);
+  EXPECT_FALSE(reg_->Get(mcs::ImportKey({"shop", "web"}))->has_value());
+
+  auto again = west.Sync(west_info, {west_web});
+  ASSERT_TRUE(again.errors.empty());
+  EXPECT_FALSE(reg_->Get(mcs::ImportKey({"shop", "web"}))->has_value())
+      << "the younger ClusterIP export re-allocated an IP for a headless import";
+  ASSERT_EQ(again.exports.size(), 1u);
+  EXPECT_EQ(again.exports[0].import_type, model::ImportType::kHeadless);
+  EXPECT_EQ(again.exports[0].clusters, (std::vector<std::string>{"east", "west"}));
+
+  // The headless export goes: the import is ClusterSetIP again, with an IP.
+  ASSERT_TRUE(east.Sync(Cluster("east", 1, "10.1.0.0/16", "172.16.1.11"), {}).errors.empty());
+  ASSERT_TRUE(west.Sync(west_info, {west_web}).errors.empty());
+  EXPECT_TRUE(reg_->Get(mcs::ImportKey({"shop", "web"}))->has_value());
+}
+
+// Issue 12.4: a conflict is reported on every export of the service, the
+// oldest (winning) one included, with the merged import's view.
+TEST_F(ExportPublisherTest, ReportsTheImportsConflictsOnEveryExport) {
+  ExportPublisher east(*reg_, Options("east")), west(*reg_, Options("west"));
+  auto east_info = Cluster("east", 1, "10.1.0.0/16", "172.16.1.11");
+  auto west_info = Cluster("west", 2, "10.2.0.0/16", "172.16.2.11");
+  auto west_web = Export("west", "web", 200);
+  west_web.session_affinity = model::SessionAffinity::kClientIP;
+  ASSERT_TRUE(east.Sync(east_info, {Export("east", "web", 100)}).errors.empty());
+  ASSERT_TRUE(west.Sync(west_info, {west_web}).errors.empty());
+  const model::ExportConflict expected{
+      "west", "SessionAffinityConflict",
+      "session affinity ClientIP conflicts with None of the oldest export (cluster east)"};
+  for (auto* pub : {&east, &west}) {
+    auto r = pub == &east ? pub->Sync(east_info, {Export("east", "web", 100)})
+                          : pub->Sync(west_info, {west_web});
+    ASSERT_EQ(r.exports.size(), 1u);
+    EXPECT_EQ(r.exports[0].service, (model::ObjectKey{"shop", "web"}));
+    EXPECT_EQ(r.exports[0].session_affinity, model::SessionAffinity::kNone);
+    EXPECT_EQ(r.exports[0].clusters, (std::vector<std::string>{"east", "west"}));
+    EXPECT_EQ(r.exports[0].conflicts, std::vector<model::ExportConflict>{expected});
+  }
+  // Resolved: no conflict on either side.
+  west_web.session_affinity = model::SessionAffinity::kNone;
+  ASSERT_TRUE(west.Sync(west_info, {west_web}).errors.empty());
+  EXPECT_TRUE(east.Sync(east_info, {Export("east", "web", 100)}).exports[0].conflicts.empty());
+}
+
+// Issue 12.6: a restarted publisher learns the creation time its previous
+// run published, so an export without creationTimestamp keeps its age.
+TEST_F(ExportPublisherTest, AdoptReturnsThePreviousRunsCreationTimes) {
+  auto info = Cluster("east", 1, "10.1.0.0/16", "172.16.1.11");
+  {
+    ExportPublisher before(*reg_, Options("east"));
+    ASSERT_TRUE(before.Sync(info, {Export("east", "web", 1234)}).errors.empty());
+  }
+  ExportPublisher after(*reg_, Options("east"));
+  EXPECT_FALSE(after.adopted());
+  auto created = after.Adopt();
+  ASSERT_TRUE(created.ok()) << created.error().message;
+  EXPECT_TRUE(after.adopted());
+  EXPECT_EQ(*created, (std::map<model::ObjectKey, std::int64_t>{{{"shop", "web"}, 1234}}));
+  auto report = after.Sync(info, {Export("east", "web", 1234)});
+  EXPECT_TRUE(report.errors.empty());
+  EXPECT_EQ(report.keepalives, 1);  // web: adopted by Adopt, so Sync renews it
+  EXPECT_EQ(report.puts, 1);        // info: it carries this run's start time
+}
+
 }  // namespace
 }  // namespace meridian::controller
