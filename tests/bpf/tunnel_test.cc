@@ -219,6 +219,59 @@ TEST_F(TunnelTest, ReplyToAFlowThisNodeStartedIsDecapsulated) {
   EXPECT_EQ(CounterDelta(), (std::map<std::string, std::uint64_t>{{"decap", 1}}));
 }
 
+// Issue 12.2: a client that addresses a pod of another cluster by its IP
+// (a headless import's endpoint, or an exported endpoint) gets its replies:
+// the flow leaves a reply entry, as a VIP flow does, and the reply reaches
+// the client untranslated. Before, the SYN-ACK was dropped at decap.
+TEST_F(TunnelTest, RepliesToAPodAddressedByItsIpAreAdmittedUntranslated) {
+  Install(ClusterSet());
+  const char* kRemotePod = "10.2.1.77";
+  Bytes reply_inner =
+      Packet().Eth().Ipv4(kRemotePod, kClient).Tcp(8080, 40100, 0x12).Payload("ok").Build();
+  CounterDelta();
+  // No flow yet: the same reply is refused.
+  EXPECT_EQ(FromUplink(Vxlan(kRemoteNode, kNodeIp, 2, reply_inner)).verdict, TC_ACT_SHOT);
+  EXPECT_EQ(CounterDelta(), (std::map<std::string, std::uint64_t>{{"drop_tunnel_not_allowed", 1}}));
+
+  auto syn = FromPod(Packet().Eth().Ipv4(kClient, kRemotePod).Tcp(40100, 8080, 0x02).Build());
+  ASSERT_EQ(syn.verdict, TC_ACT_REDIRECT);
+  EXPECT_EQ(Addr(&syn.out[14 + 16]), kRemoteNode);
+  EXPECT_EQ(CounterDelta(),
+            (std::map<std::string, std::uint64_t>{{"pass_not_service", 1}, {"encap", 1}}));
+  mer_ct_key key{.saddr_be = Ip(kRemotePod),
+                 .daddr_be = Ip(kClient),
+                 .sport_be = htons(8080),
+                 .dport_be = htons(40100),
+                 .proto = IPPROTO_TCP,
+                 .dir = MER_CT_REPLY,
+                 .pad = 0};
+  mer_ct_entry entry{};
+  ASSERT_EQ(bpf_map_lookup_elem(dp_->maps().ct, &key, &entry), 0);
+  EXPECT_EQ(entry.flags, MER_CT_F_TUNNEL_FLOW);
+  EXPECT_EQ(entry.vip_be, 0u);
+
+  Bytes frame = Vxlan(kRemoteNode, kNodeIp, 2, reply_inner);
+  auto decap = FromUplink(frame);
+  ASSERT_EQ(decap.verdict, TC_ACT_OK);
+  Bytes want(frame.begin(), frame.begin() + 14);
+  want.insert(want.end(), reply_inner.begin() + 14, reply_inner.end());
+  EXPECT_EQ(decap.out, want);
+  // Delivered to the client's veth: no reverse translation (no VIP).
+  auto delivered = ToPod(reply_inner);
+  EXPECT_EQ(delivered.verdict, TC_ACT_OK);
+  EXPECT_EQ(delivered.out, reply_inner);
+  EXPECT_EQ(CounterDelta(),
+            (std::map<std::string, std::uint64_t>{{"decap", 1}, {"pass_to_pod", 1}}));
+  // A later packet of the flow leaves the entry alone; another port of the
+  // same pod is still refused (the entry is per flow).
+  ASSERT_EQ(FromPod(Packet().Eth().Ipv4(kClient, kRemotePod).Tcp(40100, 8080, 0x10).Build())
+                .verdict,
+            TC_ACT_REDIRECT);
+  Bytes other_port =
+      Packet().Eth().Ipv4(kRemotePod, kClient).Tcp(8081, 40100, 0x12).Payload("no").Build();
+  EXPECT_EQ(FromUplink(Vxlan(kRemoteNode, kNodeIp, 2, other_port)).verdict, TC_ACT_SHOT);
+}
+
 TEST_F(TunnelTest, TunnelDropsAreCountedByReason) {
   Install(ClusterSet());
   CounterDelta();

@@ -181,6 +181,13 @@ struct mer_ct_entry {
 	MER_U64 created_ns; /* bpf_ktime_get_ns() at creation */
 };
 
+enum mer_ct_flags {
+	/* REPLY entry of a flow sent untranslated to a pod of another cluster
+	 * (pod IP, headless endpoint, gateway relay): it admits the answers at
+	 * decapsulation and is not a reverse translation (no VIP). */
+	MER_CT_F_TUNNEL_FLOW = 1u << 0,
+};
+
 /* ---- Counters -------------------------------------------------------- */
 /* X-macro: one line per counter, the name is what tooling prints. Drops
  * are named reasons; each verdict is counted exactly once per packet, except

@@ -3,7 +3,8 @@
  * network. A tunnelled packet is accepted only
  *   - from a registered peer, with that peer's cluster id as VNI, and
  *   - to an endpoint of a service this cluster exports, or as a reply to a
- *     flow this node started (a conntrack reply entry).
+ *     flow this node started (a conntrack reply entry: a VIP flow's, or
+ *     MER_CT_F_TUNNEL_FLOW for a pod addressed by its IP).
  * Everything else that arrives on the VXLAN port is dropped and counted.
  * The inner packet then continues up the stack, routed to its pod (through
  * the pod's veth, where mer_to_pod restores the VIP of replies). */
@@ -25,6 +26,7 @@
 #include "meridian/parse.h"
 #include "meridian/stats.h"
 #include "meridian/jhash.h"
+#include "meridian/lb.h"
 #include "meridian/tunnel.h"
 
 /* Offsets inside a VXLAN frame with a 20-byte outer IPv4 header. */
@@ -133,9 +135,7 @@ static __always_inline int mer_gateway_relay(struct __sk_buff *skb)
 {
 	struct mer_remote_cidr *remote;
 	enum mer_stat drop = MER_STAT_DROP_ENCAP_FAILED;
-	struct mer_ct_entry entry = {};
 	struct mer_pkt p = {};
-	struct mer_ct_key reply;
 	int ret;
 
 	if (!(mer_cfg.flags & MER_CFG_GATEWAY) || !mer_tunnel_enabled())
@@ -147,18 +147,7 @@ static __always_inline int mer_gateway_relay(struct __sk_buff *skb)
 		return -1;
 	if (mer_too_big_for_tunnel(skb, &p))
 		return mer_uplink_verdict(MER_STAT_DROP_RELAY_TOO_BIG, p.len, TC_ACT_SHOT);
-	reply = (struct mer_ct_key){
-		.saddr_be = p.daddr,
-		.daddr_be = p.saddr,
-		.sport_be = p.dport,
-		.dport_be = p.sport,
-		.proto = p.proto,
-		.dir = MER_CT_REPLY,
-	};
-	entry.created_ns = bpf_ktime_get_ns();
-	if (!bpf_map_lookup_elem(&mer_ct, &reply) &&
-	    bpf_map_update_elem(&mer_ct, &reply, &entry, BPF_NOEXIST) &&
-	    !bpf_map_lookup_elem(&mer_ct, &reply))
+	if (mer_ct_note_tunnel_flow(&p))
 		return mer_uplink_verdict(MER_STAT_DROP_CT_FULL, p.len, TC_ACT_SHOT);
 	ret = mer_vxlan_encap(skb, remote,
 			      mer_flow_hash(p.saddr, p.daddr, p.sport, p.dport, p.proto), &drop);

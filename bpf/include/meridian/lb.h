@@ -126,4 +126,32 @@ static __always_inline int mer_ct_restore_reply(const struct mer_pkt *p,
 	return bpf_map_update_elem(&mer_ct, &key, &entry, BPF_ANY) == 0;
 }
 
+/* A flow sent untranslated to a pod of another cluster (by its pod IP, as
+ * for headless imports): records the reply entry that lets its answers pass
+ * the decapsulation check (mer_tunnel_allowed), as a VIP flow's reply entry
+ * does. It carries no VIP, so replies are delivered as they come. An entry
+ * already there (this flow's, or a VIP flow's) is left alone. Returns -1
+ * when conntrack has no room. */
+static __always_inline int mer_ct_note_tunnel_flow(const struct mer_pkt *p)
+{
+	struct mer_ct_entry entry = {.flags = MER_CT_F_TUNNEL_FLOW};
+	struct mer_ct_key reply = {
+		.saddr_be = p->daddr,
+		.daddr_be = p->saddr,
+		.sport_be = p->dport,
+		.dport_be = p->sport,
+		.proto = p->proto,
+		.dir = MER_CT_REPLY,
+	};
+
+	if (bpf_map_lookup_elem(&mer_ct, &reply))
+		return 0;
+	entry.created_ns = bpf_ktime_get_ns();
+	/* Lost a race with another CPU: the entry is there all the same. */
+	if (bpf_map_update_elem(&mer_ct, &reply, &entry, BPF_NOEXIST) &&
+	    !bpf_map_lookup_elem(&mer_ct, &reply))
+		return -1;
+	return 0;
+}
+
 #endif /* MERIDIAN_LB_H */

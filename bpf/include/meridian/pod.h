@@ -153,10 +153,13 @@ static __always_inline int mer_handle_from_pod(struct __sk_buff *skb)
 
 		if (mer_is_vip(p.daddr))
 			return mer_verdict(MER_STAT_DROP_UNKNOWN_PORT, &p, TC_ACT_SHOT);
-		/* Pod-to-pod across clusters, e.g. a backend's replies. */
+		/* Pod-to-pod across clusters: a backend's replies, or a client
+		 * that addresses a remote pod by its IP (headless imports). */
 		remote = mer_remote_lookup(p.daddr);
 		if (mer_check_tunnel_mtu(skb, &p, remote, &action))
 			return action;
+		if (remote && mer_ct_note_tunnel_flow(&p))
+			return mer_verdict(MER_STAT_DROP_CT_FULL, &p, TC_ACT_SHOT);
 		return mer_forward(skb, &p, remote, MER_STAT_PASS_NOT_SERVICE);
 	}
 	return mer_from_pod_service(skb, &p, svc);
@@ -175,7 +178,7 @@ static __always_inline int mer_handle_to_pod(struct __sk_buff *skb)
 	mer_ct_forward_key(&key, &p);
 	key.dir = MER_CT_REPLY;
 	ct = bpf_map_lookup_elem(&mer_ct, &key);
-	if (!ct)
+	if (!ct || (ct->flags & MER_CT_F_TUNNEL_FLOW))
 		return mer_verdict(MER_STAT_PASS_TO_POD, &p, TC_ACT_OK);
 
 	if (mer_snat(skb, &p, ct->vip_be, ct->vport_be))
