@@ -18,6 +18,9 @@
 #    web.default.svc.clusterset.local is the ClusterSet IP, SRV names the
 #    port, the headless hl lists its ready pods and names them per cluster,
 #    other zones are REFUSED; curl by name reaches web
+#  - pod IPs across clusters: the headless hl's pods by per-pod name and by
+#    IP, TCP and UDP, and web's exported endpoint by IP; a port nobody
+#    exports stays closed (dropped and counted at c2)
 #  - SIGKILL of c2's controller: its exports disappear from c1's maps
 #    within the lease (3 s) plus margin (and db from DNS); restarting it
 #    brings them back; SIGTERM withdraws at once
@@ -25,7 +28,9 @@
 # MERIDIAN_REGISTRY_BACKEND=etcd runs the same on a real etcd, started in
 # the lab's router namespace on 172.16.1.1 so that every node namespace
 # reaches it over the underlay; the controllers and meridianctl run there
-# too. Default: dir.
+# too. It then restarts etcd twice under a client loop (2 s and 30 s down:
+# both controllers publish again, every export is back in etcd, no request
+# fails). Default: dir.
 #
 # Usage: clusterset_test.sh [--bin-dir DIR]. Exit 0 pass, 1 fail, 77 skip.
 set -uo pipefail
@@ -113,7 +118,7 @@ kind: Service
 metadata: {name: hl, namespace: default}
 spec:
   clusterIP: None
-  ports: [{name: http, protocol: TCP, port: 8080}]
+  ports: [{name: http, protocol: TCP, port: 8080}, {name: udp, protocol: UDP, port: 8080}]
 ---
 apiVersion: discovery.k8s.io/v1
 kind: EndpointSlice
@@ -122,7 +127,7 @@ metadata:
   namespace: default
   labels: {kubernetes.io/service-name: hl}
 addressType: IPv4
-ports: [{name: http, protocol: TCP, port: 8080}]
+ports: [{name: http, protocol: TCP, port: 8080}, {name: udp, protocol: UDP, port: 8080}]
 endpoints:
 - {addresses: [$(lab_pod_ip c2n1p2)], hostname: hl-0, conditions: {ready: true}}
 - {addresses: [$(lab_pod_ip c2n2p2)], hostname: hl-1, conditions: {ready: true}}
@@ -217,6 +222,27 @@ dns_queries() { lab_agent_status "$C1N1" | python3 -c 'import json,sys; d=json.l
 dns_counted() { [[ $(dns_queries) == True ]]; }
 check "status.json counts the queries (udp, NXDOMAIN, REFUSED)" wait_for 12 dns_counted
 
+# --- pod IPs across clusters (issue 12.2) -------------------------------------
+# A headless import hands out pod IPs: a client in c1 must reach them, and any
+# exported endpoint, by pod IP, TCP and UDP (the SYN-ACK used to be dropped at
+# c1's node). Ports nobody exports stay closed.
+stat_of() {  # stat_of NODE COUNTER
+  "$BIN_DIR/meridianctl" --node "$1" --json stats | python3 -c 'import json,sys; print(json.load(sys.stdin)[sys.argv[1]]["packets"])' "$2"
+}
+check_eq "curl by per-pod name hl-1.c2.hl.default.svc.clusterset.local:8080 (headless, c2)" "c2n2p2" \
+  "$(client curl -s --max-time 3 http://hl-1.c2.hl.default.svc.clusterset.local:8080/)"
+check_eq "curl hl-0's pod IP $(lab_pod_ip c2n1p2):8080 from c1" "c2n1p2" \
+  "$(client curl -s --max-time 3 "http://$(lab_pod_ip c2n1p2):8080/")"
+check_eq "UDP to hl-0's pod IP from c1" "c2n1p2 hello" \
+  "$(client bash -c "echo hello | socat -T2 - UDP:$(lab_pod_ip c2n1p2):8080")"
+check_eq "curl an exported endpoint of web (ClusterSetIP) by pod IP $(lab_pod_ip c2n1p1):8080" "c2n1p1" \
+  "$(client curl -s --max-time 3 "http://$(lab_pod_ip c2n1p1):8080/")"
+C2N1=$(lab_node_ns "$PREFIX" 2 1)
+before=$(stat_of "$C2N1" drop_tunnel_not_allowed)
+client curl -s --max-time 1 "http://$(lab_pod_ip c2n1p1):9999/" >/dev/null
+more_drops() { test "$(stat_of "$C2N1" drop_tunnel_not_allowed)" -gt "$before"; }
+check "a port nobody exports (c2n1p1:9999) stays unreachable: dropped and counted at c2n1" wait_for 2 more_drops
+
 # --- a malformed record ------------------------------------------------------
 CTL=("${IN_REG_NS[@]}" "$BIN_DIR/meridianctl")
 "${CTL[@]}" registry --url "$REG" put /meridian/v1/clusters/c9/info --value 'garbage' >/dev/null
@@ -253,6 +279,44 @@ unset 'CTRL_PID[2]'
 t0=$(date +%s%N)
 check "SIGTERM withdraws c2's exports at once (< 1 s)" wait_for 1 only_c1
 echo "# withdrawn after $(( ($(date +%s%N) - t0) / 1000000 )) ms"
+
+# --- etcd restarts under load (issue 12.1) -------------------------------------
+# Both controllers run; etcd is killed and restarted twice (2 s and 30 s
+# down, the second far beyond the 3 s lease). The controllers must publish
+# again within a few seconds, the registry must hold every export again,
+# and a client looping over web's ClusterSet IP must see no failure at all:
+# the agents serve the last records meanwhile, and etcd extends the leases
+# when it comes back.
+if [[ $BACKEND == etcd ]]; then
+  start_controller 2
+  check "c2's controller is back" wait_for 5 both_exported
+  ctrl_state() { python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["state"])' "$WORK/controller-c$1.json" 2>/dev/null; }
+  publishing() { [[ $(ctrl_state 1) == publishing && $(ctrl_state 2) == publishing ]]; }
+  exports_in_etcd() {
+    [[ $("${IN_REG_NS[@]}" etcdctl --endpoints 172.16.1.1:2379 get --prefix --keys-only /meridian/v1/clusters/ 2>/dev/null | grep -c /exports/) -eq 5 ]]
+  }
+  require "both controllers publishing, 5 exports in etcd" wait_for 5 publishing
+  require "... the 5 exports are in etcd" exports_in_etcd
+  for down in 2 30; do
+    client bash -c "end=\$((SECONDS + $down + 12)); while ((SECONDS < end)); do curl -s --max-time 2 http://$WEB_IP/ || echo FAILED; sleep 0.1; done" >"$WORK/loop-$down.txt" &
+    loop=$!
+    sleep 1
+    "${IN_REG_NS[@]}" pkill -KILL -x etcd
+    sleep "$down"
+    start_etcd
+    t0=$(date +%s%N)
+    require "etcd back after $down s down" wait_for 10 etcd_up
+    check "etcd down $down s: both controllers publish again within 5 s" wait_for 5 publishing
+    echo "# controllers publishing $(( ($(date +%s%N) - t0) / 1000000 )) ms after etcd was started"
+    check "etcd down $down s: the 5 exports are in etcd" wait_for 3 exports_in_etcd
+    wait "$loop"
+    check "etcd down $down s: $(grep -c '^c[12]n' "$WORK/loop-$down.txt") requests to web's ClusterSet IP, none failed" \
+      test "$(grep -c FAILED "$WORK/loop-$down.txt")" -eq 0
+  done
+  kill -TERM "${CTRL_PID[2]}"
+  wait "${CTRL_PID[2]}" 2>/dev/null
+  unset 'CTRL_PID[2]'
+fi
 
 # --- etcd outage: the datapath keeps serving the last records -----------------
 if [[ $BACKEND == etcd ]]; then
