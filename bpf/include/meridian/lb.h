@@ -70,6 +70,21 @@ static __always_inline void mer_ct_forward_key(struct mer_ct_key *key, const str
 	key->pad = 0;
 }
 
+/* The reply key of the client's flow p, as the peer that answers it sends:
+ * (from_addr, from_port) -> the client. The peer is the backend of a VIP
+ * flow, or the destination itself of an untranslated one. */
+static __always_inline void mer_ct_reply_key(struct mer_ct_key *key, const struct mer_pkt *p,
+					     __be32 from_addr, __be16 from_port)
+{
+	key->saddr_be = from_addr;
+	key->daddr_be = p->saddr;
+	key->sport_be = from_port;
+	key->dport_be = p->sport;
+	key->proto = p->proto;
+	key->dir = MER_CT_REPLY;
+	key->pad = 0;
+}
+
 /* Records both directions of a new (or re-selected) flow. The reply entry
  * is keyed as the backend will answer: backend -> client. */
 static __always_inline int mer_ct_create(const struct mer_pkt *p, const struct mer_service *svc,
@@ -88,11 +103,7 @@ static __always_inline int mer_ct_create(const struct mer_pkt *p, const struct m
 	if (bpf_map_update_elem(&mer_ct, &key, &entry, BPF_ANY))
 		return -1;
 
-	key.saddr_be = be->addr_be;
-	key.daddr_be = p->saddr;
-	key.sport_be = be->port_be;
-	key.dport_be = p->sport;
-	key.dir = MER_CT_REPLY;
+	mer_ct_reply_key(&key, p, be->addr_be, be->port_be);
 	if (bpf_map_update_elem(&mer_ct, &key, &entry, BPF_ANY))
 		return -1;
 	return 0;
@@ -110,17 +121,11 @@ static __always_inline int mer_ct_restore_reply(const struct mer_pkt *p,
 						const struct mer_backend *be)
 {
 	struct mer_ct_entry entry = *fwd;
-	struct mer_ct_key key = {
-		.saddr_be = be->addr_be,
-		.daddr_be = p->saddr,
-		.sport_be = be->port_be,
-		.dport_be = p->sport,
-		.proto = p->proto,
-		.dir = MER_CT_REPLY,
-	};
+	struct mer_ct_key key;
 
 	if (p->proto == IPPROTO_TCP && !p->tcp_syn)
 		return 0;
+	mer_ct_reply_key(&key, p, be->addr_be, be->port_be);
 	if (bpf_map_lookup_elem(&mer_ct, &key))
 		return 0;
 	return bpf_map_update_elem(&mer_ct, &key, &entry, BPF_ANY) == 0;
@@ -135,15 +140,9 @@ static __always_inline int mer_ct_restore_reply(const struct mer_pkt *p,
 static __always_inline int mer_ct_note_tunnel_flow(const struct mer_pkt *p)
 {
 	struct mer_ct_entry entry = {.flags = MER_CT_F_TUNNEL_FLOW};
-	struct mer_ct_key reply = {
-		.saddr_be = p->daddr,
-		.daddr_be = p->saddr,
-		.sport_be = p->dport,
-		.dport_be = p->sport,
-		.proto = p->proto,
-		.dir = MER_CT_REPLY,
-	};
+	struct mer_ct_key reply;
 
+	mer_ct_reply_key(&reply, p, p->daddr, p->dport);
 	if (bpf_map_lookup_elem(&mer_ct, &reply))
 		return 0;
 	entry.created_ns = bpf_ktime_get_ns();
