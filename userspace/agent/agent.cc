@@ -307,7 +307,7 @@ static std::vector<ImportStatus> DescribeImports(const std::vector<model::Servic
                                     model::ToString(p.protocol)));
     }
     for (const auto& c : imp.conflicts) {
-      s.conflicts.push_back(fmt::format("{}: {}: {}", c.cluster, c.reason, c.message));
+      s.conflicts.push_back(c.ToString());
     }
     out.push_back(std::move(s));
   }

@@ -178,7 +178,7 @@ void Controller::LogConflictChanges(const SyncReport& report) {
   if (report.exports.empty() && !report.errors.empty()) return;  // the registry was not read
   std::map<model::ObjectKey, std::vector<std::string>> now;
   for (const auto& e : report.exports) {
-    for (const auto& c : e.conflicts) now[e.service].push_back(ConflictText(c));
+    for (const auto& c : e.conflicts) now[e.service].push_back(c.ToString());
   }
   for (const auto& [key, lines] : now) {
     auto it = conflicts_.find(key);
@@ -190,10 +190,6 @@ void Controller::LogConflictChanges(const SyncReport& report) {
     if (!now.count(key)) spdlog::info("export {}: conflict cleared", key.ToString());
   }
   conflicts_ = std::move(now);
-}
-
-std::string ConflictText(const model::ExportConflict& c) {
-  return fmt::format("{}: {}: {}", c.cluster, c.reason, c.message);
 }
 
 void Controller::WriteStatus(const SyncReport& report, const std::vector<std::string>& problems,
@@ -219,7 +215,7 @@ void Controller::WriteStatus(const SyncReport& report, const std::vector<std::st
   nlohmann::json exports = nlohmann::json::array();
   for (const auto& e : report.exports) {
     nlohmann::json conflicts = nlohmann::json::array();
-    for (const auto& c : e.conflicts) conflicts.push_back(ConflictText(c));
+    for (const auto& c : e.conflicts) conflicts.push_back(c.ToString());
     exports.push_back({{"name", e.service.ToString()},
                        {"valid", true},
                        {"import_type", model::ToString(e.import_type)},

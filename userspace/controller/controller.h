@@ -33,9 +33,6 @@ struct ControllerOptions {
   bool once = false;        // publish once and exit, leaving the records (for tests)
 };
 
-// "<cluster>: <Reason>: <message>", as the agents' status.json spells it.
-std::string ConflictText(const model::ExportConflict& c);
-
 class Controller {
  public:
   explicit Controller(ControllerOptions options) : options_(std::move(options)) {}

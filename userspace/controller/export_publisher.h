@@ -55,12 +55,11 @@ class ExportPublisher {
       : reg_(reg), options_(std::move(options)) {}
 
   // Writes what changed, renews the lease of what did not, deletes what is
-  // no longer exported, and ensures every ClusterSetIP export has its IP.
+  // no longer exported, and lets each export's ClusterSet IP follow the
+  // merged import (not this cluster's own export): allocated only while
+  // the import is ClusterSetIP, released when it becomes headless.
   // Call at least every lease_ttl / 3. The first call adopts (or removes)
   // records a previous run left behind.
-  // Each ClusterSet IP follows the merged import, not this cluster's own
-  // export: it is allocated only while the import is ClusterSetIP, and
-  // released when it becomes headless.
   SyncReport Sync(const model::Cluster& info, const std::vector<model::ExportedService>& exports);
   // Reads the records a previous run left under this cluster's prefix (at
   // most once; Sync calls it if the caller did not). Returns the creation

@@ -18,6 +18,8 @@ struct ExportConflict {
   std::string reason;   // PortConflict, TypeConflict, SessionAffinityConflict
   std::string message;
 
+  // "<cluster>: <Reason>: <message>": how agents and controllers report it.
+  std::string ToString() const { return cluster + ": " + reason + ": " + message; }
   bool operator==(const ExportConflict&) const = default;
 };
 
