@@ -3,7 +3,9 @@
 #include <arpa/inet.h>
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
+#include <unistd.h>
 
+#include <filesystem>
 #include <utility>
 
 #include "datapath/bpffs.h"
@@ -22,6 +24,8 @@ Agent::Agent(AgentOptions options) : options_(std::move(options)) {
   status_path_ = options_.state_dir + "/status.json";
   status_.node = options_.node;
   status_.manifests_dir = options_.manifests_dir;
+  status_.pid = static_cast<long>(getpid());
+  status_.heartbeat_interval_ms = options_.resync_interval.count();
 }
 
 Agent::~Agent() = default;
@@ -30,7 +34,11 @@ Status Agent::Start() {
   if (auto s = datapath::ValidateNodeName(options_.node); !s) return s;
   if (auto s = datapath::EnsureBpffsMounted(options_.bpffs); !s) return s;
 
-  manifests_.emplace(options_.manifests_dir);
+  // The owners file keeps the winner of a manifest conflict across restarts.
+  std::error_code ec;
+  std::filesystem::create_directories(options_.state_dir, ec);
+  if (ec) return Error{fmt::format("--state-dir {}: {}", options_.state_dir, ec.message())};
+  manifests_.emplace(options_.manifests_dir, options_.state_dir + "/manifest-owners.json");
   auto config = TunnelConfig();
   if (!config.ok()) return config.error();
   datapath::LoadOptions load{.pin_dir = datapath::NodePinDir(options_.bpffs, options_.node),
@@ -168,6 +176,9 @@ Result<mer_config> Agent::TunnelConfig() {
 int Agent::Run() {
   if (auto s = Start(); !s) {
     spdlog::error("{}", s.error().message);
+    status_.errors = {"start: " + s.error().message};
+    status_.state = "stopped";
+    PublishStatus();
     return 1;
   }
   HandleLinkEvents();  // the initial dump is already queued on the socket
@@ -445,19 +456,25 @@ void Agent::PublishStatus() {
     status_.dns.dropped = c.dropped;
     status_.dns.truncated = c.truncated;
   }
+  status_.heartbeat_unix_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                                  std::chrono::system_clock::now().time_since_epoch())
+                                  .count();
   if (auto s = WriteStatusFile(status_, status_path_); !s) {
     spdlog::warn("status: {}", s.error().message);
   }
 }
 
 void Agent::Shutdown() {
-  if (!options_.detach_on_exit) return;  // the datapath outlives the agent
-  for (const auto& [name, ifindex] : status_.attached_interfaces) {
-    if (auto s = datapath::DetachPodPrograms(ifindex, name); !s) {
-      spdlog::warn("{}", s.error().message);
+  // Without --detach-on-exit the datapath outlives the agent: the status
+  // says "stopped" (nobody reconciles any more) but keeps the interfaces.
+  if (options_.detach_on_exit) {
+    for (const auto& [name, ifindex] : status_.attached_interfaces) {
+      if (auto s = datapath::DetachPodPrograms(ifindex, name); !s) {
+        spdlog::warn("{}", s.error().message);
+      }
     }
+    status_.attached_interfaces.clear();
   }
-  status_.attached_interfaces.clear();
   status_.state = "stopped";
   PublishStatus();
 }

@@ -6,8 +6,9 @@
 #include <cstdio>
 #include <ctime>
 #include <filesystem>
-#include <fstream>
 #include <nlohmann/json.hpp>
+
+#include "common/atomic_file.h"
 
 namespace meridian::agent {
 
@@ -32,7 +33,7 @@ std::string RenderImportsJson(const std::vector<ImportStatus>& imports) {
                    {"ports", i.ports},
                    {"conflicts", i.conflicts}});
   }
-  return out.dump();
+  return out.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
 Status WriteStatusFile(const AgentStatus& s, const std::string& path) {
@@ -40,6 +41,9 @@ Status WriteStatusFile(const AgentStatus& s, const std::string& path) {
       {"node", s.node},
       {"manifests", s.manifests_dir},
       {"state", s.state},
+      {"pid", s.pid},
+      {"heartbeat_unix_ms", s.heartbeat_unix_ms},
+      {"heartbeat_interval_ms", s.heartbeat_interval_ms},
       {"errors", s.errors},
       {"reconciles", s.reconciles},
       {"last_reconcile_ms", s.last_reconcile_ms},
@@ -95,24 +99,18 @@ Status WriteStatusFile(const AgentStatus& s, const std::string& path) {
   }
   std::error_code ec;
   std::filesystem::create_directories(std::filesystem::path(path).parent_path(), ec);
-  std::string tmp = path + ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::trunc);
-    std::string text = j.dump(2);
-    if (!s.registry.url.empty()) {
-      // Splice "imports" in before the closing brace (see RenderImportsJson).
-      text.resize(text.size() - 2);  // "\n}"
-      text += ",\n  \"imports\": ";
-      text += s.imports_json.empty() ? RenderImportsJson(s.imports) : s.imports_json;
-      text += "\n}";
-    }
-    out << text << "\n";
-    if (!out) return Error{fmt::format("write {}: failed", tmp)};
+  // Every text field came from outside at some point (manifests, file
+  // names, registry keys): bytes that are not UTF-8 are replaced rather than
+  // allowed to throw, so no input can stop the agent from reporting.
+  std::string text = j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace);
+  if (!s.registry.url.empty()) {
+    // Splice "imports" in before the closing brace (see RenderImportsJson).
+    text.resize(text.size() - 2);  // "\n}"
+    text += ",\n  \"imports\": ";
+    text += s.imports_json.empty() ? RenderImportsJson(s.imports) : s.imports_json;
+    text += "\n}";
   }
-  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
-    return Error{fmt::format("rename {} to {}: failed", tmp, path)};
-  }
-  return Status::Ok();
+  return WriteFileAtomically(path, text + "\n");
 }
 
 }  // namespace meridian::agent

@@ -73,7 +73,15 @@ struct AgentStatus {
   std::string manifests_dir;
   // "serving": last reconcile applied cleanly; "degraded": input rejected
   // or a kernel write failed, the last good state is still served.
+  // "stopped": the agent exited (SIGTERM, a failed start); the datapath it
+  // loaded keeps forwarding unless it ran with --detach-on-exit.
   std::string state = "starting";
+  // A reader tells a stale file (the agent was killed or crashed) by the
+  // heartbeat: it is stamped on every write, and writes happen at least
+  // every heartbeat_interval_ms (the resync interval).
+  long pid = 0;
+  std::int64_t heartbeat_unix_ms = 0;
+  std::int64_t heartbeat_interval_ms = 0;
   std::vector<std::string> errors;  // current input and apply errors
   std::uint64_t reconciles = 0;
   double last_reconcile_ms = 0;  // read, merge, build and apply (not the status write)
@@ -93,7 +101,7 @@ struct AgentStatus {
   DnsStatus dns;
 };
 
-// Atomic: write to a temporary file, then rename over status.json.
+// Atomic (WriteFileAtomically): a reader never sees a torn status.json.
 Status WriteStatusFile(const AgentStatus& status, const std::string& path);
 
 std::string NowRfc3339();

@@ -6,9 +6,9 @@
 #include <unistd.h>
 
 #include <filesystem>
-#include <fstream>
 #include <nlohmann/json.hpp>
 
+#include "common/atomic_file.h"
 #include "mcs/export_builder.h"
 #include "model/service_import.h"
 
@@ -51,11 +51,27 @@ int Controller::Run() {
     } else {
       spdlog::info("signal {}: the registry was never reached; nothing to withdraw", sig);
     }
+    stopping_ = true;
+    WriteStatus(last_report_, last_problems_, last_invalid_);
     io_.stop();
   });
   Connect();
   io_.run();
   return exit_code_;
+}
+
+// The owners file keeps the winner of a manifest conflict across restarts:
+// in --state-dir, else beside --status-file, else nowhere.
+std::string Controller::OwnersFile() const {
+  std::string dir = options_.state_dir;
+  if (dir.empty() && !options_.status_file.empty()) {
+    dir = std::filesystem::path(options_.status_file).parent_path().string();
+    if (dir.empty()) dir = ".";
+  }
+  if (dir.empty()) return "";
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
+  return dir + "/manifest-owners-" + options_.cluster + ".json";
 }
 
 void Controller::Connect() {
@@ -86,7 +102,7 @@ void Controller::Connect() {
                                                   .lease_ttl = options_.lease_ttl,
                                                   .clusterset_cidr = clusterset_cidr_,
                                                   .orphan_grace = 2 * options_.lease_ttl});
-  manifests_.emplace(options_.manifests_dir);
+  manifests_.emplace(options_.manifests_dir, OwnersFile());
   Sync();
   if (options_.once) {
     io_.stop();
@@ -195,12 +211,23 @@ void Controller::LogConflictChanges(const SyncReport& report) {
 void Controller::WriteStatus(const SyncReport& report, const std::vector<std::string>& problems,
                              const std::vector<mcs::ExportProblem>& invalid) {
   if (options_.status_file.empty()) return;
+  if (&report != &last_report_) {  // kept for the "stopped" write on exit
+    last_report_ = report;
+    last_problems_ = problems;
+    last_invalid_ = invalid;
+  }
   nlohmann::json j;
   j["cluster"] = options_.cluster;
   j["registry"] = options_.registry_url;
-  j["state"] = !registry_error_.empty()                    ? "unreachable"
+  j["state"] = stopping_                                   ? "stopped"
+               : !registry_error_.empty()                  ? "unreachable"
                : report.errors.empty() && problems.empty() ? "publishing"
                                                            : "degraded";
+  // Stamped on every write; writes happen at least every lease_ttl / 3, so
+  // an older heartbeat means the controller is gone without saying so.
+  j["pid"] = static_cast<long>(getpid());
+  j["heartbeat_unix_ms"] = NowMs();
+  j["heartbeat_interval_ms"] = (options_.lease_ttl / 3).count();
   j["syncs"] = syncs_;
   j["last_sync"] = {{"puts", report.puts},
                     {"keepalives", report.keepalives},
@@ -233,12 +260,14 @@ void Controller::WriteStatus(const SyncReport& report, const std::vector<std::st
   std::error_code ec;
   std::filesystem::create_directories(std::filesystem::path(options_.status_file).parent_path(),
                                       ec);
-  std::string tmp = options_.status_file + ".tmp";
-  {
-    std::ofstream out(tmp);
-    out << j.dump(2) << "\n";
+  // Replace, never throw, on bytes that are not UTF-8: no input may stop
+  // the controller from reporting (or from publishing, which follows).
+  if (auto w = WriteFileAtomically(
+          options_.status_file,
+          j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n");
+      !w) {
+    spdlog::warn("status: {}", w.error().message);
   }
-  std::filesystem::rename(tmp, options_.status_file, ec);
 }
 
 }  // namespace meridian::controller

@@ -30,6 +30,7 @@ struct ControllerOptions {
   std::chrono::milliseconds lease_ttl{10000};
   std::string clusterset_cidr = "10.255.0.0/16";
   std::string status_file;  // empty: none
+  std::string state_dir;    // manifest owners; default: the status file's directory
   bool once = false;        // publish once and exit, leaving the records (for tests)
 };
 
@@ -43,6 +44,7 @@ class Controller {
 
   // Opens the registry and starts publishing, or retries in kConnectRetry.
   void Connect();
+  std::string OwnersFile() const;
   void Sync();
   void ArmInotify();
   void ScheduleRenew();
@@ -69,6 +71,11 @@ class Controller {
   model::Cidr clusterset_cidr_;
   std::string registry_error_;  // why the registry could not be opened; empty once it was
   int exit_code_ = 0;
+  // What the last status write said, rewritten as "stopped" on exit.
+  bool stopping_ = false;
+  SyncReport last_report_;
+  std::vector<std::string> last_problems_;
+  std::vector<mcs::ExportProblem> last_invalid_;
 };
 
 }  // namespace meridian::controller

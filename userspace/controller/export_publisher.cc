@@ -47,10 +47,28 @@ SyncReport ExportPublisher::Sync(const model::Cluster& info,
                                  const std::vector<model::ExportedService>& exports) {
   SyncReport report;
   if (started_ms_ == 0) started_ms_ = NowMs();
+  // Every record is decoded back as a reader would before it is written:
+  // one that readers would reject (a string that is not UTF-8 serializes,
+  // with a libprotobuf ERROR, but does not parse) is reported and never
+  // published, instead of vanishing silently on every agent.
   std::map<std::string, std::string> desired;
-  desired[mcs::ClusterInfoKey(options_.cluster)] = mcs::EncodeClusterInfo(info, started_ms_);
-  for (const auto& e : exports)
-    desired[mcs::ExportKey(options_.cluster, e.service)] = mcs::EncodeExportedService(e);
+  std::string cluster_info = mcs::EncodeClusterInfo(info, started_ms_);
+  if (auto back = mcs::DecodeClusterInfo(options_.cluster, cluster_info); !back) {
+    report.errors.push_back(fmt::format("Cluster {}: not published: its record does not decode: {}",
+                                        options_.cluster, back.error().message));
+  } else {
+    desired[mcs::ClusterInfoKey(options_.cluster)] = std::move(cluster_info);
+  }
+  for (const auto& e : exports) {
+    std::string bytes = mcs::EncodeExportedService(e);
+    if (auto back = mcs::DecodeExportedService(options_.cluster, e.service, bytes); !back) {
+      report.errors.push_back(
+          fmt::format("export {}: not published: its record does not decode: {}",
+                      e.service.ToString(), back.error().message));
+      continue;
+    }
+    desired[mcs::ExportKey(options_.cluster, e.service)] = std::move(bytes);
+  }
 
   if (!adopted_) {
     if (auto adopted = Adopt(); !adopted) {

@@ -29,6 +29,9 @@ int main(int argc, char** argv) {
                  "Where ClusterSet IPs are allocated from (the same in every cluster)")
       ->capture_default_str();
   app.add_option("--status-file", o.status_file, "Where status JSON is written after each sync");
+  app.add_option("--state-dir", o.state_dir,
+                 "Where the owner of every manifest object is remembered, so the winner of a "
+                 "conflict survives a restart (default: the --status-file's directory)");
   app.add_flag("--once", o.once, "Publish once and exit without withdrawing (tests)");
   app.add_option("--log-level", log_level, "trace, debug, info, warn, error")
       ->capture_default_str();

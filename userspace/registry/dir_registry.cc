@@ -17,6 +17,8 @@
 #include <system_error>
 #include <utility>
 
+#include "common/atomic_file.h"
+
 namespace meridian::registry {
 namespace {
 
@@ -103,51 +105,6 @@ Result<std::optional<std::string>> ReadFile(const std::string& path) {
   }
   close(fd);
   return std::optional<std::string>(std::move(out));
-}
-
-Status FsyncDir(const std::string& dir) {
-  int fd = open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0) return Error{fmt::format("open {}: {}", dir, ErrnoText(errno))};
-  int rc = fsync(fd);
-  int err = errno;
-  close(fd);
-  if (rc != 0) return Error{fmt::format("fsync {}: {}", dir, ErrnoText(err))};
-  return Status::Ok();
-}
-
-// Replaces dir/name atomically: a temp file in the same directory, written,
-// fsynced, renamed over the target; then the directory is fsynced.
-Status AtomicWriteFile(const std::string& dir, const std::string& name, const std::string& bytes) {
-  std::string tmp = dir + "/.tmp-XXXXXX";
-  int fd = mkostemp(tmp.data(), O_CLOEXEC);
-  if (fd < 0) return Error{fmt::format("create temp file in {}: {}", dir, ErrnoText(errno))};
-  auto fail = [&](const std::string& what) {
-    int err = errno;
-    close(fd);
-    unlink(tmp.c_str());
-    return Status(Error{fmt::format("{} {}: {}", what, tmp, ErrnoText(err))});
-  };
-  std::size_t done = 0;
-  while (done < bytes.size()) {
-    ssize_t n = write(fd, bytes.data() + done, bytes.size() - done);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) return fail("write");
-    done += static_cast<std::size_t>(n);
-  }
-  if (fchmod(fd, 0644) != 0) return fail("chmod");
-  if (fsync(fd) != 0) return fail("fsync");
-  if (close(fd) != 0) {
-    int err = errno;
-    unlink(tmp.c_str());
-    return Error{fmt::format("close {}: {}", tmp, ErrnoText(err))};
-  }
-  std::string target = dir + "/" + name;
-  if (rename(tmp.c_str(), target.c_str()) != 0) {
-    int err = errno;
-    unlink(tmp.c_str());
-    return Error{fmt::format("rename {} -> {}: {}", tmp, target, ErrnoText(err))};
-  }
-  return FsyncDir(dir);
 }
 
 }  // namespace
@@ -302,7 +259,7 @@ Result<std::int64_t> DirRegistry::ReadCounterFile(const std::string& name) {
 }
 
 Status DirRegistry::WriteCounterFile(const std::string& name, std::int64_t value) {
-  return AtomicWriteFile(dir_, name, fmt::format("{}\n", value));
+  return WriteFileAtomically(dir_ + "/" + name, fmt::format("{}\n", value));
 }
 
 Result<std::int64_t> DirRegistry::ReadRevision() { return ReadCounterFile(kRevisionFile); }
@@ -334,7 +291,7 @@ Result<std::optional<DirRegistry::Record>> DirRegistry::ReadRecord(const std::st
 }
 
 Status DirRegistry::WriteRecord(const Record& record) {
-  return AtomicWriteFile(KeysDir(), FileNameForKey(record.key), EncodeRecord(record));
+  return WriteFileAtomically(KeysDir() + "/" + FileNameForKey(record.key), EncodeRecord(record));
 }
 
 Status DirRegistry::ExpireIfDue(Record& record, std::int64_t now_ms) {

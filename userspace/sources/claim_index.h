@@ -1,6 +1,6 @@
-// ClaimIndex: the identities that accepted manifest files claim, so that a
-// changed file can be checked against all other files without rescanning
-// them. Internal to userspace/sources/ (used by ManifestDirectory).
+// ClaimIndex: the identities that accepted manifest objects claim, so that
+// two objects never define the same Service, VIP, slice, export or cluster.
+// Internal to userspace/sources/ (used by ManifestDirectory).
 #pragma once
 
 #include <cstdint>
@@ -19,19 +19,17 @@ namespace meridian::sources::internal {
 // - Service, EndpointSlice and ServiceExport: namespace/name;
 // - Service frontends: clusterIP, port and protocol;
 // - Cluster: name, id, and each pod CIDR (no two Clusters' may overlap).
-// Accepted objects never conflict with each other, so each claim has
-// exactly one owner.
+// Objects are claimed one at a time, in the order the caller decides who
+// wins; each claim has exactly one owner.
 class ClaimIndex {
  public:
-  void Add(const std::string& file, const model::ResourceSnapshot& objects);
-  // Drops the claims of `objects`, which must have been added.
-  void Remove(const model::ResourceSnapshot& objects);
-
-  // Conflicts of `objects` (the new content of `file`) with the claims of
-  // other files and among themselves. Claims of `file` itself are those of
-  // its previous version, which the new content would replace.
-  std::vector<DecodeError> Check(const std::string& file,
-                                 const model::ResourceSnapshot& objects) const;
+  // Claims everything `obj` (from `file`) needs, unless an object claimed
+  // earlier holds any of it: then nothing is claimed, and the conflicts are
+  // returned (empty: claimed).
+  std::vector<DecodeError> Claim(const std::string& file, const model::Service& svc);
+  std::vector<DecodeError> Claim(const std::string& file, const model::EndpointSlice& slice);
+  std::vector<DecodeError> Claim(const std::string& file, const model::ServiceExport& exp);
+  std::vector<DecodeError> Claim(const std::string& file, const model::Cluster& cluster);
 
  private:
   // Who holds a claim.
@@ -43,17 +41,9 @@ class ClaimIndex {
   using Frontend = std::tuple<std::uint32_t, std::uint16_t, model::Protocol>;
   using CidrMap = std::map<model::Cidr, Owner>;
 
-  void AddService(const std::string& file, const model::Service& svc);
-  void AddSlice(const std::string& file, const model::EndpointSlice& slice);
-  void AddExport(const std::string& file, const model::ServiceExport& exp);
-  void AddCluster(const std::string& file, const model::Cluster& cluster);
   static std::vector<Frontend> Frontends(const model::Service& svc);
-  // An entry of `index` whose CIDR overlaps `cidr`, skipping those owned by
-  // `skip_file` unless that is null.
-  static const CidrMap::value_type* Overlap(const CidrMap& index, const model::Cidr& cidr,
-                                            const std::string* skip_file);
-  void CheckCluster(const std::string& file, const model::Cluster& cluster, const ClaimIndex& own,
-                    std::vector<DecodeError>& errors) const;
+  // An entry of `index` whose CIDR overlaps `cidr`.
+  static const CidrMap::value_type* Overlap(const CidrMap& index, const model::Cidr& cidr);
 
   std::map<model::ObjectKey, Owner> services_;
   std::map<model::ObjectKey, Owner> slices_;

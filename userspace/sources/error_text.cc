@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include "common/utf8.h"
+
 namespace meridian::sources::internal {
 
 std::string Quote(std::string_view s) {
@@ -18,7 +20,10 @@ std::string Quote(std::string_view s) {
     }
   }
   if (s.size() > kMax) out += "...";
-  return out + "\"";
+  // Bytes that are not UTF-8 come out as \xNN, after the escapes above,
+  // which are ASCII and so never split a character (the cut at kMax may:
+  // its bytes are then escaped too).
+  return EscapeInvalidUtf8(out) + "\"";
 }
 
 std::string Join(const std::string& base, std::string_view name) {
@@ -28,12 +33,12 @@ std::string Join(const std::string& base, std::string_view name) {
 std::string At(const std::string& base, std::size_t i) { return fmt::format("{}[{}]", base, i); }
 
 std::string KeyAt(const std::string& base, std::string_view key) {
-  return fmt::format("{}[\"{}\"]", base, key);
+  return fmt::format("{}[\"{}\"]", base, EscapeInvalidUtf8(key));
 }
 
 std::string ObjectName(std::string_view kind, const model::ObjectKey& key) {
-  if (key.ns.empty()) return fmt::format("{} {}", kind, key.name);
-  return fmt::format("{} {}", kind, key.ToString());
+  if (key.ns.empty()) return EscapeInvalidUtf8(fmt::format("{} {}", kind, key.name));
+  return EscapeInvalidUtf8(fmt::format("{} {}", kind, key.ToString()));
 }
 
 }  // namespace meridian::sources::internal

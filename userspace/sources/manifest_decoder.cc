@@ -7,6 +7,7 @@
 #include <optional>
 #include <utility>
 
+#include "common/utf8.h"
 #include "sources/cluster_decoder.h"
 #include "sources/doc_node.h"
 #include "sources/endpoint_slice_decoder.h"
@@ -31,7 +32,10 @@ std::string DecodeError::ToString() const {
   append(object);
   append(field);
   append(message);
-  return out;
+  // The file name and parser messages (yaml-cpp and nlohmann quote the
+  // bytes they stopped at) may hold anything; the message is logged and
+  // written to status.json, so it must be UTF-8.
+  return EscapeInvalidUtf8(out);
 }
 
 namespace {
@@ -47,6 +51,7 @@ using internal::DocNode;
 using internal::ExpectList;
 using internal::Get;
 using internal::Join;
+using internal::KeyAt;
 using internal::ObjectErrors;
 using internal::ObjectName;
 using internal::ParseJsonManifest;
@@ -96,6 +101,53 @@ std::string BestEffortName(const DocNode& obj, const std::string& kind, bool nam
   return ObjectName(kind, {ns_text, name->Scalar()});
 }
 
+// A field path step for a map key: `spec.ports`, but
+// `metadata.annotations["service.meridian.io/x"]` for keys that are not
+// plain identifiers.
+std::string FieldOf(const std::string& base, const std::string& key) {
+  for (char c : key) {
+    const bool plain = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                       c == '_' || c == '-';
+    if (!plain) return KeyAt(base, EscapeInvalidUtf8(key));
+  }
+  return Join(base, key);
+}
+
+std::string NotUtf8(const std::string& text) {
+  const std::size_t at = FirstInvalidUtf8(text);
+  return fmt::format("not valid UTF-8 (byte 0x{:02x} at offset {}): {}",
+                     static_cast<unsigned char>(text[at]), at, Quote(text));
+}
+
+// Every key and scalar of `node`, at any depth, must be UTF-8: the API
+// server accepts nothing else, and such a string would not survive the
+// JSON status, the Protobuf registry records or a DNS answer. Each bad
+// field is an error naming it; false if there was any.
+bool CheckUtf8(const DocNode& node, const std::string& path, ObjectErrors& e) {
+  if (node.IsScalar()) {
+    const std::string text = node.Scalar();
+    if (IsValidUtf8(text)) return true;
+    e.Add(path, NotUtf8(text));
+    return false;
+  }
+  bool ok = true;
+  if (node.IsSequence()) {
+    const std::vector<DocNode> elems = node.Elements();
+    for (std::size_t i = 0; i < elems.size(); ++i) ok &= CheckUtf8(elems[i], At(path, i), e);
+    return ok;
+  }
+  for (const auto& [key, value] : node.Entries()) {
+    const std::string key_text = key.IsScalar() ? key.Scalar() : "";
+    if (!IsValidUtf8(key_text)) {
+      e.Add(FieldOf(path, key_text), "key " + NotUtf8(key_text));
+      ok = false;
+      continue;
+    }
+    ok &= CheckUtf8(value, FieldOf(path, key_text), e);
+  }
+  return ok;
+}
+
 template <typename T>
 void Keep(std::optional<T> obj, std::vector<T>& out) {
   if (obj) out.push_back(std::move(*obj));
@@ -103,8 +155,10 @@ void Keep(std::optional<T> obj, std::vector<T>& out) {
 
 // Decodes one object (or, at the top of a document, a List of objects).
 // `base` is the field path of the object inside its document.
+// `check_utf8`: the text holds bytes that are not UTF-8, so every string
+// of the object is checked before it is decoded.
 void DecodeObject(const DocNode& obj, const std::string& base, const model::SourceRef& src,
-                  bool allow_list, DecodeResult& out) {
+                  bool allow_list, bool check_utf8, DecodeResult& out) {
   ObjectErrors e;
   if (!obj.IsMap()) {
     e.Add(base, fmt::format("expected a Kubernetes object (a map), got {}", Describe(obj)));
@@ -130,7 +184,7 @@ void DecodeObject(const DocNode& obj, const std::string& base, const model::Sour
           fmt::format("unsupported apiVersion {} for kind {}; accepted: {}", Quote(*api_version),
                       *kind, info->api_version));
   }
-  if (!e.empty()) {
+  if (!e.empty() || (check_utf8 && info->kind != Kind::kList && !CheckUtf8(obj, base, e))) {
     e.MoveTo(src, out.errors);
     return;
   }
@@ -144,7 +198,7 @@ void DecodeObject(const DocNode& obj, const std::string& base, const model::Sour
         const std::vector<DocNode> elems = items->Elements();
         for (std::size_t i = 0; i < elems.size(); ++i) {
           const DocNode& elem = elems[i];
-          DecodeObject(elem, At(path, i), src, /*allow_list=*/false, out);
+          DecodeObject(elem, At(path, i), src, /*allow_list=*/false, check_utf8, out);
         }
       }
       break;
@@ -173,6 +227,9 @@ DecodeResult DecodeManifests(std::string_view text, const std::string& file) {
   // dropping it here keeps marks equal to offsets in `text`.
   constexpr std::string_view kBom = "\xEF\xBB\xBF";
   if (text.substr(0, kBom.size()) == kBom) text.remove_prefix(kBom.size());
+  // One fast pass over the bytes; only a file that fails it pays for the
+  // field-by-field check that names the bad field.
+  const bool check_utf8 = !IsValidUtf8(text);
   if (file.size() >= 5 && file.compare(file.size() - 5, 5, ".json") == 0) {
     auto doc = ParseJsonManifest(text);
     if (!doc.value) {
@@ -181,7 +238,8 @@ DecodeResult DecodeManifests(std::string_view text, const std::string& file) {
     }
     try {
       if (!doc.value->is_null()) {
-        DecodeObject(DocNode(*doc.value), "", model::SourceRef{file, 0}, /*allow_list=*/true, out);
+        DecodeObject(DocNode(*doc.value), "", model::SourceRef{file, 0}, /*allow_list=*/true,
+                     check_utf8, out);
       }
     } catch (const std::exception& e) {
       out = DecodeResult{};
@@ -199,7 +257,7 @@ DecodeResult DecodeManifests(std::string_view text, const std::string& file) {
       // Documents holding only comments or nothing load as null: skipped.
       if (documents[i].IsNull()) continue;
       DecodeObject(DocNode(documents[i]), "", model::SourceRef{file, static_cast<int>(i)},
-                   /*allow_list=*/true, out);
+                   /*allow_list=*/true, check_utf8, out);
     }
   } catch (const YAML::Exception& e) {
     // Not expected after the syntax pass; reported rather than propagated

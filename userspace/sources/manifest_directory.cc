@@ -6,11 +6,15 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <fstream>
+#include <nlohmann/json.hpp>
 #include <set>
 #include <system_error>
 #include <utility>
 
+#include "common/atomic_file.h"
 #include "common/parallel_for.h"
 #include "common/result.h"
 #include "sources/claim_index.h"
@@ -108,7 +112,10 @@ ReadOutcome ReadManifest(const std::string& path, std::size_t max_bytes) {
 
 }  // namespace
 
-ManifestDirectory::ManifestDirectory(std::string dir) : dir_(std::move(dir)) {}
+ManifestDirectory::ManifestDirectory(std::string dir, std::string owners_file)
+    : dir_(std::move(dir)), owners_file_(std::move(owners_file)) {
+  LoadOwners();
+}
 
 ManifestDirectoryState ManifestDirectory::Reload() {
   ManifestDirectoryState out;
@@ -133,7 +140,6 @@ ManifestDirectoryState ManifestDirectory::Reload() {
     bool decode = false;
     if (read.kind == ReadOutcome::Kind::kError) {
       state.content.reset();
-      state.pending.reset();
       state.errors = {{path, FileMessage(path, read.error)}};
     } else {
       decode = TakeContent(state, std::move(read.content));
@@ -150,14 +156,21 @@ ManifestDirectoryState ManifestDirectory::Reload() {
     FileState& state = *to_decode[i].second;
     ++decoded_files_;
     for (const DecodeError& e : decoded[i].errors) state.errors.push_back({path, e.ToString()});
-    if (decoded[i].errors.empty()) state.pending = std::move(decoded[i].objects);
+    if (decoded[i].errors.empty()) {
+      state.good = Version{*state.content, std::move(decoded[i].objects)};
+    }
   }
   files_ = std::move(next);  // deleted files, and their objects, leave here
 
+  // Reading the owners file failed (reported once), or writing it did
+  // (reported until a write succeeds).
+  out.errors = std::exchange(owners_errors_, {});
   ResolveConflicts();
   out.snapshot = Snapshot();
+  out.errors.insert(out.errors.end(), owners_errors_.begin(), owners_errors_.end());
   for (const auto& [path, state] : files_) {
     out.errors.insert(out.errors.end(), state.errors.begin(), state.errors.end());
+    out.errors.insert(out.errors.end(), state.conflicts.begin(), state.conflicts.end());
   }
   out.changed = !published_ || *published_ != out.snapshot;
   published_ = out.snapshot;
@@ -167,48 +180,125 @@ ManifestDirectoryState ManifestDirectory::Reload() {
 bool ManifestDirectory::TakeContent(FileState& state, std::string content) {
   if (state.content == content) return false;  // unchanged: its verdict stands
   state.content = std::move(content);
-  state.pending.reset();
   state.errors.clear();
-  return !(state.accepted && state.accepted->content == *state.content);  // reverted
+  return !(state.good && state.good->content == *state.content);  // reverted
 }
 
-// Accepts pending contents that conflict with nothing, until none is left
-// that can be accepted. Accepted files are never candidates, so the
-// incumbent always wins. Repeating the pass lets an object move between two
-// files edited together: the file losing it is accepted first, then the file
-// gaining it, in one Reload. On the first Reload the pass runs in sorted
-// order, so of two conflicting files the later one is rejected.
+namespace {
+
+model::ObjectKey KeyOf(const model::Service& o) { return o.meta.key; }
+model::ObjectKey KeyOf(const model::EndpointSlice& o) { return o.meta.key; }
+model::ObjectKey KeyOf(const model::ServiceExport& o) { return o.meta.key; }
+model::ObjectKey KeyOf(const model::Cluster& o) { return o.meta.key; }
+
+}  // namespace
+
+// Objects are claimed in two passes, so that who wins a conflict never
+// depends on the order files are read in: first every object that is
+// served (by the file that serves it), then the new ones in file and
+// document order. Kinds claim disjoint identities, so each is resolved on
+// its own.
 void ManifestDirectory::ResolveConflicts() {
+  std::map<ObjectId, std::string> owners;
+  for (auto& [path, state] : files_) state.conflicts.clear();
+  ResolveKind(&model::ResourceSnapshot::services, 0, owners);
+  ResolveKind(&model::ResourceSnapshot::endpoint_slices, 1, owners);
+  ResolveKind(&model::ResourceSnapshot::service_exports, 2, owners);
+  ResolveKind(&model::ResourceSnapshot::clusters, 3, owners);
+  SaveOwners(std::move(owners));
+}
+
+template <typename T>
+void ManifestDirectory::ResolveKind(std::vector<T> model::ResourceSnapshot::*list, int kind,
+                                    std::map<ObjectId, std::string>& owners) {
+  enum class Verdict { kPending, kServed, kPreviousServed, kRejected };
   internal::ClaimIndex claims;
-  for (const auto& [path, state] : files_) {
-    if (state.accepted) claims.Add(path, state.accepted->objects);
+  std::map<std::string, std::vector<Verdict>> verdicts;
+  std::map<std::string, std::vector<T>> served;
+  auto reject = [](FileState& state, const std::string& path, std::vector<DecodeError> errors,
+                   bool kept_previous) {
+    for (DecodeError& e : errors) {
+      if (kept_previous) e.message += "; its previous version is still served";
+      state.conflicts.push_back({path, e.ToString()});
+    }
+  };
+  // The version this file served of `id`, if any.
+  auto served_before = [&](const FileState& state, const model::ObjectKey& key) -> const T* {
+    const std::vector<T>& before = state.served.*list;
+    auto it =
+        std::find_if(before.begin(), before.end(), [&](const T& o) { return KeyOf(o) == key; });
+    return it == before.end() ? nullptr : &*it;
+  };
+  auto incumbent = [&](const std::string& path, const T& obj) {
+    auto owner = owners_.find({kind, KeyOf(obj)});
+    return owner != owners_.end() && owner->second == path;
+  };
+  // Served objects that did not change claim first: an edit elsewhere can
+  // never take their identities away.
+  for (auto& [path, state] : files_) {
+    if (!state.good) continue;
+    const std::vector<T>& objects = state.good->objects.*list;
+    std::vector<Verdict>& v = verdicts[path];
+    v.assign(objects.size(), Verdict::kPending);
+    for (std::size_t i = 0; i < objects.size(); ++i) {
+      if (!incumbent(path, objects[i])) continue;
+      const T* before = served_before(state, KeyOf(objects[i]));
+      if (before == nullptr || !(*before == objects[i])) continue;
+      if (claims.Claim(path, objects[i]).empty()) v[i] = Verdict::kServed;
+    }
   }
-  for (bool progress = true; progress;) {
-    progress = false;
-    for (auto& [path, state] : files_) {
-      if (!state.pending || !claims.Check(path, *state.pending).empty()) continue;
-      if (state.accepted) claims.Remove(state.accepted->objects);
-      claims.Add(path, *state.pending);
-      state.accepted = Version{*state.content, std::move(*state.pending)};
-      state.pending.reset();
-      state.errors.clear();  // conflict errors of an earlier Reload
-      progress = true;
+  // Then served objects that changed (or, after a restart, all of them).
+  for (auto& [path, state] : files_) {
+    if (!state.good) continue;
+    const std::vector<T>& objects = state.good->objects.*list;
+    std::vector<Verdict>& v = verdicts[path];
+    for (std::size_t i = 0; i < objects.size(); ++i) {
+      if (v[i] != Verdict::kPending || !incumbent(path, objects[i])) continue;
+      const ObjectId id{kind, KeyOf(objects[i])};
+      auto errors = claims.Claim(path, objects[i]);
+      if (errors.empty()) {
+        v[i] = Verdict::kServed;
+        continue;
+      }
+      // Its new version conflicts: keep the one this file served, if it
+      // still fits (it does unless another incumbent changed too).
+      const T* prev = served_before(state, id.second);
+      const bool kept = prev != nullptr && claims.Claim(path, *prev).empty();
+      if (kept) served[path].push_back(*prev);
+      v[i] = kept ? Verdict::kPreviousServed : Verdict::kRejected;
+      reject(state, path, std::move(errors), kept);
     }
   }
   for (auto& [path, state] : files_) {
-    if (!state.pending) continue;
-    state.errors.clear();
-    for (const DecodeError& e : claims.Check(path, *state.pending)) {
-      state.errors.push_back({path, e.ToString()});
+    if (!state.good) continue;
+    const std::vector<T>& objects = state.good->objects.*list;
+    std::vector<Verdict>& v = verdicts[path];
+    std::vector<T> out;
+    auto kept = served[path].begin();
+    for (std::size_t i = 0; i < objects.size(); ++i) {
+      if (v[i] == Verdict::kPending) {
+        auto errors = claims.Claim(path, objects[i]);
+        v[i] = errors.empty() ? Verdict::kServed : Verdict::kRejected;
+        reject(state, path, std::move(errors), false);
+      }
+      // Document order, so an unchanged directory gives an equal snapshot.
+      if (v[i] == Verdict::kServed) out.push_back(objects[i]);
+      if (v[i] == Verdict::kPreviousServed) out.push_back(std::move(*kept++));
+      if (v[i] == Verdict::kServed || v[i] == Verdict::kPreviousServed) {
+        owners[{kind, KeyOf(objects[i])}] = path;
+      }
     }
+    state.served.*list = std::move(out);
+  }
+  for (auto& [path, state] : files_) {
+    if (!state.good) (state.served.*list).clear();
   }
 }
 
 model::ResourceSnapshot ManifestDirectory::Snapshot() const {
   model::ResourceSnapshot out;
   for (const auto& [path, state] : files_) {
-    if (!state.accepted) continue;
-    const auto& objects = state.accepted->objects;
+    const auto& objects = state.served;
     auto append = [](auto& to, const auto& from) { to.insert(to.end(), from.begin(), from.end()); };
     append(out.services, objects.services);
     append(out.endpoint_slices, objects.endpoint_slices);
@@ -216,6 +306,54 @@ model::ResourceSnapshot ManifestDirectory::Snapshot() const {
     append(out.clusters, objects.clusters);
   }
   return out;
+}
+
+// The owners file: {"owners": [[kind, namespace, name, file], ...]}. A
+// missing file is a first start; an unreadable one is reported once and
+// conflicts are then resolved in file order.
+void ManifestDirectory::LoadOwners() {
+  if (owners_file_.empty()) return;
+  std::ifstream in(owners_file_);
+  if (!in) return;
+  const nlohmann::json j = nlohmann::json::parse(in, nullptr, /*allow_exceptions=*/false);
+  const auto* list = j.is_object() && j.contains("owners") ? &j["owners"] : nullptr;
+  bool ok = list != nullptr && list->is_array();
+  std::map<ObjectId, std::string> owners;
+  for (std::size_t i = 0; ok && i < list->size(); ++i) {
+    const auto& e = (*list)[i];
+    ok = e.is_array() && e.size() == 4 && e[0].is_number_integer() && e[1].is_string() &&
+         e[2].is_string() && e[3].is_string();
+    if (ok) {
+      owners[{e[0].get<int>(), {e[1].get<std::string>(), e[2].get<std::string>()}}] =
+          e[3].get<std::string>();
+    }
+  }
+  if (!ok) {
+    rewrite_owners_ = true;
+    owners_errors_.push_back(
+        {owners_file_, fmt::format("{}: not a manifest owners file; ignored (conflicts are "
+                                   "resolved in file order until it is rewritten)",
+                                   owners_file_)});
+    return;
+  }
+  owners_ = std::move(owners);
+}
+
+void ManifestDirectory::SaveOwners(std::map<ObjectId, std::string> owners) {
+  const bool changed = owners != owners_;
+  owners_ = std::move(owners);
+  if (owners_file_.empty() || (!changed && !rewrite_owners_)) return;
+  nlohmann::json list = nlohmann::json::array();
+  for (const auto& [id, file] : owners_) {
+    list.push_back({id.first, id.second.ns, id.second.name, file});
+  }
+  nlohmann::json j = {{"owners", std::move(list)}};
+  // Names that are not UTF-8 are replaced: such an entry no longer matches
+  // its file, which then simply competes as a new one after a restart.
+  auto written = WriteFileAtomically(
+      owners_file_, j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n");
+  rewrite_owners_ = !written;
+  if (!written) owners_errors_.push_back({owners_file_, written.error().message});
 }
 
 }  // namespace meridian::sources

@@ -1,12 +1,18 @@
 // ManifestDirectory: the desired state read from a directory of manifests,
-// with per-file last-good semantics.
+// with per-file last-good semantics and per-object conflicts.
 //
-// A file whose current content has any error (a decode error in any of its
-// documents, or a conflict with another file) is rejected as a whole: the
-// objects of its last good version stay in the snapshot and an error is
-// reported on every Reload until the file is fixed. So a bad edit never takes
-// down what the agent already serves. Between files, the incumbent wins: an
-// accepted file is never displaced by a file that changed later.
+// A file whose current content has a decode error in any of its documents
+// is rejected as a whole: the objects of its last good version stay in the
+// snapshot and an error is reported on every Reload until the file is
+// fixed. So a bad edit never takes down what the agent already serves.
+//
+// Conflicts (two objects defining the same Service, VIP, slice, export or
+// cluster) reject only the objects involved, never the rest of their file.
+// The incumbent wins: an object that is served keeps being served by the
+// file that served it, in its previous version if its new one conflicts.
+// Who serves what is remembered in `owners_file`, so a restart serves
+// exactly what was served before it, whatever the files' names; among new
+// objects, the file that sorts first wins.
 #pragma once
 
 #include <cstddef>
@@ -38,7 +44,10 @@ class ManifestDirectory {
   // Files above this size are rejected unread.
   static constexpr std::size_t kMaxFileBytes = 4u << 20;
 
-  explicit ManifestDirectory(std::string dir);
+  // `owners_file`: where the owner of every served object is remembered
+  // across restarts (written atomically when it changes); empty: nowhere,
+  // and the first Reload resolves conflicts in file order.
+  explicit ManifestDirectory(std::string dir, std::string owners_file = "");
 
   // Rescans the directory now. Reads the regular files (symlinks followed,
   // as in a ConfigMap volume) named *.yaml, *.yml or *.json directly in
@@ -52,6 +61,10 @@ class ManifestDirectory {
   std::size_t decoded_files() const { return decoded_files_; }
 
  private:
+  // An object's identity: its kind (the index of its list in a snapshot)
+  // and its namespace/name.
+  using ObjectId = std::pair<int, model::ObjectKey>;
+
   struct Version {
     std::string content;
     model::ResourceSnapshot objects;
@@ -59,23 +72,33 @@ class ManifestDirectory {
   struct FileState {
     // Bytes read by the last Reload; nullopt when the file could not be read.
     std::optional<std::string> content;
-    // The version whose objects are in the snapshot, if any.
-    std::optional<Version> accepted;
-    // Current content decoded without error but not accepted yet because of
-    // a conflict; retried on every Reload without decoding again.
-    std::optional<model::ResourceSnapshot> pending;
-    // Why the current content is rejected (read, decode or conflict errors).
+    // The last content that decoded without error: its objects are the
+    // file's candidates.
+    std::optional<Version> good;
+    // Why the current content is rejected (read or decode errors).
     std::vector<FileError> errors;
+    // The objects of this file in the snapshot, and why others are not.
+    model::ResourceSnapshot served;
+    std::vector<FileError> conflicts;
   };
 
   // Takes the bytes just read for a file; true when they must be decoded
-  // (changed, and not back to the accepted version).
+  // (changed, and not back to the good version).
   static bool TakeContent(FileState& state, std::string content);
   void ResolveConflicts();
+  template <typename T>
+  void ResolveKind(std::vector<T> model::ResourceSnapshot::*list, int kind,
+                   std::map<ObjectId, std::string>& owners);
   model::ResourceSnapshot Snapshot() const;
+  void LoadOwners();
+  void SaveOwners(std::map<ObjectId, std::string> owners);
 
   std::string dir_;
+  std::string owners_file_;
   std::map<std::string, FileState> files_;  // by path: sorted order
+  std::map<ObjectId, std::string> owners_;  // served object -> its file
+  std::vector<FileError> owners_errors_;    // reading or writing owners_file_
+  bool rewrite_owners_ = false;             // owners_file_ is unreadable or unwritten
   std::optional<model::ResourceSnapshot> published_;
   std::size_t decoded_files_ = 0;
 };

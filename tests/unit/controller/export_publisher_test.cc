@@ -76,6 +76,25 @@ TEST_F(ExportPublisherTest, PublishesRenewsDeletesAndWithdraws) {
                                               "/meridian/v1/imports/shop/web"}));
 }
 
+// Issue 13.1: a string that is not UTF-8 serializes (libprotobuf logs an
+// ERROR) but does not parse, so every agent rejected the record while the
+// controller said "publishing". Such a record is never written; the error
+// names the export.
+TEST_F(ExportPublisherTest, RecordThatDoesNotDecodeIsNeverPublished) {
+  ExportPublisher east(*reg_, Options("east"));
+  auto web = Export("east", "web", 1);
+  auto bad = Export("east", "db", 1);
+  bad.annotations["service.meridian.io/x"] = "\xe9";
+  auto report = east.Sync(Cluster("east", 1, "10.1.0.0/16", "172.16.1.11"), {web, bad});
+  ASSERT_EQ(report.errors.size(), 1u);
+  EXPECT_EQ(
+      report.errors[0].rfind("export shop/db: not published: its record does not decode: ", 0), 0u)
+      << report.errors[0];
+  EXPECT_EQ(Keys(), (std::vector<std::string>{"/meridian/v1/clusters/east/exports/shop/web",
+                                              "/meridian/v1/clusters/east/info",
+                                              "/meridian/v1/imports/shop/web"}));
+}
+
 TEST_F(ExportPublisherTest, AdoptsWhatAPreviousRunLeftAndRemovesTheRest) {
   auto info = Cluster("east", 1, "10.1.0.0/16", "172.16.1.11");
   {

@@ -201,7 +201,9 @@ TEST(ManifestDirectoryMulticlusterTest, ConflictsInsideOneFileAreRejected) {
                  "10.2.0.0/16 of Cluster east (" +
                  file + ")",
              file + ": document 3: Cluster east: already defined in " + file + " (document 1)"}));
-  EXPECT_EQ(s.snapshot, model::ResourceSnapshot{});
+  // Only the conflicting objects are rejected, never the rest of the file.
+  EXPECT_EQ(ClusterNames(s.snapshot), (Names{"east"}));
+  EXPECT_EQ(s.snapshot.clusters.at(0).id, 2u);
 }
 
 TEST(ManifestDirectoryMulticlusterTest, ClusterMayChangeItsOwnIdAndCidrs) {
@@ -237,8 +239,10 @@ TEST(ManifestDirectoryMulticlusterTest, DuplicateServiceExportIsRejectedInBothOr
     EXPECT_EQ(Messages(s), (Names{tmp.Path("b.yaml") +
                                   ": document 2: ServiceExport shop/web: already defined in " +
                                   tmp.Path("a.yaml") + " (document 1)"}));
-    ASSERT_EQ(s.snapshot.service_exports.size(), 1u);
+    // b.yaml's other export is served: a conflict rejects only its objects.
+    ASSERT_EQ(s.snapshot.service_exports.size(), 2u);
     EXPECT_EQ(s.snapshot.service_exports[0].meta.source.file, tmp.Path("a.yaml"));
+    EXPECT_EQ(s.snapshot.service_exports[1].meta.key.name, "db");
   }
   {
     TempDir tmp;

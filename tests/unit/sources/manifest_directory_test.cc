@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "common/utf8.h"
 #include "temp_dir.h"
 
 namespace meridian::sources {
@@ -227,8 +228,10 @@ TEST_F(ManifestDirectoryTest, DuplicateEndpointSliceIsRejected) {
   tmp_.Write("a.yaml", Slice("web-1"));
   tmp_.Write("b.yaml", Slice("web-2") + "---\n" + Slice("web-1"));
   ManifestDirectoryState s = dir_.Reload();
-  ASSERT_EQ(s.snapshot.endpoint_slices.size(), 1u);
+  ASSERT_EQ(s.snapshot.endpoint_slices.size(), 2u);
   EXPECT_EQ(s.snapshot.endpoint_slices[0].meta.key.name, "web-1");
+  EXPECT_EQ(s.snapshot.endpoint_slices[0].meta.source.file, tmp_.Path("a.yaml"));
+  EXPECT_EQ(s.snapshot.endpoint_slices[1].meta.key.name, "web-2");
   EXPECT_EQ(Messages(s), (Names{tmp_.Path("b.yaml") +
                                 ": document 2: EndpointSlice default/web-1: already defined in " +
                                 tmp_.Path("a.yaml") + " (document 1)"}));
@@ -237,120 +240,100 @@ TEST_F(ManifestDirectoryTest, DuplicateEndpointSliceIsRejected) {
 TEST_F(ManifestDirectoryTest, ConflictInsideOneFileIsRejected) {
   tmp_.Write("a.yaml", Service("a", "10.96.0.10") + "---\n" + Service("b", "10.96.0.10"));
   ManifestDirectoryState s = dir_.Reload();
-  EXPECT_EQ(s.snapshot, model::ResourceSnapshot{});
+  EXPECT_EQ(ServiceNames(s.snapshot), (Names{"a"}));
   EXPECT_EQ(Messages(s), (Names{tmp_.Path("a.yaml") +
                                 ": document 2: Service default/b: spec.ports[0]: 10.96.0.10:80/TCP "
                                 "is already used by Service default/a (" +
                                 tmp_.Path("a.yaml") + ")"}));
 }
 
-TEST_F(ManifestDirectoryTest, RejectedFileIsAcceptedOnceTheIncumbentLeaves) {
-  tmp_.Write("a.yaml", Service("web", "10.96.0.1"));
-  tmp_.Write("b.yaml", Service("web", "10.96.0.2"));
-  dir_.Reload();
-  tmp_.Remove("a.yaml");
-  ManifestDirectoryState s = dir_.Reload();
-  EXPECT_EQ(Messages(s), Names{});
-  ASSERT_EQ(s.snapshot.services.size(), 1u);
-  EXPECT_EQ(s.snapshot.services[0].meta.source.file, tmp_.Path("b.yaml"));
-  EXPECT_EQ(dir_.decoded_files(), 2u);  // b.yaml was not decoded again
+// Issue 13.3: a duplicate in a file that sorts first rejected the whole of
+// services.yaml after a restart. Only the duplicate is rejected, and the
+// winner is the same before and after the restart.
+TEST(ManifestDirectoryOwnersTest, RestartKeepsTheWinnerOfAConflict) {
+  TempDir tmp, state;
+  const std::string owners = state.Path("owners.json");
+  tmp.Write("services.yaml", Service("web", "10.96.0.1") + "---\n" + Service("api", "10.96.0.2") +
+                                 "---\n" + Service("db", "10.96.0.3"));
+  ManifestDirectory before(tmp.path(), owners);
+  before.Reload();
+  tmp.Write("a-dup.yaml", Service("web", "10.96.0.9") + "---\n" + Service("extra", "10.96.0.8"));
+  ManifestDirectoryState s = before.Reload();
+  EXPECT_EQ(ServiceNames(s.snapshot), (Names{"extra", "web", "api", "db"}));
+  const Names errors = Messages(s);
+  ASSERT_EQ(errors.size(), 1u);
+  EXPECT_EQ(errors[0], tmp.Path("a-dup.yaml") +
+                           ": document 1: Service default/web: already defined in " +
+                           tmp.Path("services.yaml") + " (document 1)");
+
+  ManifestDirectory after(tmp.path(), owners);  // the restart
+  ManifestDirectoryState r = after.Reload();
+  EXPECT_EQ(r.snapshot, s.snapshot);
+  EXPECT_EQ(Messages(r), errors);
+
+  // Without the owners file a restart resolves in file order: the
+  // behaviour the owners file exists to prevent.
+  ManifestDirectory forgetful(tmp.path());
+  EXPECT_NE(forgetful.Reload().snapshot, s.snapshot);
 }
 
-TEST_F(ManifestDirectoryTest, ObjectCanMoveBetweenFilesInOneEdit) {
-  tmp_.Write("a.yaml", Service("x", "10.96.0.1"));
-  tmp_.Write("b.yaml", Service("web", "10.96.0.2"));
-  dir_.Reload();
-  // web moves from b.yaml to a.yaml, which sorts first.
-  tmp_.Write("a.yaml", Service("x", "10.96.0.1") + "---\n" + Service("web", "10.96.0.2"));
-  tmp_.Write("b.yaml", "");
-  ManifestDirectoryState s = dir_.Reload();
-  EXPECT_EQ(Messages(s), Names{});
-  EXPECT_EQ(ServiceNames(s.snapshot), (Names{"x", "web"}));
-  EXPECT_EQ(s.snapshot.services.at(1).meta.source.file, tmp_.Path("a.yaml"));
-}
-
-TEST_F(ManifestDirectoryTest, IgnoresHiddenTempAndOtherFiles) {
-  tmp_.Write("a.yaml", Service("a", "10.96.0.1"));
-  const std::string bad = "kind: [";
-  for (const char* name : {".hidden.yaml", "a.yaml~", ".a.yaml.swp", "a.yaml.swp", ".#a.yaml",
-                           "notes.txt", "yaml", ".yaml"}) {
-    tmp_.Write(name, bad);
-  }
-  fs::create_directory(tmp_.Path("sub.yaml"));
-  fs::create_directory(tmp_.Path("sub"));
-  tmp_.Write("sub/b.yaml", bad);
-  ASSERT_EQ(mkfifo(tmp_.Path("fifo.yaml").c_str(), 0600), 0);
-  fs::create_symlink("missing-target.yaml", tmp_.Path("dangling.yaml"));
-
-  ManifestDirectoryState s = dir_.Reload();
-  EXPECT_EQ(Messages(s), Names{});
-  EXPECT_EQ(ServiceNames(s.snapshot), (Names{"a"}));
-  EXPECT_EQ(dir_.decoded_files(), 1u);
-}
-
-TEST_F(ManifestDirectoryTest, FollowsConfigMapVolumeSymlinks) {
-  // A ConfigMap volume: visible names link through the hidden ..data link.
-  fs::create_directory(tmp_.Path("..2024_05_01"));
-  tmp_.Write("..2024_05_01/web.yaml", Service("web", "10.96.0.1"));
-  fs::create_directory_symlink("..2024_05_01", tmp_.Path("..data"));
-  fs::create_symlink("..data/web.yaml", tmp_.Path("web.yaml"));
-  ManifestDirectoryState s = dir_.Reload();
-  EXPECT_EQ(Messages(s), Names{});
+TEST(ManifestDirectoryOwnersTest, UnreadableOwnersFileIsReportedThenRewritten) {
+  TempDir tmp, state;
+  state.Write("owners.json", "{not json");
+  tmp.Write("a.yaml", Service("web", "10.96.0.1"));
+  ManifestDirectory dir(tmp.path(), state.Path("owners.json"));
+  ManifestDirectoryState s = dir.Reload();
   EXPECT_EQ(ServiceNames(s.snapshot), (Names{"web"}));
+  EXPECT_EQ(Messages(s), (Names{state.Path("owners.json") +
+                                ": not a manifest owners file; ignored (conflicts are resolved in "
+                                "file order until it is rewritten)"}));
+  EXPECT_EQ(Messages(dir.Reload()), Names{});
+  ManifestDirectory again(tmp.path(), state.Path("owners.json"));
+  EXPECT_EQ(Messages(again.Reload()), Names{});
 }
 
-TEST_F(ManifestDirectoryTest, OversizeFileIsRejectedUnread) {
-  tmp_.Write("a.yaml", Service("a", "10.96.0.1"));
+// An edit that makes a served object conflict keeps its previous version
+// (a bad edit never takes down what is served); the rest of the edit lands.
+TEST_F(ManifestDirectoryTest, ConflictingEditKeepsThePreviousVersion) {
+  tmp_.Write("a.yaml", Service("web", "10.96.0.1"));
+  tmp_.Write("b.yaml", Service("other", "10.96.0.2"));
   dir_.Reload();
-  std::string big = Service("a", "10.96.0.1", 81) + "# ";
-  big.resize(ManifestDirectory::kMaxFileBytes + 1, 'x');
-  tmp_.Write("a.yaml", big);
+  tmp_.Write("a.yaml", Service("web", "10.96.0.2") + "---\n" + Service("new", "10.96.0.3"));
   ManifestDirectoryState s = dir_.Reload();
-  EXPECT_EQ(ServiceNames(s.snapshot), (Names{"a"}));
-  EXPECT_EQ(s.snapshot.services.at(0).ports.at(0).port, 80);
+  EXPECT_EQ(ServiceNames(s.snapshot), (Names{"web", "new", "other"}));
+  EXPECT_EQ(s.snapshot.services.at(0).cluster_ip, model::Ipv4Address::Parse("10.96.0.1"));
   EXPECT_EQ(Messages(s),
-            (Names{tmp_.Path("a.yaml") + ": file is 4194305 bytes; the limit is 4194304 bytes"}));
-  EXPECT_EQ(dir_.decoded_files(), 1u);
-
-  big.pop_back();  // exactly at the limit is fine
-  tmp_.Write("a.yaml", big);
-  s = dir_.Reload();
-  EXPECT_EQ(Messages(s), Names{});
-  EXPECT_EQ(s.snapshot.services.at(0).ports.at(0).port, 81);
+            (Names{tmp_.Path("a.yaml") +
+                   ": document 1: Service default/web: spec.ports[0]: 10.96.0.2:80/TCP "
+                   "is already used by Service default/other (" +
+                   tmp_.Path("b.yaml") + "); its previous version is still served"}));
 }
 
-TEST(ManifestDirectoryMissingTest, MissingDirectoryIsAnError) {
-  TempDir tmp;
-  const std::string missing = tmp.Path("nope");
-  ManifestDirectory dir(missing);
-  EXPECT_EQ(dir.dir(), missing);
-  ManifestDirectoryState s = dir.Reload();
-  EXPECT_FALSE(s.changed);
-  EXPECT_EQ(s.snapshot, model::ResourceSnapshot{});
-  ASSERT_EQ(s.errors.size(), 1u);
-  EXPECT_EQ(s.errors[0].file, missing);
-  EXPECT_EQ(s.errors[0].message, missing + ": cannot read directory: No such file or directory");
-}
-
-TEST(ManifestDirectoryMissingTest, VanishedDirectoryKeepsLastGoodSnapshot) {
-  TempDir tmp;
-  fs::create_directory(tmp.Path("m"));
-  tmp.Write("m/a.yaml", Service("a", "10.96.0.1"));
-  ManifestDirectory dir(tmp.Path("m"));
-  ASSERT_EQ(ServiceNames(dir.Reload().snapshot), (Names{"a"}));
-
-  fs::rename(tmp.Path("m"), tmp.Path("m.old"));
-  ManifestDirectoryState s = dir.Reload();
-  EXPECT_FALSE(s.changed);
-  EXPECT_EQ(ServiceNames(s.snapshot), (Names{"a"}));
-  EXPECT_EQ(s.errors.size(), 1u);
-
-  // Back again, unchanged: nothing to decode, nothing changed.
-  fs::rename(tmp.Path("m.old"), tmp.Path("m"));
-  s = dir.Reload();
-  EXPECT_FALSE(s.changed);
-  EXPECT_EQ(Messages(s), Names{});
-  EXPECT_EQ(dir.decoded_files(), 1u);
+// Issue 13.1: a file whose bytes are not UTF-8, or whose name is not, gives
+// errors that are UTF-8 and name the field; the other objects are served.
+TEST_F(ManifestDirectoryTest, BytesThatAreNotUtf8AreErrorsNamingTheField) {
+  tmp_.Write("bad.yaml", "a: \"\\\xe3\"\n");
+  tmp_.Write("web.yaml", Service("web", "10.96.0.1"));
+  tmp_.Write("x.yaml",
+             "apiVersion: v1\nkind: Service\nmetadata:\n  name: x\n  annotations: "
+             "{service.meridian.io/x: \"\xe9\"}\nspec: {clusterIP: 10.96.0.5, ports: [{port: "
+             "80}]}\n");
+  tmp_.Write("\xff.yaml", Service("y", "10.96.0.7", 70000));
+  ManifestDirectoryState s = dir_.Reload();
+  EXPECT_EQ(ServiceNames(s.snapshot), (Names{"web"}));
+  const Names m = Messages(s);
+  ASSERT_EQ(m.size(), 3u);
+  EXPECT_EQ(m[2], tmp_.path() +
+                      "/\\xff.yaml: document 1: Service default/y: spec.ports[0].port: "
+                      "70000 is out of range 1-65535");
+  EXPECT_EQ(m[0], tmp_.Path("bad.yaml") +
+                      ": document 1: invalid YAML at line 1, column 7: unknown escape character: "
+                      "\\xe3");
+  EXPECT_EQ(m[1], tmp_.Path("x.yaml") +
+                      ": document 1: Service default/x: "
+                      "metadata.annotations[\"service.meridian.io/x\"]: not valid UTF-8 (byte "
+                      "0xe9 at offset 0): \"\\xe9\"");
+  for (const auto& text : m) EXPECT_TRUE(IsValidUtf8(text)) << text;
 }
 
 }  // namespace
