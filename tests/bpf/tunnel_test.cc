@@ -281,7 +281,17 @@ TEST_F(TunnelTest, TunnelDropsAreCountedByReason) {
     Bytes frame;
     const char* counter;
   } cases[] = {
-      {"spoofed source", Vxlan("172.16.9.9", kNodeIp, 2, ok_inner), "drop_tunnel_unknown_peer"},
+      // Issue 13.6: a registered peer spoke for a pod of the receiving
+      // cluster and for a node; the inner source must be a pod of the
+      // cluster the VNI names.
+      {"inner source: a pod of the receiving cluster",
+       Vxlan(kRemoteNode, kNodeIp, 2, InnerTo("10.1.1.12", "10.1.1.11", 42000, 8443)),
+       "drop_tunnel_bad_source"},
+      {"inner source: a node", Vxlan(kRemoteNode, kNodeIp, 2, InnerTo("172.16.2.12", "10.1.1.11", 42000, 8443)),
+       "drop_tunnel_bad_source"},
+      {"inner source: outside every cluster",
+       Vxlan(kRemoteNode, kNodeIp, 2, InnerTo("192.0.2.7", "10.1.1.11", 42000, 8443)),
+       "drop_tunnel_bad_source"},
       {"VNI of another cluster", Vxlan(kRemoteNode, kNodeIp, 3, ok_inner), "drop_tunnel_bad_vni"},
       {"no VNI flag", Vxlan(kRemoteNode, kNodeIp, 2, ok_inner, 4789, 0x00), "drop_tunnel_bad_vni"},
       {"not an exported endpoint",
@@ -320,6 +330,25 @@ TEST_F(TunnelTest, OtherUplinkTrafficPassesUntouched) {
   EXPECT_EQ(CounterDelta(), (std::map<std::string, std::uint64_t>{{"pass_uplink", 2}}));
 }
 
+// Issue 13.6: VXLAN on our port from an address that is not a peer is not
+// ours (a node of this cluster running Calico's or Flannel's VXLAN on 4789,
+// any VNI): it reaches the host stack untouched, by tc and by XDP.
+TEST_F(TunnelTest, VxlanFromANonPeerIsNotOursAndPassesUntouched) {
+  Install(ClusterSet());
+  CounterDelta();
+  Bytes calico = Vxlan("172.16.1.12", kNodeIp, 4096, InnerTo("192.168.7.2", "192.168.9.3", 1, 2));
+  Bytes spoofed = Vxlan("172.16.9.9", kNodeIp, 2, InnerTo("10.2.1.50", "10.1.1.11", 42000, 8443));
+  for (const Bytes& in : {calico, spoofed}) {
+    auto tc = FromUplink(in);
+    EXPECT_EQ(tc.verdict, TC_ACT_OK);
+    EXPECT_EQ(tc.out, in);
+    auto xdp = XdpFromUplink(in);
+    EXPECT_EQ(xdp.verdict, XDP_PASS);
+    EXPECT_EQ(xdp.out, in);
+  }
+  EXPECT_EQ(CounterDelta(), (std::map<std::string, std::uint64_t>{{"pass_tunnel_not_peer", 4}}));
+}
+
 // The XDP entry point makes the same decisions and produces the same
 // frame: the outer Ethernet header, then the inner IPv4 packet.
 TEST_F(TunnelTest, XdpDecapsulatesLikeTc) {
@@ -335,7 +364,9 @@ TEST_F(TunnelTest, XdpDecapsulatesLikeTc) {
   EXPECT_EQ(xdp.out, FromUplink(frame).out);
   EXPECT_EQ(CounterDelta(), (std::map<std::string, std::uint64_t>{{"decap", 2}}));
 
-  EXPECT_EQ(XdpFromUplink(Vxlan("172.16.9.9", kNodeIp, 2, inner)).verdict, XDP_DROP);
+  EXPECT_EQ(XdpFromUplink(Vxlan(kRemoteNode, kNodeIp, 2, InnerTo("10.1.1.12", "10.1.1.11", 1, 8443)))
+                .verdict,
+            XDP_DROP);
   EXPECT_EQ(XdpFromUplink(Vxlan(kRemoteNode, kNodeIp, 3, inner)).verdict, XDP_DROP);
   Bytes plain = Packet().Eth().Ipv4("172.16.1.12", kNodeIp).Tcp(22, 40000).Build();
   auto pass = XdpFromUplink(plain);
@@ -343,7 +374,7 @@ TEST_F(TunnelTest, XdpDecapsulatesLikeTc) {
   EXPECT_EQ(pass.out, plain);
   EXPECT_EQ(CounterDelta(),
             (std::map<std::string, std::uint64_t>{
-                {"drop_tunnel_unknown_peer", 1}, {"drop_tunnel_bad_vni", 1}, {"pass_uplink", 1}}));
+                {"drop_tunnel_bad_source", 1}, {"drop_tunnel_bad_vni", 1}, {"pass_uplink", 1}}));
 }
 
 // This node (172.16.1.11) is cluster 1's gateway: cluster 1 publishes only

@@ -175,14 +175,39 @@ s.bind((bind, 0))
 s.sendto(vx + eth + ip + tcp, ("172.16.1.11", 4789))
 PY
 }
-before=$(stat_of "$C1N1" drop_tunnel_unknown_peer)
+# Not from a peer: not Meridian's. It goes up c1n1's stack untouched (where
+# nothing listens on 4789 here), counted as pass_tunnel_not_peer.
+before=$(stat_of "$C1N1" pass_tunnel_not_peer)
 send_vxlan "$LAB_ROUTER_NS" 172.16.1.1 2 10.2.1.11 10.1.1.11 8080
-unknown_peer() { test "$(stat_of "$C1N1" drop_tunnel_unknown_peer)" -gt "$before"; }
-check "spoofed VXLAN from an unregistered address is dropped and counted" wait_for 2 unknown_peer
+not_peer() { test "$(stat_of "$C1N1" pass_tunnel_not_peer)" -gt "$before"; }
+check "VXLAN from an unregistered address is not ours: passed up and counted" wait_for 2 not_peer
+# From a registered peer, speaking for a pod of c1 and for a node: the
+# inner source must be a pod of the peer's cluster (issue 13.6).
+before=$(stat_of "$C1N1" drop_tunnel_bad_source)
+send_vxlan "$C2N1" 172.16.2.11 2 10.1.1.12 10.1.1.11 8080
+send_vxlan "$C2N1" 172.16.2.11 2 172.16.2.12 10.1.1.11 8080
+bad_source() { test "$(stat_of "$C1N1" drop_tunnel_bad_source)" -ge $((before + 2)); }
+check "peer VXLAN with an inner source of c1's pods or a node is dropped as drop_tunnel_bad_source" \
+  wait_for 2 bad_source
 before=$(stat_of "$C1N1" drop_tunnel_not_allowed)
 send_vxlan "$C2N1" 172.16.2.11 2 10.2.1.11 10.1.1.11 8080
 not_allowed() { test "$(stat_of "$C1N1" drop_tunnel_not_allowed)" -gt "$before"; }
 check "tunnelled packet to a pod c1 does not export is dropped and counted" wait_for 2 not_allowed
+# A CNI's own VXLAN on the same port between two nodes of c1 (as Calico's
+# and Flannel's run on 4789): a kernel vxlan device pair still works with
+# Meridian's decapsulation on both uplinks.
+C1N2=$(lab_node_ns "$PREFIX" 1 2)
+ip -n "$C1N1" link add "${PREFIX}cni" type vxlan id 4096 dstport 4789 local 172.16.1.11 remote 172.16.1.12 dev "${PREFIX}up"
+ip -n "$C1N2" link add "${PREFIX}cni" type vxlan id 4096 dstport 4789 local 172.16.1.12 remote 172.16.1.11 dev "${PREFIX}up"
+ip -n "$C1N1" addr add 192.168.77.1/24 dev "${PREFIX}cni" && ip -n "$C1N1" link set "${PREFIX}cni" up
+ip -n "$C1N2" addr add 192.168.77.2/24 dev "${PREFIX}cni" && ip -n "$C1N2" link set "${PREFIX}cni" up
+before=$(stat_of "$C1N1" pass_tunnel_not_peer)
+check "a kernel vxlan device (VNI 4096, port 4789) between c1's nodes works beside Meridian" \
+  ip netns exec "$C1N1" ping -c 3 -i 0.2 -W 1 192.168.77.2
+check "... its frames passed c1n1's uplink untouched (pass_tunnel_not_peer +3 or more)" \
+  test "$(stat_of "$C1N1" pass_tunnel_not_peer)" -ge $((before + 3))
+ip -n "$C1N1" link del "${PREFIX}cni"
+ip -n "$C1N2" link del "${PREFIX}cni"
 check "c1n1 decapsulated replies (decap counter > 0)" test "$(stat_of "$C1N1" decap)" -gt 0
 check "c1n1 encapsulated requests (encap counter > 0)" test "$(stat_of "$C1N1" encap)" -gt 0
 

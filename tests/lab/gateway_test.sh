@@ -66,6 +66,7 @@ outer=$(grep -oE 'IP 172\.16\.[0-9]+\.[0-9]+\.[0-9]+ > 172\.16\.[0-9]+\.[0-9]+\.
 check_eq "tunnel packets between the clusters go gateway to gateway only" "172.16.1.11>172.16.2.11 172.16.2.11>172.16.1.11 " "$outer"
 check "c1's gateway relayed node 2's traffic (gateway_relay > 0)" test "$(stat_of "$C1N1" gateway_relay)" -gt 0
 check "c2's gateway relayed its node 2's replies (gateway_relay > 0)" test "$(stat_of "$C2N1" gateway_relay)" -gt 0
-check_eq "c2's gateway dropped nothing as from an unknown peer" 0 "$(stat_of "$C2N1" drop_tunnel_unknown_peer)"
+check_eq "c2's gateway saw no VXLAN from a non-peer" 0 "$(stat_of "$C2N1" pass_tunnel_not_peer)"
+check_eq "c2's gateway dropped no inner source as foreign" 0 "$(stat_of "$C2N1" drop_tunnel_bad_source)"
 check_eq "c1's gateway dropped nothing as not allowed" 0 "$(stat_of "$C1N1" drop_tunnel_not_allowed)"
 finish

@@ -219,14 +219,15 @@ enum mer_ct_flags {
 	X(REJECT_FRAG_NEEDED, "reject_frag_needed")                                                \
 	X(PASS_UPLINK, "pass_uplink")                                                              \
 	X(DECAP, "decap")                                                                          \
-	X(DROP_TUNNEL_UNKNOWN_PEER, "drop_tunnel_unknown_peer")                                    \
+	X(PASS_TUNNEL_NOT_PEER, "pass_tunnel_not_peer")                                            \
 	X(DROP_TUNNEL_BAD_VNI, "drop_tunnel_bad_vni")                                              \
 	X(DROP_TUNNEL_MALFORMED, "drop_tunnel_malformed")                                          \
 	X(DROP_TUNNEL_NOT_ALLOWED, "drop_tunnel_not_allowed")                                      \
 	X(DROP_DECAP_FAILED, "drop_decap_failed")                                                  \
 	X(GATEWAY_RELAY, "gateway_relay")                                                          \
 	X(DROP_RELAY_TOO_BIG, "drop_relay_too_big")                                                \
-	X(CT_REPLY_RESTORED, "ct_reply_restored")
+	X(CT_REPLY_RESTORED, "ct_reply_restored")                                                  \
+	X(DROP_TUNNEL_BAD_SOURCE, "drop_tunnel_bad_source")
 
 #define MER_STAT_ENUM_(name, str) MER_STAT_##name,
 enum mer_stat { MER_STATS(MER_STAT_ENUM_) MER_STAT_MAX };

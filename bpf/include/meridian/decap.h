@@ -1,11 +1,24 @@
 /* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
 /* tc ingress of the node uplink: VXLAN decapsulation, stricter than a flat
- * network. A tunnelled packet is accepted only
- *   - from a registered peer, with that peer's cluster id as VNI, and
+ * network. A frame on the VXLAN port is Meridian's when its outer source is
+ * a registered peer (a tunnel endpoint of another cluster). Frames from
+ * anyone else are not ours: they go up the stack untouched (counted as
+ * pass_tunnel_not_peer), so a CNI that runs its own VXLAN on the same port
+ * (Calico and Flannel use 4789 between the nodes of one cluster) keeps
+ * working; a spoofed frame meets whatever the host does with the port. One
+ * of ours is accepted only
+ *   - with that peer's cluster id as VNI,
+ *   - from an inner source inside that cluster's pod CIDRs (the VNI names
+ *     the cluster; a peer cannot speak for our pods, our nodes or another
+ *     cluster), and
  *   - to an endpoint of a service this cluster exports, or as a reply to a
  *     flow this node started (a conntrack reply entry: a VIP flow's, or
  *     MER_CT_F_TUNNEL_FLOW for a pod addressed by its IP).
- * Everything else that arrives on the VXLAN port is dropped and counted.
+ * Everything else of ours is dropped and counted by reason. What the outer
+ * check cannot prevent: anyone who can spoof a peer's underlay address can
+ * inject frames as that peer's cluster (docs/architecture.md, "Tunnel
+ * trust"); only an authenticated tunnel (IPsec or WireGuard, absent from
+ * this kernel) closes that.
  * The inner packet then continues up the stack, routed to its pod (through
  * the pod's veth, where mer_to_pod restores the VIP of replies). */
 #ifndef MERIDIAN_DECAP_H
@@ -71,6 +84,7 @@ static __always_inline enum mer_stat mer_classify_uplink(void *data, void *data_
 	struct udphdr *udp;
 	struct mer_vxlanhdr *vx;
 	struct mer_tunnel_peer *peer;
+	struct mer_remote_cidr *remote;
 	struct ethhdr *inner_eth;
 	struct iphdr *inner;
 	__be16 sport, dport;
@@ -92,7 +106,7 @@ static __always_inline enum mer_stat mer_classify_uplink(void *data, void *data_
 	peer_ip = ip->saddr;
 	peer = bpf_map_lookup_elem(&mer_tunnel_peers, &peer_ip);
 	if (!peer)
-		return MER_STAT_DROP_TUNNEL_UNKNOWN_PEER;
+		return MER_STAT_PASS_TUNNEL_NOT_PEER;
 
 	vx = data + MER_VXLAN_OFF;
 	inner_eth = data + MER_INNER_ETH_OFF;
@@ -106,6 +120,11 @@ static __always_inline enum mer_stat mer_classify_uplink(void *data, void *data_
 	    bpf_ntohs(inner->tot_len) + MER_INNER_IP_OFF > len ||
 	    bpf_ntohs(inner->tot_len) < inner->ihl * 4)
 		return MER_STAT_DROP_TUNNEL_MALFORMED;
+
+	/* The inner source must be a pod of the sending cluster. */
+	remote = mer_remote_lookup(inner->saddr);
+	if (!remote || remote->cluster_id != peer->cluster_id)
+		return MER_STAT_DROP_TUNNEL_BAD_SOURCE;
 
 	/* Only TCP and UDP cross the tunnel, whole (no fragments). */
 	if ((inner->protocol != IPPROTO_TCP && inner->protocol != IPPROTO_UDP) ||
@@ -173,6 +192,8 @@ static __always_inline int mer_handle_from_uplink(struct __sk_buff *skb)
 		data_end = (void *)(long)skb->data_end;
 	}
 	stat = mer_classify_uplink(data, data_end, len);
+	if (stat == MER_STAT_PASS_TUNNEL_NOT_PEER)
+		return mer_uplink_verdict(stat, len, TC_ACT_OK);
 	if (stat == MER_STAT_PASS_UPLINK) {
 		int relayed = mer_gateway_relay(skb);
 
@@ -204,7 +225,7 @@ static __always_inline int mer_handle_xdp_from_uplink(struct xdp_md *ctx)
 	struct ethhdr *inner;
 
 	stat = mer_classify_uplink(data, data_end, len);
-	if (stat == MER_STAT_PASS_UPLINK)
+	if (stat == MER_STAT_PASS_UPLINK || stat == MER_STAT_PASS_TUNNEL_NOT_PEER)
 		return mer_uplink_verdict(stat, len, XDP_PASS);
 	if (stat != MER_STAT_DECAP)
 		return mer_uplink_verdict(stat, len, XDP_DROP);
