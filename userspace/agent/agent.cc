@@ -10,6 +10,7 @@
 
 #include "datapath/bpffs.h"
 #include "datapath/tc_attach.h"
+#include "datapath/udp_flow_purge.h"
 #include "desired/desired_state.h"
 #include "dns/import_catalog.h"
 #include "mcs/clusterset_view.h"
@@ -407,6 +408,7 @@ void Agent::Reconcile() {
       phases.write = since(writing);
       if (writes.ok()) {
         apply_pending_ = false;
+        PurgeUdpFlowsOfRemovedEndpoints(*state);
         last_desired_ = std::move(*state);
         status_.last_writes = *writes;
         status_.last_apply_time = NowRfc3339();
@@ -442,6 +444,23 @@ void Agent::Reconcile() {
   status_.maglev_slots_capacity = writer_->maglev_slots_capacity();
   status_.last_reconcile_ms = since(started);
   PublishStatus();
+}
+
+// kube-proxy's rule for a removed endpoint: established TCP keeps going
+// (the datapath does that), UDP flows are purged so the next datagram is
+// balanced again (see datapath/udp_flow_purge.h).
+void Agent::PurgeUdpFlowsOfRemovedEndpoints(const desired::DesiredState& next) {
+  if (!last_desired_) return;
+  auto removed = datapath::RemovedUdpEndpoints(*last_desired_, next, *writer_);
+  if (removed.empty()) return;
+  auto purged = datapath::PurgeUdpFlows(datapath_->maps().ct, removed);
+  if (!purged) {
+    spdlog::warn("{}", purged.error().message);
+    return;
+  }
+  status_.udp_flows_purged += *purged;
+  spdlog::info("removed UDP endpoints: purged {} conntrack entries of {} (service, backend) pairs",
+               *purged, removed.size());
 }
 
 void Agent::PublishStatus() {

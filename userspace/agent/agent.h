@@ -42,6 +42,7 @@ class Agent {
   void Reconcile();
   void HandleLinkEvents();
   void Attach(int ifindex, const std::string& name);
+  void PurgeUdpFlowsOfRemovedEndpoints(const desired::DesiredState& next);
   void PublishStatus();
   void ScheduleResync(std::chrono::milliseconds after);
   void ArmInotify();

@@ -48,6 +48,7 @@ Status WriteStatusFile(const AgentStatus& s, const std::string& path) {
       {"reconciles", s.reconciles},
       {"last_reconcile_ms", s.last_reconcile_ms},
       {"apply_failures", s.apply_failures},
+      {"udp_flows_purged", s.udp_flows_purged},
       {"last_apply_time", s.last_apply_time},
       {"last_apply_ms",
        {{"read", s.last_apply_ms.read},

@@ -110,6 +110,11 @@ std::uint32_t MapWriter::backend_id(const BackendKey& key) const {
   return it == backends_.end() ? 0 : it->second.id;
 }
 
+std::uint32_t MapWriter::service_id(const FrontendKey& key) const {
+  auto it = services_.find(key);
+  return it == services_.end() ? 0 : it->second.value.id;
+}
+
 Result<WriteStats> MapWriter::Apply(const DesiredState& desired) {
   const auto now = std::chrono::steady_clock::now();
   slots_.ReleaseRetired(now);

@@ -57,7 +57,8 @@ class MapWriter {
 
   std::size_t installed_services() const { return services_.size(); }
   std::size_t installed_backends() const { return backends_.size(); }
-  std::uint32_t backend_id(const desired::BackendKey& key) const;  // 0 if absent
+  std::uint32_t backend_id(const desired::BackendKey& key) const;   // 0 if absent
+  std::uint32_t service_id(const desired::FrontendKey& key) const;  // 0 if absent
   std::uint64_t maglev_slots_used() const { return slots_.used(); }
   std::uint32_t maglev_slots_capacity() const { return slots_.capacity(); }
 

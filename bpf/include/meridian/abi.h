@@ -27,7 +27,7 @@
 
 /* Bumped whenever a map key or value changes shape. The agent refuses to
  * reuse pinned maps written under another version. */
-#define MER_ABI_VERSION 5
+#define MER_ABI_VERSION 6
 
 /* ---- Map names (pinned under /sys/fs/bpf/meridian/<node>/) ---------- */
 #define MER_MAP_SERVICES     "mer_services"
@@ -179,7 +179,32 @@ struct mer_ct_entry {
 	MER_U16 vport_be;
 	MER_U16 flags;
 	MER_U64 created_ns; /* bpf_ktime_get_ns() at creation */
+	/* Where the flow goes. An established TCP flow follows these, not
+	 * mer_backends: it keeps its backend while the pod answers, even after
+	 * the endpoint left the service (kube-proxy's rule). */
+	MER_U32 backend_addr_be;
+	MER_U16 backend_port_be;
+	/* FORWARD: the source the flow leaves with; it differs from the
+	 * client's when the translated tuple collided with a live flow (port
+	 * remapped) or for hairpin (MER_HAIRPIN_ADDR). REPLY: the client's own
+	 * address and port, restored as the destination. */
+	MER_U16 nat_port_be;
+	MER_U32 nat_addr_be;
+	MER_U32 pad;
 };
+
+/* Source address of hairpin flows (a pod reaching itself through a VIP), as
+ * Cilium's service loopback address: the pod must not see its own address
+ * as the source, and its reply must come back through the translator.
+ * 169.254.42.1, network order on little-endian hosts is built by the users. */
+#define MER_HAIRPIN_ADDR_HOST 0xa9fe2a01u
+
+/* Source ports tried when a new flow's translated tuple collides with a
+ * live one (two VIPs sharing a backend, one client port): netfilter
+ * remaps the same way. */
+#define MER_NAT_PORT_MIN   32768
+#define MER_NAT_PORT_RANGE 28232 /* to 60999, Linux's default ephemeral range */
+#define MER_NAT_PORT_TRIES 8
 
 enum mer_ct_flags {
 	/* REPLY entry of a flow sent untranslated to a pod of another cluster
@@ -227,7 +252,11 @@ enum mer_ct_flags {
 	X(GATEWAY_RELAY, "gateway_relay")                                                          \
 	X(DROP_RELAY_TOO_BIG, "drop_relay_too_big")                                                \
 	X(CT_REPLY_RESTORED, "ct_reply_restored")                                                  \
-	X(DROP_TUNNEL_BAD_SOURCE, "drop_tunnel_bad_source")
+	X(DROP_TUNNEL_BAD_SOURCE, "drop_tunnel_bad_source")                                        \
+	X(CT_PORT_REMAPPED, "ct_port_remapped")                                                    \
+	X(DROP_NAT_NO_PORT, "drop_nat_no_port")                                                    \
+	X(HAIRPIN, "hairpin")                                                                      \
+	X(HAIRPIN_REPLY, "hairpin_reply")
 
 #define MER_STAT_ENUM_(name, str) MER_STAT_##name,
 enum mer_stat { MER_STATS(MER_STAT_ENUM_) MER_STAT_MAX };

@@ -4,12 +4,14 @@
 #define MERIDIAN_LB_H
 
 #include <linux/bpf.h>
+#include <bpf/bpf_endian.h>
 #include <bpf/bpf_helpers.h>
 
 #include "meridian/abi.h"
 #include "meridian/jhash.h"
 #include "meridian/maps.h"
 #include "meridian/parse.h"
+#include "meridian/stats.h"
 
 static __always_inline struct mer_service *mer_service_lookup(const struct mer_pkt *p)
 {
@@ -85,28 +87,105 @@ static __always_inline void mer_ct_reply_key(struct mer_ct_key *key, const struc
 	key->pad = 0;
 }
 
-/* Records both directions of a new (or re-selected) flow. The reply entry
- * is keyed as the backend will answer: backend -> client. */
-static __always_inline int mer_ct_create(const struct mer_pkt *p, const struct mer_service *svc,
-					 __u32 backend_id, const struct mer_backend *be)
+/* The translation of one flow: where it goes and the source it leaves
+ * with. */
+struct mer_nat {
+	__be32 backend_addr;
+	__be16 backend_port;
+	__be16 sport; /* source port after translation */
+	__be32 saddr; /* source address after translation */
+};
+
+/* The reply key of a translated flow: backend -> the translated source. */
+static __always_inline void mer_ct_nat_reply_key(struct mer_ct_key *key, const struct mer_nat *nat,
+						 __u8 proto)
 {
-	struct mer_ct_key key = {};
+	key->saddr_be = nat->backend_addr;
+	key->daddr_be = nat->saddr;
+	key->sport_be = nat->backend_port;
+	key->dport_be = nat->sport;
+	key->proto = proto;
+	key->dir = MER_CT_REPLY;
+	key->pad = 0;
+}
+
+/* Is the reply entry `e` the one of the client flow p (same client, same
+ * VIP)? Then it may be rewritten; otherwise it belongs to a live flow. */
+static __always_inline int mer_ct_reply_is_flow(const struct mer_ct_entry *e,
+						const struct mer_pkt *p)
+{
+	return !(e->flags & MER_CT_F_TUNNEL_FLOW) && e->nat_addr_be == p->saddr &&
+	       e->nat_port_be == p->sport && e->vip_be == p->daddr && e->vport_be == p->dport;
+}
+
+/* Records both directions of a new (or re-selected) flow to backend `be`.
+ * The reply entry is keyed as the backend will answer: backend -> the
+ * translated source. A reply key held by another live flow is never
+ * overwritten: after DNAT two flows from one client port to two VIPs that
+ * share a backend have the same tuple, so the second gets another source
+ * port (as netfilter remaps), tried MER_NAT_PORT_TRIES times. A pod that
+ * reaches itself (hairpin) leaves with MER_HAIRPIN_ADDR as its source.
+ * Returns 0, or the drop reason. */
+static __always_inline enum mer_stat mer_ct_create(const struct mer_pkt *p,
+						   const struct mer_service *svc, __u32 backend_id,
+						   const struct mer_backend *be,
+						   struct mer_nat *nat)
+{
 	struct mer_ct_entry entry = {
 		.backend_id = backend_id,
 		.service_id = svc->id,
 		.vip_be = p->daddr,
 		.vport_be = p->dport,
 		.created_ns = bpf_ktime_get_ns(),
+		.backend_addr_be = be->addr_be,
+		.backend_port_be = be->port_be,
+		.nat_addr_be = p->saddr, /* reply: the client's own */
+		.nat_port_be = p->sport,
 	};
+	struct mer_ct_entry *held;
+	struct mer_ct_key key = {};
+	__u32 hash = 0;
+	int i;
 
+	nat->backend_addr = be->addr_be;
+	nat->backend_port = be->port_be;
+	nat->saddr = p->saddr;
+	nat->sport = p->sport;
+	if (be->addr_be == p->saddr)
+		nat->saddr = bpf_htonl(MER_HAIRPIN_ADDR_HOST);
+
+	for (i = 0; i < MER_NAT_PORT_TRIES; i++) {
+		mer_ct_nat_reply_key(&key, nat, p->proto);
+		held = bpf_map_lookup_elem(&mer_ct, &key);
+		if (!held || mer_ct_reply_is_flow(held, p)) {
+			if (bpf_map_update_elem(&mer_ct, &key, &entry, BPF_ANY))
+				return MER_STAT_DROP_CT_FULL;
+			break;
+		}
+		if (i == 0)
+			hash = mer_flow_hash(p->saddr, p->daddr, p->sport, p->dport, p->proto);
+		nat->sport = bpf_htons(MER_NAT_PORT_MIN + (hash + i * 7919) % MER_NAT_PORT_RANGE);
+	}
+	if (i == MER_NAT_PORT_TRIES)
+		return MER_STAT_DROP_NAT_NO_PORT;
+	if (i > 0)
+		mer_count(MER_STAT_CT_PORT_REMAPPED, p->len);
+
+	entry.nat_addr_be = nat->saddr;
+	entry.nat_port_be = nat->sport;
 	mer_ct_forward_key(&key, p);
 	if (bpf_map_update_elem(&mer_ct, &key, &entry, BPF_ANY))
-		return -1;
-
-	mer_ct_reply_key(&key, p, be->addr_be, be->port_be);
-	if (bpf_map_update_elem(&mer_ct, &key, &entry, BPF_ANY))
-		return -1;
+		return MER_STAT_DROP_CT_FULL;
 	return 0;
+}
+
+/* The translation an existing forward entry records. */
+static __always_inline void mer_ct_nat(const struct mer_ct_entry *fwd, struct mer_nat *nat)
+{
+	nat->backend_addr = fwd->backend_addr_be;
+	nat->backend_port = fwd->backend_port_be;
+	nat->saddr = fwd->nat_addr_be;
+	nat->sport = fwd->nat_port_be;
 }
 
 /* Forward and reply entries share one LRU map and are evicted separately.
@@ -117,18 +196,22 @@ static __always_inline int mer_ct_create(const struct mer_pkt *p, const struct m
  * there and put it back if not; an established TCP flow keeps both entries
  * warm by using them. Returns 1 if the entry was restored. */
 static __always_inline int mer_ct_restore_reply(const struct mer_pkt *p,
-						const struct mer_ct_entry *fwd,
-						const struct mer_backend *be)
+						const struct mer_ct_entry *fwd)
 {
 	struct mer_ct_entry entry = *fwd;
 	struct mer_ct_key key;
+	struct mer_nat nat;
 
 	if (p->proto == IPPROTO_TCP && !p->tcp_syn)
 		return 0;
-	mer_ct_reply_key(&key, p, be->addr_be, be->port_be);
+	mer_ct_nat(fwd, &nat);
+	mer_ct_nat_reply_key(&key, &nat, p->proto);
 	if (bpf_map_lookup_elem(&mer_ct, &key))
 		return 0;
-	return bpf_map_update_elem(&mer_ct, &key, &entry, BPF_ANY) == 0;
+	entry.nat_addr_be = p->saddr;
+	entry.nat_port_be = p->sport;
+	/* NOEXIST: a flow that took the key meanwhile keeps it. */
+	return bpf_map_update_elem(&mer_ct, &key, &entry, BPF_NOEXIST) == 0;
 }
 
 /* A flow sent untranslated to a pod of another cluster (by its pod IP, as

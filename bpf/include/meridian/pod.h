@@ -81,33 +81,68 @@ static __always_inline int mer_from_pod_unparsed(int parsed, const struct mer_pk
 	}
 }
 
+/* May an existing forward entry carry this packet? An established TCP
+ * flow always may: it follows the backend address in the entry, so it
+ * keeps going while the pod answers even after its endpoint left the
+ * service, whatever other services share the backend (kube-proxy's rule).
+ * A connection's first packet (SYN, a reused port) and UDP must find the
+ * backend still installed as it was; UDP flows of an endpoint removed from
+ * one service while another still uses it are purged by the agent. */
+static __always_inline int mer_ct_usable(const struct mer_pkt *p, const struct mer_ct_entry *ct)
+{
+	__u32 backend_id = ct->backend_id;
+	struct mer_backend *be;
+
+	if (p->proto == IPPROTO_TCP && !p->tcp_syn)
+		return 1;
+	be = bpf_map_lookup_elem(&mer_backends, &backend_id);
+	return be && be->addr_be == ct->backend_addr_be && be->port_be == ct->backend_port_be;
+}
+
+/* Applies a flow's translation: destination VIP:port -> backend, and the
+ * source when it was remapped or the flow is a hairpin. */
+static __always_inline int mer_translate(struct __sk_buff *skb, const struct mer_pkt *p,
+					 const struct mer_nat *nat)
+{
+	if (mer_dnat(skb, p, nat->backend_addr, nat->backend_port))
+		return -1;
+	if (nat->saddr == p->saddr && nat->sport == p->sport)
+		return 0;
+	return mer_rewrite_addr_port(skb, p, MER_IP_SADDR_OFF, p->saddr, nat->saddr,
+				     offsetof(struct udphdr, source), p->sport, nat->sport);
+}
+
 static __always_inline int mer_from_pod_service(struct __sk_buff *skb, const struct mer_pkt *p,
 						const struct mer_service *svc)
 {
 	enum mer_stat stat = MER_STAT_LB_CT_HIT;
 	struct mer_remote_cidr *remote;
-	struct mer_backend *be = NULL;
 	struct mer_ct_entry *ct;
 	struct mer_ct_key key;
-	__u32 backend_id;
+	struct mer_nat nat;
+	int have = 0;
 	int ret;
 
 	mer_ct_forward_key(&key, p);
 	ct = bpf_map_lookup_elem(&mer_ct, &key);
 	if (ct) {
-		backend_id = ct->backend_id;
-		be = bpf_map_lookup_elem(&mer_backends, &backend_id);
-		/* Its backend is gone: choose again rather than black-hole. */
-		if (!be)
+		if (mer_ct_usable(p, ct)) {
+			mer_ct_nat(ct, &nat);
+			have = 1;
+			if (mer_ct_restore_reply(p, ct))
+				mer_count(MER_STAT_CT_REPLY_RESTORED, p->len);
+		} else {
+			/* Its backend is gone: choose again rather than black-hole. */
 			stat = MER_STAT_LB_CT_RESELECT;
-		else if (mer_ct_restore_reply(p, ct, be))
-			mer_count(MER_STAT_CT_REPLY_RESTORED, p->len);
+		}
 	} else {
 		stat = MER_STAT_LB_NEW_FLOW;
 	}
 
-	if (!be) {
+	if (!have) {
 		enum mer_stat drop = MER_STAT_DROP_NO_MAGLEV_TABLE;
+		struct mer_backend *be;
+		__u32 backend_id;
 
 		/* Checked after conntrack: flows to terminating backends finish. */
 		if (svc->backend_count == 0) {
@@ -123,16 +158,52 @@ static __always_inline int mer_from_pod_service(struct __sk_buff *skb, const str
 		be = bpf_map_lookup_elem(&mer_backends, &backend_id);
 		if (!be)
 			return mer_verdict(MER_STAT_DROP_BACKEND_MISSING, p, TC_ACT_SHOT);
-		if (mer_ct_create(p, svc, backend_id, be))
-			return mer_verdict(MER_STAT_DROP_CT_FULL, p, TC_ACT_SHOT);
+		drop = mer_ct_create(p, svc, backend_id, be, &nat);
+		if (drop)
+			return mer_verdict(drop, p, TC_ACT_SHOT);
 	}
 
-	remote = mer_remote_lookup(be->addr_be);
+	/* Hairpin: the pod reaches itself. Sent straight back down its veth,
+	 * from MER_HAIRPIN_ADDR: up the host stack, a packet from the pod's own
+	 * address to itself would be dropped as a martian. */
+	if (nat.backend_addr == p->saddr) {
+		if (mer_translate(skb, p, &nat))
+			return mer_verdict(MER_STAT_DROP_REWRITE_FAILED, p, TC_ACT_SHOT);
+		mer_count(stat, p->len);
+		return mer_verdict(MER_STAT_HAIRPIN, p, bpf_redirect(skb->ifindex, 0));
+	}
+
+	remote = mer_remote_lookup(nat.backend_addr);
 	if (mer_check_tunnel_mtu(skb, p, remote, &ret))
 		return ret;
-	if (mer_dnat(skb, p, be->addr_be, be->port_be))
+	if (mer_translate(skb, p, &nat))
 		return mer_verdict(MER_STAT_DROP_REWRITE_FAILED, p, TC_ACT_SHOT);
 	return mer_forward(skb, p, remote, stat);
+}
+
+/* A hairpin flow's reply, as the pod answers itself: backend:port ->
+ * MER_HAIRPIN_ADDR:port. Restores VIP:port -> the pod's own address and
+ * port, and sends it back down the veth. Returns -1 when there is no such
+ * flow (the packet is then treated as any other). */
+static __always_inline int mer_hairpin_reply(struct __sk_buff *skb, const struct mer_pkt *p)
+{
+	struct mer_ct_entry *ct;
+	struct mer_ct_key key;
+	__be32 client_addr;
+	__be16 client_port;
+
+	mer_ct_forward_key(&key, p);
+	key.dir = MER_CT_REPLY;
+	ct = bpf_map_lookup_elem(&mer_ct, &key);
+	if (!ct || (ct->flags & MER_CT_F_TUNNEL_FLOW))
+		return -1;
+	client_addr = ct->nat_addr_be;
+	client_port = ct->nat_port_be;
+	if (mer_snat(skb, p, ct->vip_be, ct->vport_be) ||
+	    mer_rewrite_addr_port(skb, p, MER_IP_DADDR_OFF, p->daddr, client_addr,
+				  offsetof(struct udphdr, dest), p->dport, client_port))
+		return mer_verdict(MER_STAT_DROP_REWRITE_FAILED, p, TC_ACT_SHOT);
+	return mer_verdict(MER_STAT_HAIRPIN_REPLY, p, bpf_redirect(skb->ifindex, 0));
 }
 
 /* tc ingress of a pod's host-side veth: packets the pod sends. */
@@ -146,6 +217,12 @@ static __always_inline int mer_handle_from_pod(struct __sk_buff *skb)
 	if (parsed != MER_PARSE_OK)
 		return mer_from_pod_unparsed(parsed, &p);
 
+	if (p.daddr == bpf_htonl(MER_HAIRPIN_ADDR_HOST)) {
+		int ret = mer_hairpin_reply(skb, &p);
+
+		if (ret >= 0)
+			return ret;
+	}
 	svc = mer_service_lookup(&p);
 	if (!svc) {
 		struct mer_remote_cidr *remote;
@@ -171,6 +248,7 @@ static __always_inline int mer_handle_to_pod(struct __sk_buff *skb)
 	struct mer_pkt p = {};
 	struct mer_ct_entry *ct;
 	struct mer_ct_key key;
+	__be16 client_port;
 
 	if (mer_parse(skb, &p) != MER_PARSE_OK)
 		return mer_verdict(MER_STAT_PASS_TO_POD, &p, TC_ACT_OK);
@@ -181,7 +259,13 @@ static __always_inline int mer_handle_to_pod(struct __sk_buff *skb)
 	if (!ct || (ct->flags & MER_CT_F_TUNNEL_FLOW))
 		return mer_verdict(MER_STAT_PASS_TO_POD, &p, TC_ACT_OK);
 
+	client_port = ct->nat_port_be;
 	if (mer_snat(skb, &p, ct->vip_be, ct->vport_be))
+		return mer_verdict(MER_STAT_DROP_REWRITE_FAILED, &p, TC_ACT_SHOT);
+	/* The flow's source port was remapped: give the client its own back. */
+	if (client_port != p.dport &&
+	    mer_rewrite_addr_port(skb, &p, MER_IP_DADDR_OFF, p.daddr, p.daddr,
+				  offsetof(struct udphdr, dest), p.dport, client_port))
 		return mer_verdict(MER_STAT_DROP_REWRITE_FAILED, &p, TC_ACT_SHOT);
 	return mer_verdict(MER_STAT_REVNAT, &p, TC_ACT_OK);
 }
