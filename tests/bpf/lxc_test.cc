@@ -314,6 +314,10 @@ TEST_F(LxcTest, HairpinSendsThePodsOwnRequestBackFromTheHairpinAddress) {
     EXPECT_EQ(rq.dport(), 8080);
     EXPECT_EQ(rq.ip_csum_residue(), 0);
     EXPECT_EQ(rq.l4_csum_residue(), 0);
+    // Back to the pod: to its MAC, from the host side's.
+    const Bytes sent = build("10.1.1.13", "10.96.0.50", 40500, 80);
+    EXPECT_TRUE(std::equal(sent.begin(), sent.begin() + 6, req.out.begin() + 6));
+    EXPECT_TRUE(std::equal(sent.begin() + 6, sent.begin() + 12, req.out.begin()));
     EXPECT_EQ(CounterDelta(),
               (std::map<std::string, std::uint64_t>{{"lb_new_flow", 1}, {"hairpin", 1}}));
     auto rep = FromPod(build("10.1.1.13", "169.254.42.1", 8080, 40500));

@@ -99,6 +99,23 @@ static __always_inline int mer_ct_usable(const struct mer_pkt *p, const struct m
 	return be && be->addr_be == ct->backend_addr_be && be->port_be == ct->backend_port_be;
 }
 
+/* Sends a packet the pod sent back down its own veth: the Ethernet
+ * addresses swap (the pod accepts only frames to its MAC). */
+static __always_inline int mer_back_to_pod(struct __sk_buff *skb)
+{
+	void *data = (void *)(long)skb->data;
+	void *data_end = (void *)(long)skb->data_end;
+	struct ethhdr *eth = data;
+	__u8 mac[ETH_ALEN];
+
+	if ((void *)(eth + 1) > data_end)
+		return TC_ACT_SHOT;
+	__builtin_memcpy(mac, eth->h_dest, ETH_ALEN);
+	__builtin_memcpy(eth->h_dest, eth->h_source, ETH_ALEN);
+	__builtin_memcpy(eth->h_source, mac, ETH_ALEN);
+	return bpf_redirect(skb->ifindex, 0);
+}
+
 /* Applies a flow's translation: destination VIP:port -> backend, and the
  * source when it was remapped or the flow is a hairpin. */
 static __always_inline int mer_translate(struct __sk_buff *skb, const struct mer_pkt *p,
@@ -170,7 +187,7 @@ static __always_inline int mer_from_pod_service(struct __sk_buff *skb, const str
 		if (mer_translate(skb, p, &nat))
 			return mer_verdict(MER_STAT_DROP_REWRITE_FAILED, p, TC_ACT_SHOT);
 		mer_count(stat, p->len);
-		return mer_verdict(MER_STAT_HAIRPIN, p, bpf_redirect(skb->ifindex, 0));
+		return mer_verdict(MER_STAT_HAIRPIN, p, mer_back_to_pod(skb));
 	}
 
 	remote = mer_remote_lookup(nat.backend_addr);
@@ -203,7 +220,7 @@ static __always_inline int mer_hairpin_reply(struct __sk_buff *skb, const struct
 	    mer_rewrite_addr_port(skb, p, MER_IP_DADDR_OFF, p->daddr, client_addr,
 				  offsetof(struct udphdr, dest), p->dport, client_port))
 		return mer_verdict(MER_STAT_DROP_REWRITE_FAILED, p, TC_ACT_SHOT);
-	return mer_verdict(MER_STAT_HAIRPIN_REPLY, p, bpf_redirect(skb->ifindex, 0));
+	return mer_verdict(MER_STAT_HAIRPIN_REPLY, p, mer_back_to_pod(skb));
 }
 
 /* tc ingress of a pod's host-side veth: packets the pod sends. */

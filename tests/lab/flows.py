@@ -1,0 +1,134 @@
+#!/usr/bin/env python3
+"""Traffic patterns for the lab tests, run inside a pod's namespace.
+
+  hold  --dst IP:PORT --count N --out FILE --stop FILE [--udp]
+        N long-lived connections (TCP line mode, or UDP sockets), each
+        sending a line every 0.2 s until FILE --stop exists; a connection
+        is broken when an exchange fails or another pod answers. Writes
+        {"conns", "rounds", "broken", "pods"} as JSON to --out.
+  churn --dst IP:PORT --count N
+        N short TCP connections (connect, one line, close); prints
+        {"ok", "failed"}.
+  pair  --dst IP:PORT --dst2 IP:PORT --port P
+        two TCP connections from the same local port P (SO_REUSEADDR) to
+        two VIPs; exchanges on the first, then the second, then the first
+        again; prints {"first", "second", "first_again"} (pod names or
+        "FAILED: reason").
+  udp   --dst IP:PORT --port P
+        one datagram from local port P; prints the pod that answered.
+"""
+import argparse
+import json
+import os
+import socket
+import sys
+import time
+
+
+def addr(text):
+    host, port = text.rsplit(":", 1)
+    return host, int(port)
+
+
+def exchange(sock, udp, dst=None):
+    if udp:
+        sock.sendto(b"ping\n", dst)
+        data, _ = sock.recvfrom(2048)
+    else:
+        sock.sendall(b"ping\n")
+        data = b""
+        while not data.endswith(b"\n"):
+            chunk = sock.recv(2048)
+            if not chunk:
+                raise ConnectionError("closed by peer")
+            data += chunk
+    return data.decode().split()[0]
+
+
+def hold(a):
+    dst = addr(a.dst)
+    conns, pods, broken = [], [], set()
+    for _ in range(a.count):
+        if a.udp:
+            s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        else:
+            s = socket.create_connection(dst, timeout=2)
+        s.settimeout(2)
+        pods.append(exchange(s, a.udp, dst))
+        conns.append(s)
+    rounds = 0
+    while not os.path.exists(a.stop):
+        for i, s in enumerate(conns):
+            if i in broken:
+                continue
+            try:
+                if exchange(s, a.udp, dst) != pods[i]:
+                    broken.add(i)
+            except OSError:
+                broken.add(i)
+        rounds += 1
+        time.sleep(0.2)
+    with open(a.out, "w") as f:
+        json.dump({"conns": len(conns), "rounds": rounds, "broken": sorted(broken), "pods": pods}, f)
+
+
+def churn(a):
+    dst = addr(a.dst)
+    ok = failed = 0
+    for _ in range(a.count):
+        try:
+            with socket.create_connection(dst, timeout=2) as s:
+                s.settimeout(2)
+                exchange(s, False)
+                ok += 1
+        except OSError:
+            failed += 1
+    print(json.dumps({"ok": ok, "failed": failed}))
+
+
+def pair(a):
+    out = {}
+    socks = []
+    for dst in (addr(a.dst), addr(a.dst2)):
+        s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        s.settimeout(2)
+        s.bind(("0.0.0.0", a.port))
+        socks.append((s, dst))
+    for name, (s, dst) in (("first", socks[0]), ("second", socks[1]), ("first_again", socks[0])):
+        try:
+            if name != "first_again":
+                s.connect(dst)
+            out[name] = exchange(s, False)
+        except OSError as e:
+            out[name] = "FAILED: %s" % e
+    print(json.dumps(out))
+
+
+def udp(a):
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    s.settimeout(2)
+    s.bind(("0.0.0.0", a.port))
+    try:
+        print(exchange(s, True, addr(a.dst)))
+    except OSError as e:
+        print("FAILED: %s" % e)
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("mode", choices=["hold", "churn", "pair", "udp"])
+    p.add_argument("--dst", required=True)
+    p.add_argument("--dst2")
+    p.add_argument("--count", type=int, default=1)
+    p.add_argument("--port", type=int, default=0)
+    p.add_argument("--out")
+    p.add_argument("--stop")
+    p.add_argument("--udp", action="store_true")
+    a = p.parse_args()
+    {"hold": hold, "churn": churn, "pair": pair, "udp": udp}[a.mode](a)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
