@@ -113,7 +113,7 @@ FRONTENDS=$(frontends "$NODE1")
 check_eq "node 1 serves 12 frontends (6 services x TCP/UDP)" 12 "$FRONTENDS"
 
 # A request loop and 20 long-lived connections run through every step.
-client bash -c "while [ ! -e $WORK/stop ]; do curl -s --max-time 2 http://10.96.0.10/ >/dev/null && echo ok || echo FAILED; sleep 0.05; done" >"$WORK/loop.txt" 2>&1 &
+client bash -c "while [ ! -e $WORK/stop ]; do curl -s --max-time 2 -o /dev/null http://10.96.0.10/; rc=\$?; [ \$rc = 0 ] && echo ok || echo \"FAILED rc=\$rc \$(date +%T.%N)\"; sleep 0.05; done" >"$WORK/loop.txt" 2>&1 &
 LOOP=$!
 client python3 "$FLOWS" hold --dst 10.96.0.10:80 --count 20 --out "$WORK/hold.json" --stop "$WORK/stop" &
 HOLD=$!
@@ -179,7 +179,9 @@ client python3 "$FLOWS" hold --dst 10.96.0.50:80 --count 40 --out "$WORK/self.js
 SELF=$!
 sleep 1
 before=$(stat_of "$NODE1" ct_port_remapped)
+echo "# churn from $(date +%T.%N)"
 churn=$(client python3 "$FLOWS" churn --dst 10.96.0.51:80 --count "${MERIDIAN_CHURN:-5000}")
+echo "# churn until $(date +%T.%N)"
 touch "$WORK/stop-self"
 wait "$SELF"
 remapped=$(($(stat_of "$NODE1" ct_port_remapped) - before))
@@ -253,5 +255,6 @@ touch "$WORK/stop"
 wait "$HOLD" "$LOOP"
 check_eq "20 long-lived connections to web through every step: 0 broken" \
   "[]" "$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["broken"])' "$WORK/hold.json")"
+grep FAILED "$WORK/loop.txt" | head -5
 check_eq "request loop through every step: 0 failed of $(grep -c . "$WORK/loop.txt")" 0 "$(grep -c FAILED "$WORK/loop.txt")"
 finish

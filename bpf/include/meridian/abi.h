@@ -200,11 +200,14 @@ struct mer_ct_entry {
 #define MER_HAIRPIN_ADDR_HOST 0xa9fe2a01u
 
 /* Source ports tried when a new flow's translated tuple collides with a
- * live one (two VIPs sharing a backend, one client port): netfilter
- * remaps the same way. */
-#define MER_NAT_PORT_MIN   32768
-#define MER_NAT_PORT_RANGE 28232 /* to 60999, Linux's default ephemeral range */
-#define MER_NAT_PORT_TRIES 8
+ * live one (two VIPs sharing a backend, one client port): netfilter remaps
+ * the same way, in the same range (1024-65535 for unprivileged ports). The
+ * whole range, not only the ephemeral one: entries of closed flows stay
+ * until the LRU evicts them, and 20,000 short connections would fill most
+ * of the ephemeral range (lab_robustness measured it). */
+#define MER_NAT_PORT_MIN   1024
+#define MER_NAT_PORT_RANGE 64512 /* to 65535 */
+#define MER_NAT_PORT_TRIES 16
 
 enum mer_ct_flags {
 	/* REPLY entry of a flow sent untranslated to a pod of another cluster
