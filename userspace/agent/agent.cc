@@ -177,9 +177,13 @@ Result<mer_config> Agent::TunnelConfig() {
 int Agent::Run() {
   if (auto s = Start(); !s) {
     spdlog::error("{}", s.error().message);
-    status_.errors = {"start: " + s.error().message};
-    status_.state = "stopped";
-    PublishStatus();
+    // Only where the state dir is known to be this node's: an invalid
+    // --node must not create a directory named after it.
+    if (datapath::ValidateNodeName(options_.node)) {
+      status_.errors = {"start: " + s.error().message};
+      status_.state = "stopped";
+      PublishStatus();
+    }
     return 1;
   }
   HandleLinkEvents();  // the initial dump is already queued on the socket

@@ -2,8 +2,12 @@
 #include <spdlog/spdlog.h>
 
 #include <CLI/CLI.hpp>
+#include <algorithm>
+#include <cstdint>
+#include <string>
 
 #include "agent/agent.h"
+#include "lb/maglev.h"
 
 int main(int argc, char** argv) {
   meridian::agent::AgentOptions o;
@@ -40,13 +44,20 @@ int main(int argc, char** argv) {
                  "allocated at load)")
       ->check(CLI::Range(2u, 1u << 31))
       ->capture_default_str();
+  // Checked here, not per service: a Maglev config BuildMaglevTable rejects
+  // would fail every service (lb/maglev.h has the rules).
+  constexpr std::uint32_t kMaxTable = meridian::lb::kMaglevMaxTableSize;
   app.add_option("--maglev-slots-per-backend", o.maglev.slots_per_backend,
                  "Maglev table size is a prime >= this x backends (rounded up to a power of two)")
+      ->check(CLI::Range(1u, kMaxTable))
       ->capture_default_str();
   app.add_option("--maglev-min-table", o.maglev.min_table_size, "Smallest Maglev table")
+      ->check(CLI::Range(1u, kMaxTable))
       ->capture_default_str();
-  app.add_option("--maglev-max-table", o.maglev.max_table_size, "Largest Maglev table (<= 131071)")
-      ->capture_default_str();
+  auto* max_table = app.add_option("--maglev-max-table", o.maglev.max_table_size,
+                                   "Largest Maglev table (rounded down to a prime)")
+                        ->check(CLI::Range(2u, kMaxTable))
+                        ->capture_default_str();
   app.add_option("--resync-interval-ms", resync_ms,
                  "Full re-read of the manifests even without change events")
       ->capture_default_str();
@@ -72,6 +83,36 @@ int main(int argc, char** argv) {
   app.add_flag("--once", o.once, "Reconcile once, attach to existing pods, and exit");
   app.add_option("--log-level", log_level, "trace, debug, info, warn, error")
       ->capture_default_str();
+  // Rules between options, checked once each option has passed its own
+  // check; a ValidationError here is reported like theirs.
+  app.final_callback([&] {
+    using std::to_string;
+    const auto& m = o.maglev;
+    if (m.min_table_size > m.max_table_size) {
+      const std::string conflict = "--maglev-min-table " + to_string(m.min_table_size) +
+                                   " exceeds --maglev-max-table " + to_string(m.max_table_size);
+      if (max_table->count() > 0) {
+        throw CLI::ValidationError("--maglev-max-table",
+                                   conflict + "; allowed: [" +
+                                       to_string(std::max(m.min_table_size, 2u)) + " - " +
+                                       to_string(kMaxTable) + "] (at least --maglev-min-table)");
+      }
+      throw CLI::ValidationError("--maglev-min-table", conflict + "; allowed: [1 - " +
+                                                           to_string(m.max_table_size) +
+                                                           "] (at most --maglev-max-table)");
+    }
+    // The smallest table (one backend) must fit mer_maglev, or no service
+    // with a backend could be installed.
+    const std::uint32_t smallest = meridian::lb::MaglevTableSize(1, m);
+    if (o.map_sizes.maglev_slots < smallest) {
+      throw CLI::ValidationError(
+          "--maglev-slots",
+          to_string(o.map_sizes.maglev_slots) + " cannot hold the smallest Maglev table (" +
+              to_string(smallest) + " slots, from --maglev-min-table " +
+              to_string(m.min_table_size) + " and --maglev-slots-per-backend " +
+              to_string(m.slots_per_backend) + "); allowed: >= " + to_string(smallest));
+    }
+  });
   CLI11_PARSE(app, argc, argv);
 
   o.resync_interval = std::chrono::milliseconds(resync_ms);

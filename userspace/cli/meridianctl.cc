@@ -2,12 +2,15 @@
 #include <arpa/inet.h>
 #include <bpf/bpf.h>
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include <CLI/CLI.hpp>
 #include <fstream>
 #include <iostream>
 #include <map>
 #include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
 #include <vector>
 
 #include "cli/registry_command.h"
@@ -101,17 +104,43 @@ int Backends(const PinnedMaps& p) {
   return 0;
 }
 
+// One line per entry. BACKEND is where the flow goes (the address an
+// established TCP flow follows); NAT is the source the flow leaves with
+// (forward) or the client's own address restored on replies (reply); FLAGS
+// marks untranslated tunnel flows.
 int Conntrack(const PinnedMaps& p) {
-  fmt::print("{:<7} {:<5} {:<22} {:<22} {:>8} {}\n", "DIR", "PROTO", "SOURCE", "DESTINATION",
-             "BACKEND", "VIP");
+  fmt::print("{:<7} {:<5} {:<22} {:<22} {:>6} {:<22} {:<22} {:<22} {}\n", "DIR", "PROTO", "SOURCE",
+             "DESTINATION", "BE-ID", "BACKEND", "NAT", "VIP", "FLAGS");
   ForEachEntry<mer_ct_key, mer_ct_entry>(p.maps().ct, [](const auto& k, const auto& v) {
-    fmt::print("{:<7} {:<5} {:<22} {:<22} {:>8} {}\n",
-               k.dir == MER_CT_FORWARD ? "forward" : "reply", Proto(k.proto),
-               fmt::format("{}:{}", Addr(k.saddr_be), ntohs(k.sport_be)),
-               fmt::format("{}:{}", Addr(k.daddr_be), ntohs(k.dport_be)), v.backend_id,
-               fmt::format("{}:{}", Addr(v.vip_be), ntohs(v.vport_be)));
+    const bool tunnel = v.flags & MER_CT_F_TUNNEL_FLOW;
+    fmt::print(
+        "{:<7} {:<5} {:<22} {:<22} {:>6} {:<22} {:<22} {:<22} {}\n",
+        k.dir == MER_CT_FORWARD ? "forward" : "reply", Proto(k.proto),
+        fmt::format("{}:{}", Addr(k.saddr_be), ntohs(k.sport_be)),
+        fmt::format("{}:{}", Addr(k.daddr_be), ntohs(k.dport_be)), v.backend_id,
+        tunnel ? "-" : fmt::format("{}:{}", Addr(v.backend_addr_be), ntohs(v.backend_port_be)),
+        tunnel ? "-" : fmt::format("{}:{}", Addr(v.nat_addr_be), ntohs(v.nat_port_be)),
+        tunnel ? "-" : fmt::format("{}:{}", Addr(v.vip_be), ntohs(v.vport_be)),
+        tunnel ? "tunnel-flow" : "");
   });
   return 0;
+}
+
+// What CLI11's "A subcommand is required" means: the word that is no
+// subcommand (of meridianctl, or of `registry`), or the arguments it could
+// not place. nullopt when no subcommand was given at all.
+std::optional<std::string> WhyNoSubcommand(const CLI::App& app, const CLI::App& registry) {
+  auto describe = [](const std::vector<std::string>& words, const std::string& where,
+                     const std::string& help) -> std::optional<std::string> {
+    if (words.empty()) return std::nullopt;
+    if (!words.front().empty() && words.front().front() == '-') {
+      return fmt::format("unexpected argument(s) {}; run {} --help", fmt::join(words, " "), help);
+    }
+    return fmt::format("unknown {}subcommand '{}'; run {} --help for the list", where,
+                       words.front(), help);
+  };
+  if (registry.parsed()) return describe(registry.remaining(), "registry ", "meridianctl registry");
+  return describe(app.remaining(), "", "meridianctl");
 }
 
 }  // namespace
@@ -135,7 +164,19 @@ int main(int argc, char** argv) {
   auto* status = app.add_subcommand("status", "The agent's status.json");
   meridian::cli::RegistryCommand registry;
   meridian::cli::AddRegistryCommand(app, registry);
-  CLI11_PARSE(app, argc, argv);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    // CLI11 reports a word that is no subcommand as "A subcommand is
+    // required", which does not say what was wrong: name the word.
+    if (dynamic_cast<const CLI::RequiredError*>(&e) != nullptr) {
+      if (auto why = WhyNoSubcommand(app, *registry.app)) {
+        std::cerr << "meridianctl: " << *why << "\n";
+        return 2;
+      }
+    }
+    return app.exit(e);
+  }
 
   if (registry.app->parsed()) return meridian::cli::RunRegistryCommand(registry);
   if (node.empty()) {

@@ -18,12 +18,17 @@ struct RegistryCommand {
   std::string key_or_prefix;
   std::string value;
   std::string value_file;
+  // Whether --value / --value-file were given (an empty --value is a value).
+  CLI::Option* value_option = nullptr;
+  CLI::Option* value_file_option = nullptr;
   std::uint32_t ttl_ms = 0;
 };
 
 // Adds the subcommand tree to `parent`; `cmd` must outlive parsing.
 void AddRegistryCommand(CLI::App& parent, RegistryCommand& cmd);
-// Runs whichever subcommand was parsed; returns the exit code.
+// Runs whichever subcommand was parsed; returns the exit code (2: no value
+// for put; 1: any other error). A dir: registry must exist: meridianctl
+// never creates one.
 int RunRegistryCommand(const RegistryCommand& cmd);
 
 }  // namespace meridian::cli

@@ -3,11 +3,17 @@
 // keeps forwarding while the agent restarts.
 #pragma once
 
+#include <optional>
 #include <string>
 
 #include "common/result.h"
 
 namespace meridian::datapath {
+
+// Whether `ifindex` has a clsact qdisc, asked on a netlink socket of our
+// own so that the answer "no" is not printed by libbpf; false also when the
+// interface is gone, nullopt when the kernel could not be asked.
+std::optional<bool> HasClsactQdisc(int ifindex);
 
 // Attaches (or atomically replaces) from-pod on ingress and to-pod on
 // egress of `ifindex`. `ifname` is only for messages.
@@ -25,7 +31,8 @@ Result<std::string> AttachUplinkXdp(int ifindex, const std::string& ifname, int 
 // Meridian's own program is removed.
 Status DetachOtherUplinkMode(int ifindex, const std::string& ifname, const std::string& keep);
 
-// Removes Meridian's filters from `ifindex`; a missing filter is not an error.
+// Removes Meridian's filters from `ifindex`; a missing filter (or qdisc, or
+// interface) is not an error.
 Status DetachPodPrograms(int ifindex, const std::string& ifname);
 
 }  // namespace meridian::datapath
