@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <utility>
 
+#include "agent/listen_address.h"
 #include "datapath/bpffs.h"
 #include "datapath/tc_attach.h"
 #include "datapath/udp_flow_purge.h"
@@ -106,18 +107,10 @@ Status Agent::Start() {
 
 Status Agent::StartDns() {
   const std::string& listen = options_.dns_listen;
-  auto colon = listen.rfind(':');
-  unsigned long port = 0;
-  bool ok = colon != std::string::npos && colon > 0 && colon + 1 < listen.size() &&
-            listen.find_first_not_of("0123456789", colon + 1) == std::string::npos;
-  if (ok) {
-    port = std::stoul(listen.substr(colon + 1));
-    ok = port <= 65535;
-  }
-  if (!ok) return Error{fmt::format("--dns-listen {}: expected ADDRESS:PORT or off", listen)};
-  auto server =
-      dns::DnsServer::Start(io_, dns::DnsServerOptions{.listen_address = listen.substr(0, colon),
-                                                       .port = static_cast<std::uint16_t>(port)});
+  auto parsed = ParseListenAddress("--dns-listen", listen);
+  if (!parsed) return parsed.error();
+  auto server = dns::DnsServer::Start(
+      io_, dns::DnsServerOptions{.listen_address = parsed->address, .port = parsed->port});
   if (!server.ok()) {
     return Error{fmt::format("--dns-listen {}: {}", listen, server.error().message)};
   }

@@ -7,6 +7,7 @@
 #include <string>
 
 #include "agent/agent.h"
+#include "agent/listen_address.h"
 #include "lb/maglev.h"
 
 int main(int argc, char** argv) {
@@ -77,6 +78,11 @@ int main(int argc, char** argv) {
   app.add_option("--dns-listen", o.dns_listen,
                  "UDP+TCP address of the clusterset.local DNS server (with --registry only); "
                  "\"off\" disables it")
+      ->check([](const std::string& v) -> std::string {
+        if (v == "off") return "";
+        auto parsed = meridian::agent::ParseListenAddress("--dns-listen", v);
+        return parsed ? "" : parsed.error().message;
+      })
       ->capture_default_str();
   app.add_flag("--detach-on-exit", o.detach_on_exit,
                "Detach from pod interfaces on exit (default: the datapath keeps forwarding)");

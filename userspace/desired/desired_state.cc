@@ -137,12 +137,6 @@ Status FillMaglevTables(const std::vector<PendingTable>& pending, const DesiredO
 
 }  // namespace
 
-Affinity ParseAffinity(const std::string& text) {
-  if (text == "remote") return Affinity::kRemote;
-  if (text == "none") return Affinity::kNone;
-  return Affinity::kLocal;
-}
-
 std::string FrontendKey::ToString() const {
   return fmt::format("{}:{}/{}", vip.ToString(), port, model::ToString(protocol));
 }
@@ -208,11 +202,8 @@ Result<DesiredState> BuildDesiredState(const model::ResourceSnapshot& snapshot,
     const auto& slices = slices_by_service[svc.meta.key];
     // A global Service also reaches the other clusters' exports of its name.
     std::vector<const model::ExportedService*> remote;
-    auto global = svc.meta.annotations.find(kGlobalAnnotation);
-    Affinity affinity = Affinity::kLocal;
-    if (global != svc.meta.annotations.end() && global->second == "true") {
-      auto a = svc.meta.annotations.find(kAffinityAnnotation);
-      if (a != svc.meta.annotations.end()) affinity = ParseAffinity(a->second);
+    const model::GlobalAffinity affinity = svc.global_affinity;
+    if (svc.global) {
       if (auto imp = imports_by_key.find(svc.meta.key); imp != imports_by_key.end()) {
         for (const auto& e : imp->second->exports) {
           if (e.cluster != options.local_cluster) remote.push_back(&e);
@@ -226,8 +217,8 @@ Result<DesiredState> BuildDesiredState(const model::ResourceSnapshot& snapshot,
                   .backends = CollectBackends(sp, slices)};
       if (!remote.empty()) {
         auto far = ImportBackends({sp.name, sp.protocol, sp.port}, remote, cluster_ids);
-        bool use_local = affinity != Affinity::kRemote || !AnyActive(far);
-        bool use_remote = affinity != Affinity::kLocal || !AnyActive(fe.backends);
+        bool use_local = affinity != model::GlobalAffinity::kRemote || !AnyActive(far);
+        bool use_remote = affinity != model::GlobalAffinity::kLocal || !AnyActive(fe.backends);
         if (!use_local) fe.backends.clear();
         if (use_remote) {
           std::map<BackendKey, Backend> merged;

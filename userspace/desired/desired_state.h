@@ -90,15 +90,10 @@ struct DesiredOptions {
   const struct DesiredState* previous = nullptr;
 };
 
-// Annotations on a local Service (read on the importing side):
-// service.meridian.io/global: "true" makes its ClusterIP (and so
+// A global Service (model::Service::global, from the
+// service.meridian.io/global annotation) makes its ClusterIP (and so
 // <svc>.<ns>.svc.cluster.local) reach the endpoints of every cluster that
-// exports the same namespace/name; service.meridian.io/affinity picks which.
-inline constexpr char kGlobalAnnotation[] = "service.meridian.io/global";
-inline constexpr char kAffinityAnnotation[] = "service.meridian.io/affinity";
-enum class Affinity { kLocal, kRemote, kNone };
-// "local" (default, also for unknown values), "remote", "none".
-Affinity ParseAffinity(const std::string& text);
+// exports the same namespace/name; its global_affinity picks which.
 
 // Builds the desired state. Endpoints that are neither ready nor serving
 // are left out; serving-but-terminating endpoints stay as weight-0 backends

@@ -85,8 +85,11 @@ BuiltExports BuildExports(const model::ResourceSnapshot& snapshot, const std::st
     } else if (auto f = first_seen_ms.find(se.meta.key); f != first_seen_ms.end()) {
       e.export_creation_ms = f->second;
     }
-    for (const auto& [k, v] : svc.meta.annotations) {
-      if (k.rfind("service.meridian.io/", 0) == 0) e.annotations[k] = v;
+    // Meridian's annotations travel with the export, rebuilt from the
+    // decoded fields (what was validated is what is published).
+    if (svc.global) {
+      e.annotations[model::kGlobalAnnotation] = "true";
+      e.annotations[model::kAffinityAnnotation] = model::ToString(svc.global_affinity);
     }
     for (const auto& slice : snapshot.endpoint_slices) {
       if (slice.meta.key.ns != svc.meta.key.ns || slice.service_name != svc.meta.key.name) {

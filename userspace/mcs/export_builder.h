@@ -14,10 +14,6 @@
 
 namespace meridian::mcs {
 
-// Annotations a Service carries into its export (mirroring opt-in, affinity).
-inline constexpr char kGlobalAnnotation[] = "service.meridian.io/global";
-inline constexpr char kAffinityAnnotation[] = "service.meridian.io/affinity";
-
 struct ExportProblem {
   model::ObjectKey service;
   // The KEP's Valid=False reason: "NoService", "InvalidServiceType".

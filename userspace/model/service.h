@@ -34,8 +34,34 @@ inline const char* ToString(SessionAffinity a) {
   return a == SessionAffinity::kClientIP ? "ClientIP" : "None";
 }
 
+// Meridian's own Service annotations (docs/manifests.md), decoded into
+// these fields by the one decoder every source uses; the annotation text
+// is not read anywhere else.
+inline constexpr char kAnnotationPrefix[] = "service.meridian.io/";
+inline constexpr char kGlobalAnnotation[] = "service.meridian.io/global";
+inline constexpr char kAffinityAnnotation[] = "service.meridian.io/affinity";
+
+// Which backends a global Service uses: its own cluster's while it has any
+// (local), the other clusters' while they have any (remote), or all (none).
+enum class GlobalAffinity : std::uint8_t { kLocal, kRemote, kNone };
+inline const char* ToString(GlobalAffinity a) {
+  switch (a) {
+    case GlobalAffinity::kRemote:
+      return "remote";
+    case GlobalAffinity::kNone:
+      return "none";
+    default:
+      return "local";
+  }
+}
+
 struct Service {
   ObjectMeta meta;
+  // service.meridian.io/global: "true": the ClusterIP also reaches the
+  // other clusters' exports of this namespace/name.
+  bool global = false;
+  // service.meridian.io/affinity (meaningful with global only).
+  GlobalAffinity global_affinity = GlobalAffinity::kLocal;
   ServiceType type = ServiceType::kClusterIP;
   // nullopt for a headless Service (spec.clusterIP: None): no VIP.
   std::optional<Ipv4Address> cluster_ip;

@@ -151,12 +151,46 @@ std::vector<model::ServicePort> DecodeServicePorts(const DocNode& spec, const st
   return out;
 }
 
+// The service.meridian.io/* annotations into typed fields. A key or value
+// we do not know is an error naming it: a typo must not silently turn a
+// global Service into a local one.
+void DecodeMeridianAnnotations(const std::string& base, model::Service& svc, ObjectErrors& e) {
+  const std::string path = Join(Join(base, "metadata"), "annotations");
+  for (const auto& [key, value] : svc.meta.annotations) {
+    if (key.rfind(model::kAnnotationPrefix, 0) != 0) continue;
+    const std::string field = KeyAt(path, key);
+    if (key == model::kGlobalAnnotation) {
+      if (value == "true" || value == "false") {
+        svc.global = value == "true";
+      } else {
+        e.Add(field,
+              fmt::format("unsupported value {}; accepted: \"true\", \"false\"", Quote(value)));
+      }
+    } else if (key == model::kAffinityAnnotation) {
+      if (value == "local") {
+        svc.global_affinity = model::GlobalAffinity::kLocal;
+      } else if (value == "remote") {
+        svc.global_affinity = model::GlobalAffinity::kRemote;
+      } else if (value == "none") {
+        svc.global_affinity = model::GlobalAffinity::kNone;
+      } else {
+        e.Add(field,
+              fmt::format("unsupported value {}; accepted: local, remote, none", Quote(value)));
+      }
+    } else {
+      e.Add(field, fmt::format("unknown annotation; accepted: {}, {}", model::kGlobalAnnotation,
+                               model::kAffinityAnnotation));
+    }
+  }
+}
+
 }  // namespace
 
 std::optional<model::Service> DecodeService(const DocNode& obj, const std::string& base,
                                             const model::SourceRef& src, ObjectErrors& e) {
   model::Service svc;
   svc.meta = DecodeMeta(obj, base, {"Service", NameRule::kDns1035Label}, src, e);
+  DecodeMeridianAnnotations(base, svc, e);
   const std::string path = Join(base, "spec");
   auto spec = Get(obj, "spec");
   if (!spec) {

@@ -57,6 +57,19 @@ TEST(AgentFlagsTest, MaxTableBelowDefaultMin) {
   EXPECT_TRUE(LacksText(r.out + r.err, "node name"));
 }
 
+// Issue 14: std::stoul threw on a long digit string and aborted the agent.
+TEST(AgentFlagsTest, DnsListenWithALongPortIsAnError) {
+  auto r = Agent({"--dns-listen", "127.0.0.1:99999999999999999999999"});
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_TRUE(Contains(r.err,
+                       "--dns-listen 127.0.0.1:99999999999999999999999: expected "
+                       "ADDRESS:PORT (port 0-65535) or off"))
+      << r.err;
+  EXPECT_TRUE(LacksText(r.out + r.err, "node name"));
+  ExpectFlagsAccepted(Agent({"--dns-listen", "off"}));
+  ExpectFlagsAccepted(Agent({"--dns-listen", "0.0.0.0:53"}));
+}
+
 TEST(AgentFlagsTest, MaxTableAboveDatapathLimit) {
   auto r = Agent({"--maglev-max-table", "131072"});
   EXPECT_NE(r.exit_code, 0);

@@ -109,8 +109,10 @@ TEST_P(GlobalServiceTest, AffinityPicksEndpoints) {
   auto snap = TwoClusters();
   model::Service svc;
   svc.meta.key = {"shop", "web"};
-  svc.meta.annotations = {{"service.meridian.io/global", "true"},
-                          {"service.meridian.io/affinity", affinity}};
+  svc.global = true;
+  svc.global_affinity = affinity == "remote" ? model::GlobalAffinity::kRemote
+                        : affinity == "none" ? model::GlobalAffinity::kNone
+                                             : model::GlobalAffinity::kLocal;  // "" too
   svc.cluster_ip = Ip("10.96.0.10");
   svc.ports = {{.name = "http", .protocol = Protocol::kTcp, .port = 80}};
   snap.services.push_back(svc);

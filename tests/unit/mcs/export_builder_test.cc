@@ -15,6 +15,7 @@ model::ResourceSnapshot Snapshot() {
   model::Service web;
   web.meta.key = {"shop", "web"};
   web.meta.annotations = {{"service.meridian.io/global", "true"}, {"other/x", "y"}};
+  web.global = true;  // as the decoder sets it from the annotation
   web.cluster_ip = Ip("10.96.0.10");
   web.ports = {{.name = "http", .protocol = Protocol::kTcp, .port = 80}};
   s.services.push_back(web);
@@ -61,8 +62,10 @@ TEST(ExportBuilderTest, ExportsOnlyServicesWithAServiceExport) {
   EXPECT_EQ(web.type, model::ImportType::kClusterSetIP);
   EXPECT_EQ(web.export_creation_ms, 1714557600250);
   EXPECT_EQ(web.ports, (std::vector<model::ExportedPort>{{"http", Protocol::kTcp, 80}}));
+  // Rebuilt from the decoded fields: only Meridian's, and what was validated.
   EXPECT_EQ(web.annotations,
-            (std::map<std::string, std::string>{{"service.meridian.io/global", "true"}}));
+            (std::map<std::string, std::string>{{"service.meridian.io/affinity", "local"},
+                                                {"service.meridian.io/global", "true"}}));
   ASSERT_EQ(web.endpoints.size(), 1u);
   EXPECT_EQ(web.endpoints[0].address, Ip("10.1.1.10"));
   EXPECT_EQ(web.endpoints[0].node, "n1");

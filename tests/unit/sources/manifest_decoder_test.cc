@@ -446,6 +446,38 @@ TEST(ManifestDecoderTest, DecodesSessionAffinity) {
                 "value \"Sticky\"; accepted: None, ClientIP"});
 }
 
+// Issue 14: the service.meridian.io/* annotations are typed fields; a
+// typo is an error naming the annotation, not a silent default.
+TEST(ManifestDecoderTest, DecodesMeridianAnnotationsIntoTypedFields) {
+  auto with = [](const std::string& annotations) {
+    return "apiVersion: v1\nkind: Service\nmetadata:\n  name: web\n  annotations: {" + annotations +
+           "}\nspec:\n  clusterIP: 10.96.0.10\n  ports: [{port: 80}]\n";
+  };
+  DecodeResult r =
+      Decode(with("service.meridian.io/global: \"true\", service.meridian.io/affinity: remote, "
+                  "other.io/x: y"));
+  ASSERT_EQ(Messages(r), std::vector<std::string>{});
+  ASSERT_EQ(r.objects.services.size(), 1u);
+  EXPECT_TRUE(r.objects.services[0].global);
+  EXPECT_EQ(r.objects.services[0].global_affinity, model::GlobalAffinity::kRemote);
+  DecodeResult plain = Decode(with(""));
+  ASSERT_EQ(plain.objects.services.size(), 1u);
+  EXPECT_FALSE(plain.objects.services[0].global);
+  EXPECT_EQ(plain.objects.services[0].global_affinity, model::GlobalAffinity::kLocal);
+  ExpectErrors(with("service.meridian.io/global: \"yes\""),
+               {"m.yaml: document 1: Service default/web: "
+                "metadata.annotations[\"service.meridian.io/global\"]: unsupported value \"yes\"; "
+                "accepted: \"true\", \"false\""});
+  ExpectErrors(with("service.meridian.io/affinity: nearest"),
+               {"m.yaml: document 1: Service default/web: "
+                "metadata.annotations[\"service.meridian.io/affinity\"]: unsupported value "
+                "\"nearest\"; accepted: local, remote, none"});
+  ExpectErrors(with("service.meridian.io/globl: \"true\""),
+               {"m.yaml: document 1: Service default/web: "
+                "metadata.annotations[\"service.meridian.io/globl\"]: unknown annotation; "
+                "accepted: service.meridian.io/global, service.meridian.io/affinity"});
+}
+
 TEST(ManifestDecoderTest, RequiresClusterIpAndPorts) {
   ExpectErrors(
       "apiVersion: v1\nkind: Service\nmetadata: {name: web}\nspec:\n  ports: [{port: "
