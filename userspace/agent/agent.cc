@@ -323,60 +323,78 @@ static std::vector<ImportStatus> DescribeImports(const std::vector<model::Servic
   return out;
 }
 
+// One reconcile: gather the inputs, check them, build and apply the
+// desired state when something changed, report. Each step is below.
 void Agent::Reconcile() {
   ++status_.reconciles;
-  using Clock = std::chrono::steady_clock;
   const auto started = Clock::now();
-  auto since = [](Clock::time_point t) {
-    return std::chrono::duration<double, std::milli>(Clock::now() - t).count();
-  };
   ApplyPhases phases;
-  auto dir = manifests_->Reload();
-  phases.read = since(started);
-  const auto merging = Clock::now();
-  std::vector<std::string> errors;
-  for (const auto& e : dir.errors) errors.push_back(e.message);
+  ReconcileInput in = Gather(phases);
+  CheckClusterId(in);
+  LogErrorChanges(in.errors);
+  if (in.changed || apply_pending_ || registry_changed_) {
+    registry_changed_ = false;
+    BuildAndApply(in, started, phases);
+  }
+  Report(std::move(in.errors), started);
+}
 
-  // The registry's view of the ClusterSet joins the manifests: remote
-  // clusters, every export (merged into ServiceImports), ClusterSet IPs.
-  std::vector<model::ServiceImport> imports;
+double Agent::MsSince(Clock::time_point t) {
+  return std::chrono::duration<double, std::milli>(Clock::now() - t).count();
+}
+
+// The manifests, then the registry's view of the ClusterSet: remote
+// clusters, every export (merged into ServiceImports), ClusterSet IPs.
+Agent::ReconcileInput Agent::Gather(ApplyPhases& phases) {
+  const auto reading = Clock::now();
+  auto dir = manifests_->Reload();
+  phases.read = MsSince(reading);
+  const auto merging = Clock::now();
+  ReconcileInput in;
+  in.changed = dir.changed;
+  for (const auto& e : dir.errors) in.errors.push_back(e.message);
   // The manifests' own Clusters are kept apart: the registry's view
   // replaces them in the snapshot. The rest moves (10k services: a copy
   // cost 20 ms).
-  const std::vector<model::Cluster> manifest_clusters = dir.snapshot.clusters;
-  model::ResourceSnapshot snapshot = std::move(dir.snapshot);
+  in.manifest_clusters = dir.snapshot.clusters;
+  in.snapshot = std::move(dir.snapshot);
   if (registry_watcher_) {
-    auto view = mcs::BuildClusterSetView(registry_records_, manifest_clusters, &record_cache_);
-    for (const auto& r : view.rejected) {
-      errors.push_back(fmt::format("registry record {} rejected: {}", r.key, r.reason));
-    }
+    auto view = mcs::BuildClusterSetView(registry_records_, in.manifest_clusters, &record_cache_);
     status_.registry.rejected.clear();
-    for (const auto& r : view.rejected) status_.registry.rejected.emplace_back(r.key, r.reason);
-    if (!registry_error_.empty()) errors.push_back("registry unreachable: " + registry_error_);
-    snapshot.clusters = std::move(view.clusters);
-    imports = mcs::MergeImports(std::move(view.exports), view.clusterset_ips);
-    auto described = DescribeImports(imports);
+    for (const auto& r : view.rejected) {
+      in.errors.push_back(fmt::format("registry record {} rejected: {}", r.key, r.reason));
+      status_.registry.rejected.emplace_back(r.key, r.reason);
+    }
+    if (!registry_error_.empty()) in.errors.push_back("registry unreachable: " + registry_error_);
+    in.snapshot.clusters = std::move(view.clusters);
+    in.imports = mcs::MergeImports(std::move(view.exports), view.clusterset_ips);
+    auto described = DescribeImports(in.imports);
     if (described != status_.imports) {
       status_.imports = std::move(described);
       status_.imports_json = RenderImportsJson(status_.imports);
     }
-    if (dns_) UpdateDns(imports);
+    if (dns_) UpdateDns(in.imports);
   }
-  phases.registry = since(merging);
+  phases.registry = MsSince(merging);
+  return in;
+}
 
-  // The id is compiled into the programs: a changed one is reported on
-  // every reconcile until it is restored or the agent restarts (checking
-  // only when the manifests changed let the next quiet reconcile hide it).
-  if (!options_.cluster.empty()) {
-    for (const auto& c : manifest_clusters) {
-      if (c.meta.key.name == options_.cluster && c.id != cluster_id_) {
-        errors.push_back(
-            fmt::format("Cluster {}: spec.id changed from {} to {}; restart the agent to use it",
-                        options_.cluster, cluster_id_, c.id));
-      }
+// The id is compiled into the programs: a changed one is reported on every
+// reconcile until it is restored or the agent restarts (checking only when
+// the manifests changed let the next quiet reconcile hide it).
+void Agent::CheckClusterId(ReconcileInput& in) const {
+  if (options_.cluster.empty()) return;
+  for (const auto& c : in.manifest_clusters) {
+    if (c.meta.key.name == options_.cluster && c.id != cluster_id_) {
+      in.errors.push_back(
+          fmt::format("Cluster {}: spec.id changed from {} to {}; restart the agent to use it",
+                      options_.cluster, cluster_id_, c.id));
     }
   }
+}
 
+// One line when an error appears, one when it goes away.
+void Agent::LogErrorChanges(const std::vector<std::string>& errors) {
   std::set<std::string> current(errors.begin(), errors.end());
   for (const auto& e : current) {
     if (!logged_errors_.count(e)) spdlog::error("rejected: {} (serving the last good state)", e);
@@ -384,62 +402,65 @@ void Agent::Reconcile() {
   for (const auto& e : logged_errors_) {
     if (!current.count(e)) spdlog::info("resolved: {}", e);
   }
-  logged_errors_ = current;
+  logged_errors_ = std::move(current);
+}
 
-  if (dir.changed || apply_pending_ || registry_changed_) {
-    registry_changed_ = false;
-    const auto building = Clock::now();
-    auto state = desired::BuildDesiredState(
-        snapshot, imports,
-        desired::DesiredOptions{.maglev = options_.maglev,
-                                .local_cluster = options_.cluster,
-                                .node_ip = uplink_ ? std::optional(uplink_->address) : std::nullopt,
-                                .previous = last_desired_ ? &*last_desired_ : nullptr});
-    phases.desired = since(building);
-    if (!state.ok()) {
-      errors.push_back(state.error().message);
-      spdlog::error("desired state: {}", state.error().message);
-    } else {
-      const auto writing = Clock::now();
-      auto writes = writer_->Apply(*state);
-      phases.write = since(writing);
-      if (writes.ok()) {
-        apply_pending_ = false;
-        PurgeUdpFlowsOfRemovedEndpoints(*state);
-        last_desired_ = std::move(*state);
-        status_.last_writes = *writes;
-        status_.last_apply_time = NowRfc3339();
-        if (registry_watcher_ && registry_revision_ > status_.registry.applied_revision) {
-          status_.registry.applied_revision = registry_revision_;
-          status_.registry.applied_unix_ms =
-              std::chrono::duration_cast<std::chrono::milliseconds>(
-                  std::chrono::system_clock::now().time_since_epoch())
-                  .count();
-        }
-        if (writes->total() > 0) {
-          phases.total = since(started);
-          status_.last_apply_ms = phases;
-          spdlog::info(
-              "applied: {} frontends, {} backends ({} map writes) in {:.0f} ms: read {:.0f}, "
-              "registry {:.0f}, desired {:.0f}, write {:.0f}",
-              writer_->installed_services(), writer_->installed_backends(), writes->total(),
-              phases.total, phases.read, phases.registry, phases.desired, phases.write);
-        }
-      } else {
-        apply_pending_ = true;
-        ++status_.apply_failures;
-        errors.push_back("apply: " + writes.error().message);
-        spdlog::error("apply: {} (will retry)", writes.error().message);
-      }
-    }
+// Desired state -> map writer -> kernel. A failed apply is retried by the
+// next reconcile (apply_pending_); the last good state stays in force.
+void Agent::BuildAndApply(ReconcileInput& in, Clock::time_point started, ApplyPhases& phases) {
+  const auto building = Clock::now();
+  auto state = desired::BuildDesiredState(
+      in.snapshot, in.imports,
+      desired::DesiredOptions{.maglev = options_.maglev,
+                              .local_cluster = options_.cluster,
+                              .node_ip = uplink_ ? std::optional(uplink_->address) : std::nullopt,
+                              .previous = last_desired_ ? &*last_desired_ : nullptr});
+  phases.desired = MsSince(building);
+  if (!state.ok()) {
+    in.errors.push_back(state.error().message);
+    spdlog::error("desired state: {}", state.error().message);
+    return;
   }
+  const auto writing = Clock::now();
+  auto writes = writer_->Apply(*state);
+  phases.write = MsSince(writing);
+  if (!writes.ok()) {
+    apply_pending_ = true;
+    ++status_.apply_failures;
+    in.errors.push_back("apply: " + writes.error().message);
+    spdlog::error("apply: {} (will retry)", writes.error().message);
+    return;
+  }
+  apply_pending_ = false;
+  PurgeUdpFlowsOfRemovedEndpoints(*state);
+  last_desired_ = std::move(*state);
+  status_.last_writes = *writes;
+  status_.last_apply_time = NowRfc3339();
+  if (registry_watcher_ && registry_revision_ > status_.registry.applied_revision) {
+    status_.registry.applied_revision = registry_revision_;
+    status_.registry.applied_unix_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                                           std::chrono::system_clock::now().time_since_epoch())
+                                           .count();
+  }
+  if (writes->total() > 0) {
+    phases.total = MsSince(started);
+    status_.last_apply_ms = phases;
+    spdlog::info(
+        "applied: {} frontends, {} backends ({} map writes) in {:.0f} ms: read {:.0f}, "
+        "registry {:.0f}, desired {:.0f}, write {:.0f}",
+        writer_->installed_services(), writer_->installed_backends(), writes->total(), phases.total,
+        phases.read, phases.registry, phases.desired, phases.write);
+  }
+}
+
+void Agent::Report(std::vector<std::string> errors, Clock::time_point started) {
   status_.errors = std::move(errors);
   status_.state = status_.errors.empty() ? "serving" : "degraded";
   status_.services = writer_->installed_services();
   status_.backends = writer_->installed_backends();
   status_.maglev_slots_used = writer_->maglev_slots_used();
   status_.maglev_slots_capacity = writer_->maglev_slots_capacity();
-  status_.last_reconcile_ms = since(started);
+  status_.last_reconcile_ms = MsSince(started);
   PublishStatus();
 }
 

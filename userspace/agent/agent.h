@@ -39,7 +39,23 @@ class Agent {
  private:
   Status Start();
   Result<mer_config> TunnelConfig();
+  using Clock = std::chrono::steady_clock;
+  // What one reconcile works from.
+  struct ReconcileInput {
+    model::ResourceSnapshot snapshot;  // manifests, clusters from the registry
+    std::vector<model::Cluster> manifest_clusters;
+    std::vector<model::ServiceImport> imports;
+    std::vector<std::string> errors;  // input errors so far
+    bool changed = false;             // the manifests changed
+  };
+
   void Reconcile();
+  ReconcileInput Gather(ApplyPhases& phases);
+  void CheckClusterId(ReconcileInput& in) const;
+  void LogErrorChanges(const std::vector<std::string>& errors);
+  void BuildAndApply(ReconcileInput& in, Clock::time_point started, ApplyPhases& phases);
+  void Report(std::vector<std::string> errors, Clock::time_point started);
+  static double MsSince(Clock::time_point t);
   void HandleLinkEvents();
   void Attach(int ifindex, const std::string& name);
   void PurgeUdpFlowsOfRemovedEndpoints(const desired::DesiredState& next);
