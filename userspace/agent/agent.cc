@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <filesystem>
+#include <nlohmann/json.hpp>
 #include <utility>
 
 #include "agent/listen_address.h"
@@ -25,7 +26,7 @@ Agent::Agent(AgentOptions options) : options_(std::move(options)) {
   if (options_.state_dir.empty()) options_.state_dir = "/run/meridian/" + options_.node;
   status_path_ = options_.state_dir + "/status.json";
   status_.node = options_.node;
-  status_.manifests_dir = options_.manifests_dir;
+  status_.source = options_.source;
   status_.pid = static_cast<long>(getpid());
   status_.heartbeat_interval_ms = options_.resync_interval.count();
 }
@@ -40,7 +41,18 @@ Status Agent::Start() {
   std::error_code ec;
   std::filesystem::create_directories(options_.state_dir, ec);
   if (ec) return Error{fmt::format("--state-dir {}: {}", options_.state_dir, ec.message())};
-  manifests_.emplace(options_.manifests_dir, options_.state_dir + "/manifest-owners.json");
+  auto source = sources::OpenSource(
+      sources::SourceOptions{.spec = options_.source,
+                             .kubeconfig = options_.kubeconfig,
+                             .owners_file = options_.state_dir + "/manifest-owners.json",
+                             .debounce = options_.debounce});
+  if (!source.ok()) return source.error();
+  source_ = std::move(source).value();
+  // Changes before the first reconcile are in its Read.
+  source_->Start(io_, [this] {
+    if (running_) Reconcile();
+  });
+  WaitForFirstSync();
   auto config = TunnelConfig();
   if (!config.ok()) return config.error();
   datapath::LoadOptions load{.pin_dir = datapath::NodePinDir(options_.bpffs, options_.node),
@@ -79,15 +91,9 @@ Status Agent::Start() {
                  options_.cluster, config->cluster_id, uplink_->address.ToString(), uplink_->name,
                  uplink_->mtu, options_.vxlan_port, how);
   }
-  auto watch = sources::InotifyWatch::Create(options_.manifests_dir);
-  if (watch.ok()) {
-    inotify_.emplace(std::move(watch).value());
-  } else {
-    // Still served by the resync timer; the directory may appear later.
-    spdlog::warn("{}; falling back to polling every {} ms", watch.error().message,
-                 options_.resync_interval.count());
+  if (!options_.once) {
+    if (auto s = StartHealth(); !s) return s;
   }
-
   auto links = PodLinkWatcher::Open(options_.pod_interfaces);
   if (!links.ok()) return links.error();
   links_.emplace(std::move(links).value());
@@ -103,6 +109,50 @@ Status Agent::Start() {
     }
   }
   return Status::Ok();
+}
+
+Status Agent::StartHealth() {
+  if (options_.health_listen == "off") return Status::Ok();
+  auto parsed = ParseListenAddress("--health-listen", options_.health_listen);
+  if (!parsed) return parsed.error();
+  auto server = health::HealthServer::Start(
+      io_, parsed->address, parsed->port, [this](const std::string& path) { return Health(path); });
+  if (!server.ok()) {
+    return Error{
+        fmt::format("--health-listen {}: {}", options_.health_listen, server.error().message)};
+  }
+  health_ = std::move(server).value();
+  spdlog::info("health: /healthz and /readyz on {}", options_.health_listen);
+  return Status::Ok();
+}
+
+// kube-proxy's /healthz: healthy while the control loop runs (a reconcile
+// within three resync intervals), with the last update time. /readyz: the
+// node does its job: the source was read whole, the last apply reached the
+// kernel and, with a registry, the registry answers. Each unmet condition
+// is a line of the 503 body.
+health::HealthReply Agent::Health(const std::string& path) const {
+  const auto since =
+      std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - last_reconcile_);
+  if (path == "/healthz") {
+    const bool healthy = running_ && since < 3 * options_.resync_interval;
+    nlohmann::json body = {
+        {"lastUpdated", status_.last_apply_time},
+        {"currentTime", NowRfc3339()},
+        {"lastReconcileAgoMs", since.count()},
+        {"nodeHealthy", healthy},
+    };
+    return {healthy ? 200u : 503u, "application/json", body.dump() + "\n"};
+  }
+  std::string reasons;
+  if (!running_) reasons += "starting\n";
+  if (!source_ || !source_->Synced()) reasons += "source not fully read\n";
+  if (apply_pending_) reasons += "maps not programmed (last apply failed or pending)\n";
+  if (registry_watcher_ && status_.registry.state != "connected") {
+    reasons += "registry " + status_.registry.state + "\n";
+  }
+  if (reasons.empty()) return {200, "text/plain; charset=utf-8", "ok\n"};
+  return {503, "text/plain; charset=utf-8", reasons};
 }
 
 Status Agent::StartDns() {
@@ -148,14 +198,15 @@ Result<mer_config> Agent::TunnelConfig() {
     uplink->address = *ip;
   }
   uplink_ = *uplink;
-  auto dir = manifests_->Reload();
+  auto read = source_->Read();
   const model::Cluster* local = nullptr;
-  for (const auto& c : dir.snapshot.clusters) {
+  for (const auto& c : read.snapshot.clusters) {
     if (c.meta.key.name == options_.cluster) local = &c;
   }
   if (!local) {
-    return Error{fmt::format("--cluster {}: no Cluster manifest with that name in {}",
-                             options_.cluster, options_.manifests_dir)};
+    return Error{fmt::format("--cluster {}: no Cluster manifest with that name in {}{}",
+                             options_.cluster, source_->Describe(),
+                             source_->Synced() ? "" : " (not fully read yet)")};
   }
   cluster_id_ = local->id;
   config.cluster_id = local->id;
@@ -191,6 +242,7 @@ int Agent::Run() {
     guard.reset();
     io_.restart();
   }
+  running_ = true;
   Reconcile();
   if (options_.once) {
     Shutdown();
@@ -202,10 +254,6 @@ int Agent::Run() {
     Shutdown();
     io_.stop();
   });
-  if (inotify_) {
-    inotify_desc_.emplace(io_, dup(inotify_->fd()));
-    ArmInotify();
-  }
   netlink_desc_.emplace(io_, dup(links_->fd()));
   ArmNetlink();
   ScheduleResync(options_.resync_interval);
@@ -213,19 +261,24 @@ int Agent::Run() {
   return 0;
 }
 
-void Agent::ArmInotify() {
-  inotify_desc_->async_wait(
-      asio::posix::stream_descriptor::wait_read, [this](const boost::system::error_code& ec) {
-        if (ec) return;
-        if (inotify_->Drain()) {
-          // Editors write in several steps: settle first.
-          debounce_timer_.expires_after(options_.debounce);
-          debounce_timer_.async_wait([this](const boost::system::error_code& e) {
-            if (!e) Reconcile();
-          });
-        }
-        ArmInotify();
-      });
+// A source that is not fully read (a Kubernetes LIST in flight) would
+// make the first reconcile withdraw what it has not seen yet; wait for it,
+// but not for ever: an unreachable API server must not keep the pinned
+// datapath from being adopted and reported. Reconcile skips the apply
+// until the source is synced.
+void Agent::WaitForFirstSync() {
+  if (source_->Synced()) return;
+  auto guard = asio::make_work_guard(io_);  // so run_one_for waits instead of returning
+  const auto deadline = Clock::now() + options_.first_sync_timeout;
+  while (!source_->Synced() && Clock::now() < deadline) {
+    io_.run_one_for(std::chrono::milliseconds(100));
+  }
+  guard.reset();
+  io_.restart();
+  if (!source_->Synced()) {
+    spdlog::warn("{}: not fully read after {} ms; serving the pinned state until it is",
+                 source_->Describe(), options_.first_sync_timeout.count());
+  }
 }
 
 void Agent::ArmNetlink() {
@@ -331,8 +384,12 @@ void Agent::Reconcile() {
   ApplyPhases phases;
   ReconcileInput in = Gather(phases);
   CheckClusterId(in);
+  // Applying a partial view would withdraw services that exist.
+  const bool synced = source_->Synced();
+  if (!synced) in.errors.push_back(source_->Describe() + ": waiting for the first complete read");
   LogErrorChanges(in.errors);
-  if (in.changed || apply_pending_ || registry_changed_) {
+  last_reconcile_ = Clock::now();
+  if (synced && (in.changed || apply_pending_ || registry_changed_)) {
     registry_changed_ = false;
     BuildAndApply(in, started, phases);
   }
@@ -347,17 +404,17 @@ double Agent::MsSince(Clock::time_point t) {
 // clusters, every export (merged into ServiceImports), ClusterSet IPs.
 Agent::ReconcileInput Agent::Gather(ApplyPhases& phases) {
   const auto reading = Clock::now();
-  auto dir = manifests_->Reload();
+  auto read = source_->Read();
   phases.read = MsSince(reading);
   const auto merging = Clock::now();
   ReconcileInput in;
-  in.changed = dir.changed;
-  for (const auto& e : dir.errors) in.errors.push_back(e.message);
+  in.changed = read.changed;
+  in.errors = std::move(read.errors);
   // The manifests' own Clusters are kept apart: the registry's view
   // replaces them in the snapshot. The rest moves (10k services: a copy
   // cost 20 ms).
-  in.manifest_clusters = dir.snapshot.clusters;
-  in.snapshot = std::move(dir.snapshot);
+  in.manifest_clusters = read.snapshot.clusters;
+  in.snapshot = std::move(read.snapshot);
   if (registry_watcher_) {
     auto view = mcs::BuildClusterSetView(registry_records_, in.manifest_clusters, &record_cache_);
     status_.registry.rejected.clear();

@@ -1,6 +1,7 @@
 // Agent: one node's control loop. Sources -> model -> desired state -> map
-// writer -> kernel, driven by inotify (manifests), rtnetlink (pods), a
-// resync timer and signals, on one Boost.Asio thread.
+// writer -> kernel, driven by its source (a manifest directory or the
+// Kubernetes API), rtnetlink (pods), the registry, a resync timer and signals, on one Boost.Asio
+// thread.
 #pragma once
 
 // clang-format off
@@ -21,9 +22,9 @@
 #include "datapath/node_datapath.h"
 #include "desired/desired_state.h"
 #include "dns/dns_server.h"
+#include "health/health_server.h"
 #include "mcs/clusterset_view.h"
-#include "sources/inotify_watch.h"
-#include "sources/manifest_directory.h"
+#include "sources/source.h"
 
 namespace meridian::agent {
 
@@ -38,6 +39,7 @@ class Agent {
 
  private:
   Status Start();
+  void WaitForFirstSync();
   Result<mer_config> TunnelConfig();
   using Clock = std::chrono::steady_clock;
   // What one reconcile works from.
@@ -61,7 +63,8 @@ class Agent {
   void PurgeUdpFlowsOfRemovedEndpoints(const desired::DesiredState& next);
   void PublishStatus();
   void ScheduleResync(std::chrono::milliseconds after);
-  void ArmInotify();
+  Status StartHealth();
+  health::HealthReply Health(const std::string& path) const;
   void ArmNetlink();
   void Shutdown();
   void OnRegistryUpdate(RegistryUpdate update);
@@ -72,14 +75,14 @@ class Agent {
   boost::asio::io_context io_;
   boost::asio::signal_set signals_{io_, SIGINT, SIGTERM};
   boost::asio::steady_timer resync_timer_{io_};
-  boost::asio::steady_timer debounce_timer_{io_};
-  std::optional<boost::asio::posix::stream_descriptor> inotify_desc_;
   std::optional<boost::asio::posix::stream_descriptor> netlink_desc_;
 
   std::unique_ptr<datapath::NodeDatapath> datapath_;
   std::optional<datapath::MapWriter> writer_;
-  std::optional<sources::ManifestDirectory> manifests_;
-  std::optional<sources::InotifyWatch> inotify_;
+  // Declared after io_: destroyed before it (its handlers hold it).
+  std::unique_ptr<sources::Source> source_;
+  bool running_ = false;  // the first reconcile ran: source changes reconcile
+  Clock::time_point last_reconcile_ = Clock::now();
   std::optional<PodLinkWatcher> links_;
   std::optional<UplinkInfo> uplink_;
   std::uint32_t cluster_id_ = 0;
@@ -97,6 +100,7 @@ class Agent {
   std::optional<desired::DesiredState> last_desired_;  // what was applied, for Maglev reuse
   // Declared after io_: destroyed (sockets closed) before the io_context.
   std::unique_ptr<dns::DnsServer> dns_;
+  std::unique_ptr<health::HealthServer> health_;
 };
 
 }  // namespace meridian::agent

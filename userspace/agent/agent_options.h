@@ -12,8 +12,11 @@
 namespace meridian::agent {
 
 struct AgentOptions {
-  std::string node;           // node name; pins live in <bpffs>/meridian/<node>
-  std::string manifests_dir;  // Service / EndpointSlice manifests
+  std::string node;  // node name; pins live in <bpffs>/meridian/<node>
+  // Where Services, EndpointSlices, ServiceExports and Clusters are read:
+  // "dir:PATH" (--manifests PATH) or "kubernetes" (sources/source.h).
+  std::string source;
+  std::string kubeconfig;  // with "kubernetes"; empty: client-go's order
   std::vector<std::string> pod_interfaces = {"lxc*"};  // globs of host-side pod veths
   std::string bpffs = "/sys/fs/bpf";
   std::string state_dir;  // status.json; default /run/meridian/<node>
@@ -21,6 +24,8 @@ struct AgentOptions {
   lb::MaglevConfig maglev;
   std::chrono::milliseconds resync_interval{10000};
   std::chrono::milliseconds debounce{50};
+  // How long the start waits for the source's first complete read.
+  std::chrono::milliseconds first_sync_timeout{30000};
   // Cross-cluster tunnel (all optional: without --cluster the node is
   // single-cluster and nothing is tunnelled).
   std::string cluster;  // name of this node's Cluster manifest
@@ -34,6 +39,8 @@ struct AgentOptions {
   // The clusterset.local DNS server ("ADDR:PORT"; "off" disables it). It
   // runs only with a registry: the imports it answers for come from there.
   std::string dns_listen = "127.0.0.1:53535";
+  // /healthz and /readyz ("ADDR:PORT"; "off": not served).
+  std::string health_listen = "off";
   bool detach_on_exit = false;
   bool once = false;  // reconcile once, attach existing pods, exit
 };

@@ -39,7 +39,7 @@ std::string RenderImportsJson(const std::vector<ImportStatus>& imports) {
 Status WriteStatusFile(const AgentStatus& s, const std::string& path) {
   nlohmann::json j = {
       {"node", s.node},
-      {"manifests", s.manifests_dir},
+      {"source", s.source},
       {"state", s.state},
       {"pid", s.pid},
       {"heartbeat_unix_ms", s.heartbeat_unix_ms},

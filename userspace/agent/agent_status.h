@@ -70,7 +70,7 @@ struct ApplyPhases {
 
 struct AgentStatus {
   std::string node;
-  std::string manifests_dir;
+  std::string source;  // --source: "dir:PATH" or "kubernetes"
   // "serving": last reconcile applied cleanly; "degraded": input rejected
   // or a kernel write failed, the last good state is still served.
   // "stopped": the agent exited (SIGTERM, a failed start); the datapath it

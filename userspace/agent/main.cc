@@ -4,27 +4,56 @@
 #include <CLI/CLI.hpp>
 #include <algorithm>
 #include <cstdint>
+#include <cstdio>
 #include <string>
 
 #include "agent/agent.h"
 #include "agent/listen_address.h"
 #include "lb/maglev.h"
+#include "sources/source.h"
 
 int main(int argc, char** argv) {
   meridian::agent::AgentOptions o;
   CLI::App app{
       "meridian-agent: loads Meridian's BPF datapath on this node, attaches it to pod "
       "interfaces, and keeps the service maps equal to the desired state read from "
-      "Kubernetes-shaped manifests."};
+      "its source: the Kubernetes API server or a directory of manifests."};
   std::string log_level = "info";
   std::uint32_t resync_ms = 10000;
 
-  app.add_option("--node", o.node, "Node name; maps are pinned in <bpffs>/meridian/<node>")
+  app.add_option("--node", o.node,
+                 "Node name; maps are pinned in <bpffs>/meridian/<node> (default: $NODE_NAME, "
+                 "the downward API's spec.nodeName in a DaemonSet)")
+      ->envname("NODE_NAME")
       ->required();
-  app.add_option("--manifests", o.manifests_dir,
-                 "Directory of manifests: Service, EndpointSlice, ServiceExport, Cluster (*.yaml, "
-                 "*.yml, *.json)")
-      ->required();
+  std::string manifests;
+  auto* source_opt =
+      app.add_option(
+             "--source", o.source,
+             "Where Service, EndpointSlice, ServiceExport and Cluster objects are read: "
+             "kubernetes (LIST+WATCH the API server) or dir:PATH (a directory of manifests)")
+          ->check([](const std::string& v) {
+            auto s = meridian::sources::CheckSourceSpec(v);
+            return s ? std::string() : s.error().message;
+          });
+  app.add_option("--manifests", manifests,
+                 "Directory of manifests (*.yaml, *.yml, *.json): the same as --source dir:PATH")
+      ->excludes(source_opt);
+  app.add_option("--kubeconfig", o.kubeconfig,
+                 "kubeconfig for --source kubernetes (default: $KUBECONFIG, then the in-cluster "
+                 "service account, then ~/.kube/config)");
+  app.add_option("--health-listen", o.health_listen,
+                 "TCP address of /healthz and /readyz (kube-proxy's is 0.0.0.0:10256); off "
+                 "disables them")
+      ->check([](const std::string& v) -> std::string {
+        if (v == "off") return "";
+        auto parsed = meridian::agent::ParseListenAddress("--health-listen", v);
+        return parsed ? "" : parsed.error().message;
+      })
+      ->capture_default_str();
+  bool check_flags = false;
+  app.add_flag("--check-flags", check_flags,
+               "Parse and check every flag, print 'flags ok' and exit (for deployment tests)");
   app.add_option("--pod-interfaces", o.pod_interfaces,
                  "Glob(s) of host-side pod interfaces to attach to (repeat or comma-separate)")
       ->delimiter(',')
@@ -92,6 +121,14 @@ int main(int argc, char** argv) {
   // Rules between options, checked once each option has passed its own
   // check; a ValidationError here is reported like theirs.
   app.final_callback([&] {
+    if (!manifests.empty()) o.source = "dir:" + manifests;
+    if (o.source.empty()) {
+      throw CLI::RequiredError("--source kubernetes|dir:PATH (or --manifests DIR)");
+    }
+    if (!o.cluster.empty() && o.uplink.empty()) {
+      throw CLI::ValidationError(
+          "--cluster", "--cluster " + o.cluster + " needs --uplink (the underlay interface)");
+    }
     using std::to_string;
     const auto& m = o.maglev;
     if (m.min_table_size > m.max_table_size) {
@@ -120,6 +157,10 @@ int main(int argc, char** argv) {
     }
   });
   CLI11_PARSE(app, argc, argv);
+  if (check_flags) {
+    std::puts("flags ok");
+    return 0;
+  }
 
   o.resync_interval = std::chrono::milliseconds(resync_ms);
   spdlog::set_level(spdlog::level::from_str(log_level));

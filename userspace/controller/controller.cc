@@ -5,6 +5,7 @@
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
+#include <charconv>
 #include <filesystem>
 #include <nlohmann/json.hpp>
 
@@ -41,6 +42,25 @@ int Controller::Run() {
     spdlog::error("{}", s.error().message);
     return 1;
   }
+  auto source =
+      sources::OpenSource(sources::SourceOptions{.spec = options_.source,
+                                                 .kubeconfig = options_.kubeconfig,
+                                                 .owners_file = OwnersFile(),
+                                                 .debounce = std::chrono::milliseconds(100)});
+  if (!source.ok()) {
+    spdlog::error("{}", source.error().message);
+    return 1;
+  }
+  source_ = std::move(source).value();
+  source_->Start(io_, [this] {
+    if (publisher_) Sync();
+  });
+  if (!options_.once) {
+    if (auto s = StartHealth(); !s) {
+      spdlog::error("{}", s.error().message);
+      return 1;
+    }
+  }
   signals_.async_wait([this](const boost::system::error_code& ec, int sig) {
     if (ec) return;
     if (publisher_) {
@@ -75,6 +95,7 @@ std::string Controller::OwnersFile() const {
 }
 
 void Controller::Connect() {
+  last_sync_ = std::chrono::steady_clock::now();
   auto reg = registry::OpenRegistry(options_.registry_url);
   if (!reg) {
     if (options_.once) {
@@ -102,34 +123,52 @@ void Controller::Connect() {
                                                   .lease_ttl = options_.lease_ttl,
                                                   .clusterset_cidr = clusterset_cidr_,
                                                   .orphan_grace = 2 * options_.lease_ttl});
-  manifests_.emplace(options_.manifests_dir, OwnersFile());
   Sync();
   if (options_.once) {
     io_.stop();
     return;
   }
-  if (auto w = sources::InotifyWatch::Create(options_.manifests_dir); w.ok()) {
-    inotify_.emplace(std::move(w).value());
-    inotify_desc_.emplace(io_, dup(inotify_->fd()));
-    ArmInotify();
-  } else {
-    spdlog::warn("{}; relying on the renew timer", w.error().message);
-  }
   ScheduleRenew();
 }
 
-void Controller::ArmInotify() {
-  inotify_desc_->async_wait(asio::posix::stream_descriptor::wait_read,
-                            [this](const boost::system::error_code& ec) {
-                              if (ec) return;
-                              if (inotify_->Drain()) {
-                                debounce_timer_.expires_after(std::chrono::milliseconds(100));
-                                debounce_timer_.async_wait([this](auto e) {
-                                  if (!e) Sync();
-                                });
-                              }
-                              ArmInotify();
-                            });
+Status Controller::StartHealth() {
+  if (options_.health_listen == "off") return Status::Ok();
+  const auto colon = options_.health_listen.rfind(':');
+  unsigned port = 0;
+  const std::string port_text =
+      colon == std::string::npos ? "" : options_.health_listen.substr(colon + 1);
+  auto [end, ec] = std::from_chars(port_text.data(), port_text.data() + port_text.size(), port);
+  if (port_text.empty() || ec != std::errc() || end != port_text.data() + port_text.size() ||
+      port > 65535) {
+    return Error{fmt::format("--health-listen {}: expected ADDRESS:PORT (port 0-65535) or off",
+                             options_.health_listen)};
+  }
+  auto server = health::HealthServer::Start(
+      io_, options_.health_listen.substr(0, colon), static_cast<std::uint16_t>(port),
+      [this](const std::string& path) { return Health(path); });
+  if (!server.ok()) {
+    return Error{
+        fmt::format("--health-listen {}: {}", options_.health_listen, server.error().message)};
+  }
+  health_ = std::move(server).value();
+  return Status::Ok();
+}
+
+// /healthz: the loop runs (a sync or a connection attempt within a lease
+// TTL and 10 s).
+// /readyz: the registry is reached and the source was read whole.
+health::HealthReply Controller::Health(const std::string& path) const {
+  const auto since = std::chrono::steady_clock::now() - last_sync_;
+  if (path == "/healthz") {
+    const bool healthy = since < options_.lease_ttl + std::chrono::seconds(10);
+    return {healthy ? 200u : 503u, "text/plain; charset=utf-8",
+            healthy ? "ok\n" : "no sync for too long\n"};
+  }
+  std::string reasons;
+  if (!registry_error_.empty() || !publisher_) reasons += "registry not reached\n";
+  if (!source_->Synced()) reasons += "source not fully read\n";
+  if (reasons.empty()) return {200, "text/plain; charset=utf-8", "ok\n"};
+  return {503, "text/plain; charset=utf-8", reasons};
 }
 
 void Controller::ScheduleRenew() {
@@ -143,9 +182,16 @@ void Controller::ScheduleRenew() {
 
 void Controller::Sync() {
   ++syncs_;
-  auto state = manifests_->Reload();
-  std::vector<std::string> problems;
-  for (const auto& e : state.errors) problems.push_back(e.message);
+  last_sync_ = std::chrono::steady_clock::now();
+  auto state = source_->Read();
+  std::vector<std::string> problems = std::move(state.errors);
+  if (!source_->Synced()) {
+    // Publishing a partial view would withdraw exports that exist; the
+    // records already published stay until their lease runs out.
+    problems.push_back(source_->Describe() + ": waiting for the first complete read");
+    WriteStatus(SyncReport{}, problems);
+    return;
+  }
   const model::Cluster* self = nullptr;
   for (const auto& c : state.snapshot.clusters) {
     if (c.meta.key.name == options_.cluster) self = &c;
@@ -154,7 +200,7 @@ void Controller::Sync() {
   std::vector<mcs::ExportProblem> invalid;
   if (!self) {
     problems.push_back(fmt::format("no Cluster manifest named {} in {}: nothing is published",
-                                   options_.cluster, options_.manifests_dir));
+                                   options_.cluster, source_->Describe()));
   } else {
     AdoptCreationTimes();
     for (const auto& se : state.snapshot.service_exports) {

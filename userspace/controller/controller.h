@@ -1,4 +1,5 @@
-// Controller: one per cluster. Reads the cluster's manifests (Service,
+// Controller: one per cluster. Reads the cluster's objects from its source
+// (the API server or a manifest directory: Service,
 // EndpointSlice, ServiceExport and its own Cluster), publishes ClusterInfo
 // and exports to the registry under a lease, renews it every TTL/3, and
 // withdraws everything on SIGINT/SIGTERM. An unreachable registry at start
@@ -16,16 +17,18 @@
 #include <string>
 
 #include "controller/export_publisher.h"
+#include "health/health_server.h"
 #include "mcs/export_builder.h"
 #include "registry/registry.h"
-#include "sources/inotify_watch.h"
-#include "sources/manifest_directory.h"
+#include "sources/source.h"
 
 namespace meridian::controller {
 
 struct ControllerOptions {
   std::string cluster;
-  std::string manifests_dir;
+  std::string source;                 // "dir:PATH" or "kubernetes" (sources/source.h)
+  std::string kubeconfig;             // with "kubernetes"; empty: client-go's order
+  std::string health_listen = "off";  // /healthz and /readyz, "ADDR:PORT"
   std::string registry_url;
   std::chrono::milliseconds lease_ttl{10000};
   std::string clusterset_cidr = "10.255.0.0/16";
@@ -46,7 +49,8 @@ class Controller {
   void Connect();
   std::string OwnersFile() const;
   void Sync();
-  void ArmInotify();
+  Status StartHealth();
+  health::HealthReply Health(const std::string& path) const;
   void ScheduleRenew();
   void AdoptCreationTimes();
   void LogConflictChanges(const SyncReport& report);
@@ -57,11 +61,10 @@ class Controller {
   boost::asio::io_context io_;
   boost::asio::signal_set signals_{io_, SIGINT, SIGTERM};
   boost::asio::steady_timer renew_timer_{io_};
-  boost::asio::steady_timer debounce_timer_{io_};
-  std::optional<boost::asio::posix::stream_descriptor> inotify_desc_;
   std::unique_ptr<registry::Registry> registry_;
-  std::optional<sources::ManifestDirectory> manifests_;
-  std::optional<sources::InotifyWatch> inotify_;
+  std::unique_ptr<sources::Source> source_;  // after io_: destroyed before it
+  std::unique_ptr<health::HealthServer> health_;
+  std::chrono::steady_clock::time_point last_sync_ = std::chrono::steady_clock::now();
   std::optional<ExportPublisher> publisher_;
   // Creation time of each ServiceExport without a metadata.creationTimestamp.
   std::map<model::ObjectKey, std::int64_t> first_seen_ms_;

@@ -14,6 +14,7 @@
 #include "sources/error_text.h"
 #include "sources/field_readers.h"
 #include "sources/json_manifest.h"
+#include "sources/object_decoder.h"
 #include "sources/service_decoder.h"
 #include "sources/service_export_decoder.h"
 #include "sources/yaml_syntax_check.h"
@@ -267,6 +268,20 @@ DecodeResult DecodeManifests(std::string_view text, const std::string& file) {
   } catch (const std::exception& e) {
     out = DecodeResult{};
     out.errors.push_back({file, -1, "", "", fmt::format("cannot decode: {}", e.what())});
+  }
+  return out;
+}
+
+DecodeResult DecodeObjectJson(const nlohmann::json& object, const std::string& source) {
+  DecodeResult out;
+  try {
+    // The API server delivers UTF-8 only, and nlohmann refuses anything
+    // else at parse time: no per-field check is needed.
+    DecodeObject(DocNode(object), "", model::SourceRef{source, 0}, /*allow_list=*/false,
+                 /*check_utf8=*/false, out);
+  } catch (const std::exception& e) {
+    out = DecodeResult{};
+    out.errors.push_back({source, -1, "", "", fmt::format("cannot decode: {}", e.what())});
   }
   return out;
 }

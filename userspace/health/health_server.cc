@@ -1,0 +1,99 @@
+#include "health/health_server.h"
+
+#include <fmt/format.h>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <chrono>
+
+namespace meridian::health {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using tcp = asio::ip::tcp;
+
+struct HealthServer::State {
+  explicit State(asio::io_context& io) : acceptor(io) {}
+  tcp::acceptor acceptor;
+  Handler handler;  // reset when the server is destroyed
+};
+
+namespace {
+
+asio::awaitable<void> Serve(std::shared_ptr<HealthServer::State> state, tcp::socket socket) {
+  beast::tcp_stream stream(std::move(socket));
+  beast::flat_buffer buffer;
+  boost::system::error_code ec;
+  for (;;) {
+    // A probe that stalls must not hold a connection for ever.
+    stream.expires_after(std::chrono::seconds(10));
+    http::request<http::string_body> req;
+    co_await http::async_read(stream, buffer, req, asio::redirect_error(asio::use_awaitable, ec));
+    if (ec) co_return;
+    std::string path(req.target());
+    path = path.substr(0, path.find('?'));
+    HealthReply reply;
+    if (req.method() != http::verb::get && req.method() != http::verb::head) {
+      reply = {405, "text/plain; charset=utf-8", "only GET\n"};
+    } else if ((path != "/healthz" && path != "/readyz") || !state->handler) {
+      reply = {404, "text/plain; charset=utf-8", "not found: /healthz and /readyz are served\n"};
+    } else {
+      reply = state->handler(path);
+    }
+    http::response<http::string_body> res{static_cast<http::status>(reply.status), req.version()};
+    res.set(http::field::content_type, reply.content_type);
+    res.set(http::field::cache_control, "no-cache");
+    res.keep_alive(req.keep_alive());
+    res.body() = req.method() == http::verb::head ? "" : std::move(reply.body);
+    res.prepare_payload();
+    co_await http::async_write(stream, res, asio::redirect_error(asio::use_awaitable, ec));
+    if (ec || !res.keep_alive()) break;
+  }
+  stream.socket().shutdown(tcp::socket::shutdown_send, ec);
+}
+
+asio::awaitable<void> Accept(std::shared_ptr<HealthServer::State> state) {
+  for (;;) {
+    boost::system::error_code ec;
+    tcp::socket socket =
+        co_await state->acceptor.async_accept(asio::redirect_error(asio::use_awaitable, ec));
+    if (ec == asio::error::operation_aborted || !state->acceptor.is_open()) co_return;
+    if (ec) continue;  // e.g. EMFILE: the next accept may succeed
+    asio::co_spawn(state->acceptor.get_executor(), Serve(state, std::move(socket)), asio::detached);
+  }
+}
+
+}  // namespace
+
+Result<std::unique_ptr<HealthServer>> HealthServer::Start(asio::io_context& io,
+                                                          const std::string& address,
+                                                          std::uint16_t port, Handler handler) {
+  auto state = std::make_shared<State>(io);
+  state->handler = std::move(handler);
+  boost::system::error_code ec;
+  auto ip = asio::ip::make_address(address, ec);
+  if (ec) return Error{fmt::format("{}: not an IP address", address)};
+  tcp::endpoint endpoint(ip, port);
+  state->acceptor.open(endpoint.protocol(), ec);
+  if (!ec) state->acceptor.set_option(tcp::acceptor::reuse_address(true), ec);
+  if (!ec) state->acceptor.bind(endpoint, ec);
+  if (!ec) state->acceptor.listen(asio::socket_base::max_listen_connections, ec);
+  if (ec) return Error{fmt::format("{}:{}: {}", address, port, ec.message())};
+  const std::uint16_t bound = state->acceptor.local_endpoint().port();
+  asio::co_spawn(io, Accept(state), asio::detached);
+  return std::unique_ptr<HealthServer>(new HealthServer(state, bound));
+}
+
+HealthServer::~HealthServer() {
+  // Connections in flight keep the state; they answer 404 from now on.
+  state_->handler = nullptr;
+  boost::system::error_code ec;
+  state_->acceptor.close(ec);
+}
+
+}  // namespace meridian::health

@@ -1,0 +1,54 @@
+// HealthServer: the probe endpoints of the agent and the controller over
+// plain HTTP/1.1 (Boost.Beast), kube-proxy's convention: GET /healthz
+// (the control loop is alive, with its last sync time) and GET /readyz
+// (the component does its job: maps programmed, registry reached). The
+// kubelet probes them; the answers come from a callback on the io_context's
+// thread, so they read the component's state without locks.
+#pragma once
+
+// clang-format off
+#include <utility>  // first: Boost 1.74 Asio uses std::exchange without including it
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+// clang-format on
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "common/result.h"
+
+namespace meridian::health {
+
+struct HealthReply {
+  unsigned status = 200;  // 200 or 503
+  std::string content_type = "text/plain; charset=utf-8";
+  std::string body;
+};
+
+class HealthServer {
+ public:
+  // Answers one path ("/healthz", "/readyz"); unknown paths get 404 before
+  // the handler is asked.
+  using Handler = std::function<HealthReply(const std::string& path)>;
+
+  // Listens on `address`:`port` (port 0: any free port).
+  static Result<std::unique_ptr<HealthServer>> Start(boost::asio::io_context& io,
+                                                     const std::string& address, std::uint16_t port,
+                                                     Handler handler);
+  ~HealthServer();
+
+  std::uint16_t port() const { return port_; }
+
+  // The acceptor and handler, shared with the connections in flight.
+  struct State;
+
+ private:
+  explicit HealthServer(std::shared_ptr<State> state, std::uint16_t port)
+      : state_(std::move(state)), port_(port) {}
+
+  std::shared_ptr<State> state_;
+  std::uint16_t port_;
+};
+
+}  // namespace meridian::health

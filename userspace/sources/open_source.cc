@@ -1,0 +1,32 @@
+// OpenSource and CheckSourceSpec (declared in sources/source.h).
+#include <fmt/format.h>
+
+#include "kube/kube_client.h"
+#include "kube/kube_config.h"
+#include "sources/directory_source.h"
+#include "sources/kubernetes_source.h"
+#include "sources/source.h"
+
+namespace meridian::sources {
+
+Status CheckSourceSpec(const std::string& spec) {
+  if (spec == "kubernetes") return Status::Ok();
+  if (spec.rfind("dir:", 0) == 0 && spec.size() > 4) return Status::Ok();
+  return Error{fmt::format("--source {}: expected kubernetes or dir:PATH", spec)};
+}
+
+Result<std::unique_ptr<Source>> OpenSource(const SourceOptions& options) {
+  if (auto s = CheckSourceSpec(options.spec); !s) return s.error();
+  if (options.spec != "kubernetes") {
+    return std::unique_ptr<Source>(std::make_unique<DirectorySource>(
+        options.spec.substr(4), options.owners_file, options.debounce));
+  }
+  auto config = kube::ResolveKubeConfig(options.kubeconfig, kube::KubeEnvironment());
+  if (!config) return Error{"--source kubernetes: " + config.error().message};
+  auto client = kube::KubeClient::Create(std::move(config).value());
+  if (!client) return Error{"--source kubernetes: " + client.error().message};
+  return std::unique_ptr<Source>(std::make_unique<KubernetesSource>(
+      std::move(client).value(), kube::ReflectorOptions{}, options.debounce));
+}
+
+}  // namespace meridian::sources
