@@ -15,6 +15,7 @@
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
 #include <fstream>
+#include <limits>
 #include <memory>
 #include <sstream>
 
@@ -180,7 +181,9 @@ asio::awaitable<Result<HttpResponse>> KubeClient::Stream(
   if (ec) co_return Error{fmt::format("GET {}: {}", target, Describe(ec))};
   beast::flat_buffer buffer;
   http::response_parser<http::buffer_body> parser;
-  parser.body_limit(boost::none);
+  // No limit on a stream (kMaxLine bounds what is kept). Not boost::none:
+  // Beast 1.74 compares a Content-Length against it and always fails.
+  parser.body_limit(std::numeric_limits<std::uint64_t>::max());
   co_await http::async_read_header(stream, buffer, parser,
                                    asio::redirect_error(asio::use_awaitable, ec));
   if (ec) co_return Error{fmt::format("GET {}: reading the response: {}", target, Describe(ec))};
@@ -198,9 +201,11 @@ asio::awaitable<Result<HttpResponse>> KubeClient::Stream(
     co_await http::async_read_some(stream, buffer, parser,
                                    asio::redirect_error(asio::use_awaitable, ec));
     if (ec == http::error::need_buffer) ec = {};
-    if (ec) {
-      co_return Error{fmt::format("GET {}: the stream broke: {}", target, Describe(ec))};
+    if (ec && streaming) {
+      out.broken = Describe(ec);
+      co_return out;
     }
+    if (ec) co_return Error{fmt::format("GET {}: reading the response: {}", target, Describe(ec))};
     const std::size_t n = sizeof chunk - parser.get().body().size;
     if (!streaming) {
       if (out.body.size() + n > kMaxBody)

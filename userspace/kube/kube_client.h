@@ -30,6 +30,9 @@ struct HttpResponse {
   unsigned status = 0;
   std::string body;
   std::string retry_after;  // the Retry-After header, if any
+  // Stream only: why a 200 stream ended before the server ended it (the
+  // connection broke or went idle); empty when the server ended it.
+  std::string broken;
 };
 
 class KubeClient {

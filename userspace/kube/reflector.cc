@@ -109,7 +109,9 @@ asio::awaitable<bool> Reflector::List() {
   std::map<std::string, json> listed;
   std::string cont;
   std::string version;
+  bool restart = false;
   do {
+    restart = false;
     std::string target = fmt::format("{}?limit={}", type_.CollectionPath(), options_.page_size);
     if (!cont.empty()) target += "&continue=" + PercentEncode(cont);
     auto res = co_await client_->Get(target, options_.request_timeout);
@@ -122,6 +124,8 @@ asio::awaitable<bool> Reflector::List() {
       ++counters_.relists_gone;
       listed.clear();
       cont.clear();
+      version.clear();
+      restart = true;
       continue;
     }
     if (res->status != 200) {
@@ -142,12 +146,15 @@ asio::awaitable<bool> Reflector::List() {
         // List items carry no kind; the decoder needs it.
         item["kind"] = type_.kind;
         item["apiVersion"] = type_.api_version;
-        listed[KeyOf(item)] = std::move(item);
+        // json's operator= takes its argument by value, and C++17 evaluates
+        // the right side first: the key must be taken before the move.
+        std::string key = KeyOf(item);
+        listed[std::move(key)] = std::move(item);
       }
     }
     if (cont.empty() || version.empty()) version = StringAt(page, "metadata", "resourceVersion");
     cont = StringAt(page, "metadata", "continue");
-  } while (!cont.empty());
+  } while (restart || !cont.empty());
 
   // Replace by difference: report what changed, nothing that stayed.
   for (auto it = objects_.begin(); it != objects_.end();) {
@@ -208,6 +215,15 @@ asio::awaitable<Reflector::WatchEnd> Reflector::Watch() {
     Fail("watch: " + StatusText(*res));
     co_return WatchEnd::kFailed;
   }
+  if (!res->broken.empty() && end == WatchEnd::kResume) {
+    // Connections break (a load balancer's idle timeout, a server
+    // restart): resume from the last version, after a backoff in case the
+    // server is going down. Not an error unless the new watch fails.
+    ++counters_.failures;
+    spdlog::debug("kubernetes {}: watch stream broke ({}); resuming from {}", type_.plural,
+                  res->broken, resource_version_);
+    co_return WatchEnd::kFailed;
+  }
   if (end == WatchEnd::kResume) backoff_ = std::chrono::milliseconds(0);
   co_return end;
 }
@@ -238,6 +254,12 @@ bool Reflector::OnWatchLine(std::string_view line, WatchEnd& end) {
       end = WatchEnd::kFailed;
     }
     return false;
+  }
+  if (!last_error_.empty()) {
+    // The watch works again: the error is over.
+    last_error_.clear();
+    backoff_ = std::chrono::milliseconds(0);
+    callback_(ReflectorEvent{.type = ReflectorEvent::Type::kRecovered});
   }
   const std::string version = StringAt(object, "metadata", "resourceVersion");
   if (type == "BOOKMARK") {

@@ -50,9 +50,10 @@ struct ReflectorOptions {
 
 // What the reflector reports: an object added or changed (object set) or
 // deleted (object null), keyed "namespace/name" ("/name" when cluster
-// scoped), and "synced" after every complete LIST.
+// scoped); "synced" after every complete LIST; "error" when a request
+// fails, and "recovered" when a watch delivers again after an error.
 struct ReflectorEvent {
-  enum class Type { kUpsert, kDelete, kSynced, kError } type;
+  enum class Type { kUpsert, kDelete, kSynced, kError, kRecovered } type;
   std::string key;
   const nlohmann::json* object = nullptr;  // valid during the callback
   std::string error;                       // kError: why the last request failed

@@ -73,6 +73,7 @@ void KubernetesSource::OnEvent(Shared& shared, std::size_t resource,
       objects.erase(event.key);
       break;
     case Type::kSynced:
+    case Type::kRecovered:
       shared.errors[resource].clear();
       break;
     case Type::kError:

@@ -279,6 +279,8 @@ DecodeResult DecodeObjectJson(const nlohmann::json& object, const std::string& s
     // else at parse time: no per-field check is needed.
     DecodeObject(DocNode(object), "", model::SourceRef{source, 0}, /*allow_list=*/false,
                  /*check_utf8=*/false, out);
+    // An API object is not a document of a file: no "document 1" in errors.
+    for (auto& e : out.errors) e.document = -1;
   } catch (const std::exception& e) {
     out = DecodeResult{};
     out.errors.push_back({source, -1, "", "", fmt::format("cannot decode: {}", e.what())});
