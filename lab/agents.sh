@@ -4,13 +4,15 @@
 # --net keeps the root mount namespace, so its pins land in the shared
 # /sys/fs/bpf/meridian/<node>/) and logs to the lab state dir.
 
-# lab_agent_start NODE MANIFEST_DIR [agent args...]
+# lab_agent_start NODE SOURCE [agent args...]: SOURCE is a manifest
+# directory, or "kubernetes" (pass --kubeconfig in the agent args).
 lab_agent_start() {
-  local node=$1 manifests=$2
+  local node=$1 source=(--manifests "$2")
+  [[ $2 == kubernetes ]] && source=(--source kubernetes)
   shift 2
   local log="$LAB_STATE_DIR/agent-$node.log"
   nsenter --net="/run/netns/$node" "$LAB_BIN_DIR/meridian-agent" \
-    --node "$node" --manifests "$manifests" \
+    --node "$node" "${source[@]}" \
     --pod-interfaces "$LAB_HOST_VETH_GLOB" \
     --state-dir "$LAB_STATE_DIR/agent-$node" \
     --max-services 4096 --max-backends 8192 --max-conntrack 65536 \
@@ -56,7 +58,7 @@ sys.exit(0 if s["state"] == "serving" and len(s["attached_interfaces"]) >= int(s
   return 1
 }
 
-# lab_agents_start MANIFEST_DIR [agent args...]: one agent per node, then
+# lab_agents_start SOURCE [agent args...]: one agent per node, then
 # wait for each to attach to its pods.
 lab_agents_start() {
   local node c n pods

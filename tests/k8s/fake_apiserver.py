@@ -11,7 +11,7 @@ YAML bodies and YAML seed files); the certificates are made with `openssl`.
 
 Usage:
   fake_apiserver.py --dir DIR [--port 0] [--token TOKEN]
-                    [--forbidden-token TOKEN2] [--forbidden-user USER]
+                    [--address ADDR] [--forbidden-token TOKEN2] [--forbidden-user USER]
                     [--seed FILE.json|FILE.yaml ...] [--bookmark-interval S]
                     [--watch-timeout S] [--service-cidr CIDR]
                     [--no-aggregated-discovery] [--verbose]
@@ -1426,9 +1426,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
             if not self.app.args.no_aggregated_discovery and "as=APIGroupDiscoveryList" in accept and re.search(r"v=v2(;|,|$)", accept.replace(" ", "")):
                 return self.send_json(200, aggregated_discovery(path == "/api"), AGGREGATED_CT)
             if path == "/api":
-                port = self.server.server_address[1]
+                host, port = self.server.server_address[:2]
                 return self.send_json(200, {"kind": "APIVersions", "versions": ["v1"],
-                                            "serverAddressByClientCIDRs": [{"clientCIDR": "0.0.0.0/0", "serverAddress": f"127.0.0.1:{port}"}]})
+                                            "serverAddressByClientCIDRs": [{"clientCIDR": "0.0.0.0/0", "serverAddress": f"{host}:{port}"}]})
             return self.send_json(200, api_group_list())
         parts = [p for p in path.split("/") if p]
         if parts[0] == "api" and len(parts) >= 2:
@@ -1925,7 +1925,7 @@ def run(cmd):
         raise SystemExit(f"fake_apiserver: {' '.join(cmd)} failed: {r.stderr.strip()}")
 
 
-def make_certs(d):
+def make_certs(d, address="127.0.0.1"):
     ca_key, ca_crt = os.path.join(d, "ca.key"), os.path.join(d, "ca.crt")
     key, crt = os.path.join(d, "server.key"), os.path.join(d, "server.crt")
     if all(os.path.exists(f) for f in (ca_key, ca_crt, key, crt)):
@@ -1939,7 +1939,8 @@ def make_certs(d):
     ext = os.path.join(d, "server.ext")
     run(["openssl", "req", *ec, "-keyout", key, "-out", csr, "-subj", "/CN=meridian-test-apiserver"])
     with open(ext, "w") as f:
-        f.write("subjectAltName=IP:127.0.0.1,DNS:localhost\n"
+        sans = "IP:127.0.0.1,DNS:localhost" + ("" if address == "127.0.0.1" else f",IP:{address}")
+        f.write(f"subjectAltName={sans}\n"
                 "basicConstraints=critical,CA:FALSE\n"
                 "keyUsage=critical,digitalSignature\n"
                 "extendedKeyUsage=serverAuth\n")
@@ -1973,7 +1974,9 @@ def apply_merge(old, applied):
 def main(argv=None):
     ap = argparse.ArgumentParser(description="Meridian's test Kubernetes API server (see the file's header).")
     ap.add_argument("--dir", required=True, help="where certificates, kubeconfig, token and url are written")
-    ap.add_argument("--port", type=int, default=0, help="TCP port on 127.0.0.1 (0: pick a free one)")
+    ap.add_argument("--port", type=int, default=0, help="TCP port (0: pick a free one)")
+    ap.add_argument("--address", default="127.0.0.1",
+                    help="IPv4 address to listen on; also put in the certificate and the URL (lab tests: a node's address)")
     ap.add_argument("--token", default=DEFAULT_TOKEN, help="the accepted bearer token")
     ap.add_argument("--forbidden-token", default="", help="a token that authenticates but is forbidden everything but discovery")
     ap.add_argument("--forbidden-user", default="system:serviceaccount:meridian-system:unprivileged",
@@ -1988,7 +1991,7 @@ def main(argv=None):
     args = ap.parse_args(argv)
 
     os.makedirs(args.dir, exist_ok=True)
-    make_certs(args.dir)
+    make_certs(args.dir, args.address)
     app = App(args)
     Handler.app = app
     for path in args.seed:
@@ -2002,12 +2005,12 @@ def main(argv=None):
     ctx.minimum_version = ssl.TLSVersion.TLSv1_2
     ctx.load_cert_chain(os.path.join(args.dir, "server.crt"), os.path.join(args.dir, "server.key"))
     ctx.set_alpn_protocols(["http/1.1"])
-    server = Server(("127.0.0.1", args.port), Handler)
+    server = Server((args.address, args.port), Handler)
     # The handshake happens in the request's thread (on its first read), so a
     # stalled client never blocks accept().
     server.socket = ctx.wrap_socket(server.socket, server_side=True, do_handshake_on_connect=False)
     port = server.server_address[1]
-    app.url = f"https://127.0.0.1:{port}"
+    app.url = f"https://{args.address}:{port}"
     app.write_client_files()
 
     def stop(signum, frame):

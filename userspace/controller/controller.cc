@@ -55,6 +55,7 @@ int Controller::Run() {
   source_->Start(io_, [this] {
     if (publisher_) Sync();
   });
+  WaitForFirstSync();
   if (!options_.once) {
     if (auto s = StartHealth(); !s) {
       spdlog::error("{}", s.error().message);
@@ -129,6 +130,20 @@ void Controller::Connect() {
     return;
   }
   ScheduleRenew();
+}
+
+// Publishing a partial view would withdraw exports that exist: the first
+// sync waits for the source's first complete read, but not for ever (an
+// unreachable API server is reported in the status while Sync waits on).
+void Controller::WaitForFirstSync() {
+  if (source_->Synced()) return;
+  auto guard = asio::make_work_guard(io_);  // so run_one_for waits instead of returning
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while (!source_->Synced() && std::chrono::steady_clock::now() < deadline) {
+    io_.run_one_for(std::chrono::milliseconds(100));
+  }
+  guard.reset();
+  io_.restart();
 }
 
 Status Controller::StartHealth() {

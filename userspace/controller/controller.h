@@ -49,6 +49,7 @@ class Controller {
   void Connect();
   std::string OwnersFile() const;
   void Sync();
+  void WaitForFirstSync();
   Status StartHealth();
   health::HealthReply Health(const std::string& path) const;
   void ScheduleRenew();
