@@ -15,7 +15,8 @@
 #    withdrawn, and a change made after it still arrives
 #  - an object the API accepts but Meridian refuses is named in the status;
 #    the last good version keeps serving
-#  - the controller with --source kubernetes publishes the ServiceExport
+#  - the controller with --source kubernetes publishes the ServiceExport and
+#    writes its KEP conditions back (Valid/Ready/Conflict; NoService)
 #
 # Usage: kubernetes_test.sh [--bin-dir DIR]. Exit 0 pass, 1 fail, 77 skip.
 set -uo pipefail
@@ -181,13 +182,26 @@ kc patch svc web --type json -p '[{"op":"remove","path":"/metadata/annotations"}
 serving() { lab_agent_status "$NODE1" | python3 -c 'import json,sys; sys.exit(0 if json.load(sys.stdin)["state"]=="serving" else 1)'; }
 check "fixed through the API: serving again" wait_for 5 serving
 
-# --- the controller reads the API too -------------------------------------
+# --- the controller reads the API too, and writes the conditions back -------
+kc apply --validate=false -f - >/dev/null 2>&1 <<YAML
+apiVersion: multicluster.x-k8s.io/v1alpha1
+kind: ServiceExport
+metadata: {name: ghost, namespace: default}
+YAML
 in_node1 "$BIN_DIR/meridian-controller" --cluster c1 --source kubernetes --kubeconfig "$KCFG" \
   --registry "dir:$WORK/registry" --status-file "$WORK/controller.json" --once >"$WORK/controller.log" 2>&1
 check "the controller with --source kubernetes published the export of default/web" \
   grep -rqs "web" "$WORK/registry"
-check_eq "... and its status says publishing" "publishing" \
-  "$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["state"])' "$WORK/controller.json" 2>&1)"
+check_eq "... and its status says degraded, naming the export without a Service" "degraded NoService" \
+  "$(python3 -c 'import json,sys; s=json.load(open(sys.argv[1])); print(s["state"], " ".join(e["reason"] for e in s["exports"] if not e["valid"]))' "$WORK/controller.json" 2>&1)"
+
+conditions() { kc get serviceexport "$1" -o jsonpath='{range .status.conditions[*]}{.type}={.status}/{.reason} {end}' 2>&1; }
+check_eq "ServiceExport web: the KEP conditions written back" \
+  "Valid=True/Valid Ready=True/Ready Conflict=False/NoConflicts " "$(conditions web)"
+check_eq "ServiceExport ghost (no Service): Valid=False/NoService" \
+  "Valid=False/NoService Ready=False/Invalid " "$(conditions ghost)"
+check_eq "... counted in the controller's status" "2 0" \
+  "$(python3 -c 'import json,sys; w=json.load(open(sys.argv[1]))["export_status_writes"]; print(w["patches"], w["failures"])' "$WORK/controller.json" 2>&1)"
 
 # --- delete ---------------------------------------------------------------
 check_eq "kubectl delete svc web" 'service "web" deleted' "$(kc delete svc web 2>&1)"

@@ -9,7 +9,7 @@
 #include <nlohmann/json.hpp>
 #include <utility>
 
-#include "agent/listen_address.h"
+#include "common/listen_address.h"
 #include "datapath/bpffs.h"
 #include "datapath/tc_attach.h"
 #include "datapath/udp_flow_purge.h"
@@ -41,6 +41,10 @@ Status Agent::Start() {
   std::error_code ec;
   std::filesystem::create_directories(options_.state_dir, ec);
   if (ec) return Error{fmt::format("--state-dir {}: {}", options_.state_dir, ec.message())};
+  // Probes answer from the start: /readyz says what is still missing.
+  if (!options_.once) {
+    if (auto s = StartHealth(); !s) return s;
+  }
   auto source = sources::OpenSource(
       sources::SourceOptions{.spec = options_.source,
                              .kubeconfig = options_.kubeconfig,
@@ -91,9 +95,6 @@ Status Agent::Start() {
                  options_.cluster, config->cluster_id, uplink_->address.ToString(), uplink_->name,
                  uplink_->mtu, options_.vxlan_port, how);
   }
-  if (!options_.once) {
-    if (auto s = StartHealth(); !s) return s;
-  }
   auto links = PodLinkWatcher::Open(options_.pod_interfaces);
   if (!links.ok()) return links.error();
   links_.emplace(std::move(links).value());
@@ -135,7 +136,11 @@ health::HealthReply Agent::Health(const std::string& path) const {
   const auto since =
       std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - last_reconcile_);
   if (path == "/healthz") {
-    const bool healthy = running_ && since < 3 * options_.resync_interval;
+    // Starting (the first read of the source may take first_sync_timeout)
+    // is healthy; a loop that stopped reconciling is not.
+    const bool healthy =
+        since < (running_ ? 3 * options_.resync_interval
+                          : options_.first_sync_timeout + std::chrono::seconds(30));
     nlohmann::json body = {
         {"lastUpdated", status_.last_apply_time},
         {"currentTime", NowRfc3339()},

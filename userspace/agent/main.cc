@@ -8,7 +8,7 @@
 #include <string>
 
 #include "agent/agent.h"
-#include "agent/listen_address.h"
+#include "common/listen_address.h"
 #include "lb/maglev.h"
 #include "sources/source.h"
 
@@ -47,7 +47,7 @@ int main(int argc, char** argv) {
                  "disables them")
       ->check([](const std::string& v) -> std::string {
         if (v == "off") return "";
-        auto parsed = meridian::agent::ParseListenAddress("--health-listen", v);
+        auto parsed = meridian::ParseListenAddress("--health-listen", v);
         return parsed ? "" : parsed.error().message;
       })
       ->capture_default_str();
@@ -109,7 +109,7 @@ int main(int argc, char** argv) {
                  "\"off\" disables it")
       ->check([](const std::string& v) -> std::string {
         if (v == "off") return "";
-        auto parsed = meridian::agent::ParseListenAddress("--dns-listen", v);
+        auto parsed = meridian::ParseListenAddress("--dns-listen", v);
         return parsed ? "" : parsed.error().message;
       })
       ->capture_default_str();

@@ -10,6 +10,8 @@
 #include <nlohmann/json.hpp>
 
 #include "common/atomic_file.h"
+#include "common/listen_address.h"
+#include "kube/kube_config.h"
 #include "mcs/export_builder.h"
 #include "model/service_import.h"
 
@@ -52,16 +54,28 @@ int Controller::Run() {
     return 1;
   }
   source_ = std::move(source).value();
+  if (options_.source == "kubernetes") {
+    // The source opened the same configuration just now.
+    auto config = kube::ResolveKubeConfig(options_.kubeconfig, kube::KubeEnvironment());
+    auto client = config ? kube::KubeClient::Create(*config)
+                         : Result<std::shared_ptr<kube::KubeClient>>(config.error());
+    if (!client) {
+      spdlog::error("{}", client.error().message);
+      return 1;
+    }
+    status_writer_ = std::make_unique<ExportStatusWriter>(io_, *client);
+  }
   source_->Start(io_, [this] {
     if (publisher_) Sync();
   });
-  WaitForFirstSync();
+
   if (!options_.once) {
     if (auto s = StartHealth(); !s) {
       spdlog::error("{}", s.error().message);
       return 1;
     }
   }
+  WaitForFirstSync();
   signals_.async_wait([this](const boost::system::error_code& ec, int sig) {
     if (ec) return;
     if (publisher_) {
@@ -126,10 +140,23 @@ void Controller::Connect() {
                                                   .orphan_grace = 2 * options_.lease_ttl});
   Sync();
   if (options_.once) {
-    io_.stop();
+    StopWhenWritesDone(std::chrono::steady_clock::now() + std::chrono::seconds(10));
     return;
   }
   ScheduleRenew();
+}
+
+// --once: the status writes of the one sync finish (or time out) first.
+void Controller::StopWhenWritesDone(std::chrono::steady_clock::time_point deadline) {
+  if (!status_writer_ || status_writer_->idle() || std::chrono::steady_clock::now() > deadline) {
+    if (status_writer_) WriteStatus(last_report_, last_problems_, last_invalid_);  // the counts
+    io_.stop();
+    return;
+  }
+  renew_timer_.expires_after(std::chrono::milliseconds(20));
+  renew_timer_.async_wait([this, deadline](const boost::system::error_code& ec) {
+    if (!ec) StopWhenWritesDone(deadline);
+  });
 }
 
 // Publishing a partial view would withdraw exports that exist: the first
@@ -148,19 +175,10 @@ void Controller::WaitForFirstSync() {
 
 Status Controller::StartHealth() {
   if (options_.health_listen == "off") return Status::Ok();
-  const auto colon = options_.health_listen.rfind(':');
-  unsigned port = 0;
-  const std::string port_text =
-      colon == std::string::npos ? "" : options_.health_listen.substr(colon + 1);
-  auto [end, ec] = std::from_chars(port_text.data(), port_text.data() + port_text.size(), port);
-  if (port_text.empty() || ec != std::errc() || end != port_text.data() + port_text.size() ||
-      port > 65535) {
-    return Error{fmt::format("--health-listen {}: expected ADDRESS:PORT (port 0-65535) or off",
-                             options_.health_listen)};
-  }
+  auto parsed = ParseListenAddress("--health-listen", options_.health_listen);
+  if (!parsed) return parsed.error();
   auto server = health::HealthServer::Start(
-      io_, options_.health_listen.substr(0, colon), static_cast<std::uint16_t>(port),
-      [this](const std::string& path) { return Health(path); });
+      io_, parsed->address, parsed->port, [this](const std::string& path) { return Health(path); });
   if (!server.ok()) {
     return Error{
         fmt::format("--health-listen {}: {}", options_.health_listen, server.error().message)};
@@ -175,7 +193,8 @@ Status Controller::StartHealth() {
 health::HealthReply Controller::Health(const std::string& path) const {
   const auto since = std::chrono::steady_clock::now() - last_sync_;
   if (path == "/healthz") {
-    const bool healthy = since < options_.lease_ttl + std::chrono::seconds(10);
+    // Before the first sync the start may wait 30 s for the source.
+    const bool healthy = since < options_.lease_ttl + std::chrono::seconds(syncs_ == 0 ? 40 : 10);
     return {healthy ? 200u : 503u, "text/plain; charset=utf-8",
             healthy ? "ok\n" : "no sync for too long\n"};
   }
@@ -226,6 +245,7 @@ void Controller::Sync() {
     invalid = std::move(built.problems);
     report = publisher_->Sync(*self, built.exports);
     LogConflictChanges(report);
+    WriteBackConditions(state.snapshot, report, invalid);
     if (report.puts || report.deletes || !report.errors.empty()) {
       spdlog::info("published {} exports: {} writes, {} deletes, {} renewals{}",
                    built.exports.size(), report.puts, report.deletes, report.keepalives,
@@ -248,6 +268,24 @@ void Controller::AdoptCreationTimes() {
     auto [it, inserted] = first_seen_ms_.emplace(key, ms);
     if (!inserted) it->second = std::min(it->second, ms);
   }
+}
+
+// Each ServiceExport's KEP conditions, from this sync. Not when the
+// registry could not be read: the exports' state is then unknown, and the
+// last written conditions stay.
+void Controller::WriteBackConditions(const model::ResourceSnapshot& snapshot,
+                                     const SyncReport& report,
+                                     const std::vector<mcs::ExportProblem>& invalid) {
+  if (!status_writer_ || (report.exports.empty() && !report.errors.empty())) return;
+  std::map<model::ObjectKey, ExportOutcome> outcomes;
+  for (const auto& se : snapshot.service_exports) outcomes[se.meta.key];
+  for (const auto& e : report.exports) {
+    if (auto it = outcomes.find(e.service); it != outcomes.end()) it->second.published = e;
+  }
+  for (const auto& p : invalid) {
+    if (auto it = outcomes.find(p.service); it != outcomes.end()) it->second.invalid = p;
+  }
+  status_writer_->Update(outcomes);
 }
 
 // One line when an import's conflicts appear or change, one when they clear.
@@ -297,6 +335,11 @@ void Controller::WriteStatus(const SyncReport& report, const std::vector<std::st
   j["errors"] = report.errors;
   if (!registry_error_.empty()) j["errors"].push_back("registry unreachable: " + registry_error_);
   j["problems"] = problems;
+  if (status_writer_) {
+    const auto& c = status_writer_->counters();
+    j["export_status_writes"] = {
+        {"patches", c.patches}, {"failures", c.failures}, {"last_error", c.last_error}};
+  }
   // Per ServiceExport, the KEP's conditions: Valid (false with its reason
   // when the export is not published) and Conflict (every conflict of the
   // merged import, on every export that is part of it).

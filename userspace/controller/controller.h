@@ -17,6 +17,7 @@
 #include <string>
 
 #include "controller/export_publisher.h"
+#include "controller/export_status_writer.h"
 #include "health/health_server.h"
 #include "mcs/export_builder.h"
 #include "registry/registry.h"
@@ -50,11 +51,14 @@ class Controller {
   std::string OwnersFile() const;
   void Sync();
   void WaitForFirstSync();
+  void StopWhenWritesDone(std::chrono::steady_clock::time_point deadline);
   Status StartHealth();
   health::HealthReply Health(const std::string& path) const;
   void ScheduleRenew();
   void AdoptCreationTimes();
   void LogConflictChanges(const SyncReport& report);
+  void WriteBackConditions(const model::ResourceSnapshot& snapshot, const SyncReport& report,
+                           const std::vector<mcs::ExportProblem>& invalid);
   void WriteStatus(const SyncReport& report, const std::vector<std::string>& problems,
                    const std::vector<mcs::ExportProblem>& invalid = {});
 
@@ -65,6 +69,8 @@ class Controller {
   std::unique_ptr<registry::Registry> registry_;
   std::unique_ptr<sources::Source> source_;  // after io_: destroyed before it
   std::unique_ptr<health::HealthServer> health_;
+  // ServiceExport conditions written back; with --source kubernetes only.
+  std::unique_ptr<ExportStatusWriter> status_writer_;
   std::chrono::steady_clock::time_point last_sync_ = std::chrono::steady_clock::now();
   std::optional<ExportPublisher> publisher_;
   // Creation time of each ServiceExport without a metadata.creationTimestamp.

@@ -4,6 +4,7 @@
 #include <CLI/CLI.hpp>
 #include <cstdio>
 
+#include "common/listen_address.h"
 #include "controller/controller.h"
 #include "model/cidr.h"
 #include "sources/source.h"
@@ -37,6 +38,11 @@ int main(int argc, char** argv) {
                  "service account, then ~/.kube/config)");
   app.add_option("--health-listen", o.health_listen,
                  "TCP address of /healthz and /readyz (ADDRESS:PORT); off disables them")
+      ->check([](const std::string& v) -> std::string {
+        if (v == "off") return "";
+        auto parsed = meridian::ParseListenAddress("--health-listen", v);
+        return parsed ? "" : parsed.error().message;
+      })
       ->capture_default_str();
   bool check_flags = false;
   app.add_flag("--check-flags", check_flags,

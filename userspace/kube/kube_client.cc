@@ -125,7 +125,7 @@ asio::awaitable<Result<std::unique_ptr<TlsStream>>> Connect(const KubeConfig& k,
 http::request<http::string_body> MakeRequest(http::verb verb, const KubeConfig& k,
                                              const std::string& target, const std::string& auth) {
   http::request<http::string_body> req{verb, k.base_path + target, 11};
-  req.set(http::field::host, k.host);
+  req.set(http::field::host, k.port == "443" ? k.host : k.host + ":" + k.port);
   req.set(http::field::user_agent, "meridian/0.2");
   req.set(http::field::accept, "application/json");
   if (!auth.empty()) req.set(http::field::authorization, auth);
@@ -171,8 +171,8 @@ asio::awaitable<Result<HttpResponse>> KubeClient::Send(std::string method, std::
 
 asio::awaitable<Result<HttpResponse>> KubeClient::Stream(
     std::string target, std::function<bool(std::string_view line)> on_line,
-    std::chrono::milliseconds idle_timeout) {
-  auto conn = co_await Connect(config_, ssl_, idle_timeout);
+    std::chrono::milliseconds idle_timeout, std::chrono::milliseconds connect_timeout) {
+  auto conn = co_await Connect(config_, ssl_, connect_timeout);
   if (!conn) co_return conn.error();
   TlsStream& stream = **conn;
   boost::system::error_code ec;

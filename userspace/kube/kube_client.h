@@ -53,11 +53,12 @@ class KubeClient {
   // GET `target` and hand every line of a 200 response's body to
   // `on_line` as it arrives (a watch: one JSON event a line), until the
   // server ends the body, nothing arrives for `idle_timeout`, or on_line
-  // returns false. Returns the HTTP status; a non-200 response's body is
+  // returns false; `connect_timeout` bounds the connection and the TLS
+  // handshake. Returns the HTTP status; a non-200 response's body is
   // returned whole in `HttpResponse::body`, a 200's is empty.
   boost::asio::awaitable<Result<HttpResponse>> Stream(
       std::string target, std::function<bool(std::string_view line)> on_line,
-      std::chrono::milliseconds idle_timeout);
+      std::chrono::milliseconds idle_timeout, std::chrono::milliseconds connect_timeout);
 
   const KubeConfig& config() const { return config_; }
 

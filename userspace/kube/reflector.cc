@@ -202,13 +202,15 @@ asio::awaitable<Reflector::WatchEnd> Reflector::Watch() {
   WatchEnd end = WatchEnd::kResume;
   auto res = co_await client_->Stream(
       target, [this, &end](std::string_view line) { return OnWatchLine(line, end); },
-      options_.idle_timeout);
+      options_.idle_timeout, options_.request_timeout);
   if (!res) {
     Fail("watch: " + res.error().message);
     co_return WatchEnd::kFailed;
   }
   if (res->status == 410) {
     ++counters_.relists_gone;
+    spdlog::info("kubernetes {}: resourceVersion {} is gone (410): listing again", type_.plural,
+                 resource_version_);
     co_return WatchEnd::kRelist;
   }
   if (res->status != 200) {
@@ -248,6 +250,8 @@ bool Reflector::OnWatchLine(std::string_view line, WatchEnd& end) {
                          : 0;
     if (code == 410) {
       ++counters_.relists_gone;
+      spdlog::info("kubernetes {}: resourceVersion {} is gone (410 in the watch): listing again",
+                   type_.plural, resource_version_);
       end = WatchEnd::kRelist;
     } else {
       Fail(fmt::format("watch: ERROR event: {}", object.dump().substr(0, 200)));

@@ -1,5 +1,6 @@
 // OpenSource and CheckSourceSpec (declared in sources/source.h).
 #include <fmt/format.h>
+#include <spdlog/spdlog.h>
 
 #include "kube/kube_client.h"
 #include "kube/kube_config.h"
@@ -23,6 +24,7 @@ Result<std::unique_ptr<Source>> OpenSource(const SourceOptions& options) {
   }
   auto config = kube::ResolveKubeConfig(options.kubeconfig, kube::KubeEnvironment());
   if (!config) return Error{"--source kubernetes: " + config.error().message};
+  spdlog::info("kubernetes: {} at {}", config->origin, config->ServerUrl());
   auto client = kube::KubeClient::Create(std::move(config).value());
   if (!client) return Error{"--source kubernetes: " + client.error().message};
   return std::unique_ptr<Source>(std::make_unique<KubernetesSource>(

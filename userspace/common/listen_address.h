@@ -1,5 +1,6 @@
-// ADDRESS:PORT of a server the agent runs (--dns-listen), parsed once by
-// the command line check and by the server's start.
+// ADDRESS:PORT of a server the agent or the controller runs (--dns-listen,
+// --health-listen), parsed once by the command line check and by the
+// server's start.
 #pragma once
 
 #include <fmt/format.h>
@@ -10,7 +11,7 @@
 
 #include "common/result.h"
 
-namespace meridian::agent {
+namespace meridian {
 
 struct ListenAddress {
   std::string address;
@@ -35,4 +36,4 @@ inline Result<ListenAddress> ParseListenAddress(const std::string& flag, const s
   return out;
 }
 
-}  // namespace meridian::agent
+}  // namespace meridian
