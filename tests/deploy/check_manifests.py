@@ -693,6 +693,9 @@ def probe_target(c, probe):
     return hg.get("path"), port
 
 
+STARTUP_ALLOWANCE_S = 60
+
+
 def check_probes(c, who, port):
     errs = []
     for probe, path in (("livenessProbe", "/healthz"), ("readinessProbe", "/readyz")):
@@ -700,6 +703,21 @@ def check_probes(c, who, port):
         if got != (path, port):
             errs.append(f"{who}: {probe} must be httpGet {path} on port {port}, got "
                         f"{got[0]} on {got[1]}")
+    # A startup probe on /healthz that allows at least STARTUP_ALLOWANCE_S: the start may wait
+    # up to 30 s for the API server's first complete read (docs/kubernetes.md), and a slow API
+    # server at start must not get the pod restarted.
+    got = probe_target(c, "startupProbe")
+    if got != ("/healthz", port):
+        errs.append(f"{who}: startupProbe must be httpGet /healthz on port {port}, got "
+                    f"{got[0]} on {got[1]}")
+    else:
+        sp = c.get("startupProbe") or {}
+        allowed = (sp.get("initialDelaySeconds", 0) +
+                   sp.get("periodSeconds", 10) * sp.get("failureThreshold", 3))
+        if allowed < STARTUP_ALLOWANCE_S:
+            errs.append(f"{who}: startupProbe allows {allowed} s, needs at least "
+                        f"{STARTUP_ALLOWANCE_S} s (initialDelaySeconds + periodSeconds x "
+                        f"failureThreshold)")
     hl = listen_port(flag_value(c.get("args") or [], "--health-listen"))
     if hl != port:
         errs.append(f"{who}: --health-listen port {hl} is not the probes' port {port}")
@@ -1143,6 +1161,12 @@ def self_test(rendered, raw_path):
          .__setitem__("path", "/health"), "livenessProbe"),
         ("readiness probe on the wrong port", lambda d: agent_c(d)["readinessProbe"]["httpGet"]
          .__setitem__("port", 10257), "readinessProbe"),
+        ("controller without a startup probe",
+         lambda d: container(find(d, "Deployment", "meridian-controller"), "controller")
+         .pop("startupProbe"), "startupProbe"),
+        ("agent startup probe allowing 20 s",
+         lambda d: agent_c(d)["startupProbe"].update(periodSeconds=2, failureThreshold=10),
+         "startupProbe allows"),
         ("toleration with a key instead of Exists for all",
          lambda d: ds(d)["spec"]["template"]["spec"].__setitem__(
              "tolerations", [{"key": "x", "operator": "Exists"}]), "toleration"),
