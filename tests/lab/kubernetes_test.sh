@@ -58,36 +58,13 @@ KCFG="$WORK/api/kubeconfig"
 kc() { in_node1 kubectl --kubeconfig "$KCFG" "$@"; }
 api_control() { in_node1 curl -sk -X "$1" "https://$API_ADDR:${ready##*:}$2" >/dev/null; }
 
-endpoint_slice() {  # POD...: the EndpointSlice of web with these pods
-  local pod
-  cat <<YAML
-apiVersion: discovery.k8s.io/v1
-kind: EndpointSlice
-metadata:
-  name: web-abc12
-  namespace: default
-  labels: {kubernetes.io/service-name: web}
-addressType: IPv4
-ports: [{name: http, protocol: TCP, port: 8080}]
-endpoints:
-YAML
-  for pod in "$@"; do
-    printf -- '- addresses: ["%s"]\n  conditions: {ready: true}\n  nodeName: %s\n' "$(lab_pod_ip "$pod")" "$pod"
-  done
+web_yaml() {  # POD...: the Service web and its EndpointSlice with these pods ready
+  lab_service_yaml web "$VIP" http:TCP:80:8080 "$@"
 }
-cat >"$WORK/web.yaml" <<YAML
-apiVersion: v1
-kind: Namespace
-metadata: {name: default}
----
-apiVersion: v1
-kind: Service
-metadata: {name: web, namespace: default}
-spec:
-  type: ClusterIP
-  clusterIP: $VIP
-  ports: [{name: http, protocol: TCP, port: 80, targetPort: 8080}]
----
+{
+  printf 'apiVersion: v1\nkind: Namespace\nmetadata: {name: default}\n---\n'
+  web_yaml "${PODS[@]}"
+  cat <<YAML
 apiVersion: multicluster.x-k8s.io/v1alpha1
 kind: ServiceExport
 metadata: {name: web, namespace: default}
@@ -97,14 +74,13 @@ kind: Cluster
 metadata: {name: c1}
 spec: {id: 1, podCIDRs: ["10.1.0.0/16"], tunnelEndpoints: [{address: 172.16.1.11, podCIDRs: ["10.1.1.0/24"]}, {address: 172.16.1.12, podCIDRs: ["10.1.2.0/24"]}]}
 YAML
-endpoint_slice "${PODS[@]}" >"$WORK/slice.yaml"
-check_eq "kubectl apply creates the Service, the ServiceExport and the Cluster" \
+} >"$WORK/web.yaml"
+check_eq "kubectl apply creates the Service, its EndpointSlice, the ServiceExport and the Cluster" \
   "namespace/default created
 service/web created
+endpointslice.discovery.k8s.io/web-1 created
 serviceexport.multicluster.x-k8s.io/web created
 cluster.meridian.io/c1 created" "$(kc apply --validate=false -f "$WORK/web.yaml" 2>&1)"
-check_eq "kubectl apply creates the EndpointSlice" "endpointslice.discovery.k8s.io/web-abc12 created" \
-  "$(kc apply --validate=false -f "$WORK/slice.yaml" 2>&1)"
 
 require "agents with --source kubernetes attach and serve" \
   lab_agents_start kubernetes --kubeconfig "$KCFG" --health-listen 127.0.0.1:10256
@@ -132,9 +108,9 @@ check_eq "status.json names the source" "kubernetes" \
   "$(lab_agent_status "$NODE2" | python3 -c 'import json,sys; print(json.load(sys.stdin)["source"])')"
 
 # --- changes through the API -------------------------------------------
-endpoint_slice c1n1p1 c1n2p2 >"$WORK/slice.yaml"
-check_eq "kubectl apply of a slice with 2 endpoints: configured" "endpointslice.discovery.k8s.io/web-abc12 configured" \
-  "$(kc apply --validate=false -f "$WORK/slice.yaml" 2>&1)"
+web_yaml c1n1p1 c1n2p2 >"$WORK/slice.yaml"
+check_eq "kubectl apply of the slice with 2 endpoints: configured" "service/web unchanged
+endpointslice.discovery.k8s.io/web-1 configured" "$(kc apply --validate=false -f "$WORK/slice.yaml" 2>&1)"
 check "both nodes dropped to 2 backends" wait_for 5 both_nodes_have 2
 
 # --- faults of the API server under a request loop -----------------------
@@ -162,7 +138,7 @@ print(sum(1 for r in json.load(sys.stdin) if r["path"] == "/api/v1/services" and
 }
 check_eq "both agents relisted services after the compaction (2 LISTs at start, 2 after)" 4 "$(services_lists)"
 check_eq "... and both nodes kept 2 backends throughout" "2 2" "$(frontend_backends "$NODE1") $(frontend_backends "$NODE2")"
-endpoint_slice "${PODS[@]}" >"$WORK/slice.yaml"
+web_yaml "${PODS[@]}" >"$WORK/slice.yaml"
 kc apply --validate=false -f "$WORK/slice.yaml" >/dev/null 2>&1
 check "a change after the faults still arrives: 4 backends again" wait_for 10 both_nodes_have 4
 check "the agents logged no withdrawal: applied frontends never went to 0" \

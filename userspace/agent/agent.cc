@@ -10,6 +10,7 @@
 #include <utility>
 
 #include "common/listen_address.h"
+#include "common/run_until.h"
 #include "datapath/bpffs.h"
 #include "datapath/tc_attach.h"
 #include "datapath/udp_flow_purge.h"
@@ -113,17 +114,11 @@ Status Agent::Start() {
 }
 
 Status Agent::StartHealth() {
-  if (options_.health_listen == "off") return Status::Ok();
-  auto parsed = ParseListenAddress("--health-listen", options_.health_listen);
-  if (!parsed) return parsed.error();
-  auto server = health::HealthServer::Start(
-      io_, parsed->address, parsed->port, [this](const std::string& path) { return Health(path); });
-  if (!server.ok()) {
-    return Error{
-        fmt::format("--health-listen {}: {}", options_.health_listen, server.error().message)};
-  }
+  auto server = health::HealthServer::StartListening(
+      io_, options_.health_listen, [this](const std::string& path) { return Health(path); });
+  if (!server.ok()) return server.error();
   health_ = std::move(server).value();
-  spdlog::info("health: /healthz and /readyz on {}", options_.health_listen);
+  if (health_) spdlog::info("health: /healthz and /readyz on {}", options_.health_listen);
   return Status::Ok();
 }
 
@@ -239,13 +234,8 @@ int Agent::Run() {
   if (registry_watcher_) {
     // Start from the ClusterSet's state rather than serve a manifests-only
     // state for a moment; an unreachable registry does not block startup.
-    auto guard = asio::make_work_guard(io_);  // so run_one_for waits instead of returning
-    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
-    while (status_.registry.state == "connecting" && std::chrono::steady_clock::now() < deadline) {
-      io_.run_one_for(std::chrono::milliseconds(100));
-    }
-    guard.reset();
-    io_.restart();
+    RunUntil(
+        io_, [this] { return status_.registry.state != "connecting"; }, std::chrono::seconds(5));
   }
   running_ = true;
   Reconcile();
@@ -272,15 +262,8 @@ int Agent::Run() {
 // datapath from being adopted and reported. Reconcile skips the apply
 // until the source is synced.
 void Agent::WaitForFirstSync() {
-  if (source_->Synced()) return;
-  auto guard = asio::make_work_guard(io_);  // so run_one_for waits instead of returning
-  const auto deadline = Clock::now() + options_.first_sync_timeout;
-  while (!source_->Synced() && Clock::now() < deadline) {
-    io_.run_one_for(std::chrono::milliseconds(100));
-  }
-  guard.reset();
-  io_.restart();
-  if (!source_->Synced()) {
+  if (!RunUntil(
+          io_, [this] { return source_->Synced(); }, options_.first_sync_timeout)) {
     spdlog::warn("{}: not fully read after {} ms; serving the pinned state until it is",
                  source_->Describe(), options_.first_sync_timeout.count());
   }

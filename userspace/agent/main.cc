@@ -8,9 +8,8 @@
 #include <string>
 
 #include "agent/agent.h"
-#include "common/listen_address.h"
 #include "lb/maglev.h"
-#include "sources/source.h"
+#include "sources/source_flags.h"
 
 int main(int argc, char** argv) {
   meridian::agent::AgentOptions o;
@@ -26,34 +25,7 @@ int main(int argc, char** argv) {
                  "the downward API's spec.nodeName in a DaemonSet)")
       ->envname("NODE_NAME")
       ->required();
-  std::string manifests;
-  auto* source_opt =
-      app.add_option(
-             "--source", o.source,
-             "Where Service, EndpointSlice, ServiceExport and Cluster objects are read: "
-             "kubernetes (LIST+WATCH the API server) or dir:PATH (a directory of manifests)")
-          ->check([](const std::string& v) {
-            auto s = meridian::sources::CheckSourceSpec(v);
-            return s ? std::string() : s.error().message;
-          });
-  app.add_option("--manifests", manifests,
-                 "Directory of manifests (*.yaml, *.yml, *.json): the same as --source dir:PATH")
-      ->excludes(source_opt);
-  app.add_option("--kubeconfig", o.kubeconfig,
-                 "kubeconfig for --source kubernetes (default: $KUBECONFIG, then the in-cluster "
-                 "service account, then ~/.kube/config)");
-  app.add_option("--health-listen", o.health_listen,
-                 "TCP address of /healthz and /readyz (kube-proxy's is 0.0.0.0:10256); off "
-                 "disables them")
-      ->check([](const std::string& v) -> std::string {
-        if (v == "off") return "";
-        auto parsed = meridian::ParseListenAddress("--health-listen", v);
-        return parsed ? "" : parsed.error().message;
-      })
-      ->capture_default_str();
-  bool check_flags = false;
-  app.add_flag("--check-flags", check_flags,
-               "Parse and check every flag, print 'flags ok' and exit (for deployment tests)");
+  meridian::sources::SourceFlags source_flags(app, o.source, o.kubeconfig, o.health_listen);
   app.add_option("--pod-interfaces", o.pod_interfaces,
                  "Glob(s) of host-side pod interfaces to attach to (repeat or comma-separate)")
       ->delimiter(',')
@@ -107,11 +79,7 @@ int main(int argc, char** argv) {
   app.add_option("--dns-listen", o.dns_listen,
                  "UDP+TCP address of the clusterset.local DNS server (with --registry only); "
                  "\"off\" disables it")
-      ->check([](const std::string& v) -> std::string {
-        if (v == "off") return "";
-        auto parsed = meridian::ParseListenAddress("--dns-listen", v);
-        return parsed ? "" : parsed.error().message;
-      })
+      ->check(meridian::sources::ListenAddressCheck("--dns-listen"))
       ->capture_default_str();
   app.add_flag("--detach-on-exit", o.detach_on_exit,
                "Detach from pod interfaces on exit (default: the datapath keeps forwarding)");
@@ -121,10 +89,7 @@ int main(int argc, char** argv) {
   // Rules between options, checked once each option has passed its own
   // check; a ValidationError here is reported like theirs.
   app.final_callback([&] {
-    if (!manifests.empty()) o.source = "dir:" + manifests;
-    if (o.source.empty()) {
-      throw CLI::RequiredError("--source kubernetes|dir:PATH (or --manifests DIR)");
-    }
+    source_flags.Resolve();
     if (!o.cluster.empty() && o.uplink.empty()) {
       throw CLI::ValidationError(
           "--cluster", "--cluster " + o.cluster + " needs --uplink (the underlay interface)");
@@ -157,7 +122,7 @@ int main(int argc, char** argv) {
     }
   });
   CLI11_PARSE(app, argc, argv);
-  if (check_flags) {
+  if (source_flags.check_flags()) {
     std::puts("flags ok");
     return 0;
   }

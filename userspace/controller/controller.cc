@@ -10,8 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/atomic_file.h"
-#include "common/listen_address.h"
-#include "kube/kube_config.h"
+#include "common/run_until.h"
 #include "mcs/export_builder.h"
 #include "model/service_import.h"
 
@@ -44,27 +43,29 @@ int Controller::Run() {
     spdlog::error("{}", s.error().message);
     return 1;
   }
+  // With the API as source, one client serves the reflectors and the
+  // ServiceExport status writes.
+  std::shared_ptr<kube::KubeClient> client;
+  if (options_.source == "kubernetes") {
+    auto opened = sources::OpenKubeClient(options_.kubeconfig);
+    if (!opened) {
+      spdlog::error("{}", opened.error().message);
+      return 1;
+    }
+    client = *opened;
+    status_writer_ = std::make_unique<ExportStatusWriter>(io_, client);
+  }
   auto source =
       sources::OpenSource(sources::SourceOptions{.spec = options_.source,
                                                  .kubeconfig = options_.kubeconfig,
                                                  .owners_file = OwnersFile(),
+                                                 .client = client,
                                                  .debounce = std::chrono::milliseconds(100)});
   if (!source.ok()) {
     spdlog::error("{}", source.error().message);
     return 1;
   }
   source_ = std::move(source).value();
-  if (options_.source == "kubernetes") {
-    // The source opened the same configuration just now.
-    auto config = kube::ResolveKubeConfig(options_.kubeconfig, kube::KubeEnvironment());
-    auto client = config ? kube::KubeClient::Create(*config)
-                         : Result<std::shared_ptr<kube::KubeClient>>(config.error());
-    if (!client) {
-      spdlog::error("{}", client.error().message);
-      return 1;
-    }
-    status_writer_ = std::make_unique<ExportStatusWriter>(io_, *client);
-  }
   source_->Start(io_, [this] {
     if (publisher_) Sync();
   });
@@ -163,26 +164,14 @@ void Controller::StopWhenWritesDone(std::chrono::steady_clock::time_point deadli
 // sync waits for the source's first complete read, but not for ever (an
 // unreachable API server is reported in the status while Sync waits on).
 void Controller::WaitForFirstSync() {
-  if (source_->Synced()) return;
-  auto guard = asio::make_work_guard(io_);  // so run_one_for waits instead of returning
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
-  while (!source_->Synced() && std::chrono::steady_clock::now() < deadline) {
-    io_.run_one_for(std::chrono::milliseconds(100));
-  }
-  guard.reset();
-  io_.restart();
+  RunUntil(
+      io_, [this] { return source_->Synced(); }, std::chrono::seconds(30));
 }
 
 Status Controller::StartHealth() {
-  if (options_.health_listen == "off") return Status::Ok();
-  auto parsed = ParseListenAddress("--health-listen", options_.health_listen);
-  if (!parsed) return parsed.error();
-  auto server = health::HealthServer::Start(
-      io_, parsed->address, parsed->port, [this](const std::string& path) { return Health(path); });
-  if (!server.ok()) {
-    return Error{
-        fmt::format("--health-listen {}: {}", options_.health_listen, server.error().message)};
-  }
+  auto server = health::HealthServer::StartListening(
+      io_, options_.health_listen, [this](const std::string& path) { return Health(path); });
+  if (!server.ok()) return server.error();
   health_ = std::move(server).value();
   return Status::Ok();
 }

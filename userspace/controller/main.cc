@@ -4,10 +4,9 @@
 #include <CLI/CLI.hpp>
 #include <cstdio>
 
-#include "common/listen_address.h"
 #include "controller/controller.h"
 #include "model/cidr.h"
-#include "sources/source.h"
+#include "sources/source_flags.h"
 
 int main(int argc, char** argv) {
   meridian::controller::ControllerOptions o;
@@ -21,37 +20,9 @@ int main(int argc, char** argv) {
   std::uint32_t ttl_ms = 10000;
   app.add_option("--cluster", o.cluster, "This cluster's name (a Cluster manifest of that name)")
       ->required();
-  std::string manifests;
-  auto* source_opt =
-      app.add_option("--source", o.source,
-                     "Where the cluster's objects are read: kubernetes (LIST+WATCH the API "
-                     "server) or dir:PATH (a directory of manifests)")
-          ->check([](const std::string& v) {
-            auto s = meridian::sources::CheckSourceSpec(v);
-            return s ? std::string() : s.error().message;
-          });
-  app.add_option("--manifests", manifests,
-                 "Directory of the cluster's manifests: the same as --source dir:PATH")
-      ->excludes(source_opt);
-  app.add_option("--kubeconfig", o.kubeconfig,
-                 "kubeconfig for --source kubernetes (default: $KUBECONFIG, then the in-cluster "
-                 "service account, then ~/.kube/config)");
-  app.add_option("--health-listen", o.health_listen,
-                 "TCP address of /healthz and /readyz (ADDRESS:PORT); off disables them")
-      ->check([](const std::string& v) -> std::string {
-        if (v == "off") return "";
-        auto parsed = meridian::ParseListenAddress("--health-listen", v);
-        return parsed ? "" : parsed.error().message;
-      })
-      ->capture_default_str();
-  bool check_flags = false;
-  app.add_flag("--check-flags", check_flags,
-               "Parse and check every flag, print 'flags ok' and exit (for deployment tests)");
+  meridian::sources::SourceFlags source_flags(app, o.source, o.kubeconfig, o.health_listen);
   app.final_callback([&] {
-    if (!manifests.empty()) o.source = "dir:" + manifests;
-    if (o.source.empty()) {
-      throw CLI::RequiredError("--source kubernetes|dir:PATH (or --manifests DIR)");
-    }
+    source_flags.Resolve();
     if (!meridian::model::Cidr::Parse(o.clusterset_cidr)) {
       throw CLI::ValidationError(
           "--clusterset-cidr",
@@ -76,7 +47,7 @@ int main(int argc, char** argv) {
   app.add_option("--log-level", log_level, "trace, debug, info, warn, error")
       ->capture_default_str();
   CLI11_PARSE(app, argc, argv);
-  if (check_flags) {
+  if (source_flags.check_flags()) {
     std::puts("flags ok");
     return 0;
   }

@@ -10,6 +10,8 @@
 #include <boost/beast/http.hpp>
 #include <chrono>
 
+#include "common/listen_address.h"
+
 namespace meridian::health {
 
 namespace asio = boost::asio;
@@ -87,6 +89,18 @@ Result<std::unique_ptr<HealthServer>> HealthServer::Start(asio::io_context& io,
   const std::uint16_t bound = state->acceptor.local_endpoint().port();
   asio::co_spawn(io, Accept(state), asio::detached);
   return std::unique_ptr<HealthServer>(new HealthServer(state, bound));
+}
+
+Result<std::unique_ptr<HealthServer>> HealthServer::StartListening(asio::io_context& io,
+                                                                   const std::string& listen,
+                                                                   Handler handler) {
+  if (listen == "off") return std::unique_ptr<HealthServer>();
+  auto parsed = ParseListenAddress("--health-listen", listen);
+  if (!parsed) return parsed.error();
+  auto server = Start(io, parsed->address, parsed->port, std::move(handler));
+  if (!server.ok())
+    return Error{fmt::format("--health-listen {}: {}", listen, server.error().message)};
+  return server;
 }
 
 HealthServer::~HealthServer() {

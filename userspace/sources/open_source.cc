@@ -1,4 +1,4 @@
-// OpenSource and CheckSourceSpec (declared in sources/source.h).
+// OpenSource, OpenKubeClient and CheckSourceSpec (declared in sources/source.h).
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
@@ -16,17 +16,23 @@ Status CheckSourceSpec(const std::string& spec) {
   return Error{fmt::format("--source {}: expected kubernetes or dir:PATH", spec)};
 }
 
+Result<std::shared_ptr<kube::KubeClient>> OpenKubeClient(const std::string& kubeconfig) {
+  auto config = kube::ResolveKubeConfig(kubeconfig, kube::KubeEnvironment());
+  if (!config) return Error{"--source kubernetes: " + config.error().message};
+  spdlog::info("kubernetes: {} at {}", config->origin, config->ServerUrl());
+  auto client = kube::KubeClient::Create(std::move(config).value());
+  if (!client) return Error{"--source kubernetes: " + client.error().message};
+  return client;
+}
+
 Result<std::unique_ptr<Source>> OpenSource(const SourceOptions& options) {
   if (auto s = CheckSourceSpec(options.spec); !s) return s.error();
   if (options.spec != "kubernetes") {
     return std::unique_ptr<Source>(std::make_unique<DirectorySource>(
         options.spec.substr(4), options.owners_file, options.debounce));
   }
-  auto config = kube::ResolveKubeConfig(options.kubeconfig, kube::KubeEnvironment());
-  if (!config) return Error{"--source kubernetes: " + config.error().message};
-  spdlog::info("kubernetes: {} at {}", config->origin, config->ServerUrl());
-  auto client = kube::KubeClient::Create(std::move(config).value());
-  if (!client) return Error{"--source kubernetes: " + client.error().message};
+  auto client = options.client ? Result(options.client) : OpenKubeClient(options.kubeconfig);
+  if (!client) return client.error();
   return std::unique_ptr<Source>(std::make_unique<KubernetesSource>(
       std::move(client).value(), kube::ReflectorOptions{}, options.debounce));
 }

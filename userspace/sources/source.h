@@ -20,6 +20,10 @@
 #include "common/result.h"
 #include "model/snapshot.h"
 
+namespace meridian::kube {
+class KubeClient;
+}
+
 namespace meridian::sources {
 
 struct SourceState {
@@ -65,6 +69,9 @@ struct SourceOptions {
   // With "dir:": where the owner of every object is remembered across
   // restarts (sources/manifest_directory.h); empty: nowhere.
   std::string owners_file;
+  // With "kubernetes": a client already opened (OpenKubeClient) for the
+  // caller's own requests; null: OpenSource opens one from `kubeconfig`.
+  std::shared_ptr<kube::KubeClient> client;
   // How long a burst of changes must be quiet before on_change runs.
   std::chrono::milliseconds debounce{50};
 };
@@ -72,6 +79,10 @@ struct SourceOptions {
 // Checks a --source value without opening anything: "dir:PATH" with a
 // non-empty path, or "kubernetes".
 Status CheckSourceSpec(const std::string& spec);
+
+// The API server's client from `kubeconfig` (empty: client-go's order, see
+// kube/kube_config.h); logs which configuration was chosen.
+Result<std::shared_ptr<kube::KubeClient>> OpenKubeClient(const std::string& kubeconfig);
 
 // Opens the source `options.spec` names; errors name the flag's value.
 Result<std::unique_ptr<Source>> OpenSource(const SourceOptions& options);
