@@ -293,6 +293,7 @@ CONTROLLER_NEEDS.update({
     ("discovery.k8s.io", "endpointslices"): READ | WRITE,
     ("multicluster.x-k8s.io", "serviceimports"): READ | WRITE,
     ("multicluster.x-k8s.io", "serviceexports/status"): {"update", "patch"},
+    ("multicluster.x-k8s.io", "serviceimports/status"): {"update", "patch"},
     ("", "events"): {"create", "patch"}})
 
 # The agent's capabilities, each justified by a comment in the raw DaemonSet file.
@@ -902,9 +903,9 @@ def check_cluster_consistency(docs, require_cluster):
         if not re.fullmatch(r"etcd://[^/:]+:[0-9]+", reg):
             errs.append(f"controller: --registry {reg!r} is not etcd://host:port (the only "
                         f"form the etcd client supports today)")
-        prop = find(docs, "ClusterProperty", "id.k8s.io")
+        prop = find(docs, "ClusterProperty", "cluster.clusterset.k8s.io")
         if prop and (prop.get("spec") or {}).get("value") != name:
-            errs.append(f"ClusterProperty id.k8s.io is {(prop.get('spec') or {}).get('value')!r}"
+            errs.append(f"ClusterProperty cluster.clusterset.k8s.io is {(prop.get('spec') or {}).get('value')!r}"
                         f", not the cluster name {name!r}")
     return errs
 

@@ -173,7 +173,8 @@ TEST_F(KubernetesSourceTest, ListsInPagesThenWatchesFromTheListsVersion) {
   items.push_back(Slice("s0", "10.0.1.5"));
   server_.Put({{"apiVersion", "v1"}, {"kind", "List"}, {"items", items}});
 
-  sources::KubernetesSource source(Client(), FastOptions(), 10ms);
+  sources::KubernetesSource source(Client(), sources::KubernetesSource::Resources("node-1"),
+                                   FastOptions(), 10ms);
   int changes = 0;
   source.Start(io_, [&] { ++changes; });
   ASSERT_TRUE(RunUntil([&] { return source.Synced(); }));
@@ -184,7 +185,7 @@ TEST_F(KubernetesSourceTest, ListsInPagesThenWatchesFromTheListsVersion) {
   ASSERT_EQ(state.snapshot.services.size(), 5u);
   EXPECT_EQ(state.snapshot.services[0].meta.key.ToString(), "demo/s0");
   EXPECT_EQ(state.snapshot.endpoint_slices.size(), 1u);
-  ASSERT_TRUE(RunUntil([&] { return OpenWatches() == 4; }));
+  ASSERT_TRUE(RunUntil([&] { return OpenWatches() == 6; }));
 
   // 5 services, 2 a page: 3 pages, the 2nd and 3rd with a continue token;
   // the watch starts at the list's resourceVersion and asks for bookmarks.
@@ -211,10 +212,11 @@ TEST_F(KubernetesSourceTest, ListsInPagesThenWatchesFromTheListsVersion) {
 
 TEST_F(KubernetesSourceTest, WatchEventsChangeTheSnapshot) {
   server_.Put(Service("web", "10.96.0.10"));
-  sources::KubernetesSource source(Client(), FastOptions(), 10ms);
+  sources::KubernetesSource source(Client(), sources::KubernetesSource::Resources("node-1"),
+                                   FastOptions(), 10ms);
   int changes = 0;
   source.Start(io_, [&] { ++changes; });
-  ASSERT_TRUE(RunUntil([&] { return source.Synced() && OpenWatches() == 4; }));
+  ASSERT_TRUE(RunUntil([&] { return source.Synced() && OpenWatches() == 6; }));
   (void)source.Read();
 
   server_.Put(Service("api", "10.96.0.11"));
@@ -248,7 +250,8 @@ TEST_F(KubernetesSourceTest, ExpiredContinueTokenStartsTheListAgain) {
   }
   server_.Put({{"apiVersion", "v1"}, {"kind", "List"}, {"items", items}});
   server_.Control("POST", "/_test/fail?path=services.*continue&status=410&count=1");
-  sources::KubernetesSource source(Client(), FastOptions(), 10ms);
+  sources::KubernetesSource source(Client(), sources::KubernetesSource::Resources("node-1"),
+                                   FastOptions(), 10ms);
   source.Start(io_, [] {});
   ASSERT_TRUE(RunUntil([&] { return source.Synced(); }));
   const auto& services = *source.reflectors()[0];
@@ -303,18 +306,19 @@ TEST_F(KubernetesSourceTest, GoneRelistsWithoutWithdrawingAnything) {
 
 TEST_F(KubernetesSourceTest, BrokenAndMalformedStreamsResumeFromTheLastVersion) {
   server_.Put(Service("web", "10.96.0.10"));
-  sources::KubernetesSource source(Client(), FastOptions(), 10ms);
+  sources::KubernetesSource source(Client(), sources::KubernetesSource::Resources("node-1"),
+                                   FastOptions(), 10ms);
   source.Start(io_, [] {});
-  ASSERT_TRUE(RunUntil([&] { return source.Synced() && OpenWatches() == 4; }));
+  ASSERT_TRUE(RunUntil([&] { return source.Synced() && OpenWatches() == 6; }));
   const auto& services = *source.reflectors()[0];
   const std::string rv = services.resource_version();
 
   server_.Control("DELETE", "/_test/requests");
   server_.Control("POST", "/_test/drop-watches");
-  ASSERT_TRUE(RunUntil([&] { return OpenWatches() == 4; }));
+  ASSERT_TRUE(RunUntil([&] { return OpenWatches() == 6; }));
   server_.Control("POST", "/_test/malformed?path=services.*watch&count=1");
   server_.Control("POST", "/_test/drop-watches");
-  ASSERT_TRUE(RunUntil([&] { return services.counters().malformed == 1 && OpenWatches() == 4; }));
+  ASSERT_TRUE(RunUntil([&] { return services.counters().malformed == 1 && OpenWatches() == 6; }));
   server_.Put(Service("api", "10.96.0.11"));
   ASSERT_TRUE(RunUntil([&] { return source.Read().snapshot.services.size() == 2; }));
 
@@ -337,12 +341,13 @@ TEST_F(KubernetesSourceTest, BrokenAndMalformedStreamsResumeFromTheLastVersion) 
 
 TEST_F(KubernetesSourceTest, RejectedTokenIsAnErrorAndNothingIsSynced) {
   server_.Put(Service("web", "10.96.0.10"));
-  sources::KubernetesSource source(Client("not-the-token"), FastOptions(), 10ms);
+  sources::KubernetesSource source(
+      Client("not-the-token"), sources::KubernetesSource::Resources("node-1"), FastOptions(), 10ms);
   source.Start(io_, [] {});
   sources::SourceState state;
   ASSERT_TRUE(RunUntil([&] {
     state = source.Read();
-    return state.errors.size() == 4;
+    return state.errors.size() == 6;
   }));
   EXPECT_FALSE(source.Synced());
   EXPECT_EQ(state.errors[0], "kubernetes services: list: 401 Unauthorized");
@@ -359,17 +364,102 @@ TEST_F(KubernetesSourceTest, RotatedTokenFileIsReadAgain) {
   config->token_file = server_.dir() + "/token";
   auto client = kube::KubeClient::Create(*config);
   ASSERT_TRUE(client.ok());
-  sources::KubernetesSource source(*client, FastOptions(), 10ms);
+  sources::KubernetesSource source(*client, sources::KubernetesSource::Resources("node-1"),
+                                   FastOptions(), 10ms);
   source.Start(io_, [] {});
-  ASSERT_TRUE(RunUntil([&] { return source.Synced() && OpenWatches() == 4; }));
+  ASSERT_TRUE(RunUntil([&] { return source.Synced() && OpenWatches() == 6; }));
   // Rotation rewrites DIR/token; a new mtime (sleep past coarse clocks).
   std::this_thread::sleep_for(20ms);
   server_.Control("POST", "/_test/token?value=rotated-token");
   server_.Control("POST", "/_test/drop-watches");
-  ASSERT_TRUE(RunUntil([&] { return OpenWatches() == 4; }));
+  ASSERT_TRUE(RunUntil([&] { return OpenWatches() == 6; }));
   server_.Put(Service("api", "10.96.0.11"));
   ASSERT_TRUE(RunUntil([&] { return source.Read().snapshot.services.size() == 2; }));
   EXPECT_TRUE(source.Read().errors.empty());
+}
+
+}  // namespace
+}  // namespace meridian
+
+namespace meridian {
+namespace {
+
+// What the source reads beyond Services: only the Services' own slices
+// (not the MCS slices the controller writes, nor IPv6 ones), only this
+// node's Node, only the cluster id ClusterProperty; and the selectors are
+// sent to the server, so the rest never crosses the wire.
+TEST_F(KubernetesSourceTest, ReadsOwnSlicesItsNodeAndTheClusterIdOnly) {
+  json mcs_slice = Slice("web", "10.0.2.5");
+  mcs_slice["metadata"]["name"] = "web-east-1234abcd";
+  mcs_slice["metadata"]["labels"] = {{"multicluster.kubernetes.io/service-name", "web"},
+                                     {"multicluster.kubernetes.io/source-cluster", "east"}};
+  json v6_slice = Slice("web", "fd00::5");
+  v6_slice["metadata"]["name"] = "web-v6";
+  v6_slice["addressType"] = "IPv6";
+  auto node = [](const std::string& name, const std::string& zone) {
+    return json{{"apiVersion", "v1"},
+                {"kind", "Node"},
+                {"metadata", {{"name", name}, {"labels", {{"topology.kubernetes.io/zone", zone}}}}},
+                {"status",
+                 {{"addresses",
+                   {{{"type", "InternalIP"}, {"address", "fd00::1"}},
+                    {{"type", "Hostname"}, {"address", name}},
+                    {{"type", "InternalIP"}, {"address", "192.168.7.1"}},
+                    {{"type", "ExternalIP"}, {"address", "203.0.113.7"}}}}}}};
+  };
+  auto property = [](const std::string& name, const std::string& value) {
+    return json{{"apiVersion", "about.k8s.io/v1alpha1"},
+                {"kind", "ClusterProperty"},
+                {"metadata", {{"name", name}}},
+                {"spec", {{"value", value}}}};
+  };
+  server_.Put(
+      {{"apiVersion", "v1"},
+       {"kind", "List"},
+       {"items",
+        {Service("web", "10.96.0.10"), Slice("web", "10.0.1.5"), mcs_slice, v6_slice,
+         node("node-1", "zone-a"), node("node-2", "zone-b"),
+         property("cluster.clusterset.k8s.io", "east"), property("clusterset.k8s.io", "prod")}}});
+
+  sources::KubernetesSource source(Client(), sources::KubernetesSource::Resources("node-1"),
+                                   FastOptions(), 10ms);
+  source.Start(io_, [] {});
+  ASSERT_TRUE(RunUntil([&] { return source.Synced(); }));
+  auto state = source.Read();
+  EXPECT_TRUE(state.errors.empty()) << state.errors.front();
+  ASSERT_EQ(state.snapshot.endpoint_slices.size(), 1u);
+  EXPECT_EQ(state.snapshot.endpoint_slices[0].meta.key.name, "web-abc");
+  ASSERT_EQ(state.snapshot.nodes.size(), 1u);
+  const auto& n = state.snapshot.nodes[0];
+  EXPECT_EQ(n.meta.key.name, "node-1");
+  EXPECT_EQ(n.internal_ip->ToString(), "192.168.7.1") << "the first IPv4 InternalIP";
+  EXPECT_EQ(n.external_ip->ToString(), "203.0.113.7");
+  EXPECT_EQ(n.zone, "zone-a");
+  ASSERT_EQ(state.snapshot.cluster_properties.size(), 1u);
+  EXPECT_EQ(state.snapshot.cluster_properties[0].value, "east");
+
+  std::map<std::string, std::pair<std::string, std::string>> selectors;
+  for (const auto& r : server_.Requests()) {
+    const auto& q = r["query"];
+    selectors[r["path"].get<std::string>()] = {q.value("labelSelector", ""),
+                                               q.value("fieldSelector", "")};
+  }
+  EXPECT_EQ(selectors["/apis/discovery.k8s.io/v1/endpointslices"].first,
+            "kubernetes.io/service-name");
+  EXPECT_EQ(selectors["/api/v1/nodes"].second, "metadata.name=node-1");
+  EXPECT_EQ(selectors["/apis/about.k8s.io/v1alpha1/clusterproperties"].second,
+            "metadata.name=cluster.clusterset.k8s.io");
+
+  // The ClusterProperty changes its value to one that is not a cluster
+  // name: an error naming it, and the last good value stays.
+  server_.Put(property("cluster.clusterset.k8s.io", "East_1"));
+  ASSERT_TRUE(RunUntil([&] {
+    state = source.Read();
+    return !state.errors.empty();
+  }));
+  EXPECT_NE(state.errors[0].find("spec.value: \"East_1\""), std::string::npos) << state.errors[0];
+  ASSERT_EQ(state.snapshot.cluster_properties.size(), 1u);
+  EXPECT_EQ(state.snapshot.cluster_properties[0].value, "east");
 }
 
 }  // namespace

@@ -107,6 +107,24 @@ check_eq "/readyz: 200 ok" "ok 200" "$(in_node "$NODE2" curl -s -w '%{http_code}
 check_eq "status.json names the source" "kubernetes" \
   "$(lab_agent_status "$NODE2" | python3 -c 'import json,sys; print(json.load(sys.stdin)["source"])')"
 
+# --- the agent's own Node object ---------------------------------------
+kc apply --validate=false -f - >/dev/null 2>&1 <<YAML
+apiVersion: v1
+kind: Node
+metadata: {name: $NODE2, labels: {topology.kubernetes.io/zone: zone-b, topology.kubernetes.io/region: r1}}
+status: {addresses: [{type: InternalIP, address: "fd00::12"}, {type: InternalIP, address: 172.16.1.12}, {type: Hostname, address: $NODE2}]}
+---
+apiVersion: v1
+kind: Node
+metadata: {name: $NODE1, labels: {topology.kubernetes.io/zone: zone-a}}
+YAML
+node_object() { lab_agent_status "$NODE2" | python3 -c 'import json,sys; n=json.load(sys.stdin)["node_object"]; print(n["found"], n["internal_ip"], n["zone"], n["region"])' 2>&1; }
+node2_read() { [[ $(node_object) == "True 172.16.1.12 zone-b r1" ]]; }
+check "node 2's agent reads its own Node: the IPv4 InternalIP and the topology labels" \
+  wait_for 5 node2_read
+check_eq "... and only its own: node 1's agent reports zone-a" "zone-a" \
+  "$(lab_agent_status "$NODE1" | python3 -c 'import json,sys; print(json.load(sys.stdin)["node_object"]["zone"])' 2>&1)"
+
 # --- changes through the API -------------------------------------------
 web_yaml c1n1p1 c1n2p2 >"$WORK/slice.yaml"
 check_eq "kubectl apply of the slice with 2 endpoints: configured" "service/web unchanged
@@ -176,6 +194,10 @@ check_eq "ServiceExport web: the KEP conditions written back" \
   "Valid=True/Valid Ready=True/Ready Conflict=False/NoConflicts " "$(conditions web)"
 check_eq "ServiceExport ghost (no Service): Valid=False/NoService" \
   "Valid=False/NoService Ready=False/Invalid " "$(conditions ghost)"
+check_eq "ServiceImport web written back with the ClusterSet IP and the exporting cluster" "ClusterSetIP c1 yes" \
+  "$(kc get serviceimport web -o 'jsonpath={.spec.type} {.status.clusters[0].cluster} {.spec.ips[0]}' 2>&1 | sed 's/ 10\.255\.[0-9.]*$/ yes/')"
+check_eq "... and its MCS EndpointSlice holds the 4 pods" "4" \
+  "$(kc get endpointslices -l multicluster.kubernetes.io/service-name=web -o 'jsonpath={range .items[*].endpoints[*]}{.addresses[0]}{"\n"}{end}' 2>&1 | grep -c '^10\.')"
 check_eq "... counted in the controller's status" "2 0" \
   "$(python3 -c 'import json,sys; w=json.load(open(sys.argv[1]))["export_status_writes"]; print(w["patches"], w["failures"])' "$WORK/controller.json" 2>&1)"
 

@@ -50,6 +50,7 @@ Status Agent::Start() {
       sources::SourceOptions{.spec = options_.source,
                              .kubeconfig = options_.kubeconfig,
                              .owners_file = options_.state_dir + "/manifest-owners.json",
+                             .node = options_.node,
                              .debounce = options_.debounce});
   if (!source.ok()) return source.error();
   source_ = std::move(source).value();
@@ -403,6 +404,15 @@ Agent::ReconcileInput Agent::Gather(ApplyPhases& phases) {
   // cost 20 ms).
   in.manifest_clusters = read.snapshot.clusters;
   in.snapshot = std::move(read.snapshot);
+  status_.node_object = {};
+  for (const auto& n : in.snapshot.nodes) {
+    if (n.meta.key.name != options_.node) continue;
+    status_.node_object = {.found = true,
+                           .internal_ip = n.internal_ip ? n.internal_ip->ToString() : "",
+                           .external_ip = n.external_ip ? n.external_ip->ToString() : "",
+                           .zone = n.zone,
+                           .region = n.region};
+  }
   if (registry_watcher_) {
     auto view = mcs::BuildClusterSetView(registry_records_, in.manifest_clusters, &record_cache_);
     status_.registry.rejected.clear();
@@ -429,6 +439,16 @@ Agent::ReconcileInput Agent::Gather(ApplyPhases& phases) {
 // the manifests changed let the next quiet reconcile hide it).
 void Agent::CheckClusterId(ReconcileInput& in) const {
   if (options_.cluster.empty()) return;
+  // The About API's name for this cluster (KEP-2149) is what the
+  // controller publishes under; an agent named otherwise would not find
+  // its own exports among the ClusterSet's.
+  for (const auto& p : in.snapshot.cluster_properties) {
+    if (p.meta.key.name == model::kClusterIdProperty && p.value != options_.cluster) {
+      in.errors.push_back(fmt::format(
+          "ClusterProperty {} names this cluster {}, but --cluster is {}: set --cluster to {}",
+          model::kClusterIdProperty, p.value, options_.cluster, p.value));
+    }
+  }
   for (const auto& c : in.manifest_clusters) {
     if (c.meta.key.name == options_.cluster && c.id != cluster_id_) {
       in.errors.push_back(

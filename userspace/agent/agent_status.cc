@@ -84,6 +84,13 @@ Status WriteStatusFile(const AgentStatus& s, const std::string& path) {
                      {"records", s.registry.records},
                      {"rejected", rejected}};
   }
+  if (s.source == "kubernetes") {
+    j["node_object"] = {{"found", s.node_object.found},
+                        {"internal_ip", s.node_object.internal_ip},
+                        {"external_ip", s.node_object.external_ip},
+                        {"zone", s.node_object.zone},
+                        {"region", s.node_object.region}};
+  }
   if (!s.dns.listen.empty()) {
     j["dns"] = {{"listen", s.dns.listen},
                 {"port", s.dns.port},

@@ -58,6 +58,14 @@ struct DnsStatus {
   std::uint64_t truncated = 0;
 };
 
+// This node's Node object (--source kubernetes): the addresses and the
+// topology labels it carries.
+struct NodeObjectStatus {
+  bool found = false;
+  std::string internal_ip, external_ip;  // first IPv4 of each type, or empty
+  std::string zone, region;
+};
+
 // Where the last reconcile that wrote to the kernel spent its time, in
 // milliseconds: what a sync costs, by phase (docs/benchmarks.md uses it).
 struct ApplyPhases {
@@ -96,6 +104,7 @@ struct AgentStatus {
   std::uint32_t maglev_slots_capacity = 0;
   std::map<std::string, int> attached_interfaces;  // name -> ifindex
   bool reused_pinned_maps = false;
+  NodeObjectStatus node_object;  // reported with --source kubernetes
   RegistryStatus registry;
   std::vector<ImportStatus> imports;
   std::string imports_json;  // RenderImportsJson(imports), kept in step by the agent

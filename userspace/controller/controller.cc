@@ -12,6 +12,7 @@
 #include "common/atomic_file.h"
 #include "common/run_until.h"
 #include "mcs/export_builder.h"
+#include "mcs/import_merge.h"
 #include "model/service_import.h"
 
 namespace meridian::controller {
@@ -54,6 +55,7 @@ int Controller::Run() {
     }
     client = *opened;
     status_writer_ = std::make_unique<ExportStatusWriter>(io_, client);
+    import_writer_ = std::make_unique<ImportWriter>(io_, client);
   }
   auto source =
       sources::OpenSource(sources::SourceOptions{.spec = options_.source,
@@ -77,6 +79,10 @@ int Controller::Run() {
     }
   }
   WaitForFirstSync();
+  if (auto s = ResolveIdentity(); !s) {
+    spdlog::error("{}", s.error().message);
+    return 1;
+  }
   signals_.async_wait([this](const boost::system::error_code& ec, int sig) {
     if (ec) return;
     if (publisher_) {
@@ -149,7 +155,9 @@ void Controller::Connect() {
 
 // --once: the status writes of the one sync finish (or time out) first.
 void Controller::StopWhenWritesDone(std::chrono::steady_clock::time_point deadline) {
-  if (!status_writer_ || status_writer_->idle() || std::chrono::steady_clock::now() > deadline) {
+  const bool idle =
+      (!status_writer_ || status_writer_->idle()) && (!import_writer_ || import_writer_->idle());
+  if (idle || std::chrono::steady_clock::now() > deadline) {
     if (status_writer_) WriteStatus(last_report_, last_problems_, last_invalid_);  // the counts
     io_.stop();
     return;
@@ -166,6 +174,30 @@ void Controller::StopWhenWritesDone(std::chrono::steady_clock::time_point deadli
 void Controller::WaitForFirstSync() {
   RunUntil(
       io_, [this] { return source_->Synced(); }, std::chrono::seconds(30));
+}
+
+Status Controller::ResolveIdentity() {
+  const std::string flag = options_.cluster;
+  for (const auto& p : source_->Read().snapshot.cluster_properties) {
+    if (p.meta.key.name != model::kClusterIdProperty) continue;
+    if (!flag.empty() && flag != p.value) {
+      spdlog::warn("ClusterProperty {} names this cluster {}; --cluster {} is overridden",
+                   model::kClusterIdProperty, p.value, flag);
+    }
+    options_.cluster = p.value;
+  }
+  if (options_.cluster.empty()) {
+    return Error{
+        fmt::format("no cluster name: --cluster is not given and {} has no ClusterProperty {}{}",
+                    source_->Describe(), model::kClusterIdProperty,
+                    source_->Synced() ? "" : " (it was not read whole within 30 s)")};
+  }
+  if (options_.cluster != flag) {
+    spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%l%$ [controller " + options_.cluster + "] %v");
+    spdlog::info("cluster name {} (from the ClusterProperty {})", options_.cluster,
+                 model::kClusterIdProperty);
+  }
+  return Status::Ok();
 }
 
 Status Controller::StartHealth() {
@@ -219,6 +251,15 @@ void Controller::Sync() {
   for (const auto& c : state.snapshot.clusters) {
     if (c.meta.key.name == options_.cluster) self = &c;
   }
+  for (const auto& p : state.snapshot.cluster_properties) {
+    // The KEP: a cluster's id is fixed while it is a member. A new one
+    // takes effect at the next start (which rejoins under it).
+    if (p.meta.key.name == model::kClusterIdProperty && p.value != options_.cluster) {
+      problems.push_back(fmt::format(
+          "ClusterProperty {} now names this cluster {}; publishing as {} until restarted",
+          model::kClusterIdProperty, p.value, options_.cluster));
+    }
+  }
   SyncReport report;
   std::vector<mcs::ExportProblem> invalid;
   if (!self) {
@@ -235,6 +276,7 @@ void Controller::Sync() {
     report = publisher_->Sync(*self, built.exports);
     LogConflictChanges(report);
     WriteBackConditions(state.snapshot, report, invalid);
+    WriteBackImports(state.snapshot, problems);
     if (report.puts || report.deletes || !report.errors.empty()) {
       spdlog::info("published {} exports: {} writes, {} deletes, {} renewals{}",
                    built.exports.size(), report.puts, report.deletes, report.keepalives,
@@ -275,6 +317,22 @@ void Controller::WriteBackConditions(const model::ResourceSnapshot& snapshot,
     if (auto it = outcomes.find(p.service); it != outcomes.end()) it->second.invalid = p;
   }
   status_writer_->Update(outcomes);
+}
+
+// Every import of the ClusterSet, as the agents merge them (the same
+// records, the same rules), so the objects say what the datapath does.
+// One List of the registry per sync; records are decoded once per revision.
+void Controller::WriteBackImports(const model::ResourceSnapshot& snapshot,
+                                  std::vector<std::string>& problems) {
+  if (!import_writer_) return;
+  auto records = registry_->List("/meridian/v1/");
+  if (!records) {
+    // The objects keep what they last said; the next sync tries again.
+    problems.push_back("ServiceImports not updated: " + records.error().message);
+    return;
+  }
+  auto view = mcs::BuildClusterSetView(*records, snapshot.clusters, &record_cache_);
+  import_writer_->Update(mcs::MergeImports(std::move(view.exports), view.clusterset_ips));
 }
 
 // One line when an import's conflicts appear or change, one when they clear.
@@ -328,6 +386,14 @@ void Controller::WriteStatus(const SyncReport& report, const std::vector<std::st
     const auto& c = status_writer_->counters();
     j["export_status_writes"] = {
         {"patches", c.patches}, {"failures", c.failures}, {"last_error", c.last_error}};
+  }
+  if (import_writer_) {
+    const auto& c = import_writer_->counters();
+    j["import_writes"] = {{"imports", import_writer_->written()},
+                          {"applies", c.applies},
+                          {"deletes", c.deletes},
+                          {"failures", c.failures},
+                          {"last_error", c.last_error}};
   }
   // Per ServiceExport, the KEP's conditions: Valid (false with its reason
   // when the export is not published) and Conflict (every conflict of the

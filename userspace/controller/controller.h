@@ -18,7 +18,9 @@
 
 #include "controller/export_publisher.h"
 #include "controller/export_status_writer.h"
+#include "controller/import_writer.h"
 #include "health/health_server.h"
+#include "mcs/clusterset_view.h"
 #include "mcs/export_builder.h"
 #include "registry/registry.h"
 #include "sources/source.h"
@@ -26,6 +28,8 @@
 namespace meridian::controller {
 
 struct ControllerOptions {
+  // --cluster; with --source kubernetes, the ClusterProperty
+  // cluster.clusterset.k8s.io overrides it (and may replace it).
   std::string cluster;
   std::string source;                 // "dir:PATH" or "kubernetes" (sources/source.h)
   std::string kubeconfig;             // with "kubernetes"; empty: client-go's order
@@ -51,6 +55,13 @@ class Controller {
   std::string OwnersFile() const;
   void Sync();
   void WaitForFirstSync();
+  // This cluster's name: the ClusterProperty cluster.clusterset.k8s.io when
+  // the source has one, else --cluster. Fixed for the process's life.
+  Status ResolveIdentity();
+  // The ClusterSet's imports (every cluster's exports from the registry,
+  // merged) written as ServiceImports and EndpointSlices.
+  void WriteBackImports(const model::ResourceSnapshot& snapshot,
+                        std::vector<std::string>& problems);
   void StopWhenWritesDone(std::chrono::steady_clock::time_point deadline);
   Status StartHealth();
   health::HealthReply Health(const std::string& path) const;
@@ -71,6 +82,9 @@ class Controller {
   std::unique_ptr<health::HealthServer> health_;
   // ServiceExport conditions written back; with --source kubernetes only.
   std::unique_ptr<ExportStatusWriter> status_writer_;
+  // ServiceImports and MCS EndpointSlices; with --source kubernetes only.
+  std::unique_ptr<ImportWriter> import_writer_;
+  mcs::RecordCache record_cache_;  // the registry's records, decoded once per revision
   std::chrono::steady_clock::time_point last_sync_ = std::chrono::steady_clock::now();
   std::optional<ExportPublisher> publisher_;
   // Creation time of each ServiceExport without a metadata.creationTimestamp.

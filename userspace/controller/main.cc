@@ -18,11 +18,18 @@ int main(int argc, char** argv) {
       "SIGINT/SIGTERM withdraws everything it published."};
   std::string log_level = "info";
   std::uint32_t ttl_ms = 10000;
-  app.add_option("--cluster", o.cluster, "This cluster's name (a Cluster manifest of that name)")
-      ->required();
+  app.add_option("--cluster", o.cluster,
+                 "This cluster's name (a Cluster object of that name). With --source kubernetes "
+                 "the ClusterProperty cluster.clusterset.k8s.io (About API), when it exists, "
+                 "names the cluster instead, and --cluster may be left out");
   meridian::sources::SourceFlags source_flags(app, o.source, o.kubeconfig, o.health_listen);
   app.final_callback([&] {
     source_flags.Resolve();
+    if (o.cluster.empty() && o.source != "kubernetes") {
+      throw CLI::ValidationError("--cluster",
+                                 "required unless --source kubernetes (which may take the name "
+                                 "from the ClusterProperty cluster.clusterset.k8s.io)");
+    }
     if (!meridian::model::Cidr::Parse(o.clusterset_cidr)) {
       throw CLI::ValidationError(
           "--clusterset-cidr",

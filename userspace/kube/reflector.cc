@@ -29,6 +29,14 @@ std::string PercentEncode(const std::string& s) {
   return out;
 }
 
+// "&labelSelector=...&fieldSelector=..." for the type's selectors.
+std::string SelectorQuery(const ResourceType& t) {
+  std::string q;
+  if (!t.label_selector.empty()) q += "&labelSelector=" + PercentEncode(t.label_selector);
+  if (!t.field_selector.empty()) q += "&fieldSelector=" + PercentEncode(t.field_selector);
+  return q;
+}
+
 // "403: services is forbidden: ..." from a Status body, or the raw body.
 std::string StatusText(const HttpResponse& r) {
   auto j = json::parse(r.body, nullptr, false);
@@ -112,7 +120,8 @@ asio::awaitable<bool> Reflector::List() {
   bool restart = false;
   do {
     restart = false;
-    std::string target = fmt::format("{}?limit={}", type_.CollectionPath(), options_.page_size);
+    std::string target = fmt::format("{}?limit={}{}", type_.CollectionPath(), options_.page_size,
+                                     SelectorQuery(type_));
     if (!cont.empty()) target += "&continue=" + PercentEncode(cont);
     auto res = co_await client_->Get(target, options_.request_timeout);
     if (!res) {
@@ -196,8 +205,9 @@ asio::awaitable<Reflector::WatchEnd> Reflector::Watch() {
   std::uniform_int_distribution<long> spread(options_.min_watch_timeout.count(),
                                              2 * options_.min_watch_timeout.count() - 1);
   const std::string target =
-      fmt::format("{}?watch=1&allowWatchBookmarks=true&resourceVersion={}&timeoutSeconds={}",
-                  type_.CollectionPath(), PercentEncode(resource_version_), spread(random_));
+      fmt::format("{}?watch=1&allowWatchBookmarks=true&resourceVersion={}&timeoutSeconds={}{}",
+                  type_.CollectionPath(), PercentEncode(resource_version_), spread(random_),
+                  SelectorQuery(type_));
   ++counters_.watches;
   WatchEnd end = WatchEnd::kResume;
   auto res = co_await client_->Stream(

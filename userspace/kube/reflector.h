@@ -32,6 +32,10 @@ struct ResourceType {
   std::string plural;              // "services"
   std::string kind;                // "Service": list items carry no kind
   std::string api_version;         // "v1", "discovery.k8s.io/v1"
+  // Narrow the list and the watch, as the API server's query parameters
+  // (empty: everything). Plain text; percent-encoded when sent.
+  std::string label_selector;
+  std::string field_selector;
 
   std::string CollectionPath() const { return group_version_path + "/" + plural; }
 };

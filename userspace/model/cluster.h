@@ -25,7 +25,7 @@ struct TunnelEndpoint {
 inline constexpr std::uint32_t kMaxClusterId = (1u << 24) - 1;  // a VNI is 24 bits
 
 struct Cluster {
-  ObjectMeta meta;  // meta.key.name is the cluster name; no namespace
+  ObjectMeta meta;       // meta.key.name is the cluster name; no namespace
   std::uint32_t id = 0;  // 1..kMaxClusterId, unique in the ClusterSet
   std::vector<Cidr> pod_cidrs;
   // Exactly one of the two: per-node endpoints, or one gateway that

@@ -5,7 +5,9 @@
 #include <vector>
 
 #include "model/cluster.h"
+#include "model/cluster_property.h"
 #include "model/endpoint_slice.h"
+#include "model/node.h"
 #include "model/service.h"
 #include "model/service_export.h"
 
@@ -16,6 +18,8 @@ struct ResourceSnapshot {
   std::vector<EndpointSlice> endpoint_slices;
   std::vector<ServiceExport> service_exports;
   std::vector<Cluster> clusters;
+  std::vector<ClusterProperty> cluster_properties;  // about.k8s.io
+  std::vector<Node> nodes;                          // from the API: the agent's own Node only
 
   bool operator==(const ResourceSnapshot&) const = default;
 };

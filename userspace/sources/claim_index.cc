@@ -64,6 +64,27 @@ std::vector<DecodeError> ClaimIndex::Claim(const std::string& file,
   return {};
 }
 
+std::vector<DecodeError> ClaimIndex::ClaimName(std::map<model::ObjectKey, Owner>& index,
+                                               std::string_view kind, const std::string& file,
+                                               const model::ObjectMeta& meta) {
+  const int doc = meta.source.document;
+  std::string name = ObjectName(kind, meta.key);
+  if (auto it = index.find(meta.key); it != index.end()) {
+    return {{file, doc, std::move(name), "", AlreadyDefined(it->second)}};
+  }
+  index.emplace(meta.key, Owner{file, doc, std::move(name)});
+  return {};
+}
+
+std::vector<DecodeError> ClaimIndex::Claim(const std::string& file,
+                                           const model::ClusterProperty& prop) {
+  return ClaimName(properties_, "ClusterProperty", file, prop.meta);
+}
+
+std::vector<DecodeError> ClaimIndex::Claim(const std::string& file, const model::Node& node) {
+  return ClaimName(nodes_, "Node", file, node.meta);
+}
+
 // A Cluster whose name is taken reports only that: its id and pod CIDRs
 // then usually collide with the other definition too, which says nothing new.
 std::vector<DecodeError> ClaimIndex::Claim(const std::string& file, const model::Cluster& cluster) {

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <map>
 #include <string>
+#include <string_view>
 #include <tuple>
 #include <vector>
 
@@ -18,7 +19,8 @@ namespace meridian::sources::internal {
 // Claims, one per kind of identity:
 // - Service, EndpointSlice and ServiceExport: namespace/name;
 // - Service frontends: clusterIP, port and protocol;
-// - Cluster: name, id, and each pod CIDR (no two Clusters' may overlap).
+// - Cluster: name, id, and each pod CIDR (no two Clusters' may overlap);
+// - ClusterProperty and Node: name.
 // Objects are claimed one at a time, in the order the caller decides who
 // wins; each claim has exactly one owner.
 class ClaimIndex {
@@ -30,6 +32,8 @@ class ClaimIndex {
   std::vector<DecodeError> Claim(const std::string& file, const model::EndpointSlice& slice);
   std::vector<DecodeError> Claim(const std::string& file, const model::ServiceExport& exp);
   std::vector<DecodeError> Claim(const std::string& file, const model::Cluster& cluster);
+  std::vector<DecodeError> Claim(const std::string& file, const model::ClusterProperty& prop);
+  std::vector<DecodeError> Claim(const std::string& file, const model::Node& node);
 
  private:
   // Who holds a claim.
@@ -42,12 +46,18 @@ class ClaimIndex {
   using CidrMap = std::map<model::Cidr, Owner>;
 
   static std::vector<Frontend> Frontends(const model::Service& svc);
+  // Claims `key` of `kind` in `index`, or names its holder.
+  std::vector<DecodeError> ClaimName(std::map<model::ObjectKey, Owner>& index,
+                                     std::string_view kind, const std::string& file,
+                                     const model::ObjectMeta& meta);
   // An entry of `index` whose CIDR overlaps `cidr`.
   static const CidrMap::value_type* Overlap(const CidrMap& index, const model::Cidr& cidr);
 
   std::map<model::ObjectKey, Owner> services_;
   std::map<model::ObjectKey, Owner> slices_;
   std::map<model::ObjectKey, Owner> exports_;
+  std::map<model::ObjectKey, Owner> properties_;
+  std::map<model::ObjectKey, Owner> nodes_;
   std::map<Frontend, Owner> frontends_;
   std::map<std::string, Owner> clusters_;  // by name
   std::map<std::uint32_t, Owner> cluster_ids_;

@@ -4,27 +4,36 @@
 
 #include <nlohmann/json.hpp>
 
+#include "model/cluster_property.h"
+#include "model/endpoint_slice.h"
 #include "sources/object_decoder.h"
 
 namespace meridian::sources {
 
 namespace asio = boost::asio;
 
-std::vector<kube::ResourceType> KubernetesSource::Resources() {
-  return {
+std::vector<kube::ResourceType> KubernetesSource::Resources(const std::string& node) {
+  std::vector<kube::ResourceType> out = {
       {"/api/v1", "services", "Service", "v1"},
-      {"/apis/discovery.k8s.io/v1", "endpointslices", "EndpointSlice", "discovery.k8s.io/v1"},
+      {"/apis/discovery.k8s.io/v1", "endpointslices", "EndpointSlice", "discovery.k8s.io/v1",
+       model::kServiceNameLabel},
       {"/apis/multicluster.x-k8s.io/v1alpha1", "serviceexports", "ServiceExport",
        "multicluster.x-k8s.io/v1alpha1"},
       {"/apis/meridian.io/v1alpha1", "clusters", "Cluster", "meridian.io/v1alpha1"},
+      {"/apis/about.k8s.io/v1alpha1", "clusterproperties", "ClusterProperty",
+       "about.k8s.io/v1alpha1", "", fmt::format("metadata.name={}", model::kClusterIdProperty)},
   };
+  if (!node.empty()) {
+    out.push_back({"/api/v1", "nodes", "Node", "v1", "", "metadata.name=" + node});
+  }
+  return out;
 }
 
 KubernetesSource::KubernetesSource(std::shared_ptr<kube::KubeClient> client,
+                                   std::vector<kube::ResourceType> resources,
                                    kube::ReflectorOptions options,
                                    std::chrono::milliseconds debounce)
     : client_(std::move(client)), options_(options), debounce_(debounce) {
-  const auto resources = Resources();
   shared_->objects.resize(resources.size());
   shared_->errors.resize(resources.size());
   for (std::size_t i = 0; i < resources.size(); ++i) {
@@ -61,6 +70,13 @@ void KubernetesSource::OnEvent(Shared& shared, std::size_t resource,
   auto& objects = shared.objects[resource];
   switch (event.type) {
     case Type::kUpsert: {
+      // A dual-stack cluster's IPv6 slices (and FQDN ones) are not for
+      // this IPv4 datapath: left out, as kube-proxy's IPv4 proxier does.
+      if (const auto& o = *event.object;
+          o.is_object() && o.contains("addressType") && o["addressType"] != "IPv4") {
+        objects.erase(event.key);
+        break;
+      }
       DecodeResult r = DecodeObjectJson(*event.object, "kubernetes");
       Decoded& d = objects[event.key];
       d.errors.clear();
@@ -102,6 +118,9 @@ SourceState KubernetesSource::Read() {
       s.service_exports.insert(s.service_exports.end(), g.service_exports.begin(),
                                g.service_exports.end());
       s.clusters.insert(s.clusters.end(), g.clusters.begin(), g.clusters.end());
+      s.cluster_properties.insert(s.cluster_properties.end(), g.cluster_properties.begin(),
+                                  g.cluster_properties.end());
+      s.nodes.insert(s.nodes.end(), g.nodes.begin(), g.nodes.end());
     }
   }
   out.changed = shared_->changed;

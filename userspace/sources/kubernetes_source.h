@@ -22,11 +22,16 @@ namespace meridian::sources {
 
 class KubernetesSource : public Source {
  public:
-  // The resources watched: Services, EndpointSlices, ServiceExports
-  // (multicluster.x-k8s.io/v1alpha1) and Clusters (meridian.io/v1alpha1).
-  static std::vector<kube::ResourceType> Resources();
+  // The resources watched: Services, the Services' own EndpointSlices
+  // (those labelled kubernetes.io/service-name: not the MCS slices the
+  // controller writes, nor other controllers' custom ones), ServiceExports
+  // (multicluster.x-k8s.io/v1alpha1), Clusters (meridian.io/v1alpha1), the
+  // cluster id ClusterProperty (about.k8s.io/v1alpha1) and, given `node`,
+  // that one Node.
+  static std::vector<kube::ResourceType> Resources(const std::string& node = "");
 
-  KubernetesSource(std::shared_ptr<kube::KubeClient> client, kube::ReflectorOptions options,
+  KubernetesSource(std::shared_ptr<kube::KubeClient> client,
+                   std::vector<kube::ResourceType> resources, kube::ReflectorOptions options,
                    std::chrono::milliseconds debounce);
   ~KubernetesSource() override;
 

@@ -9,6 +9,7 @@
 
 #include "common/utf8.h"
 #include "sources/cluster_decoder.h"
+#include "sources/cluster_property_decoder.h"
 #include "sources/doc_node.h"
 #include "sources/endpoint_slice_decoder.h"
 #include "sources/error_text.h"
@@ -60,7 +61,15 @@ using internal::Quote;
 using internal::RequiredString;
 using internal::SyntaxMessage;
 
-enum class Kind { kService, kEndpointSlice, kServiceExport, kCluster, kList };
+enum class Kind {
+  kService,
+  kEndpointSlice,
+  kServiceExport,
+  kCluster,
+  kClusterProperty,
+  kNode,
+  kList
+};
 
 struct KindInfo {
   Kind kind;
@@ -75,6 +84,8 @@ constexpr KindInfo kKinds[] = {
     {Kind::kEndpointSlice, "EndpointSlice", "discovery.k8s.io/v1", true},
     {Kind::kServiceExport, "ServiceExport", "multicluster.x-k8s.io/v1alpha1", true},
     {Kind::kCluster, "Cluster", "meridian.io/v1alpha1", false},
+    {Kind::kClusterProperty, "ClusterProperty", "about.k8s.io/v1alpha1", false},
+    {Kind::kNode, "Node", "v1", false},
     {Kind::kList, "List", "v1", false},
 };
 
@@ -215,6 +226,12 @@ void DecodeObject(const DocNode& obj, const std::string& base, const model::Sour
       break;
     case Kind::kCluster:
       Keep(DecodeCluster(obj, base, src, e), objects.clusters);
+      break;
+    case Kind::kClusterProperty:
+      Keep(DecodeClusterProperty(obj, base, src, e), objects.cluster_properties);
+      break;
+    case Kind::kNode:
+      Keep(DecodeNode(obj, base, src, e), objects.nodes);
       break;
   }
   e.MoveTo(src, out.errors);

@@ -190,6 +190,8 @@ model::ObjectKey KeyOf(const model::Service& o) { return o.meta.key; }
 model::ObjectKey KeyOf(const model::EndpointSlice& o) { return o.meta.key; }
 model::ObjectKey KeyOf(const model::ServiceExport& o) { return o.meta.key; }
 model::ObjectKey KeyOf(const model::Cluster& o) { return o.meta.key; }
+model::ObjectKey KeyOf(const model::ClusterProperty& o) { return o.meta.key; }
+model::ObjectKey KeyOf(const model::Node& o) { return o.meta.key; }
 
 }  // namespace
 
@@ -205,6 +207,8 @@ void ManifestDirectory::ResolveConflicts() {
   ResolveKind(&model::ResourceSnapshot::endpoint_slices, 1, owners);
   ResolveKind(&model::ResourceSnapshot::service_exports, 2, owners);
   ResolveKind(&model::ResourceSnapshot::clusters, 3, owners);
+  ResolveKind(&model::ResourceSnapshot::cluster_properties, 4, owners);
+  ResolveKind(&model::ResourceSnapshot::nodes, 5, owners);
   SaveOwners(std::move(owners));
 }
 
@@ -304,6 +308,8 @@ model::ResourceSnapshot ManifestDirectory::Snapshot() const {
     append(out.endpoint_slices, objects.endpoint_slices);
     append(out.service_exports, objects.service_exports);
     append(out.clusters, objects.clusters);
+    append(out.cluster_properties, objects.cluster_properties);
+    append(out.nodes, objects.nodes);
   }
   return out;
 }

@@ -34,7 +34,8 @@ Result<std::unique_ptr<Source>> OpenSource(const SourceOptions& options) {
   auto client = options.client ? Result(options.client) : OpenKubeClient(options.kubeconfig);
   if (!client) return client.error();
   return std::unique_ptr<Source>(std::make_unique<KubernetesSource>(
-      std::move(client).value(), kube::ReflectorOptions{}, options.debounce));
+      std::move(client).value(), KubernetesSource::Resources(options.node),
+      kube::ReflectorOptions{}, options.debounce));
 }
 
 }  // namespace meridian::sources

@@ -72,6 +72,9 @@ struct SourceOptions {
   // With "kubernetes": a client already opened (OpenKubeClient) for the
   // caller's own requests; null: OpenSource opens one from `kubeconfig`.
   std::shared_ptr<kube::KubeClient> client;
+  // With "kubernetes": this node's name (the agent), whose Node object is
+  // watched -- only that one, as kube-proxy does; empty: no Node is read.
+  std::string node;
   // How long a burst of changes must be quiet before on_change runs.
   std::chrono::milliseconds debounce{50};
 };

@@ -329,12 +329,12 @@ TEST(ManifestDecoderTest, RejectsIpv6) {
 TEST(ManifestDecoderTest, RejectsUnknownKind) {
   ExpectErrors("apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web, namespace: shop}\n",
                {"m.yaml: document 1: Deployment shop/web: kind: unsupported kind \"Deployment\"; "
-                "accepted: Service, EndpointSlice, ServiceExport, Cluster"});
+                "accepted: Service, EndpointSlice, ServiceExport, Cluster, ClusterProperty, Node"});
   ExpectErrors("apiVersion: v1\nmetadata: {name: web}\n", {"m.yaml: document 1: kind: required"});
   // A List inside a List is not an object we accept.
   ExpectErrors("apiVersion: v1\nkind: List\nitems:\n- {apiVersion: v1, kind: List, items: []}\n",
                {"m.yaml: document 1: items[0].kind: unsupported kind \"List\"; accepted: "
-                "Service, EndpointSlice, ServiceExport, Cluster"});
+                "Service, EndpointSlice, ServiceExport, Cluster, ClusterProperty, Node"});
 }
 
 TEST(ManifestDecoderTest, RejectsWrongApiVersion) {
@@ -604,6 +604,50 @@ TEST(ManifestDecoderTest, BoundsAliasExpansion) {
   ExpectErrors(text, {"m.yaml: document 1: invalid YAML at line 7, column 25: aliases expand to "
                       "more than 4194304 nodes"});
   EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(5));
+}
+
+}  // namespace
+}  // namespace meridian::sources
+
+namespace meridian::sources {
+namespace {
+
+// The About API's cluster id names the cluster: only a DNS label will do;
+// other properties keep any value. A Node's IPv6 addresses are skipped, a
+// malformed IPv4 one is named.
+TEST(ManifestDecoderTest, ClusterPropertyAndNodeRules) {
+  auto ok = DecodeManifests(
+      "apiVersion: about.k8s.io/v1alpha1\nkind: ClusterProperty\n"
+      "metadata: {name: clusterset.k8s.io}\nspec: {value: \"Any Value_1\"}\n",
+      "m.yaml");
+  ASSERT_TRUE(ok.errors.empty()) << ok.errors[0].ToString();
+  EXPECT_EQ(ok.objects.cluster_properties.at(0).value, "Any Value_1");
+  auto bad = DecodeManifests(
+      "apiVersion: about.k8s.io/v1alpha1\nkind: ClusterProperty\n"
+      "metadata: {name: cluster.clusterset.k8s.io}\nspec: {value: East_1}\n",
+      "m.yaml");
+  ASSERT_EQ(bad.errors.size(), 1u);
+  EXPECT_NE(bad.errors[0].ToString().find(
+                "ClusterProperty cluster.clusterset.k8s.io: spec.value: \"East_1\""),
+            std::string::npos)
+      << bad.errors[0].ToString();
+  auto missing = DecodeManifests(
+      "apiVersion: about.k8s.io/v1alpha1\nkind: ClusterProperty\n"
+      "metadata: {name: cluster.clusterset.k8s.io}\nspec: {}\n",
+      "m.yaml");
+  ASSERT_EQ(missing.errors.size(), 1u);
+  EXPECT_NE(missing.errors[0].ToString().find("spec.value: required"), std::string::npos)
+      << missing.errors[0].ToString();
+
+  auto node = DecodeManifests(
+      "apiVersion: v1\nkind: Node\nmetadata: {name: n1}\n"
+      "status: {addresses: [{type: InternalIP, address: 10.0.0.300}]}\n",
+      "m.yaml");
+  ASSERT_EQ(node.errors.size(), 1u);
+  EXPECT_NE(node.errors[0].ToString().find(
+                "Node n1: status.addresses[0].address: \"10.0.0.300\" is not an IPv4 address"),
+            std::string::npos)
+      << node.errors[0].ToString();
 }
 
 }  // namespace

@@ -108,6 +108,23 @@ kind: Cluster
 metadata: {name: west}
 spec: {id: 3, podCIDRs: ["10.3.0.0/16"], gateway: 172.16.3.10}
 )",
+    R"(apiVersion: about.k8s.io/v1alpha1
+kind: ClusterProperty
+metadata: {name: cluster.clusterset.k8s.io}
+spec: {value: east}
+)",
+    R"(apiVersion: v1
+kind: Node
+metadata:
+  name: node-1
+  labels: {topology.kubernetes.io/zone: zone-a, topology.kubernetes.io/region: eu}
+status:
+  addresses:
+  - {type: InternalIP, address: "fd00::1"}
+  - {type: InternalIP, address: 192.168.1.10}
+  - {type: ExternalIP, address: 203.0.113.10}
+  - {type: Hostname, address: node-1}
+)",
 };
 
 model::ResourceSnapshot WithoutSources(model::ResourceSnapshot s) {
@@ -115,6 +132,8 @@ model::ResourceSnapshot WithoutSources(model::ResourceSnapshot s) {
   for (auto& o : s.endpoint_slices) o.meta.source = {};
   for (auto& o : s.service_exports) o.meta.source = {};
   for (auto& o : s.clusters) o.meta.source = {};
+  for (auto& o : s.cluster_properties) o.meta.source = {};
+  for (auto& o : s.nodes) o.meta.source = {};
   return s;
 }
 
