@@ -4,6 +4,10 @@
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
 
+#include <chrono>
+#include <thread>
+
+#include "datapath/affinity_purge.h"
 #include "datapath/udp_flow_purge.h"
 #include "datapath_fixture.h"
 #include "meridian/jhash.h"
@@ -204,6 +208,102 @@ TEST_F(LxcTest, UdpFlowsOfAnEndpointRemovedFromOneServiceArePurged) {
   EXPECT_EQ(Addr(PacketView{ack.out}.daddr()), "10.1.1.11");
   EXPECT_EQ(CounterDelta(),
             (std::map<std::string, std::uint64_t>{{"lb_ct_hit", 2}, {"lb_new_flow", 1}}));
+}
+
+// sessionAffinity: ClientIP. A client's new flows follow its first one's
+// backend (where Maglev would have sent them elsewhere) until the timeout
+// passes without a new flow; the entry names the frontend and backend; an
+// endpoint removed from the service (while another service keeps the
+// backend installed) loses its clients at once, through the agent's purge.
+TEST_F(LxcTest, ClientIpAffinityHoldsUntilTimeoutAndEndsWithTheEndpoint) {
+  auto with = [](std::vector<std::string> backends, std::uint32_t timeout) {
+    auto s = WebService(std::move(backends));
+    s.services[0].session_affinity = model::SessionAffinity::kClientIP;
+    s.services[0].session_affinity_timeout_s = timeout;
+    // Keeps 10.1.1.11:8080 installed whatever web does.
+    s.services.push_back(MakeService("other", "10.96.0.20",
+                                     {{.name = "http", .protocol = Protocol::kTcp, .port = 80}}));
+    s.endpoint_slices.push_back(MakeSlice(
+        "other", {"10.1.1.11"}, {{.name = "http", .protocol = Protocol::kTcp, .port = 8080}}));
+    return s;
+  };
+  Install(with(kBackends, 1));
+  // Source ports whose Maglev choice is 10.1.1.11 (first) and another.
+  std::uint16_t first = 0, other = 0, later = 0;
+  for (std::uint16_t sport = 45000; sport < 45400; ++sport) {
+    const bool on_11 = ExpectedBackend(kClient, sport, 80, Protocol::kTcp) == "10.1.1.11";
+    if (!first && on_11) first = sport;
+    if (on_11) continue;
+    if (!other) {
+      other = sport;
+    } else if (!later) {
+      later = sport;
+    }
+  }
+  ASSERT_TRUE(first && other && later);
+  auto syn = [&](std::uint16_t sport) {
+    return Addr(
+        PacketView{FromPod(Packet().Eth().Ipv4(kClient, kVip).Tcp(sport, 80, 0x02).Build()).out}
+            .daddr());
+  };
+  CounterDelta();
+  EXPECT_EQ(syn(first), "10.1.1.11");
+  EXPECT_EQ(syn(other), "10.1.1.11")
+      << "affinity, not Maglev's " << ExpectedBackend(kClient, other, 80, Protocol::kTcp);
+  EXPECT_EQ(CounterDelta(),
+            (std::map<std::string, std::uint64_t>{{"lb_new_flow", 2}, {"lb_affinity_hit", 1}}));
+  // The entry: (client, web's service id) -> 10.1.1.11:8080's backend id.
+  const std::uint32_t service_id =
+      writer_->service_id({*model::Ipv4Address::Parse(kVip), 80, Protocol::kTcp});
+  const std::uint32_t backend_id =
+      writer_->backend_id({*model::Ipv4Address::Parse("10.1.1.11"), 8080, Protocol::kTcp});
+  mer_affinity_key key{.client_be = Ip(kClient), .service_id = service_id};
+  mer_affinity value{};
+  ASSERT_EQ(bpf_map_lookup_elem(dp_->maps().affinity, &key, &value), 0);
+  EXPECT_EQ(value.backend_id, backend_id);
+  // Another client has its own choice.
+  EXPECT_EQ(Addr(PacketView{
+                FromPod(Packet().Eth().Ipv4("10.1.1.101", kVip).Tcp(other, 80, 0x02).Build()).out}
+                     .daddr()),
+            ExpectedBackend("10.1.1.101", other, 80, Protocol::kTcp));
+
+  // 1 s without a new flow: the affinity is over, Maglev chooses.
+  std::this_thread::sleep_for(std::chrono::milliseconds(1100));
+  CounterDelta();
+  EXPECT_EQ(syn(later), ExpectedBackend(kClient, later, 80, Protocol::kTcp));
+  EXPECT_EQ(CounterDelta(), (std::map<std::string, std::uint64_t>{{"lb_new_flow", 1}}));
+
+  // Another client on 10.1.1.11 (a long timeout now); then 10.1.1.11
+  // leaves web but stays installed for `other`: without the purge its
+  // affinity would still send new flows there; the purge ends it at once.
+  Install(with(kBackends, 10800));
+  const char* client2 = "10.1.1.102";
+  std::uint16_t p1 = 0, p2 = 0;
+  for (std::uint16_t sport = 46000; sport < 46400 && !p1; ++sport) {
+    if (ExpectedBackend(client2, sport, 80, Protocol::kTcp) == "10.1.1.11") p1 = sport;
+  }
+  ASSERT_TRUE(p1);
+  p2 = static_cast<std::uint16_t>(p1 + 1000);
+  auto syn2 = [&](std::uint16_t sport) {
+    return Addr(
+        PacketView{FromPod(Packet().Eth().Ipv4(client2, kVip).Tcp(sport, 80, 0x02).Build()).out}
+            .daddr());
+  };
+  EXPECT_EQ(syn2(p1), "10.1.1.11");
+  mer_affinity_key key2{.client_be = Ip(client2), .service_id = service_id};
+  ASSERT_EQ(bpf_map_lookup_elem(dp_->maps().affinity, &key2, &value), 0);
+  const desired::DesiredState before = state_;
+  Install(with({"10.1.1.12", "10.1.2.11", "10.1.2.12"}, 10800));
+  ASSERT_NE(writer_->backend_id({*model::Ipv4Address::Parse("10.1.1.11"), 8080, Protocol::kTcp}),
+            0u);
+  auto removed = datapath::RemovedAffinityEndpoints(before, state_, *writer_);
+  EXPECT_EQ(removed, (std::set<datapath::ServiceBackend>{{service_id, backend_id}}));
+  auto purged = datapath::PurgeAffinity(dp_->maps().affinity, removed);
+  ASSERT_TRUE(purged.ok()) << purged.error().message;
+  EXPECT_EQ(*purged, 1u);
+  EXPECT_NE(bpf_map_lookup_elem(dp_->maps().affinity, &key2, &value), 0);
+  EXPECT_EQ(syn2(p2), ExpectedBackend(client2, p2, 80, Protocol::kTcp));
+  EXPECT_NE(syn2(static_cast<std::uint16_t>(p2 + 1)), "10.1.1.11");
 }
 
 // Issue 13.2: two VIPs share their only backend; one client port reaches
@@ -567,12 +667,13 @@ TEST_F(LxcTest, RejectQuotesIpOptions) {
   ExpectPortUnreachable(in, FromPod(in));
 }
 
-TEST_F(LxcTest, OnlyTerminatingBackendsRejectNewFlows) {
+// kube-proxy's rule (KEP-1669): when no endpoint is ready, the serving
+// terminating ones take new flows too; when none even serves, new flows are
+// refused. Existing flows go on either way.
+TEST_F(LxcTest, OnlyTerminatingBackendsTakeNewFlowsWhileTheyServe) {
   Install(WebService());
   auto est = Packet().Eth().Ipv4(kClient, kVip).Tcp(44000, 80, 0x10).Build();
   std::string backend = Addr(PacketView{FromPod(est).out}.daddr());
-  // Every endpoint terminating but still serving: existing flows go on,
-  // new flows are refused.
   auto snap = WebService();
   for (auto& ep : snap.endpoint_slices[0].endpoints)
     ep.conditions = {.ready = false, .serving = true, .terminating = true};
@@ -580,7 +681,20 @@ TEST_F(LxcTest, OnlyTerminatingBackendsRejectNewFlows) {
   CounterDelta();
   EXPECT_EQ(Addr(PacketView{FromPod(est).out}.daddr()), backend);
   Bytes fresh = Packet().Eth().Ipv4(kClient, kVip).Tcp(44001, 80).Build();
-  ExpectPortUnreachable(fresh, FromPod(fresh));
+  auto r = FromPod(fresh);
+  ASSERT_EQ(r.verdict, TC_ACT_OK);
+  EXPECT_EQ(Addr(PacketView{r.out}.daddr()), ExpectedBackend(kClient, 44001, 80, Protocol::kTcp));
+  EXPECT_EQ(CounterDelta(),
+            (std::map<std::string, std::uint64_t>{{"lb_ct_hit", 1}, {"lb_new_flow", 1}}));
+
+  // No longer serving: existing flows still finish, new ones are refused.
+  for (auto& ep : snap.endpoint_slices[0].endpoints)
+    ep.conditions = {.ready = false, .serving = false, .terminating = true};
+  Install(snap);
+  CounterDelta();
+  EXPECT_EQ(Addr(PacketView{FromPod(est).out}.daddr()), backend);
+  Bytes refused = Packet().Eth().Ipv4(kClient, kVip).Tcp(44002, 80).Build();
+  ExpectPortUnreachable(refused, FromPod(refused));
   EXPECT_EQ(CounterDelta(),
             (std::map<std::string, std::uint64_t>{{"lb_ct_hit", 1}, {"reject_no_backend", 1}}));
 }

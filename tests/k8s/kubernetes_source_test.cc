@@ -464,3 +464,30 @@ TEST_F(KubernetesSourceTest, ReadsOwnSlicesItsNodeAndTheClusterIdOnly) {
 
 }  // namespace
 }  // namespace meridian
+
+namespace meridian {
+namespace {
+
+// A 429 with Retry-After: 1 makes the reflector wait the second the server
+// asked for, not its own 50-100 ms backoff.
+TEST_F(KubernetesSourceTest, TooManyRequestsWaitsForRetryAfter) {
+  server_.Put(Service("web", "10.96.0.10"));
+  server_.Control("POST", "/_test/fail?path=services.limit&status=429&count=1");
+  sources::KubernetesSource source(Client(), sources::KubernetesSource::Resources(), FastOptions(),
+                                   10ms);
+  source.Start(io_, [] {});
+  ASSERT_TRUE(RunUntil([&] { return source.Synced(); }));
+  std::vector<double> lists;
+  std::vector<int> statuses;
+  for (const auto& r : server_.Requests()) {
+    if (r["path"] != "/api/v1/services" || r["query"].contains("watch")) continue;
+    lists.push_back(r["time"].get<double>());
+    statuses.push_back(r["status"].get<int>());
+  }
+  ASSERT_EQ(statuses, (std::vector<int>{429, 200}));
+  EXPECT_GE(lists[1] - lists[0], 0.95) << "the retry came before Retry-After";
+  EXPECT_LT(lists[1] - lists[0], 2.5);
+}
+
+}  // namespace
+}  // namespace meridian

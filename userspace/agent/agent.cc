@@ -11,6 +11,7 @@
 
 #include "common/listen_address.h"
 #include "common/run_until.h"
+#include "datapath/affinity_purge.h"
 #include "datapath/bpffs.h"
 #include "datapath/tc_attach.h"
 #include "datapath/udp_flow_purge.h"
@@ -497,7 +498,7 @@ void Agent::BuildAndApply(ReconcileInput& in, Clock::time_point started, ApplyPh
     return;
   }
   apply_pending_ = false;
-  PurgeUdpFlowsOfRemovedEndpoints(*state);
+  PurgeRemovedEndpoints(*state);
   last_desired_ = std::move(*state);
   status_.last_writes = *writes;
   status_.last_apply_time = NowRfc3339();
@@ -529,21 +530,33 @@ void Agent::Report(std::vector<std::string> errors, Clock::time_point started) {
   PublishStatus();
 }
 
-// kube-proxy's rule for a removed endpoint: established TCP keeps going
-// (the datapath does that), UDP flows are purged so the next datagram is
-// balanced again (see datapath/udp_flow_purge.h).
-void Agent::PurgeUdpFlowsOfRemovedEndpoints(const desired::DesiredState& next) {
+// kube-proxy's rules for a removed endpoint: established TCP keeps going
+// (the datapath does that); UDP flows are purged so the next datagram is
+// balanced again (datapath/udp_flow_purge.h), and ClientIP affinities so
+// the client's next new flow is (datapath/affinity_purge.h).
+void Agent::PurgeRemovedEndpoints(const desired::DesiredState& next) {
   if (!last_desired_) return;
-  auto removed = datapath::RemovedUdpEndpoints(*last_desired_, next, *writer_);
-  if (removed.empty()) return;
-  auto purged = datapath::PurgeUdpFlows(datapath_->maps().ct, removed);
-  if (!purged) {
-    spdlog::warn("{}", purged.error().message);
-    return;
-  }
-  status_.udp_flows_purged += *purged;
-  spdlog::info("removed UDP endpoints: purged {} conntrack entries of {} (service, backend) pairs",
-               *purged, removed.size());
+  auto purge = [](const std::set<datapath::ServiceBackend>& removed, auto&& run,
+                  std::uint64_t& counter, const char* what) {
+    if (removed.empty()) return;
+    auto purged = run(removed);
+    if (!purged) {
+      spdlog::warn("{}", purged.error().message);
+      return;
+    }
+    counter += *purged;
+    spdlog::info("removed endpoints: purged {} {} of {} (service, backend) pairs", *purged, what,
+                 removed.size());
+  };
+  const auto& maps = datapath_->maps();
+  purge(
+      datapath::RemovedUdpEndpoints(*last_desired_, next, *writer_),
+      [&](const auto& r) { return datapath::PurgeUdpFlows(maps.ct, r); }, status_.udp_flows_purged,
+      "UDP conntrack entries");
+  purge(
+      datapath::RemovedAffinityEndpoints(*last_desired_, next, *writer_),
+      [&](const auto& r) { return datapath::PurgeAffinity(maps.affinity, r); },
+      status_.affinities_purged, "ClientIP affinities");
 }
 
 void Agent::PublishStatus() {

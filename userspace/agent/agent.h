@@ -60,7 +60,7 @@ class Agent {
   static double MsSince(Clock::time_point t);
   void HandleLinkEvents();
   void Attach(int ifindex, const std::string& name);
-  void PurgeUdpFlowsOfRemovedEndpoints(const desired::DesiredState& next);
+  void PurgeRemovedEndpoints(const desired::DesiredState& next);
   void PublishStatus();
   void ScheduleResync(std::chrono::milliseconds after);
   Status StartHealth();

@@ -49,6 +49,7 @@ Status WriteStatusFile(const AgentStatus& s, const std::string& path) {
       {"last_reconcile_ms", s.last_reconcile_ms},
       {"apply_failures", s.apply_failures},
       {"udp_flows_purged", s.udp_flows_purged},
+      {"affinities_purged", s.affinities_purged},
       {"last_apply_time", s.last_apply_time},
       {"last_apply_ms",
        {{"read", s.last_apply_ms.read},

@@ -94,8 +94,9 @@ struct AgentStatus {
   std::uint64_t reconciles = 0;
   double last_reconcile_ms = 0;  // read, merge, build and apply (not the status write)
   std::uint64_t apply_failures = 0;
-  std::uint64_t udp_flows_purged = 0;  // conntrack entries of removed UDP endpoints
-  std::string last_apply_time;         // RFC 3339, UTC
+  std::uint64_t udp_flows_purged = 0;   // conntrack entries of removed UDP endpoints
+  std::uint64_t affinities_purged = 0;  // mer_affinity entries of removed endpoints
+  std::string last_apply_time;          // RFC 3339, UTC
   ApplyPhases last_apply_ms;
   datapath::WriteStats last_writes;
   std::size_t services = 0;  // frontends installed

@@ -84,6 +84,7 @@ int Services(const PinnedMaps& p, bool json) {
                      {"active_backends", v.backend_count},
                      {"maglev_offset", v.maglev_offset},
                      {"maglev_size", v.maglev_size},
+                     {"affinity_timeout_s", v.affinity_timeout_s},
                      {"backends", jb}});
     } else {
       fmt::print("{:<24} {:>6} {:>8} {:>8}  {}\n", fe, v.id, v.backend_count, v.maglev_size,

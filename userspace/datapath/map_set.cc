@@ -18,7 +18,8 @@ MapSet MapSetOf(const bpf_object* obj) {
                 .stats = fd(MER_MAP_STATS),
                 .remote_cidrs = fd(MER_MAP_REMOTE_CIDRS),
                 .tunnel_peers = fd(MER_MAP_TUNNEL_PEERS),
-                .exported_eps = fd(MER_MAP_EXPORTED_EPS)};
+                .exported_eps = fd(MER_MAP_EXPORTED_EPS),
+                .affinity = fd(MER_MAP_AFFINITY)};
 }
 
 }  // namespace meridian::datapath

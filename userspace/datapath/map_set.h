@@ -17,6 +17,7 @@ struct MapSet {
   int remote_cidrs = -1;  // mer_remote_cidrs (LPM)
   int tunnel_peers = -1;  // mer_tunnel_peers
   int exported_eps = -1;  // mer_exported_eps
+  int affinity = -1;      // mer_affinity (LRU)
 };
 
 // The mer_* maps of a loaded BPF object (any object that includes

@@ -35,7 +35,8 @@ mer_service_key MarkerKey(Ipv4Address vip) {
 
 bool SameService(const mer_service& a, const mer_service& b) {
   return a.id == b.id && a.backend_count == b.backend_count && a.maglev_size == b.maglev_size &&
-         a.flags == b.flags && a.maglev_offset == b.maglev_offset;
+         a.flags == b.flags && a.maglev_offset == b.maglev_offset &&
+         a.affinity_timeout_s == b.affinity_timeout_s;
 }
 
 bool SameBackend(const mer_backend& a, const mer_backend& b) {
@@ -230,7 +231,7 @@ Status MapWriter::WriteServiceEntry(const Frontend& fe, FreshTables& fresh,
                    .maglev_size = 0,
                    .flags = 0,
                    .maglev_offset = 0,
-                   .pad = 0};
+                   .affinity_timeout_s = fe.affinity_timeout_s};
   auto placed = fresh.find(fe.key);
   if (active > 0) {
     if (placed != fresh.end()) {

@@ -25,6 +25,7 @@ Result<PinnedMaps> PinnedMaps::Open(const std::string& pin_dir) {
       {MER_MAP_REMOTE_CIDRS, &p.remote_cidrs_, &p.maps_.remote_cidrs},
       {MER_MAP_TUNNEL_PEERS, &p.tunnel_peers_, &p.maps_.tunnel_peers},
       {MER_MAP_EXPORTED_EPS, &p.exported_eps_, &p.maps_.exported_eps},
+      {MER_MAP_AFFINITY, &p.affinity_, &p.maps_.affinity},
   };
   for (auto& s : slots) {
     std::string path = pin_dir + "/" + s.name;

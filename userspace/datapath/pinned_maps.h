@@ -16,7 +16,8 @@ class PinnedMaps {
   const MapSet& maps() const { return maps_; }
 
  private:
-  UniqueFd services_, backends_, maglev_, ct_, stats_, remote_cidrs_, tunnel_peers_, exported_eps_;
+  UniqueFd services_, backends_, maglev_, ct_, stats_, remote_cidrs_, tunnel_peers_, exported_eps_,
+      affinity_;
   MapSet maps_;
 };
 

@@ -17,9 +17,17 @@ namespace meridian::datapath {
 std::set<ServiceBackend> RemovedUdpEndpoints(const desired::DesiredState& before,
                                              const desired::DesiredState& after,
                                              const MapWriter& writer) {
+  return RemovedEndpoints(before, after, writer, [](const desired::Frontend& fe) {
+    return fe.key.protocol == model::Protocol::kUdp;
+  });
+}
+
+std::set<ServiceBackend> RemovedEndpoints(
+    const desired::DesiredState& before, const desired::DesiredState& after,
+    const MapWriter& writer, const std::function<bool(const desired::Frontend&)>& which) {
   std::set<ServiceBackend> out;
   for (const auto& [key, fe] : before.frontends) {
-    if (key.protocol != model::Protocol::kUdp) continue;
+    if (!which(fe)) continue;
     auto now = after.frontends.find(key);
     if (now == after.frontends.end()) continue;
     const std::uint32_t service_id = writer.service_id(key);

@@ -14,6 +14,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <set>
 #include <utility>
 
@@ -26,6 +27,14 @@ class MapWriter;
 
 // (mer_service.id, backend id): one service's flows to one backend.
 using ServiceBackend = std::pair<std::uint32_t, std::uint32_t>;
+
+// The (frontend, backend) pairs of `before`'s frontends for which `which`
+// holds whose backend is no longer a backend of that frontend in `after`,
+// as installed by `writer` (after it applied `after`). Frontends that are
+// gone, and backends that left the maps, are left out.
+std::set<ServiceBackend> RemovedEndpoints(
+    const desired::DesiredState& before, const desired::DesiredState& after,
+    const MapWriter& writer, const std::function<bool(const desired::Frontend&)>& which);
 
 // UDP (frontend, backend) pairs of `before` whose backend is no longer a
 // backend of that frontend in `after`, as installed by `writer` (after it

@@ -26,8 +26,11 @@ std::optional<std::uint16_t> BackendPort(const ServicePort& sp, const EndpointSl
 
 // Backends by key, as endpoints are found. Endpoints that are neither ready
 // nor serving are left out; serving-but-terminating ones are kept at weight
-// 0 so that their established flows finish. The same address seen twice
-// (two slices, two clusters): the ready copy wins.
+// 0 so that their established flows finish -- unless no endpoint is ready:
+// then they take new flows too (kube-proxy's rule since KEP-1669: during a
+// rolling update's last moments, or a scale to zero, a terminating pod that
+// still serves is better than a refused connection). The same address seen
+// twice (two slices, two clusters): the ready copy wins.
 class BackendSet {
  public:
   void Add(const model::EndpointConditions& c, BackendKey key, std::uint32_t cluster_id) {
@@ -44,7 +47,14 @@ class BackendSet {
   std::vector<Backend> Take() {
     std::vector<Backend> out;
     out.reserve(by_key_.size());
-    for (auto& [key, b] : by_key_) out.push_back(b);
+    bool any_ready = false;
+    for (auto& [key, b] : by_key_) {
+      any_ready |= b.weight > 0;
+      out.push_back(b);
+    }
+    if (!any_ready) {
+      for (auto& b : out) b.weight = 1;  // all serving and terminating
+    }
     return out;
   }
 
@@ -214,7 +224,8 @@ Result<DesiredState> BuildDesiredState(const model::ResourceSnapshot& snapshot,
       Frontend fe{.key = {*svc.cluster_ip, sp.port, sp.protocol},
                   .service = svc.meta.key,
                   .port_name = sp.name,
-                  .backends = CollectBackends(sp, slices)};
+                  .backends = CollectBackends(sp, slices),
+                  .affinity_timeout_s = svc.session_affinity_timeout_s};
       if (!remote.empty()) {
         auto far = ImportBackends({sp.name, sp.protocol, sp.port}, remote, cluster_ids);
         bool use_local = affinity != model::GlobalAffinity::kRemote || !AnyActive(far);
@@ -242,7 +253,12 @@ Result<DesiredState> BuildDesiredState(const model::ResourceSnapshot& snapshot,
       Frontend fe{.key = {*imp.clusterset_ip, port.port, port.protocol},
                   .service = imp.key,
                   .port_name = port.name,
-                  .backends = ImportBackends(port, all, cluster_ids)};
+                  .backends = ImportBackends(port, all, cluster_ids),
+                  // The merge keeps the oldest export's ClientIP but not its
+                  // timeout: Kubernetes' default applies.
+                  .affinity_timeout_s = imp.session_affinity == model::SessionAffinity::kClientIP
+                                            ? model::kDefaultAffinityTimeoutS
+                                            : 0};
       if (state.frontends.count(fe.key)) continue;
       auto [it, inserted] = state.frontends.emplace(fe.key, std::move(fe));
       if (inserted) pending.push_back({&it->second, "ServiceImport " + imp.key.ToString()});

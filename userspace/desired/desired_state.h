@@ -58,6 +58,9 @@ struct Frontend {
   std::vector<Backend> backends;  // sorted by key, unique
   // Slot -> index into `backends`; empty when no backend can take new flows.
   std::vector<std::uint32_t> maglev;
+  // sessionAffinity ClientIP: seconds a client stays on its backend after
+  // its last new flow; 0: none.
+  std::uint32_t affinity_timeout_s = 0;
 
   // Backends that may receive new connections.
   std::size_t active_backends() const;
@@ -97,7 +100,8 @@ struct DesiredOptions {
 
 // Builds the desired state. Endpoints that are neither ready nor serving
 // are left out; serving-but-terminating endpoints stay as weight-0 backends
-// so that their established flows finish. Errors only for impossible Maglev
+// so that their established flows finish, and take new flows (weight 1)
+// only when no endpoint of the frontend is ready. Errors only for impossible Maglev
 // inputs (e.g. more backends than the largest table).
 //
 // `imports` (the MCS merge of the registry's exports) add one frontend per

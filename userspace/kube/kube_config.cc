@@ -1,6 +1,7 @@
 #include "kube/kube_config.h"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <yaml-cpp/yaml.h>
 
 #include <boost/beast/core/detail/base64.hpp>
@@ -92,48 +93,82 @@ Result<std::string> PemField(const YAML::Node& n, const std::string& field, cons
 }  // namespace
 
 Result<KubeConfig> LoadKubeConfigFile(const std::string& path, const std::string& context) {
-  auto text = ReadFile(path, "kubeconfig");
-  if (!text) return text.error();
+  return LoadKubeConfigFiles({path}, context);
+}
+
+namespace {
+
+struct LoadedFile {
+  std::string path;
   YAML::Node root;
-  try {
-    root = YAML::Load(*text);
-  } catch (const YAML::Exception& e) {
-    return Error{fmt::format("kubeconfig {}: {}", path, e.what())};
+};
+
+// client-go's merge of a KUBECONFIG list: the first file that has an entry
+// of that name wins; relative paths in it are relative to that file.
+std::pair<YAML::Node, const LoadedFile*> FindNamed(const std::vector<LoadedFile>& files,
+                                                   const std::string& list, const std::string& name,
+                                                   const std::string& field) {
+  for (const auto& f : files) {
+    if (auto n = Named(f.root, list, name)[field]) return {n, &f};
   }
+  return {YAML::Node(), nullptr};
+}
+
+}  // namespace
+
+Result<KubeConfig> LoadKubeConfigFiles(const std::vector<std::string>& paths,
+                                       const std::string& context) {
+  std::vector<LoadedFile> files;
+  for (const auto& path : paths) {
+    auto text = ReadFile(path, "kubeconfig");
+    if (!text) return text.error();
+    try {
+      files.push_back({path, YAML::Load(*text)});
+    } catch (const YAML::Exception& e) {
+      return Error{fmt::format("kubeconfig {}: {}", path, e.what())};
+    }
+  }
+  if (files.empty()) return Error{"kubeconfig: no file"};
+  const std::string names = fmt::format("{}", fmt::join(paths, ":"));
   try {
-    const std::string ctx_name = context.empty() ? Str(root, "current-context") : context;
-    if (ctx_name.empty()) return Error{fmt::format("kubeconfig {}: no current-context", path)};
-    const YAML::Node ctx = Named(root, "contexts", ctx_name)["context"];
-    if (!ctx) return Error{fmt::format("kubeconfig {}: no context {}", path, ctx_name)};
+    std::string ctx_name = context;
+    for (const auto& f : files) {
+      if (ctx_name.empty()) ctx_name = Str(f.root, "current-context");
+    }
+    if (ctx_name.empty()) return Error{fmt::format("kubeconfig {}: no current-context", names)};
+    const auto [ctx, ctx_file] = FindNamed(files, "contexts", ctx_name, "context");
+    if (!ctx) return Error{fmt::format("kubeconfig {}: no context {}", names, ctx_name)};
     const std::string cluster_name = Str(ctx, "cluster");
     const std::string user_name = Str(ctx, "user");
-    const YAML::Node cluster = Named(root, "clusters", cluster_name)["cluster"];
+    const auto [cluster, cluster_file] = FindNamed(files, "clusters", cluster_name, "cluster");
     if (!cluster) {
       return Error{fmt::format("kubeconfig {}: context {} names cluster {}, which is not there",
-                               path, ctx_name, cluster_name)};
+                               names, ctx_name, cluster_name)};
     }
-    const std::string where = fmt::format("kubeconfig {}: cluster {}", path, cluster_name);
+    const std::string where =
+        fmt::format("kubeconfig {}: cluster {}", cluster_file->path, cluster_name);
     KubeConfig c;
-    c.origin = fmt::format("kubeconfig {} (context {})", path, ctx_name);
+    c.origin = fmt::format("kubeconfig {} (context {})", names, ctx_name);
     if (auto s = SplitServer(Str(cluster, "server"), c); !s) {
       return Error{where + ": " + s.error().message};
     }
-    const fs::path dir = fs::path(path).parent_path();
+    const fs::path dir = fs::path(cluster_file->path).parent_path();
     auto ca = PemField(cluster, "certificate-authority", dir, where);
     if (!ca) return ca.error();
     c.ca_pem = *ca;
     c.insecure = Str(cluster, "insecure-skip-tls-verify") == "true";
-    const YAML::Node user = Named(root, "users", user_name)["user"];
+    const auto [user, user_file] = FindNamed(files, "users", user_name, "user");
     if (user) {
-      const std::string uwhere = fmt::format("kubeconfig {}: user {}", path, user_name);
+      const fs::path udir = fs::path(user_file->path).parent_path();
+      const std::string uwhere = fmt::format("kubeconfig {}: user {}", user_file->path, user_name);
       c.token = Str(user, "token");
       if (auto f = Str(user, "tokenFile"); !f.empty()) {
         fs::path p(f);
-        c.token_file = (p.is_relative() ? dir / p : p).string();
+        c.token_file = (p.is_relative() ? udir / p : p).string();
       }
-      auto cert = PemField(user, "client-certificate", dir, uwhere);
+      auto cert = PemField(user, "client-certificate", udir, uwhere);
       if (!cert) return cert.error();
-      auto key = PemField(user, "client-key", dir, uwhere);
+      auto key = PemField(user, "client-key", udir, uwhere);
       if (!key) return key.error();
       c.client_cert_pem = *cert;
       c.client_key_pem = *key;
@@ -145,7 +180,7 @@ Result<KubeConfig> LoadKubeConfigFile(const std::string& path, const std::string
     }
     return c;
   } catch (const YAML::Exception& e) {
-    return Error{fmt::format("kubeconfig {}: {}", path, e.what())};
+    return Error{fmt::format("kubeconfig {}: {}", names, e.what())};
   }
 }
 
@@ -180,7 +215,17 @@ Result<KubeConfig> ResolveKubeConfig(const std::string& explicit_path,
   };
   if (!explicit_path.empty()) return LoadKubeConfigFile(explicit_path);
   if (auto list = get("KUBECONFIG"); !list.empty()) {
-    return LoadKubeConfigFile(list.substr(0, list.find(':')));
+    // Every file of the list, merged; files that do not exist are skipped,
+    // as kubectl skips them.
+    std::vector<std::string> paths;
+    for (std::size_t at = 0; at <= list.size();) {
+      std::size_t colon = std::min(list.find(':', at), list.size());
+      std::string p = list.substr(at, colon - at);
+      if (!p.empty() && fs::exists(p)) paths.push_back(p);
+      at = colon + 1;
+    }
+    if (paths.empty()) return Error{"KUBECONFIG=" + list + ": none of its files exists"};
+    return LoadKubeConfigFiles(paths);
   }
   if (!get("KUBERNETES_SERVICE_HOST").empty()) return LoadInClusterConfig(env);
   if (auto home = get("HOME"); !home.empty() && fs::exists(home + "/.kube/config")) {

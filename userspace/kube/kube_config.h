@@ -7,6 +7,7 @@
 
 #include <map>
 #include <string>
+#include <vector>
 
 #include "common/result.h"
 
@@ -37,6 +38,11 @@ struct KubeConfig {
 // Parses a kubeconfig's current context (or `context` when not empty).
 // Relative file paths in it are relative to the kubeconfig's directory.
 Result<KubeConfig> LoadKubeConfigFile(const std::string& path, const std::string& context = "");
+// Several files merged as client-go merges a KUBECONFIG list: the first
+// current-context set wins, and for each named cluster, user and context
+// the first file that defines it (relative paths are relative to it).
+Result<KubeConfig> LoadKubeConfigFiles(const std::vector<std::string>& paths,
+                                       const std::string& context = "");
 
 // The in-cluster configuration from `env` (KUBERNETES_SERVICE_HOST/PORT)
 // and the service-account directory.

@@ -101,7 +101,22 @@ std::chrono::milliseconds Reflector::NextBackoff() {
   backoff_ = backoff_.count() == 0 ? options_.backoff_initial
                                    : std::min(backoff_ * 2, options_.backoff_max);
   std::uniform_real_distribution<double> jitter(1.0, 2.0);
-  return std::chrono::milliseconds(static_cast<long>(backoff_.count() * jitter(random_)));
+  auto wait = std::chrono::milliseconds(static_cast<long>(backoff_.count() * jitter(random_)));
+  wait = std::max(wait, retry_after_);
+  retry_after_ = std::chrono::milliseconds(0);
+  return wait;
+}
+
+void Reflector::NoteRetryAfter(const HttpResponse& r) {
+  constexpr auto kMaxRetryAfter = std::chrono::minutes(5);
+  if ((r.status != 429 && r.status != 503) || r.retry_after.empty()) return;
+  // The delay-seconds form only; an HTTP-date is left to the backoff.
+  if (r.retry_after.find_first_not_of("0123456789") != std::string::npos ||
+      r.retry_after.size() > 6) {
+    return;
+  }
+  retry_after_ = std::min<std::chrono::milliseconds>(std::chrono::seconds(std::stol(r.retry_after)),
+                                                     kMaxRetryAfter);
 }
 
 void Reflector::Fail(std::string error) {
@@ -138,6 +153,7 @@ asio::awaitable<bool> Reflector::List() {
       continue;
     }
     if (res->status != 200) {
+      NoteRetryAfter(*res);
       Fail("list: " + StatusText(*res));
       co_return false;
     }
@@ -224,6 +240,7 @@ asio::awaitable<Reflector::WatchEnd> Reflector::Watch() {
     co_return WatchEnd::kRelist;
   }
   if (res->status != 200) {
+    NoteRetryAfter(*res);
     Fail("watch: " + StatusText(*res));
     co_return WatchEnd::kFailed;
   }

@@ -106,6 +106,9 @@ class Reflector : public std::enable_shared_from_this<Reflector> {
   void Delete(const std::string& key);
   void Fail(std::string error);
   std::chrono::milliseconds NextBackoff();
+  // A 429 or 503 with Retry-After: N seconds makes the next backoff at
+  // least N s (at most kMaxRetryAfter), as client-go honours it.
+  void NoteRetryAfter(const HttpResponse& r);
 
   std::shared_ptr<KubeClient> client_;
   ResourceType type_;
@@ -117,6 +120,7 @@ class Reflector : public std::enable_shared_from_this<Reflector> {
   std::string last_error_;
   ReflectorCounters counters_;
   std::chrono::milliseconds backoff_{0};
+  std::chrono::milliseconds retry_after_{0};  // from the last refusal; used once
   std::mt19937_64 random_{std::random_device{}()};
 };
 

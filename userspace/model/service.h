@@ -27,9 +27,11 @@ struct ServicePort {
 
 enum class ServiceType : std::uint8_t { kClusterIP, kNodePort, kLoadBalancer, kExternalName };
 
-// spec.sessionAffinity. Recorded and exported (MCS merges it); the datapath
-// does not honour ClientIP yet.
+// spec.sessionAffinity. ClientIP is honoured by the datapath (mer_affinity)
+// and merged by MCS.
 enum class SessionAffinity : std::uint8_t { kNone, kClientIP };
+inline constexpr std::uint32_t kDefaultAffinityTimeoutS = 10800;  // Kubernetes' default
+inline constexpr std::uint32_t kMaxAffinityTimeoutS = 86400;      // its validation's limit
 inline const char* ToString(SessionAffinity a) {
   return a == SessionAffinity::kClientIP ? "ClientIP" : "None";
 }
@@ -67,6 +69,9 @@ struct Service {
   std::optional<Ipv4Address> cluster_ip;
   std::vector<ServicePort> ports;
   SessionAffinity session_affinity = SessionAffinity::kNone;
+  // spec.sessionAffinityConfig.clientIP.timeoutSeconds, with ClientIP:
+  // 1-86400, Kubernetes' default 10800 (3 h); 0 without affinity.
+  std::uint32_t session_affinity_timeout_s = 0;
 
   bool operator==(const Service&) const = default;
 };

@@ -39,6 +39,32 @@ model::SessionAffinity DecodeSessionAffinity(const DocNode& spec, const std::str
   return model::SessionAffinity::kNone;
 }
 
+// spec.sessionAffinityConfig.clientIP.timeoutSeconds, as the API server
+// validates it: 1-86400 with ClientIP (default 10800), absent with None.
+std::uint32_t DecodeAffinityTimeout(const DocNode& spec, const std::string& base,
+                                    model::SessionAffinity affinity, ObjectErrors& e) {
+  const std::string path = Join(base, "sessionAffinityConfig");
+  auto config = Get(spec, "sessionAffinityConfig");
+  if (affinity == model::SessionAffinity::kNone) {
+    if (config) e.Add(path, "must not be set when sessionAffinity is None");
+    return 0;
+  }
+  if (!config || !ExpectMap(*config, path, e)) return model::kDefaultAffinityTimeoutS;
+  const std::string cpath = Join(path, "clientIP");
+  auto client = Get(*config, "clientIP");
+  if (!client || !ExpectMap(*client, cpath, e)) return model::kDefaultAffinityTimeoutS;
+  auto t = Get(*client, "timeoutSeconds");
+  if (!t) return model::kDefaultAffinityTimeoutS;
+  const std::string tpath = Join(cpath, "timeoutSeconds");
+  auto v = AsInt(*t, tpath, e);
+  if (!v) return model::kDefaultAffinityTimeoutS;
+  if (*v < 1 || *v > model::kMaxAffinityTimeoutS) {
+    e.Add(tpath, fmt::format("{} is out of range 1-{}", *v, model::kMaxAffinityTimeoutS));
+    return model::kDefaultAffinityTimeoutS;
+  }
+  return static_cast<std::uint32_t>(*v);
+}
+
 // spec.clusterIPs is what dual-stack clusters write; its first element must
 // agree with spec.clusterIP. Later elements (an IPv6 family) are ignored.
 void CheckClusterIps(const DocNode& spec, const std::string& base, const std::string& ip,
@@ -201,6 +227,7 @@ std::optional<model::Service> DecodeService(const DocNode& obj, const std::strin
   svc.type = DecodeServiceType(*spec, path, e);
   svc.cluster_ip = DecodeClusterIp(*spec, path, svc.type, e);
   svc.session_affinity = DecodeSessionAffinity(*spec, path, e);
+  svc.session_affinity_timeout_s = DecodeAffinityTimeout(*spec, path, svc.session_affinity, e);
   // Headless and ExternalName Services may have no ports; with a VIP,
   // a Service without ports could never receive traffic.
   svc.ports = DecodeServicePorts(*spec, path, svc.cluster_ip.has_value(), e);

@@ -27,7 +27,7 @@
 
 /* Bumped whenever a map key or value changes shape. The agent refuses to
  * reuse pinned maps written under another version. */
-#define MER_ABI_VERSION 6
+#define MER_ABI_VERSION 7
 
 /* ---- Map names (pinned under /sys/fs/bpf/meridian/<node>/) ---------- */
 #define MER_MAP_SERVICES     "mer_services"
@@ -38,6 +38,7 @@
 #define MER_MAP_REMOTE_CIDRS "mer_remote_cidrs"
 #define MER_MAP_TUNNEL_PEERS "mer_tunnel_peers"
 #define MER_MAP_EXPORTED_EPS "mer_exported_eps"
+#define MER_MAP_AFFINITY     "mer_affinity"
 
 /* ---- Sizes ----------------------------------------------------------- */
 #define MER_MAX_SERVICES   262144 /* frontends: (VIP, port, proto) */
@@ -52,6 +53,7 @@
 #define MER_MAX_REMOTE_CIDRS 16384  /* pod CIDRs of other clusters */
 #define MER_MAX_TUNNEL_PEERS 16384  /* registered tunnel endpoints */
 #define MER_MAX_EXPORTED_EPS 262144 /* local endpoints of exported services */
+#define MER_MAX_AFFINITY     262144 /* (client, frontend) of ClientIP services */
 
 /* ---- Node configuration ----------------------------------------------- */
 /* Set by the agent in the programs' read-only data before load (one object
@@ -126,7 +128,22 @@ struct mer_service {
 	MER_U32 maglev_size;   /* slots in this service's Maglev table */
 	MER_U32 flags;	       /* enum mer_service_flags */
 	MER_U32 maglev_offset; /* first slot of the table in mer_maglev */
+	/* sessionAffinity: ClientIP: a client's new flows go to the backend of
+	 * its last one until this many seconds pass without a new flow
+	 * (mer_affinity); 0: no affinity. */
+	MER_U32 affinity_timeout_s;
+};
+
+/* mer_affinity: one client of one ClientIP frontend. */
+struct mer_affinity_key {
+	MER_U32 client_be;
+	MER_U32 service_id; /* mer_service.id */
+};
+
+struct mer_affinity {
+	MER_U32 backend_id;
 	MER_U32 pad;
+	MER_U64 last_ns; /* bpf_ktime_get_ns() of the client's last new flow */
 };
 
 /* An element of mer_maglev: two consecutive slots, each a backend id. The
@@ -221,7 +238,9 @@ enum mer_ct_flags {
  * are named reasons; each verdict is counted exactly once per packet, except
  * "encap", an event counted in addition to the verdict of the packet it
  * tunnelled (lb_new_flow, lb_ct_hit, lb_ct_reselect or pass_not_service),
- * and "ct_reply_restored", counted in addition to lb_ct_hit. */
+ * "ct_reply_restored", counted in addition to lb_ct_hit, and
+ * "lb_affinity_hit", counted in addition to lb_new_flow / lb_ct_reselect
+ * when session affinity chose the backend. */
 #define MER_STATS(X)                                                                               \
 	X(PASS_NOT_IPV4, "pass_not_ipv4")                                                          \
 	X(PASS_NOT_SERVICE, "pass_not_service")                                                    \
@@ -259,11 +278,19 @@ enum mer_ct_flags {
 	X(CT_PORT_REMAPPED, "ct_port_remapped")                                                    \
 	X(DROP_NAT_NO_PORT, "drop_nat_no_port")                                                    \
 	X(HAIRPIN, "hairpin")                                                                      \
-	X(HAIRPIN_REPLY, "hairpin_reply")
+	X(HAIRPIN_REPLY, "hairpin_reply")                                                          \
+	X(LB_AFFINITY_HIT, "lb_affinity_hit")
 
 #define MER_STAT_ENUM_(name, str) MER_STAT_##name,
 enum mer_stat { MER_STATS(MER_STAT_ENUM_) MER_STAT_MAX };
 #undef MER_STAT_ENUM_
+
+/* mer_stats has room for counters added later: a new counter then keeps
+ * the pinned map's size, and an upgrade can reuse it. */
+#define MER_STAT_CAPACITY 64
+#ifdef __cplusplus
+static_assert(MER_STAT_MAX <= MER_STAT_CAPACITY, "raise MER_STAT_CAPACITY (and the ABI)");
+#endif
 
 /* Value of mer_stats (a per-CPU array indexed by enum mer_stat). */
 struct mer_stat_value {

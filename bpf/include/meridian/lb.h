@@ -61,6 +61,44 @@ static __always_inline __u32 mer_maglev_select(const struct mer_pkt *p,
 	return backend_id;
 }
 
+/* Session affinity: the backend of the client's last new flow to this
+ * frontend, while it is fresh (less than affinity_timeout_s old), still
+ * installed and not terminating; else 0 (Maglev chooses). An endpoint that
+ * left the frontend has its entries deleted by the agent at once. */
+static __always_inline __u32 mer_affinity_backend(const struct mer_pkt *p,
+						  const struct mer_service *svc, __u64 now)
+{
+	struct mer_affinity_key key = {.client_be = p->saddr, .service_id = svc->id};
+	struct mer_backend *be;
+	struct mer_affinity *a;
+	__u32 backend_id;
+
+	if (!svc->affinity_timeout_s)
+		return 0;
+	a = bpf_map_lookup_elem(&mer_affinity, &key);
+	if (!a || now - a->last_ns > (__u64)svc->affinity_timeout_s * 1000000000ull)
+		return 0;
+	backend_id = a->backend_id;
+	be = bpf_map_lookup_elem(&mer_backends, &backend_id);
+	if (!be || (be->flags & MER_BE_F_TERMINATING))
+		return 0;
+	return backend_id;
+}
+
+/* Records the client's new flow to `backend_id`: the affinity lasts
+ * affinity_timeout_s from now (from the last new flow, as kube-proxy's
+ * iptables `recent` match counts). */
+static __always_inline void mer_affinity_note(const struct mer_pkt *p,
+					      const struct mer_service *svc, __u32 backend_id,
+					      __u64 now)
+{
+	struct mer_affinity_key key = {.client_be = p->saddr, .service_id = svc->id};
+	struct mer_affinity value = {.backend_id = backend_id, .last_ns = now};
+
+	if (svc->affinity_timeout_s)
+		bpf_map_update_elem(&mer_affinity, &key, &value, BPF_ANY);
+}
+
 static __always_inline void mer_ct_forward_key(struct mer_ct_key *key, const struct mer_pkt *p)
 {
 	key->saddr_be = p->saddr;

@@ -75,12 +75,22 @@ struct {
 	__type(value, __u32);
 } mer_exported_eps SEC(".maps");
 
+/* Session affinity (ClientIP): the backend each client of each such
+ * frontend last got; LRU, so a full table forgets the coldest clients
+ * (their next flow is balanced afresh) instead of refusing new ones. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, MER_MAX_AFFINITY);
+	__type(key, struct mer_affinity_key);
+	__type(value, struct mer_affinity);
+} mer_affinity SEC(".maps");
+
 /* The node's configuration, written by the agent before load. */
 const volatile struct mer_config mer_cfg = {};
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, MER_STAT_MAX);
+	__uint(max_entries, MER_STAT_CAPACITY);
 	__type(key, __u32);
 	__type(value, struct mer_stat_value);
 } mer_stats SEC(".maps");

@@ -160,6 +160,7 @@ static __always_inline int mer_from_pod_service(struct __sk_buff *skb, const str
 		enum mer_stat drop = MER_STAT_DROP_NO_MAGLEV_TABLE;
 		struct mer_backend *be;
 		__u32 backend_id;
+		__u64 now;
 
 		/* Checked after conntrack: flows to terminating backends finish. */
 		if (svc->backend_count == 0) {
@@ -169,7 +170,12 @@ static __always_inline int mer_from_pod_service(struct __sk_buff *skb, const str
 			return mer_verdict(MER_STAT_REJECT_NO_BACKEND, p, ret);
 		}
 
-		backend_id = mer_maglev_select(p, svc, &drop);
+		now = bpf_ktime_get_ns();
+		backend_id = mer_affinity_backend(p, svc, now);
+		if (backend_id)
+			mer_count(MER_STAT_LB_AFFINITY_HIT, p->len);
+		else
+			backend_id = mer_maglev_select(p, svc, &drop);
 		if (!backend_id)
 			return mer_verdict(drop, p, TC_ACT_SHOT);
 		be = bpf_map_lookup_elem(&mer_backends, &backend_id);
@@ -178,6 +184,7 @@ static __always_inline int mer_from_pod_service(struct __sk_buff *skb, const str
 		drop = mer_ct_create(p, svc, backend_id, be, &nat);
 		if (drop)
 			return mer_verdict(drop, p, TC_ACT_SHOT);
+		mer_affinity_note(p, svc, backend_id, now);
 	}
 
 	/* Hairpin: the pod reaches itself. Sent straight back down its veth,

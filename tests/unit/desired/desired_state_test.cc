@@ -89,6 +89,33 @@ TEST(DesiredStateImportsTest, ReusesMaglevTablesOfUnchangedFrontends) {
             (std::set<std::uint32_t>{0, 1, 2}));
 }
 
+// kube-proxy's terminating-endpoint rules (KEP-1669): a serving,
+// terminating endpoint keeps its flows (weight 0) while another is ready,
+// takes new flows when none is ready, and one that no longer serves is
+// never used.
+TEST(DesiredStateImportsTest, TerminatingEndpointsTakeNewFlowsOnlyWhenNoneIsReady) {
+  auto terminating = [](const char* ip, bool serving) {
+    auto ep = Ep(ip);
+    ep.conditions = {.ready = false, .serving = serving, .terminating = true};
+    return ep;
+  };
+  auto east = Export("east", "web", 1);
+  east.endpoints = {Ep("10.1.1.10"), terminating("10.1.1.11", true),
+                    terminating("10.1.1.12", false)};
+  auto state = BuildDesiredState(TwoClusters(), {WebImport({east})}, DesiredOptions{});
+  ASSERT_TRUE(state.ok()) << state.error().message;
+  EXPECT_EQ(BackendText(state->frontends.begin()->second),
+            (std::vector<std::string>{"10.1.1.10:8080/TCP c1 w1", "10.1.1.11:8080/TCP c1 w0"}));
+
+  east.endpoints = {terminating("10.1.1.11", true), terminating("10.1.1.12", false),
+                    Ep("10.1.1.13", false)};
+  state = BuildDesiredState(TwoClusters(), {WebImport({east})}, DesiredOptions{});
+  ASSERT_TRUE(state.ok()) << state.error().message;
+  const auto& fe = state->frontends.begin()->second;
+  EXPECT_EQ(BackendText(fe), (std::vector<std::string>{"10.1.1.11:8080/TCP c1 w1"}));
+  EXPECT_TRUE(fe.backends[0].terminating);
+}
+
 TEST(DesiredStateImportsTest, UnallocatedAndHeadlessImportsGetNoFrontend) {
   auto imp = WebImport({Export("east", "web", 1)});
   imp.clusterset_ip.reset();

@@ -122,7 +122,7 @@ TEST_F(KubeConfigTest, ResolutionOrderIsClientGos) {
   auto a = ResolveKubeConfig(explicit_path, {{"KUBECONFIG", env_path}});
   ASSERT_TRUE(a.ok());
   EXPECT_EQ(a->host, "10.0.0.1");
-  // Then the first file of $KUBECONFIG.
+  // Then $KUBECONFIG: its files merged, the first current-context wins.
   auto b = ResolveKubeConfig("", {{"KUBECONFIG", env_path + ":" + explicit_path},
                                   {"KUBERNETES_SERVICE_HOST", "10.96.0.1"}});
   ASSERT_TRUE(b.ok()) << b.error().message;
@@ -139,6 +139,50 @@ TEST_F(KubeConfigTest, ResolutionOrderIsClientGos) {
   ASSERT_TRUE(d.ok()) << d.error().message;
   EXPECT_EQ(d->host, "10.0.0.1");
   EXPECT_NE(ResolveKubeConfig("", {}).error().message.find("no Kubernetes configuration"),
+            std::string::npos);
+}
+
+// A KUBECONFIG list as kubectl merges it: the current-context of the first
+// file that sets one, each named entry from the first file defining it
+// (its relative paths resolved against that file), missing files skipped.
+TEST_F(KubeConfigTest, KubeconfigListIsMergedLikeClientGo) {
+  fs::create_directories(dir_ / "a");
+  fs::create_directories(dir_ / "b");
+  const std::string a = Write("a/config", R"(apiVersion: v1
+kind: Config
+contexts:
+- name: dev
+  context: {cluster: dev, user: dev}
+users:
+- name: dev
+  user: {tokenFile: token}
+)");
+  Write("a/token", "tok-a");
+  const std::string b = Write("b/config", R"(apiVersion: v1
+kind: Config
+current-context: dev
+clusters:
+- name: dev
+  cluster: {server: "https://10.9.0.1:6443", certificate-authority: ca.crt}
+contexts:
+- name: dev
+  context: {cluster: other, user: other}
+users:
+- name: dev
+  user: {token: tok-b}
+)");
+  Write("b/ca.crt", "CA-B");
+  auto c =
+      ResolveKubeConfig("", {{"KUBECONFIG", (dir_ / "missing").string() + ":" + a + "::" + b}});
+  ASSERT_TRUE(c.ok()) << c.error().message;
+  EXPECT_EQ(c->host, "10.9.0.1") << "the cluster only b defines";
+  EXPECT_EQ(c->ca_pem, "CA-B") << "relative to b, which defines the cluster";
+  EXPECT_EQ(c->token_file, (dir_ / "a/token").string()) << "user dev from a, the first";
+  EXPECT_EQ(c->token, "");
+  EXPECT_EQ(c->origin, "kubeconfig " + a + ":" + b + " (context dev)");
+  EXPECT_NE(ResolveKubeConfig("", {{"KUBECONFIG", (dir_ / "missing").string()}})
+                .error()
+                .message.find("none of its files exists"),
             std::string::npos);
 }
 

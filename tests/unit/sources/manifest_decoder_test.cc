@@ -446,6 +446,31 @@ TEST(ManifestDecoderTest, DecodesSessionAffinity) {
                 "value \"Sticky\"; accepted: None, ClientIP"});
 }
 
+// The timeout, as the API server defaults and validates it.
+TEST(ManifestDecoderTest, DecodesSessionAffinityTimeout) {
+  auto timeout = [](const std::string& spec) {
+    DecodeResult r = Decode(ServiceYaml(spec + "  ports: [{port: 80}]\n"));
+    EXPECT_EQ(Messages(r), std::vector<std::string>{});
+    return r.objects.services.at(0).session_affinity_timeout_s;
+  };
+  EXPECT_EQ(timeout("  sessionAffinity: ClientIP\n"), 10800u);
+  EXPECT_EQ(timeout("  sessionAffinity: ClientIP\n  sessionAffinityConfig: {clientIP: "
+                    "{timeoutSeconds: 60}}\n"),
+            60u);
+  EXPECT_EQ(timeout("  sessionAffinity: ClientIP\n  sessionAffinityConfig: {clientIP: {}}\n"),
+            10800u);
+  EXPECT_EQ(timeout(""), 0u);
+  ExpectErrors(ServiceYaml("  sessionAffinity: ClientIP\n  sessionAffinityConfig: {clientIP: "
+                           "{timeoutSeconds: 86401}}\n  ports: [{port: 80}]\n"),
+               {"m.yaml: document 1: Service default/web: "
+                "spec.sessionAffinityConfig.clientIP.timeoutSeconds: 86401 is out of range "
+                "1-86400"});
+  ExpectErrors(ServiceYaml("  sessionAffinityConfig: {clientIP: {timeoutSeconds: 60}}\n  "
+                           "ports: [{port: 80}]\n"),
+               {"m.yaml: document 1: Service default/web: spec.sessionAffinityConfig: must not "
+                "be set when sessionAffinity is None"});
+}
+
 // Issue 14: the service.meridian.io/* annotations are typed fields; a
 // typo is an error naming the annotation, not a silent default.
 TEST(ManifestDecoderTest, DecodesMeridianAnnotationsIntoTypedFields) {
