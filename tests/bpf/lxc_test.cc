@@ -306,6 +306,18 @@ TEST_F(LxcTest, ClientIpAffinityHoldsUntilTimeoutAndEndsWithTheEndpoint) {
   EXPECT_NE(syn2(static_cast<std::uint16_t>(p2 + 1)), "10.1.1.11");
 }
 
+// internalTrafficPolicy Local on a node without a local endpoint: a new
+// flow is dropped and counted (kube-proxy drops it), not refused.
+TEST_F(LxcTest, LocalPolicyWithoutLocalEndpointDropsNewFlows) {
+  auto s = WebService();
+  s.services[0].internal_traffic_policy = model::TrafficPolicy::kLocal;
+  Install(s);  // the fixture's node has no name: no endpoint is local
+  CounterDelta();
+  auto r = FromPod(Packet().Eth().Ipv4(kClient, kVip).Tcp(47000, 80).Build());
+  EXPECT_EQ(r.verdict, TC_ACT_SHOT);
+  EXPECT_EQ(CounterDelta(), (std::map<std::string, std::uint64_t>{{"drop_no_local_endpoint", 1}}));
+}
+
 // Issue 13.2: two VIPs share their only backend; one client port reaches
 // both. After DNAT both flows would be client:45678 <-> backend:8080, and
 // the second overwrote the first's reply entry. The second flow gets a

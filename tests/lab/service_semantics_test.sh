@@ -12,6 +12,10 @@
 #  - "should fallback to terminating endpoints when there are no ready
 #    endpoints": serving, terminating endpoints answer while none is ready;
 #    once they stop serving, a connection is refused at once
+#  - "should respect internalTrafficPolicy=Local Pod to Pod": the client's
+#    node's pods only; a node without one drops (no refusal)
+#  - "should route traffic to an endpoint in the same zone when using
+#    PreferClose": zones from Node manifests, hints from the slice
 #
 # Usage: service_semantics_test.sh [--bin-dir DIR]. Exit 0 pass, 1 fail, 77 skip.
 set -uo pipefail
@@ -94,5 +98,60 @@ client curl -s --max-time 5 "http://$VIP/" >/dev/null
 rc=$?
 ms=$((($(date +%s%N) - start) / 1000000))
 check "... a connection is refused at once (curl exit $rc = 7, in $ms ms < 1000)" test "$rc" -eq 7 -a "$ms" -lt 1000
+
+# --- internalTrafficPolicy Local and topology hints -----------------------
+NODE1=${LAB_NODE_NAMES[0]} NODE2=${LAB_NODE_NAMES[1]}
+# write_placed SPEC-LINE: web with the pods' nodeName and zone hints (node 1
+# zone-a, node 2 zone-b) and SPEC-LINE added to the spec; the Nodes too.
+write_placed() {
+  local pod node zone
+  {
+    printf 'apiVersion: v1\nkind: Service\nmetadata: {name: web, namespace: default}\n'
+    printf 'spec:\n  clusterIP: %s\n%s\n  ports: [{name: http, protocol: TCP, port: 80, targetPort: 8080}]\n---\n' "$VIP" "$1"
+    printf 'apiVersion: discovery.k8s.io/v1\nkind: EndpointSlice\nmetadata:\n  name: web-1\n  namespace: default\n'
+    printf '  labels: {kubernetes.io/service-name: web}\naddressType: IPv4\nports: [{name: http, protocol: TCP, port: 8080}]\nendpoints:\n'
+    for pod in "${PODS[@]}"; do
+      node=$NODE1 zone=zone-a
+      [[ $pod == c1n2* ]] && node=$NODE2 zone=zone-b
+      printf -- '- {addresses: [%s], conditions: {ready: true}, nodeName: %s, zone: %s, hints: {forZones: [{name: %s}]}}\n' \
+        "$(lab_pod_ip "$pod")" "$node" "$zone" "$zone"
+    done
+  } >"$MANIFESTS/.web.tmp"
+  mv "$MANIFESTS/.web.tmp" "$MANIFESTS/web.yaml"
+}
+cat >"$MANIFESTS/nodes.yaml" <<YAML
+apiVersion: v1
+kind: Node
+metadata: {name: $NODE1, labels: {topology.kubernetes.io/zone: zone-a}}
+---
+apiVersion: v1
+kind: Node
+metadata: {name: $NODE2, labels: {topology.kubernetes.io/zone: zone-b}}
+YAML
+write_placed "  internalTrafficPolicy: Local"
+check "internalTrafficPolicy Local: each node installs its own 2 pods" wait_for 5 both_have 2/0
+client bash -c "for i in \$(seq 30); do curl -s --max-time 2 http://$VIP/ || echo FAILED; done" >"$WORK/local.txt"
+check_eq "should respect internalTrafficPolicy=Local Pod to Pod: 30 requests from node 1, none failed, only node 1's pods" \
+  "0 c1n1p1 c1n1p2" "$(grep -c FAILED "$WORK/local.txt") $(sort -u "$WORK/local.txt" | grep '^c1n' | tr '\n' ' ' | sed 's/ $//')"
+
+zone_of() { lab_agent_status "$1" | python3 -c 'import json,sys; print(json.load(sys.stdin).get("node_object",{}).get("zone",""))' 2>&1; }
+check_eq "the agents read their zones from the Node manifests" "zone-a zone-b" "$(zone_of "$NODE1") $(zone_of "$NODE2")"
+write_placed "  trafficDistribution: PreferClose"
+check "PreferClose: each node installs its zone's 2 pods" wait_for 5 both_have 2/0
+client bash -c "for i in \$(seq 30); do curl -s --max-time 2 http://$VIP/ || echo FAILED; done" >"$WORK/zone.txt"
+check_eq "should route traffic to an endpoint in the same zone when using PreferClose: 30 requests, only zone-a's pods" \
+  "0 c1n1p1 c1n1p2" "$(grep -c FAILED "$WORK/zone.txt") $(sort -u "$WORK/zone.txt" | grep '^c1n' | tr '\n' ' ' | sed 's/ $//')"
+
+# Node 1's pods gone from the slice: with Local, node 1 drops (the client
+# times out instead of being refused); PreferClose falls back to all.
+write_placed "  internalTrafficPolicy: Local"
+sed -i "/$(lab_pod_ip c1n1p1)\|$(lab_pod_ip c1n1p2)/d" "$MANIFESTS/web.yaml"
+node1_none() { [[ $(installed "$NODE1") == 0/0 ]]; }
+check "Local without a pod on node 1: node 1 installs no backend" wait_for 5 node1_none
+client curl -s --max-time 2 "http://$VIP/" >/dev/null
+rc=$?
+drops=$("$BIN_DIR/meridianctl" --node "$NODE1" --json stats | python3 -c 'import json,sys; print(json.load(sys.stdin).get("drop_no_local_endpoint",{}).get("packets",0))' 2>&1)
+check "... a connection times out (curl exit $rc = 28), dropped and counted (drop_no_local_endpoint: $drops)" \
+  test "$rc" -eq 28 -a "$drops" -ge 1
 
 finish

@@ -480,6 +480,8 @@ void Agent::BuildAndApply(ReconcileInput& in, Clock::time_point started, ApplyPh
       desired::DesiredOptions{.maglev = options_.maglev,
                               .local_cluster = options_.cluster,
                               .node_ip = uplink_ ? std::optional(uplink_->address) : std::nullopt,
+                              .node_name = options_.node,
+                              .node_zone = status_.node_object.zone,
                               .previous = last_desired_ ? &*last_desired_ : nullptr});
   phases.desired = MsSince(building);
   if (!state.ok()) {

@@ -85,7 +85,7 @@ Status WriteStatusFile(const AgentStatus& s, const std::string& path) {
                      {"records", s.registry.records},
                      {"rejected", rejected}};
   }
-  if (s.source == "kubernetes") {
+  if (s.source == "kubernetes" || s.node_object.found) {
     j["node_object"] = {{"found", s.node_object.found},
                         {"internal_ip", s.node_object.internal_ip},
                         {"external_ip", s.node_object.external_ip},

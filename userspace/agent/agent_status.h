@@ -105,7 +105,9 @@ struct AgentStatus {
   std::uint32_t maglev_slots_capacity = 0;
   std::map<std::string, int> attached_interfaces;  // name -> ifindex
   bool reused_pinned_maps = false;
-  NodeObjectStatus node_object;  // reported with --source kubernetes
+  // Reported with --source kubernetes, or when the manifests hold this
+  // node's Node.
+  NodeObjectStatus node_object;
   RegistryStatus registry;
   std::vector<ImportStatus> imports;
   std::string imports_json;  // RenderImportsJson(imports), kept in step by the agent

@@ -226,12 +226,13 @@ Status MapWriter::WriteServiceEntry(const Frontend& fe, FreshTables& fresh,
   InstalledService& svc = it->second;
   const bool in_kernel = svc.value.id != 0;
   const std::size_t active = fe.active_backends();
-  mer_service want{.id = in_kernel ? svc.value.id : next_service_id_,
-                   .backend_count = static_cast<std::uint32_t>(active),
-                   .maglev_size = 0,
-                   .flags = 0,
-                   .maglev_offset = 0,
-                   .affinity_timeout_s = fe.affinity_timeout_s};
+  mer_service want{
+      .id = in_kernel ? svc.value.id : next_service_id_,
+      .backend_count = static_cast<std::uint32_t>(active),
+      .maglev_size = 0,
+      .flags = fe.drop_without_backends ? std::uint32_t{MER_SVC_F_DROP_NO_BACKEND} : 0u,
+      .maglev_offset = 0,
+      .affinity_timeout_s = fe.affinity_timeout_s};
   auto placed = fresh.find(fe.key);
   if (active > 0) {
     if (placed != fresh.end()) {

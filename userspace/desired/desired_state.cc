@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <functional>
 #include <optional>
 
 #include "common/parallel_for.h"
@@ -173,17 +174,64 @@ std::set<BackendKey> DesiredState::BackendKeys() const {
   return out;
 }
 
+// kube-proxy's view of a Service's endpoints from this node's pods:
+// internalTrafficPolicy Local keeps the endpoints on this node; else
+// topology hints (PreferClose) keep the endpoints hinted for this node's
+// zone, but only when every ready endpoint has hints and some are for this
+// zone (otherwise all are used, as in kube-proxy's topology.go). Filtered
+// slices are copied into `storage`; the others are used as they are.
+static std::vector<const EndpointSlice*> NodeView(const model::Service& svc,
+                                                  const std::vector<const EndpointSlice*>& slices,
+                                                  const DesiredOptions& options,
+                                                  std::vector<EndpointSlice>& storage) {
+  std::function<bool(const model::Endpoint&)> keep;
+  if (svc.internal_traffic_policy == model::TrafficPolicy::kLocal) {
+    keep = [&](const model::Endpoint& ep) {
+      return !options.node_name.empty() && ep.node_name == options.node_name;
+    };
+  } else if (svc.prefer_close && !options.node_zone.empty()) {
+    auto hinted = [&](const model::Endpoint& ep) {
+      return std::find(ep.zone_hints.begin(), ep.zone_hints.end(), options.node_zone) !=
+             ep.zone_hints.end();
+    };
+    bool every_ready_hinted = true, some_for_zone = false;
+    for (const auto* slice : slices) {
+      for (const auto& ep : slice->endpoints) {
+        if (!ep.conditions.ready) continue;
+        every_ready_hinted &= !ep.zone_hints.empty();
+        some_for_zone |= hinted(ep);
+      }
+    }
+    if (!every_ready_hinted || !some_for_zone) return slices;
+    keep = hinted;
+  } else {
+    return slices;
+  }
+  storage.reserve(slices.size());  // the pointers below stay valid
+  std::vector<const EndpointSlice*> out;
+  for (const auto* slice : slices) {
+    EndpointSlice copy = *slice;
+    std::erase_if(copy.endpoints, [&](const model::Endpoint& ep) { return !keep(ep); });
+    storage.push_back(std::move(copy));
+    out.push_back(&storage.back());
+  }
+  return out;
+}
+
 // Endpoints of exported Services that live in the local cluster's pod
-// CIDRs, at the target port of every Service port.
-static std::set<BackendKey> ExportedEndpoints(const model::ResourceSnapshot& snapshot,
-                                              const model::Cluster& local,
-                                              const DesiredState& state) {
+// CIDRs, at the target port of every Service port. `all_backends`: a
+// frontend's backends before NodeView filtered them (remote clusters reach
+// every endpoint, whatever this node's pods may use).
+static std::set<BackendKey> ExportedEndpoints(
+    const model::ResourceSnapshot& snapshot, const model::Cluster& local, const DesiredState& state,
+    const std::map<FrontendKey, std::vector<Backend>>& all_backends) {
   std::set<model::ObjectKey> exported;
   for (const auto& e : snapshot.service_exports) exported.insert(e.meta.key);
   std::set<BackendKey> out;
   for (const auto& [key, fe] : state.frontends) {
     if (!exported.count(fe.service)) continue;
-    for (const auto& b : fe.backends) {
+    auto all = all_backends.find(key);
+    for (const auto& b : all == all_backends.end() ? fe.backends : all->second) {
       for (const auto& cidr : local.pod_cidrs) {
         if (cidr.Contains(b.key.address)) out.insert(b.key);
       }
@@ -207,9 +255,12 @@ Result<DesiredState> BuildDesiredState(const model::ResourceSnapshot& snapshot,
 
   DesiredState state;
   std::vector<PendingTable> pending;
+  std::map<FrontendKey, std::vector<Backend>> all_backends;  // before NodeView
   for (const auto& svc : snapshot.services) {
     if (!svc.cluster_ip) continue;  // headless: DNS only, no VIP
-    const auto& slices = slices_by_service[svc.meta.key];
+    const auto& all_slices = slices_by_service[svc.meta.key];
+    std::vector<EndpointSlice> filtered;
+    const auto slices = NodeView(svc, all_slices, options, filtered);
     // A global Service also reaches the other clusters' exports of its name.
     std::vector<const model::ExportedService*> remote;
     const model::GlobalAffinity affinity = svc.global_affinity;
@@ -221,11 +272,14 @@ Result<DesiredState> BuildDesiredState(const model::ResourceSnapshot& snapshot,
       }
     }
     for (const auto& sp : svc.ports) {
-      Frontend fe{.key = {*svc.cluster_ip, sp.port, sp.protocol},
-                  .service = svc.meta.key,
-                  .port_name = sp.name,
-                  .backends = CollectBackends(sp, slices),
-                  .affinity_timeout_s = svc.session_affinity_timeout_s};
+      Frontend fe{
+          .key = {*svc.cluster_ip, sp.port, sp.protocol},
+          .service = svc.meta.key,
+          .port_name = sp.name,
+          .backends = CollectBackends(sp, slices),
+          .affinity_timeout_s = svc.session_affinity_timeout_s,
+          .drop_without_backends = svc.internal_traffic_policy == model::TrafficPolicy::kLocal};
+      if (!filtered.empty()) all_backends[fe.key] = CollectBackends(sp, all_slices);
       if (!remote.empty()) {
         auto far = ImportBackends({sp.name, sp.protocol, sp.port}, remote, cluster_ids);
         bool use_local = affinity != model::GlobalAffinity::kRemote || !AnyActive(far);
@@ -270,7 +324,7 @@ Result<DesiredState> BuildDesiredState(const model::ResourceSnapshot& snapshot,
   state.remote_cidrs = std::move(routes->remote_cidrs);
   state.tunnel_peers = std::move(routes->peers);
   if (routes->local) {
-    state.exported_endpoints = ExportedEndpoints(snapshot, *routes->local, state);
+    state.exported_endpoints = ExportedEndpoints(snapshot, *routes->local, state, all_backends);
     // What this cluster published, headless Services included: the
     // endpoints remote clusters were told about.
     for (const auto& imp : imports) {

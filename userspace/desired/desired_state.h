@@ -61,6 +61,9 @@ struct Frontend {
   // sessionAffinity ClientIP: seconds a client stays on its backend after
   // its last new flow; 0: none.
   std::uint32_t affinity_timeout_s = 0;
+  // internalTrafficPolicy Local: with no backend on this node, packets are
+  // dropped (kube-proxy's rule), not refused.
+  bool drop_without_backends = false;
 
   // Backends that may receive new connections.
   std::size_t active_backends() const;
@@ -86,6 +89,11 @@ struct DesiredOptions {
   std::string local_cluster;  // the Cluster this node belongs to; empty: single cluster
   // This node's underlay address: tells a gateway node from the others.
   std::optional<model::Ipv4Address> node_ip;
+  // This node's name (endpoints' nodeName, for internalTrafficPolicy
+  // Local) and zone (its Node's topology.kubernetes.io/zone, for topology
+  // hints); empty: unknown, and what needs it is not done.
+  std::string node_name;
+  std::string node_zone;
   // The previous result, if any: a frontend whose backends did not change
   // reuses its Maglev table instead of recomputing it (the table is a pure
   // function of the backends and the config), which keeps a reconcile of

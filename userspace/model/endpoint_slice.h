@@ -38,6 +38,7 @@ struct Endpoint {
   std::string hostname;
   std::string node_name;
   std::string zone;
+  std::vector<std::string> zone_hints;  // hints.forZones[].name
 
   bool operator==(const Endpoint&) const = default;
 };

@@ -57,6 +57,17 @@ inline const char* ToString(GlobalAffinity a) {
   }
 }
 
+// spec.internalTrafficPolicy: Local sends a node's pods only to endpoints
+// on the same node (none there: dropped, as kube-proxy does).
+enum class TrafficPolicy : std::uint8_t { kCluster, kLocal };
+
+// Topology-aware routing (KEP-2433/KEP-4444): spec.trafficDistribution
+// PreferClose (or PreferSameZone, its newer name) or the annotation
+// service.kubernetes.io/topology-mode: Auto lets a node use only the
+// endpoints whose hints name its zone, under kube-proxy's conditions.
+inline constexpr char kTopologyModeAnnotation[] = "service.kubernetes.io/topology-mode";
+inline constexpr char kTopologyHintsAnnotation[] = "service.kubernetes.io/topology-aware-hints";
+
 struct Service {
   ObjectMeta meta;
   // service.meridian.io/global: "true": the ClusterIP also reaches the
@@ -72,6 +83,8 @@ struct Service {
   // spec.sessionAffinityConfig.clientIP.timeoutSeconds, with ClientIP:
   // 1-86400, Kubernetes' default 10800 (3 h); 0 without affinity.
   std::uint32_t session_affinity_timeout_s = 0;
+  TrafficPolicy internal_traffic_policy = TrafficPolicy::kCluster;
+  bool prefer_close = false;  // topology hints apply (see above)
 
   bool operator==(const Service&) const = default;
 };

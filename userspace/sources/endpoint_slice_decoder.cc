@@ -44,6 +44,17 @@ model::Endpoint DecodeEndpoint(const DocNode& n, const std::string& path, Object
   ep.hostname = StringField(n, path, "hostname", e).value_or("");
   ep.node_name = StringField(n, path, "nodeName", e).value_or("");
   ep.zone = StringField(n, path, "zone", e).value_or("");
+  const std::string hpath = Join(path, "hints");
+  if (auto h = Get(n, "hints"); h && ExpectMap(*h, hpath, e)) {
+    const std::string zpath = Join(hpath, "forZones");
+    if (auto zones = Get(*h, "forZones"); zones && ExpectList(*zones, zpath, e)) {
+      const std::vector<DocNode> elems = zones->Elements();
+      for (std::size_t i = 0; i < elems.size(); ++i) {
+        if (!ExpectMap(elems[i], At(zpath, i), e)) continue;
+        if (auto z = RequiredString(elems[i], At(zpath, i), "name", e)) ep.zone_hints.push_back(*z);
+      }
+    }
+  }
   return ep;
 }
 

@@ -65,6 +65,34 @@ std::uint32_t DecodeAffinityTimeout(const DocNode& spec, const std::string& base
   return static_cast<std::uint32_t>(*v);
 }
 
+model::TrafficPolicy DecodeInternalTrafficPolicy(const DocNode& spec, const std::string& base,
+                                                 ObjectErrors& e) {
+  auto p = StringField(spec, base, "internalTrafficPolicy", e);
+  if (!p || p->empty() || *p == "Cluster") return model::TrafficPolicy::kCluster;
+  if (*p == "Local") return model::TrafficPolicy::kLocal;
+  e.Add(Join(base, "internalTrafficPolicy"),
+        fmt::format("unsupported value {}; accepted: Cluster, Local", Quote(*p)));
+  return model::TrafficPolicy::kCluster;
+}
+
+// spec.trafficDistribution, or the older topology-mode annotation (and
+// its predecessor), as kube-proxy reads them. Annotation values other
+// than Auto leave hints off, as in kube-proxy.
+bool DecodePreferClose(const DocNode& spec, const std::string& base, const model::Service& svc,
+                       ObjectErrors& e) {
+  if (auto d = StringField(spec, base, "trafficDistribution", e); d && !d->empty()) {
+    if (*d == "PreferClose" || *d == "PreferSameZone") return true;
+    e.Add(Join(base, "trafficDistribution"),
+          fmt::format("unsupported value {}; accepted: PreferClose, PreferSameZone", Quote(*d)));
+    return false;
+  }
+  for (const char* key : {model::kTopologyModeAnnotation, model::kTopologyHintsAnnotation}) {
+    auto it = svc.meta.annotations.find(key);
+    if (it != svc.meta.annotations.end()) return it->second == "Auto" || it->second == "auto";
+  }
+  return false;
+}
+
 // spec.clusterIPs is what dual-stack clusters write; its first element must
 // agree with spec.clusterIP. Later elements (an IPv6 family) are ignored.
 void CheckClusterIps(const DocNode& spec, const std::string& base, const std::string& ip,
@@ -228,6 +256,8 @@ std::optional<model::Service> DecodeService(const DocNode& obj, const std::strin
   svc.cluster_ip = DecodeClusterIp(*spec, path, svc.type, e);
   svc.session_affinity = DecodeSessionAffinity(*spec, path, e);
   svc.session_affinity_timeout_s = DecodeAffinityTimeout(*spec, path, svc.session_affinity, e);
+  svc.internal_traffic_policy = DecodeInternalTrafficPolicy(*spec, path, e);
+  svc.prefer_close = DecodePreferClose(*spec, path, svc, e);
   // Headless and ExternalName Services may have no ports; with a VIP,
   // a Service without ports could never receive traffic.
   svc.ports = DecodeServicePorts(*spec, path, svc.cluster_ip.has_value(), e);

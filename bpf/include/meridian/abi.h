@@ -120,6 +120,9 @@ struct mer_service_key {
 
 enum mer_service_flags {
 	MER_SVC_F_VIP_MARKER = 1u << 0, /* the (vip, 0, 0) entry */
+	/* internalTrafficPolicy Local: with no backend on this node a new
+	 * flow is dropped (kube-proxy's rule), not refused */
+	MER_SVC_F_DROP_NO_BACKEND = 1u << 1,
 };
 
 struct mer_service {
@@ -279,7 +282,8 @@ enum mer_ct_flags {
 	X(DROP_NAT_NO_PORT, "drop_nat_no_port")                                                    \
 	X(HAIRPIN, "hairpin")                                                                      \
 	X(HAIRPIN_REPLY, "hairpin_reply")                                                          \
-	X(LB_AFFINITY_HIT, "lb_affinity_hit")
+	X(LB_AFFINITY_HIT, "lb_affinity_hit")                                                      \
+	X(DROP_NO_LOCAL_ENDPOINT, "drop_no_local_endpoint")
 
 #define MER_STAT_ENUM_(name, str) MER_STAT_##name,
 enum mer_stat { MER_STATS(MER_STAT_ENUM_) MER_STAT_MAX };

@@ -164,6 +164,8 @@ static __always_inline int mer_from_pod_service(struct __sk_buff *skb, const str
 
 		/* Checked after conntrack: flows to terminating backends finish. */
 		if (svc->backend_count == 0) {
+			if (svc->flags & MER_SVC_F_DROP_NO_BACKEND)
+				return mer_verdict(MER_STAT_DROP_NO_LOCAL_ENDPOINT, p, TC_ACT_SHOT);
 			ret = mer_reject_port_unreachable(skb, p);
 			if (ret < 0)
 				return mer_verdict(MER_STAT_DROP_REJECT_FAILED, p, TC_ACT_SHOT);

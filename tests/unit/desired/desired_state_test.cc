@@ -253,3 +253,108 @@ TEST(DesiredStateMaglevTest, ParallelBuildReportsTheFirstFailureInOrder) {
 
 }  // namespace
 }  // namespace meridian::desired
+
+namespace meridian::desired {
+namespace {
+
+// One Service, 4 endpoints: two on node n1 (zone a), one on n2 (zone b),
+// one on n3 (zone c), each hinted for its own zone.
+model::ResourceSnapshot Zoned() {
+  model::ResourceSnapshot s;
+  model::Service svc;
+  svc.meta.key = {"default", "web"};
+  svc.cluster_ip = model::Ipv4Address::Parse("10.96.0.10");
+  svc.ports = {{.name = "http", .protocol = model::Protocol::kTcp, .port = 80}};
+  s.services.push_back(svc);
+  model::EndpointSlice sl;
+  sl.meta.key = {"default", "web-1"};
+  sl.service_name = "web";
+  sl.ports = {{"http", model::Protocol::kTcp, 8080}};
+  const std::vector<std::tuple<const char*, const char*, const char*>> eps = {
+      {"10.1.1.1", "n1", "a"},
+      {"10.1.1.2", "n1", "a"},
+      {"10.1.2.1", "n2", "b"},
+      {"10.1.3.1", "n3", "c"}};
+  for (const auto& [ip, node, zone] : eps) {
+    model::Endpoint ep;
+    ep.addresses = {*model::Ipv4Address::Parse(ip)};
+    ep.node_name = node;
+    ep.zone = zone;
+    ep.zone_hints = {zone};
+    sl.endpoints.push_back(ep);
+  }
+  s.endpoint_slices.push_back(sl);
+  return s;
+}
+
+std::vector<std::string> Addresses(const DesiredState& state) {
+  std::vector<std::string> out;
+  for (const auto& b : state.frontends.begin()->second.backends) {
+    if (b.weight > 0) out.push_back(b.key.address.ToString());
+  }
+  return out;
+}
+
+DesiredState Build(const model::ResourceSnapshot& s, const std::string& node,
+                   const std::string& zone) {
+  auto state = BuildDesiredState(s, DesiredOptions{.node_name = node, .node_zone = zone});
+  EXPECT_TRUE(state.ok()) << state.error().message;
+  return *state;
+}
+
+// internalTrafficPolicy Local: this node's endpoints only; none here (or
+// no node name): no backend, and the frontend drops instead of refusing.
+TEST(DesiredStateNodeViewTest, InternalTrafficPolicyLocalKeepsThisNodesEndpoints) {
+  auto s = Zoned();
+  s.services[0].internal_traffic_policy = model::TrafficPolicy::kLocal;
+  EXPECT_EQ(Addresses(Build(s, "n1", "")), (std::vector<std::string>{"10.1.1.1", "10.1.1.2"}));
+  EXPECT_EQ(Addresses(Build(s, "n2", "")), (std::vector<std::string>{"10.1.2.1"}));
+  auto none = Build(s, "n9", "");
+  EXPECT_TRUE(Addresses(none).empty());
+  EXPECT_TRUE(none.frontends.begin()->second.drop_without_backends);
+  EXPECT_TRUE(Addresses(Build(s, "", "")).empty());
+  // Cluster (the default): every endpoint, and refused when none.
+  auto cluster = Build(Zoned(), "n9", "");
+  EXPECT_EQ(Addresses(cluster).size(), 4u);
+  EXPECT_FALSE(cluster.frontends.begin()->second.drop_without_backends);
+}
+
+// Topology hints, under kube-proxy's conditions.
+TEST(DesiredStateNodeViewTest, PreferCloseUsesZoneHintsOnlyWhenTheyAreComplete) {
+  auto s = Zoned();
+  s.services[0].prefer_close = true;
+  EXPECT_EQ(Addresses(Build(s, "n1", "a")), (std::vector<std::string>{"10.1.1.1", "10.1.1.2"}));
+  EXPECT_EQ(Addresses(Build(s, "n3", "c")), (std::vector<std::string>{"10.1.3.1"}));
+  // A zone no endpoint is hinted for: every endpoint.
+  EXPECT_EQ(Addresses(Build(s, "n4", "d")).size(), 4u);
+  // This node's zone unknown: every endpoint.
+  EXPECT_EQ(Addresses(Build(s, "n1", "")).size(), 4u);
+  // One ready endpoint without hints: hints are off for everyone.
+  auto partial = s;
+  partial.endpoint_slices[0].endpoints[3].zone_hints.clear();
+  EXPECT_EQ(Addresses(Build(partial, "n1", "a")).size(), 4u);
+  // ... but an unready one without hints does not count.
+  partial.endpoint_slices[0].endpoints[3].conditions = {false, false, false};
+  EXPECT_EQ(Addresses(Build(partial, "n1", "a")),
+            (std::vector<std::string>{"10.1.1.1", "10.1.1.2"}));
+  // Without PreferClose the hints are ignored.
+  EXPECT_EQ(Addresses(Build(Zoned(), "n1", "a")).size(), 4u);
+}
+
+// Filtering is this node's view only: an exported Service's endpoints
+// stay reachable through the tunnel whatever this node's pods may use.
+TEST(DesiredStateNodeViewTest, ExportedEndpointsAreNotFilteredByTheNodeView) {
+  auto s = Zoned();
+  s.services[0].internal_traffic_policy = model::TrafficPolicy::kLocal;
+  model::ServiceExport exp;
+  exp.meta.key = {"default", "web"};
+  s.service_exports.push_back(exp);
+  s.clusters = {mcs::test_support::Cluster("east", 1, "10.1.0.0/16", "172.16.1.11")};
+  auto state = BuildDesiredState(s, DesiredOptions{.local_cluster = "east", .node_name = "n1"});
+  ASSERT_TRUE(state.ok()) << state.error().message;
+  EXPECT_EQ(Addresses(*state).size(), 2u);
+  EXPECT_EQ(state->exported_endpoints.size(), 4u);
+}
+
+}  // namespace
+}  // namespace meridian::desired

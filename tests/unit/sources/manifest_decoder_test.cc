@@ -677,3 +677,43 @@ TEST(ManifestDecoderTest, ClusterPropertyAndNodeRules) {
 
 }  // namespace
 }  // namespace meridian::sources
+
+namespace meridian::sources {
+namespace {
+
+TEST(ManifestDecoderTest, DecodesTrafficPolicyAndTopology) {
+  auto svc = [](const std::string& spec, const std::string& annotations = "") {
+    DecodeResult r = Decode(
+        "apiVersion: v1\nkind: Service\nmetadata: {name: web, namespace: default" + annotations +
+        "}\nspec:\n  clusterIP: 10.96.0.10\n" + spec + "  ports: [{port: 80}]\n");
+    EXPECT_EQ(Messages(r), std::vector<std::string>{});
+    return r.objects.services.at(0);
+  };
+  EXPECT_EQ(svc("").internal_traffic_policy, model::TrafficPolicy::kCluster);
+  EXPECT_EQ(svc("  internalTrafficPolicy: Local\n").internal_traffic_policy,
+            model::TrafficPolicy::kLocal);
+  EXPECT_FALSE(svc("").prefer_close);
+  EXPECT_TRUE(svc("  trafficDistribution: PreferClose\n").prefer_close);
+  EXPECT_TRUE(svc("", ", annotations: {service.kubernetes.io/topology-mode: Auto}").prefer_close);
+  EXPECT_FALSE(
+      svc("", ", annotations: {service.kubernetes.io/topology-mode: Disabled}").prefer_close);
+  ExpectErrors(ServiceYaml("  internalTrafficPolicy: Nearby\n  ports: [{port: 80}]\n"),
+               {"m.yaml: document 1: Service default/web: spec.internalTrafficPolicy: unsupported "
+                "value \"Nearby\"; accepted: Cluster, Local"});
+
+  DecodeResult slice = Decode(R"(apiVersion: discovery.k8s.io/v1
+kind: EndpointSlice
+metadata: {name: web-1, labels: {kubernetes.io/service-name: web}}
+addressType: IPv4
+endpoints:
+- addresses: [10.1.1.1]
+  zone: a
+  hints: {forZones: [{name: a}, {name: b}]}
+)");
+  ASSERT_EQ(Messages(slice), std::vector<std::string>{});
+  EXPECT_EQ(slice.objects.endpoint_slices.at(0).endpoints.at(0).zone_hints,
+            (std::vector<std::string>{"a", "b"}));
+}
+
+}  // namespace
+}  // namespace meridian::sources
