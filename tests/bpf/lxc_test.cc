@@ -619,17 +619,6 @@ TEST_F(LxcTest, NonServiceTrafficPassesUntouched) {
   }
 }
 
-TEST_F(LxcTest, KnownVipOnUnknownPortIsDropped) {
-  Install(WebService());
-  CounterDelta();
-  EXPECT_EQ(FromPod(Packet().Eth().Ipv4(kClient, kVip).Tcp(40000, 81).Build()).verdict,
-            TC_ACT_SHOT);
-  // Port 53 exists for UDP only.
-  EXPECT_EQ(FromPod(Packet().Eth().Ipv4(kClient, kVip).Tcp(40000, 53).Build()).verdict,
-            TC_ACT_SHOT);
-  EXPECT_EQ(CounterDelta(), (std::map<std::string, std::uint64_t>{{"drop_unknown_port", 2}}));
-}
-
 // The ICMP error a client must get from a VIP with no backends.
 void ExpectPortUnreachable(const Bytes& in, const RunResult& r) {
   ASSERT_EQ(r.verdict, TC_ACT_REDIRECT);
@@ -654,6 +643,20 @@ void ExpectPortUnreachable(const Bytes& in, const RunResult& r) {
   EXPECT_EQ(InternetChecksum(icmp, 8 + quoted), 0);
   // The quoted datagram: the original IP header and first 8 L4 bytes.
   EXPECT_TRUE(std::equal(icmp + 8, icmp + 8 + quoted, in.begin() + kEthLen));
+}
+
+// A known VIP on a port (or protocol) it does not serve: ICMP port
+// unreachable at once, as for a VIP without backends (kube-proxy's
+// nftables mode rejects these too).
+TEST_F(LxcTest, KnownVipOnUnknownPortIsRefused) {
+  Install(WebService());
+  CounterDelta();
+  Bytes tcp81 = Packet().Eth().Ipv4(kClient, kVip).Tcp(40000, 81).Build();
+  ExpectPortUnreachable(tcp81, FromPod(tcp81));
+  // Port 53 exists for UDP only.
+  Bytes tcp53 = Packet().Eth().Ipv4(kClient, kVip).Tcp(40000, 53).Build();
+  ExpectPortUnreachable(tcp53, FromPod(tcp53));
+  EXPECT_EQ(CounterDelta(), (std::map<std::string, std::uint64_t>{{"reject_unknown_port", 2}}));
 }
 
 TEST_F(LxcTest, VipWithoutBackendsAnswersTcpWithPortUnreachable) {

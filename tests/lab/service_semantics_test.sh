@@ -12,6 +12,8 @@
 #  - "should fallback to terminating endpoints when there are no ready
 #    endpoints": serving, terminating endpoints answer while none is ready;
 #    once they stop serving, a connection is refused at once
+#  - a known VIP on a port it does not serve refuses the connection at
+#    once (kube-proxy's nftables mode)
 #  - "should respect internalTrafficPolicy=Local Pod to Pod": the client's
 #    node's pods only; a node without one drops (no refusal)
 #  - "should route traffic to an endpoint in the same zone when using
@@ -70,6 +72,13 @@ check "both nodes installed $VIP with 4 backends" wait_for 5 both_have 4/0
 client bash -c "for i in \$(seq 40); do curl -s --max-time 2 http://$VIP/ || echo FAILED; done" >"$WORK/none.txt"
 check_eq "control, no affinity: 40 requests, none failed" 0 "$(grep -c FAILED "$WORK/none.txt")"
 check "... and they reached several pods ($(distinct "$WORK/none.txt"))" test "$(distinct "$WORK/none.txt")" -ge 3
+
+# A port the VIP does not serve: refused at once, not left to time out.
+start=$(date +%s%N)
+client curl -s --max-time 5 "http://$VIP:81/" >/dev/null
+rc=$?
+ms=$((($(date +%s%N) - start) / 1000000))
+check "a known VIP on an unknown port is refused (curl exit $rc = 7, in $ms ms < 1000)" test "$rc" -eq 7 -a "$ms" -lt 1000
 
 # --- session affinity ---------------------------------------------------
 write_web 2 "$READY"

@@ -254,7 +254,7 @@ enum mer_ct_flags {
 	X(REVNAT, "revnat")                                                                        \
 	X(PASS_TO_POD, "pass_to_pod")                                                              \
 	X(REJECT_NO_BACKEND, "reject_no_backend")                                                  \
-	X(DROP_UNKNOWN_PORT, "drop_unknown_port")                                                  \
+	X(REJECT_UNKNOWN_PORT, "reject_unknown_port")                                              \
 	X(DROP_MALFORMED_IP, "drop_malformed_ip")                                                  \
 	X(DROP_TRUNCATED_L4, "drop_truncated_l4")                                                  \
 	X(DROP_FRAGMENT, "drop_fragment")                                                          \

@@ -254,8 +254,15 @@ static __always_inline int mer_handle_from_pod(struct __sk_buff *skb)
 		struct mer_remote_cidr *remote;
 		int action;
 
-		if (mer_is_vip(p.daddr))
-			return mer_verdict(MER_STAT_DROP_UNKNOWN_PORT, &p, TC_ACT_SHOT);
+		/* A known VIP on a port it does not serve: refused at once, as
+		 * kube-proxy's nftables mode does, not left to a client timeout. */
+		if (mer_is_vip(p.daddr)) {
+			int ret = mer_reject_port_unreachable(skb, &p);
+
+			if (ret < 0)
+				return mer_verdict(MER_STAT_DROP_REJECT_FAILED, &p, TC_ACT_SHOT);
+			return mer_verdict(MER_STAT_REJECT_UNKNOWN_PORT, &p, ret);
+		}
 		/* Pod-to-pod across clusters: a backend's replies, or a client
 		 * that addresses a remote pod by its IP (headless imports). */
 		remote = mer_remote_lookup(p.daddr);
