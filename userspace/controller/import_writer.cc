@@ -39,11 +39,7 @@ asio::awaitable<std::string> Call(kube::KubeClient& client, std::string method, 
   if (res->status < 200 || res->status >= 300) {
     // The Status object's message says why (a missing namespace, a
     // rejected field), more than the code does.
-    auto status = json::parse(res->body, nullptr, false);
-    std::string why = status.is_object() && status.value("message", json()).is_string()
-                          ? status["message"].get<std::string>()
-                          : res->body.substr(0, 200);
-    co_return fmt::format("{} {}: {} {}", method, target, res->status, why);
+    co_return fmt::format("{} {}: {}", method, target, kube::StatusText(*res));
   }
   if (out) {
     *out = json::parse(res->body, nullptr, false);
@@ -56,6 +52,15 @@ asio::awaitable<std::string> Apply(kube::KubeClient& client, const std::string& 
                                    const json& object, json* out) {
   co_return co_await Call(client, "PATCH", path + kApplyQuery, "application/apply-patch+yaml",
                           object.dump(), out);
+}
+
+// The import's EndpointSlices by name (import_objects.h).
+std::map<std::string, json> SlicesByName(const model::ServiceImport& imp, const std::string& uid) {
+  std::map<std::string, json> out;
+  for (auto& s : ImportEndpointSlices(imp, uid)) {
+    out.emplace(s["metadata"]["name"].get<std::string>(), std::move(s));
+  }
+  return out;
 }
 
 }  // namespace
@@ -169,12 +174,9 @@ void ImportWriter::Reconcile(asio::io_context& io, const std::shared_ptr<kube::K
     json status = ServiceImportStatus(imp);
     auto found = state->written.find(key);
     if (found != state->written.end() && found->second.object == object &&
-        found->second.status == status) {
-      std::map<std::string, json> slices;
-      for (auto& s : ImportEndpointSlices(imp, found->second.uid)) {
-        slices.emplace(s["metadata"]["name"].get<std::string>(), std::move(s));
-      }
-      if (slices == found->second.slices) continue;
+        found->second.status == status &&
+        SlicesByName(imp, found->second.uid) == found->second.slices) {
+      continue;
     }
     state->in_flight.insert(key);
     asio::co_spawn(
@@ -202,11 +204,7 @@ void ImportWriter::Reconcile(asio::io_context& io, const std::shared_ptr<kube::K
             }
           }
           std::map<std::string, json> slices;
-          if (error.empty()) {
-            for (auto& s : ImportEndpointSlices(imp, w.uid)) {
-              slices.emplace(s["metadata"]["name"].get<std::string>(), std::move(s));
-            }
-          }
+          if (error.empty()) slices = SlicesByName(imp, w.uid);
           for (const auto& [name, slice] : slices) {
             if (!error.empty()) break;
             auto it = w.slices.find(name);

@@ -17,9 +17,19 @@
 #include <fstream>
 #include <limits>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <sstream>
 
 namespace meridian::kube {
+
+std::string StatusText(const HttpResponse& r) {
+  auto j = nlohmann::json::parse(r.body, nullptr, false);
+  if (j.is_object() && j.contains("message") && j["message"].is_string()) {
+    return fmt::format("{} {}", r.status, j["message"].get<std::string>());
+  }
+  std::string body = r.body.substr(0, 200);
+  return body.empty() ? std::to_string(r.status) : fmt::format("{} {}", r.status, body);
+}
 
 namespace asio = boost::asio;
 namespace beast = boost::beast;

@@ -35,6 +35,10 @@ struct HttpResponse {
   std::string broken;
 };
 
+// "403 services is forbidden: ..." from a Status body's message, else the
+// status and the start of the raw body: why the server refused.
+std::string StatusText(const HttpResponse& r);
+
 class KubeClient {
  public:
   // Fails when the CA bundle or the client certificate is unusable.

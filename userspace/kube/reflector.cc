@@ -37,16 +37,6 @@ std::string SelectorQuery(const ResourceType& t) {
   return q;
 }
 
-// "403: services is forbidden: ..." from a Status body, or the raw body.
-std::string StatusText(const HttpResponse& r) {
-  auto j = json::parse(r.body, nullptr, false);
-  if (j.is_object() && j.contains("message") && j["message"].is_string()) {
-    return fmt::format("{} {}", r.status, j["message"].get<std::string>());
-  }
-  std::string body = r.body.substr(0, 200);
-  return body.empty() ? std::to_string(r.status) : fmt::format("{} {}", r.status, body);
-}
-
 std::string StringAt(const json& j, const char* a, const char* b) {
   if (!j.is_object() || !j.contains(a) || !j[a].is_object()) return "";
   const json& inner = j[a];

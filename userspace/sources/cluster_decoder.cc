@@ -130,12 +130,8 @@ std::optional<model::Cluster> DecodeCluster(const DocNode& obj, const std::strin
   cluster.meta =
       DecodeMeta(obj, base, {"Cluster", NameRule::kDns1123Label, /*namespaced=*/false}, src, e);
   const std::string path = Join(base, "spec");
-  auto spec = Get(obj, "spec");
-  if (!spec) {
-    e.Add(path, "required");
-    return std::nullopt;
-  }
-  if (!ExpectMap(*spec, path, e)) return std::nullopt;
+  auto spec = RequiredMap(obj, base, "spec", e);
+  if (!spec) return std::nullopt;
 
   cluster.id = DecodeId(*spec, path, e).value_or(0);
 

@@ -16,12 +16,8 @@ std::optional<model::ClusterProperty> DecodeClusterProperty(const DocNode& obj,
   prop.meta = DecodeMeta(
       obj, base, {"ClusterProperty", NameRule::kDns1123Subdomain, /*namespaced=*/false}, src, e);
   const std::string path = Join(base, "spec");
-  auto spec = Get(obj, "spec");
-  if (!spec) {
-    e.Add(path, "required");
-    return std::nullopt;
-  }
-  if (!ExpectMap(*spec, path, e)) return std::nullopt;
+  auto spec = RequiredMap(obj, base, "spec", e);
+  if (!spec) return std::nullopt;
   if (auto value = RequiredString(*spec, path, "value", e)) {
     prop.value = *value;
     if (prop.meta.key.name == model::kClusterIdProperty && !IsDns1123Label(*value)) {

@@ -30,6 +30,18 @@ bool ExpectMap(const DocNode& n, const std::string& path, ObjectErrors& e) {
   return false;
 }
 
+std::optional<DocNode> RequiredMap(const DocNode& map, const std::string& base,
+                                   std::string_view key, ObjectErrors& e) {
+  const std::string path = Join(base, key);
+  auto n = Get(map, key);
+  if (!n) {
+    e.Add(path, "required");
+    return std::nullopt;
+  }
+  if (!ExpectMap(*n, path, e)) return std::nullopt;
+  return n;
+}
+
 bool ExpectList(const DocNode& n, const std::string& path, ObjectErrors& e) {
   if (n.IsSequence()) return true;
   e.Add(path, fmt::format("expected a list, got {}", Describe(n)));

@@ -47,6 +47,11 @@ std::string Describe(const DocNode& n);
 inline std::optional<DocNode> Get(const DocNode& map, std::string_view key) { return map.Get(key); }
 
 bool ExpectMap(const DocNode& n, const std::string& path, ObjectErrors& e);
+
+// map.<key>, which must be present and a map (a kind's spec); nullopt after
+// the error ("required", or what it is instead).
+std::optional<DocNode> RequiredMap(const DocNode& map, const std::string& base,
+                                   std::string_view key, ObjectErrors& e);
 bool ExpectList(const DocNode& n, const std::string& path, ObjectErrors& e);
 
 std::optional<std::string> AsString(const DocNode& n, const std::string& path, ObjectErrors& e);

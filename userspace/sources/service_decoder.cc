@@ -246,12 +246,8 @@ std::optional<model::Service> DecodeService(const DocNode& obj, const std::strin
   svc.meta = DecodeMeta(obj, base, {"Service", NameRule::kDns1035Label}, src, e);
   DecodeMeridianAnnotations(base, svc, e);
   const std::string path = Join(base, "spec");
-  auto spec = Get(obj, "spec");
-  if (!spec) {
-    e.Add(path, "required");
-    return std::nullopt;
-  }
-  if (!ExpectMap(*spec, path, e)) return std::nullopt;
+  auto spec = RequiredMap(obj, base, "spec", e);
+  if (!spec) return std::nullopt;
   svc.type = DecodeServiceType(*spec, path, e);
   svc.cluster_ip = DecodeClusterIp(*spec, path, svc.type, e);
   svc.session_affinity = DecodeSessionAffinity(*spec, path, e);
