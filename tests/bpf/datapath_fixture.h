@@ -70,8 +70,11 @@ class DatapathTest : public ::testing::Test {
 
   datapath::WriteStats Install(const model::ResourceSnapshot& snap) {
     auto state = desired::BuildDesiredState(
-        snap, desired::DesiredOptions{
-                  .maglev = {}, .local_cluster = local_cluster_, .node_ip = node_ip_});
+        snap, desired::DesiredOptions{.maglev = {},
+                                      .local_cluster = local_cluster_,
+                                      .node_ip = node_ip_,
+                                      .node_name = node_name_,
+                                      .nodeport_addresses = nodeport_addresses_});
     EXPECT_TRUE(state.ok()) << state.error().message;
     state_ = *state;
     auto st = writer_->Apply(*state);
@@ -85,6 +88,24 @@ class DatapathTest : public ::testing::Test {
     LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = in.data(), .data_out = r.out.data(),
                 .data_size_in = static_cast<__u32>(in.size()),
                 .data_size_out = static_cast<__u32>(r.out.size()), .repeat = 1);
+    int err = bpf_prog_test_run_opts(prog_fd, &opts);
+    EXPECT_EQ(err, 0) << "BPF_PROG_TEST_RUN failed: " << err;
+    r.verdict = static_cast<int>(opts.retval);
+    r.out.resize(opts.data_size_out);
+    return r;
+  }
+  // XDP as if received on `ifindex` (the FIB lookups of the NodePort path
+  // need a real ingress device).
+  RunResult RunXdpOn(int prog_fd, const Bytes& in, int ifindex) {
+    RunResult r;
+    r.out.resize(in.size() + 256);
+    xdp_md ctx{};
+    ctx.data_end = static_cast<__u32>(in.size());
+    ctx.ingress_ifindex = static_cast<__u32>(ifindex);
+    LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = in.data(), .data_out = r.out.data(),
+                .data_size_in = static_cast<__u32>(in.size()),
+                .data_size_out = static_cast<__u32>(r.out.size()), .ctx_in = &ctx,
+                .ctx_size_in = sizeof ctx, .repeat = 1);
     int err = bpf_prog_test_run_opts(prog_fd, &opts);
     EXPECT_EQ(err, 0) << "BPF_PROG_TEST_RUN failed: " << err;
     r.verdict = static_cast<int>(opts.retval);
@@ -109,9 +130,11 @@ class DatapathTest : public ::testing::Test {
     return delta;
   }
 
-  mer_config config_{};                        // set by a derived fixture before SetUp
-  std::string local_cluster_;                  // likewise
-  std::optional<model::Ipv4Address> node_ip_;  // likewise (gateway tests)
+  mer_config config_{};                                 // set by a derived fixture before SetUp
+  std::string local_cluster_;                           // likewise
+  std::optional<model::Ipv4Address> node_ip_;           // likewise (gateway tests)
+  std::string node_name_;                               // likewise (traffic policies)
+  std::vector<model::Ipv4Address> nodeport_addresses_;  // likewise (NodePort tests)
   std::unique_ptr<datapath::NodeDatapath> dp_;
   std::unique_ptr<datapath::MapWriter> writer_;
   desired::DesiredState state_;

@@ -283,5 +283,100 @@ TEST_F(MapWriterTest, FullServiceMapIsAnErrorNamingTheService) {
   EXPECT_GT(writer_->installed_services(), 0u);
 }
 
+// A NodePort Service with an externalIP: its external frontends carry
+// MER_SVC_F_EXTERNAL and their addresses get no VIP marker (a node address
+// serves other ports than its NodePorts).
+model::ResourceSnapshot NodePortSnapshot(model::TrafficPolicy policy) {
+  auto s = Snapshot({"10.1.1.11", "10.1.1.12"});
+  auto& svc = s.services[0];
+  svc.type = model::ServiceType::kNodePort;
+  svc.ports[0].node_port = 30443;
+  svc.external_ips = {*model::Ipv4Address::Parse("198.51.100.7")};
+  svc.external_traffic_policy = policy;
+  return s;
+}
+
+desired::DesiredState NodePortState(model::TrafficPolicy policy) {
+  auto state = desired::BuildDesiredState(
+      NodePortSnapshot(policy),
+      desired::DesiredOptions{.nodeport_addresses = {*model::Ipv4Address::Parse("192.168.1.10")}});
+  EXPECT_TRUE(state.ok()) << state.error().message;
+  return state.ok() ? *state : desired::DesiredState{};
+}
+
+bool HasEntry(int fd, const char* vip, std::uint16_t port, std::uint8_t proto) {
+  mer_service_key k{.vip_be = Ip(vip), .port_be = htons(port), .proto = proto, .pad = 0};
+  mer_service v{};
+  return bpf_map_lookup_elem(fd, &k, &v) == 0;
+}
+
+TEST_F(MapWriterTest, ExternalFrontendsAreFlaggedAndGetNoVipMarker) {
+  auto st = writer_->Apply(NodePortState(model::TrafficPolicy::kCluster));
+  ASSERT_TRUE(st.ok()) << st.error().message;
+  EXPECT_EQ(st->services_written, 4u);  // 3 frontends + the ClusterIP's marker
+  EXPECT_EQ(st->tables_created, 3u);
+  const int fd = dp_->maps().services;
+  EXPECT_EQ(CountKeys<mer_service_key>(fd), 4u);
+  EXPECT_TRUE(HasEntry(fd, "10.96.0.20", 0, 0));
+  EXPECT_FALSE(HasEntry(fd, "192.168.1.10", 0, 0));
+  EXPECT_FALSE(HasEntry(fd, "198.51.100.7", 0, 0));
+
+  auto vip = LookupService("10.96.0.20", 443, IPPROTO_TCP);
+  EXPECT_EQ(vip.flags, 0u);
+  for (auto [addr, port] : {std::pair("192.168.1.10", 30443), std::pair("198.51.100.7", 443)}) {
+    SCOPED_TRACE(addr);
+    auto fe = LookupService(addr, port, IPPROTO_TCP);
+    EXPECT_EQ(fe.flags, static_cast<std::uint32_t>(MER_SVC_F_EXTERNAL));
+    EXPECT_EQ(fe.backend_count, 2u);
+    EXPECT_EQ(fe.maglev_size, vip.maglev_size);
+    EXPECT_NE(fe.id, vip.id);
+    for (std::uint32_t s = 0; s < fe.maglev_size; ++s) ASSERT_EQ(Slot(fe, s), Slot(vip, s));
+  }
+
+  // externalTrafficPolicy Local on a node with no endpoint: it drops.
+  st = writer_->Apply(NodePortState(model::TrafficPolicy::kLocal));
+  ASSERT_TRUE(st.ok()) << st.error().message;
+  EXPECT_EQ(st->services_written, 2u);
+  auto local = LookupService("192.168.1.10", 30443, IPPROTO_TCP);
+  EXPECT_EQ(local.flags,
+            static_cast<std::uint32_t>(MER_SVC_F_EXTERNAL | MER_SVC_F_DROP_NO_BACKEND));
+  EXPECT_EQ(local.backend_count, 0u);
+  EXPECT_EQ(local.maglev_size, 0u);
+  EXPECT_FALSE(HasEntry(fd, "192.168.1.10", 0, 0));
+
+  // A restarted agent writes nothing for the same state.
+  auto w = datapath::MapWriter::Recover(dp_->maps());
+  ASSERT_TRUE(w.ok()) << w.error().message;
+  auto again = w->Apply(NodePortState(model::TrafficPolicy::kLocal));
+  ASSERT_TRUE(again.ok()) << again.error().message;
+  EXPECT_EQ(again->total(), 0u);
+}
+
+// A change of `external` alone rewrites the entry, and adds or removes
+// the address's marker.
+TEST_F(MapWriterTest, ChangeOfExternalAloneIsWritten) {
+  auto state = NodePortState(model::TrafficPolicy::kCluster);
+  ASSERT_TRUE(writer_->Apply(state).ok());
+  const int fd = dp_->maps().services;
+  const desired::FrontendKey key{*model::Ipv4Address::Parse("198.51.100.7"), 443, Protocol::kTcp};
+  state.frontends.at(key).external = false;
+  auto st = writer_->Apply(state);
+  ASSERT_TRUE(st.ok()) << st.error().message;
+  EXPECT_EQ(st->services_written, 2u);  // the entry and a marker
+  EXPECT_EQ(st->total(), 2u);
+  EXPECT_EQ(LookupService("198.51.100.7", 443, IPPROTO_TCP).flags, 0u);
+  EXPECT_TRUE(HasEntry(fd, "198.51.100.7", 0, 0));
+
+  state.frontends.at(key).external = true;
+  st = writer_->Apply(state);
+  ASSERT_TRUE(st.ok()) << st.error().message;
+  EXPECT_EQ(st->services_written, 1u);
+  EXPECT_EQ(st->services_deleted, 1u);  // the marker
+  EXPECT_EQ(st->total(), 2u);
+  EXPECT_EQ(LookupService("198.51.100.7", 443, IPPROTO_TCP).flags,
+            static_cast<std::uint32_t>(MER_SVC_F_EXTERNAL));
+  EXPECT_FALSE(HasEntry(fd, "198.51.100.7", 0, 0));
+}
+
 }  // namespace
 }  // namespace meridian::testing

@@ -66,7 +66,7 @@ class TunnelTest : public DatapathTest {
                          .uplink_ifindex = 1,
                          .uplink_mtu = 1500,
                          .vxlan_port_be = htons(4789),
-                         .flags = 0};
+                         .flags = MER_CFG_XDP_DECAP};
     local_cluster_ = "c1";
   }
   static std::string Addr(const std::uint8_t* p) {
@@ -382,7 +382,7 @@ TEST_F(TunnelTest, XdpDecapsulatesLikeTc) {
 class GatewayTest : public TunnelTest {
  protected:
   GatewayTest() {
-    config_.flags = MER_CFG_GATEWAY;
+    config_.flags |= MER_CFG_GATEWAY;
     node_ip_ = Ip4(kNodeIp);
   }
   static model::Ipv4Address Ip4(const char* s) { return *model::Ipv4Address::Parse(s); }

@@ -2,6 +2,7 @@
 
 #include <arpa/inet.h>
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
@@ -9,6 +10,7 @@
 #include <nlohmann/json.hpp>
 #include <utility>
 
+#include "agent/nodeport_config.h"
 #include "common/listen_address.h"
 #include "common/run_until.h"
 #include "datapath/affinity_purge.h"
@@ -78,25 +80,36 @@ Status Agent::Start() {
                writer_->installed_services(), writer_->installed_backends());
 
   if (uplink_) {
-    std::string how = "tc ingress";
-    if (options_.uplink_decap == "xdp") {
+    // XDP for NodePorts and/or decapsulation, tc for decapsulation unless
+    // XDP does it; whatever is not wanted is detached (a switch of
+    // --uplink-decap or --nodeport-mode never leaves a stale program).
+    const bool want_xdp = options_.uplink_decap == "xdp" || options_.nodeport_mode != "off";
+    const bool want_tc = options_.uplink_decap == "tc";
+    std::string how = want_tc ? "tc ingress" : "XDP";
+    if (want_xdp) {
       auto mode = datapath::AttachUplinkXdp(uplink_->ifindex, uplink_->name,
                                             datapath_->xdp_from_uplink_fd());
       if (!mode.ok()) return mode.error();
-      how = "XDP (" + *mode + ")";
-    } else if (auto s = datapath::AttachUplinkProgram(uplink_->ifindex, uplink_->name,
-                                                      datapath_->from_uplink_fd());
+      if (!want_tc) how = "XDP (" + *mode + ")";
+      if (options_.nodeport_mode != "off") how += ", NodePorts in XDP (" + *mode + ")";
+    } else if (auto s = datapath::DetachOtherUplinkMode(uplink_->ifindex, uplink_->name, "tc");
                !s) {
       return s;
     }
-    if (auto s =
-            datapath::DetachOtherUplinkMode(uplink_->ifindex, uplink_->name, options_.uplink_decap);
-        !s) {
+    if (want_tc) {
+      if (auto s = datapath::AttachUplinkProgram(uplink_->ifindex, uplink_->name,
+                                                 datapath_->from_uplink_fd());
+          !s) {
+        return s;
+      }
+    } else if (auto s = datapath::DetachOtherUplinkMode(uplink_->ifindex, uplink_->name, "xdp");
+               !s) {
       return s;
     }
-    spdlog::info("cluster {} (id {}): tunnel from {} on {} (MTU {}), VXLAN port {}, decap in {}",
-                 options_.cluster, config->cluster_id, uplink_->address.ToString(), uplink_->name,
-                 uplink_->mtu, options_.vxlan_port, how);
+    spdlog::info("uplink {} ({}, MTU {}): cluster {} (id {}), VXLAN port {}, decap in {}",
+                 uplink_->name, uplink_->address.ToString(), uplink_->mtu,
+                 options_.cluster.empty() ? "none" : options_.cluster, config->cluster_id,
+                 options_.vxlan_port, how);
   }
   auto links = PodLinkWatcher::Open(options_.pod_interfaces);
   if (!links.ok()) return links.error();
@@ -184,22 +197,43 @@ void Agent::UpdateDns(const std::vector<model::ServiceImport>& imports) {
 
 // The node's datapath configuration: the local cluster's id comes from its
 // Cluster manifest, read once here (it is compiled into the programs'
-// read-only data; a change needs an agent restart).
+// read-only data; a change needs an agent restart), and so do the NodePort
+// settings and addresses.
 Result<mer_config> Agent::TunnelConfig() {
   mer_config config{};
+  if (!options_.uplink.empty()) {
+    auto uplink = ReadUplink(options_.uplink);
+    if (!uplink.ok()) return uplink.error();
+    if (!options_.node_ip.empty()) {
+      auto ip = model::Ipv4Address::Parse(options_.node_ip);
+      if (!ip) return Error{fmt::format("--node-ip {}: not an IPv4 address", options_.node_ip)};
+      uplink->address = *ip;
+    }
+    uplink_ = *uplink;
+    config.uplink_ifindex = static_cast<std::uint32_t>(uplink_->ifindex);
+    config.uplink_mtu = uplink_->mtu;
+    if (options_.uplink_decap == "xdp") config.flags |= MER_CFG_XDP_DECAP;
+  }
+  if (options_.nodeport_mode != "off") {
+    if (!uplink_) return Error{"--nodeport-mode " + options_.nodeport_mode + " needs --uplink"};
+    auto addresses = NodePortAddresses(options_.nodeport_addresses);
+    if (!addresses.ok()) return addresses.error();
+    nodeport_addresses_ = std::move(addresses).value();
+    if (auto s = AcceptLocalSource(uplink_->name); !s) return s.error();
+    config.flags |= MER_CFG_NODEPORT;
+    config.snat_addr_be = uplink_->address.network_order();
+    std::vector<std::string> shown;
+    for (const auto& a : nodeport_addresses_) shown.push_back(a.ToString());
+    spdlog::info("NodePorts {}-{} on {} ({}), LoadBalancer IPs and externalIPs in XDP on {}",
+                 options_.nodeport_min, options_.nodeport_max,
+                 shown.empty() ? "no address" : fmt::format("{}", fmt::join(shown, ", ")),
+                 options_.nodeport_mode, uplink_->name);
+  }
   if (options_.cluster.empty()) return config;
-  if (options_.uplink.empty()) {
+  if (!uplink_) {
     return Error{
         fmt::format("--cluster {} needs --uplink (the underlay interface)", options_.cluster)};
   }
-  auto uplink = ReadUplink(options_.uplink);
-  if (!uplink.ok()) return uplink.error();
-  if (!options_.node_ip.empty()) {
-    auto ip = model::Ipv4Address::Parse(options_.node_ip);
-    if (!ip) return Error{fmt::format("--node-ip {}: not an IPv4 address", options_.node_ip)};
-    uplink->address = *ip;
-  }
-  uplink_ = *uplink;
   auto read = source_->Read();
   const model::Cluster* local = nullptr;
   for (const auto& c : read.snapshot.clusters) {
@@ -213,8 +247,6 @@ Result<mer_config> Agent::TunnelConfig() {
   cluster_id_ = local->id;
   config.cluster_id = local->id;
   config.node_ip_be = uplink_->address.network_order();
-  config.uplink_ifindex = static_cast<std::uint32_t>(uplink_->ifindex);
-  config.uplink_mtu = uplink_->mtu;
   config.vxlan_port_be = htons(options_.vxlan_port);
   if (local->gateway && *local->gateway == uplink_->address) config.flags |= MER_CFG_GATEWAY;
   return config;
@@ -482,6 +514,9 @@ void Agent::BuildAndApply(ReconcileInput& in, Clock::time_point started, ApplyPh
                               .node_ip = uplink_ ? std::optional(uplink_->address) : std::nullopt,
                               .node_name = options_.node,
                               .node_zone = status_.node_object.zone,
+                              .nodeport_addresses = nodeport_addresses_,
+                              .nodeport_min = options_.nodeport_min,
+                              .nodeport_max = options_.nodeport_max,
                               .previous = last_desired_ ? &*last_desired_ : nullptr});
   phases.desired = MsSince(building);
   if (!state.ok()) {

@@ -85,6 +85,7 @@ class Agent {
   Clock::time_point last_reconcile_ = Clock::now();
   std::optional<PodLinkWatcher> links_;
   std::optional<UplinkInfo> uplink_;
+  std::vector<model::Ipv4Address> nodeport_addresses_;  // with --nodeport-mode only
   std::uint32_t cluster_id_ = 0;
   AgentStatus status_;
   std::string status_path_;

@@ -8,6 +8,7 @@
 
 #include "datapath/node_datapath.h"
 #include "lb/maglev.h"
+#include "model/cidr.h"
 
 namespace meridian::agent {
 
@@ -33,6 +34,11 @@ struct AgentOptions {
   std::string node_ip;  // outer source address; default: the uplink's IPv4
   std::uint16_t vxlan_port = 4789;
   std::string uplink_decap = "tc";  // "tc" or "xdp"
+  // NodePort, LoadBalancer and externalIPs from outside the cluster, served
+  // by XDP on --uplink: "snat" (kube-proxy's forwarding) or "off".
+  std::string nodeport_mode = "off";
+  std::vector<model::Cidr> nodeport_addresses;  // empty: every non-loopback address
+  std::uint16_t nodeport_min = 30000, nodeport_max = 32767;
   // ClusterSet registry (dir:/path or etcd://...): remote clusters, their
   // exports and the ClusterSet IPs. Empty: manifests only.
   std::string registry_url;

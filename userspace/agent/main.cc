@@ -6,8 +6,11 @@
 #include <cstdint>
 #include <cstdio>
 #include <string>
+#include <tuple>
+#include <vector>
 
 #include "agent/agent.h"
+#include "agent/nodeport_config.h"
 #include "lb/maglev.h"
 #include "sources/source_flags.h"
 
@@ -73,6 +76,21 @@ int main(int argc, char** argv) {
                  "Where VXLAN is decapsulated on the uplink: tc (fastest on veth) or xdp")
       ->check(CLI::IsMember({"tc", "xdp"}))
       ->capture_default_str();
+  app.add_option("--nodeport-mode", o.nodeport_mode,
+                 "NodePort, LoadBalancer and externalIPs from outside, in XDP on --uplink: snat "
+                 "(a backend on another node gets the packet from this node's address) or off")
+      ->check(CLI::IsMember({"snat", "off"}))
+      ->capture_default_str();
+  std::vector<std::string> nodeport_cidrs;
+  app.add_option("--nodeport-addresses", nodeport_cidrs,
+                 "CIDRs selecting the node addresses that serve NodePorts (default: every "
+                 "non-loopback IPv4 address)")
+      ->delimiter(',');
+  std::string nodeport_range = "30000-32767";
+  app.add_option("--nodeport-range", nodeport_range,
+                 "nodePorts served (others are ignored), as the API server's "
+                 "--service-node-port-range")
+      ->capture_default_str();
   app.add_option("--registry", o.registry_url,
                  "ClusterSet registry (dir:/path or etcd://host:port): remote clusters, their "
                  "exports and the ClusterSet IPs are read from it");
@@ -90,6 +108,19 @@ int main(int argc, char** argv) {
   // check; a ValidationError here is reported like theirs.
   app.final_callback([&] {
     source_flags.Resolve();
+    for (const auto& text : nodeport_cidrs) {
+      auto cidr = meridian::model::Cidr::Parse(text);
+      if (!cidr) throw CLI::ValidationError("--nodeport-addresses", text + " is not an IPv4 CIDR");
+      o.nodeport_addresses.push_back(*cidr);
+    }
+    auto range = meridian::agent::ParsePortRange(nodeport_range);
+    if (!range.ok()) throw CLI::ValidationError("--nodeport-range", range.error().message);
+    std::tie(o.nodeport_min, o.nodeport_max) = *range;
+    if (o.nodeport_mode != "off" && o.uplink.empty()) {
+      throw CLI::ValidationError(
+          "--nodeport-mode",
+          "--nodeport-mode " + o.nodeport_mode + " needs --uplink (where outside traffic arrives)");
+    }
     if (!o.cluster.empty() && o.uplink.empty()) {
       throw CLI::ValidationError(
           "--cluster", "--cluster " + o.cluster + " needs --uplink (the underlay interface)");

@@ -85,6 +85,7 @@ int Services(const PinnedMaps& p, bool json) {
                      {"maglev_offset", v.maglev_offset},
                      {"maglev_size", v.maglev_size},
                      {"affinity_timeout_s", v.affinity_timeout_s},
+                     {"external", (v.flags & MER_SVC_F_EXTERNAL) != 0},
                      {"backends", jb}});
     } else {
       fmt::print("{:<24} {:>6} {:>8} {:>8}  {}\n", fe, v.id, v.backend_count, v.maglev_size,

@@ -33,6 +33,14 @@ mer_service_key MarkerKey(Ipv4Address vip) {
   return mer_service_key{.vip_be = vip.network_order(), .port_be = 0, .proto = 0, .pad = 0};
 }
 
+std::uint32_t ServiceFlags(const Frontend& fe) {
+  std::uint32_t flags = 0;
+  if (fe.drop_without_backends) flags |= MER_SVC_F_DROP_NO_BACKEND;
+  if (fe.external) flags |= MER_SVC_F_EXTERNAL;
+  return flags;
+}
+
+// Every field, flags included: a change of any of them alone is written.
 bool SameService(const mer_service& a, const mer_service& b) {
   return a.id == b.id && a.backend_count == b.backend_count && a.maglev_size == b.maglev_size &&
          a.flags == b.flags && a.maglev_offset == b.maglev_offset &&
@@ -226,13 +234,12 @@ Status MapWriter::WriteServiceEntry(const Frontend& fe, FreshTables& fresh,
   InstalledService& svc = it->second;
   const bool in_kernel = svc.value.id != 0;
   const std::size_t active = fe.active_backends();
-  mer_service want{
-      .id = in_kernel ? svc.value.id : next_service_id_,
-      .backend_count = static_cast<std::uint32_t>(active),
-      .maglev_size = 0,
-      .flags = fe.drop_without_backends ? std::uint32_t{MER_SVC_F_DROP_NO_BACKEND} : 0u,
-      .maglev_offset = 0,
-      .affinity_timeout_s = fe.affinity_timeout_s};
+  mer_service want{.id = in_kernel ? svc.value.id : next_service_id_,
+                   .backend_count = static_cast<std::uint32_t>(active),
+                   .maglev_size = 0,
+                   .flags = ServiceFlags(fe),
+                   .maglev_offset = 0,
+                   .affinity_timeout_s = fe.affinity_timeout_s};
   auto placed = fresh.find(fe.key);
   if (active > 0) {
     if (placed != fresh.end()) {

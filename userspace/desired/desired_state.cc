@@ -124,6 +124,10 @@ Status BuildTable(Frontend& fe, const lb::MaglevConfig& maglev, const std::strin
 struct PendingTable {
   Frontend* frontend;
   std::string what;
+  // An earlier pending frontend with the same backends, if known: its
+  // table is copied, not built again (one Service port's NodePort on every
+  // node address, its externalIPs, often its ClusterIP: one table).
+  const Frontend* same_as = nullptr;
 };
 
 // Tables are independent of each other and were the largest cost of a
@@ -132,9 +136,10 @@ struct PendingTable {
 // change builds one table and starts no thread. The error reported is the
 // first in build order, as when tables were built one by one.
 Status FillMaglevTables(const std::vector<PendingTable>& pending, const DesiredOptions& options) {
-  std::vector<const PendingTable*> build;
+  std::vector<const PendingTable*> build, copy;
   for (const PendingTable& p : pending) {
-    if (!ReuseTable(*p.frontend, options)) build.push_back(&p);
+    if (ReuseTable(*p.frontend, options)) continue;
+    (p.same_as ? copy : build).push_back(&p);
   }
   std::vector<Status> results(build.size());
   ParallelFor(build.size(), /*min_per_thread=*/256, [&](std::size_t i) {
@@ -143,6 +148,7 @@ Status FillMaglevTables(const std::vector<PendingTable>& pending, const DesiredO
   for (auto& r : results) {
     if (!r.ok()) return r;
   }
+  for (const PendingTable* p : copy) p->frontend->maglev = p->same_as->maglev;
   return Status::Ok();
 }
 
@@ -163,7 +169,9 @@ std::size_t Frontend::active_backends() const {
 
 std::set<model::Ipv4Address> DesiredState::Vips() const {
   std::set<model::Ipv4Address> out;
-  for (const auto& [key, fe] : frontends) out.insert(key.vip);
+  for (const auto& [key, fe] : frontends) {
+    if (!fe.external) out.insert(key.vip);
+  }
   return out;
 }
 
@@ -172,6 +180,29 @@ std::set<BackendKey> DesiredState::BackendKeys() const {
   for (const auto& [key, fe] : frontends)
     for (const auto& b : fe.backends) out.insert(b.key);
   return out;
+}
+
+// Copies of `slices` with only the endpoints `keep` accepts, in `storage`.
+static std::vector<const EndpointSlice*> KeepEndpoints(
+    const std::vector<const EndpointSlice*>& slices,
+    const std::function<bool(const model::Endpoint&)>& keep, std::vector<EndpointSlice>& storage) {
+  storage.reserve(slices.size());  // the pointers below stay valid
+  std::vector<const EndpointSlice*> out;
+  for (const auto* slice : slices) {
+    EndpointSlice copy = *slice;
+    std::erase_if(copy.endpoints, [&](const model::Endpoint& ep) { return !keep(ep); });
+    storage.push_back(std::move(copy));
+    out.push_back(&storage.back());
+  }
+  return out;
+}
+
+// A traffic policy's Local: the endpoints on this node; none when its
+// name is unknown.
+static std::function<bool(const model::Endpoint&)> OnThisNode(const DesiredOptions& options) {
+  return [&options](const model::Endpoint& ep) {
+    return !options.node_name.empty() && ep.node_name == options.node_name;
+  };
 }
 
 // kube-proxy's view of a Service's endpoints from this node's pods:
@@ -186,9 +217,7 @@ static std::vector<const EndpointSlice*> NodeView(const model::Service& svc,
                                                   std::vector<EndpointSlice>& storage) {
   std::function<bool(const model::Endpoint&)> keep;
   if (svc.internal_traffic_policy == model::TrafficPolicy::kLocal) {
-    keep = [&](const model::Endpoint& ep) {
-      return !options.node_name.empty() && ep.node_name == options.node_name;
-    };
+    keep = OnThisNode(options);
   } else if (svc.prefer_close && !options.node_zone.empty()) {
     auto hinted = [&](const model::Endpoint& ep) {
       return std::find(ep.zone_hints.begin(), ep.zone_hints.end(), options.node_zone) !=
@@ -207,15 +236,65 @@ static std::vector<const EndpointSlice*> NodeView(const model::Service& svc,
   } else {
     return slices;
   }
-  storage.reserve(slices.size());  // the pointers below stay valid
-  std::vector<const EndpointSlice*> out;
-  for (const auto* slice : slices) {
-    EndpointSlice copy = *slice;
-    std::erase_if(copy.endpoints, [&](const model::Endpoint& ep) { return !keep(ep); });
-    storage.push_back(std::move(copy));
-    out.push_back(&storage.back());
+  return KeepEndpoints(slices, keep, storage);
+}
+
+// Where a Service port is reached from outside the cluster: its nodePort
+// (within the range) on each node address, and its own port on each
+// externalIP and, for a LoadBalancer, each ingress IP.
+static std::vector<FrontendKey> ExternalKeys(const Service& svc, const ServicePort& sp,
+                                             const DesiredOptions& options) {
+  std::vector<FrontendKey> keys;
+  const bool node_ports =
+      svc.type == model::ServiceType::kNodePort || svc.type == model::ServiceType::kLoadBalancer;
+  if (node_ports && sp.node_port && *sp.node_port >= options.nodeport_min &&
+      *sp.node_port <= options.nodeport_max) {
+    for (const auto& addr : options.nodeport_addresses)
+      keys.push_back({addr, *sp.node_port, sp.protocol});
   }
-  return out;
+  if (svc.type == model::ServiceType::kExternalName) return keys;
+  for (const auto& ip : svc.external_ips) keys.push_back({ip, sp.port, sp.protocol});
+  if (svc.type == model::ServiceType::kLoadBalancer) {
+    for (const auto& ip : svc.load_balancer_ips) keys.push_back({ip, sp.port, sp.protocol});
+  }
+  return keys;
+}
+
+// A Service's external frontends (see BuildDesiredState), after every
+// VIP's: a key already in `state` stays with its frontend. Frontends of one
+// port have the same backends, so they share one Maglev table, the
+// ClusterIP frontend's too when its backends are the same.
+static void AddExternalFrontends(const Service& svc,
+                                 const std::vector<const EndpointSlice*>& slices,
+                                 const DesiredOptions& options, DesiredState& state,
+                                 std::vector<PendingTable>& pending) {
+  const bool local = svc.external_traffic_policy == model::TrafficPolicy::kLocal;
+  std::vector<EndpointSlice> filtered;
+  std::optional<std::vector<const EndpointSlice*>> on_node;  // filtered once, if needed
+  for (const auto& sp : svc.ports) {
+    const std::vector<FrontendKey> keys = ExternalKeys(svc, sp, options);
+    if (keys.empty()) continue;
+    if (local && !on_node) on_node = KeepEndpoints(slices, OnThisNode(options), filtered);
+    const std::vector<Backend> backends = CollectBackends(sp, local ? *on_node : slices);
+    const Frontend* table = nullptr;  // a pending frontend with the same backends
+    if (auto vip = state.frontends.find({*svc.cluster_ip, sp.port, sp.protocol});
+        vip != state.frontends.end() && vip->second.backends == backends) {
+      table = &vip->second;
+    }
+    for (const auto& key : keys) {
+      if (state.frontends.count(key)) continue;
+      Frontend fe{.key = key,
+                  .service = svc.meta.key,
+                  .port_name = sp.name,
+                  .backends = backends,
+                  .affinity_timeout_s = svc.session_affinity_timeout_s,
+                  .drop_without_backends = local,
+                  .external = true};
+      auto it = state.frontends.emplace(key, std::move(fe)).first;
+      pending.push_back({&it->second, "Service " + svc.meta.key.ToString(), table});
+      if (!table) table = &it->second;
+    }
+  }
 }
 
 // Endpoints of exported Services that live in the local cluster's pod
@@ -317,6 +396,10 @@ Result<DesiredState> BuildDesiredState(const model::ResourceSnapshot& snapshot,
       auto [it, inserted] = state.frontends.emplace(fe.key, std::move(fe));
       if (inserted) pending.push_back({&it->second, "ServiceImport " + imp.key.ToString()});
     }
+  }
+  for (const auto& svc : snapshot.services) {
+    if (!svc.cluster_ip) continue;  // headless: nothing to proxy
+    AddExternalFrontends(svc, slices_by_service[svc.meta.key], options, state, pending);
   }
   if (auto s = FillMaglevTables(pending, options); !s) return s.error();
   auto routes = BuildClusterRoutes(snapshot, options.local_cluster, options.node_ip);

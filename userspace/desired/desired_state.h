@@ -61,9 +61,15 @@ struct Frontend {
   // sessionAffinity ClientIP: seconds a client stays on its backend after
   // its last new flow; 0: none.
   std::uint32_t affinity_timeout_s = 0;
-  // internalTrafficPolicy Local: with no backend on this node, packets are
-  // dropped (kube-proxy's rule), not refused.
+  // internalTrafficPolicy Local (externalTrafficPolicy Local for an
+  // external frontend): with no backend on this node, packets are dropped
+  // (kube-proxy's rule), not refused.
   bool drop_without_backends = false;
+  // Reached from outside the cluster: a NodePort on a node address, an
+  // externalIP or a LoadBalancer ingress IP. The map writer flags it
+  // (MER_SVC_F_EXTERNAL) and writes no VIP marker for its address: a node
+  // address serves many ports besides its NodePorts.
+  bool external = false;
 
   // Backends that may receive new connections.
   std::size_t active_backends() const;
@@ -79,6 +85,8 @@ struct DesiredState {
   // may reach, besides replies to flows this node started.
   std::set<BackendKey> exported_endpoints;
 
+  // The addresses of the frontends that are not external: the VIPs, each
+  // of which gets a marker (it refuses the ports it does not serve).
   std::set<model::Ipv4Address> Vips() const;
   std::set<BackendKey> BackendKeys() const;
   bool operator==(const DesiredState&) const = default;
@@ -94,6 +102,12 @@ struct DesiredOptions {
   // hints); empty: unknown, and what needs it is not done.
   std::string node_name;
   std::string node_zone;
+  // This node's addresses that serve NodePorts (the ones kube-proxy's
+  // --nodeport-addresses selects); empty: no NodePort frontends.
+  std::vector<model::Ipv4Address> nodeport_addresses;
+  // kube-proxy's --nodeport-range: nodePorts outside it are not served.
+  std::uint16_t nodeport_min = 30000;
+  std::uint16_t nodeport_max = 32767;
   // The previous result, if any: a frontend whose backends did not change
   // reuses its Maglev table instead of recomputing it (the table is a pure
   // function of the backends and the config), which keeps a reconcile of
@@ -111,6 +125,18 @@ struct DesiredOptions {
 // so that their established flows finish, and take new flows (weight 1)
 // only when no endpoint of the frontend is ready. Errors only for impossible Maglev
 // inputs (e.g. more backends than the largest table).
+//
+// External frontends (Frontend::external): a NodePort or LoadBalancer
+// Service with a ClusterIP gets one for each nodePort within the options'
+// range on each of options.nodeport_addresses; every Service with a
+// ClusterIP one per externalIP and Service port; a LoadBalancer Service
+// one per ingress IP and Service port. Their backends follow
+// externalTrafficPolicy: Cluster, every endpoint (the terminating rules
+// above apply; internalTrafficPolicy and topology hints do not); Local,
+// the endpoints on options.node_name only, and with none the frontend
+// drops. Every ClusterIP and ClusterSet VIP frontend comes first: a key
+// one of them holds stays theirs (an externalIP must not take over a
+// VIP), as does the first of two external frontends with the same key.
 //
 // `imports` (the MCS merge of the registry's exports) add one frontend per
 // port of every ClusterSetIP import with an allocated IP, balanced over the

@@ -21,6 +21,11 @@ struct ServicePort {
   // EndpointSlice ports. Neither set means "same as port".
   std::optional<std::uint16_t> target_port_number;
   std::string target_port_name;
+  // spec.ports[].nodePort (NodePort and LoadBalancer Services): the port
+  // this Service answers on at every node address kube-proxy's
+  // --nodeport-addresses selects. Absent: none, e.g. a LoadBalancer with
+  // allocateLoadBalancerNodePorts: false (the agent allocates none).
+  std::optional<std::uint16_t> node_port;
 
   bool operator==(const ServicePort&) const = default;
 };
@@ -59,6 +64,9 @@ inline const char* ToString(GlobalAffinity a) {
 
 // spec.internalTrafficPolicy: Local sends a node's pods only to endpoints
 // on the same node (none there: dropped, as kube-proxy does).
+// spec.externalTrafficPolicy, the same for traffic that enters the node
+// from outside (NodePorts, LoadBalancer ingress IPs, externalIPs): Local
+// keeps the client's address, as nothing is forwarded to another node.
 enum class TrafficPolicy : std::uint8_t { kCluster, kLocal };
 
 // Topology-aware routing (KEP-2433/KEP-4444): spec.trafficDistribution
@@ -85,6 +93,23 @@ struct Service {
   std::uint32_t session_affinity_timeout_s = 0;
   TrafficPolicy internal_traffic_policy = TrafficPolicy::kCluster;
   bool prefer_close = false;  // topology hints apply (see above)
+  // spec.externalIPs: addresses routed to the nodes by something outside
+  // Kubernetes; every node serves the Service's ports on them, whatever
+  // the type (but ExternalName). IPv4 only: IPv6 entries are left out.
+  std::vector<Ipv4Address> external_ips;
+  // status.loadBalancer.ingress[].ip, as the load-balancer controller
+  // published them (ingress entries with only a hostname, IPv6 ones, and
+  // ipMode Proxy ones, whose load balancer sends to the NodePorts, are
+  // left out). Served for type LoadBalancer only.
+  std::vector<Ipv4Address> load_balancer_ips;
+  // spec.externalTrafficPolicy: which endpoints external traffic reaches
+  // (see TrafficPolicy). internalTrafficPolicy and topology hints are for
+  // traffic from the cluster's own pods; they do not apply to it.
+  TrafficPolicy external_traffic_policy = TrafficPolicy::kCluster;
+  // spec.healthCheckNodePort (LoadBalancer with externalTrafficPolicy
+  // Local): where the load balancer asks a node whether it has local
+  // endpoints. Decoded but not served yet.
+  std::optional<std::uint16_t> health_check_node_port;
 
   bool operator==(const Service&) const = default;
 };

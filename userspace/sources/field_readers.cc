@@ -107,6 +107,16 @@ std::optional<model::Ipv4Address> AsIpv4(const std::string& text, const std::str
   return std::nullopt;
 }
 
+std::optional<model::Ipv4Address> AsIpv4SkippingIpv6(const std::string& text,
+                                                     const std::string& path, ObjectErrors& e) {
+  if (auto ip = model::Ipv4Address::Parse(text)) return ip;
+  in6_addr v6{};
+  if (inet_pton(AF_INET6, text.c_str(), &v6) != 1) {
+    e.Add(path, fmt::format("{} is not an IP address", Quote(text)));
+  }
+  return std::nullopt;
+}
+
 std::optional<model::Cidr> AsCidr(const std::string& text, const std::string& path,
                                   ObjectErrors& e) {
   if (auto cidr = model::Cidr::Parse(text)) return cidr;

@@ -73,6 +73,13 @@ std::optional<bool> AsBool(const DocNode& n, const std::string& path, ObjectErro
 std::optional<model::Ipv4Address> AsIpv4(const std::string& text, const std::string& path,
                                          ObjectErrors& e);
 
+// An address in a field a dual-stack cluster fills with either family
+// (spec.externalIPs, status.loadBalancer.ingress[].ip): the IPv4 address;
+// nullopt, without an error, for an IPv6 one (this datapath is IPv4: left
+// out, as IPv6 EndpointSlices are), and after an error for anything else.
+std::optional<model::Ipv4Address> AsIpv4SkippingIpv6(const std::string& text,
+                                                     const std::string& path, ObjectErrors& e);
+
 // "10.1.0.0/16": an IPv4 prefix whose host bits are zero.
 std::optional<model::Cidr> AsCidr(const std::string& text, const std::string& path,
                                   ObjectErrors& e);

@@ -29,6 +29,23 @@ model::ServiceType DecodeServiceType(const DocNode& spec, const std::string& bas
   return model::ServiceType::kClusterIP;
 }
 
+const char* TypeName(model::ServiceType t) {
+  switch (t) {
+    case model::ServiceType::kNodePort:
+      return "NodePort";
+    case model::ServiceType::kLoadBalancer:
+      return "LoadBalancer";
+    case model::ServiceType::kExternalName:
+      return "ExternalName";
+    default:
+      return "ClusterIP";
+  }
+}
+
+bool HasNodePorts(model::ServiceType t) {
+  return t == model::ServiceType::kNodePort || t == model::ServiceType::kLoadBalancer;
+}
+
 model::SessionAffinity DecodeSessionAffinity(const DocNode& spec, const std::string& base,
                                              ObjectErrors& e) {
   auto a = StringField(spec, base, "sessionAffinity", e);
@@ -73,6 +90,98 @@ model::TrafficPolicy DecodeInternalTrafficPolicy(const DocNode& spec, const std:
   e.Add(Join(base, "internalTrafficPolicy"),
         fmt::format("unsupported value {}; accepted: Cluster, Local", Quote(*p)));
   return model::TrafficPolicy::kCluster;
+}
+
+// "Global" is the name the beta annotation (service.beta.kubernetes.io/
+// external-traffic) gave Cluster; it still means Cluster.
+model::TrafficPolicy DecodeExternalTrafficPolicy(const DocNode& spec, const std::string& base,
+                                                 ObjectErrors& e) {
+  auto p = StringField(spec, base, "externalTrafficPolicy", e);
+  if (!p || p->empty() || *p == "Cluster" || *p == "Global") return model::TrafficPolicy::kCluster;
+  if (*p == "Local") return model::TrafficPolicy::kLocal;
+  e.Add(Join(base, "externalTrafficPolicy"),
+        fmt::format("unsupported value {}; accepted: Cluster (or its old name Global), Local",
+                    Quote(*p)));
+  return model::TrafficPolicy::kCluster;
+}
+
+// spec.healthCheckNodePort, where the API server allows it.
+std::optional<std::uint16_t> DecodeHealthCheckNodePort(const DocNode& spec, const std::string& base,
+                                                       const model::Service& svc, ObjectErrors& e) {
+  auto n = Get(spec, "healthCheckNodePort");
+  if (!n) return std::nullopt;
+  const std::string path = Join(base, "healthCheckNodePort");
+  if (svc.type != model::ServiceType::kLoadBalancer ||
+      svc.external_traffic_policy != model::TrafficPolicy::kLocal) {
+    e.Add(path, "may only be set when type is LoadBalancer and externalTrafficPolicy is Local");
+    return std::nullopt;
+  }
+  return AsPort(*n, path, e);
+}
+
+// spec.externalIPs. Like the API server, this refuses the addresses that
+// can never reach a node from outside (unspecified, loopback, link-local):
+// a frontend on 127.0.0.1 would capture the node's own traffic.
+std::vector<model::Ipv4Address> DecodeExternalIps(const DocNode& spec, const std::string& base,
+                                                  ObjectErrors& e) {
+  std::vector<model::Ipv4Address> out;
+  const std::string path = Join(base, "externalIPs");
+  auto n = Get(spec, "externalIPs");
+  if (!n || !ExpectList(*n, path, e)) return out;
+  const std::vector<DocNode> elems = n->Elements();
+  for (std::size_t i = 0; i < elems.size(); ++i) {
+    const std::string ipath = At(path, i);
+    auto text = AsString(elems[i], ipath, e);
+    if (!text) continue;
+    auto ip = AsIpv4SkippingIpv6(*text, ipath, e);
+    if (!ip) continue;
+    const std::uint32_t a = ip->host_order();
+    const char* special =
+        a == 0                 ? "may not be unspecified (0.0.0.0)"
+        : (a >> 24) == 127     ? "may not be in the loopback range (127.0.0.0/8)"
+        : (a >> 16) == 0xa9fe  ? "may not be in the link-local range (169.254.0.0/16)"
+        : (a >> 8) == 0xe00000 ? "may not be in the link-local multicast range (224.0.0.0/24)"
+                               : nullptr;
+    if (special) {
+      e.Add(ipath, fmt::format("{} {}", Quote(*text), special));
+      continue;
+    }
+    out.push_back(*ip);
+  }
+  return out;
+}
+
+// status.loadBalancer.ingress[].ip, as kube-proxy takes them: entries with
+// only a hostname (a cloud load balancer known by name) have nothing to
+// serve, and ipMode Proxy ones send to the NodePorts, not to the IP.
+std::vector<model::Ipv4Address> DecodeLoadBalancerIps(const DocNode& obj, const std::string& base,
+                                                      ObjectErrors& e) {
+  std::vector<model::Ipv4Address> out;
+  const std::string spath = Join(base, "status");
+  auto status = Get(obj, "status");
+  if (!status || !ExpectMap(*status, spath, e)) return out;
+  const std::string lpath = Join(spath, "loadBalancer");
+  auto lb = Get(*status, "loadBalancer");
+  if (!lb || !ExpectMap(*lb, lpath, e)) return out;
+  const std::string path = Join(lpath, "ingress");
+  auto ingress = Get(*lb, "ingress");
+  if (!ingress || !ExpectList(*ingress, path, e)) return out;
+  const std::vector<DocNode> elems = ingress->Elements();
+  for (std::size_t i = 0; i < elems.size(); ++i) {
+    const std::string ipath = At(path, i);
+    if (!ExpectMap(elems[i], ipath, e)) continue;
+    auto text = StringField(elems[i], ipath, "ip", e);
+    auto mode = StringField(elems[i], ipath, "ipMode", e);
+    if (mode && !mode->empty() && *mode != "VIP" && *mode != "Proxy") {
+      e.Add(Join(ipath, "ipMode"),
+            fmt::format("unsupported value {}; accepted: VIP, Proxy", Quote(*mode)));
+      continue;
+    }
+    if (!text || text->empty()) continue;  // hostname only
+    auto ip = AsIpv4SkippingIpv6(*text, Join(ipath, "ip"), e);
+    if (ip && mode != "Proxy") out.push_back(*ip);
+  }
+  return out;
 }
 
 // spec.trafficDistribution, or the older topology-mode annotation (and
@@ -153,8 +262,23 @@ void DecodeTargetPort(const DocNode& port, const std::string& base, model::Servi
   }
 }
 
+// spec.ports[].nodePort: for NodePort and LoadBalancer Services only, as
+// the API server validates it; one port and protocol per Service.
+void DecodeNodePort(const DocNode& port, const std::string& base, model::ServiceType type,
+                    model::ServicePort& out, ObjectErrors& e) {
+  auto n = Get(port, "nodePort");
+  if (!n) return;
+  const std::string path = Join(base, "nodePort");
+  if (!HasNodePorts(type)) {
+    e.Add(path, fmt::format("may not be used when type is {}", TypeName(type)));
+    return;
+  }
+  out.node_port = AsPort(*n, path, e);
+}
+
 std::vector<model::ServicePort> DecodeServicePorts(const DocNode& spec, const std::string& base,
-                                                   bool required, ObjectErrors& e) {
+                                                   model::ServiceType type, bool required,
+                                                   ObjectErrors& e) {
   std::vector<model::ServicePort> out;
   const std::string path = Join(base, "ports");
   auto n = Get(spec, "ports");
@@ -166,6 +290,7 @@ std::vector<model::ServicePort> DecodeServicePorts(const DocNode& spec, const st
   const std::size_t count = n->size();
   std::map<std::string, std::size_t> names;
   std::map<std::pair<std::uint16_t, Protocol>, std::size_t> frontends;
+  std::map<std::pair<std::uint16_t, Protocol>, std::size_t> node_ports;
   const std::vector<DocNode> elems = n->Elements();
   for (std::size_t i = 0; i < elems.size(); ++i) {
     const DocNode& elem = elems[i];
@@ -191,6 +316,7 @@ std::vector<model::ServicePort> DecodeServicePorts(const DocNode& spec, const st
       e.Add(Join(ppath, "port"), "required");
     }
     DecodeTargetPort(elem, ppath, sp, e);
+    DecodeNodePort(elem, ppath, type, sp, e);
 
     if (port && protocol) {
       sp.port = *port;
@@ -198,6 +324,14 @@ std::vector<model::ServicePort> DecodeServicePorts(const DocNode& spec, const st
       if (auto [prev, fresh] = frontends.emplace(std::pair(*port, *protocol), i); !fresh) {
         e.Add(ppath, fmt::format("{}/{} is already used by {}", *port, model::ToString(*protocol),
                                  At(path, prev->second)));
+      }
+      if (sp.node_port) {
+        if (auto [prev, fresh] = node_ports.emplace(std::pair(*sp.node_port, *protocol), i);
+            !fresh) {
+          e.Add(Join(ppath, "nodePort"),
+                fmt::format("{}/{} is already used by {}", *sp.node_port,
+                            model::ToString(*protocol), At(path, prev->second)));
+        }
       }
     }
     out.push_back(std::move(sp));
@@ -256,7 +390,11 @@ std::optional<model::Service> DecodeService(const DocNode& obj, const std::strin
   svc.prefer_close = DecodePreferClose(*spec, path, svc, e);
   // Headless and ExternalName Services may have no ports; with a VIP,
   // a Service without ports could never receive traffic.
-  svc.ports = DecodeServicePorts(*spec, path, svc.cluster_ip.has_value(), e);
+  svc.ports = DecodeServicePorts(*spec, path, svc.type, svc.cluster_ip.has_value(), e);
+  svc.external_ips = DecodeExternalIps(*spec, path, e);
+  svc.external_traffic_policy = DecodeExternalTrafficPolicy(*spec, path, e);
+  svc.health_check_node_port = DecodeHealthCheckNodePort(*spec, path, svc, e);
+  svc.load_balancer_ips = DecodeLoadBalancerIps(obj, base, e);
   if (!e.empty()) return std::nullopt;
   return svc;
 }

@@ -27,7 +27,7 @@
 
 /* Bumped whenever a map key or value changes shape. The agent refuses to
  * reuse pinned maps written under another version. */
-#define MER_ABI_VERSION 7
+#define MER_ABI_VERSION 8
 
 /* ---- Map names (pinned under /sys/fs/bpf/meridian/<node>/) ---------- */
 #define MER_MAP_SERVICES     "mer_services"
@@ -65,11 +65,20 @@ struct mer_config {
 	MER_U32 uplink_mtu;	/* encapsulated packets must fit */
 	MER_U16 vxlan_port_be;	/* UDP destination port, 4789 by default */
 	MER_U16 flags;		/* MER_CFG_* */
+	/* Source address of NodePort/LoadBalancer flows forwarded to another
+	 * node's backend (SNAT, as kube-proxy does): the uplink's address. */
+	MER_U32 snat_addr_be;
 };
 
 /* This node is its cluster's gateway: it relays the cluster's traffic to
  * other clusters (its non-gateway nodes route it here, unencapsulated). */
 #define MER_CFG_GATEWAY 0x1
+/* The uplink XDP program serves external frontends (MER_SVC_F_EXTERNAL):
+ * NodePorts, LoadBalancer ingress IPs, externalIPs. */
+#define MER_CFG_NODEPORT 0x2
+/* The uplink XDP program also decapsulates VXLAN (--uplink-decap xdp);
+ * without it the tc program does. */
+#define MER_CFG_XDP_DECAP 0x4
 
 /* VXLAN (RFC 7348) framing added in front of the inner IPv4 packet:
  * outer IPv4 (20) + UDP (8) + VXLAN (8) + inner Ethernet (14). */
@@ -123,6 +132,11 @@ enum mer_service_flags {
 	/* internalTrafficPolicy Local: with no backend on this node a new
 	 * flow is dropped (kube-proxy's rule), not refused */
 	MER_SVC_F_DROP_NO_BACKEND = 1u << 1,
+	/* Reached from outside the cluster: a NodePort on a node address, a
+	 * LoadBalancer ingress IP or an externalIP. Served on the uplink (XDP)
+	 * as well as from pods; it has no VIP marker (a node address serves
+	 * other ports than its NodePorts). */
+	MER_SVC_F_EXTERNAL = 1u << 2,
 };
 
 struct mer_service {
@@ -234,6 +248,12 @@ enum mer_ct_flags {
 	 * (pod IP, headless endpoint, gateway relay): it admits the answers at
 	 * decapsulation and is not a reverse translation (no VIP). */
 	MER_CT_F_TUNNEL_FLOW = 1u << 0,
+	/* A flow that came in on the uplink to an external frontend: its
+	 * replies are reverse-translated where they leave (the pod's veth for
+	 * a local backend, the uplink for one on another node, SNAT'd) and
+	 * sent out by a FIB lookup, never up this node's stack (their source
+	 * may be this node's own address). */
+	MER_CT_F_NODEPORT = 1u << 1,
 };
 
 /* ---- Counters -------------------------------------------------------- */
@@ -243,7 +263,12 @@ enum mer_ct_flags {
  * tunnelled (lb_new_flow, lb_ct_hit, lb_ct_reselect or pass_not_service),
  * "ct_reply_restored", counted in addition to lb_ct_hit, and
  * "lb_affinity_hit", counted in addition to lb_new_flow / lb_ct_reselect
- * when session affinity chose the backend. */
+ * when session affinity chose the backend. A packet to an external
+ * frontend on the uplink gets one nodeport_* verdict (or a drop): local
+ * (to a backend on this node, client address kept), snat (to another
+ * node's backend, from this node's address), via_stack (the same, left to
+ * the kernel to forward: no neighbour entry yet), revnat (a reply), and
+ * no_backend (passed to the stack, which refuses it). */
 #define MER_STATS(X)                                                                               \
 	X(PASS_NOT_IPV4, "pass_not_ipv4")                                                          \
 	X(PASS_NOT_SERVICE, "pass_not_service")                                                    \
@@ -283,7 +308,12 @@ enum mer_ct_flags {
 	X(HAIRPIN, "hairpin")                                                                      \
 	X(HAIRPIN_REPLY, "hairpin_reply")                                                          \
 	X(LB_AFFINITY_HIT, "lb_affinity_hit")                                                      \
-	X(DROP_NO_LOCAL_ENDPOINT, "drop_no_local_endpoint")
+	X(DROP_NO_LOCAL_ENDPOINT, "drop_no_local_endpoint")                                        \
+	X(NODEPORT_LOCAL, "nodeport_local")                                                        \
+	X(NODEPORT_SNAT, "nodeport_snat")                                                          \
+	X(NODEPORT_REVNAT, "nodeport_revnat")                                                      \
+	X(NODEPORT_VIA_STACK, "nodeport_via_stack")                                                \
+	X(NODEPORT_NO_BACKEND, "nodeport_no_backend")
 
 #define MER_STAT_ENUM_(name, str) MER_STAT_##name,
 enum mer_stat { MER_STATS(MER_STAT_ENUM_) MER_STAT_MAX };

@@ -162,12 +162,13 @@ static __always_inline int mer_ct_reply_is_flow(const struct mer_ct_entry *e,
  * overwritten: after DNAT two flows from one client port to two VIPs that
  * share a backend have the same tuple, so the second gets another source
  * port (as netfilter remaps), tried MER_NAT_PORT_TRIES times. A pod that
- * reaches itself (hairpin) leaves with MER_HAIRPIN_ADDR as its source.
+ * reaches itself (hairpin) leaves with MER_HAIRPIN_ADDR as its source, and
+ * a flow with snat_addr set leaves from that address (a NodePort flow to
+ * another node's backend). `flags` (MER_CT_F_*) mark both entries.
  * Returns 0, or the drop reason. */
-static __always_inline enum mer_stat mer_ct_create(const struct mer_pkt *p,
-						   const struct mer_service *svc, __u32 backend_id,
-						   const struct mer_backend *be,
-						   struct mer_nat *nat)
+static __always_inline enum mer_stat
+mer_ct_create(const struct mer_pkt *p, const struct mer_service *svc, __u32 backend_id,
+	      const struct mer_backend *be, struct mer_nat *nat, __be32 snat_addr, __u16 flags)
 {
 	struct mer_ct_entry entry = {
 		.backend_id = backend_id,
@@ -179,6 +180,7 @@ static __always_inline enum mer_stat mer_ct_create(const struct mer_pkt *p,
 		.backend_port_be = be->port_be,
 		.nat_addr_be = p->saddr, /* reply: the client's own */
 		.nat_port_be = p->sport,
+		.flags = flags,
 	};
 	struct mer_ct_entry *held;
 	struct mer_ct_key key = {};
@@ -189,7 +191,9 @@ static __always_inline enum mer_stat mer_ct_create(const struct mer_pkt *p,
 	nat->backend_port = be->port_be;
 	nat->saddr = p->saddr;
 	nat->sport = p->sport;
-	if (be->addr_be == p->saddr)
+	if (snat_addr)
+		nat->saddr = snat_addr;
+	else if (be->addr_be == p->saddr)
 		nat->saddr = bpf_htonl(MER_HAIRPIN_ADDR_HOST);
 
 	for (i = 0; i < MER_NAT_PORT_TRIES; i++) {
@@ -215,6 +219,24 @@ static __always_inline enum mer_stat mer_ct_create(const struct mer_pkt *p,
 	if (bpf_map_update_elem(&mer_ct, &key, &entry, BPF_ANY))
 		return MER_STAT_DROP_CT_FULL;
 	return 0;
+}
+
+/* May an existing forward entry carry this packet? An established TCP
+ * flow always may: it follows the backend address in the entry, so it
+ * keeps going while the pod answers even after its endpoint left the
+ * service, whatever other services share the backend (kube-proxy's rule).
+ * A connection's first packet (SYN, a reused port) and UDP must find the
+ * backend still installed as it was; UDP flows of an endpoint removed from
+ * one service while another still uses it are purged by the agent. */
+static __always_inline int mer_ct_usable(const struct mer_pkt *p, const struct mer_ct_entry *ct)
+{
+	__u32 backend_id = ct->backend_id;
+	struct mer_backend *be;
+
+	if (p->proto == IPPROTO_TCP && !p->tcp_syn)
+		return 1;
+	be = bpf_map_lookup_elem(&mer_backends, &backend_id);
+	return be && be->addr_be == ct->backend_addr_be && be->port_be == ct->backend_port_be;
 }
 
 /* The translation an existing forward entry records. */

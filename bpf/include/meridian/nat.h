@@ -22,12 +22,24 @@
 /* RFC 1624 incremental update of a checksum over a changed 32-bit word.
  * Ones' complement sums are byte-order independent, so the raw in-memory
  * values go in as they are. Used for the IPv4 header checksum, which is
- * always complete (never CHECKSUM_PARTIAL), so no helper is needed. */
+ * always complete (never CHECKSUM_PARTIAL), and by XDP for L4 checksums
+ * (frames from a wire carry complete ones). */
 static __always_inline __sum16 mer_csum_replace4(__sum16 check, __be32 from, __be32 to)
 {
 	__u32 sum = (__u16)~check;
 
 	sum += (~from & 0xffff) + (~from >> 16) + (to & 0xffff) + (to >> 16);
+	sum = (sum & 0xffff) + (sum >> 16);
+	sum = (sum & 0xffff) + (sum >> 16);
+	return (__sum16)~sum;
+}
+
+/* The same over a changed 16-bit word (a port). */
+static __always_inline __sum16 mer_csum_replace2(__sum16 check, __be16 from, __be16 to)
+{
+	__u32 sum = (__u16)~check;
+
+	sum += (__u16)~from + (__u16)to;
 	sum = (sum & 0xffff) + (sum >> 16);
 	sum = (sum & 0xffff) + (sum >> 16);
 	return (__sum16)~sum;
@@ -95,6 +107,50 @@ static __always_inline int mer_snat(struct __sk_buff *skb, const struct mer_pkt 
 {
 	return mer_rewrite_addr_port(skb, p, MER_IP_SADDR_OFF, p->saddr, addr,
 				     offsetof(struct udphdr, source), p->sport, port);
+}
+
+/* XDP: the same rewrite on a linear frame, without the skb csum helpers
+ * (XDP has none). The checksums of a received frame are complete, so
+ * both are updated by RFC 1624 arithmetic; a zero UDP checksum ("none")
+ * stays zero, and a result of zero is sent as 0xffff (RFC 768). Returns 0
+ * or -1 when the headers are not there. */
+static __always_inline int mer_xdp_rewrite_addr_port(struct xdp_md *ctx, const struct mer_pkt *p,
+						     __u32 addr_off, __be32 old_addr,
+						     __be32 new_addr, __u32 port_field,
+						     __be16 old_port, __be16 new_port)
+{
+	void *data = (void *)(long)ctx->data;
+	void *data_end = (void *)(long)ctx->data_end;
+	struct iphdr *ip = data + MER_L3_OFF;
+	__u32 l4_off = p->l4_off;
+	__sum16 *check;
+	__be16 *port;
+	__be32 *addr;
+
+	if (l4_off > MER_L3_OFF + 60 || addr_off > MER_L3_OFF + 16)
+		return -1;
+	if ((void *)(ip + 1) > data_end)
+		return -1;
+	port = data + l4_off + port_field;
+	addr = data + addr_off;
+	if (p->proto == IPPROTO_TCP)
+		check = data + l4_off + offsetof(struct tcphdr, check);
+	else
+		check = data + l4_off + offsetof(struct udphdr, check);
+	if ((void *)(port + 1) > data_end || (void *)(addr + 1) > data_end ||
+	    (void *)(check + 1) > data_end)
+		return -1;
+
+	*addr = new_addr;
+	*port = new_port;
+	ip->check = mer_csum_replace4(ip->check, old_addr, new_addr);
+	if (p->proto == IPPROTO_UDP && *check == 0)
+		return 0;
+	*check = mer_csum_replace2(mer_csum_replace4(*check, old_addr, new_addr), old_port,
+				   new_port);
+	if (p->proto == IPPROTO_UDP && *check == 0)
+		*check = (__sum16)0xffff;
+	return 0;
 }
 
 #endif /* MERIDIAN_NAT_H */

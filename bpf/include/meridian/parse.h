@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
-/* Ethernet/IPv4/TCP/UDP parsing into a flat view of the packet. Offsets are
- * kept rather than pointers because the rewrite helpers invalidate packet
- * pointers. */
+/* Ethernet/IPv4/TCP/UDP parsing into a flat view of the packet, one parser
+ * for the tc and the XDP programs. Offsets are kept rather than pointers
+ * because the rewrite helpers invalidate packet pointers. */
 #ifndef MERIDIAN_PARSE_H
 #define MERIDIAN_PARSE_H
 
@@ -27,7 +27,7 @@ enum mer_parse_result {
 };
 
 struct mer_pkt {
-	__u32 len;    /* skb->len at entry, for byte counters */
+	__u32 len;    /* packet length at entry, for byte counters */
 	__u32 l4_off; /* offset of the TCP/UDP header */
 	__be32 saddr;
 	__be32 daddr;
@@ -41,15 +41,21 @@ struct mer_pkt {
 
 #define MER_L3_OFF ((__u32)sizeof(struct ethhdr))
 
-static __always_inline int mer_parse(struct __sk_buff *skb, struct mer_pkt *p)
+/* Longest header run the parser reads: Ethernet, IPv4 with options, TCP
+ * without options (the TCP options are never read). */
+#define MER_PARSE_HDR_MAX (MER_L3_OFF + 60 + (__u32)sizeof(struct tcphdr))
+
+/* The parser itself, context-neutral: it reads the linear bytes [data,
+ * data_end) of a packet of `len` bytes, as tc (after a pull) and XDP both
+ * present them (Cilium's ctx/skb.h, ctx/xdp.h split). */
+static __always_inline int mer_parse_linear(void *data, void *data_end, __u32 len,
+					    struct mer_pkt *p)
 {
-	void *data = (void *)(long)skb->data;
-	void *data_end = (void *)(long)skb->data_end;
 	struct ethhdr *eth = data;
 	struct iphdr *ip;
 	__u32 l4_len;
 
-	p->len = skb->len;
+	p->len = len;
 	if ((void *)(eth + 1) > data_end)
 		return MER_PARSE_NOT_IPV4;
 	if (eth->h_proto != bpf_htons(ETH_P_IP))
@@ -61,7 +67,7 @@ static __always_inline int mer_parse(struct __sk_buff *skb, struct mer_pkt *p)
 	if (ip->version != 4 || ip->ihl < 5)
 		return MER_PARSE_MALFORMED_IP;
 	p->ihl_len = ip->ihl * 4;
-	if (bpf_ntohs(ip->tot_len) < p->ihl_len || bpf_ntohs(ip->tot_len) > skb->len - MER_L3_OFF)
+	if (bpf_ntohs(ip->tot_len) < p->ihl_len || bpf_ntohs(ip->tot_len) > len - MER_L3_OFF)
 		return MER_PARSE_MALFORMED_IP;
 
 	p->saddr = ip->saddr;
@@ -80,14 +86,6 @@ static __always_inline int mer_parse(struct __sk_buff *skb, struct mer_pkt *p)
 
 	if (bpf_ntohs(ip->tot_len) < p->ihl_len + l4_len)
 		return MER_PARSE_TRUNCATED_L4;
-
-	/* Headers of locally sent packets are linear; pull only when not. */
-	if (data + p->l4_off + l4_len > data_end) {
-		if (bpf_skb_pull_data(skb, p->l4_off + l4_len))
-			return MER_PARSE_TRUNCATED_L4;
-		data = (void *)(long)skb->data;
-		data_end = (void *)(long)skb->data_end;
-	}
 	if (p->l4_off > 14 + 60)
 		return MER_PARSE_MALFORMED_IP; /* unreachable; bounds the verifier */
 	if (data + p->l4_off + l4_len > data_end)
@@ -114,6 +112,30 @@ static __always_inline int mer_parse(struct __sk_buff *skb, struct mer_pkt *p)
 		p->l4_hdr_len = sizeof(struct udphdr);
 	}
 	return MER_PARSE_OK;
+}
+
+/* tc: the same parser over an skb whose headers may not all be linear
+ * (headers of locally sent packets are; pull only when not). */
+static __always_inline int mer_parse(struct __sk_buff *skb, struct mer_pkt *p)
+{
+	void *data = (void *)(long)skb->data;
+	void *data_end = (void *)(long)skb->data_end;
+
+	if (data + MER_PARSE_HDR_MAX > data_end && data_end - data < skb->len) {
+		bpf_skb_pull_data(skb, skb->len < MER_PARSE_HDR_MAX ? skb->len : MER_PARSE_HDR_MAX);
+		data = (void *)(long)skb->data;
+		data_end = (void *)(long)skb->data_end;
+	}
+	return mer_parse_linear(data, data_end, skb->len, p);
+}
+
+/* XDP: the frame is linear (no multi-buffer programs here). */
+static __always_inline int mer_parse_xdp(struct xdp_md *ctx, struct mer_pkt *p)
+{
+	void *data = (void *)(long)ctx->data;
+	void *data_end = (void *)(long)ctx->data_end;
+
+	return mer_parse_linear(data, data_end, data_end - data, p);
 }
 
 #endif /* MERIDIAN_PARSE_H */

@@ -13,6 +13,7 @@
 #include "meridian/lb.h"
 #include "meridian/maps.h"
 #include "meridian/nat.h"
+#include "meridian/nodeport.h"
 #include "meridian/parse.h"
 #include "meridian/reject.h"
 #include "meridian/stats.h"
@@ -79,24 +80,6 @@ static __always_inline int mer_from_pod_unparsed(int parsed, const struct mer_pk
 			return mer_verdict(MER_STAT_DROP_TRUNCATED_L4, p, TC_ACT_SHOT);
 		return mer_verdict(MER_STAT_PASS_NOT_SERVICE, p, TC_ACT_OK);
 	}
-}
-
-/* May an existing forward entry carry this packet? An established TCP
- * flow always may: it follows the backend address in the entry, so it
- * keeps going while the pod answers even after its endpoint left the
- * service, whatever other services share the backend (kube-proxy's rule).
- * A connection's first packet (SYN, a reused port) and UDP must find the
- * backend still installed as it was; UDP flows of an endpoint removed from
- * one service while another still uses it are purged by the agent. */
-static __always_inline int mer_ct_usable(const struct mer_pkt *p, const struct mer_ct_entry *ct)
-{
-	__u32 backend_id = ct->backend_id;
-	struct mer_backend *be;
-
-	if (p->proto == IPPROTO_TCP && !p->tcp_syn)
-		return 1;
-	be = bpf_map_lookup_elem(&mer_backends, &backend_id);
-	return be && be->addr_be == ct->backend_addr_be && be->port_be == ct->backend_port_be;
 }
 
 /* Sends a packet the pod sent back down its own veth: the Ethernet
@@ -183,7 +166,7 @@ static __always_inline int mer_from_pod_service(struct __sk_buff *skb, const str
 		be = bpf_map_lookup_elem(&mer_backends, &backend_id);
 		if (!be)
 			return mer_verdict(MER_STAT_DROP_BACKEND_MISSING, p, TC_ACT_SHOT);
-		drop = mer_ct_create(p, svc, backend_id, be, &nat);
+		drop = mer_ct_create(p, svc, backend_id, be, &nat, 0, 0);
 		if (drop)
 			return mer_verdict(drop, p, TC_ACT_SHOT);
 		mer_affinity_note(p, svc, backend_id, now);
@@ -242,6 +225,14 @@ static __always_inline int mer_handle_from_pod(struct __sk_buff *skb)
 	parsed = mer_parse(skb, &p);
 	if (parsed != MER_PARSE_OK)
 		return mer_from_pod_unparsed(parsed, &p);
+
+	/* A NodePort flow's reply, when this pod served it. */
+	if (mer_nodeport_enabled()) {
+		int ret = mer_nodeport_reply_from_pod(skb, &p);
+
+		if (ret >= 0)
+			return ret;
+	}
 
 	if (p.daddr == bpf_htonl(MER_HAIRPIN_ADDR_HOST)) {
 		int ret = mer_hairpin_reply(skb, &p);

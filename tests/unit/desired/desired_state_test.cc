@@ -358,3 +358,297 @@ TEST(DesiredStateNodeViewTest, ExportedEndpointsAreNotFilteredByTheNodeView) {
 
 }  // namespace
 }  // namespace meridian::desired
+
+namespace meridian::desired {
+namespace {
+
+using mcs::test_support::Ip;
+using model::Protocol;
+
+// A LoadBalancer Service shop/edge (ClusterIP 10.96.0.10) with two ports,
+// an externalIP and an ingress IP; endpoints on n1 (one ready, one
+// terminating but serving) and n2 (ready).
+model::ResourceSnapshot Edge() {
+  model::ResourceSnapshot s;
+  model::Service svc;
+  svc.meta.key = {"shop", "edge"};
+  svc.type = model::ServiceType::kLoadBalancer;
+  svc.cluster_ip = Ip("10.96.0.10");
+  svc.ports = {{.name = "http", .protocol = Protocol::kTcp, .port = 80, .node_port = 30080},
+               {.name = "dns", .protocol = Protocol::kUdp, .port = 53, .node_port = 30053}};
+  svc.session_affinity_timeout_s = 600;
+  svc.external_ips = {Ip("198.51.100.7")};
+  svc.load_balancer_ips = {Ip("203.0.113.7")};
+  s.services.push_back(svc);
+  model::EndpointSlice sl;
+  sl.meta.key = {"shop", "edge-1"};
+  sl.service_name = "edge";
+  sl.ports = {{"http", Protocol::kTcp, 8080}, {"dns", Protocol::kUdp, 5353}};
+  const std::vector<std::tuple<const char*, const char*, model::EndpointConditions>> eps = {
+      {"10.1.1.1", "n1", {true, true, false}},
+      {"10.1.1.2", "n1", {false, true, true}},
+      {"10.1.2.1", "n2", {true, true, false}}};
+  for (const auto& [ip, node, cond] : eps) {
+    model::Endpoint ep;
+    ep.addresses = {Ip(ip)};
+    ep.node_name = node;
+    ep.conditions = cond;
+    sl.endpoints.push_back(ep);
+  }
+  s.endpoint_slices.push_back(sl);
+  return s;
+}
+
+DesiredOptions EdgeOptions(const std::string& node = "n1") {
+  return DesiredOptions{.node_name = node,
+                        .nodeport_addresses = {Ip("192.168.1.10"), Ip("10.0.0.10")}};
+}
+
+DesiredState BuildOk(const model::ResourceSnapshot& s, const DesiredOptions& options,
+                     const std::vector<model::ServiceImport>& imports = {}) {
+  auto state = BuildDesiredState(s, imports, options);
+  EXPECT_TRUE(state.ok()) << state.error().message;
+  return state.ok() ? *state : DesiredState{};
+}
+
+// Every frontend, "key" or "key external".
+std::vector<std::string> Keys(const DesiredState& state) {
+  std::vector<std::string> out;
+  for (const auto& [key, fe] : state.frontends)
+    out.push_back(key.ToString() + (fe.external ? " external" : ""));
+  return out;
+}
+
+const Frontend& At(const DesiredState& state, const char* vip, std::uint16_t port,
+                   Protocol protocol = Protocol::kTcp) {
+  static const Frontend kMissing;
+  auto it = state.frontends.find({Ip(vip), port, protocol});
+  EXPECT_NE(it, state.frontends.end()) << vip << ":" << port;
+  return it == state.frontends.end() ? kMissing : it->second;
+}
+
+TEST(DesiredStateExternalTest, NodePortsExternalIpsAndIngressIpsGetExternalFrontends) {
+  auto state = BuildOk(Edge(), EdgeOptions());
+  EXPECT_EQ(Keys(state), (std::vector<std::string>{
+                             "10.0.0.10:30053/UDP external",
+                             "10.0.0.10:30080/TCP external",
+                             "10.96.0.10:53/UDP",
+                             "10.96.0.10:80/TCP",
+                             "192.168.1.10:30053/UDP external",
+                             "192.168.1.10:30080/TCP external",
+                             "198.51.100.7:53/UDP external",
+                             "198.51.100.7:80/TCP external",
+                             "203.0.113.7:53/UDP external",
+                             "203.0.113.7:80/TCP external",
+                         }));
+  // Each is its port's ClusterIP frontend but for the key and the flag.
+  for (const auto& [key, fe] : state.frontends) {
+    SCOPED_TRACE(key.ToString());
+    const Frontend& vip = At(state, "10.96.0.10", fe.port_name == "http" ? 80 : 53,
+                             fe.port_name == "http" ? Protocol::kTcp : Protocol::kUdp);
+    EXPECT_EQ(fe.service, (model::ObjectKey{"shop", "edge"}));
+    EXPECT_EQ(fe.backends, vip.backends);
+    EXPECT_EQ(fe.maglev, vip.maglev);
+    EXPECT_EQ(fe.affinity_timeout_s, 600u);
+    EXPECT_FALSE(fe.drop_without_backends);
+  }
+  EXPECT_EQ(BackendText(At(state, "192.168.1.10", 30080)),
+            (std::vector<std::string>{"10.1.1.1:8080/TCP c0 w1", "10.1.1.2:8080/TCP c0 w0",
+                                      "10.1.2.1:8080/TCP c0 w1"}));
+  // The VIP markers: the ClusterIP only.
+  EXPECT_EQ(state.Vips(), std::set<model::Ipv4Address>{Ip("10.96.0.10")});
+}
+
+TEST(DesiredStateExternalTest, WhichTypesGetWhichFrontends) {
+  auto type = [](model::ServiceType t) {
+    auto s = Edge();
+    s.services[0].type = t;
+    return Keys(BuildOk(s, EdgeOptions()));
+  };
+  // NodePort: no ingress IPs (a stale status is not served).
+  EXPECT_EQ(
+      type(model::ServiceType::kNodePort),
+      (std::vector<std::string>{
+          "10.0.0.10:30053/UDP external", "10.0.0.10:30080/TCP external", "10.96.0.10:53/UDP",
+          "10.96.0.10:80/TCP", "192.168.1.10:30053/UDP external", "192.168.1.10:30080/TCP external",
+          "198.51.100.7:53/UDP external", "198.51.100.7:80/TCP external"}));
+  // ClusterIP: externalIPs only, even with nodePorts in the model.
+  EXPECT_EQ(
+      type(model::ServiceType::kClusterIP),
+      (std::vector<std::string>{"10.96.0.10:53/UDP", "10.96.0.10:80/TCP",
+                                "198.51.100.7:53/UDP external", "198.51.100.7:80/TCP external"}));
+  // Headless: nothing to proxy.
+  auto headless = Edge();
+  headless.services[0].cluster_ip.reset();
+  EXPECT_TRUE(BuildOk(headless, EdgeOptions()).frontends.empty());
+  // No node address given: no NodePort frontends.
+  auto state = BuildOk(Edge(), DesiredOptions{.node_name = "n1"});
+  EXPECT_EQ(Keys(state), (std::vector<std::string>{
+                             "10.96.0.10:53/UDP", "10.96.0.10:80/TCP",
+                             "198.51.100.7:53/UDP external", "198.51.100.7:80/TCP external",
+                             "203.0.113.7:53/UDP external", "203.0.113.7:80/TCP external"}));
+}
+
+// --nodeport-range, bounds included.
+TEST(DesiredStateExternalTest, NodePortsOutsideTheRangeAreNotServed) {
+  auto nodeports = [](std::uint16_t http, std::uint16_t dns, std::uint16_t min, std::uint16_t max) {
+    auto s = Edge();
+    s.services[0].external_ips.clear();
+    s.services[0].load_balancer_ips.clear();
+    s.services[0].ports[0].node_port = http;
+    s.services[0].ports[1].node_port = dns;
+    auto options = DesiredOptions{.nodeport_addresses = {Ip("192.168.1.10")}};
+    if (min) options.nodeport_min = min;
+    if (max) options.nodeport_max = max;
+    std::vector<std::string> out;
+    for (const auto& [key, fe] : BuildOk(s, options).frontends) {
+      if (fe.external) out.push_back(key.ToString());
+    }
+    return out;
+  };
+  EXPECT_EQ(nodeports(30000, 32767, 0, 0),
+            (std::vector<std::string>{"192.168.1.10:30000/TCP", "192.168.1.10:32767/UDP"}));
+  EXPECT_EQ(nodeports(29999, 32768, 0, 0), std::vector<std::string>{});
+  EXPECT_EQ(nodeports(30080, 8053, 8000, 9000), std::vector<std::string>{"192.168.1.10:8053/UDP"});
+  EXPECT_EQ(nodeports(30080, 30053, 30053, 30053),
+            std::vector<std::string>{"192.168.1.10:30053/UDP"});
+}
+
+// externalTrafficPolicy Local: this node's endpoints only, the terminating
+// rules applied among them; none here (or no node name): dropped.
+TEST(DesiredStateExternalTest, ExternalTrafficPolicyLocalKeepsThisNodesEndpoints) {
+  auto s = Edge();
+  s.services[0].external_traffic_policy = model::TrafficPolicy::kLocal;
+  auto n1 = BuildOk(s, EdgeOptions("n1"));
+  for (const char* addr : {"192.168.1.10", "10.0.0.10"}) {
+    const Frontend& fe = At(n1, addr, 30080);
+    EXPECT_EQ(BackendText(fe),
+              (std::vector<std::string>{"10.1.1.1:8080/TCP c0 w1", "10.1.1.2:8080/TCP c0 w0"}));
+    EXPECT_TRUE(fe.drop_without_backends);
+    EXPECT_TRUE(fe.external);
+  }
+  EXPECT_EQ(BackendText(At(n1, "203.0.113.7", 80)), BackendText(At(n1, "10.0.0.10", 30080)));
+  EXPECT_EQ(BackendText(At(n1, "198.51.100.7", 53, Protocol::kUdp)),
+            (std::vector<std::string>{"10.1.1.1:5353/UDP c0 w1", "10.1.1.2:5353/UDP c0 w0"}));
+  // The ClusterIP is not external: every endpoint, refused when none.
+  EXPECT_EQ(At(n1, "10.96.0.10", 80).backends.size(), 3u);
+  EXPECT_FALSE(At(n1, "10.96.0.10", 80).drop_without_backends);
+  // The Maglev table is the one of the node's own backends.
+  EXPECT_NE(At(n1, "203.0.113.7", 80).maglev, At(n1, "10.96.0.10", 80).maglev);
+  EXPECT_EQ(At(n1, "203.0.113.7", 80).maglev, At(n1, "192.168.1.10", 30080).maglev);
+
+  EXPECT_EQ(BackendText(At(BuildOk(s, EdgeOptions("n2")), "192.168.1.10", 30080)),
+            std::vector<std::string>{"10.1.2.1:8080/TCP c0 w1"});
+  // This node's ready endpoint gone: its terminating one takes new flows,
+  // though n2 has a ready one (KEP-1669 within the node's view).
+  auto unready = s;
+  unready.endpoint_slices[0].endpoints[0].conditions = {false, false, false};
+  auto unready_state = BuildOk(unready, EdgeOptions("n1"));
+  const Frontend& fallback = At(unready_state, "192.168.1.10", 30080);
+  EXPECT_EQ(BackendText(fallback), std::vector<std::string>{"10.1.1.2:8080/TCP c0 w1"});
+  EXPECT_FALSE(fallback.maglev.empty());
+  for (const char* node : {"n9", ""}) {
+    SCOPED_TRACE(node);
+    auto state = BuildOk(s, EdgeOptions(node));
+    const Frontend& none = At(state, "198.51.100.7", 80);
+    EXPECT_TRUE(none.backends.empty());
+    EXPECT_TRUE(none.maglev.empty());
+    EXPECT_TRUE(none.drop_without_backends);
+  }
+}
+
+// internalTrafficPolicy and topology hints are for the cluster's own pods:
+// external traffic (Cluster policy) reaches every endpoint.
+TEST(DesiredStateExternalTest, InternalPolicyAndHintsDoNotApplyToExternalTraffic) {
+  auto s = Edge();
+  s.services[0].internal_traffic_policy = model::TrafficPolicy::kLocal;
+  auto state = BuildOk(s, EdgeOptions("n2"));
+  EXPECT_EQ(BackendText(At(state, "10.96.0.10", 80)),
+            std::vector<std::string>{"10.1.2.1:8080/TCP c0 w1"});
+  EXPECT_TRUE(At(state, "10.96.0.10", 80).drop_without_backends);
+  const Frontend& np = At(state, "192.168.1.10", 30080);
+  EXPECT_EQ(np.backends.size(), 3u);
+  EXPECT_FALSE(np.drop_without_backends);
+
+  auto hinted = Edge();
+  hinted.services[0].prefer_close = true;
+  for (auto& ep : hinted.endpoint_slices[0].endpoints) {
+    ep.zone = ep.node_name == "n1" ? "a" : "b";
+    ep.zone_hints = {ep.zone};
+  }
+  auto zoned = BuildDesiredState(
+      hinted,
+      DesiredOptions{.node_name = "n2", .node_zone = "b", .nodeport_addresses = {Ip("10.0.0.10")}});
+  ASSERT_TRUE(zoned.ok()) << zoned.error().message;
+  EXPECT_EQ(At(*zoned, "10.96.0.10", 80).backends.size(), 1u);
+  EXPECT_EQ(At(*zoned, "10.0.0.10", 30080).backends.size(), 3u);
+  EXPECT_EQ(At(*zoned, "198.51.100.7", 80).backends.size(), 3u);
+}
+
+// A key a VIP holds stays the VIP's (an externalIP must not take over
+// another Service's ClusterIP or a ClusterSet VIP); of two external
+// frontends with one key, the first Service's stays.
+TEST(DesiredStateExternalTest, EarlierFrontendsKeepTheirKeys) {
+  auto s = Edge();
+  model::Service other;
+  other.meta.key = {"shop", "other"};
+  other.cluster_ip = Ip("10.96.0.20");
+  other.ports = {{.name = "http", .protocol = Protocol::kTcp, .port = 80}};
+  s.services.push_back(other);
+  // Sorted after shop/edge: its externalIP collides with edge's ingress
+  // IP, and edge's ClusterIP, and the ClusterSet VIP.
+  model::Service late;
+  late.meta.key = {"shop", "late"};
+  late.cluster_ip = Ip("10.96.0.30");
+  late.ports = {{.name = "http", .protocol = Protocol::kTcp, .port = 80}};
+  late.external_ips = {Ip("203.0.113.7"), Ip("10.96.0.20"), Ip("10.255.0.1"), Ip("198.51.100.9")};
+  s.services.push_back(late);
+  s.services[0].external_ips = {Ip("10.96.0.20")};  // edge: other's ClusterIP
+
+  auto imp = WebImport({});
+  auto state = BuildOk(s, EdgeOptions(), {imp});
+  const Frontend& vip = At(state, "10.96.0.20", 80);
+  EXPECT_EQ(vip.service, (model::ObjectKey{"shop", "other"}));
+  EXPECT_FALSE(vip.external);
+  const Frontend& clusterset = At(state, "10.255.0.1", 80);
+  EXPECT_EQ(clusterset.service, (model::ObjectKey{"shop", "web"}));
+  EXPECT_FALSE(clusterset.external);
+  const Frontend& ingress = At(state, "203.0.113.7", 80);
+  EXPECT_EQ(ingress.service, (model::ObjectKey{"shop", "edge"}));
+  EXPECT_TRUE(ingress.external);
+  EXPECT_EQ(At(state, "198.51.100.9", 80).service, (model::ObjectKey{"shop", "late"}));
+  // edge's externalIP on other's ClusterIP at port 53/UDP: a free key, an
+  // external frontend; the address stays a VIP through other's frontend.
+  EXPECT_TRUE(At(state, "10.96.0.20", 53, Protocol::kUdp).external);
+  EXPECT_EQ(state.Vips(), (std::set<model::Ipv4Address>{Ip("10.96.0.10"), Ip("10.96.0.20"),
+                                                        Ip("10.96.0.30"), Ip("10.255.0.1")}));
+}
+
+// External frontends share and reuse Maglev tables as VIPs do.
+TEST(DesiredStateExternalTest, ExternalFrontendsReuseMaglevTables) {
+  auto s = Edge();
+  s.services[0].external_traffic_policy = model::TrafficPolicy::kLocal;
+  auto first = BuildOk(s, EdgeOptions());
+  // Every table, built or shared, is the one its backends give.
+  for (const auto& [key, fe] : first.frontends) {
+    std::vector<lb::MaglevBackend> mb;
+    for (const auto& b : fe.backends) mb.push_back({b.key.ToString(), b.weight});
+    auto want = lb::BuildMaglevTable(mb, lb::MaglevConfig{});
+    ASSERT_TRUE(want.ok());
+    EXPECT_EQ(fe.maglev, *want) << key.ToString();
+  }
+  // A doctored previous table proves reuse.
+  DesiredState previous = first;
+  auto& doctored = previous.frontends.at({Ip("192.168.1.10"), 30080, Protocol::kTcp}).maglev;
+  doctored.assign(doctored.size(), 1);
+  auto again =
+      BuildOk(s, DesiredOptions{.node_name = "n1",
+                                .nodeport_addresses = {Ip("192.168.1.10"), Ip("10.0.0.10")},
+                                .previous = &previous});
+  EXPECT_EQ(At(again, "192.168.1.10", 30080).maglev, doctored);
+  EXPECT_EQ(At(again, "10.0.0.10", 30080).maglev,
+            first.frontends.at({Ip("10.0.0.10"), 30080, Protocol::kTcp}).maglev);
+}
+
+}  // namespace
+}  // namespace meridian::desired

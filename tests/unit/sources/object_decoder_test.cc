@@ -69,6 +69,24 @@ spec:
 )",
     R"(apiVersion: v1
 kind: Service
+metadata: {name: edge, namespace: shop}
+spec:
+  type: LoadBalancer
+  clusterIP: 10.96.0.11
+  externalIPs: [198.51.100.7, "2001:db8::7"]
+  externalTrafficPolicy: Local
+  healthCheckNodePort: 32100
+  ports:
+  - {name: https, port: 443, targetPort: 8443, protocol: TCP, nodePort: 30443}
+status:
+  loadBalancer:
+    ingress:
+    - {ip: 203.0.113.7, ipMode: VIP}
+    - {hostname: lb.example.com}
+    - {ip: 203.0.113.8, ipMode: Proxy}
+)",
+    R"(apiVersion: v1
+kind: Service
 metadata: {name: headless}
 spec: {clusterIP: None, ports: [{port: 5432}]}
 )",

@@ -1,0 +1,303 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/* External frontends (NodePorts on node addresses, LoadBalancer ingress
+ * IPs, externalIPs: MER_SVC_F_EXTERNAL) served by XDP on the uplink, where
+ * traffic from outside the cluster arrives.
+ *
+ * A new flow is balanced exactly as a pod's would be (conntrack, session
+ * affinity, the frontend's Maglev table: every node that receives the flow
+ * picks the same backend). Then:
+ *   - a backend on this node (the FIB routes it elsewhere than the uplink)
+ *     gets the packet DNAT'd only, up the stack: the client's address is
+ *     kept. Its replies are reverse-translated on its veth (pod.h) and
+ *     sent out by FIB lookup, since their source may be this node's own
+ *     address, which the stack would take for a martian;
+ *   - a backend on another node gets it SNAT'd to this node's address
+ *     (kube-proxy's rule: the reply must come back here to be reversed),
+ *     forwarded straight back out of the uplink (XDP_TX) when the FIB knows
+ *     the next hop's MAC, else up the stack (the agent sets accept_local
+ *     on the uplink for that). Its replies arrive here and are reversed
+ *     by mer_nodeport_reply.
+ * Each packet gets one nodeport_* verdict or a drop (abi.h). Everything
+ * else is left to the rest of the uplink path (decapsulation, the stack). */
+#ifndef MERIDIAN_NODEPORT_H
+#define MERIDIAN_NODEPORT_H
+
+#include <stddef.h>
+#include <linux/bpf.h>
+#include <linux/if_ether.h>
+#include <linux/in.h>
+#include <linux/ip.h>
+#include <linux/pkt_cls.h>
+#include <linux/udp.h>
+#include <bpf/bpf_endian.h>
+#include <bpf/bpf_helpers.h>
+
+#include "meridian/abi.h"
+#include "meridian/lb.h"
+#include "meridian/maps.h"
+#include "meridian/nat.h"
+#include "meridian/parse.h"
+#include "meridian/stats.h"
+
+#ifndef AF_INET
+#define AF_INET 2
+#endif
+
+static __always_inline int mer_nodeport_enabled(void)
+{
+	return mer_cfg.flags & MER_CFG_NODEPORT;
+}
+
+/* Fills a FIB query for the IPv4 packet at `ip` as it now is. */
+static __always_inline void mer_fib_params(struct bpf_fib_lookup *fib, const struct iphdr *ip,
+					   __u32 ifindex)
+{
+	fib->family = AF_INET;
+	fib->tos = ip->tos;
+	fib->l4_protocol = ip->protocol;
+	fib->tot_len = bpf_ntohs(ip->tot_len);
+	fib->ipv4_src = ip->saddr;
+	fib->ipv4_dst = ip->daddr;
+	fib->ifindex = ifindex;
+}
+
+/* A forwarded packet loses one hop of TTL, as the stack would take. */
+static __always_inline void mer_ttl_dec(struct iphdr *ip)
+{
+	__be16 before = *(__be16 *)&ip->ttl; /* ttl and protocol: one word */
+
+	ip->ttl--;
+	ip->check = mer_csum_replace2(ip->check, before, *(__be16 *)&ip->ttl);
+}
+
+/* Is `addr` reached through another interface than the uplink (a pod of
+ * this node)? The kernel's own routes decide, so no per-backend state is
+ * kept. An address the FIB cannot route counts as remote. */
+static __always_inline int mer_xdp_is_local(struct xdp_md *ctx, __be32 src, __be32 addr)
+{
+	struct bpf_fib_lookup fib = {
+		.family = AF_INET,
+		.ipv4_src = src,
+		.ipv4_dst = addr,
+		.ifindex = ctx->ingress_ifindex,
+	};
+	int rc = bpf_fib_lookup(ctx, &fib, sizeof(fib), 0);
+
+	if (rc != BPF_FIB_LKUP_RET_SUCCESS && rc != BPF_FIB_LKUP_RET_NO_NEIGH)
+		return 0;
+	return fib.ifindex != ctx->ingress_ifindex;
+}
+
+/* Sends a translated frame to its next hop: out of the interface the FIB
+ * names, Ethernet addresses set and TTL taken, or up the stack when the
+ * FIB cannot say (no neighbour entry yet, TTL expiring: the stack resolves,
+ * or answers time-exceeded). Counted as `fwd` or `stack`. */
+static __always_inline int mer_xdp_forward(struct xdp_md *ctx, const struct mer_pkt *p,
+					   enum mer_stat fwd, enum mer_stat stack)
+{
+	void *data = (void *)(long)ctx->data;
+	void *data_end = (void *)(long)ctx->data_end;
+	struct ethhdr *eth = data;
+	struct iphdr *ip = data + MER_L3_OFF;
+	struct bpf_fib_lookup fib = {};
+	int rc;
+
+	if ((void *)(ip + 1) > data_end)
+		return mer_count(MER_STAT_DROP_REWRITE_FAILED, p->len), XDP_DROP;
+	mer_fib_params(&fib, ip, ctx->ingress_ifindex);
+	rc = bpf_fib_lookup(ctx, &fib, sizeof(fib), 0);
+	if (rc != BPF_FIB_LKUP_RET_SUCCESS || ip->ttl <= 1) {
+		mer_count(stack, p->len);
+		return XDP_PASS;
+	}
+	mer_ttl_dec(ip);
+	__builtin_memcpy(eth->h_dest, fib.dmac, ETH_ALEN);
+	__builtin_memcpy(eth->h_source, fib.smac, ETH_ALEN);
+	mer_count(fwd, p->len);
+	if (fib.ifindex == ctx->ingress_ifindex)
+		return XDP_TX;
+	return bpf_redirect(fib.ifindex, 0);
+}
+
+/* Applies a flow's translation in XDP: the destination always, the source
+ * when it is SNAT'd or its port remapped. */
+static __always_inline int mer_xdp_translate(struct xdp_md *ctx, const struct mer_pkt *p,
+					     const struct mer_nat *nat)
+{
+	if (mer_xdp_rewrite_addr_port(ctx, p, MER_IP_DADDR_OFF, p->daddr, nat->backend_addr,
+				      offsetof(struct udphdr, dest), p->dport, nat->backend_port))
+		return -1;
+	if (nat->saddr == p->saddr && nat->sport == p->sport)
+		return 0;
+	return mer_xdp_rewrite_addr_port(ctx, p, MER_IP_SADDR_OFF, p->saddr, nat->saddr,
+					 offsetof(struct udphdr, source), p->sport, nat->sport);
+}
+
+/* A reply of a SNAT'd flow, from the backend's node to this node's
+ * address: backend:port -> node:port becomes frontend:port -> client:port.
+ * Returns -1 when the packet is no such reply. */
+static __always_inline int mer_nodeport_reply(struct xdp_md *ctx, const struct mer_pkt *p)
+{
+	struct mer_ct_entry *ct;
+	struct mer_ct_key key;
+	__be32 client, vip;
+	__be16 cport, vport;
+
+	mer_ct_forward_key(&key, p);
+	key.dir = MER_CT_REPLY;
+	ct = bpf_map_lookup_elem(&mer_ct, &key);
+	if (!ct || !(ct->flags & MER_CT_F_NODEPORT))
+		return -1;
+	client = ct->nat_addr_be;
+	cport = ct->nat_port_be;
+	vip = ct->vip_be;
+	vport = ct->vport_be;
+	if (mer_xdp_rewrite_addr_port(ctx, p, MER_IP_SADDR_OFF, p->saddr, vip,
+				      offsetof(struct udphdr, source), p->sport, vport) ||
+	    mer_xdp_rewrite_addr_port(ctx, p, MER_IP_DADDR_OFF, p->daddr, client,
+				      offsetof(struct udphdr, dest), p->dport, cport)) {
+		mer_count(MER_STAT_DROP_REWRITE_FAILED, p->len);
+		return XDP_DROP;
+	}
+	return mer_xdp_forward(ctx, p, MER_STAT_NODEPORT_REVNAT, MER_STAT_NODEPORT_REVNAT);
+}
+
+/* A packet to an external frontend. */
+static __always_inline int mer_nodeport_forward(struct xdp_md *ctx, const struct mer_pkt *p,
+						const struct mer_service *svc)
+{
+	struct mer_ct_entry *ct;
+	struct mer_ct_key key;
+	struct mer_nat nat;
+	int have = 0;
+
+	mer_ct_forward_key(&key, p);
+	ct = bpf_map_lookup_elem(&mer_ct, &key);
+	if (ct && mer_ct_usable(p, ct)) {
+		mer_ct_nat(ct, &nat);
+		mer_ct_restore_reply(p, ct);
+		have = 1;
+	}
+	if (!have) {
+		enum mer_stat drop = MER_STAT_DROP_NO_MAGLEV_TABLE;
+		struct mer_backend *be;
+		__be32 snat = 0;
+		__u32 backend_id;
+		__u64 now;
+
+		if (svc->backend_count == 0) {
+			/* externalTrafficPolicy Local without a local endpoint:
+			 * dropped (kube-proxy). Otherwise the stack refuses it: a
+			 * node address has no socket on the NodePort. */
+			if (svc->flags & MER_SVC_F_DROP_NO_BACKEND) {
+				mer_count(MER_STAT_DROP_NO_LOCAL_ENDPOINT, p->len);
+				return XDP_DROP;
+			}
+			mer_count(MER_STAT_NODEPORT_NO_BACKEND, p->len);
+			return XDP_PASS;
+		}
+		now = bpf_ktime_get_ns();
+		backend_id = mer_affinity_backend(p, svc, now);
+		if (!backend_id)
+			backend_id = mer_maglev_select(p, svc, &drop);
+		if (!backend_id) {
+			mer_count(drop, p->len);
+			return XDP_DROP;
+		}
+		be = bpf_map_lookup_elem(&mer_backends, &backend_id);
+		if (!be) {
+			mer_count(MER_STAT_DROP_BACKEND_MISSING, p->len);
+			return XDP_DROP;
+		}
+		if (!mer_xdp_is_local(ctx, mer_cfg.snat_addr_be, be->addr_be))
+			snat = mer_cfg.snat_addr_be;
+		drop = mer_ct_create(p, svc, backend_id, be, &nat, snat, MER_CT_F_NODEPORT);
+		if (drop) {
+			mer_count(drop, p->len);
+			return XDP_DROP;
+		}
+		mer_affinity_note(p, svc, backend_id, now);
+	}
+	if (mer_xdp_translate(ctx, p, &nat)) {
+		mer_count(MER_STAT_DROP_REWRITE_FAILED, p->len);
+		return XDP_DROP;
+	}
+	if (nat.saddr == p->saddr) {
+		mer_count(MER_STAT_NODEPORT_LOCAL, p->len);
+		return XDP_PASS;
+	}
+	return mer_xdp_forward(ctx, p, MER_STAT_NODEPORT_SNAT, MER_STAT_NODEPORT_VIA_STACK);
+}
+
+/* The uplink's XDP entry for external frontends: returns the XDP action,
+ * or -1 when the packet is not for one (the caller goes on). */
+static __always_inline int mer_handle_xdp_nodeport(struct xdp_md *ctx)
+{
+	struct mer_service *svc;
+	struct mer_pkt p = {};
+	int ret;
+
+	if (!mer_nodeport_enabled() || mer_parse_xdp(ctx, &p) != MER_PARSE_OK)
+		return -1;
+	ret = mer_nodeport_reply(ctx, &p);
+	if (ret >= 0)
+		return ret;
+	svc = mer_service_lookup(&p);
+	if (!svc || !(svc->flags & MER_SVC_F_EXTERNAL))
+		return -1;
+	return mer_nodeport_forward(ctx, &p, svc);
+}
+
+/* tc, a pod's veth: a reply of a NodePort flow served by this pod, which
+ * kept the client's address: backend:port -> client becomes
+ * frontend:port -> client, then sent by FIB lookup (bpf_redirect_neigh
+ * resolves the next hop) rather than up the stack, which would drop a
+ * packet from its own address as a martian. Returns -1 when the packet is
+ * no such reply. */
+static __always_inline int mer_nodeport_reply_from_pod(struct __sk_buff *skb,
+						       const struct mer_pkt *p)
+{
+	struct bpf_fib_lookup fib = {};
+	struct mer_ct_entry *ct;
+	struct mer_ct_key key;
+	void *data, *data_end;
+	__be16 client_port;
+	struct iphdr *ip;
+	int rc;
+
+	if (!mer_nodeport_enabled())
+		return -1;
+	mer_ct_forward_key(&key, p);
+	key.dir = MER_CT_REPLY;
+	ct = bpf_map_lookup_elem(&mer_ct, &key);
+	if (!ct || !(ct->flags & MER_CT_F_NODEPORT))
+		return -1;
+	client_port = ct->nat_port_be;
+	if (mer_snat(skb, p, ct->vip_be, ct->vport_be))
+		goto rewrite_failed;
+	if (client_port != p->dport &&
+	    mer_rewrite_addr_port(skb, p, MER_IP_DADDR_OFF, p->daddr, p->daddr,
+				  offsetof(struct udphdr, dest), p->dport, client_port))
+		goto rewrite_failed;
+
+	data = (void *)(long)skb->data;
+	data_end = (void *)(long)skb->data_end;
+	ip = data + MER_L3_OFF;
+	if ((void *)(ip + 1) > data_end)
+		goto rewrite_failed;
+	mer_fib_params(&fib, ip, skb->ifindex);
+	rc = bpf_fib_lookup(skb, &fib, sizeof(fib), 0);
+	if ((rc != BPF_FIB_LKUP_RET_SUCCESS && rc != BPF_FIB_LKUP_RET_NO_NEIGH) || ip->ttl <= 1) {
+		mer_count(MER_STAT_NODEPORT_VIA_STACK, p->len);
+		return TC_ACT_OK;
+	}
+	mer_ttl_dec(ip);
+	mer_count(MER_STAT_NODEPORT_REVNAT, p->len);
+	return bpf_redirect_neigh(fib.ifindex, NULL, 0, 0);
+
+rewrite_failed:
+	mer_count(MER_STAT_DROP_REWRITE_FAILED, p->len);
+	return TC_ACT_SHOT;
+}
+
+#endif /* MERIDIAN_NODEPORT_H */

@@ -1,0 +1,321 @@
+// The uplink XDP program's NodePort / LoadBalancer path under
+// BPF_PROG_TEST_RUN, in a private network namespace that gives its FIB
+// lookups something to find (see main):
+//   up0  172.16.1.11/24, MAC 02:bb:00:00:00:01 (this node's uplink)
+//   node 2 at 172.16.1.12 (02:aa:00:00:00:02) holds pods 10.1.2.0/24
+//   node 3 at 172.16.1.13, no neighbour entry, holds 10.1.3.0/24
+//   pod0 (a veth) holds this node's pods 10.1.1.0/24
+//   the outside client 172.16.1.200 (02:cc:00:00:00:c8)
+// Every rewritten byte and both checksums are asserted, with each verdict
+// and counter.
+#include <net/if.h>
+#include <sched.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+
+#include "datapath_fixture.h"
+
+namespace meridian::testing {
+namespace {
+
+constexpr char kNodeIp[] = "172.16.1.11";
+constexpr char kClient[] = "172.16.1.200";
+constexpr char kLbIp[] = "192.0.2.10";
+constexpr std::uint8_t kUplinkMac[6] = {0x02, 0xbb, 0, 0, 0, 0x01};
+constexpr std::uint8_t kNode2Mac[6] = {0x02, 0xaa, 0, 0, 0, 0x02};
+constexpr std::uint8_t kClientMac[6] = {0x02, 0xcc, 0, 0, 0, 0xc8};
+
+model::ResourceSnapshot NodePortService(const std::vector<std::string>& endpoints,
+                                        model::Protocol proto = model::Protocol::kTcp,
+                                        model::TrafficPolicy etp = model::TrafficPolicy::kCluster) {
+  model::ResourceSnapshot s;
+  auto svc = MakeService("web", "10.96.0.10", {{"http", proto, 80, 8080, ""}});
+  svc.type = model::ServiceType::kLoadBalancer;
+  svc.ports[0].node_port = 30080;
+  svc.load_balancer_ips = {*model::Ipv4Address::Parse(kLbIp)};
+  svc.external_traffic_policy = etp;
+  s.services.push_back(svc);
+  auto slice = MakeSlice("web", endpoints, {{"http", proto, 8080}});
+  for (auto& ep : slice.endpoints) {
+    ep.node_name = ep.addresses[0].ToString().rfind("10.1.1.", 0) == 0 ? "node-1" : "node-2";
+  }
+  s.endpoint_slices.push_back(slice);
+  return s;
+}
+
+class NodePortTest : public DatapathTest {
+ protected:
+  NodePortTest() {
+    config_ = mer_config{.uplink_ifindex = if_nametoindex("up0"),
+                         .uplink_mtu = 1500,
+                         .flags = MER_CFG_NODEPORT,
+                         .snat_addr_be = Ip(kNodeIp)};
+    nodeport_addresses_ = {*model::Ipv4Address::Parse(kNodeIp)};
+    node_name_ = "node-1";
+  }
+  RunResult Xdp(const Bytes& in) {
+    return RunXdpOn(dp_->xdp_from_uplink_fd(), in, static_cast<int>(if_nametoindex("up0")));
+  }
+  static Bytes FromClient(const char* dst, std::uint16_t dport, bool udp = false) {
+    auto p = Packet().Eth("02:cc:00:00:00:c8", "02:bb:00:00:00:01").Ipv4(kClient, dst);
+    if (udp) {
+      p.Udp(40000, dport);
+    } else {
+      p.Tcp(40000, dport);
+    }
+    return p.Payload("hello").Build();
+  }
+  static void ExpectValidChecksums(const Bytes& b) {
+    PacketView v{b};
+    EXPECT_EQ(v.ip_csum_residue(), 0) << "IPv4 header checksum";
+    EXPECT_EQ(v.l4_csum_residue(), 0) << "L4 checksum";
+  }
+  static void ExpectMacs(const Bytes& b, const std::uint8_t* dst, const std::uint8_t* src) {
+    EXPECT_EQ(std::memcmp(&b[0], dst, 6), 0) << "destination MAC";
+    EXPECT_EQ(std::memcmp(&b[6], src, 6), 0) << "source MAC";
+  }
+  // Only the bytes at `changed` offsets may differ between in and out.
+  static void ExpectOnlyChanged(const Bytes& in, const Bytes& out,
+                                const std::vector<std::size_t>& changed) {
+    ASSERT_EQ(in.size(), out.size());
+    for (std::size_t i = 0; i < in.size(); ++i) {
+      if (std::find(changed.begin(), changed.end(), i) != changed.end()) continue;
+      EXPECT_EQ(in[i], out[i]) << "byte " << i << " changed";
+    }
+  }
+};
+
+// Offsets in an Ethernet + 20-byte IPv4 + TCP/UDP frame.
+std::vector<std::size_t> Range(std::size_t from, std::size_t n) {
+  std::vector<std::size_t> v;
+  for (std::size_t i = 0; i < n; ++i) v.push_back(from + i);
+  return v;
+}
+std::vector<std::size_t> Join(std::initializer_list<std::vector<std::size_t>> parts) {
+  std::vector<std::size_t> v;
+  for (const auto& p : parts) v.insert(v.end(), p.begin(), p.end());
+  return v;
+}
+const auto kMacs = Range(0, 12);
+const auto kTtlAndIpCsum = Join({Range(22, 1), Range(24, 2)});
+const auto kSaddr = Range(26, 4), kDaddr = Range(30, 4);
+const auto kSport = Range(34, 2), kDport = Range(36, 2);
+const auto kTcpCsum = Range(50, 2), kUdpCsum = Range(40, 2);
+
+// "should be able to create a functioning NodePort service", a backend on
+// this node: DNAT only, the client's address kept, up the stack; the
+// pod's reply leaves its veth as node:30080 -> client, redirected.
+TEST_F(NodePortTest, LocalBackendIsDnatOnlyAndTheReplyIsReversedOnThePodVeth) {
+  Install(NodePortService({"10.1.1.11"}));
+  CounterDelta();
+  Bytes in = FromClient(kNodeIp, 30080);
+  auto r = Xdp(in);
+  ASSERT_EQ(r.verdict, XDP_PASS);
+  PacketView v{r.out};
+  EXPECT_EQ(v.saddr(), Ip(kClient));
+  EXPECT_EQ(v.sport(), 40000);
+  EXPECT_EQ(v.daddr(), Ip("10.1.1.11"));
+  EXPECT_EQ(v.dport(), 8080);
+  ExpectValidChecksums(r.out);
+  ExpectOnlyChanged(in, r.out, Join({kDaddr, kDport, Range(24, 2), kTcpCsum}));
+  EXPECT_EQ(CounterDelta(), (std::map<std::string, std::uint64_t>{{"nodeport_local", 1}}));
+
+  Bytes reply = Packet()
+                    .Eth("02:00:00:00:00:11", "02:00:00:00:00:01")
+                    .Ipv4("10.1.1.11", kClient)
+                    .Tcp(8080, 40000, 0x12)
+                    .Payload("world")
+                    .Build();
+  auto back = FromPod(reply);
+  EXPECT_EQ(back.verdict, TC_ACT_REDIRECT);
+  PacketView b{back.out};
+  EXPECT_EQ(b.saddr(), Ip(kNodeIp));
+  EXPECT_EQ(b.sport(), 30080);
+  EXPECT_EQ(b.daddr(), Ip(kClient));
+  EXPECT_EQ(b.dport(), 40000);
+  EXPECT_EQ(back.out[22], 63) << "TTL taken";
+  ExpectValidChecksums(back.out);
+  EXPECT_EQ(CounterDelta(), (std::map<std::string, std::uint64_t>{{"nodeport_revnat", 1}}));
+}
+
+// A backend on node 2: SNAT to this node's address, sent straight back out
+// of the uplink to node 2's MAC; node 2's answer is reversed here and sent
+// to the client.
+TEST_F(NodePortTest, RemoteBackendIsSnatAndTransmittedAndItsReplyReversed) {
+  Install(NodePortService({"10.1.2.11"}));
+  CounterDelta();
+  Bytes in = FromClient(kNodeIp, 30080);
+  auto r = Xdp(in);
+  ASSERT_EQ(r.verdict, XDP_TX);
+  PacketView v{r.out};
+  EXPECT_EQ(v.saddr(), Ip(kNodeIp));
+  EXPECT_EQ(v.sport(), 40000) << "the client's port is kept when free";
+  EXPECT_EQ(v.daddr(), Ip("10.1.2.11"));
+  EXPECT_EQ(v.dport(), 8080);
+  EXPECT_EQ(r.out[22], 63);
+  ExpectMacs(r.out, kNode2Mac, kUplinkMac);
+  ExpectValidChecksums(r.out);
+  ExpectOnlyChanged(in, r.out, Join({kMacs, kTtlAndIpCsum, kSaddr, kDaddr, kDport, kTcpCsum}));
+  EXPECT_EQ(CounterDelta(), (std::map<std::string, std::uint64_t>{{"nodeport_snat", 1}}));
+
+  // The same flow again: conntrack, same rewrite.
+  auto again = Xdp(FromClient(kNodeIp, 30080));
+  EXPECT_EQ(again.out, r.out);
+
+  Bytes reply = Packet()
+                    .Eth("02:aa:00:00:00:02", "02:bb:00:00:00:01")
+                    .Ipv4("10.1.2.11", kNodeIp)
+                    .Tcp(8080, 40000, 0x12)
+                    .Payload("world")
+                    .Build();
+  auto back = Xdp(reply);
+  ASSERT_EQ(back.verdict, XDP_TX);
+  PacketView b{back.out};
+  EXPECT_EQ(b.saddr(), Ip(kNodeIp));
+  EXPECT_EQ(b.sport(), 30080);
+  EXPECT_EQ(b.daddr(), Ip(kClient));
+  EXPECT_EQ(b.dport(), 40000);
+  ExpectMacs(back.out, kClientMac, kUplinkMac);
+  ExpectValidChecksums(back.out);
+  ExpectOnlyChanged(reply, back.out,
+                    Join({kMacs, kTtlAndIpCsum, kSaddr, kDaddr, kSport, kTcpCsum}));
+  EXPECT_EQ(CounterDelta(),
+            (std::map<std::string, std::uint64_t>{{"nodeport_snat", 1}, {"nodeport_revnat", 1}}));
+}
+
+// A LoadBalancer ingress IP is served like a NodePort, on the Service port;
+// UDP checksums are updated, and a zero ("none") UDP checksum stays zero.
+TEST_F(NodePortTest, LoadBalancerIpAndUdpChecksums) {
+  Install(NodePortService({"10.1.2.11"}, model::Protocol::kUdp));
+  CounterDelta();
+  auto r = Xdp(FromClient(kLbIp, 80, /*udp=*/true));
+  ASSERT_EQ(r.verdict, XDP_TX);
+  PacketView v{r.out};
+  EXPECT_EQ(v.saddr(), Ip(kNodeIp));
+  EXPECT_EQ(v.daddr(), Ip("10.1.2.11"));
+  EXPECT_EQ(v.dport(), 8080);
+  ExpectValidChecksums(r.out);
+
+  Bytes zero = Packet()
+                   .Eth("02:cc:00:00:00:c8", "02:bb:00:00:00:01")
+                   .Ipv4(kClient, kLbIp)
+                   .Udp(40001, 80, /*zero_checksum=*/true)
+                   .Payload("hello")
+                   .Build();
+  auto z = Xdp(zero);
+  ASSERT_EQ(z.verdict, XDP_TX);
+  EXPECT_EQ(PacketView{z.out}.l4_csum_field(), 0);
+  EXPECT_EQ(PacketView{z.out}.daddr(), Ip("10.1.2.11"));
+  EXPECT_EQ(CounterDelta(), (std::map<std::string, std::uint64_t>{{"nodeport_snat", 2}}));
+}
+
+// No neighbour entry for the backend's node yet: translated, and left to
+// the stack to forward (which resolves it).
+TEST_F(NodePortTest, WithoutANeighbourTheStackForwards) {
+  Install(NodePortService({"10.1.3.11"}));
+  CounterDelta();
+  Bytes in = FromClient(kNodeIp, 30080);
+  auto r = Xdp(in);
+  ASSERT_EQ(r.verdict, XDP_PASS);
+  EXPECT_EQ(PacketView{r.out}.saddr(), Ip(kNodeIp));
+  EXPECT_EQ(PacketView{r.out}.daddr(), Ip("10.1.3.11"));
+  EXPECT_EQ(r.out[22], 64) << "the stack takes the TTL";
+  ExpectValidChecksums(r.out);
+  ExpectOnlyChanged(in, r.out, Join({Range(24, 2), kSaddr, kDaddr, kDport, kTcpCsum}));
+  EXPECT_EQ(CounterDelta(), (std::map<std::string, std::uint64_t>{{"nodeport_via_stack", 1}}));
+}
+
+// "should be rejected when no endpoints exist": the frame goes up the stack
+// untouched, which refuses it (no socket on the NodePort). With
+// externalTrafficPolicy Local and no endpoint on this node, it is dropped.
+TEST_F(NodePortTest, NoEndpointsAndExternalTrafficPolicyLocal) {
+  Install(NodePortService({}));
+  CounterDelta();
+  Bytes in = FromClient(kNodeIp, 30080);
+  auto r = Xdp(in);
+  EXPECT_EQ(r.verdict, XDP_PASS);
+  EXPECT_EQ(r.out, in);
+  EXPECT_EQ(CounterDelta(), (std::map<std::string, std::uint64_t>{{"nodeport_no_backend", 1}}));
+
+  Install(NodePortService({"10.1.2.11"}, model::Protocol::kTcp, model::TrafficPolicy::kLocal));
+  EXPECT_EQ(Xdp(in).verdict, XDP_DROP);
+  EXPECT_EQ(CounterDelta(), (std::map<std::string, std::uint64_t>{{"drop_no_local_endpoint", 1}}));
+
+  // With a local endpoint, only it is used, and the client is kept.
+  Install(NodePortService({"10.1.1.11", "10.1.2.11"}, model::Protocol::kTcp,
+                          model::TrafficPolicy::kLocal));
+  for (std::uint16_t port = 41000; port < 41020; ++port) {
+    auto p = Packet()
+                 .Eth("02:cc:00:00:00:c8", "02:bb:00:00:00:01")
+                 .Ipv4(kClient, kNodeIp)
+                 .Tcp(port, 30080)
+                 .Build();
+    auto x = Xdp(p);
+    ASSERT_EQ(x.verdict, XDP_PASS);
+    EXPECT_EQ(PacketView{x.out}.daddr(), Ip("10.1.1.11"));
+    EXPECT_EQ(PacketView{x.out}.saddr(), Ip(kClient));
+  }
+  EXPECT_EQ(CounterDelta(), (std::map<std::string, std::uint64_t>{{"nodeport_local", 20}}));
+}
+
+// Only external frontends are served on the uplink: a ClusterIP, another
+// port of the node, and a port outside any Service pass untouched.
+TEST_F(NodePortTest, OtherTrafficPassesUntouched) {
+  Install(NodePortService({"10.1.2.11"}));
+  CounterDelta();
+  for (const Bytes& in :
+       {FromClient("10.96.0.10", 80), FromClient(kNodeIp, 22), FromClient(kNodeIp, 30081)}) {
+    auto r = Xdp(in);
+    EXPECT_EQ(r.verdict, XDP_PASS);
+    EXPECT_EQ(r.out, in);
+  }
+  EXPECT_EQ(CounterDelta(), (std::map<std::string, std::uint64_t>{}));
+}
+
+// Pods reach the NodePort too (tc on their veth): DNAT as for a ClusterIP.
+TEST_F(NodePortTest, PodsReachTheNodePort) {
+  Install(NodePortService({"10.1.2.11"}));
+  CounterDelta();
+  Bytes in = Packet().Eth().Ipv4("10.1.1.50", kNodeIp).Tcp(40000, 30080).Build();
+  auto r = FromPod(in);
+  EXPECT_EQ(r.verdict, TC_ACT_OK);
+  EXPECT_EQ(PacketView{r.out}.daddr(), Ip("10.1.2.11"));
+  EXPECT_EQ(PacketView{r.out}.saddr(), Ip("10.1.1.50"));
+  ExpectValidChecksums(r.out);
+  EXPECT_EQ(CounterDelta(), (std::map<std::string, std::uint64_t>{{"lb_new_flow", 1}}));
+  // The node address is no VIP: its other ports are not refused.
+  auto ssh = FromPod(Packet().Eth().Ipv4("10.1.1.50", kNodeIp).Tcp(40000, 22).Build());
+  EXPECT_EQ(ssh.verdict, TC_ACT_OK);
+  EXPECT_EQ(CounterDelta(), (std::map<std::string, std::uint64_t>{{"pass_not_service", 1}}));
+}
+
+}  // namespace
+}  // namespace meridian::testing
+
+int main(int argc, char** argv) {
+  ::testing::InitGoogleTest(&argc, argv);
+  if (unshare(CLONE_NEWNET) != 0) {
+    std::perror("unshare(CLONE_NEWNET)");
+    return 1;
+  }
+  const char* setup =
+      "ip link set lo up && "
+      "ip link add up0 address 02:bb:00:00:00:01 type veth peer name up1 && "
+      "ip link set up0 up && ip link set up1 up && "
+      "ip addr add 172.16.1.11/24 dev up0 && "
+      "ip link add pod0 type veth peer name pod1 && ip link set pod0 up && ip link set pod1 up && "
+      "ip route add 10.1.1.0/24 dev pod0 && "
+      "ip route add 10.1.2.0/24 via 172.16.1.12 dev up0 && "
+      "ip route add 10.1.3.0/24 via 172.16.1.13 dev up0 && "
+      "ip route add 192.0.2.0/24 dev lo && "
+      "ip neigh replace 172.16.1.12 lladdr 02:aa:00:00:00:02 dev up0 nud permanent && "
+      "ip neigh replace 172.16.1.200 lladdr 02:cc:00:00:00:c8 dev up0 nud permanent && "
+      "sysctl -qw net.ipv4.ip_forward=1";
+  if (std::system(setup) != 0) {
+    std::fprintf(stderr, "network namespace set-up failed\n");
+    return 1;
+  }
+  return RUN_ALL_TESTS();
+}
