@@ -8,6 +8,8 @@
 #   pod namespace   P-cCnNpK (pod name cCnNpK), client: P-cCclient (cCclient)
 #   underlay ns     P-cCul   (bridge Pbr)
 #   router ns       P-rt     (only with >= 2 clusters; veth PrC per cluster)
+#   outside ns      P-out    (only with --outside; veth Pou, 172.16.1.200,
+#                             on cluster 1's underlay; 192.0.2.0/24 via node 1)
 #   pod IP          10.C.N.(10+K), client 10.C.1.100
 #   node uplink IP  172.16.C.(10+N), router 172.16.C.1
 # See docs/lab.md for the full plan.
@@ -68,6 +70,19 @@ lab_router_veth() {
 # next hop for 172.16.0.0/16).
 lab_router_ip() {
   echo "172.16.$1.1"
+}
+
+# lab_outside_ns P / lab_outside_ip / lab_external_cidr: the outside
+# client (meridian-lab up --outside) and the range it reaches LoadBalancer
+# IPs and externalIPs in, routed to node 1 of cluster 1.
+lab_outside_ns() {
+  echo "$1-out"
+}
+lab_outside_ip() {
+  echo "172.16.1.200"
+}
+lab_external_cidr() {
+  echo "192.0.2.0/24"
 }
 
 # lab_cluster_name C: cluster name, e.g. c1 (the cluster id is C).
