@@ -40,8 +40,9 @@ EXT_IP=192.0.2.20
 PODS=(c1n1p1 c1n1p2 c1n2p1 c1n2p2)
 
 # write_web ETP POD...: Service web (LoadBalancer, nodePort 30080/TCP and
-# 30053/UDP, an externalIP, an ingress IP) with the given pods ready, each
-# endpoint with its nodeName (for externalTrafficPolicy Local).
+# 30053/UDP, an externalIP, an ingress IP; with Local the
+# healthCheckNodePort 32100) with the given pods ready, each endpoint with
+# its nodeName (for externalTrafficPolicy Local).
 write_web() {
   local etp=$1
   shift
@@ -50,7 +51,8 @@ write_web() {
 import re, sys
 etp, ext, lb, prefix = sys.argv[1:]
 text = sys.stdin.read()
-text = text.replace("spec:\n", "spec:\n  type: LoadBalancer\n  externalTrafficPolicy: %s\n  externalIPs: [%s]\n" % (etp, ext), 1)
+hc = "  healthCheckNodePort: 32100\n" if etp == "Local" else ""
+text = text.replace("spec:\n", "spec:\n  type: LoadBalancer\n  externalTrafficPolicy: %s\n%s  externalIPs: [%s]\n" % (etp, hc, ext), 1)
 text = text.replace("targetPort: 8080}", "targetPort: 8080, nodePort: 30080}", 1)
 text = text.replace("port: 53, targetPort: 8080}", "port: 53, targetPort: 8080, nodePort: 30053}", 1)
 text = text.replace("\n---\n", "\nstatus: {loadBalancer: {ingress: [{ip: %s}]}}\n---\n" % lb, 1)
@@ -154,9 +156,23 @@ check_eq "eTP Local via node 1: 20 of 20 answered" 0 "$(grep -c FAILED "$WORK/lo
 check_eq "eTP Local via node 1: only node 1's pods answer" 0 "$(grep -vc '^c1n1' "$WORK/local.txt")"
 check_eq "eTP Local via node 1: every answer saw the client's own address" \
   "$LAB_OUTSIDE_IP" "$(cut -d' ' -f2 "$WORK/local.txt" | sort -u | tr '\n' ' ' | xargs)"
+# healthCheckNodePort, as a load balancer asks it: kube-proxy's answer.
+hc() {  # NODE_IP: "STATUS localEndpoints serviceProxyHealthy service", or the curl failure
+  outside curl -s --max-time 2 -w '\n%{http_code}' "http://$1:32100/healthz" | python3 -c '
+import json, sys
+lines = sys.stdin.read().rsplit("\n", 1)
+b = json.loads(lines[0])
+print(lines[1], b["localEndpoints"], str(b["serviceProxyHealthy"]).lower(), b["service"]["namespace"] + "/" + b["service"]["name"])' 2>/dev/null || echo "no answer"
+}
+check "healthCheckNodePort on node 1: 200 with 2 local endpoints" \
+  wait_for 5 eval "[[ \$(hc $N1_IP) == '200 2 true default/web' ]]"
+check_eq "healthCheckNodePort on node 2 (its 2 pods still endpoints): 200 with 2" "200 2 true default/web" "$(hc "$N2_IP")"
 write_web Local c1n1p1 c1n1p2
 check "node 2 has no endpoint left for its external frontends" \
   wait_for 10 installed_is "$N2" 1 0
+check "healthCheckNodePort on node 2 without local endpoints: 503 with 0, so a load balancer skips it" \
+  wait_for 5 eval "[[ \$(hc $N2_IP) == '503 0 true default/web' ]]"
+check_eq "healthCheckNodePort on node 1 still 200 with 2" "200 2 true default/web" "$(hc "$N1_IP")"
 before=$(stat_of "$N2" drop_no_local_endpoint)
 t0=$(date +%s%N)
 outside curl -s --max-time 2 "http://$N2_IP:30080/" >/dev/null
@@ -170,6 +186,8 @@ check "node 2 counted the drop as drop_no_local_endpoint" \
 write_web Cluster
 check "both nodes see web without endpoints" \
   wait_for 10 eval "installed_is $N1 1 0 && installed_is $N2 1 0"
+check "externalTrafficPolicy Cluster: the healthCheckNodePort is closed" \
+  wait_for 5 eval "[[ \$(hc $N1_IP) == 'no answer' ]]"
 sleep 0.5
 t0=$(date +%s%N)
 outside curl -s --max-time 5 "http://$N1_IP:30080/" >/dev/null

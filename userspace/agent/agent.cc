@@ -19,6 +19,7 @@
 #include "datapath/udp_flow_purge.h"
 #include "desired/desired_state.h"
 #include "dns/import_catalog.h"
+#include "health/service_health.h"
 #include "mcs/clusterset_view.h"
 #include "mcs/import_merge.h"
 
@@ -110,6 +111,13 @@ Status Agent::Start() {
                  uplink_->name, uplink_->address.ToString(), uplink_->mtu,
                  options_.cluster.empty() ? "none" : options_.cluster, config->cluster_id,
                  options_.vxlan_port, how);
+  }
+  if (options_.nodeport_mode != "off" && !options_.once) {
+    // kube-proxy binds its health check ports to the NodePort addresses.
+    std::vector<std::string> addresses;
+    for (const auto& a : nodeport_addresses_) addresses.push_back(a.ToString());
+    service_health_ = std::make_unique<health::ServiceHealthServers>(
+        io_, std::move(addresses), [this] { return last_desired_.has_value() && !apply_pending_; });
   }
   auto links = PodLinkWatcher::Open(options_.pod_interfaces);
   if (!links.ok()) return links.error();
@@ -409,6 +417,7 @@ void Agent::Reconcile() {
   // Applying a partial view would withdraw services that exist.
   const bool synced = source_->Synced();
   if (!synced) in.errors.push_back(source_->Describe() + ": waiting for the first complete read");
+  if (synced) SyncServiceHealth(in);
   LogErrorChanges(in.errors);
   last_reconcile_ = Clock::now();
   if (synced && (in.changed || apply_pending_ || registry_changed_)) {
@@ -416,6 +425,25 @@ void Agent::Reconcile() {
     BuildAndApply(in, started, phases);
   }
   Report(std::move(in.errors), started);
+}
+
+// healthCheckNodePorts follow the manifests; only a change (or a port that
+// could not be opened last time) recomputes them.
+void Agent::SyncServiceHealth(ReconcileInput& in) {
+  if (!service_health_) return;
+  if (in.changed || !service_health_errors_.empty()) {
+    auto wanted = health::ComputeServiceHealthTargets(in.snapshot, options_.node);
+    const std::size_t before = service_health_->ports();
+    service_health_errors_ = std::move(wanted.errors);
+    for (auto& e : service_health_->Sync(wanted.targets)) {
+      service_health_errors_.push_back(std::move(e));
+    }
+    if (service_health_->ports() != before) {
+      spdlog::info("service health checks: {} healthCheckNodePort(s) served",
+                   service_health_->ports());
+    }
+  }
+  in.errors.insert(in.errors.end(), service_health_errors_.begin(), service_health_errors_.end());
 }
 
 double Agent::MsSince(Clock::time_point t) {

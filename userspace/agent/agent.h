@@ -23,6 +23,7 @@
 #include "desired/desired_state.h"
 #include "dns/dns_server.h"
 #include "health/health_server.h"
+#include "health/service_health_servers.h"
 #include "mcs/clusterset_view.h"
 #include "sources/source.h"
 
@@ -70,6 +71,7 @@ class Agent {
   void OnRegistryUpdate(RegistryUpdate update);
   Status StartDns();
   void UpdateDns(const std::vector<model::ServiceImport>& imports);
+  void SyncServiceHealth(ReconcileInput& in);
 
   AgentOptions options_;
   boost::asio::io_context io_;
@@ -102,6 +104,10 @@ class Agent {
   // Declared after io_: destroyed (sockets closed) before the io_context.
   std::unique_ptr<dns::DnsServer> dns_;
   std::unique_ptr<health::HealthServer> health_;
+  // healthCheckNodePorts (with --nodeport-mode only), and what kept some
+  // of them from being served (repeated in every status until resolved).
+  std::unique_ptr<health::ServiceHealthServers> service_health_;
+  std::vector<std::string> service_health_errors_;
 };
 
 }  // namespace meridian::agent

@@ -23,6 +23,7 @@ struct HealthServer::State {
   explicit State(asio::io_context& io) : acceptor(io) {}
   tcp::acceptor acceptor;
   Handler handler;  // reset when the server is destroyed
+  Paths paths = Paths::kProbes;
 };
 
 namespace {
@@ -42,7 +43,8 @@ asio::awaitable<void> Serve(std::shared_ptr<HealthServer::State> state, tcp::soc
     HealthReply reply;
     if (req.method() != http::verb::get && req.method() != http::verb::head) {
       reply = {405, "text/plain; charset=utf-8", "only GET\n"};
-    } else if ((path != "/healthz" && path != "/readyz") || !state->handler) {
+    } else if (!state->handler || (state->paths == HealthServer::Paths::kProbes &&
+                                   path != "/healthz" && path != "/readyz")) {
       reply = {404, "text/plain; charset=utf-8", "not found: /healthz and /readyz are served\n"};
     } else {
       reply = state->handler(path);
@@ -50,6 +52,7 @@ asio::awaitable<void> Serve(std::shared_ptr<HealthServer::State> state, tcp::soc
     http::response<http::string_body> res{static_cast<http::status>(reply.status), req.version()};
     res.set(http::field::content_type, reply.content_type);
     res.set(http::field::cache_control, "no-cache");
+    for (const auto& [name, value] : reply.headers) res.set(name, value);
     res.keep_alive(req.keep_alive());
     res.body() = req.method() == http::verb::head ? "" : std::move(reply.body);
     res.prepare_payload();
@@ -74,9 +77,11 @@ asio::awaitable<void> Accept(std::shared_ptr<HealthServer::State> state) {
 
 Result<std::unique_ptr<HealthServer>> HealthServer::Start(asio::io_context& io,
                                                           const std::string& address,
-                                                          std::uint16_t port, Handler handler) {
+                                                          std::uint16_t port, Handler handler,
+                                                          Paths paths) {
   auto state = std::make_shared<State>(io);
   state->handler = std::move(handler);
+  state->paths = paths;
   boost::system::error_code ec;
   auto ip = asio::ip::make_address(address, ec);
   if (ec) return Error{fmt::format("{}: not an IP address", address)};

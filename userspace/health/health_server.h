@@ -15,6 +15,8 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "common/result.h"
 
@@ -24,18 +26,21 @@ struct HealthReply {
   unsigned status = 200;  // 200 or 503
   std::string content_type = "text/plain; charset=utf-8";
   std::string body;
+  std::vector<std::pair<std::string, std::string>> headers;  // extra response headers
 };
 
 class HealthServer {
  public:
-  // Answers one path ("/healthz", "/readyz"); unknown paths get 404 before
-  // the handler is asked.
+  // Answers one path; with Paths::kProbes only "/healthz" and "/readyz"
+  // reach it (others get 404), with Paths::kAny every path does (kube-proxy's
+  // service health checks answer whatever a load balancer asks for).
   using Handler = std::function<HealthReply(const std::string& path)>;
+  enum class Paths { kProbes, kAny };
 
   // Listens on `address`:`port` (port 0: any free port).
   static Result<std::unique_ptr<HealthServer>> Start(boost::asio::io_context& io,
                                                      const std::string& address, std::uint16_t port,
-                                                     Handler handler);
+                                                     Handler handler, Paths paths = Paths::kProbes);
   // `listen` is a --health-listen value: ADDRESS:PORT, or "off" for no
   // server (nullptr). Errors name the flag and its value.
   static Result<std::unique_ptr<HealthServer>> StartListening(boost::asio::io_context& io,
