@@ -8,9 +8,11 @@
 //   the outside client 172.16.1.200 (02:cc:00:00:00:c8)
 // Every rewritten byte and both checksums are asserted, with each verdict
 // and counter.
+#include <arpa/inet.h>
 #include <net/if.h>
 #include <sched.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -289,6 +291,192 @@ TEST_F(NodePortTest, PodsReachTheNodePort) {
   auto ssh = FromPod(Packet().Eth().Ipv4("10.1.1.50", kNodeIp).Tcp(40000, 22).Build());
   EXPECT_EQ(ssh.verdict, TC_ACT_OK);
   EXPECT_EQ(CounterDelta(), (std::map<std::string, std::uint64_t>{{"pass_not_service", 1}}));
+}
+
+// --nodeport-mode dsr (meridian/dsr.h), this node as the ingress node and
+// as the backend's node. Cluster id 1, VXLAN port 4789.
+class NodePortDsrTest : public NodePortTest {
+ protected:
+  NodePortDsrTest() {
+    config_.flags |= MER_CFG_DSR;
+    config_.cluster_id = 1;
+    config_.vxlan_port_be = htons(4789);
+  }
+  // The frame another node (`from`) sends this one for the inner frame
+  // `inner` (already DNAT'd), whose client used frontend faddr:fport.
+  static Bytes DsrFrame(const char* from, const char* faddr, std::uint16_t fport,
+                        const Bytes& inner) {
+    Bytes b = Vxlan(from, kNodeIp, 1, inner);
+    std::memcpy(&b[0], kUplinkMac, 6);
+    std::memcpy(&b[6], kNode2Mac, 6);
+    const std::uint32_t f = ntohl(Ip(faddr));
+    b[kEthLen + 4] = fport >> 8;  // outer IPv4 ID
+    b[kEthLen + 5] = fport & 0xff;
+    b[kEthLen + 10] = b[kEthLen + 11] = 0;
+    const std::uint16_t c = InternetChecksum(&b[kEthLen], 20);
+    b[kEthLen + 10] = c >> 8;
+    b[kEthLen + 11] = c & 0xff;
+    const std::size_t vx = kEthLen + 28;
+    b[vx + 1] = (f >> 24) & 0xff;
+    b[vx + 2] = (f >> 16) & 0xff;
+    b[vx + 3] = (f >> 8) & 0xff;
+    b[vx + 7] = f & 0xff;
+    return b;
+  }
+  static Bytes Inner(const char* dst, std::uint16_t dport, std::size_t payload = 5) {
+    return Packet()
+        .Eth("02:cc:00:00:00:c8", "02:bb:00:00:00:01")
+        .Ipv4(kClient, dst)
+        .Tcp(40000, dport)
+        .Payload(std::string(payload, 'x'))
+        .Build();
+  }
+};
+
+// The ingress node: a backend on node 2 gets the client's packet DNAT'd
+// only (client address and port kept), in VXLAN to node 2 (the gateway of
+// the route to the pod), with the frontend in the header; transmitted.
+TEST_F(NodePortDsrTest, RemoteBackendIsDnatAndEncapsulatedToItsNode) {
+  Install(NodePortService({"10.1.2.11"}));
+  CounterDelta();
+  Bytes in = FromClient(kNodeIp, 30080);
+  auto r = Xdp(in);
+  ASSERT_EQ(r.verdict, XDP_TX);
+  ASSERT_EQ(r.out.size(), in.size() + 50);
+  ExpectMacs(r.out, kNode2Mac, kUplinkMac);
+  PacketView outer{r.out};
+  EXPECT_EQ(outer.saddr(), Ip(kNodeIp));
+  EXPECT_EQ(outer.daddr(), Ip("172.16.1.12")) << "the backend's node";
+  EXPECT_EQ(outer.proto(), IPPROTO_UDP);
+  EXPECT_EQ(outer.ip_total(), in.size() - kEthLen + 50);
+  EXPECT_EQ(outer.ip_csum_residue(), 0);
+  EXPECT_EQ(r.out[kEthLen + 4] << 8 | r.out[kEthLen + 5], 30080) << "frontend port in the ID";
+  EXPECT_EQ(r.out[kEthLen + 6], 0x40) << "DF";
+  EXPECT_EQ(r.out[kEthLen + 8], 63) << "TTL 64, one hop taken";
+  EXPECT_EQ(outer.dport(), 4789);
+  EXPECT_GE(outer.sport(), 49152) << "source port from the flow hash";
+  const std::size_t udp = kEthLen + 20;
+  EXPECT_EQ(r.out[udp + 4] << 8 | r.out[udp + 5], in.size() - kEthLen + 30) << "UDP length";
+  EXPECT_EQ(r.out[udp + 6] | r.out[udp + 7], 0) << "no UDP checksum";
+  // 172.16.1.11 = ac 10 01 0b: flags 0x08 then ac 10 01; VNI 1 then 0b.
+  const Bytes vx(r.out.begin() + udp + 8, r.out.begin() + udp + 16);
+  EXPECT_EQ(vx, (Bytes{0x08, 0xac, 0x10, 0x01, 0x00, 0x00, 0x01, 0x0b}));
+  // The inner frame: the client's, DNAT'd.
+  Bytes inner(r.out.begin() + 50, r.out.end());
+  PacketView v{inner};
+  EXPECT_EQ(v.saddr(), Ip(kClient));
+  EXPECT_EQ(v.sport(), 40000);
+  EXPECT_EQ(v.daddr(), Ip("10.1.2.11"));
+  EXPECT_EQ(v.dport(), 8080);
+  ExpectValidChecksums(inner);
+  ExpectOnlyChanged(in, inner, Join({kDaddr, kDport, Range(24, 2), kTcpCsum}));
+  EXPECT_EQ(CounterDelta(), (std::map<std::string, std::uint64_t>{{"nodeport_dsr", 1}}));
+
+  // The same flow again: conntrack, the same frame.
+  EXPECT_EQ(Xdp(FromClient(kNodeIp, 30080)).out, r.out);
+  // A local backend is still DNAT'd only and passed up, and a node
+  // without a neighbour entry gets the frame through the stack.
+  Install(NodePortService({"10.1.3.11"}));
+  auto via = Xdp(FromClient(kNodeIp, 30080));
+  EXPECT_EQ(via.verdict, XDP_PASS);
+  EXPECT_EQ(PacketView{via.out}.daddr(), Ip("172.16.1.13"));
+  EXPECT_EQ(std::memcmp(&via.out[0], kUplinkMac, 6), 0) << "addressed to this node";
+  EXPECT_EQ(CounterDelta(),
+            (std::map<std::string, std::uint64_t>{{"nodeport_dsr", 1}, {"nodeport_via_stack", 1}}));
+}
+
+// A backend on the uplink's own link (no gateway to name its node, e.g. a
+// hostNetwork pod) is SNAT'd even in DSR mode.
+TEST_F(NodePortDsrTest, BackendWithoutAKnownNodeIsSnat) {
+  Install(NodePortService({"172.16.1.12"}));
+  CounterDelta();
+  auto r = Xdp(FromClient(kNodeIp, 30080));
+  ASSERT_EQ(r.verdict, XDP_TX);
+  EXPECT_EQ(r.out.size(), FromClient(kNodeIp, 30080).size());
+  EXPECT_EQ(PacketView{r.out}.saddr(), Ip(kNodeIp));
+  EXPECT_EQ(CounterDelta(), (std::map<std::string, std::uint64_t>{{"nodeport_snat", 1}}));
+}
+
+// A frame that would not fit the uplink once encapsulated is dropped and
+// counted (TCP does not get there: the pod's MSS leaves the 50 bytes).
+TEST_F(NodePortDsrTest, TooBigForTheTunnelIsDropped) {
+  Install(NodePortService({"10.1.2.11"}));
+  CounterDelta();
+  auto big = Packet()
+                 .Eth("02:cc:00:00:00:c8", "02:bb:00:00:00:01")
+                 .Ipv4(kClient, kNodeIp)
+                 .Tcp(40000, 30080)
+                 .Payload(std::string(1500 - 40 - 49, 'x'))
+                 .Build();
+  EXPECT_EQ(Xdp(big).verdict, XDP_DROP);
+  EXPECT_EQ(CounterDelta(), (std::map<std::string, std::uint64_t>{{"drop_dsr_too_big", 1}}));
+}
+
+// The backend's node: node 2 sends a flow its client opened on node 2's
+// NodePort. Decapsulated (the outer MACs kept for the stack), passed up
+// untouched to the pod; the pod's reply leaves its veth from node 2's
+// address and NodePort straight to the client.
+TEST_F(NodePortDsrTest, ReceivedFrameIsDeliveredAndTheReplyGoesStraightToTheClient) {
+  Install(NodePortService({"10.1.1.11"}));
+  CounterDelta();
+  Bytes inner = Inner("10.1.1.11", 8080);
+  auto r = Xdp(DsrFrame("172.16.1.12", "172.16.1.12", 30080, inner));
+  ASSERT_EQ(r.verdict, XDP_PASS);
+  ASSERT_EQ(r.out.size(), inner.size());
+  ExpectMacs(r.out, kUplinkMac, kNode2Mac);
+  EXPECT_TRUE(std::equal(r.out.begin() + 12, r.out.end(), inner.begin() + 12))
+      << "the inner packet is delivered as it came";
+  EXPECT_EQ(CounterDelta(), (std::map<std::string, std::uint64_t>{{"nodeport_dsr_in", 1}}));
+
+  Bytes reply = Packet()
+                    .Eth("02:00:00:00:00:11", "02:00:00:00:00:01")
+                    .Ipv4("10.1.1.11", kClient)
+                    .Tcp(8080, 40000, 0x12)
+                    .Payload("world")
+                    .Build();
+  auto back = FromPod(reply);
+  EXPECT_EQ(back.verdict, TC_ACT_REDIRECT);
+  PacketView b{back.out};
+  EXPECT_EQ(b.saddr(), Ip("172.16.1.12")) << "the frontend the client used";
+  EXPECT_EQ(b.sport(), 30080);
+  EXPECT_EQ(b.daddr(), Ip(kClient));
+  EXPECT_EQ(b.dport(), 40000);
+  ExpectValidChecksums(back.out);
+  EXPECT_EQ(CounterDelta(), (std::map<std::string, std::uint64_t>{{"nodeport_revnat", 1}}));
+
+  // A LoadBalancer IP is checked as it is (a frontend here too).
+  auto lb = Xdp(DsrFrame("172.16.1.12", kLbIp, 80, Inner("10.1.1.11", 8080)));
+  EXPECT_EQ(lb.verdict, XDP_PASS);
+  EXPECT_EQ(CounterDelta(), (std::map<std::string, std::uint64_t>{{"nodeport_dsr_in", 1}}));
+}
+
+// Frames that are not DSR frames pass untouched (a CNI's VXLAN keeps the
+// reserved bits zero; another VNI is another cluster's, left to the tunnel
+// path); DSR frames that ask for what a direct packet could not get are
+// dropped and counted: an unknown frontend, a destination not on this
+// node, an inner packet that does not parse.
+TEST_F(NodePortDsrTest, ForeignAndBadFrames) {
+  Install(NodePortService({"10.1.1.11"}));
+  CounterDelta();
+  Bytes cni = Vxlan("172.16.1.12", kNodeIp, 1, Inner("10.1.1.11", 8080));
+  auto c = Xdp(cni);
+  EXPECT_EQ(c.verdict, XDP_PASS);
+  EXPECT_EQ(c.out, cni);
+  Bytes other = DsrFrame("172.16.1.12", "172.16.1.12", 30080, Inner("10.1.1.11", 8080));
+  other[kEthLen + 28 + 6] = 2;  // VNI 2
+  EXPECT_EQ(Xdp(other).out, other);
+  EXPECT_EQ(CounterDelta(), (std::map<std::string, std::uint64_t>{}));
+
+  EXPECT_EQ(Xdp(DsrFrame("172.16.1.12", "172.16.1.12", 30999, Inner("10.1.1.11", 8080))).verdict,
+            XDP_DROP);
+  EXPECT_EQ(Xdp(DsrFrame("172.16.1.12", "198.51.100.7", 80, Inner("10.1.1.11", 8080))).verdict,
+            XDP_DROP);
+  EXPECT_EQ(Xdp(DsrFrame("172.16.1.12", "172.16.1.12", 30080, Inner("10.1.2.11", 8080))).verdict,
+            XDP_DROP);
+  Bytes cut = Inner("10.1.1.11", 8080);
+  cut.resize(kEthLen + 20 + 4);
+  EXPECT_EQ(Xdp(DsrFrame("172.16.1.12", "172.16.1.12", 30080, cut)).verdict, XDP_DROP);
+  EXPECT_EQ(CounterDelta(), (std::map<std::string, std::uint64_t>{{"drop_dsr_bad_frame", 4}}));
 }
 
 }  // namespace

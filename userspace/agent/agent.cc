@@ -229,7 +229,11 @@ Result<mer_config> Agent::TunnelConfig() {
     nodeport_addresses_ = std::move(addresses).value();
     if (auto s = AcceptLocalSource(uplink_->name); !s) return s.error();
     config.flags |= MER_CFG_NODEPORT;
+    if (options_.nodeport_mode == "dsr") config.flags |= MER_CFG_DSR;
     config.snat_addr_be = uplink_->address.network_order();
+    // DSR frames from the other nodes are received in either mode (a
+    // cluster can switch modes node by node); they use the tunnel's port.
+    config.vxlan_port_be = htons(options_.vxlan_port);
     std::vector<std::string> shown;
     for (const auto& a : nodeport_addresses_) shown.push_back(a.ToString());
     spdlog::info("NodePorts {}-{} on {} ({}), LoadBalancer IPs and externalIPs in XDP on {}",

@@ -78,8 +78,10 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   app.add_option("--nodeport-mode", o.nodeport_mode,
                  "NodePort, LoadBalancer and externalIPs from outside, in XDP on --uplink: snat "
-                 "(a backend on another node gets the packet from this node's address) or off")
-      ->check(CLI::IsMember({"snat", "off"}))
+                 "(a backend on another node gets the packet from this node's address), dsr "
+                 "(it gets the client's packet through the VXLAN tunnel and answers the client "
+                 "directly) or off")
+      ->check(CLI::IsMember({"snat", "dsr", "off"}))
       ->capture_default_str();
   std::vector<std::string> nodeport_cidrs;
   app.add_option("--nodeport-addresses", nodeport_cidrs,

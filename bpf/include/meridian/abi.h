@@ -79,6 +79,11 @@ struct mer_config {
 /* The uplink XDP program also decapsulates VXLAN (--uplink-decap xdp);
  * without it the tc program does. */
 #define MER_CFG_XDP_DECAP 0x4
+/* --nodeport-mode dsr: a new external flow to a backend on another node of
+ * this cluster is DNAT'd and VXLAN-encapsulated to that node, which
+ * answers the client directly (meridian/dsr.h). Every node with
+ * MER_CFG_NODEPORT receives such frames, whatever its own mode. */
+#define MER_CFG_DSR 0x8
 
 /* VXLAN (RFC 7348) framing added in front of the inner IPv4 packet:
  * outer IPv4 (20) + UDP (8) + VXLAN (8) + inner Ethernet (14). */
@@ -224,7 +229,9 @@ struct mer_ct_entry {
 	 * address and port, restored as the destination. */
 	MER_U16 nat_port_be;
 	MER_U32 nat_addr_be;
-	MER_U32 pad;
+	/* FORWARD of a MER_CT_F_DSR flow: the underlay address of the
+	 * backend's node, where it is encapsulated to; 0 otherwise. */
+	MER_U32 dsr_node_be;
 };
 
 /* Source address of hairpin flows (a pod reaching itself through a VIP), as
@@ -254,6 +261,10 @@ enum mer_ct_flags {
 	 * sent out by a FIB lookup, never up this node's stack (their source
 	 * may be this node's own address). */
 	MER_CT_F_NODEPORT = 1u << 1,
+	/* FORWARD: an external flow sent by DSR to dsr_node_be (the ingress
+	 * node). REPLY: a flow received by DSR (the backend's node): its
+	 * replies leave from the pod's veth straight to the client. */
+	MER_CT_F_DSR = 1u << 2,
 };
 
 /* ---- Counters -------------------------------------------------------- */
@@ -266,9 +277,11 @@ enum mer_ct_flags {
  * when session affinity chose the backend. A packet to an external
  * frontend on the uplink gets one nodeport_* verdict (or a drop): local
  * (to a backend on this node, client address kept), snat (to another
- * node's backend, from this node's address), via_stack (the same, left to
- * the kernel to forward: no neighbour entry yet), revnat (a reply), and
- * no_backend (passed to the stack, which refuses it). */
+ * node's backend, from this node's address), dsr (to another node's
+ * backend, encapsulated: --nodeport-mode dsr), via_stack (snat or dsr, left
+ * to the kernel to forward: no neighbour entry yet), revnat (a reply), and
+ * no_backend (passed to the stack, which refuses it); a DSR frame received
+ * from another node is dsr_in (delivered to a pod of this node). */
 #define MER_STATS(X)                                                                               \
 	X(PASS_NOT_IPV4, "pass_not_ipv4")                                                          \
 	X(PASS_NOT_SERVICE, "pass_not_service")                                                    \
@@ -313,7 +326,11 @@ enum mer_ct_flags {
 	X(NODEPORT_SNAT, "nodeport_snat")                                                          \
 	X(NODEPORT_REVNAT, "nodeport_revnat")                                                      \
 	X(NODEPORT_VIA_STACK, "nodeport_via_stack")                                                \
-	X(NODEPORT_NO_BACKEND, "nodeport_no_backend")
+	X(NODEPORT_NO_BACKEND, "nodeport_no_backend")                                              \
+	X(NODEPORT_DSR, "nodeport_dsr")                                                            \
+	X(NODEPORT_DSR_IN, "nodeport_dsr_in")                                                      \
+	X(DROP_DSR_TOO_BIG, "drop_dsr_too_big")                                                    \
+	X(DROP_DSR_BAD_FRAME, "drop_dsr_bad_frame")
 
 #define MER_STAT_ENUM_(name, str) MER_STAT_##name,
 enum mer_stat { MER_STATS(MER_STAT_ENUM_) MER_STAT_MAX };

@@ -42,12 +42,6 @@
 #include "meridian/lb.h"
 #include "meridian/tunnel.h"
 
-/* Offsets inside a VXLAN frame with a 20-byte outer IPv4 header. */
-#define MER_OUTER_UDP_OFF (MER_L3_OFF + sizeof(struct iphdr))
-#define MER_VXLAN_OFF	  (MER_OUTER_UDP_OFF + sizeof(struct udphdr))
-#define MER_INNER_ETH_OFF (MER_VXLAN_OFF + sizeof(struct mer_vxlanhdr))
-#define MER_INNER_IP_OFF  (MER_INNER_ETH_OFF + sizeof(struct ethhdr))
-
 static __always_inline int mer_uplink_verdict(enum mer_stat stat, __u32 len, int action)
 {
 	mer_count(stat, len);

@@ -16,7 +16,10 @@
  *     forwarded straight back out of the uplink (XDP_TX) when the FIB knows
  *     the next hop's MAC, else up the stack (the agent sets accept_local
  *     on the uplink for that). Its replies arrive here and are reversed
- *     by mer_nodeport_reply.
+ *     by mer_nodeport_reply. With --nodeport-mode dsr it is DNAT'd only
+ *     and encapsulated to the backend's node instead, which answers the
+ *     client directly (dsr.h); a flow whose backend's node the FIB cannot
+ *     name is SNAT'd. Every node receives DSR frames (mer_dsr_receive).
  * Each packet gets one nodeport_* verdict or a drop (abi.h). Everything
  * else is left to the rest of the uplink path (decapsulation, the stack). */
 #ifndef MERIDIAN_NODEPORT_H
@@ -33,91 +36,13 @@
 #include <bpf/bpf_helpers.h>
 
 #include "meridian/abi.h"
+#include "meridian/dsr.h"
 #include "meridian/lb.h"
 #include "meridian/maps.h"
 #include "meridian/nat.h"
 #include "meridian/parse.h"
 #include "meridian/stats.h"
-
-#ifndef AF_INET
-#define AF_INET 2
-#endif
-
-static __always_inline int mer_nodeport_enabled(void)
-{
-	return mer_cfg.flags & MER_CFG_NODEPORT;
-}
-
-/* Fills a FIB query for the IPv4 packet at `ip` as it now is. */
-static __always_inline void mer_fib_params(struct bpf_fib_lookup *fib, const struct iphdr *ip,
-					   __u32 ifindex)
-{
-	fib->family = AF_INET;
-	fib->tos = ip->tos;
-	fib->l4_protocol = ip->protocol;
-	fib->tot_len = bpf_ntohs(ip->tot_len);
-	fib->ipv4_src = ip->saddr;
-	fib->ipv4_dst = ip->daddr;
-	fib->ifindex = ifindex;
-}
-
-/* A forwarded packet loses one hop of TTL, as the stack would take. */
-static __always_inline void mer_ttl_dec(struct iphdr *ip)
-{
-	__be16 before = *(__be16 *)&ip->ttl; /* ttl and protocol: one word */
-
-	ip->ttl--;
-	ip->check = mer_csum_replace2(ip->check, before, *(__be16 *)&ip->ttl);
-}
-
-/* Is `addr` reached through another interface than the uplink (a pod of
- * this node)? The kernel's own routes decide, so no per-backend state is
- * kept. An address the FIB cannot route counts as remote. */
-static __always_inline int mer_xdp_is_local(struct xdp_md *ctx, __be32 src, __be32 addr)
-{
-	struct bpf_fib_lookup fib = {
-		.family = AF_INET,
-		.ipv4_src = src,
-		.ipv4_dst = addr,
-		.ifindex = ctx->ingress_ifindex,
-	};
-	int rc = bpf_fib_lookup(ctx, &fib, sizeof(fib), 0);
-
-	if (rc != BPF_FIB_LKUP_RET_SUCCESS && rc != BPF_FIB_LKUP_RET_NO_NEIGH)
-		return 0;
-	return fib.ifindex != ctx->ingress_ifindex;
-}
-
-/* Sends a translated frame to its next hop: out of the interface the FIB
- * names, Ethernet addresses set and TTL taken, or up the stack when the
- * FIB cannot say (no neighbour entry yet, TTL expiring: the stack resolves,
- * or answers time-exceeded). Counted as `fwd` or `stack`. */
-static __always_inline int mer_xdp_forward(struct xdp_md *ctx, const struct mer_pkt *p,
-					   enum mer_stat fwd, enum mer_stat stack)
-{
-	void *data = (void *)(long)ctx->data;
-	void *data_end = (void *)(long)ctx->data_end;
-	struct ethhdr *eth = data;
-	struct iphdr *ip = data + MER_L3_OFF;
-	struct bpf_fib_lookup fib = {};
-	int rc;
-
-	if ((void *)(ip + 1) > data_end)
-		return mer_count(MER_STAT_DROP_REWRITE_FAILED, p->len), XDP_DROP;
-	mer_fib_params(&fib, ip, ctx->ingress_ifindex);
-	rc = bpf_fib_lookup(ctx, &fib, sizeof(fib), 0);
-	if (rc != BPF_FIB_LKUP_RET_SUCCESS || ip->ttl <= 1) {
-		mer_count(stack, p->len);
-		return XDP_PASS;
-	}
-	mer_ttl_dec(ip);
-	__builtin_memcpy(eth->h_dest, fib.dmac, ETH_ALEN);
-	__builtin_memcpy(eth->h_source, fib.smac, ETH_ALEN);
-	mer_count(fwd, p->len);
-	if (fib.ifindex == ctx->ingress_ifindex)
-		return XDP_TX;
-	return bpf_redirect(fib.ifindex, 0);
-}
+#include "meridian/xdp_forward.h"
 
 /* Applies a flow's translation in XDP: the destination always, the source
  * when it is SNAT'd or its port remapped. */
@@ -169,13 +94,17 @@ static __always_inline int mer_nodeport_forward(struct xdp_md *ctx, const struct
 	struct mer_ct_entry *ct;
 	struct mer_ct_key key;
 	struct mer_nat nat;
+	__be32 dsr_node = 0;
 	int have = 0;
 
 	mer_ct_forward_key(&key, p);
 	ct = bpf_map_lookup_elem(&mer_ct, &key);
 	if (ct && mer_ct_usable(p, ct)) {
 		mer_ct_nat(ct, &nat);
-		mer_ct_restore_reply(p, ct);
+		if (ct->flags & MER_CT_F_DSR)
+			dsr_node = ct->dsr_node_be;
+		else
+			mer_ct_restore_reply(p, ct);
 		have = 1;
 	}
 	if (!have) {
@@ -209,9 +138,17 @@ static __always_inline int mer_nodeport_forward(struct xdp_md *ctx, const struct
 			mer_count(MER_STAT_DROP_BACKEND_MISSING, p->len);
 			return XDP_DROP;
 		}
-		if (!mer_xdp_is_local(ctx, mer_cfg.snat_addr_be, be->addr_be))
-			snat = mer_cfg.snat_addr_be;
-		drop = mer_ct_create(p, svc, backend_id, be, &nat, snat, MER_CT_F_NODEPORT);
+		if (!mer_xdp_is_local(ctx, mer_cfg.snat_addr_be, be->addr_be)) {
+			/* DSR where the backend's node is known, else SNAT */
+			if (mer_dsr_enabled())
+				dsr_node = mer_dsr_node(ctx, be->addr_be);
+			if (!dsr_node)
+				snat = mer_cfg.snat_addr_be;
+		}
+		if (dsr_node)
+			drop = mer_dsr_ct_create(p, svc, backend_id, be, dsr_node, &nat);
+		else
+			drop = mer_ct_create(p, svc, backend_id, be, &nat, snat, MER_CT_F_NODEPORT);
 		if (drop) {
 			mer_count(drop, p->len);
 			return XDP_DROP;
@@ -222,6 +159,8 @@ static __always_inline int mer_nodeport_forward(struct xdp_md *ctx, const struct
 		mer_count(MER_STAT_DROP_REWRITE_FAILED, p->len);
 		return XDP_DROP;
 	}
+	if (dsr_node)
+		return mer_dsr_encap(ctx, p, dsr_node);
 	if (nat.saddr == p->saddr) {
 		mer_count(MER_STAT_NODEPORT_LOCAL, p->len);
 		return XDP_PASS;
@@ -240,6 +179,9 @@ static __always_inline int mer_handle_xdp_nodeport(struct xdp_md *ctx)
 	if (!mer_nodeport_enabled() || mer_parse_xdp(ctx, &p) != MER_PARSE_OK)
 		return -1;
 	ret = mer_nodeport_reply(ctx, &p);
+	if (ret >= 0)
+		return ret;
+	ret = mer_dsr_receive(ctx, &p);
 	if (ret >= 0)
 		return ret;
 	svc = mer_service_lookup(&p);
@@ -286,6 +228,12 @@ static __always_inline int mer_nodeport_reply_from_pod(struct __sk_buff *skb,
 	if ((void *)(ip + 1) > data_end)
 		goto rewrite_failed;
 	mer_fib_params(&fib, ip, skb->ifindex);
+	/* No MTU check: a pod's TCP replies are GSO packets far larger than
+	 * the MTU, cut into segments on the way out. Checked, every one was
+	 * "fragmentation needed", went up the stack and was dropped there as a
+	 * martian (its source is this node's address): a 200 kB answer took
+	 * 10 s of retransmissions (lab_nodeport). */
+	fib.tot_len = 0;
 	rc = bpf_fib_lookup(skb, &fib, sizeof(fib), 0);
 	if ((rc != BPF_FIB_LKUP_RET_SUCCESS && rc != BPF_FIB_LKUP_RET_NO_NEIGH) || ip->ttl <= 1) {
 		mer_count(MER_STAT_NODEPORT_VIA_STACK, p->len);

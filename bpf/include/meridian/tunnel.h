@@ -43,6 +43,12 @@ struct mer_vxlan_encap {
 
 _Static_assert(sizeof(struct mer_vxlan_encap) == MER_VXLAN_OVERHEAD, "VXLAN overhead");
 
+/* Offsets inside a VXLAN frame with a 20-byte outer IPv4 header. */
+#define MER_OUTER_UDP_OFF (MER_L3_OFF + sizeof(struct iphdr))
+#define MER_VXLAN_OFF	  (MER_OUTER_UDP_OFF + sizeof(struct udphdr))
+#define MER_INNER_ETH_OFF (MER_VXLAN_OFF + sizeof(struct mer_vxlanhdr))
+#define MER_INNER_IP_OFF  (MER_INNER_ETH_OFF + sizeof(struct ethhdr))
+
 static __always_inline int mer_tunnel_enabled(void)
 {
 	return mer_cfg.node_ip_be != 0;
