@@ -580,6 +580,69 @@ TEST_F(LxcTest, UdpReplyIsReverseTranslated) {
   EXPECT_EQ(out.l4_csum_residue(), 0);
 }
 
+// ICMP errors of VIP flows quote the translated packet (client ->
+// backend); on the client's veth they are reversed like the replies, so
+// that the client's socket matches them: the backend's port unreachable
+// comes from the VIP, a router's fragmentation-needed keeps its source.
+// Every checksum is asserted, the quoted packet's included.
+TEST_F(LxcTest, IcmpErrorsOfVipFlowsReachTheClientReverseTranslated) {
+  Install(WebService());
+  auto udp = FromPod(Packet().Eth().Ipv4(kClient, kVip).Udp(42000, 53).Payload("query").Build());
+  const std::string backend = Addr(PacketView{udp.out}.daddr());
+  CounterDelta();
+  Bytes unreachable = IcmpError(backend.c_str(), kClient, 3, 3, udp.out, 1000);
+  auto r = ToPod(unreachable);
+  ASSERT_EQ(r.verdict, TC_ACT_OK);
+  ASSERT_EQ(r.out.size(), unreachable.size());
+  PacketView v{r.out};
+  EXPECT_EQ(Addr(v.saddr()), kVip) << "the backend answered: from the VIP";
+  EXPECT_EQ(Addr(v.daddr()), kClient);
+  EXPECT_EQ(v.ip_csum_residue(), 0);
+  EXPECT_EQ(IcmpCsumResidue(r.out), 0) << "ICMP checksum";
+  Bytes q = Quoted(r.out);
+  PacketView qv{q};
+  EXPECT_EQ(Addr(qv.saddr()), kClient);
+  EXPECT_EQ(qv.sport(), 42000);
+  EXPECT_EQ(Addr(qv.daddr()), kVip);
+  EXPECT_EQ(qv.dport(), 53);
+  EXPECT_EQ(qv.ip_csum_residue(), 0) << "quoted IPv4 checksum";
+  EXPECT_EQ(qv.l4_csum_residue(), 0) << "quoted UDP checksum";
+  // Only addresses, ports and checksums changed.
+  Bytes want = Quoted(
+      IcmpError(kVip, kClient, 3, 3,
+                Packet().Eth().Ipv4(kClient, kVip).Udp(42000, 53).Payload("query").Build(), 1000));
+  EXPECT_EQ(q, want) << "the quote is the packet the client sent";
+  EXPECT_EQ(CounterDelta(), (std::map<std::string, std::uint64_t>{{"icmp_revnat", 1}}));
+
+  // A router's fragmentation-needed about a TCP flow, quoting 8 bytes of
+  // TCP (no checksum in the quote): its source is kept.
+  auto tcp = FromPod(Packet().Eth().Ipv4(kClient, kVip).Tcp(42001, 80).Build());
+  CounterDelta();
+  auto f = ToPod(IcmpError("10.1.9.1", kClient, 3, 4, tcp.out, 8, 1400));
+  ASSERT_EQ(f.verdict, TC_ACT_OK);
+  PacketView fv{f.out};
+  EXPECT_EQ(Addr(fv.saddr()), "10.1.9.1");
+  EXPECT_EQ(fv.ip_csum_residue(), 0);
+  EXPECT_EQ(IcmpCsumResidue(f.out), 0);
+  EXPECT_EQ(f.out[kEthLen + 20 + 6] << 8 | f.out[kEthLen + 20 + 7], 1400) << "the MTU kept";
+  Bytes fq = Quoted(f.out);
+  EXPECT_EQ(Addr(PacketView{fq}.daddr()), kVip);
+  EXPECT_EQ(PacketView{fq}.dport(), 80);
+  EXPECT_EQ(PacketView{fq}.ip_csum_residue(), 0);
+  EXPECT_EQ(CounterDelta(), (std::map<std::string, std::uint64_t>{{"icmp_revnat", 1}}));
+
+  // An error about no flow of ours, or not an error, passes untouched.
+  Bytes stray = IcmpError(backend.c_str(), kClient, 3, 3,
+                          Packet().Eth().Ipv4(kClient, backend.c_str()).Udp(42999, 5353).Build());
+  Bytes echo = Packet().Eth().Ipv4(backend.c_str(), kClient).Icmp().Build();
+  for (const Bytes& in : {stray, echo}) {
+    auto x = ToPod(in);
+    EXPECT_EQ(x.verdict, TC_ACT_OK);
+    EXPECT_EQ(x.out, in);
+  }
+  EXPECT_EQ(CounterDelta(), (std::map<std::string, std::uint64_t>{{"pass_to_pod", 2}}));
+}
+
 TEST_F(LxcTest, ToPodPassesUnrelatedTrafficUntouched) {
   Install(WebService());
   CounterDelta();

@@ -276,6 +276,50 @@ TEST_F(NodePortTest, OtherTrafficPassesUntouched) {
   EXPECT_EQ(CounterDelta(), (std::map<std::string, std::uint64_t>{}));
 }
 
+// ICMP errors of NodePort flows reach the outside client reversed: from
+// the SNAT'd backend on node 2 in XDP, from a local backend on its veth.
+TEST_F(NodePortTest, IcmpErrorsReachTheOutsideClient) {
+  Install(NodePortService({"10.1.2.11"}, model::Protocol::kUdp));
+  auto fwd = Xdp(FromClient(kNodeIp, 30080, /*udp=*/true));
+  ASSERT_EQ(fwd.verdict, XDP_TX);
+  CounterDelta();
+  Bytes err = IcmpError("10.1.2.11", kNodeIp, 3, 3, fwd.out, 100);
+  std::memcpy(&err[0], kUplinkMac, 6);
+  auto r = Xdp(err);
+  ASSERT_EQ(r.verdict, XDP_TX);
+  ExpectMacs(r.out, kClientMac, kUplinkMac);
+  PacketView v{r.out};
+  EXPECT_EQ(v.saddr(), Ip(kNodeIp));
+  EXPECT_EQ(v.daddr(), Ip(kClient));
+  EXPECT_EQ(v.ip_csum_residue(), 0);
+  EXPECT_EQ(IcmpCsumResidue(r.out), 0);
+  Bytes q = Quoted(r.out);
+  EXPECT_EQ(PacketView{q}.saddr(), Ip(kClient));
+  EXPECT_EQ(PacketView{q}.sport(), 40000);
+  EXPECT_EQ(PacketView{q}.daddr(), Ip(kNodeIp));
+  EXPECT_EQ(PacketView{q}.dport(), 30080);
+  EXPECT_EQ(PacketView{q}.ip_csum_residue(), 0);
+  EXPECT_EQ(PacketView{q}.l4_csum_residue(), 0);
+  EXPECT_EQ(CounterDelta(), (std::map<std::string, std::uint64_t>{{"icmp_revnat", 1}}));
+
+  Install(NodePortService({"10.1.1.11"}, model::Protocol::kUdp));
+  auto local = Xdp(FromClient(kNodeIp, 30080, /*udp=*/true));
+  ASSERT_EQ(local.verdict, XDP_PASS);
+  CounterDelta();
+  auto back = FromPod(IcmpError("10.1.1.11", kClient, 3, 3, local.out, 100));
+  ASSERT_EQ(back.verdict, TC_ACT_REDIRECT);
+  PacketView b{back.out};
+  EXPECT_EQ(b.saddr(), Ip(kNodeIp)) << "from the frontend";
+  EXPECT_EQ(b.daddr(), Ip(kClient));
+  EXPECT_EQ(b.ip_csum_residue(), 0);
+  EXPECT_EQ(IcmpCsumResidue(back.out), 0);
+  Bytes bq = Quoted(back.out);
+  EXPECT_EQ(PacketView{bq}.daddr(), Ip(kNodeIp));
+  EXPECT_EQ(PacketView{bq}.dport(), 30080);
+  EXPECT_EQ(PacketView{bq}.l4_csum_residue(), 0);
+  EXPECT_EQ(CounterDelta(), (std::map<std::string, std::uint64_t>{{"icmp_revnat", 1}}));
+}
+
 // Pods reach the NodePort too (tc on their veth): DNAT as for a ClusterIP.
 TEST_F(NodePortTest, PodsReachTheNodePort) {
   Install(NodePortService({"10.1.2.11"}));

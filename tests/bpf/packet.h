@@ -7,6 +7,7 @@
 #include <netinet/in.h>
 
 #include <algorithm>
+#include <cstddef>
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
@@ -199,6 +200,55 @@ class Packet {
   bool udp_zero_csum_ = false;
   std::string payload_;
 };
+
+// An ICMP error from src to dst (type, code; `mtu` in the last 2 bytes of
+// the header, for fragmentation-needed) quoting the IPv4 packet of
+// `quoted_frame` (an Ethernet frame): its header and the first `quote_l4`
+// bytes after it (RFC 792 asks for 8; Linux quotes up to 576 bytes).
+inline Bytes IcmpError(const char* src, const char* dst, std::uint8_t type, std::uint8_t code,
+                       const Bytes& quoted_frame, std::size_t quote_l4 = 8, std::uint16_t mtu = 0) {
+  const std::size_t ihl = (quoted_frame[kEthLen] & 0x0f) * 4;
+  const std::size_t avail = quoted_frame.size() - kEthLen;
+  const std::size_t quote = std::min(avail, ihl + quote_l4);
+  Bytes icmp(8, 0);
+  icmp[0] = type;
+  icmp[1] = code;
+  icmp[6] = mtu >> 8;
+  icmp[7] = mtu & 0xff;
+  icmp.insert(icmp.end(), quoted_frame.begin() + kEthLen,
+              quoted_frame.begin() + static_cast<std::ptrdiff_t>(kEthLen + quote));
+  const std::uint16_t c = InternetChecksum(icmp.data(), icmp.size());
+  icmp[2] = c >> 8;
+  icmp[3] = c & 0xff;
+  Bytes b = Packet().Eth().Ipv4(src, dst).Icmp().Build();
+  b.resize(kEthLen + 20);
+  b[kEthLen + 9] = IPPROTO_ICMP;
+  b[kEthLen + 2] = static_cast<std::uint8_t>((20 + icmp.size()) >> 8);
+  b[kEthLen + 3] = static_cast<std::uint8_t>((20 + icmp.size()) & 0xff);
+  b[kEthLen + 10] = b[kEthLen + 11] = 0;
+  const std::uint16_t ic = InternetChecksum(&b[kEthLen], 20);
+  b[kEthLen + 10] = ic >> 8;
+  b[kEthLen + 11] = ic & 0xff;
+  b.insert(b.end(), icmp.begin(), icmp.end());
+  return b;
+}
+
+// The ICMP checksum of an ICMP frame: 0 when it verifies over the whole
+// message.
+inline std::uint16_t IcmpCsumResidue(const Bytes& b) {
+  PacketView v{b};
+  return InternetChecksum(&b[v.l4()], v.ip_total() - v.ihl());
+}
+
+// The packet an ICMP error quotes, as a frame of its own (a zero Ethernet
+// header in front), for PacketView.
+inline Bytes Quoted(const Bytes& icmp_frame) {
+  PacketView v{icmp_frame};
+  Bytes b(kEthLen, 0);
+  b[12] = 0x08;
+  b.insert(b.end(), icmp_frame.begin() + static_cast<std::ptrdiff_t>(v.l4() + 8), icmp_frame.end());
+  return b;
+}
 
 // Wraps an inner Ethernet frame (as Packet().Build() makes it) in
 // outer Ethernet / IPv4 / UDP / VXLAN, the way RFC 7348 frames it: the

@@ -264,12 +264,45 @@ TEST_F(TunnelTest, RepliesToAPodAddressedByItsIpAreAdmittedUntranslated) {
             (std::map<std::string, std::uint64_t>{{"decap", 1}, {"pass_to_pod", 1}}));
   // A later packet of the flow leaves the entry alone; another port of the
   // same pod is still refused (the entry is per flow).
-  ASSERT_EQ(FromPod(Packet().Eth().Ipv4(kClient, kRemotePod).Tcp(40100, 8080, 0x10).Build())
-                .verdict,
-            TC_ACT_REDIRECT);
+  ASSERT_EQ(
+      FromPod(Packet().Eth().Ipv4(kClient, kRemotePod).Tcp(40100, 8080, 0x10).Build()).verdict,
+      TC_ACT_REDIRECT);
   Bytes other_port =
       Packet().Eth().Ipv4(kRemotePod, kClient).Tcp(8081, 40100, 0x12).Payload("no").Build();
   EXPECT_EQ(FromUplink(Vxlan(kRemoteNode, kNodeIp, 2, other_port)).verdict, TC_ACT_SHOT);
+}
+
+// ICMP errors cross the tunnel: a backend pod of ours answering a remote
+// client's packet with port unreachable gets its error tunnelled, and an
+// error from a remote backend about a flow this node translated is
+// admitted at decapsulation (then reversed on the client's veth); one
+// about no flow of ours is not.
+TEST_F(TunnelTest, IcmpErrorsCrossTheTunnel) {
+  Install(ClusterSet());
+  CounterDelta();
+  Bytes quoted = Packet().Eth().Ipv4("10.2.1.50", "10.1.1.11").Udp(42000, 8443).Build();
+  auto out = FromPod(IcmpError("10.1.1.11", "10.2.1.50", 3, 3, quoted));
+  EXPECT_EQ(out.verdict, TC_ACT_REDIRECT);
+  EXPECT_EQ(Addr(&out.out[kEthLen + 16]), kRemoteNode) << "tunnelled to the client's node";
+  EXPECT_EQ(CounterDelta(),
+            (std::map<std::string, std::uint64_t>{{"encap", 1}, {"pass_not_tcp_udp", 1}}));
+
+  auto fwd = FromPod(Packet().Eth().Ipv4(kClient, kVip).Tcp(40003, 80).Build());
+  ASSERT_EQ(fwd.verdict, TC_ACT_REDIRECT);
+  Bytes inner_sent(fwd.out.begin() + 50, fwd.out.end());  // client -> 10.2.1.11:8080
+  CounterDelta();
+  Bytes err = IcmpError("10.2.1.11", kClient, 3, 3, inner_sent);
+  auto in = FromUplink(Vxlan(kRemoteNode, kNodeIp, 2, err));
+  EXPECT_EQ(in.verdict, TC_ACT_OK);
+  EXPECT_EQ(CounterDelta(), (std::map<std::string, std::uint64_t>{{"decap", 1}}));
+  auto to_pod = ToPod(Bytes(in.out.begin(), in.out.end()));
+  EXPECT_EQ(Addr(&to_pod.out[kEthLen + 12]), kVip);
+  EXPECT_EQ(CounterDelta(), (std::map<std::string, std::uint64_t>{{"icmp_revnat", 1}}));
+
+  Bytes stray = IcmpError("10.2.1.11", kClient, 3, 3,
+                          Packet().Eth().Ipv4(kClient, "10.2.1.11").Tcp(40999, 8080).Build());
+  EXPECT_EQ(FromUplink(Vxlan(kRemoteNode, kNodeIp, 2, stray)).verdict, TC_ACT_SHOT);
+  EXPECT_EQ(CounterDelta(), (std::map<std::string, std::uint64_t>{{"drop_tunnel_not_allowed", 1}}));
 }
 
 TEST_F(TunnelTest, TunnelDropsAreCountedByReason) {
@@ -287,7 +320,8 @@ TEST_F(TunnelTest, TunnelDropsAreCountedByReason) {
       {"inner source: a pod of the receiving cluster",
        Vxlan(kRemoteNode, kNodeIp, 2, InnerTo("10.1.1.12", "10.1.1.11", 42000, 8443)),
        "drop_tunnel_bad_source"},
-      {"inner source: a node", Vxlan(kRemoteNode, kNodeIp, 2, InnerTo("172.16.2.12", "10.1.1.11", 42000, 8443)),
+      {"inner source: a node",
+       Vxlan(kRemoteNode, kNodeIp, 2, InnerTo("172.16.2.12", "10.1.1.11", 42000, 8443)),
        "drop_tunnel_bad_source"},
       {"inner source: outside every cluster",
        Vxlan(kRemoteNode, kNodeIp, 2, InnerTo("192.0.2.7", "10.1.1.11", 42000, 8443)),
@@ -364,9 +398,10 @@ TEST_F(TunnelTest, XdpDecapsulatesLikeTc) {
   EXPECT_EQ(xdp.out, FromUplink(frame).out);
   EXPECT_EQ(CounterDelta(), (std::map<std::string, std::uint64_t>{{"decap", 2}}));
 
-  EXPECT_EQ(XdpFromUplink(Vxlan(kRemoteNode, kNodeIp, 2, InnerTo("10.1.1.12", "10.1.1.11", 1, 8443)))
-                .verdict,
-            XDP_DROP);
+  EXPECT_EQ(
+      XdpFromUplink(Vxlan(kRemoteNode, kNodeIp, 2, InnerTo("10.1.1.12", "10.1.1.11", 1, 8443)))
+          .verdict,
+      XDP_DROP);
   EXPECT_EQ(XdpFromUplink(Vxlan(kRemoteNode, kNodeIp, 3, inner)).verdict, XDP_DROP);
   Bytes plain = Packet().Eth().Ipv4("172.16.1.12", kNodeIp).Tcp(22, 40000).Build();
   auto pass = XdpFromUplink(plain);

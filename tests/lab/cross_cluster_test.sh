@@ -7,6 +7,7 @@
 #
 #  - 200 connections from c1 to a VIP whose backends are all in c2 reach
 #    every c2 backend; TCP and UDP; a 100 MB iperf3 transfer completes
+#  - a c2 backend's ICMP port unreachable reaches the c1 client, reversed
 #  - a VIP with backends in both clusters reaches both
 #  - tcpdump decodes the underlay traffic as VXLAN, VNI 1, inner addresses
 #  - a plain Linux vxlan device receives our encapsulated traffic
@@ -84,11 +85,14 @@ cp "$WORK/clusters/"*.yaml "$WORK/m/c2/"
   lab_service_export web
   service iperf 10.96.0.11 5201 5201 c2n2p1
   lab_service_export iperf
+  lab_service_yaml closed 10.96.0.12 closed:UDP:54:9999 "${C2_PODS[@]}"
+  lab_service_export closed
 } >"$WORK/m/c2/services.yaml"
 {
   service web-remote 10.96.1.10 80 8080 "${C2_PODS[@]}"
   service web-both 10.96.1.20 80 8080 "${C1_PODS[@]}" "${C2_PODS[@]}"
   service iperf-remote 10.96.1.11 5201 5201 c2n2p1
+  lab_service_yaml closed-remote 10.96.1.12 closed:UDP:54:9999 "${C2_PODS[@]}"
 } >"$WORK/m/c1/services.yaml"
 
 # MERIDIAN_UPLINK_DECAP=xdp runs the same test with XDP decapsulation.
@@ -114,6 +118,28 @@ check "the c2 backend sees the real client address ($peer)" grep -qE '^10\.1\.1\
 
 reply=$(client bash -c "echo hello | socat -T2 - UDP:10.96.1.10:80")
 check "UDP through the tunnel: '$reply'" grep -qxE "c2n[12]p[12] hello" <<<"$reply"
+
+# c2's pods have no socket on 9999: their ICMP port unreachable crosses the
+# tunnel back (admitted at decap because it quotes a flow c1n1 translated)
+# and is reversed on the client's veth, so its socket is refused at once
+# (6 sockets, 6 source ports, several pods).
+refused=$(client python3 -c '
+import socket
+n = 0
+for i in range(6):
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.settimeout(2)
+    s.connect(("10.96.1.12", 54))
+    try:
+        s.send(b"x")
+        s.recv(100)
+    except ConnectionRefusedError:
+        n += 1
+    except OSError:
+        pass
+print(n)')
+check_eq "a c2 backend's port unreachable reaches the c1 client through the VIP (refused, of 6)" 6 "$refused"
+check "c1n1 reversed them (icmp_revnat)" test "$(stat_of "$C1N1" icmp_revnat)" -gt 0
 
 # --- backends in both clusters ----------------------------------------------
 client bash -c 'for i in $(seq 100); do curl -s --max-time 2 http://10.96.1.20/ || echo FAILED; done' >"$WORK/both.txt"

@@ -46,7 +46,7 @@ PODS=(c1n1p1 c1n1p2 c1n2p1 c1n2p2)
 write_web() {
   local etp=$1
   shift
-  lab_service_yaml web "$VIP" http:TCP:80:8080,dns:UDP:53:8080 "$@" |
+  lab_service_yaml web "$VIP" http:TCP:80:8080,dns:UDP:53:8080,closed:UDP:54:9999 "$@" |
     python3 -c '
 import re, sys
 etp, ext, lb, prefix = sys.argv[1:]
@@ -55,6 +55,7 @@ hc = "  healthCheckNodePort: 32100\n" if etp == "Local" else ""
 text = text.replace("spec:\n", "spec:\n  type: LoadBalancer\n  externalTrafficPolicy: %s\n%s  externalIPs: [%s]\n" % (etp, hc, ext), 1)
 text = text.replace("targetPort: 8080}", "targetPort: 8080, nodePort: 30080}", 1)
 text = text.replace("port: 53, targetPort: 8080}", "port: 53, targetPort: 8080, nodePort: 30053}", 1)
+text = text.replace("port: 54, targetPort: 9999}", "port: 54, targetPort: 9999, nodePort: 30054}", 1)
 text = text.replace("\n---\n", "\nstatus: {loadBalancer: {ingress: [{ip: %s}]}}\n---\n" % lb, 1)
 text = re.sub(r"(- \{addresses: \[10\.1\.(\d+)\.\d+\], conditions: \{ready: true\})\}",
               lambda m: "%s, nodeName: %s-c1n%s}" % (m.group(1), prefix, m.group(2)), text)
@@ -89,6 +90,29 @@ stat_of() {  # NODE COUNTER: packets
     python3 -c 'import json,sys; print(json.load(sys.stdin).get(sys.argv[1], {}).get("packets", 0))' "$2"
 }
 
+# udp_refused RUNNER... HOST PORT: of 6 UDP sockets (6 source ports, so
+# several pods), how many got "connection refused" within 2 s: the pods
+# have no socket on port 9999, and their ICMP port unreachable must reach
+# the client reverse-translated for its socket to match it.
+udp_refused() {
+  local port=${*: -1} host=${*: -2:1}
+  "${@:1:$#-2}" python3 -c '
+import socket, sys
+n = 0
+for i in range(6):
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.settimeout(2)
+    s.connect((sys.argv[1], int(sys.argv[2])))
+    try:
+        s.send(b"x")
+        s.recv(100)
+    except ConnectionRefusedError:
+        n += 1
+    except OSError:
+        pass
+print(n)' "$host" "$port"
+}
+
 command -v ethtool >/dev/null || { echo "SKIP: ethtool is missing"; exit 77; }
 "$LAB" up --prefix "$PREFIX" --clusters 1 --nodes 2 --pods 2 --client --outside \
   --bin-dir "$BIN_DIR" >"$WORK/up.log" 2>&1 || { cat "$WORK/up.log"; fail "lab up"; exit 1; }
@@ -102,10 +126,10 @@ lab_agents_start "$MANIFESTS" --uplink "${LAB_PREFIX}up" --nodeport-mode snat ||
   fail "agents start"
   exit 1
 }
-# 3 TCP + 3 UDP external frontends per node: its NodePort, the ingress IP,
-# the externalIP.
-check "both nodes install 6 external frontends with 4 backends" \
-  wait_for 10 eval "installed_is $N1 4 6 && installed_is $N2 4 6"
+# 3 TCP + 6 UDP external frontends per node: its NodePorts, the ingress
+# IP, the externalIP.
+check "both nodes install 9 external frontends with 4 backends" \
+  wait_for 10 eval "installed_is $N1 4 9 && installed_is $N2 4 9"
 check "the outside client has no route to the pods" \
   bash -c "! ip netns exec $LAB_OUTSIDE_NS ip route get 10.1.1.11 2>/dev/null | grep -q via"
 
@@ -143,6 +167,15 @@ if command -v socat >/dev/null; then
   check "UDP to node 2's NodePort 30053 is answered by a pod ($udp)" bash -c "[[ '$udp' == *c1n* ]]"
 fi
 
+# --- ICMP errors of translated flows reach the client reversed -------------
+icmp0=$(stat_of "$N1" icmp_revnat)
+check_eq "a backend's port unreachable reaches the outside client through the ingress IP (refused, of 6)" \
+  6 "$(udp_refused outside "$LB_IP" 54)"
+check_eq "... and through node 2's NodePort 30054" 6 "$(udp_refused outside "$N2_IP" 30054)"
+check_eq "... and a pod's client through the ClusterIP" \
+  6 "$(udp_refused lab_exec_pod "$PREFIX" c1client "$VIP" 54)"
+check "node 1 counted reversed ICMP errors (icmp_revnat)" test "$(stat_of "$N1" icmp_revnat)" -gt "$icmp0"
+
 # --- pods reach the NodePort too ------------------------------------------
 out=$(lab_exec_pod "$PREFIX" c1client curl -s --max-time 2 "http://$N2_IP:30080/")
 check "a pod reaches node 2's NodePort ($out)" bash -c "[[ '$out' == c1n* ]]"
@@ -150,7 +183,7 @@ check "a pod reaches node 2's NodePort ($out)" bash -c "[[ '$out' == c1n* ]]"
 # --- externalTrafficPolicy Local: "should only target nodes with endpoints"
 write_web Local c1n1p1 c1n1p2 c1n2p1 c1n2p2
 check "node 1 installs its own 2 pods only for external frontends" \
-  wait_for 10 eval "installed_is $N1 2 6 && installed_is $N1 3 0"
+  wait_for 10 eval "installed_is $N1 2 9 && installed_is $N1 3 0"
 fetch_n 20 "http://$N1_IP:30080/" >"$WORK/local.txt"
 check_eq "eTP Local via node 1: 20 of 20 answered" 0 "$(grep -c FAILED "$WORK/local.txt")"
 check_eq "eTP Local via node 1: only node 1's pods answer" 0 "$(grep -vc '^c1n1' "$WORK/local.txt")"
@@ -203,8 +236,8 @@ lab_agents_start "$MANIFESTS" --uplink "${LAB_PREFIX}up" --nodeport-mode dsr || 
   fail "agents start in dsr mode"
   exit 1
 }
-check "dsr: both nodes install 6 external frontends with 4 backends" \
-  wait_for 10 eval "installed_is $N1 4 6 && installed_is $N2 4 6"
+check "dsr: both nodes install 9 external frontends with 4 backends" \
+  wait_for 10 eval "installed_is $N1 4 9 && installed_is $N2 4 9"
 revnat2=$(stat_of "$N2" nodeport_revnat)
 fetch_n 40 "http://$N1_IP:30080/" >"$WORK/dsr.txt"
 check_eq "dsr: NodePort $N1_IP:30080: 40 of 40 requests answered" 0 "$(grep -c FAILED "$WORK/dsr.txt")"
@@ -254,5 +287,7 @@ if command -v socat >/dev/null; then
   udp=$(outside bash -c "for i in 1 2 3 4 5 6; do echo ping | timeout 2 socat -T1 - UDP:$N1_IP:30053 2>/dev/null; done" 2>/dev/null)
   check "dsr: UDP to node 1's NodePort 30053 is answered ($(grep -o c1n <<<"$udp" | wc -l) of 6)" bash -c "[[ '$udp' == *c1n* ]]"
 fi
+check_eq "dsr: a backend's port unreachable reaches the outside client through node 1 (refused, of 6)" \
+  6 "$(udp_refused outside "$N1_IP" 30054)"
 
 finish

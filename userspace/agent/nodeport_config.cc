@@ -53,13 +53,27 @@ Result<std::pair<std::uint16_t, std::uint16_t>> ParsePortRange(const std::string
       fmt::format("\"{}\" is not a port range MIN-MAX with 1 <= MIN <= MAX <= 65535", text)};
 }
 
-Status AcceptLocalSource(const std::string& uplink) {
-  const std::string path = "/proc/sys/net/ipv4/conf/" + uplink + "/accept_local";
+// The first character of a procfs value file, or 0 when it cannot be read.
+static char ReadFlag(const std::string& path) {
+  std::ifstream f(path);
+  char c = 0;
+  f >> c;
+  return f ? c : 0;
+}
+
+Status AcceptLocalSource(const std::string& uplink, const std::string& proc) {
+  const std::string conf = proc + "/sys/net/ipv4/conf/";
+  const std::string path = conf + uplink + "/accept_local";
   std::ofstream f(path);
   f << "1\n";
   f.flush();
-  if (!f) return Error{fmt::format("set {}: {}", path, std::strerror(errno))};
-  return Status::Ok();
+  if (f) return Status::Ok();
+  const std::string why = std::strerror(errno);
+  if (ReadFlag(path) == '1' || ReadFlag(conf + "all/accept_local") == '1') return Status::Ok();
+  return Error{fmt::format(
+      "set {}: {}; set net.ipv4.conf.{}.accept_local=1 (or net.ipv4.conf.all.accept_local=1) "
+      "before the agent starts, e.g. in a privileged init container",
+      path, why, uplink)};
 }
 
 }  // namespace meridian::agent

@@ -23,7 +23,12 @@ Result<std::pair<std::uint16_t, std::uint16_t>> ParsePortRange(const std::string
 
 // net.ipv4.conf.<uplink>.accept_local=1: a SNAT'd NodePort packet that XDP
 // hands to the stack (no neighbour entry yet) carries this node's address
-// as its source, which the stack otherwise drops as a martian.
-Status AcceptLocalSource(const std::string& uplink);
+// as its source, which the stack otherwise drops as a martian. Where the
+// agent may not write it (a container's /proc/sys is read-only), it is
+// enough that it is set already, for the uplink or for "all" (the kernel
+// ORs the two), e.g. by a privileged init container or the node's sysctl
+// configuration; otherwise the error names both ways. `proc` is the
+// procfs mount (tests give a directory of their own).
+Status AcceptLocalSource(const std::string& uplink, const std::string& proc = "/proc");
 
 }  // namespace meridian::agent

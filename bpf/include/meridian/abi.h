@@ -330,7 +330,8 @@ enum mer_ct_flags {
 	X(NODEPORT_DSR, "nodeport_dsr")                                                            \
 	X(NODEPORT_DSR_IN, "nodeport_dsr_in")                                                      \
 	X(DROP_DSR_TOO_BIG, "drop_dsr_too_big")                                                    \
-	X(DROP_DSR_BAD_FRAME, "drop_dsr_bad_frame")
+	X(DROP_DSR_BAD_FRAME, "drop_dsr_bad_frame")                                                \
+	X(ICMP_REVNAT, "icmp_revnat")
 
 #define MER_STAT_ENUM_(name, str) MER_STAT_##name,
 enum mer_stat { MER_STATS(MER_STAT_ENUM_) MER_STAT_MAX };

@@ -35,6 +35,7 @@
 #include <bpf/bpf_helpers.h>
 
 #include "meridian/abi.h"
+#include "meridian/icmp_error.h"
 #include "meridian/maps.h"
 #include "meridian/parse.h"
 #include "meridian/stats.h"
@@ -120,9 +121,20 @@ static __always_inline enum mer_stat mer_classify_uplink(void *data, void *data_
 	if (!remote || remote->cluster_id != peer->cluster_id)
 		return MER_STAT_DROP_TUNNEL_BAD_SOURCE;
 
-	/* Only TCP and UDP cross the tunnel, whole (no fragments). */
-	if ((inner->protocol != IPPROTO_TCP && inner->protocol != IPPROTO_UDP) ||
-	    (inner->frag_off & bpf_htons(MER_IP_MF | MER_IP_OFFSET)))
+	/* Only TCP and UDP cross the tunnel, whole (no fragments), and ICMP
+	 * errors about a flow this node translated (a remote backend's port
+	 * unreachable: its quote matches a conntrack reply entry here). */
+	if (inner->frag_off & bpf_htons(MER_IP_MF | MER_IP_OFFSET))
+		return MER_STAT_DROP_TUNNEL_NOT_ALLOWED;
+	if (inner->protocol == MER_IPPROTO_ICMP) {
+		struct mer_icmp_quote q = {};
+
+		if (mer_icmp_quote_parse(data, data_end, MER_INNER_IP_OFF, inner->ihl * 4, &q) ||
+		    !mer_icmp_quote_flow(&q))
+			return MER_STAT_DROP_TUNNEL_NOT_ALLOWED;
+		return MER_STAT_DECAP;
+	}
+	if (inner->protocol != IPPROTO_TCP && inner->protocol != IPPROTO_UDP)
 		return MER_STAT_DROP_TUNNEL_NOT_ALLOWED;
 	inner_l4 = MER_INNER_IP_OFF + inner->ihl * 4;
 	if (inner_l4 > MER_INNER_IP_OFF + 60 || bpf_ntohs(inner->tot_len) < inner->ihl * 4 + 8)
@@ -175,7 +187,8 @@ static __always_inline int mer_handle_from_uplink(struct __sk_buff *skb)
 {
 	void *data = (void *)(long)skb->data;
 	void *data_end = (void *)(long)skb->data_end;
-	__u32 need = MER_INNER_IP_OFF + 60 + 4; /* up to the inner ports */
+	/* up to the inner ports, or an inner ICMP error's quoted ports */
+	__u32 need = MER_INNER_IP_OFF + MER_ICMP_ERR_L3_MAX;
 	__u32 len = skb->len;
 	enum mer_stat stat;
 

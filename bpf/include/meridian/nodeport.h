@@ -37,6 +37,7 @@
 
 #include "meridian/abi.h"
 #include "meridian/dsr.h"
+#include "meridian/icmp_error.h"
 #include "meridian/lb.h"
 #include "meridian/maps.h"
 #include "meridian/nat.h"
@@ -168,15 +169,44 @@ static __always_inline int mer_nodeport_forward(struct xdp_md *ctx, const struct
 	return mer_xdp_forward(ctx, p, MER_STAT_NODEPORT_SNAT, MER_STAT_NODEPORT_VIA_STACK);
 }
 
+/* XDP, the uplink: an ICMP error about a SNAT'd NodePort flow, sent to
+ * this node by the backend (or a router on the way to it): reversed to
+ * the client (icmp_error.h) and forwarded. Returns -1 when the packet is
+ * no such error. */
+static __always_inline int mer_nodeport_icmp_error(struct xdp_md *ctx, const struct mer_pkt *p)
+{
+	void *data = (void *)(long)ctx->data;
+	void *data_end = (void *)(long)ctx->data_end;
+	struct mer_icmp_quote q = {};
+	struct mer_ct_entry *ct;
+
+	if (p->proto != MER_IPPROTO_ICMP ||
+	    mer_icmp_quote_parse(data, data_end, MER_L3_OFF, p->ihl_len, &q))
+		return -1;
+	ct = mer_icmp_quote_flow(&q);
+	if (!ct || !(ct->flags & MER_CT_F_NODEPORT))
+		return -1;
+	if (mer_icmp_revnat(data, data_end, &q, ct)) {
+		mer_count(MER_STAT_DROP_REWRITE_FAILED, p->len);
+		return XDP_DROP;
+	}
+	return mer_xdp_forward(ctx, p, MER_STAT_ICMP_REVNAT, MER_STAT_ICMP_REVNAT);
+}
+
 /* The uplink's XDP entry for external frontends: returns the XDP action,
  * or -1 when the packet is not for one (the caller goes on). */
 static __always_inline int mer_handle_xdp_nodeport(struct xdp_md *ctx)
 {
 	struct mer_service *svc;
 	struct mer_pkt p = {};
-	int ret;
+	int parsed, ret;
 
-	if (!mer_nodeport_enabled() || mer_parse_xdp(ctx, &p) != MER_PARSE_OK)
+	if (!mer_nodeport_enabled())
+		return -1;
+	parsed = mer_parse_xdp(ctx, &p);
+	if (parsed == MER_PARSE_NOT_TCP_UDP)
+		return mer_nodeport_icmp_error(ctx, &p);
+	if (parsed != MER_PARSE_OK)
 		return -1;
 	ret = mer_nodeport_reply(ctx, &p);
 	if (ret >= 0)
@@ -190,22 +220,51 @@ static __always_inline int mer_handle_xdp_nodeport(struct xdp_md *ctx)
 	return mer_nodeport_forward(ctx, &p, svc);
 }
 
+/* tc, a pod's veth: sends a reverse-translated packet of a NodePort flow
+ * to its client by FIB lookup (bpf_redirect_neigh resolves the next hop)
+ * rather than up the stack, which would drop a packet from its own
+ * address as a martian. Counted as `sent`, or nodeport_via_stack when the
+ * FIB cannot say. */
+static __always_inline int mer_tc_send_by_fib(struct __sk_buff *skb, const struct mer_pkt *p,
+					      enum mer_stat sent)
+{
+	void *data = (void *)(long)skb->data;
+	void *data_end = (void *)(long)skb->data_end;
+	struct iphdr *ip = data + MER_L3_OFF;
+	struct bpf_fib_lookup fib = {};
+	int rc;
+
+	if ((void *)(ip + 1) > data_end) {
+		mer_count(MER_STAT_DROP_REWRITE_FAILED, p->len);
+		return TC_ACT_SHOT;
+	}
+	mer_fib_params(&fib, ip, skb->ifindex);
+	/* No MTU check: a pod's TCP replies are GSO packets far larger than
+	 * the MTU, cut into segments on the way out. Checked, every one was
+	 * "fragmentation needed", went up the stack and was dropped there as a
+	 * martian (its source is this node's address): a 200 kB answer took
+	 * 10 s of retransmissions (lab_nodeport). */
+	fib.tot_len = 0;
+	rc = bpf_fib_lookup(skb, &fib, sizeof(fib), 0);
+	if ((rc != BPF_FIB_LKUP_RET_SUCCESS && rc != BPF_FIB_LKUP_RET_NO_NEIGH) || ip->ttl <= 1) {
+		mer_count(MER_STAT_NODEPORT_VIA_STACK, p->len);
+		return TC_ACT_OK;
+	}
+	mer_ttl_dec(ip);
+	mer_count(sent, p->len);
+	return bpf_redirect_neigh(fib.ifindex, NULL, 0, 0);
+}
+
 /* tc, a pod's veth: a reply of a NodePort flow served by this pod, which
  * kept the client's address: backend:port -> client becomes
- * frontend:port -> client, then sent by FIB lookup (bpf_redirect_neigh
- * resolves the next hop) rather than up the stack, which would drop a
- * packet from its own address as a martian. Returns -1 when the packet is
- * no such reply. */
+ * frontend:port -> client, then sent by FIB lookup. Returns -1 when the
+ * packet is no such reply. */
 static __always_inline int mer_nodeport_reply_from_pod(struct __sk_buff *skb,
 						       const struct mer_pkt *p)
 {
-	struct bpf_fib_lookup fib = {};
 	struct mer_ct_entry *ct;
 	struct mer_ct_key key;
-	void *data, *data_end;
 	__be16 client_port;
-	struct iphdr *ip;
-	int rc;
 
 	if (!mer_nodeport_enabled())
 		return -1;
@@ -221,31 +280,39 @@ static __always_inline int mer_nodeport_reply_from_pod(struct __sk_buff *skb,
 	    mer_rewrite_addr_port(skb, p, MER_IP_DADDR_OFF, p->daddr, p->daddr,
 				  offsetof(struct udphdr, dest), p->dport, client_port))
 		goto rewrite_failed;
-
-	data = (void *)(long)skb->data;
-	data_end = (void *)(long)skb->data_end;
-	ip = data + MER_L3_OFF;
-	if ((void *)(ip + 1) > data_end)
-		goto rewrite_failed;
-	mer_fib_params(&fib, ip, skb->ifindex);
-	/* No MTU check: a pod's TCP replies are GSO packets far larger than
-	 * the MTU, cut into segments on the way out. Checked, every one was
-	 * "fragmentation needed", went up the stack and was dropped there as a
-	 * martian (its source is this node's address): a 200 kB answer took
-	 * 10 s of retransmissions (lab_nodeport). */
-	fib.tot_len = 0;
-	rc = bpf_fib_lookup(skb, &fib, sizeof(fib), 0);
-	if ((rc != BPF_FIB_LKUP_RET_SUCCESS && rc != BPF_FIB_LKUP_RET_NO_NEIGH) || ip->ttl <= 1) {
-		mer_count(MER_STAT_NODEPORT_VIA_STACK, p->len);
-		return TC_ACT_OK;
-	}
-	mer_ttl_dec(ip);
-	mer_count(MER_STAT_NODEPORT_REVNAT, p->len);
-	return bpf_redirect_neigh(fib.ifindex, NULL, 0, 0);
+	return mer_tc_send_by_fib(skb, p, MER_STAT_NODEPORT_REVNAT);
 
 rewrite_failed:
 	mer_count(MER_STAT_DROP_REWRITE_FAILED, p->len);
 	return TC_ACT_SHOT;
+}
+
+/* tc, a pod's veth: an ICMP error this pod sends about a NodePort flow it
+ * served (a UDP port unreachable, say): reversed to the client, from the
+ * frontend, and sent by FIB lookup. Returns -1 when the packet is no such
+ * error. */
+static __always_inline int mer_nodeport_icmp_error_from_pod(struct __sk_buff *skb,
+							    const struct mer_pkt *p)
+{
+	struct mer_icmp_quote q = {};
+	struct mer_ct_entry *ct;
+	void *data, *data_end;
+
+	if (!mer_nodeport_enabled() || p->proto != MER_IPPROTO_ICMP)
+		return -1;
+	mer_icmp_pull(skb);
+	data = (void *)(long)skb->data;
+	data_end = (void *)(long)skb->data_end;
+	if (mer_icmp_quote_parse(data, data_end, MER_L3_OFF, p->ihl_len, &q))
+		return -1;
+	ct = mer_icmp_quote_flow(&q);
+	if (!ct || !(ct->flags & MER_CT_F_NODEPORT))
+		return -1;
+	if (mer_icmp_revnat(data, data_end, &q, ct)) {
+		mer_count(MER_STAT_DROP_REWRITE_FAILED, p->len);
+		return TC_ACT_SHOT;
+	}
+	return mer_tc_send_by_fib(skb, p, MER_STAT_ICMP_REVNAT);
 }
 
 #endif /* MERIDIAN_NODEPORT_H */

@@ -10,6 +10,7 @@
 #include <bpf/bpf_helpers.h>
 
 #include "meridian/abi.h"
+#include "meridian/icmp_error.h"
 #include "meridian/lb.h"
 #include "meridian/maps.h"
 #include "meridian/nat.h"
@@ -215,6 +216,59 @@ static __always_inline int mer_hairpin_reply(struct __sk_buff *skb, const struct
 	return mer_verdict(MER_STAT_HAIRPIN_REPLY, p, mer_back_to_pod(skb));
 }
 
+/* An ICMP error the pod sends (its quote parsed into q, pulled): about a
+ * NodePort flow it served, reversed and sent to the outside client; or to
+ * a pod of another cluster (a backend's port unreachable to a remote
+ * client), tunnelled like the flow's replies, where the client's node
+ * admits and reverses it. Returns -1 when the packet is no such error. */
+static __always_inline int mer_icmp_error_from_pod(struct __sk_buff *skb, const struct mer_pkt *p)
+{
+	struct mer_remote_cidr *remote;
+	struct mer_icmp_quote q = {};
+	void *data, *data_end;
+	int ret;
+
+	if (p->proto != MER_IPPROTO_ICMP)
+		return -1;
+	ret = mer_nodeport_icmp_error_from_pod(skb, p);
+	if (ret >= 0)
+		return ret;
+	remote = mer_remote_lookup(p->daddr);
+	if (!remote)
+		return -1;
+	mer_icmp_pull(skb);
+	data = (void *)(long)skb->data;
+	data_end = (void *)(long)skb->data_end;
+	if (mer_icmp_quote_parse(data, data_end, MER_L3_OFF, p->ihl_len, &q))
+		return -1;
+	return mer_forward(skb, p, remote, MER_STAT_PASS_NOT_TCP_UDP);
+}
+
+/* An ICMP error about a flow this pod opened through a VIP (the quote is
+ * the translated flow): reversed, so that the pod's socket recognizes it
+ * (PMTU discovery, a refused UDP port). Returns -1 when the packet is no
+ * such error. */
+static __always_inline int mer_icmp_error_to_pod(struct __sk_buff *skb, const struct mer_pkt *p)
+{
+	struct mer_icmp_quote q = {};
+	struct mer_ct_entry *ct;
+	void *data, *data_end;
+
+	if (p->proto != MER_IPPROTO_ICMP)
+		return -1;
+	mer_icmp_pull(skb);
+	data = (void *)(long)skb->data;
+	data_end = (void *)(long)skb->data_end;
+	if (mer_icmp_quote_parse(data, data_end, MER_L3_OFF, p->ihl_len, &q))
+		return -1;
+	ct = mer_icmp_quote_flow(&q);
+	if (!ct || (ct->flags & MER_CT_F_NODEPORT))
+		return -1;
+	if (mer_icmp_revnat(data, data_end, &q, ct))
+		return mer_verdict(MER_STAT_DROP_REWRITE_FAILED, p, TC_ACT_SHOT);
+	return mer_verdict(MER_STAT_ICMP_REVNAT, p, TC_ACT_OK);
+}
+
 /* tc ingress of a pod's host-side veth: packets the pod sends. */
 static __always_inline int mer_handle_from_pod(struct __sk_buff *skb)
 {
@@ -223,6 +277,12 @@ static __always_inline int mer_handle_from_pod(struct __sk_buff *skb)
 	int parsed;
 
 	parsed = mer_parse(skb, &p);
+	if (parsed == MER_PARSE_NOT_TCP_UDP) {
+		int ret = mer_icmp_error_from_pod(skb, &p);
+
+		if (ret >= 0)
+			return ret;
+	}
 	if (parsed != MER_PARSE_OK)
 		return mer_from_pod_unparsed(parsed, &p);
 
@@ -273,8 +333,16 @@ static __always_inline int mer_handle_to_pod(struct __sk_buff *skb)
 	struct mer_ct_entry *ct;
 	struct mer_ct_key key;
 	__be16 client_port;
+	int parsed;
 
-	if (mer_parse(skb, &p) != MER_PARSE_OK)
+	parsed = mer_parse(skb, &p);
+	if (parsed == MER_PARSE_NOT_TCP_UDP) {
+		int ret = mer_icmp_error_to_pod(skb, &p);
+
+		if (ret >= 0)
+			return ret;
+	}
+	if (parsed != MER_PARSE_OK)
 		return mer_verdict(MER_STAT_PASS_TO_POD, &p, TC_ACT_OK);
 
 	mer_ct_forward_key(&key, &p);

@@ -13,22 +13,8 @@
 #include <bpf/bpf_endian.h>
 #include <bpf/bpf_helpers.h>
 
+#include "meridian/icmp.h"
 #include "meridian/parse.h"
-
-/* linux/icmp.h drags in glibc's socket headers, which do not build for the
- * BPF target; the few ICMP definitions needed are spelled out here. */
-#define MER_ICMP_DEST_UNREACH 3
-#define MER_ICMP_PORT_UNREACH 3
-#define MER_ICMP_FRAG_NEEDED  4
-#define MER_IPPROTO_ICMP      1
-
-struct mer_icmphdr {
-	__u8 type;
-	__u8 code;
-	__sum16 checksum;
-	__be16 unused;
-	__be16 mtu; /* next-hop MTU of a fragmentation-needed error (RFC 1191) */
-};
 
 /* RFC 792: the original IP header (options included) + 64 bits of data. */
 #define MER_ICMP_ORIG_MAX (60 + 8)
