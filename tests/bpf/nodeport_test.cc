@@ -229,17 +229,51 @@ TEST_F(NodePortTest, WithoutANeighbourTheStackForwards) {
   EXPECT_EQ(CounterDelta(), (std::map<std::string, std::uint64_t>{{"nodeport_via_stack", 1}}));
 }
 
-// "should be rejected when no endpoints exist": the frame goes up the stack
-// untouched, which refuses it (no socket on the NodePort). With
+// "should be rejected when no endpoints exist": ICMP port unreachable from
+// the frontend, back to the MAC the packet came from, on the NodePort and
+// the LoadBalancer IP alike (TCP and UDP); a packet with IPv4 options goes
+// up the stack untouched (which refuses it on a node address). With
 // externalTrafficPolicy Local and no endpoint on this node, it is dropped.
 TEST_F(NodePortTest, NoEndpointsAndExternalTrafficPolicyLocal) {
   Install(NodePortService({}));
   CounterDelta();
   Bytes in = FromClient(kNodeIp, 30080);
-  auto r = Xdp(in);
-  EXPECT_EQ(r.verdict, XDP_PASS);
-  EXPECT_EQ(r.out, in);
+  for (const char* frontend : {kNodeIp, kLbIp}) {
+    Bytes pkt = FromClient(frontend, std::string(frontend) == kNodeIp ? 30080 : 80);
+    auto r = Xdp(pkt);
+    ASSERT_EQ(r.verdict, XDP_TX) << frontend;
+    ASSERT_EQ(r.out.size(), 14u + 20 + 8 + 28);
+    ExpectMacs(r.out, kClientMac, kUplinkMac);
+    PacketView v{r.out};
+    EXPECT_EQ(v.proto(), IPPROTO_ICMP);
+    EXPECT_EQ(v.saddr(), Ip(frontend)) << "from the frontend";
+    EXPECT_EQ(v.daddr(), Ip(kClient));
+    EXPECT_EQ(v.ip_csum_residue(), 0);
+    EXPECT_EQ(IcmpCsumResidue(r.out), 0);
+    EXPECT_EQ(r.out[34], 3) << "destination unreachable";
+    EXPECT_EQ(r.out[35], 3) << "port unreachable";
+    EXPECT_TRUE(std::equal(r.out.begin() + 42, r.out.end(), pkt.begin() + 14))
+        << "quotes the IPv4 header and 8 bytes of TCP";
+  }
+  auto udp = Xdp(FromClient(kNodeIp, 30080, /*udp=*/true));
+  EXPECT_EQ(udp.verdict, XDP_PASS) << "no UDP frontend: not ours";
+  EXPECT_EQ(CounterDelta(), (std::map<std::string, std::uint64_t>{{"reject_no_backend", 2}}));
+  Bytes with_options = Packet()
+                           .Eth("02:cc:00:00:00:c8", "02:bb:00:00:00:01")
+                           .Ipv4(kClient, kNodeIp, {1, 1, 1, 0})
+                           .Tcp(40000, 30080)
+                           .Build();
+  auto opt = Xdp(with_options);
+  EXPECT_EQ(opt.verdict, XDP_PASS);
+  EXPECT_EQ(opt.out, with_options);
   EXPECT_EQ(CounterDelta(), (std::map<std::string, std::uint64_t>{{"nodeport_no_backend", 1}}));
+  Install(NodePortService({}, model::Protocol::kUdp));
+  auto u = Xdp(FromClient(kNodeIp, 30080, /*udp=*/true));
+  EXPECT_EQ(u.verdict, XDP_TX);
+  EXPECT_EQ(u.out.size(), 70u) << "a short UDP frame grows to the error's size";
+  EXPECT_EQ(IcmpCsumResidue(u.out), 0);
+  EXPECT_EQ(CounterDelta(), (std::map<std::string, std::uint64_t>{{"reject_no_backend", 1}}));
+  Install(NodePortService({}));
 
   Install(NodePortService({"10.1.2.11"}, model::Protocol::kTcp, model::TrafficPolicy::kLocal));
   EXPECT_EQ(Xdp(in).verdict, XDP_DROP);

@@ -227,6 +227,21 @@ outside curl -s --max-time 5 "http://$N1_IP:30080/" >/dev/null
 rc=$?
 ms=$((($(date +%s%N) - t0) / 1000000))
 check "NodePort without endpoints is refused at once (curl exit $rc = 7, in $ms ms < 1000)" test "$rc" -eq 7 -a "$ms" -lt 1000
+# An ingress IP or externalIP is no address of the node: refused by
+# Meridian (port unreachable: ECONNREFUSED), not by the node's routing
+# (which would say host or network unreachable).
+for ip in "$LB_IP" "$EXT_IP"; do
+  err=$(outside python3 -c '
+import socket, sys, time
+t0 = time.monotonic()
+try:
+    socket.create_connection((sys.argv[1], 80), timeout=3)
+    print("connected")
+except OSError as e:
+    print(type(e).__name__, int((time.monotonic() - t0) * 1000) < 1000)' "$ip" 2>&1)
+  check_eq "$ip:80 without endpoints: connection refused at once (port unreachable)" "ConnectionRefusedError True" "$err"
+done
+check "node 1 counted the refusals (reject_no_backend)" test "$(stat_of "$N1" reject_no_backend)" -ge 3
 
 # --- --nodeport-mode dsr: the backend's node answers the client directly ---
 lab_agents_stop

@@ -42,6 +42,7 @@
 #include "meridian/maps.h"
 #include "meridian/nat.h"
 #include "meridian/parse.h"
+#include "meridian/reject.h"
 #include "meridian/stats.h"
 #include "meridian/xdp_forward.h"
 
@@ -116,12 +117,22 @@ static __always_inline int mer_nodeport_forward(struct xdp_md *ctx, const struct
 		__u64 now;
 
 		if (svc->backend_count == 0) {
+			int ret;
+
 			/* externalTrafficPolicy Local without a local endpoint:
-			 * dropped (kube-proxy). Otherwise the stack refuses it: a
-			 * node address has no socket on the NodePort. */
+			 * dropped (kube-proxy). Otherwise refused at once with
+			 * ICMP port unreachable from the frontend, as
+			 * kube-proxy's REJECT rules do on every frontend; a
+			 * packet with IPv4 options goes up the stack, which
+			 * refuses it on a node address (no socket there). */
 			if (svc->flags & MER_SVC_F_DROP_NO_BACKEND) {
 				mer_count(MER_STAT_DROP_NO_LOCAL_ENDPOINT, p->len);
 				return XDP_DROP;
+			}
+			ret = mer_xdp_port_unreachable(ctx, p, p->daddr);
+			if (ret >= 0) {
+				mer_count(MER_STAT_REJECT_NO_BACKEND, p->len);
+				return ret;
 			}
 			mer_count(MER_STAT_NODEPORT_NO_BACKEND, p->len);
 			return XDP_PASS;
