@@ -32,6 +32,7 @@
 
 #include <CLI/CLI.hpp>
 #include <algorithm>
+#include <cerrno>
 #include <chrono>
 #include <cstring>
 #include <fstream>
@@ -47,6 +48,12 @@
 #include "nodeport_bench.skel.h"
 
 namespace {
+
+// Some kernels (or sandboxes around them) refuse live-frame mode while
+// allowing plain BPF_PROG_RUN: the benchmark is skipped, not failed.
+struct LiveFramesRefused : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
 
 using namespace meridian;
 
@@ -300,6 +307,7 @@ int main(int argc, char** argv) {
       std::uint64_t stat0 = p.counter == MER_STAT_MAX ? 0 : stat(p.counter);
       auto t0 = std::chrono::steady_clock::now();
       if (bpf_prog_test_run_opts(p.prog_fd, &opts) != 0) {
+        if (errno == EPERM || errno == EOPNOTSUPP) throw LiveFramesRefused(std::strerror(errno));
         throw std::runtime_error(fmt::format("BPF_PROG_RUN live frames: {}", std::strerror(errno)));
       }
       double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
@@ -399,6 +407,10 @@ int main(int argc, char** argv) {
       std::ofstream out(c.csv);
       for (const auto& l : csv) out << l << "\n";
     }
+  } catch (const LiveFramesRefused& e) {
+    std::cerr << "nodeport-bench: SKIP: this kernel refuses BPF_PROG_RUN in live-frame mode ("
+              << e.what() << "), so the rate cannot be measured here (exit 77)\n";
+    return 77;
   } catch (const std::exception& e) {
     std::cerr << "nodeport-bench: " << e.what() << "\n";
     return 1;
