@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "cli/registry_command.h"
+#include "cli/schedule_command.h"
 #include "datapath/bpffs.h"
 #include "datapath/map_iter.h"
 #include "datapath/pinned_maps.h"
@@ -149,12 +150,13 @@ std::optional<std::string> WhyNoSubcommand(const CLI::App& app, const CLI::App& 
 
 int main(int argc, char** argv) {
   CLI::App app{
-      "meridianctl: inspect a node's Meridian datapath (pinned BPF maps) and agent status"};
+      "meridianctl: inspect a node's Meridian datapath (pinned BPF maps) and agent status; "
+      "registry records; what-if scheduling"};
   std::string node, bpffs = meridian::datapath::kDefaultBpffs, state_dir;
   bool json = false;
   app.add_option("--node", node,
                  "Node name (as given to meridian-agent --node); needed by every subcommand but "
-                 "registry");
+                 "registry and schedule");
   app.add_option("--bpffs", bpffs, "BPF filesystem mount point")->capture_default_str();
   app.add_option("--state-dir", state_dir, "Agent state directory (default /run/meridian/<node>)");
   app.add_flag("--json", json, "JSON output (stats, services, status)");
@@ -166,6 +168,8 @@ int main(int argc, char** argv) {
   auto* status = app.add_subcommand("status", "The agent's status.json");
   meridian::cli::RegistryCommand registry;
   meridian::cli::AddRegistryCommand(app, registry);
+  meridian::cli::ScheduleCommand schedule;
+  meridian::cli::AddScheduleCommand(app, schedule);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -181,6 +185,7 @@ int main(int argc, char** argv) {
   }
 
   if (registry.app->parsed()) return meridian::cli::RunRegistryCommand(registry);
+  if (schedule.app->parsed()) return meridian::cli::RunScheduleCommand(schedule);
   if (node.empty()) {
     std::cerr << "meridianctl: --node is required\n";
     return 2;

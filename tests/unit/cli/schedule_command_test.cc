@@ -1,0 +1,178 @@
+// `meridianctl schedule`, run as a binary: Karmada's objects in, the
+// decision out as JSON or a table, exit 2 with one line when unschedulable,
+// exit 1 naming every field the scheduler does not implement.
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "run_process.h"
+#include "temp_dir.h"
+
+namespace meridian::cli {
+namespace {
+
+using test_support::Contains;
+using test_support::ProcessResult;
+using test_support::RunProcess;
+using test_support::TempDir;
+
+constexpr char kClusters[] = R"(apiVersion: cluster.karmada.io/v1alpha1
+kind: Cluster
+metadata: {name: member1, labels: {tier: gold}}
+spec: {provider: aws, region: eu-west-1, zone: eu-west-1a, syncMode: Push}
+status: {availableReplicas: 20}
+---
+apiVersion: cluster.karmada.io/v1alpha1
+kind: Cluster
+metadata: {name: member2, labels: {tier: gold}}
+spec: {provider: aws, region: eu-west-1, zones: [eu-west-1b]}
+status: {availableReplicas: 10}
+---
+apiVersion: cluster.karmada.io/v1alpha1
+kind: Cluster
+metadata: {name: member3}
+spec: {provider: gcp, region: us-east1}
+status: {availableReplicas: 5}
+---
+apiVersion: cluster.karmada.io/v1alpha1
+kind: Cluster
+metadata: {name: member4}
+spec: {provider: gcp, region: us-east1}
+)";
+
+std::string Deployment(int replicas,
+                       const std::string& uid = "4858ca61-3ff8-4095-8267-f3d059d8074c") {
+  return "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web, namespace: shop, uid: " +
+         uid + "}\nspec: {replicas: " + std::to_string(replicas) + "}\n";
+}
+
+std::string Policy(const std::string& placement) {
+  return "apiVersion: policy.karmada.io/v1alpha1\nkind: PropagationPolicy\n"
+         "metadata: {name: web, namespace: shop}\nspec:\n  resourceSelectors:\n"
+         "  - {apiVersion: apps/v1, kind: Deployment, name: web}\n  placement:\n" +
+         placement;
+}
+
+class ScheduleCommandTest : public ::testing::Test {
+ protected:
+  ProcessResult Run(const std::string& policy, const std::string& workload,
+                    std::vector<std::string> extra = {}) {
+    dir_.Write("policy.yaml", policy);
+    dir_.Write("workload.yaml", workload);
+    dir_.Write("clusters.yaml", kClusters);
+    std::vector<std::string> args = {MERIDIANCTL_BIN, "schedule",
+                                     "--policy",      dir_.Path("policy.yaml"),
+                                     "--workload",    dir_.Path("workload.yaml"),
+                                     "--clusters",    dir_.Path("clusters.yaml")};
+    args.insert(args.end(), extra.begin(), extra.end());
+    return RunProcess(args);
+  }
+  TempDir dir_;
+};
+
+// Static weights 6:3:1 over the clusters of provider aws and member3; member4
+// is filtered out by the affinity.
+TEST_F(ScheduleCommandTest, StaticWeightsAsJson) {
+  auto r = Run(Policy(R"(    clusterAffinity:
+      clusterNames: [member1, member2, member3]
+    replicaScheduling:
+      replicaSchedulingType: Divided
+      replicaDivisionPreference: Weighted
+      weightPreference:
+        staticWeightList:
+        - {targetCluster: {clusterNames: [member1]}, weight: 6}
+        - {targetCluster: {clusterNames: [member2]}, weight: 3}
+        - {targetCluster: {fieldSelector: {matchExpressions: [{key: provider, operator: In, values: [gcp]}]}}, weight: 1}
+)"),
+               Deployment(10));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(nlohmann::json::parse(r.out), nlohmann::json::parse(R"({
+    "clusters": [{"name": "member1", "replicas": 6}, {"name": "member2", "replicas": 3},
+                 {"name": "member3", "replicas": 1}],
+    "excluded": [{"name": "member4",
+                  "reason": "cluster did not match the placement cluster affinity constraint"}]})"));
+}
+
+// Dynamic weights by available replicas, then a scale up that keeps the
+// placement in force and divides only the new replicas; -o table.
+TEST_F(ScheduleCommandTest, DynamicWeightsScaleUpFromThePreviousDecision) {
+  const std::string policy = Policy(R"(    clusterAffinity:
+      labelSelector: {matchLabels: {tier: gold}}
+    replicaScheduling:
+      replicaSchedulingType: Divided
+      replicaDivisionPreference: Weighted
+      weightPreference: {dynamicWeight: AvailableReplicas}
+)");
+  auto first = Run(policy, Deployment(6));
+  ASSERT_EQ(first.exit_code, 0) << first.err;
+  auto j = nlohmann::json::parse(first.out);
+  EXPECT_EQ(j["clusters"], nlohmann::json::parse(R"([{"name": "member1", "replicas": 4},
+                                                     {"name": "member2", "replicas": 2}])"));
+  dir_.Write("previous.json", first.out);
+  auto up = Run(policy, Deployment(9), {"--previous", dir_.Path("previous.json"), "-o", "table"});
+  ASSERT_EQ(up.exit_code, 0) << up.err;
+  EXPECT_TRUE(Contains(up.out, "member1                         6")) << up.out;
+  EXPECT_TRUE(Contains(up.out, "member2                         3")) << up.out;
+  EXPECT_TRUE(Contains(up.out, "member3")) << "listed as excluded: " << up.out;
+}
+
+// Equal weights, 5 replicas: the workload's UID decides which cluster gets
+// the odd one (FNV-1a parity), always the same way for one workload.
+TEST_F(ScheduleCommandTest, TiesFollowTheWorkloadUid) {
+  const std::string policy = Policy(R"(    clusterAffinity: {clusterNames: [member1, member2]}
+    replicaScheduling: {replicaSchedulingType: Divided, replicaDivisionPreference: Weighted}
+)");
+  auto even = Run(policy, Deployment(5, "4858ca61-3ff8-4095-8267-f3d059d8074c"));
+  auto odd = Run(policy, Deployment(5, "d43fdeeb-d750-4e2b-bee3-64eb94534f4c"));
+  ASSERT_EQ(even.exit_code, 0) << even.err;
+  ASSERT_EQ(odd.exit_code, 0) << odd.err;
+  EXPECT_EQ(nlohmann::json::parse(even.out)["clusters"][0]["replicas"], 3);
+  EXPECT_EQ(nlohmann::json::parse(odd.out)["clusters"][0]["replicas"], 2);
+}
+
+TEST_F(ScheduleCommandTest, UnschedulableExitsTwoWithOneLine) {
+  auto r = Run(Policy(R"(    clusterAffinity: {clusterNames: [member2, member3]}
+    replicaScheduling: {replicaSchedulingType: Divided, replicaDivisionPreference: Aggregated}
+)"),
+               Deployment(40));
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_EQ(r.err,
+            "meridianctl schedule: unschedulable: failed to assign replicas: failed to scale up: "
+            "Clusters available replicas 15 are not enough to schedule.\n");
+  EXPECT_EQ(r.out, "");
+  auto none = Run(Policy("    clusterAffinity: {clusterNames: [member9]}\n"), Deployment(1));
+  EXPECT_EQ(none.exit_code, 2);
+  EXPECT_TRUE(Contains(none.err,
+                       "0/4 clusters are available: 4 cluster(s) did not match the "
+                       "placement cluster affinity constraint."))
+      << none.err;
+}
+
+// Fields the scheduler does not implement are errors that name them, all
+// of them, never ignored.
+TEST_F(ScheduleCommandTest, UnimplementedFieldsAreNamed) {
+  auto r =
+      Run(Policy(R"(    spreadConstraints: [{spreadByField: region, maxGroups: 2, minGroups: 1}]
+    clusterTolerations: []
+    replicaScheduling: {replicaSchedulingType: Divided, replicaDivisionPreference: Weighted,
+                        weightPreference: {dynamicWeight: AvailableCPU}}
+)"),
+          Deployment(3));
+  EXPECT_EQ(r.exit_code, 1);
+  for (const char* field :
+       {"spec.placement.spreadConstraints: not supported by Meridian's scheduler",
+        "spec.placement.clusterTolerations: not supported",
+        "spec.placement.replicaScheduling.weightPreference.dynamicWeight: "
+        "\"AvailableCPU\": accepted: AvailableReplicas"}) {
+    EXPECT_TRUE(Contains(r.err, field)) << field << " in:\n" << r.err;
+  }
+  auto bad_uid = Run(Policy("    clusterAffinity: {}\n"),
+                     "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web}\n");
+  EXPECT_EQ(bad_uid.exit_code, 1);
+  EXPECT_TRUE(Contains(bad_uid.err, "metadata.uid: required")) << bad_uid.err;
+}
+
+}  // namespace
+}  // namespace meridian::cli

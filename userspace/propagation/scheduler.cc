@@ -1,0 +1,64 @@
+#include "propagation/scheduler.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <map>
+
+namespace meridian::propagation {
+
+namespace {
+constexpr char kAffinityReason[] = "did not match the placement cluster affinity constraint";
+}
+
+Result<Decision> Schedule(const Policy& policy, const Workload& workload,
+                          const std::vector<MemberCluster>& clusters,
+                          const std::vector<ClusterReplicas>& previous) {
+  if (!Selects(policy, workload)) {
+    return Error{fmt::format("PropagationPolicy {}/{} does not select {} {}/{}", policy.ns,
+                             policy.name, workload.kind, workload.ns, workload.name)};
+  }
+  Decision decision;
+  std::vector<MemberCluster> feasible;
+  for (const auto& c : clusters) {
+    if (Matches(policy.affinity, c)) {
+      feasible.push_back(c);
+    } else {
+      decision.excluded.push_back({c.name, fmt::format("cluster {}", kAffinityReason)});
+    }
+  }
+  std::sort(decision.excluded.begin(), decision.excluded.end(),
+            [](const Exclusion& a, const Exclusion& b) { return a.name < b.name; });
+  if (feasible.empty()) {
+    if (clusters.empty()) return Error{"0/0 clusters are available: no cluster exists."};
+    return Error{fmt::format("0/{} clusters are available: {} cluster(s) {}.", clusters.size(),
+                             clusters.size(), kAffinityReason)};
+  }
+
+  std::map<std::string, std::int32_t> placed;
+  for (const auto& p : previous) placed[p.name] += p.replicas;
+  AssignmentInput in{.strategy = policy.strategy,
+                     .replicas = workload.replicas,
+                     .uid = workload.uid,
+                     .previous = previous};
+  for (const auto& c : OrderCandidates(std::move(feasible), placed, workload.replicas)) {
+    Candidate cand{
+        .name = c.name, .available = c.available_replicas.value_or(workload.replicas), .weight = 1};
+    if (policy.strategy == Strategy::kStaticWeight && !policy.static_weights.empty()) {
+      // The largest weight of the rules that match; 0: none does.
+      cand.weight = 0;
+      for (const auto& rule : policy.static_weights) {
+        if (Matches(rule.target, c)) cand.weight = std::max(cand.weight, rule.weight);
+      }
+    }
+    in.candidates.push_back(std::move(cand));
+  }
+  auto assigned = AssignReplicas(in);
+  if (!assigned.ok()) return Error{"failed to assign replicas: " + assigned.error().message};
+  for (auto& c : *assigned) {
+    if (c.replicas > 0) decision.clusters.push_back(std::move(c));
+  }
+  return decision;
+}
+
+}  // namespace meridian::propagation

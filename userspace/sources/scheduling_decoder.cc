@@ -1,0 +1,405 @@
+#include "sources/scheduling_decoder.h"
+
+#include <fmt/format.h>
+#include <yaml-cpp/yaml.h>
+
+#include <algorithm>
+#include <limits>
+#include <nlohmann/json.hpp>
+#include <set>
+
+#include "sources/doc_node.h"
+#include "sources/error_text.h"
+#include "sources/field_readers.h"
+#include "sources/yaml_syntax_check.h"
+
+namespace meridian::sources {
+namespace {
+
+using internal::AsInt;
+using internal::AsString;
+using internal::At;
+using internal::CheckSyntax;
+using internal::DocNode;
+using internal::ExpectList;
+using internal::ExpectMap;
+using internal::Get;
+using internal::Join;
+using internal::ObjectErrors;
+using internal::Quote;
+using internal::StringField;
+using internal::StringMap;
+using propagation::ClusterAffinity;
+using propagation::LabelSelector;
+using propagation::Requirement;
+
+constexpr char kNotSupported[] = "not supported by Meridian's scheduler";
+
+// Every key of `map` must be one of `known`; the others are named.
+void OnlyKnown(const DocNode& map, const std::string& path,
+               std::initializer_list<std::string_view> known, ObjectErrors& e) {
+  for (const auto& [k, v] : map.Entries()) {
+    const std::string key = k.Scalar();
+    if (std::find(known.begin(), known.end(), key) == known.end()) {
+      e.Add(Join(path, key), kNotSupported);
+    }
+  }
+}
+
+// The documents of `text` that are not empty; an error for bad YAML.
+Result<std::vector<YAML::Node>> LoadDocuments(std::string_view text, const std::string& file) {
+  if (auto syntax = CheckSyntax(text, file)) return Error{syntax->ToString()};
+  std::vector<YAML::Node> out;
+  try {
+    for (auto& d : YAML::LoadAll(std::string(text))) {
+      if (!d.IsNull()) out.push_back(d);
+    }
+  } catch (const YAML::Exception& ex) {
+    return Error{fmt::format("{}: {}", file, ex.what())};
+  }
+  return out;
+}
+
+// apiVersion and kind must be these.
+bool ExpectKind(const DocNode& doc, std::string_view api_version, std::string_view kind,
+                ObjectErrors& e) {
+  auto av = StringField(doc, "", "apiVersion", e);
+  auto k = StringField(doc, "", "kind", e);
+  if (av.value_or("") == api_version && k.value_or("") == kind) return true;
+  e.Add("", fmt::format("expected {} {}, found {} {}", api_version, kind, Quote(av.value_or("")),
+                        Quote(k.value_or(""))));
+  return false;
+}
+
+std::vector<std::string> StringList(const DocNode& map, const std::string& base,
+                                    std::string_view key, ObjectErrors& e) {
+  std::vector<std::string> out;
+  const std::string path = Join(base, key);
+  auto n = Get(map, key);
+  if (!n || !ExpectList(*n, path, e)) return out;
+  const auto elems = n->Elements();
+  for (std::size_t i = 0; i < elems.size(); ++i) {
+    if (auto s = AsString(elems[i], At(path, i), e)) out.push_back(*s);
+  }
+  return out;
+}
+
+std::vector<Requirement> Requirements(const DocNode& list, const std::string& path,
+                                      ObjectErrors& e) {
+  std::vector<Requirement> out;
+  if (!ExpectList(list, path, e)) return out;
+  const auto elems = list.Elements();
+  for (std::size_t i = 0; i < elems.size(); ++i) {
+    const std::string item = At(path, i);
+    if (!ExpectMap(elems[i], item, e)) continue;
+    OnlyKnown(elems[i], item, {"key", "operator", "values"}, e);
+    Requirement r;
+    r.key = StringField(elems[i], item, "key", e).value_or("");
+    if (r.key.empty()) e.Add(Join(item, "key"), "required");
+    const std::string op = StringField(elems[i], item, "operator", e).value_or("");
+    if (op == "In") {
+      r.op = Requirement::Op::kIn;
+    } else if (op == "NotIn") {
+      r.op = Requirement::Op::kNotIn;
+    } else if (op == "Exists") {
+      r.op = Requirement::Op::kExists;
+    } else if (op == "DoesNotExist") {
+      r.op = Requirement::Op::kDoesNotExist;
+    } else {
+      e.Add(Join(item, "operator"),
+            fmt::format("{}: accepted: In, NotIn, Exists, DoesNotExist", Quote(op)));
+    }
+    r.values = StringList(elems[i], item, "values", e);
+    out.push_back(std::move(r));
+  }
+  return out;
+}
+
+LabelSelector DecodeLabelSelector(const DocNode& n, const std::string& path, ObjectErrors& e) {
+  LabelSelector s;
+  if (!ExpectMap(n, path, e)) return s;
+  OnlyKnown(n, path, {"matchLabels", "matchExpressions"}, e);
+  s.match_labels = StringMap(n, path, "matchLabels", e);
+  if (auto m = Get(n, "matchExpressions")) {
+    s.match_expressions = Requirements(*m, Join(path, "matchExpressions"), e);
+  }
+  return s;
+}
+
+ClusterAffinity DecodeAffinity(const DocNode& n, const std::string& path, ObjectErrors& e) {
+  ClusterAffinity a;
+  if (!ExpectMap(n, path, e)) return a;
+  OnlyKnown(n, path, {"clusterNames", "exclude", "labelSelector", "fieldSelector"}, e);
+  a.cluster_names = StringList(n, path, "clusterNames", e);
+  a.exclude = StringList(n, path, "exclude", e);
+  if (auto l = Get(n, "labelSelector")) {
+    a.label_selector = DecodeLabelSelector(*l, Join(path, "labelSelector"), e);
+  }
+  if (auto f = Get(n, "fieldSelector")) {
+    const std::string fpath = Join(path, "fieldSelector");
+    if (ExpectMap(*f, fpath, e)) {
+      OnlyKnown(*f, fpath, {"matchExpressions"}, e);
+      if (auto m = Get(*f, "matchExpressions")) {
+        a.field_expressions = Requirements(*m, Join(fpath, "matchExpressions"), e);
+        for (std::size_t i = 0; i < a.field_expressions.size(); ++i) {
+          const auto& key = a.field_expressions[i].key;
+          if (key != "provider" && key != "region" && key != "zone") {
+            e.Add(At(Join(fpath, "matchExpressions"), i) + ".key",
+                  fmt::format("{}: accepted: provider, region, zone", Quote(key)));
+          }
+        }
+      }
+    }
+  }
+  return a;
+}
+
+void DecodeReplicaScheduling(const DocNode& n, const std::string& path, propagation::Policy& p,
+                             ObjectErrors& e) {
+  if (!ExpectMap(n, path, e)) return;
+  OnlyKnown(n, path, {"replicaSchedulingType", "replicaDivisionPreference", "weightPreference"}, e);
+  const std::string type = StringField(n, path, "replicaSchedulingType", e).value_or("Duplicated");
+  const std::string pref = StringField(n, path, "replicaDivisionPreference", e).value_or("");
+  if (type == "Duplicated") {
+    p.strategy = propagation::Strategy::kDuplicated;
+    return;
+  }
+  if (type != "Divided") {
+    e.Add(Join(path, "replicaSchedulingType"),
+          fmt::format("{}: accepted: Duplicated, Divided", Quote(type)));
+    return;
+  }
+  auto weight = Get(n, "weightPreference");
+  if (pref == "Aggregated") {
+    p.strategy = propagation::Strategy::kAggregated;
+    return;
+  }
+  if (pref != "Weighted") {
+    // Karmada's own words for an empty or unknown preference.
+    e.Add(Join(path, "replicaDivisionPreference"),
+          fmt::format("unsupported replica scheduling strategy, replicaSchedulingType: Divided, "
+                      "replicaDivisionPreference: {}, please try another scheduling strategy",
+                      pref));
+    return;
+  }
+  p.strategy = propagation::Strategy::kStaticWeight;
+  if (!weight) return;
+  const std::string wpath = Join(path, "weightPreference");
+  if (!ExpectMap(*weight, wpath, e)) return;
+  OnlyKnown(*weight, wpath, {"staticWeightList", "dynamicWeight"}, e);
+  if (auto dyn = StringField(*weight, wpath, "dynamicWeight", e)) {
+    if (*dyn != "AvailableReplicas") {
+      e.Add(Join(wpath, "dynamicWeight"),
+            fmt::format("{}: accepted: AvailableReplicas", Quote(*dyn)));
+    }
+    p.strategy = propagation::Strategy::kDynamicWeight;
+    return;
+  }
+  auto list = Get(*weight, "staticWeightList");
+  const std::string lpath = Join(wpath, "staticWeightList");
+  if (!list || !ExpectList(*list, lpath, e)) return;
+  const auto elems = list->Elements();
+  for (std::size_t i = 0; i < elems.size(); ++i) {
+    const std::string item = At(lpath, i);
+    if (!ExpectMap(elems[i], item, e)) continue;
+    OnlyKnown(elems[i], item, {"targetCluster", "weight"}, e);
+    propagation::StaticWeightRule rule;
+    if (auto t = Get(elems[i], "targetCluster")) {
+      rule.target = DecodeAffinity(*t, Join(item, "targetCluster"), e);
+    } else {
+      e.Add(Join(item, "targetCluster"), "required");
+    }
+    auto w = Get(elems[i], "weight");
+    if (!w) {
+      e.Add(Join(item, "weight"), "required");
+    } else if (auto v = AsInt(*w, Join(item, "weight"), e)) {
+      if (*v < 1) e.Add(Join(item, "weight"), fmt::format("{}: must be at least 1", *v));
+      rule.weight = *v;
+    }
+    p.static_weights.push_back(std::move(rule));
+  }
+}
+
+// The errors, one line each; or nothing.
+std::optional<Error> Collect(ObjectErrors& e, const std::string& file, int document) {
+  if (e.empty()) return std::nullopt;
+  std::vector<DecodeError> errors;
+  e.MoveTo(model::SourceRef{file, document}, errors);
+  std::string text;
+  for (const auto& err : errors) text += (text.empty() ? "" : "\n") + err.ToString();
+  return Error{text};
+}
+
+// Exactly one document in `text`.
+Result<YAML::Node> OneDocument(std::string_view text, const std::string& file,
+                               std::string_view what) {
+  auto docs = LoadDocuments(text, file);
+  if (!docs.ok()) return docs.error();
+  if (docs->size() != 1) {
+    return Error{fmt::format("{}: expected one {}, found {} documents", file, what, docs->size())};
+  }
+  return (*docs)[0];
+}
+
+}  // namespace
+
+Result<propagation::Policy> DecodePropagationPolicy(std::string_view text,
+                                                    const std::string& file) {
+  auto node = OneDocument(text, file, "PropagationPolicy");
+  if (!node.ok()) return node.error();
+  const DocNode doc(*node);
+  ObjectErrors e;
+  propagation::Policy p;
+  if (!ExpectMap(doc, "", e) ||
+      !ExpectKind(doc, "policy.karmada.io/v1alpha1", "PropagationPolicy", e)) {
+    return *Collect(e, file, 0);
+  }
+  if (auto meta = Get(doc, "metadata"); meta && ExpectMap(*meta, "metadata", e)) {
+    p.name = StringField(*meta, "metadata", "name", e).value_or("");
+    p.ns = StringField(*meta, "metadata", "namespace", e).value_or("default");
+  }
+  e.set_object(fmt::format("PropagationPolicy {}/{}", p.ns, p.name));
+  auto spec = internal::RequiredMap(doc, "", "spec", e);
+  if (spec) {
+    OnlyKnown(*spec, "spec", {"resourceSelectors", "placement"}, e);
+    auto sel = Get(*spec, "resourceSelectors");
+    if (!sel || sel->size() == 0) {
+      e.Add("spec.resourceSelectors", "required (at least one)");
+    } else if (ExpectList(*sel, "spec.resourceSelectors", e)) {
+      const auto elems = sel->Elements();
+      for (std::size_t i = 0; i < elems.size(); ++i) {
+        const std::string item = At("spec.resourceSelectors", i);
+        if (!ExpectMap(elems[i], item, e)) continue;
+        OnlyKnown(elems[i], item, {"apiVersion", "kind", "name", "namespace", "labelSelector"}, e);
+        propagation::ResourceSelector s;
+        s.api_version = internal::RequiredString(elems[i], item, "apiVersion", e).value_or("");
+        s.kind = internal::RequiredString(elems[i], item, "kind", e).value_or("");
+        s.name = StringField(elems[i], item, "name", e).value_or("");
+        s.ns = StringField(elems[i], item, "namespace", e).value_or("");
+        if (auto l = Get(elems[i], "labelSelector")) {
+          s.label_selector = DecodeLabelSelector(*l, Join(item, "labelSelector"), e);
+        }
+        p.selectors.push_back(std::move(s));
+      }
+    }
+    if (auto placement = Get(*spec, "placement");
+        placement && ExpectMap(*placement, "spec.placement", e)) {
+      OnlyKnown(*placement, "spec.placement", {"clusterAffinity", "replicaScheduling"}, e);
+      if (auto a = Get(*placement, "clusterAffinity")) {
+        p.affinity = DecodeAffinity(*a, "spec.placement.clusterAffinity", e);
+      }
+      if (auto r = Get(*placement, "replicaScheduling")) {
+        DecodeReplicaScheduling(*r, "spec.placement.replicaScheduling", p, e);
+      }
+    }
+  }
+  if (auto err = Collect(e, file, 0)) return *err;
+  return p;
+}
+
+Result<propagation::Workload> DecodeWorkload(std::string_view text, const std::string& file) {
+  auto node = OneDocument(text, file, "workload");
+  if (!node.ok()) return node.error();
+  const DocNode doc(*node);
+  ObjectErrors e;
+  propagation::Workload w;
+  if (!ExpectMap(doc, "", e)) return *Collect(e, file, 0);
+  w.api_version = internal::RequiredString(doc, "", "apiVersion", e).value_or("");
+  w.kind = internal::RequiredString(doc, "", "kind", e).value_or("");
+  if (auto meta = internal::RequiredMap(doc, "", "metadata", e)) {
+    w.name = internal::RequiredString(*meta, "metadata", "name", e).value_or("");
+    w.ns = StringField(*meta, "metadata", "namespace", e).value_or("default");
+    w.uid = internal::RequiredString(*meta, "metadata", "uid", e).value_or("");
+    w.labels = StringMap(*meta, "metadata", "labels", e);
+  }
+  e.set_object(fmt::format("{} {}/{}", w.kind, w.ns, w.name));
+  if (auto spec = Get(doc, "spec"); spec && ExpectMap(*spec, "spec", e)) {
+    if (auto r = Get(*spec, "replicas")) {
+      if (auto v = AsInt(*r, "spec.replicas", e)) {
+        if (*v < 0 || *v > std::numeric_limits<std::int32_t>::max()) {
+          e.Add("spec.replicas", fmt::format("{}: must be 0 to 2147483647", *v));
+        } else {
+          w.replicas = static_cast<std::int32_t>(*v);
+        }
+      }
+    }
+  }
+  if (auto err = Collect(e, file, 0)) return *err;
+  return w;
+}
+
+Result<std::vector<propagation::MemberCluster>> DecodeMemberClusters(std::string_view text,
+                                                                     const std::string& file) {
+  auto docs = LoadDocuments(text, file);
+  if (!docs.ok()) return docs.error();
+  std::vector<propagation::MemberCluster> out;
+  std::set<std::string> names;
+  std::string errors;
+  for (std::size_t i = 0; i < docs->size(); ++i) {
+    const DocNode doc((*docs)[i]);
+    ObjectErrors e;
+    propagation::MemberCluster c;
+    if (ExpectMap(doc, "", e) && ExpectKind(doc, "cluster.karmada.io/v1alpha1", "Cluster", e)) {
+      if (auto meta = internal::RequiredMap(doc, "", "metadata", e)) {
+        c.name = internal::RequiredString(*meta, "metadata", "name", e).value_or("");
+        c.labels = StringMap(*meta, "metadata", "labels", e);
+      }
+      e.set_object("Cluster " + c.name);
+      if (!c.name.empty() && !names.insert(c.name).second) e.Add("metadata.name", "used twice");
+      if (auto spec = Get(doc, "spec"); spec && ExpectMap(*spec, "spec", e)) {
+        if (Get(*spec, "taints")) e.Add("spec.taints", kNotSupported);
+        c.provider = StringField(*spec, "spec", "provider", e).value_or("");
+        c.region = StringField(*spec, "spec", "region", e).value_or("");
+        c.zones = StringList(*spec, "spec", "zones", e);
+        if (auto zone = StringField(*spec, "spec", "zone", e); zone && c.zones.empty()) {
+          c.zones.push_back(*zone);
+        }
+      }
+      if (auto status = Get(doc, "status"); status && ExpectMap(*status, "status", e)) {
+        if (auto a = Get(*status, "availableReplicas")) {
+          if (auto v = AsInt(*a, "status.availableReplicas", e)) {
+            if (*v < 0 || *v > std::numeric_limits<std::int32_t>::max()) {
+              e.Add("status.availableReplicas", fmt::format("{}: must be 0 to 2147483647", *v));
+            } else {
+              c.available_replicas = static_cast<std::int32_t>(*v);
+            }
+          }
+        }
+      }
+    }
+    if (auto err = Collect(e, file, static_cast<int>(i))) {
+      errors += (errors.empty() ? "" : "\n") + err->message;
+    } else {
+      out.push_back(std::move(c));
+    }
+  }
+  if (!errors.empty()) return Error{errors};
+  return out;
+}
+
+Result<std::vector<propagation::ClusterReplicas>> DecodeDecisionJson(std::string_view text,
+                                                                     const std::string& file) {
+  nlohmann::json j = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
+  if (j.is_discarded() || !j.is_object()) return Error{file + ": not a JSON object"};
+  auto clusters = j.find("clusters");
+  if (clusters == j.end() || !clusters->is_array()) {
+    return Error{file + ": \"clusters\": required, a list"};
+  }
+  std::vector<propagation::ClusterReplicas> out;
+  for (std::size_t i = 0; i < clusters->size(); ++i) {
+    const auto& c = (*clusters)[i];
+    if (!c.is_object() || !c.contains("name") || !c["name"].is_string() ||
+        !c.contains("replicas") || !c["replicas"].is_number_integer() ||
+        c["replicas"].get<std::int64_t>() < 0 ||
+        c["replicas"].get<std::int64_t>() > std::numeric_limits<std::int32_t>::max()) {
+      return Error{
+          fmt::format("{}: clusters[{}]: needs \"name\" (a string) and \"replicas\" (an "
+                      "integer, 0 to 2147483647)",
+                      file, i)};
+    }
+    out.push_back({c["name"].get<std::string>(), c["replicas"].get<std::int32_t>()});
+  }
+  return out;
+}
+
+}  // namespace meridian::sources
