@@ -137,7 +137,7 @@ int main(int argc, char** argv) {
     Workload bigger = in.workload;
     bigger.replicas += std::max(1, in.workload.replicas / 10);
     t0 = std::chrono::steady_clock::now();
-    auto up = Schedule(in.policy, bigger, members, d->clusters);
+    auto up = Schedule(in.policy, bigger, members, {.clusters = d->clusters});
     t1 = std::chrono::steady_clock::now();
     scale_us.push_back(std::chrono::duration<double, std::micro>(t1 - t0).count());
     if (up.ok() && in.policy.strategy == Strategy::kStaticWeight) {

@@ -23,6 +23,7 @@ std::optional<std::string> ReadFile(const std::string& path) {
 
 nlohmann::json ToJson(const propagation::Decision& d) {
   nlohmann::json out{{"clusters", nlohmann::json::array()}, {"excluded", nlohmann::json::array()}};
+  if (!d.affinity_name.empty()) out["affinityName"] = d.affinity_name;
   for (const auto& c : d.clusters)
     out["clusters"].push_back({{"name", c.name}, {"replicas", c.replicas}});
   for (const auto& x : d.excluded)
@@ -31,6 +32,7 @@ nlohmann::json ToJson(const propagation::Decision& d) {
 }
 
 void PrintTable(const propagation::Decision& d) {
+  if (!d.affinity_name.empty()) std::cout << "affinity group: " << d.affinity_name << "\n";
   std::cout << fmt::format("{:<24} {:>8}\n", "CLUSTER", "REPLICAS");
   for (const auto& c : d.clusters) std::cout << fmt::format("{:<24} {:>8}\n", c.name, c.replicas);
   if (d.excluded.empty()) return;
@@ -75,7 +77,7 @@ int RunScheduleCommand(const ScheduleCommand& cmd) {
   auto policy = sources::DecodePropagationPolicy(*policy_text, cmd.policy);
   auto workload = sources::DecodeWorkload(*workload_text, cmd.workload);
   auto clusters = sources::DecodeMemberClusters(*clusters_text, cmd.clusters);
-  std::vector<propagation::ClusterReplicas> previous;
+  propagation::PreviousDecision previous;
   bool ok = policy.ok() && workload.ok() && clusters.ok();
   for (const auto* e :
        {policy.ok() ? nullptr : &policy.error(), workload.ok() ? nullptr : &workload.error(),

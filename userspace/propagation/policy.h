@@ -28,10 +28,19 @@ struct StaticWeightRule {
   std::int64_t weight = 1;
 };
 
+// placement.clusterAffinities[]: one group of an ordered failover list.
+struct AffinityTerm {
+  std::string name;  // affinityName
+  ClusterAffinity affinity;
+};
+
 struct Policy {
   std::string name, ns;
   std::vector<ResourceSelector> selectors;
   ClusterAffinity affinity;  // placement.clusterAffinity (empty: every cluster)
+  // placement.clusterAffinities (exclusive with clusterAffinity): tried in
+  // order from the group in force, the next one when scheduling fails.
+  std::vector<AffinityTerm> affinity_terms;
   Strategy strategy = Strategy::kDuplicated;
   // StaticWeight only; empty: every candidate weighs 1.
   std::vector<StaticWeightRule> static_weights;

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <map>
+#include <optional>
 
 namespace meridian::propagation {
 
@@ -11,17 +12,16 @@ namespace {
 constexpr char kAffinityReason[] = "did not match the placement cluster affinity constraint";
 }
 
-Result<Decision> Schedule(const Policy& policy, const Workload& workload,
-                          const std::vector<MemberCluster>& clusters,
-                          const std::vector<ClusterReplicas>& previous) {
-  if (!Selects(policy, workload)) {
-    return Error{fmt::format("PropagationPolicy {}/{} does not select {} {}/{}", policy.ns,
-                             policy.name, workload.kind, workload.ns, workload.name)};
-  }
+namespace {
+
+// One pass of the pipeline with one cluster affinity.
+Result<Decision> ScheduleWith(const ClusterAffinity& affinity, const Policy& policy,
+                              const Workload& workload, const std::vector<MemberCluster>& clusters,
+                              const std::vector<ClusterReplicas>& previous) {
   Decision decision;
   std::vector<MemberCluster> feasible;
   for (const auto& c : clusters) {
-    if (Matches(policy.affinity, c)) {
+    if (Matches(affinity, c)) {
       feasible.push_back(c);
     } else {
       decision.excluded.push_back({c.name, fmt::format("cluster {}", kAffinityReason)});
@@ -59,6 +59,35 @@ Result<Decision> Schedule(const Policy& policy, const Workload& workload,
     if (c.replicas > 0) decision.clusters.push_back(std::move(c));
   }
   return decision;
+}
+
+}  // namespace
+
+Result<Decision> Schedule(const Policy& policy, const Workload& workload,
+                          const std::vector<MemberCluster>& clusters,
+                          const PreviousDecision& previous) {
+  if (!Selects(policy, workload)) {
+    return Error{fmt::format("PropagationPolicy {}/{} does not select {} {}/{}", policy.ns,
+                             policy.name, workload.kind, workload.ns, workload.name)};
+  }
+  if (policy.affinity_terms.empty()) {
+    return ScheduleWith(policy.affinity, policy, workload, clusters, previous.clusters);
+  }
+  std::size_t i = 0;
+  for (std::size_t k = 0; k < policy.affinity_terms.size(); ++k) {
+    if (policy.affinity_terms[k].name == previous.affinity_name) i = k;
+  }
+  std::optional<Error> first_error;
+  for (; i < policy.affinity_terms.size(); ++i) {
+    const AffinityTerm& term = policy.affinity_terms[i];
+    auto d = ScheduleWith(term.affinity, policy, workload, clusters, previous.clusters);
+    if (d.ok()) {
+      d->affinity_name = term.name;
+      return d;
+    }
+    if (!first_error) first_error = d.error();
+  }
+  return *first_error;
 }
 
 }  // namespace meridian::propagation

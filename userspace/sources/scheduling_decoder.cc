@@ -126,10 +126,17 @@ LabelSelector DecodeLabelSelector(const DocNode& n, const std::string& path, Obj
   return s;
 }
 
-ClusterAffinity DecodeAffinity(const DocNode& n, const std::string& path, ObjectErrors& e) {
+// A ClusterAffinity; a clusterAffinities term also has its affinityName.
+ClusterAffinity DecodeAffinity(const DocNode& n, const std::string& path, ObjectErrors& e,
+                               bool term = false) {
   ClusterAffinity a;
   if (!ExpectMap(n, path, e)) return a;
-  OnlyKnown(n, path, {"clusterNames", "exclude", "labelSelector", "fieldSelector"}, e);
+  if (term) {
+    OnlyKnown(n, path,
+              {"affinityName", "clusterNames", "exclude", "labelSelector", "fieldSelector"}, e);
+  } else {
+    OnlyKnown(n, path, {"clusterNames", "exclude", "labelSelector", "fieldSelector"}, e);
+  }
   a.cluster_names = StringList(n, path, "clusterNames", e);
   a.exclude = StringList(n, path, "exclude", e);
   if (auto l = Get(n, "labelSelector")) {
@@ -284,9 +291,33 @@ Result<propagation::Policy> DecodePropagationPolicy(std::string_view text,
     }
     if (auto placement = Get(*spec, "placement");
         placement && ExpectMap(*placement, "spec.placement", e)) {
-      OnlyKnown(*placement, "spec.placement", {"clusterAffinity", "replicaScheduling"}, e);
+      OnlyKnown(*placement, "spec.placement",
+                {"clusterAffinity", "clusterAffinities", "replicaScheduling"}, e);
       if (auto a = Get(*placement, "clusterAffinity")) {
         p.affinity = DecodeAffinity(*a, "spec.placement.clusterAffinity", e);
+      }
+      if (auto terms = Get(*placement, "clusterAffinities")) {
+        const std::string tpath = "spec.placement.clusterAffinities";
+        if (Get(*placement, "clusterAffinity")) {
+          e.Add(tpath, "clusterAffinity and clusterAffinities cannot both be set");
+        }
+        if (ExpectList(*terms, tpath, e)) {
+          std::set<std::string> names;
+          const auto elems = terms->Elements();
+          for (std::size_t i = 0; i < elems.size(); ++i) {
+            const std::string item = At(tpath, i);
+            propagation::AffinityTerm term;
+            term.affinity = DecodeAffinity(elems[i], item, e, /*term=*/true);
+            if (elems[i].IsMap()) {
+              term.name = internal::RequiredString(elems[i], item, "affinityName", e).value_or("");
+              if (!term.name.empty() && !names.insert(term.name).second) {
+                e.Add(Join(item, "affinityName"),
+                      fmt::format("{} is used twice", Quote(term.name)));
+              }
+            }
+            p.affinity_terms.push_back(std::move(term));
+          }
+        }
       }
       if (auto r = Get(*placement, "replicaScheduling")) {
         DecodeReplicaScheduling(*r, "spec.placement.replicaScheduling", p, e);
@@ -377,15 +408,19 @@ Result<std::vector<propagation::MemberCluster>> DecodeMemberClusters(std::string
   return out;
 }
 
-Result<std::vector<propagation::ClusterReplicas>> DecodeDecisionJson(std::string_view text,
-                                                                     const std::string& file) {
+Result<propagation::PreviousDecision> DecodeDecisionJson(std::string_view text,
+                                                         const std::string& file) {
   nlohmann::json j = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
   if (j.is_discarded() || !j.is_object()) return Error{file + ": not a JSON object"};
   auto clusters = j.find("clusters");
   if (clusters == j.end() || !clusters->is_array()) {
     return Error{file + ": \"clusters\": required, a list"};
   }
-  std::vector<propagation::ClusterReplicas> out;
+  propagation::PreviousDecision out;
+  if (auto name = j.find("affinityName"); name != j.end()) {
+    if (!name->is_string()) return Error{file + ": \"affinityName\": must be a string"};
+    out.affinity_name = name->get<std::string>();
+  }
   for (std::size_t i = 0; i < clusters->size(); ++i) {
     const auto& c = (*clusters)[i];
     if (!c.is_object() || !c.contains("name") || !c["name"].is_string() ||
@@ -397,7 +432,7 @@ Result<std::vector<propagation::ClusterReplicas>> DecodeDecisionJson(std::string
                       "integer, 0 to 2147483647)",
                       file, i)};
     }
-    out.push_back({c["name"].get<std::string>(), c["replicas"].get<std::int32_t>()});
+    out.clusters.push_back({c["name"].get<std::string>(), c["replicas"].get<std::int32_t>()});
   }
   return out;
 }

@@ -14,6 +14,7 @@
 #include "propagation/assignment.h"
 #include "propagation/cluster_affinity.h"
 #include "propagation/policy.h"
+#include "propagation/scheduler.h"
 
 namespace meridian::sources {
 
@@ -35,9 +36,10 @@ Result<propagation::Workload> DecodeWorkload(std::string_view text, const std::s
 Result<std::vector<propagation::MemberCluster>> DecodeMemberClusters(std::string_view text,
                                                                      const std::string& file);
 
-// {"clusters": [{"name": "member1", "replicas": 6}, ...], ...}: the
-// placement in force.
-Result<std::vector<propagation::ClusterReplicas>> DecodeDecisionJson(std::string_view text,
-                                                                     const std::string& file);
+// {"clusters": [{"name": "member1", "replicas": 6}, ...], "affinityName":
+// "primary", ...}: the placement in force and, with clusterAffinities, the
+// group it used.
+Result<propagation::PreviousDecision> DecodeDecisionJson(std::string_view text,
+                                                         const std::string& file);
 
 }  // namespace meridian::sources

@@ -150,6 +150,60 @@ TEST_F(ScheduleCommandTest, UnschedulableExitsTwoWithOneLine) {
       << none.err;
 }
 
+// Ordered clusterAffinities (Karmada's failover groups): the first group
+// that can take the workload is used, and a later decision starts from the
+// group in force, never moving back by itself; when every group fails, the
+// first failure is the error.
+TEST_F(ScheduleCommandTest, ClusterAffinitiesFailOverInOrderAndStay) {
+  const std::string policy = Policy(R"(    clusterAffinities:
+    - {affinityName: primary, clusterNames: [member3]}
+    - affinityName: backup
+      labelSelector: {matchLabels: {tier: gold}}
+    replicaScheduling:
+      replicaSchedulingType: Divided
+      replicaDivisionPreference: Weighted
+      weightPreference: {dynamicWeight: AvailableReplicas}
+)");
+  auto small = Run(policy, Deployment(4));
+  ASSERT_EQ(small.exit_code, 0) << small.err;
+  EXPECT_EQ(nlohmann::json::parse(small.out)["affinityName"], "primary");
+  EXPECT_EQ(nlohmann::json::parse(small.out)["clusters"],
+            nlohmann::json::parse(R"([{"name": "member3", "replicas": 4}])"));
+
+  // member3 takes 5 more at most: 12 fail there and go to the backup group.
+  auto big = Run(policy, Deployment(12));
+  ASSERT_EQ(big.exit_code, 0) << big.err;
+  auto j = nlohmann::json::parse(big.out);
+  EXPECT_EQ(j["affinityName"], "backup");
+  EXPECT_EQ(j["clusters"], nlohmann::json::parse(R"([{"name": "member1", "replicas": 8},
+                                                     {"name": "member2", "replicas": 4}])"));
+
+  // Back to 4 replicas from the backup decision: it stays on backup.
+  dir_.Write("previous.json", big.out);
+  auto down = Run(policy, Deployment(4), {"--previous", dir_.Path("previous.json")});
+  ASSERT_EQ(down.exit_code, 0) << down.err;
+  EXPECT_EQ(nlohmann::json::parse(down.out)["affinityName"], "backup");
+
+  auto none = Run(policy, Deployment(100));
+  EXPECT_EQ(none.exit_code, 2);
+  EXPECT_EQ(none.err,
+            "meridianctl schedule: unschedulable: failed to assign replicas: failed to scale up: "
+            "Clusters available replicas 5 are not enough to schedule.\n")
+      << "the first group's failure";
+
+  auto both = Run(Policy(R"(    clusterAffinity: {clusterNames: [member1]}
+    clusterAffinities: [{affinityName: a}, {affinityName: a}]
+)"),
+                  Deployment(1));
+  EXPECT_EQ(both.exit_code, 1);
+  EXPECT_TRUE(Contains(both.err,
+                       "spec.placement.clusterAffinities: clusterAffinity and "
+                       "clusterAffinities cannot both be set"))
+      << both.err;
+  EXPECT_TRUE(Contains(both.err, "clusterAffinities[1].affinityName: \"a\" is used twice"))
+      << both.err;
+}
+
 // Fields the scheduler does not implement are errors that name them, all
 // of them, never ignored.
 TEST_F(ScheduleCommandTest, UnimplementedFieldsAreNamed) {
