@@ -90,29 +90,6 @@ stat_of() {  # NODE COUNTER: packets
     python3 -c 'import json,sys; print(json.load(sys.stdin).get(sys.argv[1], {}).get("packets", 0))' "$2"
 }
 
-# udp_refused RUNNER... HOST PORT: of 6 UDP sockets (6 source ports, so
-# several pods), how many got "connection refused" within 2 s: the pods
-# have no socket on port 9999, and their ICMP port unreachable must reach
-# the client reverse-translated for its socket to match it.
-udp_refused() {
-  local port=${*: -1} host=${*: -2:1}
-  "${@:1:$#-2}" python3 -c '
-import socket, sys
-n = 0
-for i in range(6):
-    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    s.settimeout(2)
-    s.connect((sys.argv[1], int(sys.argv[2])))
-    try:
-        s.send(b"x")
-        s.recv(100)
-    except ConnectionRefusedError:
-        n += 1
-    except OSError:
-        pass
-print(n)' "$host" "$port"
-}
-
 command -v ethtool >/dev/null || { echo "SKIP: ethtool is missing"; exit 77; }
 "$LAB" up --prefix "$PREFIX" --clusters 1 --nodes 2 --pods 2 --client --outside \
   --bin-dir "$BIN_DIR" >"$WORK/up.log" 2>&1 || { cat "$WORK/up.log"; fail "lab up"; exit 1; }

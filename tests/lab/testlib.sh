@@ -103,3 +103,27 @@ if ! lab_require_root 2>/dev/null; then
   echo "0 passed, 0 failed"
   exit 77
 fi
+
+# udp_refused RUNNER... HOST PORT: of 6 UDP sockets (6 source ports, so
+# several pods) sending to HOST:PORT through RUNNER (e.g. lab_exec_pod P
+# POD, or ip netns exec NS), how many got "connection refused" within 2 s:
+# a backend without a socket on the port answers ICMP port unreachable,
+# which must reach the client reverse-translated for its socket to match.
+udp_refused() {
+  local port=${*: -1} host=${*: -2:1}
+  "${@:1:$#-2}" python3 -c '
+import socket, sys
+n = 0
+for i in range(6):
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.settimeout(2)
+    s.connect((sys.argv[1], int(sys.argv[2])))
+    try:
+        s.send(b"x")
+        s.recv(100)
+    except ConnectionRefusedError:
+        n += 1
+    except OSError:
+        pass
+print(n)' "$host" "$port"
+}

@@ -227,6 +227,18 @@ void DecodeReplicaScheduling(const DocNode& n, const std::string& path, propagat
   }
 }
 
+// A replica count at `path`: an integer in 0..2147483647 (an int32, as
+// Kubernetes' replicas are); nullopt after an error.
+std::optional<std::int32_t> AsReplicas(const DocNode& n, const std::string& path, ObjectErrors& e) {
+  auto v = AsInt(n, path, e);
+  if (!v) return std::nullopt;
+  if (*v < 0 || *v > std::numeric_limits<std::int32_t>::max()) {
+    e.Add(path, fmt::format("{}: must be 0 to 2147483647", *v));
+    return std::nullopt;
+  }
+  return static_cast<std::int32_t>(*v);
+}
+
 // The errors, one line each; or nothing.
 std::optional<Error> Collect(ObjectErrors& e, const std::string& file, int document) {
   if (e.empty()) return std::nullopt;
@@ -346,13 +358,7 @@ Result<propagation::Workload> DecodeWorkload(std::string_view text, const std::s
   e.set_object(fmt::format("{} {}/{}", w.kind, w.ns, w.name));
   if (auto spec = Get(doc, "spec"); spec && ExpectMap(*spec, "spec", e)) {
     if (auto r = Get(*spec, "replicas")) {
-      if (auto v = AsInt(*r, "spec.replicas", e)) {
-        if (*v < 0 || *v > std::numeric_limits<std::int32_t>::max()) {
-          e.Add("spec.replicas", fmt::format("{}: must be 0 to 2147483647", *v));
-        } else {
-          w.replicas = static_cast<std::int32_t>(*v);
-        }
-      }
+      if (auto v = AsReplicas(*r, "spec.replicas", e)) w.replicas = *v;
     }
   }
   if (auto err = Collect(e, file, 0)) return *err;
@@ -388,13 +394,7 @@ Result<std::vector<propagation::MemberCluster>> DecodeMemberClusters(std::string
       }
       if (auto status = Get(doc, "status"); status && ExpectMap(*status, "status", e)) {
         if (auto a = Get(*status, "availableReplicas")) {
-          if (auto v = AsInt(*a, "status.availableReplicas", e)) {
-            if (*v < 0 || *v > std::numeric_limits<std::int32_t>::max()) {
-              e.Add("status.availableReplicas", fmt::format("{}: must be 0 to 2147483647", *v));
-            } else {
-              c.available_replicas = static_cast<std::int32_t>(*v);
-            }
-          }
+          c.available_replicas = AsReplicas(*a, "status.availableReplicas", e);
         }
       }
     }

@@ -220,16 +220,13 @@ static __always_inline int mer_handle_from_uplink(struct __sk_buff *skb)
 }
 
 /* XDP on the uplink: the same checks, decapsulation by moving the packet
- * start. The outer Ethernet header (addressed to this node) is copied over
- * the inner one first, so that the stack accepts the frame as ours. */
+ * start (mer_xdp_strip_vxlan). */
 static __always_inline int mer_handle_xdp_from_uplink(struct xdp_md *ctx)
 {
 	void *data = (void *)(long)ctx->data;
 	void *data_end = (void *)(long)ctx->data_end;
 	__u32 len = data_end - data;
 	enum mer_stat stat;
-	struct ethhdr *outer = data;
-	struct ethhdr *inner;
 
 	stat = mer_classify_uplink(data, data_end, len);
 	if (stat == MER_STAT_PASS_UPLINK || stat == MER_STAT_PASS_TUNNEL_NOT_PEER)
@@ -237,12 +234,7 @@ static __always_inline int mer_handle_xdp_from_uplink(struct xdp_md *ctx)
 	if (stat != MER_STAT_DECAP)
 		return mer_uplink_verdict(stat, len, XDP_DROP);
 
-	inner = data + MER_INNER_ETH_OFF;
-	if ((void *)(outer + 1) > data_end || (void *)(inner + 1) > data_end)
-		return mer_uplink_verdict(MER_STAT_DROP_DECAP_FAILED, len, XDP_DROP);
-	__builtin_memcpy(inner->h_dest, outer->h_dest, ETH_ALEN);
-	__builtin_memcpy(inner->h_source, outer->h_source, ETH_ALEN);
-	if (bpf_xdp_adjust_head(ctx, MER_VXLAN_OVERHEAD))
+	if (mer_xdp_strip_vxlan(ctx))
 		return mer_uplink_verdict(MER_STAT_DROP_DECAP_FAILED, len, XDP_DROP);
 	return mer_uplink_verdict(MER_STAT_DECAP, len, XDP_PASS);
 }

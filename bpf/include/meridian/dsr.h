@@ -184,7 +184,6 @@ static __always_inline int mer_dsr_receive(struct xdp_md *ctx, const struct mer_
 	void *data_end = (void *)(long)ctx->data_end;
 	struct iphdr *outer = data + MER_L3_OFF;
 	struct mer_vxlanhdr *vx = data + MER_VXLAN_OFF;
-	struct ethhdr *inner_eth = data + MER_INNER_ETH_OFF;
 	struct mer_ct_entry entry = {};
 	struct mer_ct_entry *held;
 	struct mer_service *svc;
@@ -208,11 +207,7 @@ static __always_inline int mer_dsr_receive(struct xdp_md *ctx, const struct mer_
 	fport = outer->id;
 
 	/* Ours: from here on delivered or dropped. */
-	if ((void *)(inner_eth + 1) > data_end)
-		goto bad;
-	__builtin_memcpy(inner_eth->h_dest, ((struct ethhdr *)data)->h_dest, ETH_ALEN);
-	__builtin_memcpy(inner_eth->h_source, ((struct ethhdr *)data)->h_source, ETH_ALEN);
-	if (bpf_xdp_adjust_head(ctx, MER_VXLAN_OVERHEAD))
+	if (mer_xdp_strip_vxlan(ctx))
 		goto bad;
 	if (mer_parse_xdp(ctx, &in) != MER_PARSE_OK)
 		goto bad;

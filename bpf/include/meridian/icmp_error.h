@@ -96,6 +96,19 @@ static __always_inline void mer_icmp_pull(struct __sk_buff *skb)
 		bpf_skb_pull_data(skb, skb->len < want ? skb->len : want);
 }
 
+/* tc: the quote of an ICMP error the outer packet p (parsed) may be, its
+ * headers made linear first. Returns 0, or -1 for any other packet. The
+ * caller reads skb->data again for the rewrite (the pull moves it). */
+static __always_inline int mer_icmp_quote_skb(struct __sk_buff *skb, const struct mer_pkt *p,
+					      struct mer_icmp_quote *q)
+{
+	if (p->proto != MER_IPPROTO_ICMP)
+		return -1;
+	mer_icmp_pull(skb);
+	return mer_icmp_quote_parse((void *)(long)skb->data, (void *)(long)skb->data_end,
+				    MER_L3_OFF, p->ihl_len, q);
+}
+
 /* The conntrack reply entry of the flow the quote belongs to: the quote is
  * the flow's translated direction, its reply key the reverse. NULL when
  * the quoted flow is not a translated one of this node. */

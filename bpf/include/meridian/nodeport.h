@@ -298,28 +298,22 @@ rewrite_failed:
 	return TC_ACT_SHOT;
 }
 
-/* tc, a pod's veth: an ICMP error this pod sends about a NodePort flow it
- * served (a UDP port unreachable, say): reversed to the client, from the
- * frontend, and sent by FIB lookup. Returns -1 when the packet is no such
- * error. */
+/* tc, a pod's veth: an ICMP error this pod sends (its quote q parsed by
+ * mer_icmp_quote_skb) about a NodePort flow it served (a UDP port
+ * unreachable, say): reversed to the client, from the frontend, and sent by
+ * FIB lookup. Returns -1 when the packet is no such error. */
 static __always_inline int mer_nodeport_icmp_error_from_pod(struct __sk_buff *skb,
-							    const struct mer_pkt *p)
+							    const struct mer_pkt *p,
+							    const struct mer_icmp_quote *q)
 {
-	struct mer_icmp_quote q = {};
 	struct mer_ct_entry *ct;
-	void *data, *data_end;
 
-	if (!mer_nodeport_enabled() || p->proto != MER_IPPROTO_ICMP)
+	if (!mer_nodeport_enabled())
 		return -1;
-	mer_icmp_pull(skb);
-	data = (void *)(long)skb->data;
-	data_end = (void *)(long)skb->data_end;
-	if (mer_icmp_quote_parse(data, data_end, MER_L3_OFF, p->ihl_len, &q))
-		return -1;
-	ct = mer_icmp_quote_flow(&q);
+	ct = mer_icmp_quote_flow(q);
 	if (!ct || !(ct->flags & MER_CT_F_NODEPORT))
 		return -1;
-	if (mer_icmp_revnat(data, data_end, &q, ct)) {
+	if (mer_icmp_revnat((void *)(long)skb->data, (void *)(long)skb->data_end, q, ct)) {
 		mer_count(MER_STAT_DROP_REWRITE_FAILED, p->len);
 		return TC_ACT_SHOT;
 	}

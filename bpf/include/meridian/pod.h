@@ -225,21 +225,15 @@ static __always_inline int mer_icmp_error_from_pod(struct __sk_buff *skb, const 
 {
 	struct mer_remote_cidr *remote;
 	struct mer_icmp_quote q = {};
-	void *data, *data_end;
 	int ret;
 
-	if (p->proto != MER_IPPROTO_ICMP)
+	if (mer_icmp_quote_skb(skb, p, &q))
 		return -1;
-	ret = mer_nodeport_icmp_error_from_pod(skb, p);
+	ret = mer_nodeport_icmp_error_from_pod(skb, p, &q);
 	if (ret >= 0)
 		return ret;
 	remote = mer_remote_lookup(p->daddr);
 	if (!remote)
-		return -1;
-	mer_icmp_pull(skb);
-	data = (void *)(long)skb->data;
-	data_end = (void *)(long)skb->data_end;
-	if (mer_icmp_quote_parse(data, data_end, MER_L3_OFF, p->ihl_len, &q))
 		return -1;
 	return mer_forward(skb, p, remote, MER_STAT_PASS_NOT_TCP_UDP);
 }
@@ -252,19 +246,13 @@ static __always_inline int mer_icmp_error_to_pod(struct __sk_buff *skb, const st
 {
 	struct mer_icmp_quote q = {};
 	struct mer_ct_entry *ct;
-	void *data, *data_end;
 
-	if (p->proto != MER_IPPROTO_ICMP)
-		return -1;
-	mer_icmp_pull(skb);
-	data = (void *)(long)skb->data;
-	data_end = (void *)(long)skb->data_end;
-	if (mer_icmp_quote_parse(data, data_end, MER_L3_OFF, p->ihl_len, &q))
+	if (mer_icmp_quote_skb(skb, p, &q))
 		return -1;
 	ct = mer_icmp_quote_flow(&q);
 	if (!ct || (ct->flags & MER_CT_F_NODEPORT))
 		return -1;
-	if (mer_icmp_revnat(data, data_end, &q, ct))
+	if (mer_icmp_revnat((void *)(long)skb->data, (void *)(long)skb->data_end, &q, ct))
 		return mer_verdict(MER_STAT_DROP_REWRITE_FAILED, p, TC_ACT_SHOT);
 	return mer_verdict(MER_STAT_ICMP_REVNAT, p, TC_ACT_OK);
 }

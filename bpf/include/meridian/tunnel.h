@@ -49,6 +49,25 @@ _Static_assert(sizeof(struct mer_vxlan_encap) == MER_VXLAN_OVERHEAD, "VXLAN over
 #define MER_INNER_ETH_OFF (MER_VXLAN_OFF + sizeof(struct mer_vxlanhdr))
 #define MER_INNER_IP_OFF  (MER_INNER_ETH_OFF + sizeof(struct ethhdr))
 
+/* XDP: strips a VXLAN frame's outer headers (outer IPv4 + UDP + VXLAN +
+ * inner Ethernet) by moving the packet start. The outer Ethernet header
+ * (addressed to this node) is copied over the inner one first, so that the
+ * stack accepts the frame as ours. Returns 0, or -1 when the frame is too
+ * short or the head cannot move. */
+static __always_inline int mer_xdp_strip_vxlan(struct xdp_md *ctx)
+{
+	void *data = (void *)(long)ctx->data;
+	void *data_end = (void *)(long)ctx->data_end;
+	struct ethhdr *outer = data;
+	struct ethhdr *inner = data + MER_INNER_ETH_OFF;
+
+	if ((void *)(outer + 1) > data_end || (void *)(inner + 1) > data_end)
+		return -1;
+	__builtin_memcpy(inner->h_dest, outer->h_dest, ETH_ALEN);
+	__builtin_memcpy(inner->h_source, outer->h_source, ETH_ALEN);
+	return bpf_xdp_adjust_head(ctx, MER_VXLAN_OVERHEAD) ? -1 : 0;
+}
+
 static __always_inline int mer_tunnel_enabled(void)
 {
 	return mer_cfg.node_ip_be != 0;
