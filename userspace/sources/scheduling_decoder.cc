@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 #include <set>
 
+#include "common/utf8.h"
 #include "sources/doc_node.h"
 #include "sources/error_text.h"
 #include "sources/field_readers.h"
@@ -46,8 +47,13 @@ void OnlyKnown(const DocNode& map, const std::string& path,
   }
 }
 
-// The documents of `text` that are not empty; an error for bad YAML.
+// The documents of `text` that are not empty; an error for bad YAML, and
+// for bytes that are not UTF-8 (names and labels end up in JSON output,
+// which must be UTF-8: Kubernetes objects always are).
 Result<std::vector<YAML::Node>> LoadDocuments(std::string_view text, const std::string& file) {
+  if (const std::size_t bad = FirstInvalidUtf8(text); bad != std::string_view::npos) {
+    return Error{fmt::format("{}: byte {} is not UTF-8", file, bad)};
+  }
   if (auto syntax = CheckSyntax(text, file)) return Error{syntax->ToString()};
   std::vector<YAML::Node> out;
   try {

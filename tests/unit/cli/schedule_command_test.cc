@@ -204,6 +204,33 @@ TEST_F(ScheduleCommandTest, ClusterAffinitiesFailOverInOrderAndStay) {
       << both.err;
 }
 
+// Unlucky input: a byte that is not UTF-8 (it used to abort meridianctl when
+// the name reached the JSON output) and two Clusters of one name.
+TEST_F(ScheduleCommandTest, NonUtf8AndDuplicateClustersAreErrors) {
+  dir_.Write("p.yaml", Policy("    clusterAffinity: {}\n"));
+  dir_.Write("w.yaml", Deployment(2));
+  auto schedule = [&](const std::string& clusters) {
+    return RunProcess({MERIDIANCTL_BIN, "schedule", "--policy", dir_.Path("p.yaml"), "--workload",
+                       dir_.Path("w.yaml"), "--clusters", dir_.Path(clusters)});
+  };
+  // The 0xff is byte 73 of the file.
+  dir_.Write("bad.yaml",
+             "apiVersion: cluster.karmada.io/v1alpha1\nkind: Cluster\nmetadata: {name: \"m\xff"
+             "1\"}\n");
+  auto bad = schedule("bad.yaml");
+  EXPECT_EQ(bad.exit_code, 1);
+  EXPECT_EQ(bad.err, dir_.Path("bad.yaml") + ": byte 73 is not UTF-8\n");
+  EXPECT_EQ(bad.out, "");
+
+  dir_.Write("twice.yaml", std::string(kClusters) +
+                               "---\napiVersion: cluster.karmada.io/v1alpha1\nkind: Cluster\n"
+                               "metadata: {name: member1}\n");
+  auto twice = schedule("twice.yaml");
+  EXPECT_EQ(twice.exit_code, 1);
+  EXPECT_TRUE(Contains(twice.err, "document 5: Cluster member1: metadata.name: used twice"))
+      << twice.err;
+}
+
 // Fields the scheduler does not implement are errors that name them, all
 // of them, never ignored.
 TEST_F(ScheduleCommandTest, UnimplementedFieldsAreNamed) {
