@@ -405,9 +405,52 @@ static std::vector<ImportStatus> DescribeImports(const std::vector<model::Servic
     for (const auto& c : imp.conflicts) {
       s.conflicts.push_back(c.ToString());
     }
+    if (imp.decision) {
+      s.decision_generation = imp.decision->generation;
+      s.decision_replicas = imp.decision->replicas_per_cluster;
+    }
     out.push_back(std::move(s));
   }
   return out;
+}
+
+// The frontends weighted by a propagation decision, for status.json (and
+// so `meridianctl services`); re-rendered only when they change.
+void Agent::DescribeWeights(const ReconcileInput& in, const desired::DesiredState& state) {
+  std::map<std::uint32_t, std::string> cluster_names;
+  for (const auto& c : in.snapshot.clusters) cluster_names[c.id] = c.meta.key.name;
+  std::map<model::ObjectKey, const model::PropagationDecision*> decisions;
+  for (const auto& imp : in.imports) {
+    if (imp.decision) decisions[imp.key] = &*imp.decision;
+  }
+  std::vector<WeightedFrontend> weighted;
+  for (const auto& [key, fe] : state.frontends) {
+    if (!fe.decision_generation) continue;
+    WeightedFrontend w{.frontend = key.ToString(),
+                       .service = fe.service.ToString(),
+                       .generation = *fe.decision_generation};
+    const auto* d = decisions.count(fe.service) ? decisions[fe.service] : nullptr;
+    for (const auto& b : fe.backends) {
+      auto name = cluster_names.find(b.cluster_id);
+      std::string cluster = b.cluster_id == 0             ? options_.cluster
+                            : name == cluster_names.end() ? fmt::format("#{}", b.cluster_id)
+                                                          : name->second;
+      std::uint32_t replicas = 0;
+      if (d) {
+        auto r = d->replicas_per_cluster.find(cluster);
+        if (r != d->replicas_per_cluster.end()) replicas = r->second;
+      }
+      w.backends.push_back({.backend = b.key.ToString(),
+                            .cluster = std::move(cluster),
+                            .replicas = replicas,
+                            .weight = b.weight});
+    }
+    weighted.push_back(std::move(w));
+  }
+  if (weighted != status_.weighted) {
+    status_.weighted = std::move(weighted);
+    status_.weighted_json = RenderWeightsJson(status_.weighted);
+  }
 }
 
 // One reconcile: gather the inputs, check them, build and apply the
@@ -488,6 +531,10 @@ Agent::ReconcileInput Agent::Gather(ApplyPhases& phases) {
     if (!registry_error_.empty()) in.errors.push_back("registry unreachable: " + registry_error_);
     in.snapshot.clusters = std::move(view.clusters);
     in.imports = mcs::MergeImports(std::move(view.exports), view.clusterset_ips);
+    for (auto& imp : in.imports) {
+      if (auto d = view.decisions.find(imp.key); d != view.decisions.end())
+        imp.decision = d->second;
+    }
     auto described = DescribeImports(in.imports);
     if (described != status_.imports) {
       status_.imports = std::move(described);
@@ -568,6 +615,7 @@ void Agent::BuildAndApply(ReconcileInput& in, Clock::time_point started, ApplyPh
   }
   apply_pending_ = false;
   PurgeRemovedEndpoints(*state);
+  DescribeWeights(in, *state);
   last_desired_ = std::move(*state);
   status_.last_writes = *writes;
   status_.last_apply_time = NowRfc3339();

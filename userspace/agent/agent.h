@@ -62,6 +62,7 @@ class Agent {
   void HandleLinkEvents();
   void Attach(int ifindex, const std::string& name);
   void PurgeRemovedEndpoints(const desired::DesiredState& next);
+  void DescribeWeights(const ReconcileInput& in, const desired::DesiredState& state);
   void PublishStatus();
   void ScheduleResync(std::chrono::milliseconds after);
   Status StartHealth();

@@ -31,7 +31,29 @@ std::string RenderImportsJson(const std::vector<ImportStatus>& imports) {
                    {"session_affinity", i.session_affinity},
                    {"clusters", i.clusters},
                    {"ports", i.ports},
-                   {"conflicts", i.conflicts}});
+                   {"conflicts", i.conflicts},
+                   {"decision", i.decision_generation < 0
+                                    ? nlohmann::json(nullptr)
+                                    : nlohmann::json{{"generation", i.decision_generation},
+                                                     {"replicas", i.decision_replicas}}}});
+  }
+  return out.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+std::string RenderWeightsJson(const std::vector<WeightedFrontend>& weighted) {
+  nlohmann::json out = nlohmann::json::array();
+  for (const auto& f : weighted) {
+    nlohmann::json backends = nlohmann::json::array();
+    for (const auto& b : f.backends) {
+      backends.push_back({{"backend", b.backend},
+                          {"cluster", b.cluster},
+                          {"replicas", b.replicas},
+                          {"weight", b.weight}});
+    }
+    out.push_back({{"frontend", f.frontend},
+                   {"service", f.service},
+                   {"decision_generation", f.generation},
+                   {"backends", backends}});
   }
   return out.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
@@ -117,6 +139,8 @@ Status WriteStatusFile(const AgentStatus& s, const std::string& path) {
     text.resize(text.size() - 2);  // "\n}"
     text += ",\n  \"imports\": ";
     text += s.imports_json.empty() ? RenderImportsJson(s.imports) : s.imports_json;
+    text += ",\n  \"weighted_frontends\": ";
+    text += s.weighted_json.empty() ? RenderWeightsJson(s.weighted) : s.weighted_json;
     text += "\n}";
   }
   return WriteFileAtomically(path, text + "\n");

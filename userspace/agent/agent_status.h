@@ -33,14 +33,38 @@ struct ImportStatus {
   std::vector<std::string> clusters;   // exporting clusters, oldest export first
   std::vector<std::string> ports;      // "http:80/TCP"
   std::vector<std::string> conflicts;  // "<cluster>: <Reason>: <message>"
+  // The propagation decision that weights it: generation and replicas per
+  // cluster; generation -1 (and no replicas) when there is none.
+  std::int64_t decision_generation = -1;
+  std::map<std::string, std::uint32_t> decision_replicas;
 
   bool operator==(const ImportStatus&) const = default;
+};
+
+// A frontend whose backend weights come from a propagation decision, as
+// installed: `meridianctl services` shows them beside the Maglev slots.
+struct WeightedFrontend {
+  struct Backend {
+    std::string backend;  // "10.1.2.11:8080/TCP"
+    std::string cluster;
+    std::uint32_t replicas = 0;  // the decision's replicas for the cluster
+    std::uint32_t weight = 0;
+
+    bool operator==(const Backend&) const = default;
+  };
+  std::string frontend;  // "10.255.0.1:80/TCP"
+  std::string service;   // ns/name
+  std::int64_t generation = 0;
+  std::vector<Backend> backends;
+
+  bool operator==(const WeightedFrontend&) const = default;
 };
 
 // The imports as JSON text. Rendered once per change of the imports and
 // spliced into every status write: with thousands of imports, rendering
 // them on every reconcile cost more than the reconcile itself.
 std::string RenderImportsJson(const std::vector<ImportStatus>& imports);
+std::string RenderWeightsJson(const std::vector<WeightedFrontend>& weighted);
 
 // The clusterset.local DNS server, as of the last status write.
 struct DnsStatus {
@@ -111,6 +135,8 @@ struct AgentStatus {
   RegistryStatus registry;
   std::vector<ImportStatus> imports;
   std::string imports_json;  // RenderImportsJson(imports), kept in step by the agent
+  std::vector<WeightedFrontend> weighted;
+  std::string weighted_json;  // RenderWeightsJson(weighted), kept in step by the agent
   DnsStatus dns;
 };
 

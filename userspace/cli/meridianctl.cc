@@ -49,16 +49,57 @@ int Stats(const PinnedMaps& p, bool json) {
   return 0;
 }
 
-int Services(const PinnedMaps& p, bool json) {
+// Per frontend, the weights the agent took from a propagation decision
+// (status.json's weighted_frontends): frontend -> backend -> (weight,
+// cluster, generation). nullopt when the agent's status cannot be read: the
+// sources are then unknown (every other frontend weighs its endpoints
+// equally).
+struct DecisionWeight {
+  std::uint32_t weight = 0;
+  std::string cluster;
+  std::int64_t generation = 0;
+};
+using WeightsByFrontend = std::map<std::string, std::map<std::string, DecisionWeight>>;
+
+std::optional<WeightsByFrontend> ReadDecisionWeights(const std::string& status_path) {
+  std::ifstream in(status_path);
+  if (!in) return std::nullopt;
+  auto j = nlohmann::json::parse(in, nullptr, /*allow_exceptions=*/false);
+  if (j.is_discarded() || !j.is_object()) return std::nullopt;
+  WeightsByFrontend out;
+  if (!j.contains("weighted_frontends") || !j["weighted_frontends"].is_array()) return out;
+  for (const auto& f : j["weighted_frontends"]) {
+    auto& by_backend = out[f.value("frontend", "")];
+    for (const auto& b : f.value("backends", nlohmann::json::array())) {
+      by_backend[b.value("backend", "")] = {b.value("weight", 0u), b.value("cluster", ""),
+                                            f.value("decision_generation", std::int64_t{0})};
+    }
+  }
+  return out;
+}
+
+// Each backend's effective share (its Maglev slots) and its weight with
+// where the weight came from: "decision" (status.json) or "endpoints"
+// (every ready endpoint weighs 1, a terminating one 0).
+int Services(const PinnedMaps& p, bool json, const std::string& status_path) {
   std::map<std::uint32_t, mer_backend> backends;
   ForEachEntry<std::uint32_t, mer_backend>(p.maps().backends,
                                            [&](auto id, const auto& b) { backends[id] = b; });
+  const auto decision_weights = ReadDecisionWeights(status_path);
   nlohmann::json out = nlohmann::json::array();
-  if (!json)
-    fmt::print("{:<24} {:>6} {:>8} {:>8}  {}\n", "FRONTEND", "ID", "ACTIVE", "SLOTS", "BACKENDS");
+  if (!json) {
+    fmt::print("{:<24} {:>6} {:>8} {:>8} {:<14} {}\n", "FRONTEND", "ID", "ACTIVE", "SLOTS",
+               "WEIGHTS", "BACKENDS");
+  }
   ForEachEntry<mer_service_key, mer_service>(p.maps().services, [&](const auto& k, const auto& v) {
     if (v.flags & MER_SVC_F_VIP_MARKER) return;
     std::string fe = fmt::format("{}:{}/{}", Addr(k.vip_be), ntohs(k.port_be), Proto(k.proto));
+    const std::map<std::string, DecisionWeight>* weighted = nullptr;
+    if (decision_weights) {
+      auto it = decision_weights->find(fe);
+      if (it != decision_weights->end()) weighted = &it->second;
+    }
+    std::string source = !decision_weights ? "unknown" : weighted ? "decision" : "endpoints";
     // Slots per backend, read from the service's range of the Maglev array.
     std::map<std::uint32_t, std::uint32_t> slots;
     for (std::uint32_t s = 0; s < v.maglev_size; ++s) {
@@ -76,8 +117,24 @@ int Services(const PinnedMaps& p, bool json) {
       std::string b = it == backends.end() ? fmt::format("#{}(missing)", id)
                                            : fmt::format("{}:{}", Addr(it->second.addr_be),
                                                          ntohs(it->second.port_be));
-      names.push_back(fmt::format("{}[{}]", b, n));
-      jb.push_back({{"backend", b}, {"id", id}, {"slots", n}});
+      nlohmann::json entry = {{"backend", b}, {"id", id}, {"slots", n}};
+      std::string shown = fmt::format("{}[{}]", b, n);
+      if (weighted && it != backends.end()) {
+        auto w = weighted->find(fmt::format("{}/{}", b, Proto(it->second.proto)));
+        if (w != weighted->end()) {
+          entry["weight"] = w->second.weight;
+          entry["cluster"] = w->second.cluster;
+          shown = fmt::format("{}[{} w{} {}]", b, n, w->second.weight, w->second.cluster);
+        }
+      } else if (source == "endpoints" && it != backends.end()) {
+        entry["weight"] = (it->second.flags & MER_BE_F_TERMINATING) ? 0 : 1;
+      }
+      names.push_back(shown);
+      jb.push_back(std::move(entry));
+    }
+    std::string weights = source;
+    if (weighted && !weighted->empty()) {
+      weights = fmt::format("decision g{}", weighted->begin()->second.generation);
     }
     if (json) {
       out.push_back({{"frontend", fe},
@@ -87,13 +144,16 @@ int Services(const PinnedMaps& p, bool json) {
                      {"maglev_size", v.maglev_size},
                      {"affinity_timeout_s", v.affinity_timeout_s},
                      {"external", (v.flags & MER_SVC_F_EXTERNAL) != 0},
+                     {"weight_source", source},
                      {"backends", jb}});
+      if (weighted && !weighted->empty())
+        out.back()["decision_generation"] = weighted->begin()->second.generation;
     } else {
-      fmt::print("{:<24} {:>6} {:>8} {:>8}  {}\n", fe, v.id, v.backend_count, v.maglev_size,
-                 fmt::join(names, " "));
+      fmt::print("{:<24} {:>6} {:>8} {:>8} {:<14} {}\n", fe, v.id, v.backend_count, v.maglev_size,
+                 weights, fmt::join(names, " "));
     }
   });
-  if (json) std::cout << out.dump(2) << "\n";
+  if (json) std::cout << out.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
   return 0;
 }
 
@@ -162,7 +222,9 @@ int main(int argc, char** argv) {
   app.add_flag("--json", json, "JSON output (stats, services, status)");
   app.require_subcommand(1);
   auto* stats = app.add_subcommand("stats", "Verdict and drop counters, summed over CPUs");
-  auto* services = app.add_subcommand("services", "Frontends with their Maglev slot shares");
+  auto* services = app.add_subcommand(
+      "services",
+      "Frontends with their Maglev slot shares and each backend's weight and its source");
   auto* backends = app.add_subcommand("backends", "Backends by id");
   auto* ct = app.add_subcommand("ct", "Conntrack entries (both directions)");
   auto* status = app.add_subcommand("status", "The agent's status.json");
@@ -191,8 +253,10 @@ int main(int argc, char** argv) {
     return 2;
   }
 
+  const std::string status_path =
+      (state_dir.empty() ? "/run/meridian/" + node : state_dir) + "/status.json";
   if (status->parsed()) {
-    std::string path = (state_dir.empty() ? "/run/meridian/" + node : state_dir) + "/status.json";
+    const std::string& path = status_path;
     std::ifstream in(path);
     if (!in) {
       std::cerr << "meridianctl: cannot read " << path << " (is the agent running?)\n";
@@ -207,7 +271,7 @@ int main(int argc, char** argv) {
     return 1;
   }
   if (stats->parsed()) return Stats(*pinned, json);
-  if (services->parsed()) return Services(*pinned, json);
+  if (services->parsed()) return Services(*pinned, json, status_path);
   if (backends->parsed()) return Backends(*pinned);
   if (ct->parsed()) return Conntrack(*pinned);
   return 0;

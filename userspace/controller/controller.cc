@@ -93,6 +93,7 @@ int Controller::Run() {
     } else {
       spdlog::info("signal {}: the registry was never reached; nothing to withdraw", sig);
     }
+    if (scheduler_lease_) scheduler_lease_->Release();
     stopping_ = true;
     WriteStatus(last_report_, last_problems_, last_invalid_);
     io_.stop();
@@ -283,9 +284,42 @@ void Controller::Sync() {
                    report.errors.empty() ? "" : fmt::format(", {} errors", report.errors.size()));
     }
   }
+  RunScheduler();
   for (const auto& e : report.errors) spdlog::warn("{}", e);
   for (const auto& p : problems) spdlog::debug("{}", p);
   WriteStatus(report, problems, invalid);
+}
+
+void Controller::RunScheduler() {
+  if (options_.scheduler_manifests.empty() || !registry_) return;
+  if (!scheduler_lease_) {
+    char host[256] = {};
+    gethostname(host, sizeof host - 1);
+    scheduler_lease_.emplace(*registry_, fmt::format("{}/{}/{}", options_.cluster, host, getpid()),
+                             options_.lease_ttl);
+  }
+  auto leading = scheduler_lease_->Step();
+  if (!leading.ok()) {
+    scheduler_error_ = leading.error().message;
+    return;
+  }
+  scheduler_error_.clear();
+  if (!*leading) {
+    last_round_ = {};
+    return;
+  }
+  auto records = registry_->List("/meridian/v1/");
+  if (!records.ok()) {
+    scheduler_error_ = records.error().message;
+    return;
+  }
+  // Only clusters alive in the registry are candidates: a cluster whose
+  // controller stopped renewing is gone from the view, and its replicas
+  // are placed elsewhere.
+  auto view = mcs::BuildClusterSetView(*records, {});
+  last_round_ =
+      RunScheduleRound(*registry_, options_.scheduler_manifests, view.clusters, view.decisions);
+  for (const auto& e : last_round_.errors) spdlog::debug("scheduler: {}", e);
 }
 
 void Controller::AdoptCreationTimes() {
@@ -394,6 +428,27 @@ void Controller::WriteStatus(const SyncReport& report, const std::vector<std::st
                           {"deletes", c.deletes},
                           {"failures", c.failures},
                           {"last_error", c.last_error}};
+  }
+  if (!options_.scheduler_manifests.empty()) {
+    nlohmann::json decisions = nlohmann::json::array();
+    for (const auto& p : last_round_.planned) {
+      decisions.push_back({{"service", p.decision.service.ToString()},
+                           {"workload", p.decision.workload},
+                           {"policy", p.policy},
+                           {"generation", p.decision.generation},
+                           {"replicas", p.decision.replicas_per_cluster},
+                           {"affinity_name", p.decision.affinity_name},
+                           {"error", p.error}});
+    }
+    const bool leading = scheduler_lease_ && scheduler_lease_->leading();
+    j["scheduler"] = {{"leading", leading},
+                      {"identity", scheduler_lease_ ? scheduler_lease_->identity() : ""},
+                      {"holder", scheduler_lease_ ? scheduler_lease_->holder() : ""},
+                      {"error", scheduler_error_},
+                      {"published", last_round_.published},
+                      {"deleted", last_round_.deleted},
+                      {"errors", last_round_.errors},
+                      {"decisions", decisions}};
   }
   // Per ServiceExport, the KEP's conditions: Valid (false with its reason
   // when the export is not published) and Conflict (every conflict of the

@@ -16,9 +16,11 @@
 #include <optional>
 #include <string>
 
+#include "controller/decision_scheduler.h"
 #include "controller/export_publisher.h"
 #include "controller/export_status_writer.h"
 #include "controller/import_writer.h"
+#include "controller/scheduler_lease.h"
 #include "health/health_server.h"
 #include "mcs/clusterset_view.h"
 #include "mcs/export_builder.h"
@@ -40,6 +42,10 @@ struct ControllerOptions {
   std::string status_file;  // empty: none
   std::string state_dir;    // manifest owners; default: the status file's directory
   bool once = false;        // publish once and exit, leaving the records (for tests)
+  // --scheduler: a candidate for the ClusterSet's propagation scheduler
+  // (controller/scheduler_lease.h), reading its PropagationPolicies,
+  // workloads and Karmada Clusters from this directory.
+  std::string scheduler_manifests;
 };
 
 class Controller {
@@ -66,6 +72,8 @@ class Controller {
   Status StartHealth();
   health::HealthReply Health(const std::string& path) const;
   void ScheduleRenew();
+  // With --scheduler: one election step and, when leading, one round.
+  void RunScheduler();
   void AdoptCreationTimes();
   void LogConflictChanges(const SyncReport& report);
   void WriteBackConditions(const model::ResourceSnapshot& snapshot, const SyncReport& report,
@@ -87,6 +95,9 @@ class Controller {
   mcs::RecordCache record_cache_;  // the registry's records, decoded once per revision
   std::chrono::steady_clock::time_point last_sync_ = std::chrono::steady_clock::now();
   std::optional<ExportPublisher> publisher_;
+  std::optional<SchedulerLease> scheduler_lease_;  // with --scheduler, once connected
+  ScheduleRound last_round_;
+  std::string scheduler_error_;  // the last election or registry error
   // Creation time of each ServiceExport without a metadata.creationTimestamp.
   std::map<model::ObjectKey, std::int64_t> first_seen_ms_;
   // The conflicts last logged, per exported service.

@@ -15,7 +15,8 @@ int main(int argc, char** argv) {
       "ServiceExport and Cluster objects (from the API server or a manifest directory) and "
       "publishes ClusterInfo and every exported Service "
       "to the ClusterSet registry under a lease (renewed every TTL/3), allocating ClusterSet IPs. "
-      "SIGINT/SIGTERM withdraws everything it published."};
+      "SIGINT/SIGTERM withdraws everything it published. With --scheduler it may also be "
+      "elected the ClusterSet's propagation scheduler."};
   std::string log_level = "info";
   std::uint32_t ttl_ms = 10000;
   app.add_option("--cluster", o.cluster,
@@ -51,6 +52,12 @@ int main(int argc, char** argv) {
                  "Where the owner of every manifest object is remembered, so the winner of a "
                  "conflict survives a restart (default: the --status-file's directory)");
   app.add_flag("--once", o.once, "Publish once and exit without withdrawing (tests)");
+  app.add_option("--scheduler", o.scheduler_manifests,
+                 "Be a candidate for the ClusterSet's propagation scheduler (one is elected "
+                 "through a registry lease of --lease-ttl-ms): read PropagationPolicies, workloads "
+                 "and Karmada Clusters from this directory every TTL/3 and publish each "
+                 "workload's decision under /meridian/v1/decisions/<ns>/<name>")
+      ->check(CLI::ExistingDirectory);
   app.add_option("--log-level", log_level, "trace, debug, info, warn, error")
       ->capture_default_str();
   CLI11_PARSE(app, argc, argv);

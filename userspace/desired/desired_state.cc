@@ -7,6 +7,7 @@
 #include <optional>
 
 #include "common/parallel_for.h"
+#include "propagation/traffic_weights.h"
 
 namespace meridian::desired {
 namespace {
@@ -92,6 +93,29 @@ std::vector<Backend> ImportBackends(const model::ExportedPort& port,
     }
   }
   return set.Take();
+}
+
+// Weights the frontend's active backends by the decision (docs/
+// propagation.md, "Traffic weights"); terminating backends keep weight 0.
+// `cluster_names` maps a backend's cluster id to the decision's names (0,
+// this cluster's own endpoints of a global Service: `local_cluster`).
+void ApplyDecision(Frontend& fe, const model::PropagationDecision& decision,
+                   const std::map<std::uint32_t, std::string>& cluster_names,
+                   const std::string& local_cluster) {
+  std::vector<propagation::ActiveBackend> active;
+  std::vector<Backend*> weighted;
+  for (auto& b : fe.backends) {
+    if (b.weight == 0) continue;
+    auto name = cluster_names.find(b.cluster_id);
+    active.push_back({b.cluster_id == 0             ? local_cluster
+                      : name == cluster_names.end() ? std::string()
+                                                    : name->second});
+    weighted.push_back(&b);
+  }
+  auto weights = propagation::DecisionWeights(active, decision);
+  if (!weights) return;  // no replica where backends are: endpoints decide
+  for (std::size_t i = 0; i < weighted.size(); ++i) weighted[i]->weight = (*weights)[i];
+  fe.decision_generation = decision.generation;
 }
 
 bool AnyActive(const std::vector<Backend>& backends) {
@@ -328,7 +352,11 @@ Result<DesiredState> BuildDesiredState(const model::ResourceSnapshot& snapshot,
   }
 
   std::map<std::string, std::uint32_t> cluster_ids;
-  for (const auto& c : snapshot.clusters) cluster_ids[c.meta.key.name] = c.id;
+  std::map<std::uint32_t, std::string> cluster_names;
+  for (const auto& c : snapshot.clusters) {
+    cluster_ids[c.meta.key.name] = c.id;
+    cluster_names[c.id] = c.meta.key.name;
+  }
   std::map<model::ObjectKey, const model::ServiceImport*> imports_by_key;
   for (const auto& imp : imports) imports_by_key[imp.key] = &imp;
 
@@ -343,8 +371,10 @@ Result<DesiredState> BuildDesiredState(const model::ResourceSnapshot& snapshot,
     // A global Service also reaches the other clusters' exports of its name.
     std::vector<const model::ExportedService*> remote;
     const model::GlobalAffinity affinity = svc.global_affinity;
+    const model::PropagationDecision* decision = nullptr;
     if (svc.global) {
       if (auto imp = imports_by_key.find(svc.meta.key); imp != imports_by_key.end()) {
+        if (imp->second->decision) decision = &*imp->second->decision;
         for (const auto& e : imp->second->exports) {
           if (e.cluster != options.local_cluster) remote.push_back(&e);
         }
@@ -371,6 +401,7 @@ Result<DesiredState> BuildDesiredState(const model::ResourceSnapshot& snapshot,
           fe.backends.clear();
           for (auto& [k, b] : merged) fe.backends.push_back(b);
         }
+        if (decision) ApplyDecision(fe, *decision, cluster_names, options.local_cluster);
       }
       auto [it, inserted] = state.frontends.emplace(fe.key, std::move(fe));
       if (inserted) pending.push_back({&it->second, "Service " + svc.meta.key.ToString()});
@@ -393,6 +424,7 @@ Result<DesiredState> BuildDesiredState(const model::ResourceSnapshot& snapshot,
                                             ? model::kDefaultAffinityTimeoutS
                                             : 0};
       if (state.frontends.count(fe.key)) continue;
+      if (imp.decision) ApplyDecision(fe, *imp.decision, cluster_names, options.local_cluster);
       auto [it, inserted] = state.frontends.emplace(fe.key, std::move(fe));
       if (inserted) pending.push_back({&it->second, "ServiceImport " + imp.key.ToString()});
     }

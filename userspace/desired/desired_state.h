@@ -70,6 +70,9 @@ struct Frontend {
   // (MER_SVC_F_EXTERNAL) and writes no VIP marker for its address: a node
   // address serves many ports besides its NodePorts.
   bool external = false;
+  // Set when the backends' weights come from a propagation decision (its
+  // generation); unset: every backend that takes new flows weighs 1.
+  std::optional<std::int64_t> decision_generation;
 
   // Backends that may receive new connections.
   std::size_t active_backends() const;
@@ -141,6 +144,9 @@ struct DesiredOptions {
 // `imports` (the MCS merge of the registry's exports) add one frontend per
 // port of every ClusterSetIP import with an allocated IP, balanced over the
 // ready endpoints of every exporting cluster, and feed global Services.
+// An import's propagation decision weights both (after a global Service's
+// affinity has chosen the clusters): each cluster's share of new flows is
+// its share of the decision's replicas (propagation::DecisionWeights).
 Result<DesiredState> BuildDesiredState(const model::ResourceSnapshot& snapshot,
                                        const std::vector<model::ServiceImport>& imports,
                                        const DesiredOptions& options);

@@ -51,8 +51,13 @@ RecordCache::Entry Decode(const registry::KeyValue& kv) {
     return e;
   }
   const ParsedKey& parsed = *parsed_key;
-  if (std::holds_alternative<DecisionKeyParts>(parsed)) {
-    e.ignored = true;  // not read here
+  if (const auto* dec = std::get_if<DecisionKeyParts>(&parsed)) {
+    auto d = DecodeDecision(dec->service, kv.value);
+    if (d) {
+      e.decision = std::move(*d);
+    } else {
+      e.error = d.error().message;
+    }
   } else if (const auto* info = std::get_if<ClusterInfoKeyParts>(&parsed)) {
     auto c = DecodeClusterInfo(info->cluster, kv.value);
     if (c) {
@@ -92,7 +97,6 @@ ClusterSetView BuildClusterSetView(const std::vector<registry::KeyValue>& record
   std::vector<std::pair<const RecordCache::Entry*, const registry::KeyValue*>> export_records;
   for (const auto& kv : records) {
     const auto& e = decoded.Get(kv.key, kv.revision, [&] { return Decode(kv); });
-    if (e.ignored) continue;
     if (!e.error.empty()) {
       view.rejected.push_back({kv.key, e.error});
       continue;
@@ -103,6 +107,8 @@ ClusterSetView BuildClusterSetView(const std::vector<registry::KeyValue>& record
       export_records.emplace_back(&e, &kv);
     } else if (e.ip) {
       view.clusterset_ips[*e.import_key] = *e.ip;
+    } else if (e.decision) {
+      view.decisions[e.decision->service] = *e.decision;
     }
   }
   decoded.Sweep();

@@ -15,6 +15,7 @@
 #include "model/exported_service.h"
 #include "model/ipv4.h"
 #include "model/object_ref.h"
+#include "model/propagation_decision.h"
 #include "registry/registry.h"
 
 namespace meridian::mcs {
@@ -28,6 +29,8 @@ struct ClusterSetView {
   std::vector<model::Cluster> clusters;         // accepted, sorted by name
   std::vector<model::ExportedService> exports;  // of accepted clusters only
   std::map<model::ObjectKey, model::Ipv4Address> clusterset_ips;
+  // The elected scheduler's decisions, by the Service they weight.
+  std::map<model::ObjectKey, model::PropagationDecision> decisions;
   std::vector<RejectedRecord> rejected;  // sorted by key
 
   bool operator==(const ClusterSetView&) const = default;
@@ -41,12 +44,12 @@ class RecordCache {
   struct Entry {
     std::int64_t revision = 0;
     std::uint64_t generation = 0;  // the Sweep round that last used it
-    bool ignored = false;          // a key this view does not read (decisions)
     std::optional<model::Cluster> cluster;
     std::optional<model::ExportedService> exported;
     std::optional<model::Ipv4Address> ip;
     std::optional<model::ObjectKey> import_key;  // with ip: the import it belongs to
-    std::string error;                           // the key or the value did not parse
+    std::optional<model::PropagationDecision> decision;
+    std::string error;  // the key or the value did not parse
   };
   // The entry for (key, revision), decoding with `decode` on a miss.
   template <class Decode>

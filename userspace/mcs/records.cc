@@ -5,8 +5,10 @@
 #include <google/protobuf/message.h>
 #include <google/protobuf/unknown_field_set.h>
 
+#include <algorithm>
 #include <set>
 
+#include "common/utf8.h"
 #include "meridian/v1/registry.pb.h"
 
 namespace meridian::mcs {
@@ -271,6 +273,55 @@ Result<model::Ipv4Address> DecodeImportRecord(const model::ObjectKey& service,
                              m.name(), service.ToString())};
   }
   return DecodeIp(m.clusterset_ip(), "ServiceImportRecord.clusterset_ip");
+}
+
+namespace {
+
+// RFC 1123 label: what Kubernetes and Karmada accept as a cluster name.
+bool IsClusterName(const std::string& s) {
+  if (s.empty() || s.size() > 63 || s.front() == '-' || s.back() == '-') return false;
+  return std::all_of(s.begin(), s.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-';
+  });
+}
+
+}  // namespace
+
+std::string EncodeDecision(const model::PropagationDecision& decision) {
+  pb::PropagationDecision m;
+  m.set_namespace_(decision.service.ns);
+  m.set_name(decision.service.name);
+  for (const auto& [cluster, replicas] : decision.replicas_per_cluster)
+    (*m.mutable_replicas_per_cluster())[cluster] = replicas;
+  m.set_generation(decision.generation);
+  m.set_affinity_name(decision.affinity_name);
+  m.set_workload(decision.workload);
+  return m.SerializeAsString();
+}
+
+Result<model::PropagationDecision> DecodeDecision(const model::ObjectKey& service,
+                                                  const std::string& bytes) {
+  pb::PropagationDecision m;
+  if (auto s = Parse(bytes, m); !s) return s.error();
+  if (m.namespace_() != service.ns || m.name() != service.name) {
+    return Error{fmt::format("PropagationDecision is {}/{} but the key names {}",
+                             EscapeInvalidUtf8(m.namespace_()), EscapeInvalidUtf8(m.name()),
+                             service.ToString())};
+  }
+  model::PropagationDecision out{.service = service,
+                                 .generation = m.generation(),
+                                 .affinity_name = m.affinity_name(),
+                                 .workload = EscapeInvalidUtf8(m.workload())};
+  for (const auto& [cluster, replicas] : m.replicas_per_cluster()) {
+    if (!IsClusterName(cluster)) {
+      return Error{fmt::format(
+          "PropagationDecision.replicas_per_cluster: '{}' is not a cluster name (an RFC 1123 "
+          "label)",
+          EscapeInvalidUtf8(cluster))};
+    }
+    out.replicas_per_cluster[cluster] = replicas;
+  }
+  return out;
 }
 
 }  // namespace meridian::mcs

@@ -10,6 +10,7 @@
 #include "model/exported_service.h"
 #include "model/ipv4.h"
 #include "model/object_ref.h"
+#include "model/propagation_decision.h"
 
 namespace meridian::mcs {
 
@@ -30,5 +31,11 @@ Result<model::ExportedService> DecodeExportedService(const std::string& cluster,
 std::string EncodeImportRecord(const model::ObjectKey& service, model::Ipv4Address ip);
 Result<model::Ipv4Address> DecodeImportRecord(const model::ObjectKey& service,
                                               const std::string& bytes);
+
+std::string EncodeDecision(const model::PropagationDecision& decision);
+// `service` comes from the key and must match the record. Cluster names
+// must be DNS labels (RFC 1123), as cluster names are.
+Result<model::PropagationDecision> DecodeDecision(const model::ObjectKey& service,
+                                                  const std::string& bytes);
 
 }  // namespace meridian::mcs

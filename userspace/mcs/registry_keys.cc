@@ -31,12 +31,16 @@ std::string ImportKey(const model::ObjectKey& service) {
   return std::string(kImportsPrefix) + service.ns + "/" + service.name;
 }
 
+std::string DecisionKey(const model::ObjectKey& service) {
+  return std::string(kDecisionsPrefix) + service.ns + "/" + service.name;
+}
+
 Result<ParsedKey> ParseKey(const std::string& key) {
   auto bad = [&] {
     return Error{fmt::format(
         "unexpected registry key '{}': expected clusters/<cluster>/info, "
-        "clusters/<cluster>/exports/<ns>/<svc>, imports/<ns>/<svc> or decisions/<ns>/<svc> "
-        "under /meridian/v1/",
+        "clusters/<cluster>/exports/<ns>/<svc>, imports/<ns>/<svc>, decisions/<ns>/<svc> or "
+        "scheduler/leader under /meridian/v1/",
         key)};
   };
   const std::string root = "/meridian/v1/";
@@ -54,6 +58,8 @@ Result<ParsedKey> ParseKey(const std::string& key) {
     return ParsedKey{ImportKeyParts{{parts[1], parts[2]}}};
   } else if (parts.size() == 3 && parts[0] == "decisions") {
     return ParsedKey{DecisionKeyParts{{parts[1], parts[2]}}};
+  } else if (parts.size() == 2 && parts[0] == "scheduler" && parts[1] == "leader") {
+    return ParsedKey{SchedulerLeaderKeyParts{}};
   }
   return bad();
 }

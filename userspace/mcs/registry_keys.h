@@ -3,6 +3,7 @@
 //   /meridian/v1/clusters/<cluster>/exports/<ns>/<svc>
 //   /meridian/v1/imports/<ns>/<svc>
 //   /meridian/v1/decisions/<ns>/<svc>
+//   /meridian/v1/scheduler/leader
 #pragma once
 
 #include <string>
@@ -16,11 +17,15 @@ namespace meridian::mcs {
 inline constexpr char kClustersPrefix[] = "/meridian/v1/clusters/";
 inline constexpr char kImportsPrefix[] = "/meridian/v1/imports/";
 inline constexpr char kDecisionsPrefix[] = "/meridian/v1/decisions/";
+// Held under a lease by the elected scheduler (meridian-controller
+// --scheduler); its value names the holder.
+inline constexpr char kSchedulerLeaderKey[] = "/meridian/v1/scheduler/leader";
 
 std::string ClusterPrefix(const std::string& cluster);  // .../clusters/<cluster>/
 std::string ClusterInfoKey(const std::string& cluster);
 std::string ExportKey(const std::string& cluster, const model::ObjectKey& service);
 std::string ImportKey(const model::ObjectKey& service);
+std::string DecisionKey(const model::ObjectKey& service);
 
 struct ClusterInfoKeyParts {
   std::string cluster;
@@ -35,8 +40,9 @@ struct ImportKeyParts {
 struct DecisionKeyParts {
   model::ObjectKey service;
 };
-using ParsedKey =
-    std::variant<ClusterInfoKeyParts, ExportKeyParts, ImportKeyParts, DecisionKeyParts>;
+struct SchedulerLeaderKeyParts {};
+using ParsedKey = std::variant<ClusterInfoKeyParts, ExportKeyParts, ImportKeyParts,
+                               DecisionKeyParts, SchedulerLeaderKeyParts>;
 
 // Error (naming the key and the expected shapes) for anything outside the
 // layout, e.g. /meridian/v1/clusters/c1/exports/ns (no service name).

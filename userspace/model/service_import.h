@@ -9,6 +9,7 @@
 #include "model/exported_service.h"
 #include "model/ipv4.h"
 #include "model/object_ref.h"
+#include "model/propagation_decision.h"
 
 namespace meridian::model {
 
@@ -33,6 +34,9 @@ struct ServiceImport {
   // Every constituent export, oldest first (creation time, then cluster name).
   std::vector<ExportedService> exports;
   std::vector<ExportConflict> conflicts;
+  // The elected scheduler's decision for this name, if any: weights its
+  // traffic across clusters (propagation/traffic_weights.h).
+  std::optional<PropagationDecision> decision;
 
   std::vector<std::string> Clusters() const {
     std::vector<std::string> out;

@@ -473,8 +473,9 @@ Result<std::vector<KeyValue>> DirRegistry::List(const std::string& prefix) {
 }
 
 Result<bool> DirRegistry::CompareAndSwap(const std::string& key, std::int64_t expected_revision,
-                                         const std::string& value) {
+                                         const std::string& value, std::chrono::milliseconds ttl) {
   if (auto s = ValidateKey(key); !s) return s.error();
+  if (ttl.count() < 0) return Error{fmt::format("registry CompareAndSwap {}: negative ttl", key)};
   if (expected_revision < 0) {
     return Error{fmt::format("registry CompareAndSwap {}: negative expected revision", key)};
   }
@@ -492,7 +493,8 @@ Result<bool> DirRegistry::CompareAndSwap(const std::string& key, std::int64_t ex
   if (current != expected_revision) return false;
   auto rev = NextRevision();
   if (!rev) return rev.error();
-  if (auto s = WriteRecord(Record{key, value, *rev, 0, 0, false, now}); !s) return s.error();
+  Record next{key, value, *rev, ttl.count() > 0 ? now + ttl.count() : 0, ttl.count(), false, now};
+  if (auto s = WriteRecord(next); !s) return s.error();
   return true;
 }
 

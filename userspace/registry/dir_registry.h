@@ -42,7 +42,8 @@ class DirRegistry final : public Registry {
   Result<std::optional<KeyValue>> Get(const std::string& key) override;
   Result<std::vector<KeyValue>> List(const std::string& prefix) override;
   Result<bool> CompareAndSwap(const std::string& key, std::int64_t expected_revision,
-                              const std::string& value) override;
+                              const std::string& value,
+                              std::chrono::milliseconds ttl = {}) override;
   Result<std::vector<WatchEvent>> ChangesSince(const std::string& prefix,
                                                std::int64_t since) override;
   std::int64_t CurrentRevision() override;

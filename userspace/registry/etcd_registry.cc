@@ -241,8 +241,19 @@ Result<std::vector<KeyValue>> EtcdRegistry::List(const std::string& prefix) {
 }
 
 Result<bool> EtcdRegistry::CompareAndSwap(const std::string& key, std::int64_t expected_revision,
-                                          const std::string& value) {
+                                          const std::string& value, std::chrono::milliseconds ttl) {
   if (Status valid = ValidateKey(key); !valid) return valid.error();
+  std::int64_t lease = 0;
+  if (ttl.count() > 0) {
+    etcdserverpb::LeaseGrantRequest req;
+    req.set_ttl(LeaseSeconds(ttl));
+    etcdserverpb::LeaseGrantResponse resp;
+    Status s = conn_->Call(fmt::format("lease for {}", key), [&](grpc::ClientContext& ctx) {
+      return conn_->lease().LeaseGrant(&ctx, req, &resp);
+    });
+    if (!s) return s.error();
+    lease = resp.id();
+  }
   etcdserverpb::TxnRequest txn;
   etcdserverpb::Compare* cmp = txn.add_compare();
   cmp->set_key(key);
@@ -259,10 +270,28 @@ Result<bool> EtcdRegistry::CompareAndSwap(const std::string& key, std::int64_t e
   etcdserverpb::PutRequest* put = txn.add_success()->mutable_request_put();
   put->set_key(key);
   put->set_value(value);
+  put->set_lease(lease);
+  put->set_prev_kv(true);
   etcdserverpb::TxnResponse resp;
   Status s = conn_->Call(fmt::format("compare-and-swap {}", key), [&](grpc::ClientContext& ctx) {
     return conn_->kv().Txn(&ctx, txn, &resp);
   });
+  // The lease left holding nothing: the replaced value's, or the new one
+  // when the swap lost or failed (as in Put).
+  std::int64_t orphan = lease;
+  if (s && resp.succeeded() && resp.responses_size() > 0) {
+    orphan = resp.responses(0).response_put().prev_kv().lease();
+  }
+  if (orphan != 0) {
+    etcdserverpb::LeaseRevokeRequest revoke;
+    revoke.set_id(orphan);
+    etcdserverpb::LeaseRevokeResponse ignored;
+    Status r =
+        conn_->Call(fmt::format("revoke unused lease of {}", key), [&](grpc::ClientContext& ctx) {
+          return conn_->lease().LeaseRevoke(&ctx, revoke, &ignored);
+        });
+    if (!r) spdlog::debug("{}", r.error().message);
+  }
   if (!s) return s.error();
   last_revision_ = resp.header().revision();
   return resp.succeeded();

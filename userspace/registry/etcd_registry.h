@@ -58,7 +58,8 @@ class EtcdRegistry final : public Registry {
   Result<std::optional<KeyValue>> Get(const std::string& key) override;
   Result<std::vector<KeyValue>> List(const std::string& prefix) override;
   Result<bool> CompareAndSwap(const std::string& key, std::int64_t expected_revision,
-                              const std::string& value) override;
+                              const std::string& value,
+                              std::chrono::milliseconds ttl = {}) override;
   Result<std::vector<WatchEvent>> ChangesSince(const std::string& prefix,
                                                std::int64_t since) override;
   // etcd's header revision; on error, the last one seen (logged).

@@ -60,9 +60,10 @@ class Registry {
   virtual Result<std::vector<KeyValue>> List(const std::string& prefix) = 0;
   // Compare-and-swap: writes only if the key's current revision ==
   // expected_revision (0 = the key must not exist). Returns false (not an
-  // error) when it lost.
+  // error) when it lost. `ttl` as for Put (a lease for the new value).
   virtual Result<bool> CompareAndSwap(const std::string& key, std::int64_t expected_revision,
-                                      const std::string& value) = 0;
+                                      const std::string& value,
+                                      std::chrono::milliseconds ttl = {}) = 0;
   // Changes under prefix with revision > since, in revision order: a
   // poll-style watch (a blocking watch comes later). Each key is reported
   // once, in its latest state. Error if deletes after `since` may have been

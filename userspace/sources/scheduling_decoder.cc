@@ -266,18 +266,13 @@ Result<YAML::Node> OneDocument(std::string_view text, const std::string& file,
   return (*docs)[0];
 }
 
-}  // namespace
-
-Result<propagation::Policy> DecodePropagationPolicy(std::string_view text,
-                                                    const std::string& file) {
-  auto node = OneDocument(text, file, "PropagationPolicy");
-  if (!node.ok()) return node.error();
-  const DocNode doc(*node);
+// One PropagationPolicy document (document `index` of `file`).
+Result<propagation::Policy> PolicyFromDoc(const DocNode& doc, const std::string& file, int index) {
   ObjectErrors e;
   propagation::Policy p;
   if (!ExpectMap(doc, "", e) ||
       !ExpectKind(doc, "policy.karmada.io/v1alpha1", "PropagationPolicy", e)) {
-    return *Collect(e, file, 0);
+    return *Collect(e, file, index);
   }
   if (auto meta = Get(doc, "metadata"); meta && ExpectMap(*meta, "metadata", e)) {
     p.name = StringField(*meta, "metadata", "name", e).value_or("");
@@ -342,17 +337,16 @@ Result<propagation::Policy> DecodePropagationPolicy(std::string_view text,
       }
     }
   }
-  if (auto err = Collect(e, file, 0)) return *err;
+  if (auto err = Collect(e, file, index)) return *err;
   return p;
 }
 
-Result<propagation::Workload> DecodeWorkload(std::string_view text, const std::string& file) {
-  auto node = OneDocument(text, file, "workload");
-  if (!node.ok()) return node.error();
-  const DocNode doc(*node);
+// One workload document.
+Result<propagation::Workload> WorkloadFromDoc(const DocNode& doc, const std::string& file,
+                                              int index) {
   ObjectErrors e;
   propagation::Workload w;
-  if (!ExpectMap(doc, "", e)) return *Collect(e, file, 0);
+  if (!ExpectMap(doc, "", e)) return *Collect(e, file, index);
   w.api_version = internal::RequiredString(doc, "", "apiVersion", e).value_or("");
   w.kind = internal::RequiredString(doc, "", "kind", e).value_or("");
   if (auto meta = internal::RequiredMap(doc, "", "metadata", e)) {
@@ -367,8 +361,62 @@ Result<propagation::Workload> DecodeWorkload(std::string_view text, const std::s
       if (auto v = AsReplicas(*r, "spec.replicas", e)) w.replicas = *v;
     }
   }
-  if (auto err = Collect(e, file, 0)) return *err;
+  if (auto err = Collect(e, file, index)) return *err;
   return w;
+}
+
+// One Karmada Cluster document; `names` (the names seen so far) catches
+// one name used twice.
+Result<propagation::MemberCluster> ClusterFromDoc(const DocNode& doc, const std::string& file,
+                                                  int index, std::set<std::string>& names) {
+  ObjectErrors e;
+  propagation::MemberCluster c;
+  if (ExpectMap(doc, "", e) && ExpectKind(doc, "cluster.karmada.io/v1alpha1", "Cluster", e)) {
+    if (auto meta = internal::RequiredMap(doc, "", "metadata", e)) {
+      c.name = internal::RequiredString(*meta, "metadata", "name", e).value_or("");
+      c.labels = StringMap(*meta, "metadata", "labels", e);
+    }
+    e.set_object("Cluster " + c.name);
+    if (!c.name.empty() && !names.insert(c.name).second) e.Add("metadata.name", "used twice");
+    if (auto spec = Get(doc, "spec"); spec && ExpectMap(*spec, "spec", e)) {
+      if (Get(*spec, "taints")) e.Add("spec.taints", kNotSupported);
+      c.provider = StringField(*spec, "spec", "provider", e).value_or("");
+      c.region = StringField(*spec, "spec", "region", e).value_or("");
+      c.zones = StringList(*spec, "spec", "zones", e);
+      if (auto zone = StringField(*spec, "spec", "zone", e); zone && c.zones.empty()) {
+        c.zones.push_back(*zone);
+      }
+    }
+    if (auto status = Get(doc, "status"); status && ExpectMap(*status, "status", e)) {
+      if (auto a = Get(*status, "availableReplicas")) {
+        c.available_replicas = AsReplicas(*a, "status.availableReplicas", e);
+      }
+    }
+  }
+  if (auto err = Collect(e, file, index)) return *err;
+  return c;
+}
+
+// The string at doc[key] when doc is a map holding one, else "".
+std::string TopString(const DocNode& doc, const char* key) {
+  if (!doc.IsMap()) return "";
+  auto v = Get(doc, key);
+  return v && v->IsScalar() ? v->Scalar() : "";
+}
+
+}  // namespace
+
+Result<propagation::Policy> DecodePropagationPolicy(std::string_view text,
+                                                    const std::string& file) {
+  auto node = OneDocument(text, file, "PropagationPolicy");
+  if (!node.ok()) return node.error();
+  return PolicyFromDoc(DocNode(*node), file, 0);
+}
+
+Result<propagation::Workload> DecodeWorkload(std::string_view text, const std::string& file) {
+  auto node = OneDocument(text, file, "workload");
+  if (!node.ok()) return node.error();
+  return WorkloadFromDoc(DocNode(*node), file, 0);
 }
 
 Result<std::vector<propagation::MemberCluster>> DecodeMemberClusters(std::string_view text,
@@ -379,39 +427,50 @@ Result<std::vector<propagation::MemberCluster>> DecodeMemberClusters(std::string
   std::set<std::string> names;
   std::string errors;
   for (std::size_t i = 0; i < docs->size(); ++i) {
-    const DocNode doc((*docs)[i]);
-    ObjectErrors e;
-    propagation::MemberCluster c;
-    if (ExpectMap(doc, "", e) && ExpectKind(doc, "cluster.karmada.io/v1alpha1", "Cluster", e)) {
-      if (auto meta = internal::RequiredMap(doc, "", "metadata", e)) {
-        c.name = internal::RequiredString(*meta, "metadata", "name", e).value_or("");
-        c.labels = StringMap(*meta, "metadata", "labels", e);
-      }
-      e.set_object("Cluster " + c.name);
-      if (!c.name.empty() && !names.insert(c.name).second) e.Add("metadata.name", "used twice");
-      if (auto spec = Get(doc, "spec"); spec && ExpectMap(*spec, "spec", e)) {
-        if (Get(*spec, "taints")) e.Add("spec.taints", kNotSupported);
-        c.provider = StringField(*spec, "spec", "provider", e).value_or("");
-        c.region = StringField(*spec, "spec", "region", e).value_or("");
-        c.zones = StringList(*spec, "spec", "zones", e);
-        if (auto zone = StringField(*spec, "spec", "zone", e); zone && c.zones.empty()) {
-          c.zones.push_back(*zone);
-        }
-      }
-      if (auto status = Get(doc, "status"); status && ExpectMap(*status, "status", e)) {
-        if (auto a = Get(*status, "availableReplicas")) {
-          c.available_replicas = AsReplicas(*a, "status.availableReplicas", e);
-        }
-      }
-    }
-    if (auto err = Collect(e, file, static_cast<int>(i))) {
-      errors += (errors.empty() ? "" : "\n") + err->message;
+    auto c = ClusterFromDoc(DocNode((*docs)[i]), file, static_cast<int>(i), names);
+    if (!c.ok()) {
+      errors += (errors.empty() ? "" : "\n") + c.error().message;
     } else {
-      out.push_back(std::move(c));
+      out.push_back(std::move(*c));
     }
   }
   if (!errors.empty()) return Error{errors};
   return out;
+}
+
+Status DecodeSchedulingManifests(std::string_view text, const std::string& file,
+                                 SchedulingManifests& out) {
+  auto docs = LoadDocuments(text, file);
+  if (!docs.ok()) return docs.error();
+  std::set<std::string> names;
+  for (const auto& c : out.clusters) names.insert(c.name);
+  std::string errors;
+  auto add_error = [&](const Error& err) { errors += (errors.empty() ? "" : "\n") + err.message; };
+  for (std::size_t i = 0; i < docs->size(); ++i) {
+    const DocNode doc((*docs)[i]);
+    const int index = static_cast<int>(i);
+    const std::string kind = TopString(doc, "kind");
+    const std::string api = TopString(doc, "apiVersion");
+    if (kind == "PropagationPolicy") {
+      if (auto p = PolicyFromDoc(doc, file, index); p.ok()) {
+        out.policies.push_back(std::move(*p));
+      } else {
+        add_error(p.error());
+      }
+    } else if (kind == "Cluster" && api.rfind("cluster.karmada.io/", 0) == 0) {
+      if (auto c = ClusterFromDoc(doc, file, index, names); c.ok()) {
+        out.clusters.push_back(std::move(*c));
+      } else {
+        add_error(c.error());
+      }
+    } else if (auto w = WorkloadFromDoc(doc, file, index); w.ok()) {
+      out.workloads.push_back(std::move(*w));
+    } else {
+      add_error(w.error());
+    }
+  }
+  if (!errors.empty()) return Error{errors};
+  return Status::Ok();
 }
 
 Result<propagation::PreviousDecision> DecodeDecisionJson(std::string_view text,

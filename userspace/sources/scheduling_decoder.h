@@ -36,6 +36,21 @@ Result<propagation::Workload> DecodeWorkload(std::string_view text, const std::s
 Result<std::vector<propagation::MemberCluster>> DecodeMemberClusters(std::string_view text,
                                                                      const std::string& file);
 
+// What a scheduler's manifest directory holds (meridian-controller
+// --scheduler-manifests): PropagationPolicies, Karmada Clusters
+// (cluster.karmada.io) and workloads (any other document with
+// metadata.uid and, optionally, spec.replicas).
+struct SchedulingManifests {
+  std::vector<propagation::Policy> policies;
+  std::vector<propagation::Workload> workloads;
+  std::vector<propagation::MemberCluster> clusters;
+};
+
+// Decodes every document of `text` into `out`, each by its kind. Errors,
+// one line per bad document; the good documents are kept in `out`.
+Status DecodeSchedulingManifests(std::string_view text, const std::string& file,
+                                 SchedulingManifests& out);
+
 // {"clusters": [{"name": "member1", "replicas": 6}, ...], "affinityName":
 // "primary", ...}: the placement in force and, with clusterAffinities, the
 // group it used.

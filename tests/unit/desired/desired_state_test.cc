@@ -65,6 +65,59 @@ TEST(DesiredStateImportsTest, ClusterSetVipBalancesOverEveryExportingCluster) {
                                   {Ip("10.1.1.11"), 8080, Protocol::kTcp}}));
 }
 
+// A decision weights the ClusterSet VIP: each cluster's share of Maglev
+// slots is its share of replicas, whatever its endpoint count.
+TEST(DesiredStateImportsTest, DecisionWeightsSplitTheClusterSetVipByReplicas) {
+  auto snap = TwoClusters();
+  snap.clusters.push_back(Cluster("north", 3, "10.3.0.0/16", "172.16.3.11"));
+  auto east = Export("east", "web", 1);
+  east.endpoints = {Ep("10.1.1.10"), Ep("10.1.1.11")};
+  auto west = Export("west", "web", 2);
+  west.endpoints = {Ep("10.2.1.10")};
+  auto north = Export("north", "web", 3);
+  north.endpoints = {Ep("10.3.1.10"), Ep("10.3.1.11"), Ep("10.3.1.12", false)};
+  auto imp = WebImport({east, west, north});
+  imp.decision =
+      model::PropagationDecision{.service = {"shop", "web"},
+                                 .replicas_per_cluster = {{"east", 6}, {"west", 3}, {"north", 1}},
+                                 .generation = 4};
+  auto state = BuildDesiredState(snap, {imp}, DesiredOptions{.local_cluster = "east"});
+  ASSERT_TRUE(state.ok()) << state.error().message;
+  const auto& fe = state->frontends.begin()->second;
+  EXPECT_EQ(fe.decision_generation, 4);
+  EXPECT_EQ(BackendText(fe),
+            (std::vector<std::string>{"10.1.1.10:8080/TCP c1 w6", "10.1.1.11:8080/TCP c1 w6",
+                                      "10.2.1.10:8080/TCP c2 w6", "10.3.1.10:8080/TCP c3 w1",
+                                      "10.3.1.11:8080/TCP c3 w1"}));
+  std::map<std::uint32_t, double> share;
+  for (auto slot : fe.maglev) share[fe.backends[slot].cluster_id] += 1.0 / fe.maglev.size();
+  EXPECT_NEAR(share[1], 0.6, 0.005);
+  EXPECT_NEAR(share[2], 0.3, 0.005);
+  EXPECT_NEAR(share[3], 0.1, 0.005);
+
+  // Without the decision: one slot share per endpoint (2/5, 1/5, 2/5).
+  imp.decision.reset();
+  auto equal = BuildDesiredState(snap, {imp}, DesiredOptions{.local_cluster = "east"});
+  ASSERT_TRUE(equal.ok());
+  EXPECT_FALSE(equal->frontends.begin()->second.decision_generation.has_value());
+  for (const auto& b : equal->frontends.begin()->second.backends) EXPECT_EQ(b.weight, 1u);
+}
+
+// A decision that places nothing where endpoints are ready does not
+// refuse traffic: endpoints decide.
+TEST(DesiredStateImportsTest, DecisionWithNoReplicaWhereEndpointsAreIsNotApplied) {
+  auto west = Export("west", "web", 2);
+  west.endpoints = {Ep("10.2.1.10")};
+  auto imp = WebImport({west});
+  imp.decision =
+      model::PropagationDecision{.service = {"shop", "web"}, .replicas_per_cluster = {{"east", 3}}};
+  auto state = BuildDesiredState(TwoClusters(), {imp}, DesiredOptions{.local_cluster = "east"});
+  ASSERT_TRUE(state.ok());
+  const auto& fe = state->frontends.begin()->second;
+  EXPECT_FALSE(fe.decision_generation.has_value());
+  EXPECT_EQ(BackendText(fe), (std::vector<std::string>{"10.2.1.10:8080/TCP c2 w1"}));
+}
+
 TEST(DesiredStateImportsTest, ReusesMaglevTablesOfUnchangedFrontends) {
   auto east = Export("east", "web", 1);
   east.endpoints = {Ep("10.1.1.10"), Ep("10.1.1.11")};
@@ -175,6 +228,46 @@ INSTANTIATE_TEST_SUITE_P(
         std::make_tuple("none", true,
                         std::vector<std::string>{"10.1.1.10:8080/TCP c0 w1",
                                                  "10.2.1.10:8080/TCP c2 w1"})));
+
+// A global Service with affinity none: the decision weights its local
+// endpoints (cluster id 0: this cluster's name) against the remote ones;
+// with affinity local, the local endpoints take everything as before.
+TEST(GlobalServiceDecisionTest, DecisionWeightsWhatTheAffinityChose) {
+  for (auto affinity : {model::GlobalAffinity::kNone, model::GlobalAffinity::kLocal}) {
+    auto snap = TwoClusters();
+    model::Service svc;
+    svc.meta.key = {"shop", "web"};
+    svc.global = true;
+    svc.global_affinity = affinity;
+    svc.cluster_ip = Ip("10.96.0.10");
+    svc.ports = {{.name = "http", .protocol = Protocol::kTcp, .port = 80}};
+    snap.services.push_back(svc);
+    model::EndpointSlice slice;
+    slice.meta.key = {"shop", "web-1"};
+    slice.service_name = "web";
+    slice.ports = {{"http", Protocol::kTcp, 8080}};
+    model::Endpoint ep;
+    ep.addresses = {Ip("10.1.1.10")};
+    slice.endpoints = {ep};
+    snap.endpoint_slices.push_back(slice);
+    auto west = Export("west", "web", 2);
+    west.endpoints = {Ep("10.2.1.10")};
+    auto imp = WebImport({west});
+    imp.decision = model::PropagationDecision{.service = {"shop", "web"},
+                                              .replicas_per_cluster = {{"east", 1}, {"west", 4}},
+                                              .generation = 9};
+    auto state = BuildDesiredState(snap, {imp}, DesiredOptions{.local_cluster = "east"});
+    ASSERT_TRUE(state.ok()) << state.error().message;
+    const auto& fe = state->frontends.at({Ip("10.96.0.10"), 80, Protocol::kTcp});
+    if (affinity == model::GlobalAffinity::kNone) {
+      EXPECT_EQ(BackendText(fe),
+                (std::vector<std::string>{"10.1.1.10:8080/TCP c0 w1", "10.2.1.10:8080/TCP c2 w4"}));
+    } else {
+      EXPECT_EQ(BackendText(fe), (std::vector<std::string>{"10.1.1.10:8080/TCP c0 w1"}));
+    }
+    EXPECT_EQ(fe.decision_generation, 9);
+  }
+}
 
 TEST(DesiredStateImportsTest, ServiceWithoutGlobalAnnotationIgnoresImports) {
   auto snap = TwoClusters();

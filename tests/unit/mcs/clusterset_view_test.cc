@@ -32,6 +32,31 @@ TEST(ClusterSetViewTest, DecodesClustersExportsAndIps) {
   ASSERT_EQ(view.exports.size(), 1u);
   EXPECT_EQ(view.exports[0], web);
   EXPECT_EQ(view.clusterset_ips.at({"shop", "web"}), Ip("10.255.0.1"));
+  EXPECT_TRUE(view.decisions.empty());
+}
+
+// Decisions are read (agents weight traffic by them); a bad one is
+// rejected with its reason and the others stay.
+TEST(ClusterSetViewTest, DecodesDecisionsAndRejectsBadOnes) {
+  model::PropagationDecision good{.service = {"shop", "web"},
+                                  .replicas_per_cluster = {{"east", 6}, {"west", 3}},
+                                  .generation = 2};
+  model::PropagationDecision bad{.service = {"shop", "db"}, .replicas_per_cluster = {{"-x", 1}}};
+  std::vector<registry::KeyValue> records = {
+      Info(Cluster("east", 1, "10.1.0.0/16", "172.16.1.11"), 1),
+      {DecisionKey({"shop", "web"}), EncodeDecision(good), 2},
+      {DecisionKey({"shop", "db"}), EncodeDecision(bad), 3},
+      {DecisionKey({"shop", "api"}), "\x01\x02", 4},
+  };
+  auto view = BuildClusterSetView(records, {});
+  ASSERT_EQ(view.decisions.size(), 1u);
+  EXPECT_EQ(view.decisions.at({"shop", "web"}), good);
+  ASSERT_EQ(view.rejected.size(), 2u);
+  EXPECT_EQ(view.rejected[0].key, "/meridian/v1/decisions/shop/api");
+  EXPECT_EQ(view.rejected[1].key, "/meridian/v1/decisions/shop/db");
+  EXPECT_EQ(view.rejected[1].reason,
+            "PropagationDecision.replicas_per_cluster: '-x' is not a cluster name (an RFC 1123 "
+            "label)");
 }
 
 // Bad records are set aside one by one, each with its reason; the rest of

@@ -103,10 +103,37 @@ TEST(RecordsTest, RejectsMalformedRecords) {
             "ServiceImportRecord.clusterset_ip: '10.255.0.300' is not an IPv4 address");
 }
 
+TEST(RecordsTest, DecisionRoundTripsAndRejectsBadClusterNames) {
+  model::PropagationDecision d{.service = {"shop", "web"},
+                               .replicas_per_cluster = {{"c1", 6}, {"c2", 3}, {"c3", 1}},
+                               .generation = 7};
+  auto back = DecodeDecision({"shop", "web"}, EncodeDecision(d));
+  ASSERT_TRUE(back.ok()) << back.error().message;
+  EXPECT_EQ(*back, d);
+  EXPECT_EQ(back->TotalReplicas(), 10u);
+  auto msg = [](const auto& r) { return r.ok() ? std::string("ok") : r.error().message; };
+  EXPECT_EQ(msg(DecodeDecision({"shop", "api"}, EncodeDecision(d))),
+            "PropagationDecision is shop/web but the key names shop/api");
+  d.replicas_per_cluster = {{"Bad_Name", 1}};
+  EXPECT_EQ(msg(DecodeDecision({"shop", "web"}, EncodeDecision(d))),
+            "PropagationDecision.replicas_per_cluster: 'Bad_Name' is not a cluster name (an RFC "
+            "1123 label)");
+  // Protobuf itself refuses a map key that is not UTF-8, and an import
+  // record's address where the map belongs.
+  d.replicas_per_cluster = {{"bad\xff", 1}};
+  EXPECT_EQ(msg(DecodeDecision({"shop", "web"}, EncodeDecision(d))),
+            "not a meridian.v1.PropagationDecision: the bytes do not parse as Protobuf");
+  EXPECT_EQ(
+      msg(DecodeDecision({"shop", "web"}, EncodeImportRecord({"shop", "web"}, Ip("10.0.0.1")))),
+      "not a meridian.v1.PropagationDecision: the bytes do not parse as Protobuf");
+}
+
 TEST(RegistryKeysTest, BuildsAndParsesEveryShape) {
   EXPECT_EQ(ClusterInfoKey("east"), "/meridian/v1/clusters/east/info");
   EXPECT_EQ(ExportKey("east", {"shop", "web"}), "/meridian/v1/clusters/east/exports/shop/web");
   EXPECT_EQ(ImportKey({"shop", "web"}), "/meridian/v1/imports/shop/web");
+  EXPECT_EQ(DecisionKey({"shop", "web"}), "/meridian/v1/decisions/shop/web");
+  EXPECT_TRUE(std::holds_alternative<DecisionKeyParts>(*ParseKey(DecisionKey({"shop", "web"}))));
   auto info = ParseKey("/meridian/v1/clusters/east/info");
   ASSERT_TRUE(info.ok());
   EXPECT_EQ(std::get<ClusterInfoKeyParts>(*info).cluster, "east");

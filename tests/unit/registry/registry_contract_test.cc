@@ -273,6 +273,29 @@ TYPED_TEST(RegistryContractTest, TtlExpiry) {
   EXPECT_TRUE(*cas);
 }
 
+// A leased CAS (the scheduler's leader election): the winner's key lives
+// as long as it is renewed, then another candidate's CAS wins.
+TYPED_TEST(RegistryContractTest, CompareAndSwapWithTtlExpiresUnlessRenewed) {
+  const std::string key = "/meridian/v1/scheduler/leader";
+  auto first = this->reg_->CompareAndSwap(key, 0, "a", this->T(300));
+  ASSERT_TRUE(first.ok()) << first.error().message;
+  EXPECT_TRUE(*first);
+  std::this_thread::sleep_for(this->T(200));
+  ASSERT_TRUE(this->reg_->KeepAlive(key).ok());
+  std::this_thread::sleep_for(this->T(200));  // 400 ms after the CAS, 200 after KeepAlive
+  auto held = this->reg_->CompareAndSwap(key, 0, "b", this->T(300));
+  ASSERT_TRUE(held.ok());
+  EXPECT_FALSE(*held);
+  std::this_thread::sleep_for(this->T(250));  // 450 ms after KeepAlive: expired
+  EXPECT_FALSE(this->Exists(key));
+  auto taken = this->reg_->CompareAndSwap(key, 0, "b", this->T(300));
+  ASSERT_TRUE(taken.ok());
+  EXPECT_TRUE(*taken);
+  auto got = this->reg_->Get(key);
+  ASSERT_TRUE(got.ok() && got->has_value());
+  EXPECT_EQ((*got)->value, "b");
+}
+
 TYPED_TEST(RegistryContractTest, ExpiryIsReportedAsDeleteOnce) {
   const std::string key = "/meridian/v1/clusters/east/info";
   std::int64_t put = this->MustPut(key, "x", this->T(150));
