@@ -8,7 +8,7 @@
         {"conns", "rounds", "broken", "pods"} as JSON to --out.
   churn --dst IP:PORT --count N
         N short TCP connections (connect, one line, close); prints
-        {"ok", "failed"}.
+        {"ok", "failed", "pods": {pod: connections it answered}}.
   pair  --dst IP:PORT --dst2 IP:PORT --port P
         two TCP connections from the same local port P (SO_REUSEADDR) to
         two VIPs; exchanges on the first, then the second, then the first
@@ -75,15 +75,17 @@ def hold(a):
 def churn(a):
     dst = addr(a.dst)
     ok = failed = 0
+    pods = {}
     for _ in range(a.count):
         try:
             with socket.create_connection(dst, timeout=2) as s:
                 s.settimeout(2)
-                exchange(s, False)
+                pod = exchange(s, False)
+                pods[pod] = pods.get(pod, 0) + 1
                 ok += 1
         except OSError:
             failed += 1
-    print(json.dumps({"ok": ok, "failed": failed}))
+    print(json.dumps({"ok": ok, "failed": failed, "pods": pods}))
 
 
 def pair(a):
