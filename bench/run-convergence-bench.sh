@@ -9,13 +9,16 @@
 # fresh registry (a new directory, or a new etcd on a free loopback port), then
 # runs convergence-bench: 1,000 exported services (each from two clusters),
 # --changes timed changes (default 50). Writes bench/results/convergence.{md,csv}.
+# With --change decision each timed change is a propagation decision that
+# reweights one service between its two clusters (issue 16: decision ->
+# weights in every agent's maps); results in bench/results/decision-weights.{md,csv}.
 # Run as root.
 #
 # Usage: bench/run-convergence-bench.sh [--clusters "10 50"] [--services 1000]
-#          [--changes 50] [--agents 4] [--backends "dir etcd"]
+#          [--changes 50] [--agents 4] [--backends "dir etcd"] [--change export|decision]
 set -euo pipefail
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-CLUSTERS="10 50" SERVICES=1000 CHANGES=50 AGENTS=4 BACKENDS="dir etcd"
+CLUSTERS="10 50" SERVICES=1000 CHANGES=50 AGENTS=4 BACKENDS="dir etcd" CHANGE=export
 while (($#)); do
   case $1 in
     --clusters) CLUSTERS=$2; shift 2 ;;
@@ -23,7 +26,8 @@ while (($#)); do
     --changes) CHANGES=$2; shift 2 ;;
     --agents) AGENTS=$2; shift 2 ;;
     --backends) BACKENDS=$2; shift 2 ;;
-    -h|--help) sed -n '2,17p' "${BASH_SOURCE[0]}"; exit 0 ;;
+    --change) CHANGE=$2; shift 2 ;;
+    -h|--help) sed -n '2,20p' "${BASH_SOURCE[0]}"; exit 0 ;;
     *) echo "unknown argument: $1" >&2; exit 2 ;;
   esac
 done
@@ -87,7 +91,12 @@ open_registry() {  # open_registry BACKEND RUN: sets URL (not in a subshell: ETC
   esac
 }
 
-CSV="$OUT/convergence.csv"
+case $CHANGE in
+  export) NAME=convergence ;;
+  decision) NAME=decision-weights ;;
+  *) echo "--change: export or decision, not '$CHANGE'" >&2; exit 2 ;;
+esac
+CSV="$OUT/$NAME.csv"
 echo "backend,clusters,services,agents,p50_ms,p99_ms,max_ms,full_sync_s" >"$CSV.tmp"
 for backend in $BACKENDS; do
   for c in $CLUSTERS; do
@@ -106,9 +115,9 @@ for backend in $BACKENDS; do
     done
     echo "== $backend: $c clusters, $SERVICES services, $AGENTS agents"
     "$BIN/convergence-bench" --registry "$URL" --clusters "$c" --services "$SERVICES" \
-      --changes "$CHANGES" "${statuses[@]}" | tee "$WORK/run.txt"
+      --changes "$CHANGES" --change "$CHANGE" "${statuses[@]}" | tee "$WORK/run.txt"
     line=$(grep '^RESULT' "$WORK/run.txt")
-    eval "$(sed 's/^RESULT //' <<<"$line")"
+    eval "$(sed 's/^RESULT change=[a-z]* //' <<<"$line")"
     # shellcheck disable=SC2154  # set by the eval of the RESULT line
     echo "$backend,$clusters,$services,$agents,$p50_ms,$p99_ms,$max_ms,$sync_s" >>"$CSV.tmp"
     stop_agents
@@ -117,21 +126,32 @@ done
 mv "$CSV.tmp" "$CSV"
 
 {
-  echo "# Control-plane convergence"
+  if [[ $CHANGE == decision ]]; then
+    echo "# Propagation decision -> weights in every agent's maps"
+  else
+    echo "# Control-plane convergence"
+  fi
   echo
-  echo "Command: \`bench/run-convergence-bench.sh --clusters \"$CLUSTERS\" --services $SERVICES --changes $CHANGES --agents $AGENTS --backends \"$BACKENDS\"\`"
+  echo "Command: \`bench/run-convergence-bench.sh --clusters \"$CLUSTERS\" --services $SERVICES --changes $CHANGES --agents $AGENTS --backends \"$BACKENDS\" --change $CHANGE\`"
   echo
   echo "Machine: $(nproc) CPUs, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), kernel $(uname -r), $(date -u +%F)"
   echo
-  echo "Time from one export change written to the registry until every agent has written"
-  echo "the maps for that revision (agents stamp the time of the map write in status.json);"
-  echo "each service is exported by two clusters; full sync = all records written -> all"
-  echo "agents applied them."
+  if [[ $CHANGE == decision ]]; then
+    echo "Time from one PropagationDecision written to the registry (6:3 replicas between a"
+    echo "service's two exporting clusters, then 3:6, ...) until every agent has written the"
+    echo "reweighted Maglev table to its maps (agents stamp the time of the map write in"
+    echo "status.json). Goal (issue 16): p99 < 100 ms with etcd and 10 clusters."
+  else
+    echo "Time from one export change written to the registry until every agent has written"
+    echo "the maps for that revision (agents stamp the time of the map write in status.json);"
+    echo "each service is exported by two clusters; full sync = all records written -> all"
+    echo "agents applied them."
+  fi
   echo
   echo "| backend | clusters | services | agents | p50 ms | p99 ms | max ms | full sync s |"
   echo "|---|---:|---:|---:|---:|---:|---:|---:|"
   tail -n +2 "$CSV" | while IFS=, read -r b c s a p50 p99 mx fs; do
     echo "| $b | $c | $s | $a | $p50 | $p99 | $mx | $fs |"
   done
-} >"$OUT/convergence.md"
-cat "$OUT/convergence.md"
+} >"$OUT/$NAME.md"
+cat "$OUT/$NAME.md"

@@ -5,6 +5,9 @@
 // endpoint toggles ready) and reads each agent's status.json until every
 // agent has applied that revision. The agents stamp applied_unix_ms when a
 // revision reaches the kernel, so the figure is registry write -> map write.
+// With --change decision the timed change is a propagation decision for
+// one service instead (6:3 replicas between its two exporting clusters,
+// then 3:6, ...): decision write -> weighted Maglev tables in every map.
 #include <fmt/format.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -127,7 +130,12 @@ int main(int argc, char** argv) {
   std::string url;
   int clusters = 10, services = 1000, changes = 50;
   std::vector<std::string> statuses;
-  std::string csv;
+  std::string csv, change = "export";
+  app.add_option("--change", change,
+                 "What a timed change writes: export (an endpoint toggles ready) or decision (a "
+                 "PropagationDecision reweights the service's two clusters)")
+      ->check(CLI::IsMember({"export", "decision"}))
+      ->capture_default_str();
   app.add_option("--registry", url, "Registry URL the agents watch")->required();
   app.add_option("--clusters", clusters, "Clusters in the synthetic ClusterSet")
       ->capture_default_str();
@@ -214,9 +222,23 @@ int main(int argc, char** argv) {
   for (int i = 0; i < changes; ++i) {
     int s = (i * 7919) % services;
     int c = 1 + s % clusters;
-    auto e = MakeExport(c, s, i % 2 == 1);  // toggle the second endpoint
-    std::int64_t t0 = NowMs();
-    auto rev = r.Put(mcs::ExportKey(e.cluster, e.service), mcs::EncodeExportedService(e));
+    std::int64_t t0 = 0;
+    Result<std::int64_t> rev = Error{""};
+    if (change == "decision") {
+      // The service's exporters are clusters 1 + s % C and 1 + (s + 1) % C.
+      const std::string a = fmt::format("b{}", c), b = fmt::format("b{}", 1 + (s + 1) % clusters);
+      model::PropagationDecision d{
+          .service = {"bench", fmt::format("svc{}", s)},
+          .replicas_per_cluster = {{a, i % 2 ? 3u : 6u}, {b, i % 2 ? 6u : 3u}},
+          .generation = i + 1,
+          .workload = "Deployment bench/" + fmt::format("svc{}", s)};
+      t0 = NowMs();
+      rev = r.Put(mcs::DecisionKey(d.service), mcs::EncodeDecision(d));
+    } else {
+      auto e = MakeExport(c, s, i % 2 == 1);  // toggle the second endpoint
+      t0 = NowMs();
+      rev = r.Put(mcs::ExportKey(e.cluster, e.service), mcs::EncodeExportedService(e));
+    }
     if (!rev) {
       std::cerr << rev.error().message << "\n";
       return 1;
@@ -244,14 +266,33 @@ int main(int argc, char** argv) {
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(50));  // let agents settle
   }
+  if (change == "decision") {
+    // The changes must have reached the datapath as weights, not only as a
+    // revision: the last decision's frontend is weighted by it everywhere.
+    const std::string want = fmt::format("bench/svc{}", ((changes - 1) * 7919) % services);
+    for (const auto& path : statuses) {
+      std::ifstream in(path);
+      auto j = nlohmann::json::parse(in, nullptr, false);
+      bool found = false;
+      for (const auto& f : j.value("weighted_frontends", nlohmann::json::array())) {
+        found |= f.value("service", "") == want && f.value("decision_generation", 0) == changes;
+      }
+      if (!found) {
+        std::cerr << path << ": " << want << " is not weighted by decision generation " << changes
+                  << "\n";
+        return 1;
+      }
+    }
+  }
   fmt::print(
       "convergence over {} changes, {} agents: p50 {:.0f} ms, p99 {:.0f} ms, max {:.0f} ms\n",
       changes, statuses.size(), Percentile(ms, 0.5), Percentile(ms, 0.99),
       *std::max_element(ms.begin(), ms.end()));
   fmt::print(
-      "RESULT clusters={} services={} agents={} p50_ms={:.0f} p99_ms={:.0f} max_ms={:.0f} "
+      "RESULT change={} clusters={} services={} agents={} p50_ms={:.0f} p99_ms={:.0f} "
+      "max_ms={:.0f} "
       "sync_s={:.2f}\n",
-      clusters, services, statuses.size(), Percentile(ms, 0.5), Percentile(ms, 0.99),
+      change, clusters, services, statuses.size(), Percentile(ms, 0.5), Percentile(ms, 0.99),
       *std::max_element(ms.begin(), ms.end()), sync_s);
   return 0;
 }
