@@ -14,6 +14,7 @@
 #include <bpf/bpf_helpers.h>
 
 #include "meridian/pod.h"
+#include "meridian/sock.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
@@ -27,4 +28,30 @@ SEC("tc")
 int mer_to_pod(struct __sk_buff *skb)
 {
 	return mer_handle_to_pod(skb);
+}
+
+/* The socket load balancer (meridian/sock.h), attached to the cgroup
+ * given by --socket-lb-cgroup. */
+SEC("cgroup/connect4")
+int mer_sock_connect4(struct bpf_sock_addr *ctx)
+{
+	return mer_sock_translate(ctx, 0);
+}
+
+SEC("cgroup/sendmsg4")
+int mer_sock_sendmsg4(struct bpf_sock_addr *ctx)
+{
+	return mer_sock_translate(ctx, 1);
+}
+
+SEC("cgroup/recvmsg4")
+int mer_sock_recvmsg4(struct bpf_sock_addr *ctx)
+{
+	return mer_sock_restore(ctx);
+}
+
+SEC("cgroup/getpeername4")
+int mer_sock_getpeername4(struct bpf_sock_addr *ctx)
+{
+	return mer_sock_restore(ctx);
 }

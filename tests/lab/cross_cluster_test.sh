@@ -245,10 +245,12 @@ c1n1_serving() { lab_agent_status "$C1N1" | python3 -c 'import json,sys; sys.exi
 check "spec.id restored: c1n1 serves again" wait_for 5 c1n1_serving
 
 # --- switching the decapsulation mode on a node: restart with the other one --------
+# (NodePorts off: with the default --nodeport-mode snat the XDP program
+# stays on the uplink for them, whatever the decapsulation mode.)
 OTHER=xdp
 [[ $DECAP == xdp ]] && OTHER=tc
 lab_agent_stop "$C1N1"
-lab_agent_start "$C1N1" "$WORK/m/c1" --cluster c1 --uplink "${LAB_PREFIX}up" --uplink-decap "$OTHER"
+lab_agent_start "$C1N1" "$WORK/m/c1" --cluster c1 --uplink "${LAB_PREFIX}up" --uplink-decap "$OTHER" --nodeport-mode off
 check "c1n1 restarted with --uplink-decap $OTHER serves" lab_agent_wait "$C1N1" 3
 xdp_on_uplink() { ip -n "$C1N1" -d link show "${LAB_PREFIX}up" | grep -q 'prog/xdp'; }
 tc_on_uplink() { tc -n "$C1N1" filter show dev "${LAB_PREFIX}up" ingress | grep -q 'mer_from_uplink'; }

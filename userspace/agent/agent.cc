@@ -15,6 +15,7 @@
 #include "common/run_until.h"
 #include "datapath/affinity_purge.h"
 #include "datapath/bpffs.h"
+#include "datapath/cgroup_attach.h"
 #include "datapath/tc_attach.h"
 #include "datapath/udp_flow_purge.h"
 #include "desired/desired_state.h"
@@ -111,6 +112,16 @@ Status Agent::Start() {
                  uplink_->name, uplink_->address.ToString(), uplink_->mtu,
                  options_.cluster.empty() ? "none" : options_.cluster, config->cluster_id,
                  options_.vxlan_port, how);
+  }
+  if (!options_.socket_lb_cgroup.empty()) {
+    if (auto s = datapath::AttachSocketLb(options_.socket_lb_cgroup, datapath_->socket_lb_fds());
+        !s) {
+      return s;
+    }
+    spdlog::info(
+        "socket load balancer attached to cgroup {} (connect4, sendmsg4, recvmsg4, "
+        "getpeername4)",
+        options_.socket_lb_cgroup);
   }
   if (options_.nodeport_mode != "off" && !options_.once) {
     // kube-proxy binds its health check ports to the NodePort addresses.
@@ -227,7 +238,18 @@ Result<mer_config> Agent::TunnelConfig() {
     auto addresses = NodePortAddresses(options_.nodeport_addresses);
     if (!addresses.ok()) return addresses.error();
     nodeport_addresses_ = std::move(addresses).value();
-    if (auto s = AcceptLocalSource(uplink_->name); !s) return s.error();
+    if (auto s = AcceptLocalSource(uplink_->name); !s) {
+      if (!options_.nodeport_mode_defaulted) return s.error();
+      // Not asked for by name: the node's other services keep running, and
+      // status says why NodePorts are not served (on every reconcile).
+      nodeport_disabled_ = fmt::format(
+          "NodePorts from outside are off: {} (or pass --nodeport-mode=off)", s.error().message);
+      spdlog::error("{}", nodeport_disabled_);
+      options_.nodeport_mode = "off";
+      nodeport_addresses_.clear();
+    }
+  }
+  if (options_.nodeport_mode != "off") {
     config.flags |= MER_CFG_NODEPORT;
     if (options_.nodeport_mode == "dsr") config.flags |= MER_CFG_DSR;
     config.snat_addr_be = uplink_->address.network_order();
@@ -507,6 +529,7 @@ Agent::ReconcileInput Agent::Gather(ApplyPhases& phases) {
   ReconcileInput in;
   in.changed = read.changed;
   in.errors = std::move(read.errors);
+  if (!nodeport_disabled_.empty()) in.errors.push_back(nodeport_disabled_);
   // The manifests' own Clusters are kept apart: the registry's view
   // replaces them in the snapshot. The rest moves (10k services: a copy
   // cost 20 ms).
@@ -706,6 +729,11 @@ void Agent::Shutdown() {
       }
     }
     status_.attached_interfaces.clear();
+    if (!options_.socket_lb_cgroup.empty()) {
+      if (auto s = datapath::DetachSocketLb(options_.socket_lb_cgroup); !s) {
+        spdlog::warn("{}", s.error().message);
+      }
+    }
   }
   status_.state = "stopped";
   PublishStatus();

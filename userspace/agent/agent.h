@@ -75,6 +75,9 @@ class Agent {
   void SyncServiceHealth(ReconcileInput& in);
 
   AgentOptions options_;
+  // Why the default --nodeport-mode snat could not be enabled; reported as
+  // an error on every reconcile.
+  std::string nodeport_disabled_;
   boost::asio::io_context io_;
   boost::asio::signal_set signals_{io_, SIGINT, SIGTERM};
   boost::asio::steady_timer resync_timer_{io_};

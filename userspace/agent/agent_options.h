@@ -35,8 +35,13 @@ struct AgentOptions {
   std::uint16_t vxlan_port = 4789;
   std::string uplink_decap = "tc";  // "tc" or "xdp"
   // NodePort, LoadBalancer and externalIPs from outside the cluster, served
-  // by XDP on --uplink: "snat" (kube-proxy's forwarding) or "off".
+  // by XDP on --uplink: "snat" (kube-proxy's forwarding), "dsr" or "off".
+  // The flag's default (snat with an uplink, else off) is resolved in main().
   std::string nodeport_mode = "off";
+  // The mode is the default, not given: a node that cannot serve NodePorts
+  // (accept_local not writable) starts without them, degraded, instead of
+  // not at all.
+  bool nodeport_mode_defaulted = false;
   std::vector<model::Cidr> nodeport_addresses;  // empty: every non-loopback address
   std::uint16_t nodeport_min = 30000, nodeport_max = 32767;
   // ClusterSet registry (dir:/path or etcd://...): remote clusters, their
@@ -48,6 +53,9 @@ struct AgentOptions {
   // /healthz and /readyz ("ADDR:PORT"; "off": not served).
   std::string health_listen = "off";
   bool detach_on_exit = false;
+  // A cgroup v2 directory whose processes get the socket load balancer
+  // (clients in the host network namespace); empty: none.
+  std::string socket_lb_cgroup;
   bool once = false;  // reconcile once, attach existing pods, exit
 };
 

@@ -76,13 +76,14 @@ int main(int argc, char** argv) {
                  "Where VXLAN is decapsulated on the uplink: tc (fastest on veth) or xdp")
       ->check(CLI::IsMember({"tc", "xdp"}))
       ->capture_default_str();
-  app.add_option("--nodeport-mode", o.nodeport_mode,
+  std::string nodeport_mode;  // empty: snat with --uplink, off without
+  app.add_option("--nodeport-mode", nodeport_mode,
                  "NodePort, LoadBalancer and externalIPs from outside, in XDP on --uplink: snat "
                  "(a backend on another node gets the packet from this node's address), dsr "
                  "(it gets the client's packet through the VXLAN tunnel and answers the client "
-                 "directly) or off")
-      ->check(CLI::IsMember({"snat", "dsr", "off"}))
-      ->capture_default_str();
+                 "directly) or off. Default: snat with --uplink (kube-proxy serves NodePorts "
+                 "unless told not to), off without")
+      ->check(CLI::IsMember({"snat", "dsr", "off"}));
   std::vector<std::string> nodeport_cidrs;
   app.add_option("--nodeport-addresses", nodeport_cidrs,
                  "CIDRs selecting the node addresses that serve NodePorts (default: every "
@@ -101,6 +102,12 @@ int main(int argc, char** argv) {
                  "\"off\" disables it")
       ->check(meridian::sources::ListenAddressCheck("--dns-listen"))
       ->capture_default_str();
+  app.add_option("--socket-lb-cgroup", o.socket_lb_cgroup,
+                 "cgroup v2 directory whose processes (and their descendants' cgroups) get the "
+                 "socket load balancer: Service frontends translated at connect()/sendmsg() for "
+                 "clients no pod veth sees, the host network namespace and hostNetwork pods "
+                 "(e.g. /sys/fs/cgroup); default: none")
+      ->check(CLI::ExistingDirectory);
   app.add_flag("--detach-on-exit", o.detach_on_exit,
                "Detach from pod interfaces on exit (default: the datapath keeps forwarding)");
   app.add_flag("--once", o.once, "Reconcile once, attach to existing pods, and exit");
@@ -118,6 +125,8 @@ int main(int argc, char** argv) {
     auto range = meridian::agent::ParsePortRange(nodeport_range);
     if (!range.ok()) throw CLI::ValidationError("--nodeport-range", range.error().message);
     std::tie(o.nodeport_min, o.nodeport_max) = *range;
+    o.nodeport_mode = !nodeport_mode.empty() ? nodeport_mode : o.uplink.empty() ? "off" : "snat";
+    o.nodeport_mode_defaulted = nodeport_mode.empty();
     if (o.nodeport_mode != "off" && o.uplink.empty()) {
       throw CLI::ValidationError(
           "--nodeport-mode",

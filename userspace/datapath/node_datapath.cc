@@ -127,6 +127,13 @@ NodeDatapath::~NodeDatapath() {
 
 int NodeDatapath::from_pod_fd() const { return bpf_program__fd(lxc_->progs.mer_from_pod); }
 int NodeDatapath::to_pod_fd() const { return bpf_program__fd(lxc_->progs.mer_to_pod); }
+NodeDatapath::SocketLbFds NodeDatapath::socket_lb_fds() const {
+  return {.connect4 = bpf_program__fd(lxc_->progs.mer_sock_connect4),
+          .sendmsg4 = bpf_program__fd(lxc_->progs.mer_sock_sendmsg4),
+          .recvmsg4 = bpf_program__fd(lxc_->progs.mer_sock_recvmsg4),
+          .getpeername4 = bpf_program__fd(lxc_->progs.mer_sock_getpeername4)};
+}
+
 int NodeDatapath::from_uplink_fd() const { return bpf_program__fd(uplink_->progs.mer_from_uplink); }
 
 int NodeDatapath::xdp_from_uplink_fd() const {

@@ -45,6 +45,11 @@ class NodeDatapath {
   int to_pod_fd() const;
   int from_uplink_fd() const;      // tc ingress
   int xdp_from_uplink_fd() const;  // XDP
+  // The socket load balancer's cgroup programs (meridian/sock.h).
+  struct SocketLbFds {
+    int connect4, sendmsg4, recvmsg4, getpeername4;
+  };
+  SocketLbFds socket_lb_fds() const;
   const MapSet& maps() const { return maps_; }
   // True when the maps were found pinned (an agent restart).
   bool reused_pins() const { return reused_pins_; }

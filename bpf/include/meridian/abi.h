@@ -39,6 +39,7 @@
 #define MER_MAP_TUNNEL_PEERS "mer_tunnel_peers"
 #define MER_MAP_EXPORTED_EPS "mer_exported_eps"
 #define MER_MAP_AFFINITY     "mer_affinity"
+#define MER_MAP_SOCK_REV     "mer_sock_rev"
 
 /* ---- Sizes ----------------------------------------------------------- */
 #define MER_MAX_SERVICES   262144 /* frontends: (VIP, port, proto) */
@@ -54,6 +55,7 @@
 #define MER_MAX_TUNNEL_PEERS 16384  /* registered tunnel endpoints */
 #define MER_MAX_EXPORTED_EPS 262144 /* local endpoints of exported services */
 #define MER_MAX_AFFINITY     262144 /* (client, frontend) of ClientIP services */
+#define MER_MAX_SOCK_REV     65536  /* (socket, backend) pairs the socket LB translated */
 
 /* ---- Node configuration ----------------------------------------------- */
 /* Set by the agent in the programs' read-only data before load (one object
@@ -154,6 +156,24 @@ struct mer_service {
 	 * its last one until this many seconds pass without a new flow
 	 * (mer_affinity); 0: no affinity. */
 	MER_U32 affinity_timeout_s;
+};
+
+/* mer_sock_rev: what the socket load balancer (cgroup connect4 and
+ * sendmsg4 on --socket-lb-cgroup) translated, so that recvmsg4 and
+ * getpeername4 show the application the frontend it asked for instead of
+ * the backend. Keyed by the socket's cookie and the backend; LRU. */
+struct mer_sock_rev_key {
+	MER_U64 cookie;
+	MER_U32 backend_be;
+	MER_U16 backend_port_be;
+	MER_U8 proto;
+	MER_U8 pad;
+};
+
+struct mer_sock_rev {
+	MER_U32 vip_be;
+	MER_U16 vport_be;
+	MER_U16 pad;
 };
 
 /* mer_affinity: one client of one ClientIP frontend. */
@@ -331,7 +351,12 @@ enum mer_ct_flags {
 	X(NODEPORT_DSR_IN, "nodeport_dsr_in")                                                      \
 	X(DROP_DSR_TOO_BIG, "drop_dsr_too_big")                                                    \
 	X(DROP_DSR_BAD_FRAME, "drop_dsr_bad_frame")                                                \
-	X(ICMP_REVNAT, "icmp_revnat")
+	X(ICMP_REVNAT, "icmp_revnat")                                                              \
+	X(SOCK_LB_CONNECT, "sock_lb_connect")                                                      \
+	X(SOCK_LB_REJECT, "sock_lb_reject")                                                        \
+	X(SOCK_LB_REVNAT, "sock_lb_revnat")                                                        \
+	X(SOCK_LB_REMOTE, "sock_lb_remote")                                                        \
+	X(SOCK_LB_DROP, "sock_lb_drop")
 
 #define MER_STAT_ENUM_(name, str) MER_STAT_##name,
 enum mer_stat { MER_STATS(MER_STAT_ENUM_) MER_STAT_MAX };

@@ -85,6 +85,15 @@ struct {
 	__type(value, struct mer_affinity);
 } mer_affinity SEC(".maps");
 
+/* Socket load balancer: frontends translated at connect()/sendmsg(), per
+ * socket and backend, for recvmsg()/getpeername() (meridian/sock.h). */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, MER_MAX_SOCK_REV);
+	__type(key, struct mer_sock_rev_key);
+	__type(value, struct mer_sock_rev);
+} mer_sock_rev SEC(".maps");
+
 /* The node's configuration, written by the agent before load. */
 const volatile struct mer_config mer_cfg = {};
 

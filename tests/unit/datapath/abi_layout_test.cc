@@ -26,6 +26,10 @@ static_assert(offsetof(mer_ct_entry, backend_addr_be) == 24);
 static_assert(offsetof(mer_ct_entry, nat_addr_be) == 32);
 static_assert(offsetof(mer_ct_entry, created_ns) == 16);
 static_assert(sizeof(mer_stat_value) == 16);
+static_assert(sizeof(mer_sock_rev_key) == 16);
+static_assert(offsetof(mer_sock_rev_key, backend_be) == 8);
+static_assert(offsetof(mer_sock_rev_key, proto) == 14);
+static_assert(sizeof(mer_sock_rev) == 8);
 
 namespace {
 
@@ -79,6 +83,11 @@ TEST(AbiLayout, BpfObjectMatchesCxxLayout) {
                    M(mer_ct_entry, nat_port_be), M(mer_ct_entry, nat_addr_be)});
   ExpectBtfLayout(b, "mer_stat_value", sizeof(mer_stat_value),
                   {M(mer_stat_value, packets), M(mer_stat_value, bytes)});
+  ExpectBtfLayout(b, "mer_sock_rev_key", sizeof(mer_sock_rev_key),
+                  {M(mer_sock_rev_key, cookie), M(mer_sock_rev_key, backend_be),
+                   M(mer_sock_rev_key, backend_port_be), M(mer_sock_rev_key, proto)});
+  ExpectBtfLayout(b, "mer_sock_rev", sizeof(mer_sock_rev),
+                  {M(mer_sock_rev, vip_be), M(mer_sock_rev, vport_be)});
   btf__free(b);
 }
 
