@@ -296,6 +296,7 @@ static void AddExternalFrontends(const Service& svc,
   std::vector<EndpointSlice> filtered;
   std::optional<std::vector<const EndpointSlice*>> on_node;  // filtered once, if needed
   for (const auto& sp : svc.ports) {
+    if (!model::IsProxied(sp.protocol)) continue;  // SCTP passes untouched
     const std::vector<FrontendKey> keys = ExternalKeys(svc, sp, options);
     if (keys.empty()) continue;
     if (local && !on_node) on_node = KeepEndpoints(slices, OnThisNode(options), filtered);
@@ -381,6 +382,7 @@ Result<DesiredState> BuildDesiredState(const model::ResourceSnapshot& snapshot,
       }
     }
     for (const auto& sp : svc.ports) {
+      if (!model::IsProxied(sp.protocol)) continue;  // SCTP passes untouched
       Frontend fe{
           .key = {*svc.cluster_ip, sp.port, sp.protocol},
           .service = svc.meta.key,
@@ -414,6 +416,7 @@ Result<DesiredState> BuildDesiredState(const model::ResourceSnapshot& snapshot,
     std::vector<const model::ExportedService*> all;
     for (const auto& e : imp.exports) all.push_back(&e);
     for (const auto& port : imp.ports) {
+      if (!model::IsProxied(port.protocol)) continue;  // SCTP passes untouched
       Frontend fe{.key = {*imp.clusterset_ip, port.port, port.protocol},
                   .service = imp.key,
                   .port_name = port.name,

@@ -71,11 +71,20 @@ Status Parse(const std::string& bytes, Message& m) {
 Result<model::Protocol> DecodeProtocol(pb::Protocol p, const std::string& path) {
   if (p == pb::PROTOCOL_TCP) return model::Protocol::kTcp;
   if (p == pb::PROTOCOL_UDP) return model::Protocol::kUdp;
+  if (p == pb::PROTOCOL_SCTP) return model::Protocol::kSctp;
   return Error{fmt::format("{}: unsupported protocol {}", path, static_cast<int>(p))};
 }
 
 pb::Protocol EncodeProtocol(model::Protocol p) {
-  return p == model::Protocol::kUdp ? pb::PROTOCOL_UDP : pb::PROTOCOL_TCP;
+  switch (p) {
+    case model::Protocol::kUdp:
+      return pb::PROTOCOL_UDP;
+    case model::Protocol::kSctp:
+      return pb::PROTOCOL_SCTP;
+    case model::Protocol::kTcp:
+      break;
+  }
+  return pb::PROTOCOL_TCP;
 }
 
 Result<std::uint16_t> DecodePort(std::uint32_t port, const std::string& path) {

@@ -192,7 +192,7 @@ std::optional<model::Protocol> ProtocolField(const DocNode& map, const std::stri
   if (!s) return std::nullopt;
   if (auto p = model::ParseProtocol(*s)) return p;
   e.Add(Join(base, "protocol"),
-        fmt::format("unsupported protocol {}; accepted: TCP, UDP", Quote(*s)));
+        fmt::format("unsupported protocol {}; accepted: TCP, UDP, SCTP", Quote(*s)));
   return std::nullopt;
 }
 

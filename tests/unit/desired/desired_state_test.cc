@@ -118,6 +118,26 @@ TEST(DesiredStateImportsTest, DecisionWithNoReplicaWhereEndpointsAreIsNotApplied
   EXPECT_EQ(BackendText(fe), (std::vector<std::string>{"10.2.1.10:8080/TCP c2 w1"}));
 }
 
+// SCTP ports are decoded and exported but get no frontend: the datapath
+// passes SCTP untouched (docs/services.md, "SCTP").
+TEST(DesiredStateImportsTest, SctpPortsGetNoFrontend) {
+  auto west =
+      Export("west", "web", 2, {{"http", Protocol::kTcp, 80}, {"sig", Protocol::kSctp, 80}});
+  west.endpoints = {Ep("10.2.1.10")};
+  auto imp = WebImport({west});
+  imp.ports = west.ports;
+  model::ResourceSnapshot snap = TwoClusters();
+  model::Service svc;
+  svc.meta.key = {"shop", "db"};
+  svc.cluster_ip = Ip("10.96.0.20");
+  svc.ports = {{.name = "sig", .protocol = Protocol::kSctp, .port = 3868}};
+  snap.services.push_back(svc);
+  auto state = BuildDesiredState(snap, {imp}, DesiredOptions{.local_cluster = "east"});
+  ASSERT_TRUE(state.ok()) << state.error().message;
+  ASSERT_EQ(state->frontends.size(), 1u);
+  EXPECT_EQ(state->frontends.begin()->first.ToString(), "10.255.0.1:80/TCP");
+}
+
 TEST(DesiredStateImportsTest, ReusesMaglevTablesOfUnchangedFrontends) {
   auto east = Export("east", "web", 1);
   east.endpoints = {Ep("10.1.1.10"), Ep("10.1.1.11")};

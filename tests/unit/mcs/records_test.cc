@@ -103,6 +103,13 @@ TEST(RecordsTest, RejectsMalformedRecords) {
             "ServiceImportRecord.clusterset_ip: '10.255.0.300' is not an IPv4 address");
 }
 
+TEST(RecordsTest, SctpPortsRoundTrip) {
+  auto e = Export("east", "web", 1, {{"sig", model::Protocol::kSctp, 3868}});
+  auto back = DecodeExportedService("east", {"shop", "web"}, EncodeExportedService(e));
+  ASSERT_TRUE(back.ok()) << back.error().message;
+  EXPECT_EQ(back->ports[0].protocol, model::Protocol::kSctp);
+}
+
 TEST(RecordsTest, DecisionRoundTripsAndRejectsBadClusterNames) {
   model::PropagationDecision d{.service = {"shop", "web"},
                                .replicas_per_cluster = {{"c1", 6}, {"c2", 3}, {"c3", 1}},

@@ -418,13 +418,21 @@ TEST(ManifestDecoderTest, RejectsBadPortNames) {
                 "least one letter, no leading, trailing or doubled '-')"});
 }
 
-TEST(ManifestDecoderTest, RejectsSctpAndUnknownProtocols) {
-  ExpectErrors(ServiceYaml("  ports:\n  - port: 80\n    protocol: SCTP\n"),
+// SCTP is decoded (the datapath passes it untouched); anything else is an
+// error, exactly spelled.
+TEST(ManifestDecoderTest, AcceptsSctpAndRejectsUnknownProtocols) {
+  DecodeResult r = Decode(
+      ServiceYaml("  ports:\n  - {name: a, port: 80}\n  - {name: b, port: 80, protocol: SCTP}\n"));
+  ASSERT_EQ(Messages(r), std::vector<std::string>{});
+  ASSERT_EQ(r.objects.services[0].ports.size(), 2u);
+  EXPECT_EQ(r.objects.services[0].ports[1].protocol, Protocol::kSctp);
+  EXPECT_EQ(model::ToString(Protocol::kSctp), "SCTP");
+  ExpectErrors(ServiceYaml("  ports:\n  - port: 80\n    protocol: sctp\n"),
                {"m.yaml: document 1: Service default/web: spec.ports[0].protocol: unsupported "
-                "protocol \"SCTP\"; accepted: TCP, UDP"});
+                "protocol \"sctp\"; accepted: TCP, UDP, SCTP"});
   ExpectErrors(SliceYaml("ports:\n- {port: 80, protocol: tcp}\n"),
                {"m.yaml: document 1: EndpointSlice default/web-1: ports[0].protocol: unsupported "
-                "protocol \"tcp\"; accepted: TCP, UDP"});
+                "protocol \"tcp\"; accepted: TCP, UDP, SCTP"});
 }
 
 TEST(ManifestDecoderTest, RejectsUnsupportedServiceType) {
