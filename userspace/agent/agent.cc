@@ -19,6 +19,7 @@
 #include "datapath/tc_attach.h"
 #include "datapath/udp_flow_purge.h"
 #include "desired/desired_state.h"
+#include "desired/node_port_clashes.h"
 #include "dns/import_catalog.h"
 #include "health/service_health.h"
 #include "mcs/clusterset_view.h"
@@ -483,6 +484,9 @@ void Agent::Reconcile() {
   ApplyPhases phases;
   ReconcileInput in = Gather(phases);
   CheckClusterId(in);
+  for (auto& clash : desired::NodePortClashes(in.snapshot.services)) {
+    in.errors.push_back(std::move(clash));
+  }
   // Applying a partial view would withdraw services that exist.
   const bool synced = source_->Synced();
   if (!synced) in.errors.push_back(source_->Describe() + ": waiting for the first complete read");

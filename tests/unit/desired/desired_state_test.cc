@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 
+#include "desired/node_port_clashes.h"
 #include "lb/maglev.h"
 #include "mcs_fixtures.h"
 
@@ -761,6 +762,30 @@ TEST(DesiredStateExternalTest, ExternalFrontendsReuseMaglevTables) {
   EXPECT_EQ(At(again, "192.168.1.10", 30080).maglev, doctored);
   EXPECT_EQ(At(again, "10.0.0.10", 30080).maglev,
             first.frontends.at({Ip("10.0.0.10"), 30080, Protocol::kTcp}).maglev);
+}
+
+// Two Services with one nodePort: the first keeps it, the second is named.
+TEST(NodePortClashesTest, NamesEveryLaterServiceWithTheSameNodePort) {
+  auto svc = [](const char* name, model::ServiceType type, std::uint16_t node_port,
+                Protocol protocol = Protocol::kTcp) {
+    model::Service s;
+    s.meta.key = {"shop", name};
+    s.type = type;
+    s.cluster_ip = Ip("10.96.0.10");
+    s.ports = {{.name = "a", .protocol = Protocol::kTcp, .port = 80},
+               {.name = "b", .protocol = protocol, .port = 81, .node_port = node_port}};
+    return s;
+  };
+  std::vector<model::Service> services = {
+      svc("a", model::ServiceType::kNodePort, 30080),
+      svc("b", model::ServiceType::kLoadBalancer, 30080),
+      svc("c", model::ServiceType::kNodePort, 30080, Protocol::kUdp),  // another protocol: fine
+      svc("d", model::ServiceType::kNodePort, 30081)};
+  EXPECT_EQ(NodePortClashes(services),
+            std::vector<std::string>{"Service shop/b: spec.ports[1].nodePort: 30080/TCP is "
+                                     "already allocated to Service shop/a; not served for shop/b"});
+  services[1].cluster_ip.reset();  // headless: no NodePort at all
+  EXPECT_TRUE(NodePortClashes(services).empty());
 }
 
 }  // namespace
