@@ -192,6 +192,8 @@ RESOURCES = [
     Resource("about.k8s.io", "v1alpha1", "clusterproperties", "clusterproperty", "ClusterProperty",
              False, builtin=False),
     Resource("meridian.io", "v1alpha1", "clusters", "cluster", "Cluster", False, builtin=False),
+    Resource("apps", "v1", "deployments", "deployment", "Deployment", True, ["deploy"], ["all"],
+             status=True),
 ]
 BY_GVR = {(r.group, r.version, r.plural): r for r in RESOURCES}
 BY_KIND = {(r.api_version, r.kind): r for r in RESOURCES}

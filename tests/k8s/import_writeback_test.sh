@@ -11,7 +11,11 @@
 #  - nothing is rewritten while nothing changes; an endpoint added in east,
 #    a headless export, an export withdrawn and a controller stopped all
 #    reach west's objects; a restart deletes what the previous run left
-#    and only that (objects without Meridian's labels are never touched).
+#    and only that (objects without Meridian's labels are never touched);
+#  - propagation decisions applied (issue 16): east restarted with
+#    --scheduler on a policy of static weights 3:1 for a Deployment of 4;
+#    each cluster's controller sets its own Deployment web to its share
+#    (east 3, west 1), and again when the decision changes (8: 6 and 2).
 # Prints PASS:/FAIL: lines and "N passed, M failed"; exit 1 on a failure,
 # 77 (skip) without kubectl.
 set -uo pipefail
@@ -218,6 +222,54 @@ wait_eq "... and east's own import of web too" "1" gone east web
 kill "$EAST_PID"; wait "$EAST_PID" 2>/dev/null
 wait_eq "east stops (withdrawing its records): west's ServiceImport db is deleted" "1" gone west db
 check_eq "west wrote without failing" "0" "$(status_field west 's["import_writes"]["failures"]')"
+
+# Propagation decisions: each cluster applies its share to its Deployment.
+deployment_yaml() {
+  cat <<YAML
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: web, namespace: shop, uid: 7d2c9a1e-1111-4c1e-9a5e-000000000016}
+spec:
+  replicas: $1
+  selector: {matchLabels: {app: web}}
+  template:
+    metadata: {labels: {app: web}}
+    spec: {containers: [{name: web, image: web}]}
+YAML
+}
+deployment_yaml 1 | ke apply --validate=false -f - >/dev/null
+deployment_yaml 1 | kw apply --validate=false -f - >/dev/null
+mkdir -p "$WORK/sched"
+policy_and_workload() {  # REPLICAS
+  cat <<YAML
+apiVersion: policy.karmada.io/v1alpha1
+kind: PropagationPolicy
+metadata: {name: web, namespace: shop}
+spec:
+  resourceSelectors: [{apiVersion: apps/v1, kind: Deployment, name: web}]
+  placement:
+    replicaScheduling:
+      replicaSchedulingType: Divided
+      replicaDivisionPreference: Weighted
+      weightPreference:
+        staticWeightList:
+        - {targetCluster: {clusterNames: [east]}, weight: 3}
+        - {targetCluster: {clusterNames: [west]}, weight: 1}
+---
+YAML
+  deployment_yaml "$1"
+}
+policy_and_workload 4 >"$WORK/sched/web.yaml"
+start_controller east --cluster east --scheduler "$WORK/sched"
+replicas() { "k${1:0:1}" -n shop get deployment web -o 'jsonpath={.spec.replicas}' 2>&1; }
+wait_eq "the decision 3:1 of 4: east's Deployment web gets 3 replicas" "3" replicas east
+wait_eq "... and west's gets 1" "1" replicas west
+policy_and_workload 8 >"$WORK/sched/web.yaml.new" && mv "$WORK/sched/web.yaml.new" "$WORK/sched/web.yaml"
+wait_eq "the workload scaled to 8: east 6" "6" replicas east
+wait_eq "... west 2" "2" replicas west
+wait_eq "west's status shows what it applied" "2 0" \
+  status_field west 's["share_writes"]["applied"]["shop/web"], s["share_writes"]["failures"]' 
+kill "$EAST_PID"; wait "$EAST_PID" 2>/dev/null
 
 echo "$PASS passed, $FAIL failed"
 [[ $FAIL -eq 0 ]]

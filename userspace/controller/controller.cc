@@ -56,6 +56,7 @@ int Controller::Run() {
     client = *opened;
     status_writer_ = std::make_unique<ExportStatusWriter>(io_, client);
     import_writer_ = std::make_unique<ImportWriter>(io_, client);
+    share_writer_ = std::make_unique<ShareWriter>(io_, client);
   }
   auto source =
       sources::OpenSource(sources::SourceOptions{.spec = options_.source,
@@ -156,8 +157,9 @@ void Controller::Connect() {
 
 // --once: the status writes of the one sync finish (or time out) first.
 void Controller::StopWhenWritesDone(std::chrono::steady_clock::time_point deadline) {
-  const bool idle =
-      (!status_writer_ || status_writer_->idle()) && (!import_writer_ || import_writer_->idle());
+  const bool idle = (!status_writer_ || status_writer_->idle()) &&
+                    (!import_writer_ || import_writer_->idle()) &&
+                    (!share_writer_ || share_writer_->idle());
   if (idle || std::chrono::steady_clock::now() > deadline) {
     if (status_writer_) WriteStatus(last_report_, last_problems_, last_invalid_);  // the counts
     io_.stop();
@@ -367,6 +369,7 @@ void Controller::WriteBackImports(const model::ResourceSnapshot& snapshot,
   }
   auto view = mcs::BuildClusterSetView(*records, snapshot.clusters, &record_cache_);
   import_writer_->Update(mcs::MergeImports(std::move(view.exports), view.clusterset_ips));
+  if (share_writer_) share_writer_->Update(view.decisions, options_.cluster);
 }
 
 // One line when an import's conflicts appear or change, one when they clear.
@@ -420,6 +423,16 @@ void Controller::WriteStatus(const SyncReport& report, const std::vector<std::st
     const auto& c = status_writer_->counters();
     j["export_status_writes"] = {
         {"patches", c.patches}, {"failures", c.failures}, {"last_error", c.last_error}};
+  }
+  if (share_writer_) {
+    const auto& c = share_writer_->counters();
+    nlohmann::json applied = nlohmann::json::object();
+    for (const auto& [key, replicas] : share_writer_->applied()) applied[key.ToString()] = replicas;
+    j["share_writes"] = {{"patches", c.patches},
+                         {"missing", c.missing},
+                         {"failures", c.failures},
+                         {"last_error", c.last_error},
+                         {"applied", applied}};
   }
   if (import_writer_) {
     const auto& c = import_writer_->counters();

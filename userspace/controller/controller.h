@@ -21,6 +21,7 @@
 #include "controller/export_status_writer.h"
 #include "controller/import_writer.h"
 #include "controller/scheduler_lease.h"
+#include "controller/share_writer.h"
 #include "health/health_server.h"
 #include "mcs/clusterset_view.h"
 #include "mcs/export_builder.h"
@@ -92,6 +93,8 @@ class Controller {
   std::unique_ptr<ExportStatusWriter> status_writer_;
   // ServiceImports and MCS EndpointSlices; with --source kubernetes only.
   std::unique_ptr<ImportWriter> import_writer_;
+  // Deployments' spec.replicas from the decisions; with --source kubernetes only.
+  std::unique_ptr<ShareWriter> share_writer_;
   mcs::RecordCache record_cache_;  // the registry's records, decoded once per revision
   std::chrono::steady_clock::time_point last_sync_ = std::chrono::steady_clock::now();
   std::optional<ExportPublisher> publisher_;
