@@ -130,6 +130,15 @@ check "node 1 counted local, SNAT'd and reversed NodePort packets" \
   test "$(stat_of "$N1" nodeport_local)" -gt 0 -a "$(stat_of "$N1" nodeport_revnat)" -gt 0 \
   -a "$(( $(stat_of "$N1" nodeport_snat) + $(stat_of "$N1" nodeport_via_stack) ))" -gt 0
 
+# --- an address the node gets after the start serves NodePorts at once -----
+EXTRA_IP=172.16.1.50  # on the underlay's /24, unused by the lab's address plan
+ip -n "$N1" addr add "$EXTRA_IP/24" dev "${LAB_PREFIX}up"
+served_extra() { outside curl -s --max-time 1 "http://$EXTRA_IP:30080/" | grep -q '^c1n'; }
+check "an address added to node 1 after the start ($EXTRA_IP) serves NodePort 30080" wait_for 5 served_extra
+ip -n "$N1" addr del "$EXTRA_IP/24" dev "${LAB_PREFIX}up"
+extra_gone() { ! "$BIN_DIR/meridianctl" --node "$N1" services | grep -q "^$EXTRA_IP:"; }
+check "... and its frontends go when the address goes" wait_for 5 extra_gone
+
 # --- LoadBalancer ingress IP and externalIP --------------------------------
 for ip in "$LB_IP" "$EXT_IP"; do
   fetch_n 20 "http://$ip/" >"$WORK/lb-$ip.txt"

@@ -368,7 +368,8 @@ void Agent::HandleLinkEvents() {
     }
     return;
   }
-  for (const auto& ev : *events) {
+  if (events->addresses_changed) RefreshNodePortAddresses();
+  for (const auto& ev : events->links) {
     if (ev.removed) {
       if (status_.attached_interfaces.erase(ev.name)) {
         spdlog::info("pod interface {} removed", ev.name);
@@ -380,6 +381,39 @@ void Agent::HandleLinkEvents() {
     if (it != status_.attached_interfaces.end() && it->second == ev.ifindex) continue;
     Attach(ev.ifindex, ev.name);
   }
+}
+
+// kube-proxy serves NodePorts on the addresses the node has now: an
+// address added (or removed) after the start gets (or loses) its
+// frontends at once. The SNAT address is the uplink's, compiled into the
+// programs at load: a change of it needs a restart (logged).
+void Agent::RefreshNodePortAddresses() {
+  if (options_.nodeport_mode == "off") return;
+  auto addresses = NodePortAddresses(options_.nodeport_addresses);
+  if (!addresses.ok()) {
+    spdlog::warn("NodePort addresses: {}", addresses.error().message);
+    return;
+  }
+  if (*addresses == nodeport_addresses_) return;
+  std::vector<std::string> shown;
+  for (const auto& a : *addresses) shown.push_back(a.ToString());
+  spdlog::info("NodePort addresses now {}",
+               shown.empty() ? "none" : fmt::format("{}", fmt::join(shown, ", ")));
+  if (uplink_ &&
+      std::find(addresses->begin(), addresses->end(), uplink_->address) == addresses->end()) {
+    spdlog::warn(
+        "the uplink address {} (the SNAT source) is no longer a NodePort address; "
+        "restart the agent if it changed",
+        uplink_->address.ToString());
+  }
+  nodeport_addresses_ = std::move(*addresses);
+  if (service_health_) {
+    std::vector<std::string> listen;
+    for (const auto& a : nodeport_addresses_) listen.push_back(a.ToString());
+    service_health_->SetAddresses(std::move(listen));
+  }
+  apply_pending_ = true;  // the next reconcile rebuilds the external frontends
+  if (running_) Reconcile();
 }
 
 void Agent::Attach(int ifindex, const std::string& name) {

@@ -60,6 +60,7 @@ class Agent {
   void Report(std::vector<std::string> errors, Clock::time_point started);
   static double MsSince(Clock::time_point t);
   void HandleLinkEvents();
+  void RefreshNodePortAddresses();
   void Attach(int ifindex, const std::string& name);
   void PurgeRemovedEndpoints(const desired::DesiredState& next);
   void DescribeWeights(const ReconcileInput& in, const desired::DesiredState& state);

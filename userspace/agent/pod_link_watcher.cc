@@ -19,9 +19,10 @@ Result<PodLinkWatcher> PodLinkWatcher::Open(std::vector<std::string> patterns) {
   setsockopt(sock.get(), SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof rcvbuf);
   sockaddr_nl addr{};
   addr.nl_family = AF_NETLINK;
-  addr.nl_groups = RTMGRP_LINK;
+  addr.nl_groups = RTMGRP_LINK | RTMGRP_IPV4_IFADDR;
   if (bind(sock.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
-    return Error{fmt::format("bind rtnetlink to link events: {}", std::strerror(errno))};
+    return Error{
+        fmt::format("bind rtnetlink to link and address events: {}", std::strerror(errno))};
   }
   struct {
     nlmsghdr nh;
@@ -45,8 +46,8 @@ bool PodLinkWatcher::Matches(const std::string& ifname) const {
   return false;
 }
 
-Result<std::vector<LinkEvent>> PodLinkWatcher::Read() {
-  std::vector<LinkEvent> events;
+Result<LinkEvents> PodLinkWatcher::Read() {
+  LinkEvents events;
   alignas(nlmsghdr) char buf[64 * 1024];
   for (;;) {
     ssize_t n = recv(sock_.get(), buf, sizeof buf, 0);
@@ -58,6 +59,10 @@ Result<std::vector<LinkEvent>> PodLinkWatcher::Read() {
     }
     int len = static_cast<int>(n);
     for (auto* nh = reinterpret_cast<nlmsghdr*>(buf); NLMSG_OK(nh, len); nh = NLMSG_NEXT(nh, len)) {
+      if (nh->nlmsg_type == RTM_NEWADDR || nh->nlmsg_type == RTM_DELADDR) {
+        events.addresses_changed = true;
+        continue;
+      }
       if (nh->nlmsg_type != RTM_NEWLINK && nh->nlmsg_type != RTM_DELLINK) continue;
       auto* ifi = static_cast<ifinfomsg*>(NLMSG_DATA(nh));
       int attr_len = static_cast<int>(IFLA_PAYLOAD(nh));
@@ -65,7 +70,7 @@ Result<std::vector<LinkEvent>> PodLinkWatcher::Read() {
         if (rta->rta_type != IFLA_IFNAME) continue;
         std::string name(static_cast<const char*>(RTA_DATA(rta)));
         if (Matches(name)) {
-          events.push_back({ifi->ifi_index, name, nh->nlmsg_type == RTM_DELLINK});
+          events.links.push_back({ifi->ifi_index, name, nh->nlmsg_type == RTM_DELLINK});
         }
       }
     }

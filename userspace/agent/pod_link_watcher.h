@@ -1,5 +1,7 @@
 // PodLinkWatcher: the node's pod interfaces, from rtnetlink. A dump at start
 // and link events after it, so a pod that appears later is seen at once.
+// It also reports that an IPv4 address of the node was added or removed
+// (the NodePort addresses are read again then).
 #pragma once
 
 #include <string>
@@ -16,6 +18,11 @@ struct LinkEvent {
   bool removed = false;
 };
 
+struct LinkEvents {
+  std::vector<LinkEvent> links;    // only links matching a pattern
+  bool addresses_changed = false;  // an IPv4 address was added or removed anywhere
+};
+
 class PodLinkWatcher {
  public:
   // Subscribes to link events, then requests a dump of existing links (in
@@ -23,8 +30,8 @@ class PodLinkWatcher {
   static Result<PodLinkWatcher> Open(std::vector<std::string> patterns);
 
   int fd() const { return sock_.get(); }
-  // Reads what is pending without blocking; only links matching a pattern.
-  Result<std::vector<LinkEvent>> Read();
+  // Reads what is pending without blocking.
+  Result<LinkEvents> Read();
   bool Matches(const std::string& ifname) const;
 
  private:

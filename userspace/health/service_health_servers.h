@@ -36,6 +36,14 @@ class ServiceHealthServers {
   // by the next Sync. Call on the io_context's thread.
   std::vector<std::string> Sync(const std::vector<ServiceHealthTarget>& targets);
 
+  // The node's NodePort addresses changed: every port is closed and the
+  // next Sync opens it on the new addresses.
+  void SetAddresses(std::vector<std::string> addresses) {
+    if (addresses == addresses_) return;
+    addresses_ = std::move(addresses);
+    ports_.clear();
+  }
+
   std::size_t ports() const { return ports_.size(); }
 
  private:
