@@ -35,13 +35,13 @@ int mer_to_pod(struct __sk_buff *skb)
 SEC("cgroup/connect4")
 int mer_sock_connect4(struct bpf_sock_addr *ctx)
 {
-	return mer_sock_translate(ctx, 0);
+	return mer_sock_translate(ctx);
 }
 
 SEC("cgroup/sendmsg4")
 int mer_sock_sendmsg4(struct bpf_sock_addr *ctx)
 {
-	return mer_sock_translate(ctx, 1);
+	return mer_sock_translate(ctx);
 }
 
 SEC("cgroup/recvmsg4")

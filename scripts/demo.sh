@@ -12,6 +12,10 @@
 #     db.demo.svc.clusterset.local with the system resolver (getent, curl)
 #     through the agent's DNS server, and the demo prints which cluster and
 #     pod answered each request
+#   - a PropagationPolicy places web's 8 replicas 2:6 over c1 and c2; the
+#     elected scheduler (c1's controller, --scheduler) publishes the
+#     decision and every agent weights web by it: about 1 request in 4
+#     goes to c1
 #   - then c2's controller is killed: its exports expire from the registry
 #     and web is served by c1 alone
 # Everything it creates is removed at the end.
@@ -72,9 +76,12 @@ cp "$WORK/clusters/cluster-c2.yaml" "$WORK/m/c2/"
 echo "== manifests: web (pods c1n1p1 c1n2p1 | c2n1p1 c2n2p1) exported by c1 and c2;"
 echo "   db (pods c2n1p2 c2n2p2) exported by c2 only"
 
+mkdir -p "$WORK/sched"  # the scheduler's policies and workloads (empty for now)
 for c in 1 2; do
+  scheduler=()
+  [[ $c == 1 ]] && scheduler=(--scheduler "$WORK/sched")
   "$BIN/meridian-controller" --cluster "c$c" --manifests "$WORK/m/c$c" --registry "$REG" \
-    --lease-ttl-ms 3000 >>"$WORK/controller-c$c.log" 2>&1 &
+    --lease-ttl-ms 3000 "${scheduler[@]}" >>"$WORK/controller-c$c.log" 2>&1 &
   CTRL_PIDS+=($!)
 done
 echo "== controllers publish to $REG (lease 3 s)"
@@ -122,6 +129,39 @@ echo "== 10 requests from c1client to http://$DB/ (only c2 exports db):"
 ask c1client "http://$DB/" 10
 echo "== 10 requests from c2client to http://$WEB/ (the same name and VIP in c2):"
 ask c2client "http://$WEB/" 10
+
+echo "== a PropagationPolicy places web's 8 replicas with static weights 1:3 over c1:c2;"
+echo "   c1's controller, the elected scheduler, publishes the decision"
+cat >"$WORK/sched/web.yaml" <<'YAML'
+apiVersion: policy.karmada.io/v1alpha1
+kind: PropagationPolicy
+metadata: {name: web, namespace: demo}
+spec:
+  resourceSelectors: [{apiVersion: apps/v1, kind: Deployment, name: web}]
+  placement:
+    replicaScheduling:
+      replicaSchedulingType: Divided
+      replicaDivisionPreference: Weighted
+      weightPreference:
+        staticWeightList:
+        - {targetCluster: {clusterNames: [c1]}, weight: 1}
+        - {targetCluster: {clusterNames: [c2]}, weight: 3}
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: web, namespace: demo, uid: 5b7f3a52-0d5e-4b0e-9c1a-3e2f1d0c9b8a}
+spec: {replicas: 8}
+YAML
+weighted() {
+  "$BIN/meridianctl" --node "$NODE1" --state-dir "$LAB_STATE_DIR/agent-$NODE1" services | grep -q 'decision g'
+}
+for _ in $(seq 100); do weighted && break; sleep 0.1; done
+"$BIN/meridianctl" registry --url "$REG" get /meridian/v1/decisions/demo/web | cut -c1-110 | sed 's/^/   /'
+echo "== $NODE1 weights web's ClusterSet VIP by it (slots, weight, cluster per backend):"
+"$BIN/meridianctl" --node "$NODE1" --state-dir "$LAB_STATE_DIR/agent-$NODE1" services |
+  grep 'decision g' | sed 's/^/   /'
+echo "== 40 requests from c1client to http://$WEB/ (about 1 in 4 from c1):"
+ask c1client "http://$WEB/" 40
 
 echo "== c2's controller is killed (no withdrawal): its lease expires within 3 s"
 kill -KILL "${CTRL_PIDS[1]}"

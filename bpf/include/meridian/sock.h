@@ -33,7 +33,7 @@
 #define MER_SOCK_ALLOW 1
 #define MER_SOCK_DENY  0
 
-static __always_inline int mer_sock_translate(struct bpf_sock_addr *ctx, int per_datagram)
+static __always_inline int mer_sock_translate(struct bpf_sock_addr *ctx)
 {
 	struct mer_pkt p = {};
 	struct mer_service *svc;
