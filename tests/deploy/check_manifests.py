@@ -277,6 +277,7 @@ BUILTIN_RESOURCES = {
     "discovery.k8s.io": {"endpointslices"},
     "events.k8s.io": {"events"},
     "coordination.k8s.io": {"leases"},
+    "apps": {"deployments", "deployments/scale", "daemonsets", "statefulsets", "replicasets"},
 }
 READ = {"get", "list", "watch"}
 WRITE = {"create", "update", "patch", "delete"}
@@ -294,6 +295,7 @@ CONTROLLER_NEEDS.update({
     ("multicluster.x-k8s.io", "serviceimports"): READ | WRITE,
     ("multicluster.x-k8s.io", "serviceexports/status"): {"update", "patch"},
     ("multicluster.x-k8s.io", "serviceimports/status"): {"update", "patch"},
+    ("apps", "deployments"): {"patch"},  # spec.replicas: the cluster's share of a decision
     ("", "events"): {"create", "patch"}})
 
 # The agent's capabilities, each justified by a comment in the raw DaemonSet file.
