@@ -40,7 +40,7 @@ class MapWriterTest : public DatapathTest {
   }
 
   mer_service LookupService(const char* vip, std::uint16_t port, std::uint8_t proto) {
-    mer_service_key k{.vip_be = Ip(vip), .port_be = htons(port), .proto = proto, .pad = 0};
+    mer_service_key k{.vip_be = Ip(vip), .port_be = htons(port), .proto = proto, .scope = 0};
     mer_service v{};
     EXPECT_EQ(bpf_map_lookup_elem(dp_->maps().services, &k, &v), 0) << vip << ":" << port;
     return v;
@@ -305,7 +305,7 @@ desired::DesiredState NodePortState(model::TrafficPolicy policy) {
 }
 
 bool HasEntry(int fd, const char* vip, std::uint16_t port, std::uint8_t proto) {
-  mer_service_key k{.vip_be = Ip(vip), .port_be = htons(port), .proto = proto, .pad = 0};
+  mer_service_key k{.vip_be = Ip(vip), .port_be = htons(port), .proto = proto, .scope = 0};
   mer_service v{};
   return bpf_map_lookup_elem(fd, &k, &v) == 0;
 }
@@ -333,16 +333,31 @@ TEST_F(MapWriterTest, ExternalFrontendsAreFlaggedAndGetNoVipMarker) {
     for (std::uint32_t s = 0; s < fe.maglev_size; ++s) ASSERT_EQ(Slot(fe, s), Slot(vip, s));
   }
 
-  // externalTrafficPolicy Local on a node with no endpoint: it drops.
+  // externalTrafficPolicy Local on a node with no endpoint: it drops, and
+  // an internal twin (scope 1) serves clients inside the cluster from
+  // every endpoint; neither address gets a marker.
   st = writer_->Apply(NodePortState(model::TrafficPolicy::kLocal));
   ASSERT_TRUE(st.ok()) << st.error().message;
-  EXPECT_EQ(st->services_written, 2u);
+  EXPECT_EQ(st->services_written, 4u);  // 2 rewritten + 2 twins
   auto local = LookupService("192.168.1.10", 30443, IPPROTO_TCP);
-  EXPECT_EQ(local.flags,
-            static_cast<std::uint32_t>(MER_SVC_F_EXTERNAL | MER_SVC_F_DROP_NO_BACKEND));
+  EXPECT_EQ(local.flags, static_cast<std::uint32_t>(MER_SVC_F_EXTERNAL | MER_SVC_F_DROP_NO_BACKEND |
+                                                    MER_SVC_F_INTERNAL_TWIN));
   EXPECT_EQ(local.backend_count, 0u);
   EXPECT_EQ(local.maglev_size, 0u);
   EXPECT_FALSE(HasEntry(fd, "192.168.1.10", 0, 0));
+  for (auto [addr, port] : {std::pair("192.168.1.10", 30443), std::pair("198.51.100.7", 443)}) {
+    SCOPED_TRACE(addr);
+    mer_service_key k{.vip_be = Ip(addr),
+                      .port_be = htons(port),
+                      .proto = IPPROTO_TCP,
+                      .scope = MER_SVC_SCOPE_INTERNAL};
+    mer_service twin{};
+    ASSERT_EQ(bpf_map_lookup_elem(fd, &k, &twin), 0);
+    EXPECT_EQ(twin.flags, 0u);
+    EXPECT_EQ(twin.backend_count, 2u);
+    EXPECT_EQ(twin.maglev_size, vip.maglev_size);
+  }
+  EXPECT_EQ(CountKeys<mer_service_key>(fd), 6u);  // + 2 twins
 
   // A restarted agent writes nothing for the same state.
   auto w = datapath::MapWriter::Recover(dp_->maps());

@@ -175,6 +175,13 @@ check_eq "eTP Local via node 1: 20 of 20 answered" 0 "$(grep -c FAILED "$WORK/lo
 check_eq "eTP Local via node 1: only node 1's pods answer" 0 "$(grep -vc '^c1n1' "$WORK/local.txt")"
 check_eq "eTP Local via node 1: every answer saw the client's own address" \
   "$LAB_OUTSIDE_IP" "$(cut -d' ' -f2 "$WORK/local.txt" | sort -u | tr '\n' ' ' | xargs)"
+# A pod (on node 1) reaching the ingress IP and node 1's NodePort is inside
+# the cluster: kube-proxy sends it through the cluster-wide chain, so pods
+# of both nodes answer (the internal twin), not only node 1's.
+for url in "http://$LB_IP/" "http://$N1_IP:30080/"; do
+  pods=$(for _ in $(seq 30); do lab_exec_pod "$PREFIX" c1client curl -s --max-time 2 "$url" | cut -d' ' -f1; done | sort -u | tr '\n' ' ' | xargs)
+  check_eq "eTP Local, from a pod: $url reaches the pods of both nodes" "c1n1p1 c1n1p2 c1n2p1 c1n2p2" "$pods"
+done
 # healthCheckNodePort, as a load balancer asks it: kube-proxy's answer.
 hc() {  # NODE_IP: "STATUS localEndpoints serviceProxyHealthy service", or the curl failure
   outside curl -s --max-time 2 -w '\n%{http_code}' "http://$1:32100/healthz" | python3 -c '

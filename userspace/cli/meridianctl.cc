@@ -93,7 +93,8 @@ int Services(const PinnedMaps& p, bool json, const std::string& status_path) {
   }
   ForEachEntry<mer_service_key, mer_service>(p.maps().services, [&](const auto& k, const auto& v) {
     if (v.flags & MER_SVC_F_VIP_MARKER) return;
-    std::string fe = fmt::format("{}:{}/{}", Addr(k.vip_be), ntohs(k.port_be), Proto(k.proto));
+    std::string fe = fmt::format("{}:{}/{}{}", Addr(k.vip_be), ntohs(k.port_be), Proto(k.proto),
+                                 k.scope == MER_SVC_SCOPE_INTERNAL ? " internal" : "");
     const std::map<std::string, DecisionWeight>* weighted = nullptr;
     if (decision_weights) {
       auto it = decision_weights->find(fe);

@@ -23,20 +23,22 @@ using model::Protocol;
 std::string Errno() { return std::strerror(errno); }
 
 mer_service_key ServiceKey(const FrontendKey& key) {
-  return mer_service_key{.vip_be = key.vip.network_order(),
-                         .port_be = htons(key.port),
-                         .proto = static_cast<std::uint8_t>(key.protocol),
-                         .pad = 0};
+  return mer_service_key{
+      .vip_be = key.vip.network_order(),
+      .port_be = htons(key.port),
+      .proto = static_cast<std::uint8_t>(key.protocol),
+      .scope = key.internal ? std::uint8_t{MER_SVC_SCOPE_INTERNAL} : std::uint8_t{0}};
 }
 
 mer_service_key MarkerKey(Ipv4Address vip) {
-  return mer_service_key{.vip_be = vip.network_order(), .port_be = 0, .proto = 0, .pad = 0};
+  return mer_service_key{.vip_be = vip.network_order(), .port_be = 0, .proto = 0, .scope = 0};
 }
 
 std::uint32_t ServiceFlags(const Frontend& fe) {
   std::uint32_t flags = 0;
   if (fe.drop_without_backends) flags |= MER_SVC_F_DROP_NO_BACKEND;
   if (fe.external) flags |= MER_SVC_F_EXTERNAL;
+  if (fe.has_internal_twin) flags |= MER_SVC_F_INTERNAL_TWIN;
   return flags;
 }
 
@@ -104,7 +106,8 @@ Status MapWriter::ReadServices() {
       return;
     }
     next_service_id_ = std::max(next_service_id_, v.id + 1);
-    FrontendKey fk{vip, ntohs(key.port_be), static_cast<Protocol>(key.proto)};
+    FrontendKey fk{vip, ntohs(key.port_be), static_cast<Protocol>(key.proto),
+                   key.scope == MER_SVC_SCOPE_INTERNAL};
     // A range that leaves the array or that another entry took first
     // is not adopted: the next Apply() gives the service a new table.
     InstalledService svc{

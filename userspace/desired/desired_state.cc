@@ -179,7 +179,8 @@ Status FillMaglevTables(const std::vector<PendingTable>& pending, const DesiredO
 }  // namespace
 
 std::string FrontendKey::ToString() const {
-  return fmt::format("{}:{}/{}", vip.ToString(), port, model::ToString(protocol));
+  return fmt::format("{}:{}/{}{}", vip.ToString(), port, model::ToString(protocol),
+                     internal ? " internal" : "");
 }
 
 std::string BackendKey::ToString() const {
@@ -194,7 +195,7 @@ std::size_t Frontend::active_backends() const {
 std::set<model::Ipv4Address> DesiredState::Vips() const {
   std::set<model::Ipv4Address> out;
   for (const auto& [key, fe] : frontends) {
-    if (!fe.external) out.insert(key.vip);
+    if (!fe.external && !key.internal) out.insert(key.vip);
   }
   return out;
 }
@@ -306,6 +307,10 @@ static void AddExternalFrontends(const Service& svc,
         vip != state.frontends.end() && vip->second.backends == backends) {
       table = &vip->second;
     }
+    // eTP Local: clients inside the cluster get every endpoint (the twin).
+    std::optional<std::vector<Backend>> everywhere;
+    if (local) everywhere = CollectBackends(sp, slices);
+    const Frontend* twin_table = nullptr;
     for (const auto& key : keys) {
       if (state.frontends.count(key)) continue;
       Frontend fe{.key = key,
@@ -314,10 +319,22 @@ static void AddExternalFrontends(const Service& svc,
                   .backends = backends,
                   .affinity_timeout_s = svc.session_affinity_timeout_s,
                   .drop_without_backends = local,
-                  .external = true};
+                  .external = true,
+                  .has_internal_twin = local};
       auto it = state.frontends.emplace(key, std::move(fe)).first;
       pending.push_back({&it->second, "Service " + svc.meta.key.ToString(), table});
       if (!table) table = &it->second;
+      if (!everywhere) continue;
+      FrontendKey twin_key = key;
+      twin_key.internal = true;
+      Frontend twin{.key = twin_key,
+                    .service = svc.meta.key,
+                    .port_name = sp.name,
+                    .backends = *everywhere,
+                    .affinity_timeout_s = svc.session_affinity_timeout_s};
+      auto t = state.frontends.emplace(twin_key, std::move(twin)).first;
+      pending.push_back({&t->second, "Service " + svc.meta.key.ToString(), twin_table});
+      if (!twin_table) twin_table = &t->second;
     }
   }
 }

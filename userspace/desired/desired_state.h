@@ -27,9 +27,13 @@ struct FrontendKey {
   model::Ipv4Address vip;
   std::uint16_t port = 0;
   model::Protocol protocol = model::Protocol::kTcp;
+  // The internal twin of an external frontend with externalTrafficPolicy
+  // Local: what clients inside the cluster reach at the same address
+  // (MER_SVC_SCOPE_INTERNAL).
+  bool internal = false;
 
   auto operator<=>(const FrontendKey&) const = default;
-  std::string ToString() const;  // "10.96.0.10:80/TCP"
+  std::string ToString() const;  // "10.96.0.10:80/TCP", "192.0.2.10:80/TCP internal"
 };
 
 // A backend: where a frontend's traffic goes.
@@ -70,6 +74,9 @@ struct Frontend {
   // (MER_SVC_F_EXTERNAL) and writes no VIP marker for its address: a node
   // address serves many ports besides its NodePorts.
   bool external = false;
+  // An external frontend with an internal twin (FrontendKey::internal):
+  // pods and the node reach that one instead (MER_SVC_F_INTERNAL_TWIN).
+  bool has_internal_twin = false;
   // Set when the backends' weights come from a propagation decision (its
   // generation); unset: every backend that takes new flows weighs 1.
   std::optional<std::int64_t> decision_generation;
@@ -88,8 +95,9 @@ struct DesiredState {
   // may reach, besides replies to flows this node started.
   std::set<BackendKey> exported_endpoints;
 
-  // The addresses of the frontends that are not external: the VIPs, each
-  // of which gets a marker (it refuses the ports it does not serve).
+  // The addresses of the frontends that are neither external nor internal
+  // twins: the VIPs, each of which gets a marker (it refuses the ports it
+  // does not serve).
   std::set<model::Ipv4Address> Vips() const;
   std::set<BackendKey> BackendKeys() const;
   bool operator==(const DesiredState&) const = default;
@@ -137,7 +145,10 @@ struct DesiredOptions {
 // externalTrafficPolicy: Cluster, every endpoint (the terminating rules
 // above apply; internalTrafficPolicy and topology hints do not); Local,
 // the endpoints on options.node_name only, and with none the frontend
-// drops. Every ClusterIP and ClusterSet VIP frontend comes first: a key
+// drops; for clients inside the cluster each such frontend gets an
+// internal twin (FrontendKey::internal) over every endpoint, as
+// kube-proxy sends in-cluster traffic through the Service's cluster-wide
+// chain. Every ClusterIP and ClusterSet VIP frontend comes first: a key
 // one of them holds stays theirs (an externalIP must not take over a
 // VIP), as does the first of two external frontends with the same key.
 //

@@ -131,8 +131,16 @@ struct mer_service_key {
 	MER_U32 vip_be;
 	MER_U16 port_be;
 	MER_U8 proto; /* IPPROTO_TCP / IPPROTO_UDP, 0 for the VIP marker */
-	MER_U8 pad;
+	MER_U8 scope; /* 0, or MER_SVC_SCOPE_INTERNAL for an internal twin */
 };
+
+/* The internal twin of an external frontend whose externalTrafficPolicy is
+ * Local: the same address and port for clients inside the cluster (pods,
+ * the node), balanced over every endpoint, as kube-proxy sends in-cluster
+ * traffic to a LoadBalancer IP, externalIP or NodePort through the
+ * Service's cluster-wide chain. Only the tc and socket paths look it up
+ * (after finding MER_SVC_F_INTERNAL_TWIN on the scope-0 entry); XDP never. */
+#define MER_SVC_SCOPE_INTERNAL 1
 
 enum mer_service_flags {
 	MER_SVC_F_VIP_MARKER = 1u << 0, /* the (vip, 0, 0) entry */
@@ -144,6 +152,9 @@ enum mer_service_flags {
 	 * as well as from pods; it has no VIP marker (a node address serves
 	 * other ports than its NodePorts). */
 	MER_SVC_F_EXTERNAL = 1u << 2,
+	/* This external frontend has an internal twin (scope
+	 * MER_SVC_SCOPE_INTERNAL) for clients inside the cluster. */
+	MER_SVC_F_INTERNAL_TWIN = 1u << 3,
 };
 
 struct mer_service {

@@ -24,6 +24,27 @@ static __always_inline struct mer_service *mer_service_lookup(const struct mer_p
 	return bpf_map_lookup_elem(&mer_services, &key);
 }
 
+/* The frontend a client inside the cluster (a pod, the node) reaches: the
+ * internal twin of an external frontend with externalTrafficPolicy Local
+ * (all endpoints, kube-proxy's rule for in-cluster clients), else the
+ * frontend itself. */
+static __always_inline struct mer_service *mer_service_lookup_internal(const struct mer_pkt *p)
+{
+	struct mer_service *svc = mer_service_lookup(p);
+	struct mer_service_key key = {
+		.vip_be = p->daddr,
+		.port_be = p->dport,
+		.proto = p->proto,
+		.scope = MER_SVC_SCOPE_INTERNAL,
+	};
+	struct mer_service *twin;
+
+	if (!svc || !(svc->flags & MER_SVC_F_INTERNAL_TWIN))
+		return svc;
+	twin = bpf_map_lookup_elem(&mer_services, &key);
+	return twin ? twin : svc;
+}
+
 /* True when addr is a VIP of any service (the (VIP, 0, 0) marker). */
 static __always_inline int mer_is_vip(__be32 addr)
 {

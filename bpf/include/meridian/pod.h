@@ -288,7 +288,7 @@ static __always_inline int mer_handle_from_pod(struct __sk_buff *skb)
 		if (ret >= 0)
 			return ret;
 	}
-	svc = mer_service_lookup(&p);
+	svc = mer_service_lookup_internal(&p);
 	if (!svc) {
 		struct mer_remote_cidr *remote;
 		int action;

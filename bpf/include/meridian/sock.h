@@ -49,7 +49,7 @@ static __always_inline int mer_sock_translate(struct bpf_sock_addr *ctx)
 	p.daddr = ctx->user_ip4;
 	p.dport = (__be16)ctx->user_port;
 	p.proto = (__u8)ctx->protocol;
-	svc = mer_service_lookup(&p);
+	svc = mer_service_lookup_internal(&p);
 	if (!svc) {
 		/* A known VIP on a port it does not serve: refused at once. */
 		if (!mer_is_vip(p.daddr))

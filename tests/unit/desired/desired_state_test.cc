@@ -644,6 +644,20 @@ TEST(DesiredStateExternalTest, ExternalTrafficPolicyLocalKeepsThisNodesEndpoints
   EXPECT_EQ(BackendText(At(n1, "203.0.113.7", 80)), BackendText(At(n1, "10.0.0.10", 30080)));
   EXPECT_EQ(BackendText(At(n1, "198.51.100.7", 53, Protocol::kUdp)),
             (std::vector<std::string>{"10.1.1.1:5353/UDP c0 w1", "10.1.1.2:5353/UDP c0 w0"}));
+  // Clients inside the cluster get an internal twin with every endpoint,
+  // no drop, no marker; the outside frontend says it has one.
+  for (auto [addr, port] : {std::pair("192.168.1.10", 30080), std::pair("203.0.113.7", 80)}) {
+    SCOPED_TRACE(addr);
+    auto twin =
+        n1.frontends.find({Ip(addr), static_cast<std::uint16_t>(port), Protocol::kTcp, true});
+    ASSERT_NE(twin, n1.frontends.end());
+    EXPECT_EQ(twin->second.backends.size(), 3u);
+    EXPECT_FALSE(twin->second.drop_without_backends);
+    EXPECT_FALSE(twin->second.external);
+    EXPECT_TRUE(At(n1, addr, port).has_internal_twin);
+    EXPECT_EQ(twin->first.ToString(), fmt::format("{}:{}/TCP internal", addr, port));
+  }
+  EXPECT_EQ(n1.Vips(), (std::set<model::Ipv4Address>{Ip("10.96.0.10")}));
   // The ClusterIP is not external: every endpoint, refused when none.
   EXPECT_EQ(At(n1, "10.96.0.10", 80).backends.size(), 3u);
   EXPECT_FALSE(At(n1, "10.96.0.10", 80).drop_without_backends);
