@@ -318,7 +318,9 @@ void Controller::RunScheduler() {
   // Only clusters alive in the registry are candidates: a cluster whose
   // controller stopped renewing is gone from the view, and its replicas
   // are placed elsewhere.
-  auto view = mcs::BuildClusterSetView(*records, {});
+  // Records are decoded once per revision (the cache the import
+  // write-back uses too), not on every round.
+  auto view = mcs::BuildClusterSetView(*records, {}, &record_cache_);
   last_round_ =
       RunScheduleRound(*registry_, options_.scheduler_manifests, view.clusters, view.decisions);
   for (const auto& e : last_round_.errors) spdlog::debug("scheduler: {}", e);

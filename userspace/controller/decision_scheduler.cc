@@ -21,9 +21,7 @@ namespace {
 int Specificity(const propagation::Policy& p, const propagation::Workload& w) {
   int best = 0;
   for (const auto& s : p.selectors) {
-    propagation::Policy one = p;
-    one.selectors = {s};
-    if (!propagation::Selects(one, w)) continue;
+    if (!propagation::SelectorMatches(p, s, w)) continue;
     best = std::max(best, !s.name.empty() ? 3 : s.label_selector ? 2 : 1);
   }
   return best;

@@ -1,17 +1,21 @@
 #include "propagation/policy.h"
 
+#include <algorithm>
+
 namespace meridian::propagation {
 
-bool Selects(const Policy& policy, const Workload& workload) {
+bool SelectorMatches(const Policy& policy, const ResourceSelector& s, const Workload& workload) {
   if (!policy.ns.empty() && policy.ns != workload.ns) return false;
-  for (const auto& s : policy.selectors) {
-    if (s.api_version != workload.api_version || s.kind != workload.kind) continue;
-    if (!s.name.empty() && s.name != workload.name) continue;
-    if (!s.ns.empty() && s.ns != workload.ns) continue;
-    if (s.label_selector && !Matches(*s.label_selector, workload.labels)) continue;
-    return true;
-  }
-  return false;
+  if (s.api_version != workload.api_version || s.kind != workload.kind) return false;
+  if (!s.name.empty() && s.name != workload.name) return false;
+  if (!s.ns.empty() && s.ns != workload.ns) return false;
+  return !s.label_selector || Matches(*s.label_selector, workload.labels);
+}
+
+bool Selects(const Policy& policy, const Workload& workload) {
+  return std::any_of(
+      policy.selectors.begin(), policy.selectors.end(),
+      [&](const ResourceSelector& s) { return SelectorMatches(policy, s, workload); });
 }
 
 }  // namespace meridian::propagation

@@ -57,5 +57,8 @@ struct Workload {
 // Does one of the policy's resourceSelectors select the workload? (A policy
 // in a namespace selects only that namespace's workloads.)
 bool Selects(const Policy& policy, const Workload& workload);
+// Does this one selector of the policy select the workload?
+bool SelectorMatches(const Policy& policy, const ResourceSelector& selector,
+                     const Workload& workload);
 
 }  // namespace meridian::propagation

@@ -100,6 +100,31 @@ Result<std::unique_ptr<EtcdRegistry>> EtcdRegistry::Open(Options options) {
   return std::unique_ptr<EtcdRegistry>(new EtcdRegistry(std::move(*conn)));
 }
 
+Result<std::int64_t> EtcdRegistry::GrantLease(const std::string& key,
+                                              std::chrono::milliseconds ttl) {
+  if (ttl.count() <= 0) return std::int64_t{0};
+  etcdserverpb::LeaseGrantRequest req;
+  req.set_ttl(LeaseSeconds(ttl));
+  etcdserverpb::LeaseGrantResponse resp;
+  Status s = conn_->Call(fmt::format("lease for {}", key), [&](grpc::ClientContext& ctx) {
+    return conn_->lease().LeaseGrant(&ctx, req, &resp);
+  });
+  if (!s) return s.error();
+  return resp.id();
+}
+
+void EtcdRegistry::RevokeOrphanLease(const std::string& key, std::int64_t lease) {
+  if (lease == 0) return;
+  etcdserverpb::LeaseRevokeRequest revoke;
+  revoke.set_id(lease);
+  etcdserverpb::LeaseRevokeResponse ignored;
+  Status r = conn_->Call(
+      fmt::format("revoke unused lease of {}", key),
+      [&](grpc::ClientContext& ctx) { return conn_->lease().LeaseRevoke(&ctx, revoke, &ignored); });
+  // Harmless if it fails: the lease holds no key now and expires by itself.
+  if (!r) spdlog::debug("{}", r.error().message);
+}
+
 // Lease strategy: one lease per leased key, granted on every Put. The
 // contract is per key ("gone ttl after the last Put/KeepAlive of it"): a
 // lease shared by all keys of one TTL would be renewed by any key's
@@ -111,17 +136,9 @@ Result<std::unique_ptr<EtcdRegistry>> EtcdRegistry::Open(Options options) {
 Result<std::int64_t> EtcdRegistry::Put(const std::string& key, const std::string& value,
                                        std::chrono::milliseconds ttl) {
   if (Status valid = ValidateKey(key); !valid) return valid.error();
-  std::int64_t lease = 0;
-  if (ttl.count() > 0) {
-    etcdserverpb::LeaseGrantRequest req;
-    req.set_ttl(LeaseSeconds(ttl));
-    etcdserverpb::LeaseGrantResponse resp;
-    Status s = conn_->Call(fmt::format("lease for {}", key), [&](grpc::ClientContext& ctx) {
-      return conn_->lease().LeaseGrant(&ctx, req, &resp);
-    });
-    if (!s) return s.error();
-    lease = resp.id();
-  }
+  auto granted = GrantLease(key, ttl);
+  if (!granted) return granted.error();
+  const std::int64_t lease = *granted;
   etcdserverpb::PutRequest req;
   req.set_key(key);
   req.set_value(value);
@@ -133,18 +150,7 @@ Result<std::int64_t> EtcdRegistry::Put(const std::string& key, const std::string
   });
   // The lease this Put orphaned: the key's previous one, or on failure the
   // one just granted.
-  std::int64_t orphan = s ? resp.prev_kv().lease() : lease;
-  if (orphan != 0) {
-    etcdserverpb::LeaseRevokeRequest revoke;
-    revoke.set_id(orphan);
-    etcdserverpb::LeaseRevokeResponse ignored;
-    Status r =
-        conn_->Call(fmt::format("revoke unused lease of {}", key), [&](grpc::ClientContext& ctx) {
-          return conn_->lease().LeaseRevoke(&ctx, revoke, &ignored);
-        });
-    // Harmless if it fails: the lease holds no key now and expires by itself.
-    if (!r) spdlog::debug("{}", r.error().message);
-  }
+  RevokeOrphanLease(key, s ? resp.prev_kv().lease() : lease);
   if (!s) return s.error();
   last_revision_ = resp.header().revision();
   return resp.header().revision();
@@ -243,17 +249,9 @@ Result<std::vector<KeyValue>> EtcdRegistry::List(const std::string& prefix) {
 Result<bool> EtcdRegistry::CompareAndSwap(const std::string& key, std::int64_t expected_revision,
                                           const std::string& value, std::chrono::milliseconds ttl) {
   if (Status valid = ValidateKey(key); !valid) return valid.error();
-  std::int64_t lease = 0;
-  if (ttl.count() > 0) {
-    etcdserverpb::LeaseGrantRequest req;
-    req.set_ttl(LeaseSeconds(ttl));
-    etcdserverpb::LeaseGrantResponse resp;
-    Status s = conn_->Call(fmt::format("lease for {}", key), [&](grpc::ClientContext& ctx) {
-      return conn_->lease().LeaseGrant(&ctx, req, &resp);
-    });
-    if (!s) return s.error();
-    lease = resp.id();
-  }
+  auto granted = GrantLease(key, ttl);
+  if (!granted) return granted.error();
+  const std::int64_t lease = *granted;
   etcdserverpb::TxnRequest txn;
   etcdserverpb::Compare* cmp = txn.add_compare();
   cmp->set_key(key);
@@ -282,16 +280,7 @@ Result<bool> EtcdRegistry::CompareAndSwap(const std::string& key, std::int64_t e
   if (s && resp.succeeded() && resp.responses_size() > 0) {
     orphan = resp.responses(0).response_put().prev_kv().lease();
   }
-  if (orphan != 0) {
-    etcdserverpb::LeaseRevokeRequest revoke;
-    revoke.set_id(orphan);
-    etcdserverpb::LeaseRevokeResponse ignored;
-    Status r =
-        conn_->Call(fmt::format("revoke unused lease of {}", key), [&](grpc::ClientContext& ctx) {
-          return conn_->lease().LeaseRevoke(&ctx, revoke, &ignored);
-        });
-    if (!r) spdlog::debug("{}", r.error().message);
-  }
+  RevokeOrphanLease(key, orphan);
   if (!s) return s.error();
   last_revision_ = resp.header().revision();
   return resp.succeeded();

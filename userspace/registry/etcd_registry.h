@@ -75,6 +75,11 @@ class EtcdRegistry final : public Registry {
 
  private:
   explicit EtcdRegistry(std::shared_ptr<EtcdConnection> conn);
+  // A new lease of `ttl` for `key` (Put, CompareAndSwap); 0 when ttl is 0.
+  Result<std::int64_t> GrantLease(const std::string& key, std::chrono::milliseconds ttl);
+  // Revokes a lease a write left holding nothing (0: none); a failure is
+  // only logged: the lease expires by itself.
+  void RevokeOrphanLease(const std::string& key, std::int64_t lease);
   // Shared with open watch streams, so a stream outliving its registry stays valid.
   std::shared_ptr<EtcdConnection> conn_;
   std::atomic<std::int64_t> last_revision_{0};  // CurrentRevision() when etcd is unreachable
