@@ -66,27 +66,27 @@ bool Matches(const ClusterAffinity& affinity, const MemberCluster& cluster) {
   return affinity.cluster_names.empty() || Listed(affinity.cluster_names, cluster.name);
 }
 
-std::vector<MemberCluster> OrderCandidates(std::vector<MemberCluster> clusters,
-                                           const std::map<std::string, std::int32_t>& placed,
-                                           std::int32_t workload_replicas) {
+std::vector<RankedCluster> RankCandidates(std::vector<MemberCluster> clusters,
+                                          const std::map<std::string, std::int32_t>& placed,
+                                          std::int32_t workload_replicas) {
   std::int64_t placed_sum = 0;
   for (const auto& [name, n] : placed) placed_sum += n;
-  auto held = [&](const MemberCluster& c) -> std::int64_t {
+  std::vector<RankedCluster> ranked;
+  ranked.reserve(clusters.size());
+  for (auto& c : clusters) {
     auto it = placed.find(c.name);
-    return it == placed.end() ? 0 : it->second;
-  };
-  auto score = [&](const MemberCluster& c) {
-    return placed_sum > 0 && placed.count(c.name) ? 100 : 0;
-  };
-  auto available = [&](const MemberCluster& c) {
-    return std::int64_t{c.available_replicas.value_or(workload_replicas)} + held(c);
-  };
-  std::sort(clusters.begin(), clusters.end(), [&](const MemberCluster& a, const MemberCluster& b) {
-    if (score(a) != score(b)) return score(a) > score(b);
-    if (available(a) != available(b)) return available(a) > available(b);
-    return a.name < b.name;
+    const std::int64_t held = it == placed.end() ? 0 : it->second;
+    const std::int64_t score = placed_sum > 0 && it != placed.end() ? 100 : 0;
+    const std::int64_t available =
+        std::int64_t{c.available_replicas.value_or(workload_replicas)} + held;
+    ranked.push_back({std::move(c), score, available});
+  }
+  std::sort(ranked.begin(), ranked.end(), [](const RankedCluster& a, const RankedCluster& b) {
+    if (a.score != b.score) return a.score > b.score;
+    if (a.available != b.available) return a.available > b.available;
+    return a.cluster.name < b.cluster.name;
   });
-  return clusters;
+  return ranked;
 }
 
 }  // namespace meridian::propagation

@@ -11,6 +11,13 @@
 
 namespace meridian::propagation {
 
+// spec.taints[] of a Karmada Cluster (corev1.Taint without timeAdded).
+struct Taint {
+  std::string key, value;
+  std::string effect;  // NoSchedule, PreferNoSchedule or NoExecute
+  bool operator==(const Taint&) const = default;
+};
+
 // A member cluster as the scheduler sees it (Karmada's Cluster object).
 struct MemberCluster {
   std::string name;
@@ -21,6 +28,7 @@ struct MemberCluster {
   // Karmada's replica estimator); nullopt: unknown, which Karmada counts as
   // the workload's replicas.
   std::optional<std::int32_t> available_replicas;
+  std::vector<Taint> taints;  // in the object's order
 };
 
 // A label- or field-selector requirement (key, operator, values), with
@@ -54,11 +62,21 @@ bool Matches(const LabelSelector& selector, const std::map<std::string, std::str
 // when none is; Exists/DoesNotExist test that it has zones.
 bool Matches(const ClusterAffinity& affinity, const MemberCluster& cluster);
 
-// Karmada's candidate order: already placed first (score 100 for a cluster
-// of `placed` with replicas, else 0), then by available replicas plus the
-// replicas placed there, descending, then by name.
-std::vector<MemberCluster> OrderCandidates(std::vector<MemberCluster> clusters,
-                                           const std::map<std::string, std::int32_t>& placed,
-                                           std::int32_t workload_replicas);
+// A candidate with what Karmada orders and spreads it by.
+struct RankedCluster {
+  MemberCluster cluster;
+  // ClusterLocality: 100 for a cluster of the placement in force (when that
+  // holds any replica), else 0.
+  std::int64_t score = 0;
+  // The estimate (unknown: the workload's replicas) plus the replicas the
+  // placement in force has there: Karmada's ClusterDetailInfo.AvailableReplicas.
+  std::int64_t available = 0;
+};
+
+// Karmada's candidate order: by score, descending (already placed first),
+// then by available, descending, then by name.
+std::vector<RankedCluster> RankCandidates(std::vector<MemberCluster> clusters,
+                                          const std::map<std::string, std::int32_t>& placed,
+                                          std::int32_t workload_replicas);
 
 }  // namespace meridian::propagation

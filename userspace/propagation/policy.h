@@ -12,6 +12,8 @@
 
 #include "propagation/assignment.h"
 #include "propagation/cluster_affinity.h"
+#include "propagation/spread_constraint.h"
+#include "propagation/taint_toleration.h"
 
 namespace meridian::propagation {
 
@@ -41,6 +43,10 @@ struct Policy {
   // placement.clusterAffinities (exclusive with clusterAffinity): tried in
   // order from the group in force, the next one when scheduling fails.
   std::vector<AffinityTerm> affinity_terms;
+  // placement.spreadConstraints (at most one per field) and
+  // placement.clusterTolerations.
+  std::vector<SpreadConstraint> spread_constraints;
+  std::vector<Toleration> tolerations;
   Strategy strategy = Strategy::kDuplicated;
   // StaticWeight only; empty: every candidate weighs 1.
   std::vector<StaticWeightRule> static_weights;

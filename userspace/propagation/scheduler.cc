@@ -1,6 +1,7 @@
 #include "propagation/scheduler.h"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include <algorithm>
 #include <map>
@@ -9,39 +10,68 @@
 namespace meridian::propagation {
 
 namespace {
-constexpr char kAffinityReason[] = "did not match the placement cluster affinity constraint";
+
+constexpr char kAffinityReason[] =
+    "cluster(s) did not match the placement cluster affinity constraint";
+
+// Karmada's filter plugins in its order (TaintToleration, ClusterAffinity,
+// SpreadConstraint); the first that rejects gives the reason.
+std::optional<std::string> Rejection(const ClusterAffinity& affinity, const Policy& policy,
+                                     const MemberCluster& c,
+                                     const std::map<std::string, std::int32_t>& placed) {
+  // TaintToleration passes a cluster the placement in force already uses.
+  if (!placed.count(c.name)) {
+    if (auto taint = UntoleratedTaint(c.taints, policy.tolerations)) {
+      return UntoleratedTaintReason(*taint);
+    }
+  }
+  if (!Matches(affinity, c)) return kAffinityReason;
+  return MissingSpreadProperty(policy.spread_constraints, c);
 }
 
-namespace {
+// Karmada's FitError: "0/4 clusters are available: 1 cluster(s) had ...,
+// 3 cluster(s) did not match ...." (a histogram of reasons, sorted as text).
+std::string NoClusterAvailable(std::size_t all, const std::map<std::string, int>& reasons) {
+  if (all == 0) return "0/0 clusters are available: no cluster exists.";
+  std::vector<std::string> parts;
+  for (const auto& [reason, n] : reasons) parts.push_back(fmt::format("{} {}", n, reason));
+  std::sort(parts.begin(), parts.end());
+  return fmt::format("0/{} clusters are available: {}.", all, fmt::join(parts, ", "));
+}
 
 // One pass of the pipeline with one cluster affinity.
 Result<Decision> ScheduleWith(const ClusterAffinity& affinity, const Policy& policy,
                               const Workload& workload, const std::vector<MemberCluster>& clusters,
                               const std::vector<ClusterReplicas>& previous) {
   Decision decision;
+  std::map<std::string, std::int32_t> placed;
+  for (const auto& p : previous) placed[p.name] += p.replicas;
   std::vector<MemberCluster> feasible;
+  std::map<std::string, int> reasons;
   for (const auto& c : clusters) {
-    if (Matches(affinity, c)) {
-      feasible.push_back(c);
+    if (auto reason = Rejection(affinity, policy, c, placed)) {
+      ++reasons[*reason];
+      // "cluster(s) did not ..." reads "cluster did not ..." for one cluster.
+      decision.excluded.push_back(
+          {c.name, "cluster" + reason->substr(std::string("cluster(s)").size())});
     } else {
-      decision.excluded.push_back({c.name, fmt::format("cluster {}", kAffinityReason)});
+      feasible.push_back(c);
     }
   }
   std::sort(decision.excluded.begin(), decision.excluded.end(),
             [](const Exclusion& a, const Exclusion& b) { return a.name < b.name; });
-  if (feasible.empty()) {
-    if (clusters.empty()) return Error{"0/0 clusters are available: no cluster exists."};
-    return Error{fmt::format("0/{} clusters are available: {} cluster(s) {}.", clusters.size(),
-                             clusters.size(), kAffinityReason)};
-  }
+  if (feasible.empty()) return Error{NoClusterAvailable(clusters.size(), reasons)};
 
-  std::map<std::string, std::int32_t> placed;
-  for (const auto& p : previous) placed[p.name] += p.replicas;
+  auto selected =
+      SelectBestClusters(policy.spread_constraints, policy.strategy, workload.replicas,
+                         RankCandidates(std::move(feasible), placed, workload.replicas));
+  if (!selected.ok()) return Error{"failed to select clusters: " + selected.error().message};
   AssignmentInput in{.strategy = policy.strategy,
                      .replicas = workload.replicas,
                      .uid = workload.uid,
                      .previous = previous};
-  for (const auto& c : OrderCandidates(std::move(feasible), placed, workload.replicas)) {
+  for (const auto& r : *selected) {
+    const MemberCluster& c = r.cluster;
     Candidate cand{
         .name = c.name, .available = c.available_replicas.value_or(workload.replicas), .weight = 1};
     if (policy.strategy == Strategy::kStaticWeight && !policy.static_weights.empty()) {

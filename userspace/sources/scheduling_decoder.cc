@@ -233,6 +233,132 @@ void DecodeReplicaScheduling(const DocNode& n, const std::string& path, propagat
   }
 }
 
+// placement.spreadConstraints, with Karmada's defaults and the checks of
+// its webhook (ValidateSpreadConstraint), in its words.
+void DecodeSpreadConstraints(const DocNode& n, const std::string& path, propagation::Policy& p,
+                             ObjectErrors& e) {
+  using propagation::SpreadField;
+  if (!ExpectList(n, path, e)) return;
+  std::set<SpreadField> fields;
+  const auto elems = n.Elements();
+  for (std::size_t i = 0; i < elems.size(); ++i) {
+    const std::string item = At(path, i);
+    if (!ExpectMap(elems[i], item, e)) continue;
+    OnlyKnown(elems[i], item, {"spreadByField", "spreadByLabel", "maxGroups", "minGroups"}, e);
+    propagation::SpreadConstraint c;
+    const auto field = StringField(elems[i], item, "spreadByField", e);
+    if (auto label = StringField(elems[i], item, "spreadByLabel", e)) {
+      // Karmada's API has it, its scheduler never selects by it.
+      e.Add(Join(item, "spreadByLabel"), kNotSupported);
+      if (field) {
+        e.Add(item, fmt::format("invalid constraints: SpreadByLabel({}) should not co-exist with "
+                                "spreadByField({})",
+                                *label, *field));
+      }
+    }
+    if (field) {
+      bool known = false;
+      for (SpreadField f : {SpreadField::kCluster, SpreadField::kRegion, SpreadField::kZone,
+                            SpreadField::kProvider}) {
+        if (*field == propagation::FieldName(f)) {
+          c.field = f;
+          known = true;
+        }
+      }
+      if (!known) {
+        e.Add(Join(item, "spreadByField"),
+              fmt::format("{}: accepted: cluster, region, zone, provider", Quote(*field)));
+        continue;
+      }
+    }
+    for (auto [key, out] : {std::pair{"minGroups", &c.min_groups}, {"maxGroups", &c.max_groups}}) {
+      auto v = Get(elems[i], key);
+      if (!v) continue;
+      auto n = AsInt(*v, Join(item, key), e);
+      if (!n) continue;
+      if (*n < 0 || *n > std::numeric_limits<int>::max()) {
+        e.Add(Join(item, key), fmt::format("{} lower than 0 is not allowed", key));
+        continue;
+      }
+      *out = static_cast<int>(*n);
+    }
+    if (c.min_groups == 0) c.min_groups = 1;  // Karmada's default
+    if (c.max_groups > 0 && c.max_groups < c.min_groups) {
+      e.Add(item, fmt::format("maxGroups({}) lower than minGroups({}) is not allowed", c.max_groups,
+                              c.min_groups));
+    }
+    if (!fields.insert(c.field).second) {
+      e.Add(path, fmt::format("multiple {} spread constraints are not allowed",
+                              propagation::FieldName(c.field)));
+    }
+    p.spread_constraints.push_back(c);
+  }
+  if (!fields.empty() && !fields.count(SpreadField::kCluster)) {
+    e.Add(path,
+          "the cluster spread constraint must be enabled in one of the constraints in case of "
+          "SpreadByField is enabled");
+  }
+}
+
+// placement.clusterTolerations (corev1.Toleration).
+void DecodeTolerations(const DocNode& n, const std::string& path, propagation::Policy& p,
+                       ObjectErrors& e) {
+  using propagation::Toleration;
+  if (!ExpectList(n, path, e)) return;
+  const auto elems = n.Elements();
+  for (std::size_t i = 0; i < elems.size(); ++i) {
+    const std::string item = At(path, i);
+    if (!ExpectMap(elems[i], item, e)) continue;
+    OnlyKnown(elems[i], item, {"key", "operator", "value", "effect", "tolerationSeconds"}, e);
+    Toleration t;
+    t.key = StringField(elems[i], item, "key", e).value_or("");
+    t.value = StringField(elems[i], item, "value", e).value_or("");
+    t.effect = StringField(elems[i], item, "effect", e).value_or("");
+    const std::string op = StringField(elems[i], item, "operator", e).value_or("Equal");
+    if (op == "Exists") {
+      t.op = Toleration::Op::kExists;
+      if (!t.value.empty()) {
+        e.Add(Join(item, "value"), "must be empty when `operator` is 'Exists'");
+      }
+    } else if (op != "Equal") {
+      e.Add(Join(item, "operator"), fmt::format("{}: accepted: Equal, Exists", Quote(op)));
+    } else if (t.key.empty()) {
+      e.Add(Join(item, "operator"), "must be Exists when `key` is empty");
+    }
+    if (!t.effect.empty() && t.effect != "NoSchedule" && t.effect != "PreferNoSchedule" &&
+        t.effect != "NoExecute") {
+      e.Add(Join(item, "effect"),
+            fmt::format("{}: accepted: NoSchedule, PreferNoSchedule, NoExecute", Quote(t.effect)));
+    }
+    if (auto s = Get(elems[i], "tolerationSeconds")) AsInt(*s, Join(item, "tolerationSeconds"), e);
+    p.tolerations.push_back(std::move(t));
+  }
+}
+
+// A Cluster's spec.taints (corev1.Taint).
+std::vector<propagation::Taint> DecodeTaints(const DocNode& n, const std::string& path,
+                                             ObjectErrors& e) {
+  std::vector<propagation::Taint> out;
+  if (!ExpectList(n, path, e)) return out;
+  const auto elems = n.Elements();
+  for (std::size_t i = 0; i < elems.size(); ++i) {
+    const std::string item = At(path, i);
+    if (!ExpectMap(elems[i], item, e)) continue;
+    OnlyKnown(elems[i], item, {"key", "value", "effect", "timeAdded"}, e);
+    propagation::Taint t;
+    t.key = internal::RequiredString(elems[i], item, "key", e).value_or("");
+    t.value = StringField(elems[i], item, "value", e).value_or("");
+    t.effect = internal::RequiredString(elems[i], item, "effect", e).value_or("");
+    if (!t.effect.empty() && t.effect != "NoSchedule" && t.effect != "PreferNoSchedule" &&
+        t.effect != "NoExecute") {
+      e.Add(Join(item, "effect"),
+            fmt::format("{}: accepted: NoSchedule, PreferNoSchedule, NoExecute", Quote(t.effect)));
+    }
+    out.push_back(std::move(t));
+  }
+  return out;
+}
+
 // A replica count at `path`: an integer in 0..2147483647 (an int32, as
 // Kubernetes' replicas are); nullopt after an error.
 std::optional<std::int32_t> AsReplicas(const DocNode& n, const std::string& path, ObjectErrors& e) {
@@ -305,7 +431,15 @@ Result<propagation::Policy> PolicyFromDoc(const DocNode& doc, const std::string&
     if (auto placement = Get(*spec, "placement");
         placement && ExpectMap(*placement, "spec.placement", e)) {
       OnlyKnown(*placement, "spec.placement",
-                {"clusterAffinity", "clusterAffinities", "replicaScheduling"}, e);
+                {"clusterAffinity", "clusterAffinities", "spreadConstraints", "clusterTolerations",
+                 "replicaScheduling"},
+                e);
+      if (auto sc = Get(*placement, "spreadConstraints")) {
+        DecodeSpreadConstraints(*sc, "spec.placement.spreadConstraints", p, e);
+      }
+      if (auto t = Get(*placement, "clusterTolerations")) {
+        DecodeTolerations(*t, "spec.placement.clusterTolerations", p, e);
+      }
       if (auto a = Get(*placement, "clusterAffinity")) {
         p.affinity = DecodeAffinity(*a, "spec.placement.clusterAffinity", e);
       }
@@ -379,7 +513,7 @@ Result<propagation::MemberCluster> ClusterFromDoc(const DocNode& doc, const std:
     e.set_object("Cluster " + c.name);
     if (!c.name.empty() && !names.insert(c.name).second) e.Add("metadata.name", "used twice");
     if (auto spec = Get(doc, "spec"); spec && ExpectMap(*spec, "spec", e)) {
-      if (Get(*spec, "taints")) e.Add("spec.taints", kNotSupported);
+      if (auto t = Get(*spec, "taints")) c.taints = DecodeTaints(*t, "spec.taints", e);
       c.provider = StringField(*spec, "spec", "provider", e).value_or("");
       c.region = StringField(*spec, "spec", "region", e).value_or("");
       c.zones = StringList(*spec, "spec", "zones", e);

@@ -20,7 +20,8 @@ namespace meridian::sources {
 
 // One document holding one PropagationPolicy. Errors: one line each, as
 // the manifest decoder words them ("<file>: document 1: PropagationPolicy
-// default/web: spec.placement.spreadConstraints: not supported ...").
+// default/web: spec.placement.spreadConstraints[0].spreadByLabel: not
+// supported ...").
 Result<propagation::Policy> DecodePropagationPolicy(std::string_view text, const std::string& file);
 
 // One document holding one workload: apiVersion, kind, metadata (name,
@@ -30,8 +31,8 @@ Result<propagation::Workload> DecodeWorkload(std::string_view text, const std::s
 // Every document a Karmada Cluster: metadata.name and .labels,
 // spec.provider, .region, .zone or .zones, and status.availableReplicas
 // (how many more replicas of the workload it can take: our stand-in for
-// Karmada's replica estimator; absent: unknown). spec.taints is refused
-// (tolerations are not implemented); other spec and status fields
+// Karmada's replica estimator; absent: unknown) and spec.taints (key,
+// value, effect; timeAdded is read and ignored). Other spec and status fields
 // (apiEndpoint, syncMode, conditions, ...) do not take part and are ignored.
 Result<std::vector<propagation::MemberCluster>> DecodeMemberClusters(std::string_view text,
                                                                      const std::string& file);

@@ -58,10 +58,10 @@ std::string Policy(const std::string& placement) {
 class ScheduleCommandTest : public ::testing::Test {
  protected:
   ProcessResult Run(const std::string& policy, const std::string& workload,
-                    std::vector<std::string> extra = {}) {
+                    std::vector<std::string> extra = {}, const std::string& clusters = kClusters) {
     dir_.Write("policy.yaml", policy);
     dir_.Write("workload.yaml", workload);
-    dir_.Write("clusters.yaml", kClusters);
+    dir_.Write("clusters.yaml", clusters);
     std::vector<std::string> args = {MERIDIANCTL_BIN, "schedule",
                                      "--policy",      dir_.Path("policy.yaml"),
                                      "--workload",    dir_.Path("workload.yaml"),
@@ -234,17 +234,18 @@ TEST_F(ScheduleCommandTest, NonUtf8AndDuplicateClustersAreErrors) {
 // Fields the scheduler does not implement are errors that name them, all
 // of them, never ignored.
 TEST_F(ScheduleCommandTest, UnimplementedFieldsAreNamed) {
-  auto r =
-      Run(Policy(R"(    spreadConstraints: [{spreadByField: region, maxGroups: 2, minGroups: 1}]
-    clusterTolerations: []
+  auto r = Run(Policy(R"(    spreadConstraints: [{spreadByLabel: team, maxGroups: 2, minGroups: 1}]
+    clusterTolerations: [{key: a, operator: Exists, value: b}]
+    placeholder: {}
     replicaScheduling: {replicaSchedulingType: Divided, replicaDivisionPreference: Weighted,
                         weightPreference: {dynamicWeight: AvailableCPU}}
 )"),
-          Deployment(3));
+               Deployment(3));
   EXPECT_EQ(r.exit_code, 1);
   for (const char* field :
-       {"spec.placement.spreadConstraints: not supported by Meridian's scheduler",
-        "spec.placement.clusterTolerations: not supported",
+       {"spec.placement.spreadConstraints[0].spreadByLabel: not supported by Meridian's scheduler",
+        "spec.placement.placeholder: not supported",
+        "spec.placement.clusterTolerations[0].value: must be empty when `operator` is 'Exists'",
         "spec.placement.replicaScheduling.weightPreference.dynamicWeight: "
         "\"AvailableCPU\": accepted: AvailableReplicas"}) {
     EXPECT_TRUE(Contains(r.err, field)) << field << " in:\n" << r.err;
@@ -253,6 +254,83 @@ TEST_F(ScheduleCommandTest, UnimplementedFieldsAreNamed) {
                      "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web}\n");
   EXPECT_EQ(bad_uid.exit_code, 1);
   EXPECT_TRUE(Contains(bad_uid.err, "metadata.uid: required")) << bad_uid.err;
+}
+
+// Spread constraints are checked as Karmada's webhook checks them, every
+// broken rule named.
+TEST_F(ScheduleCommandTest, SpreadConstraintsAreValidatedInKarmadasWords) {
+  auto r = Run(Policy(R"(    spreadConstraints:
+    - {spreadByField: region, maxGroups: 1, minGroups: 2}
+    - {spreadByField: region, minGroups: -1}
+    - {spreadByField: planet}
+)"),
+               Deployment(3));
+  EXPECT_EQ(r.exit_code, 1);
+  for (const char* text :
+       {"spec.placement.spreadConstraints[0]: maxGroups(1) lower than minGroups(2) is not allowed",
+        "spec.placement.spreadConstraints[1].minGroups: minGroups lower than 0 is not allowed",
+        "spec.placement.spreadConstraints: multiple region spread constraints are not allowed",
+        "spec.placement.spreadConstraints[2].spreadByField: \"planet\": accepted: cluster, "
+        "region, zone, provider",
+        "spec.placement.spreadConstraints: the cluster spread constraint must be enabled in one of "
+        "the constraints in case of SpreadByField is enabled"}) {
+    EXPECT_TRUE(Contains(r.err, text)) << text << " in:\n" << r.err;
+  }
+}
+
+// Two regions, at most three clusters, dynamic weights; member5 is tainted
+// and not tolerated; member4 runs no zone-less check (no zone constraint).
+TEST_F(ScheduleCommandTest, SpreadByRegionAndTaints) {
+  const std::string clusters = std::string(kClusters) + R"(---
+apiVersion: cluster.karmada.io/v1alpha1
+kind: Cluster
+metadata: {name: member5}
+spec:
+  provider: gcp
+  region: us-west1
+  taints: [{key: maintenance, effect: NoSchedule}]
+status: {availableReplicas: 50}
+)";
+  const std::string placement = R"(    spreadConstraints:
+    - {spreadByField: region, minGroups: 2, maxGroups: 2}
+    - {spreadByField: cluster, minGroups: 2, maxGroups: 3}
+    replicaScheduling:
+      replicaSchedulingType: Divided
+      replicaDivisionPreference: Weighted
+      weightPreference: {dynamicWeight: AvailableReplicas}
+)";
+  auto r = Run(Policy(placement), Deployment(9), {}, clusters);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  // eu-west-1: member1 (20), member2 (10); us-east1: member4 (unknown:
+  // 9), member3 (5). Each region's best, then the best other: member2.
+  EXPECT_EQ(nlohmann::json::parse(r.out), nlohmann::json::parse(R"({
+    "clusters": [{"name": "member1", "replicas": 5}, {"name": "member2", "replicas": 2},
+                 {"name": "member4", "replicas": 2}],
+    "excluded": [{"name": "member5",
+                  "reason": "cluster had untolerated taint {maintenance  NoSchedule <nil>}"}]})"));
+  // Tolerated, member5 is a candidate, but its us-west1 is not chosen:
+  // every region can reach the per-region target (9/2 + 1 = 5), so the
+  // scores tie and Karmada prefers the regions with more clusters.
+  auto tolerated =
+      Run(Policy(placement + "    clusterTolerations: [{key: maintenance, operator: Exists}]\n"),
+          Deployment(9), {}, clusters);
+  ASSERT_EQ(tolerated.exit_code, 0) << tolerated.err;
+  auto j = nlohmann::json::parse(tolerated.out);
+  EXPECT_TRUE(j["excluded"].empty()) << j;
+  std::vector<std::string> names;
+  for (const auto& c : j["clusters"]) names.push_back(c["name"]);
+  EXPECT_EQ(names, (std::vector<std::string>{"member1", "member2", "member4"})) << j;
+  // Three regions wanted, two exist untainted: exit 2, Karmada's reason.
+  auto three = Run(Policy(R"(    spreadConstraints:
+    - {spreadByField: region, minGroups: 3, maxGroups: 3}
+    - {spreadByField: cluster, minGroups: 3, maxGroups: 3}
+)"),
+                   Deployment(9), {}, clusters);
+  EXPECT_EQ(three.exit_code, 2);
+  EXPECT_TRUE(Contains(three.err,
+                       "failed to select clusters: the number of feasible region is "
+                       "less than spreadConstraint.MinGroups"))
+      << three.err;
 }
 
 }  // namespace

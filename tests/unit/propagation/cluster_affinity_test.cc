@@ -72,15 +72,14 @@ TEST(ClusterAffinityTest, CandidatesOrderedByPlacementCapacityAndName) {
   clusters[1].available_replicas = 5;  // a
   clusters[2].available_replicas = 9;  // c
   // d: unknown capacity counts as the workload's 6 replicas.
-  auto names = [](const std::vector<MemberCluster>& v) {
+  auto names = [](const std::vector<RankedCluster>& v) {
     std::vector<std::string> out;
-    for (const auto& c : v) out.push_back(c.name);
+    for (const auto& c : v) out.push_back(c.cluster.name);
     return out;
   };
-  EXPECT_EQ(names(OrderCandidates(clusters, {}, 6)),
-            (std::vector<std::string>{"c", "d", "a", "b"}));
+  EXPECT_EQ(names(RankCandidates(clusters, {}, 6)), (std::vector<std::string>{"c", "d", "a", "b"}));
   // b already runs 2 replicas: placed first, whatever its capacity.
-  EXPECT_EQ(names(OrderCandidates(clusters, {{"b", 2}}, 6)),
+  EXPECT_EQ(names(RankCandidates(clusters, {{"b", 2}}, 6)),
             (std::vector<std::string>{"b", "c", "d", "a"}));
 }
 
