@@ -74,7 +74,7 @@ TEST_F(PinCheckTest, MapOfAnOlderAbiIsNamed) {
   datapath::UniqueFd old(
       bpf_map_create(BPF_MAP_TYPE_HASH_OF_MAPS, "mer_maglev", 4, 4, 1024, &outer_opts));
   ASSERT_TRUE(old.valid());
-  ASSERT_EQ(bpf_obj_pin(old.get(), (dir_ + "/" MER_MAP_MAGLEV).c_str()), 0);
+  ASSERT_EQ(bpf_obj_pin(old.get(), (dir_ + "/" MER_MAP_NAME(maglev)).c_str()), 0);
   auto dp = datapath::NodeDatapath::Load(opts_);
   ASSERT_FALSE(dp.ok());
   EXPECT_NE(dp.error().message.find(

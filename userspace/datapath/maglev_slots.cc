@@ -19,13 +19,13 @@ Result<MaglevSlots> MaglevSlots::Map(int fd) {
   bpf_map_info info{};
   std::uint32_t len = sizeof info;
   if (bpf_obj_get_info_by_fd(fd, &info, &len) != 0) {
-    return Error{fmt::format("read " MER_MAP_MAGLEV " info: {}", std::strerror(errno))};
+    return Error{fmt::format("read " MER_MAP_NAME(maglev) " info: {}", std::strerror(errno))};
   }
   if (info.type != BPF_MAP_TYPE_ARRAY || info.value_size != sizeof(mer_maglev_pair) ||
       !(info.map_flags & BPF_F_MMAPABLE)) {
-    return Error{MER_MAP_MAGLEV
-                 " is not the flat, mappable slot array of this Meridian (pinned by an older "
-                 "build?): remove the node's pin directory and restart the agent"};
+    return Error{MER_MAP_NAME(
+        maglev) " is not the flat, mappable slot array of this Meridian (pinned by an older "
+                "build?): remove the node's pin directory and restart the agent"};
   }
   // Array elements are laid out value_size apart; with two slots per
   // 8-byte element the mapping is one plain array of 4-byte slots.
@@ -35,7 +35,7 @@ Result<MaglevSlots> MaglevSlots::Map(int fd) {
   void* mem = mmap(nullptr, mapped, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
   if (mem == MAP_FAILED) {
     return Error{
-        fmt::format("map " MER_MAP_MAGLEV " ({} bytes): {}", mapped, std::strerror(errno))};
+        fmt::format("map " MER_MAP_NAME(maglev) " ({} bytes): {}", mapped, std::strerror(errno))};
   }
   return MaglevSlots(static_cast<std::uint32_t*>(mem), mapped, info.max_entries * 2);
 }

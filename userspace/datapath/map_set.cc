@@ -11,15 +11,11 @@ MapSet MapSetOf(const bpf_object* obj) {
     const bpf_map* map = bpf_object__find_map_by_name(obj, name);
     return map ? bpf_map__fd(map) : -1;
   };
-  return MapSet{.services = fd(MER_MAP_SERVICES),
-                .backends = fd(MER_MAP_BACKENDS),
-                .maglev = fd(MER_MAP_MAGLEV),
-                .ct = fd(MER_MAP_CT),
-                .stats = fd(MER_MAP_STATS),
-                .remote_cidrs = fd(MER_MAP_REMOTE_CIDRS),
-                .tunnel_peers = fd(MER_MAP_TUNNEL_PEERS),
-                .exported_eps = fd(MER_MAP_EXPORTED_EPS),
-                .affinity = fd(MER_MAP_AFFINITY)};
+  MapSet set;
+#define MER_MAP_FD_OF(name, ...) set.name = fd(MER_MAP_NAME(name));
+  MER_MAPS(MER_MAP_FD_OF)
+#undef MER_MAP_FD_OF
+  return set;
 }
 
 }  // namespace meridian::datapath

@@ -4,20 +4,18 @@
 // skeleton, on pinned maps, and on a benchmark's private maps.
 #pragma once
 
+#include "meridian/abi.h"
+
 struct bpf_object;
 
 namespace meridian::datapath {
 
+// One descriptor per map of MER_MAPS (meridian/abi.h): `services` is
+// mer_services, and so on; -1 when absent.
 struct MapSet {
-  int services = -1;      // mer_services
-  int backends = -1;      // mer_backends
-  int maglev = -1;        // mer_maglev (hash of maps)
-  int ct = -1;            // mer_ct
-  int stats = -1;         // mer_stats
-  int remote_cidrs = -1;  // mer_remote_cidrs (LPM)
-  int tunnel_peers = -1;  // mer_tunnel_peers
-  int exported_eps = -1;  // mer_exported_eps
-  int affinity = -1;      // mer_affinity (LRU)
+#define MER_MAP_FD(name, ...) int name = -1;
+  MER_MAPS(MER_MAP_FD)
+#undef MER_MAP_FD
 };
 
 // The mer_* maps of a loaded BPF object (any object that includes

@@ -220,10 +220,10 @@ Status MapWriter::PrepareTable(const Frontend& fe, FreshTables& fresh, WriteStat
   // switches to it.
   auto offset = slots_.Place(ids);
   if (!offset) {
-    return Error{fmt::format("no room in " MER_MAP_MAGLEV
-                             " for the {}-slot Maglev table of {}: {}; "
-                             "raise --maglev-slots",
-                             size, fe.key.ToString(), slots_.Describe())};
+    return Error{
+        fmt::format("no room in " MER_MAP_NAME(maglev) " for the {}-slot Maglev table of {}: {}; "
+                                                       "raise --maglev-slots",
+                    size, fe.key.ToString(), slots_.Describe())};
   }
   fresh[fe.key] = SlotRange{*offset, size};
   ++stats.tables_created;

@@ -37,14 +37,14 @@ void SetSizes(bpf_object* obj, const MapSizes& sizes) {
   bpf_map* map;
   bpf_object__for_each_map(map, obj) {
     std::string name = bpf_map__name(map);
-    if (name == MER_MAP_SERVICES) {
+    if (name == MER_MAP_NAME(services)) {
       bpf_map__set_max_entries(map, sizes.services);
-    } else if (name == MER_MAP_MAGLEV) {
+    } else if (name == MER_MAP_NAME(maglev)) {
       // Two slots per element.
       bpf_map__set_max_entries(map, std::max<std::uint32_t>(1, (sizes.maglev_slots + 1) / 2));
-    } else if (name == MER_MAP_BACKENDS) {
+    } else if (name == MER_MAP_NAME(backends)) {
       bpf_map__set_max_entries(map, sizes.backends);
-    } else if (name == MER_MAP_CT) {
+    } else if (name == MER_MAP_NAME(ct)) {
       bpf_map__set_max_entries(map, sizes.ct);
     }
   }
@@ -90,7 +90,7 @@ Result<std::unique_ptr<NodeDatapath>> NodeDatapath::Load(const LoadOptions& opti
     std::error_code ec;
     std::filesystem::create_directories(options.pin_dir, ec);
     if (ec) return Error{fmt::format("create pin directory {}: {}", options.pin_dir, ec.message())};
-    dp->reused_pins_ = std::filesystem::exists(options.pin_dir + "/" MER_MAP_SERVICES);
+    dp->reused_pins_ = std::filesystem::exists(options.pin_dir + "/" MER_MAP_NAME(services));
     if (auto s = CheckPinnedMaps(dp->lxc_->obj, options.pin_dir); !s) return s.error();
     SetPinPaths(dp->lxc_->obj, options.pin_dir);
   }

@@ -1,8 +1,9 @@
-// Opens a node's pinned maps, for tools that inspect a running datapath
-// without loading anything.
+// Opens a node's pinned maps (every map of MER_MAPS), for tools that
+// inspect a running datapath without loading anything.
 #pragma once
 
 #include <string>
+#include <vector>
 
 #include "common/result.h"
 #include "datapath/map_set.h"
@@ -16,8 +17,7 @@ class PinnedMaps {
   const MapSet& maps() const { return maps_; }
 
  private:
-  UniqueFd services_, backends_, maglev_, ct_, stats_, remote_cidrs_, tunnel_peers_, exported_eps_,
-      affinity_;
+  std::vector<UniqueFd> fds_;  // one per map of MER_MAPS
   MapSet maps_;
 };
 

@@ -29,18 +29,6 @@
  * reuse pinned maps written under another version. */
 #define MER_ABI_VERSION 8
 
-/* ---- Map names (pinned under /sys/fs/bpf/meridian/<node>/) ---------- */
-#define MER_MAP_SERVICES     "mer_services"
-#define MER_MAP_BACKENDS     "mer_backends"
-#define MER_MAP_MAGLEV	     "mer_maglev"
-#define MER_MAP_CT	     "mer_ct"
-#define MER_MAP_STATS	     "mer_stats"
-#define MER_MAP_REMOTE_CIDRS "mer_remote_cidrs"
-#define MER_MAP_TUNNEL_PEERS "mer_tunnel_peers"
-#define MER_MAP_EXPORTED_EPS "mer_exported_eps"
-#define MER_MAP_AFFINITY     "mer_affinity"
-#define MER_MAP_SOCK_REV     "mer_sock_rev"
-
 /* ---- Sizes ----------------------------------------------------------- */
 #define MER_MAX_SERVICES   262144 /* frontends: (VIP, port, proto) */
 #define MER_MAX_BACKENDS   524288 /* distinct (addr, port, proto) */
@@ -385,5 +373,61 @@ struct mer_stat_value {
 	MER_U64 packets;
 	MER_U64 bytes;
 };
+
+/* ---- The maps -------------------------------------------------------- */
+/* Every map the programs share, described once. meridian/maps.h expands the
+ * list into the BPF definitions; the agent expands it into its map set, the
+ * pinning of tools, and the layout test over both BPF objects. Each map is
+ * named mer_<name> (MER_MAP_NAME) and pinned under
+ * /sys/fs/bpf/meridian/<node>/; the agent resizes services, backends,
+ * maglev and ct before load (--max-*, --maglev-slots).
+ *
+ *   services      (VIP, port, proto, scope) -> service; plus one (VIP, 0, 0)
+ *                 marker per VIP.
+ *   backends      backend id -> backend address.
+ *   maglev        every service's Maglev table, back to back: a service's
+ *                 table is slots [maglev_offset, maglev_offset + maglev_size)
+ *                 (struct mer_maglev_pair has the layout). One array instead
+ *                 of a map per service: at 10k services, creating and filling
+ *                 10k maps was half of a cold sync, and their page-rounded
+ *                 memory twice the slots'. Mappable, so the agent writes
+ *                 tables with memcpy.
+ *   ct            two entries per flow (forward and reply); LRU, so a full
+ *                 table evicts the coldest flows instead of refusing new ones.
+ *   stats         per-CPU counters, indexed by enum mer_stat.
+ *   remote_cidrs  pod CIDRs of other clusters -> tunnel endpoint.
+ *   tunnel_peers  underlay address of a registered peer -> its cluster.
+ *   exported_eps  local endpoints of exported services: what the tunnel may
+ *                 deliver to.
+ *   affinity      session affinity (ClientIP): the backend each client of
+ *                 each such frontend last got; LRU, so a full table forgets
+ *                 the coldest clients instead of refusing new ones.
+ *   sock_rev      socket load balancer: frontends translated at connect() or
+ *                 sendmsg(), per socket and backend, for recvmsg() and
+ *                 getpeername() (meridian/sock.h).
+ *
+ * X(name, type, max_entries, flags, key, value) */
+#define MER_MAPS(X)                                                                            \
+	X(services, BPF_MAP_TYPE_HASH, MER_MAX_SERVICES, 0, struct mer_service_key,            \
+	  struct mer_service)                                                                  \
+	X(backends, BPF_MAP_TYPE_HASH, MER_MAX_BACKENDS, 0, MER_U32, struct mer_backend)       \
+	X(maglev, BPF_MAP_TYPE_ARRAY, MER_MAX_MAGLEV_SLOTS / 2, BPF_F_MMAPABLE, MER_U32,       \
+	  struct mer_maglev_pair)                                                              \
+	X(ct, BPF_MAP_TYPE_LRU_HASH, MER_MAX_CT_ENTRIES, BPF_F_NO_COMMON_LRU,                  \
+	  struct mer_ct_key, struct mer_ct_entry)                                              \
+	X(stats, BPF_MAP_TYPE_PERCPU_ARRAY, MER_STAT_CAPACITY, 0, MER_U32,                     \
+	  struct mer_stat_value)                                                               \
+	X(remote_cidrs, BPF_MAP_TYPE_LPM_TRIE, MER_MAX_REMOTE_CIDRS, BPF_F_NO_PREALLOC,        \
+	  struct mer_cidr_key, struct mer_remote_cidr)                                         \
+	X(tunnel_peers, BPF_MAP_TYPE_HASH, MER_MAX_TUNNEL_PEERS, 0, MER_U32,                   \
+	  struct mer_tunnel_peer)                                                              \
+	X(exported_eps, BPF_MAP_TYPE_HASH, MER_MAX_EXPORTED_EPS, 0, struct mer_endpoint_key,   \
+	  MER_U32)                                                                             \
+	X(affinity, BPF_MAP_TYPE_LRU_HASH, MER_MAX_AFFINITY, 0, struct mer_affinity_key,       \
+	  struct mer_affinity)                                                                 \
+	X(sock_rev, BPF_MAP_TYPE_LRU_HASH, MER_MAX_SOCK_REV, 0, struct mer_sock_rev_key,       \
+	  struct mer_sock_rev)
+
+#define MER_MAP_NAME(name) "mer_" #name
 
 #endif /* MERIDIAN_ABI_H */

@@ -4,8 +4,10 @@
 #include <bpf/btf.h>
 #include <bpf/libbpf.h>
 #include <gtest/gtest.h>
+#include <linux/bpf.h>
 
 #include <cstddef>
+#include <set>
 #include <string>
 
 #include "meridian/abi.h"
@@ -89,6 +91,44 @@ TEST(AbiLayout, BpfObjectMatchesCxxLayout) {
   ExpectBtfLayout(b, "mer_sock_rev", sizeof(mer_sock_rev),
                   {M(mer_sock_rev, vip_be), M(mer_sock_rev, vport_be)});
   btf__free(b);
+}
+
+// Every map of MER_MAPS is in both BPF objects with the type, flags,
+// default size and key and value sizes of the list, as C++ lays the key and
+// value out; and neither object has a mer_* map the list lacks (the agent
+// would neither pin-check nor open it).
+TEST(AbiLayout, BothBpfObjectsHaveExactlyTheListedMaps) {
+  for (const char* path : {MERIDIAN_LXC_BPF_OBJECT, MERIDIAN_UPLINK_BPF_OBJECT}) {
+    bpf_object* obj = bpf_object__open_file(path, nullptr);
+    ASSERT_NE(obj, nullptr) << path;
+    std::set<std::string> listed;
+#define MER_EXPECT_MAP(name, type, max_entries, flags, key, value)                            \
+  {                                                                                           \
+    listed.insert(MER_MAP_NAME(name));                                                        \
+    const bpf_map* map = bpf_object__find_map_by_name(obj, MER_MAP_NAME(name));               \
+    if (map == nullptr) {                                                                     \
+      ADD_FAILURE() << path << ": no map " MER_MAP_NAME(name);                                \
+    } else {                                                                                  \
+      EXPECT_EQ(bpf_map__type(map), type) << path << " " MER_MAP_NAME(name);                  \
+      EXPECT_EQ(bpf_map__max_entries(map), static_cast<unsigned>(max_entries))                \
+          << MER_MAP_NAME(name);                                                              \
+      EXPECT_EQ(bpf_map__map_flags(map), static_cast<unsigned>(flags)) << MER_MAP_NAME(name); \
+      EXPECT_EQ(bpf_map__key_size(map), sizeof(key)) << MER_MAP_NAME(name);                   \
+      EXPECT_EQ(bpf_map__value_size(map), sizeof(value)) << MER_MAP_NAME(name);               \
+    }                                                                                         \
+  }
+    MER_MAPS(MER_EXPECT_MAP)
+#undef MER_EXPECT_MAP
+    const bpf_map* map;
+    bpf_object__for_each_map(map, obj) {
+      const std::string name = bpf_map__name(map);
+      if (name.rfind("mer_", 0) == 0) {
+        EXPECT_TRUE(listed.count(name)) << path << ": " << name;
+      }
+    }
+    EXPECT_EQ(listed.size(), 10u);
+    bpf_object__close(obj);
+  }
 }
 
 }  // namespace
