@@ -30,13 +30,13 @@ std::size_t CountKeys(int fd) {
 class MapWriterTest : public DatapathTest {
  protected:
   // Slot `s` of a service's table, read from mer_maglev as the datapath
-  // reads it (element s / 2, lane s % 2).
+  // reads it (mer_maglev_element, mer_maglev_lane).
   std::uint32_t Slot(const mer_service& svc, std::uint32_t s) {
     const std::uint32_t slot = svc.maglev_offset + s;
-    const std::uint32_t element = slot / 2;
+    const std::uint32_t element = mer_maglev_element(slot);
     mer_maglev_pair pair{};
     EXPECT_EQ(bpf_map_lookup_elem(dp_->maps().maglev, &element, &pair), 0) << "slot " << slot;
-    return pair.backend_id[slot % 2];
+    return pair.backend_id[mer_maglev_lane(slot)];
   }
 
   mer_service LookupService(const char* vip, std::uint16_t port, std::uint8_t proto) {

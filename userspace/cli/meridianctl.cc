@@ -105,10 +105,10 @@ int Services(const PinnedMaps& p, bool json, const std::string& status_path) {
     std::map<std::uint32_t, std::uint32_t> slots;
     for (std::uint32_t s = 0; s < v.maglev_size; ++s) {
       const std::uint32_t slot = v.maglev_offset + s;
-      const std::uint32_t element = slot / 2;
+      const std::uint32_t element = mer_maglev_element(slot);
       mer_maglev_pair pair{};
       if (bpf_map_lookup_elem(p.maps().maglev, &element, &pair) == 0) {
-        slots[pair.backend_id[slot % 2]]++;
+        slots[pair.backend_id[mer_maglev_lane(slot)]]++;
       }
     }
     std::vector<std::string> names;

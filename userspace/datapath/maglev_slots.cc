@@ -48,7 +48,7 @@ MaglevSlots::MaglevSlots(MaglevSlots&& other) noexcept
 
 MaglevSlots& MaglevSlots::operator=(MaglevSlots&& other) noexcept {
   if (this != &other) {
-    if (slots_ != nullptr) munmap(slots_, mapped_bytes_);
+    if (mapped_bytes_ > 0) munmap(slots_, mapped_bytes_);
     slots_ = std::exchange(other.slots_, nullptr);
     mapped_bytes_ = std::exchange(other.mapped_bytes_, 0);
     ranges_ = std::move(other.ranges_);
@@ -58,7 +58,7 @@ MaglevSlots& MaglevSlots::operator=(MaglevSlots&& other) noexcept {
 }
 
 MaglevSlots::~MaglevSlots() {
-  if (slots_ != nullptr) munmap(slots_, mapped_bytes_);
+  if (mapped_bytes_ > 0) munmap(slots_, mapped_bytes_);
 }
 
 std::optional<std::uint32_t> MaglevSlots::Place(std::span<const std::uint32_t> ids) {

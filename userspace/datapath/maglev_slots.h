@@ -30,6 +30,10 @@ class MaglevSlots {
   // Maps mer_maglev (`fd`), all of it free. Fails when the map is not the
   // flat array of this build (a pin left by an older Meridian).
   static Result<MaglevSlots> Map(int fd);
+  // Slots in memory the caller owns (MemoryMapStore), all of them free.
+  static MaglevSlots Borrow(std::uint32_t* slots, std::uint32_t capacity) {
+    return MaglevSlots(slots, 0, capacity);
+  }
 
   MaglevSlots(MaglevSlots&& other) noexcept;
   MaglevSlots& operator=(MaglevSlots&& other) noexcept;
@@ -71,7 +75,7 @@ class MaglevSlots {
   };
 
   std::uint32_t* slots_ = nullptr;  // the array: slot i is slots_[i]
-  std::size_t mapped_bytes_ = 0;
+  std::size_t mapped_bytes_ = 0;    // 0: borrowed, not mapped
   SlotRanges ranges_;
   std::vector<Retired> retired_;  // in retirement order
 };

@@ -1,14 +1,13 @@
 #include "datapath/map_writer.h"
 
 #include <arpa/inet.h>
-#include <bpf/bpf.h>
 #include <fmt/format.h>
 
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
 
-#include "datapath/map_iter.h"
+#include "datapath/kernel_map_store.h"
 
 namespace meridian::datapath {
 namespace {
@@ -20,7 +19,7 @@ using desired::FrontendKey;
 using model::Ipv4Address;
 using model::Protocol;
 
-std::string Errno() { return std::strerror(errno); }
+std::string Errno(int err) { return std::strerror(err); }
 
 mer_service_key ServiceKey(const FrontendKey& key) {
   return mer_service_key{
@@ -28,10 +27,6 @@ mer_service_key ServiceKey(const FrontendKey& key) {
       .port_be = htons(key.port),
       .proto = static_cast<std::uint8_t>(key.protocol),
       .scope = key.internal ? std::uint8_t{MER_SVC_SCOPE_INTERNAL} : std::uint8_t{0}};
-}
-
-mer_service_key MarkerKey(Ipv4Address vip) {
-  return mer_service_key{.vip_be = vip.network_order(), .port_be = 0, .proto = 0, .scope = 0};
 }
 
 std::uint32_t ServiceFlags(const Frontend& fe) {
@@ -66,19 +61,26 @@ mer_backend BackendValue(const desired::Backend& b) {
 }  // namespace
 
 Result<MapWriter> MapWriter::Recover(const MapSet& maps) {
-  auto slots = MaglevSlots::Map(maps.maglev);
+  return Recover(std::make_unique<KernelMapStore>(maps));
+}
+
+Result<MapWriter> MapWriter::Recover(std::unique_ptr<MapStore> store) {
+  auto slots = store->MapSlots();
   if (!slots.ok()) return slots.error();
-  MapWriter w(maps, std::move(slots).value());
+  MapWriter w(std::move(store), std::move(slots).value());
   if (auto s = w.ReadBackends(); !s) return s.error();
   if (auto s = w.ReadServices(); !s) return s.error();
-  w.ReadTunnelState();
+  w.vips_.Recover(*w.store_);
+  w.remote_cidrs_.Recover(*w.store_);
+  w.tunnel_peers_.Recover(*w.store_);
+  w.exported_eps_.Recover(*w.store_);
   return w;
 }
 
 Status MapWriter::ReadBackends() {
   std::vector<std::uint32_t> duplicates;
   ForEachEntry<std::uint32_t, mer_backend>(
-      maps_.backends, [&](std::uint32_t id, const mer_backend& v) {
+      *store_, MapId::backends, [&](std::uint32_t id, const mer_backend& v) {
         BackendKey bk{Ipv4Address::FromNetworkOrder(v.addr_be), ntohs(v.port_be),
                       static_cast<Protocol>(v.proto)};
         next_backend_id_ = std::max(next_backend_id_, id + 1);
@@ -90,30 +92,29 @@ Status MapWriter::ReadBackends() {
         }
       });
   for (std::uint32_t id : duplicates) {
-    if (bpf_map_delete_elem(maps_.backends, &id) != 0 && errno != ENOENT) {
-      return Error{fmt::format("delete duplicate backend id {}: {}", id, Errno())};
+    if (int err = store_->Delete(MapId::backends, &id); err != 0 && err != ENOENT) {
+      return Error{fmt::format("delete duplicate backend id {}: {}", id, Errno(err))};
     }
   }
   return Status::Ok();
 }
 
 Status MapWriter::ReadServices() {
-  ForEachEntry<mer_service_key, mer_service>(maps_.services, [&](const mer_service_key& key,
-                                                                 const mer_service& v) {
-    Ipv4Address vip = Ipv4Address::FromNetworkOrder(key.vip_be);
-    if (v.flags & MER_SVC_F_VIP_MARKER) {
-      vips_.insert(vip);
-      return;
-    }
-    next_service_id_ = std::max(next_service_id_, v.id + 1);
-    FrontendKey fk{vip, ntohs(key.port_be), static_cast<Protocol>(key.proto),
-                   key.scope == MER_SVC_SCOPE_INTERNAL};
-    // A range that leaves the array or that another entry took first
-    // is not adopted: the next Apply() gives the service a new table.
-    InstalledService svc{
-        .value = v, .has_table = v.maglev_size > 0 && slots_.Adopt(v.maglev_offset, v.maglev_size)};
-    services_.emplace(fk, svc);
-  });
+  ForEachEntry<mer_service_key, mer_service>(
+      *store_, MapId::services, [&](const mer_service_key& key, const mer_service& v) {
+        Ipv4Address vip = Ipv4Address::FromNetworkOrder(key.vip_be);
+        if (v.flags & MER_SVC_F_VIP_MARKER) return;  // vips_
+
+        next_service_id_ = std::max(next_service_id_, v.id + 1);
+        FrontendKey fk{vip, ntohs(key.port_be), static_cast<Protocol>(key.proto),
+                       key.scope == MER_SVC_SCOPE_INTERNAL};
+        // A range that leaves the array or that another entry took first
+        // is not adopted: the next Apply() gives the service a new table.
+        InstalledService svc{
+            .value = v,
+            .has_table = v.maglev_size > 0 && slots_.Adopt(v.maglev_offset, v.maglev_size)};
+        services_.emplace(fk, svc);
+      });
   return Status::Ok();
 }
 
@@ -156,7 +157,13 @@ Result<WriteStats> MapWriter::Apply(const DesiredState& desired) {
   }
   if (!prepared) return prepared.error();
   if (auto s = RemoveStaleFrontends(desired, now, stats); !s) return s.error();
-  if (auto s = RemoveStaleVipMarkers(desired, stats); !s) return s.error();
+  auto wanted_vips = desired.Vips();
+  if (auto s = vips_.RemoveUnwanted(
+          *store_, [&](Ipv4Address vip) { return wanted_vips.count(vip) > 0; },
+          stats.services_deleted);
+      !s) {
+    return s.error();
+  }
   if (auto s = RemoveStaleBackends(desired, stats); !s) return s.error();
   if (auto s = RemoveStaleTunnelState(desired, stats); !s) return s.error();
   return stats;
@@ -169,9 +176,9 @@ Status MapWriter::WriteBackends(const DesiredState& desired, WriteStats& stats) 
       auto it = backends_.find(b.key);
       if (it != backends_.end() && SameBackend(it->second.value, value)) continue;
       std::uint32_t id = it != backends_.end() ? it->second.id : next_backend_id_;
-      if (bpf_map_update_elem(maps_.backends, &id, &value, BPF_ANY) != 0) {
+      if (int err = store_->Update(MapId::backends, &id, &value); err != 0) {
         return Error{fmt::format("write backend {} (id {}) of {}: {}", b.key.ToString(), id,
-                                 fkey.ToString(), Errno())};
+                                 fkey.ToString(), Errno(err))};
       }
       if (it == backends_.end()) {
         ++next_backend_id_;
@@ -187,15 +194,7 @@ Status MapWriter::WriteBackends(const DesiredState& desired, WriteStats& stats) 
 
 Status MapWriter::WriteVipMarkers(const DesiredState& desired, WriteStats& stats) {
   for (const auto& vip : desired.Vips()) {
-    if (vips_.count(vip)) continue;
-    auto key = MarkerKey(vip);
-    mer_service marker{
-        .id = 0, .backend_count = 0, .maglev_size = 0, .flags = MER_SVC_F_VIP_MARKER};
-    if (bpf_map_update_elem(maps_.services, &key, &marker, BPF_ANY) != 0) {
-      return Error{fmt::format("write VIP marker {}: {}", vip.ToString(), Errno())};
-    }
-    vips_.insert(vip);
-    ++stats.services_written;
+    if (auto s = vips_.Put(*store_, vip, Present{}, stats.services_written); !s) return s;
   }
   return Status::Ok();
 }
@@ -257,9 +256,9 @@ Status MapWriter::WriteServiceEntry(const Frontend& fe, FreshTables& fresh,
   }
   if (in_kernel && SameService(svc.value, want)) return Status::Ok();
   auto key = ServiceKey(fe.key);
-  if (bpf_map_update_elem(maps_.services, &key, &want, BPF_ANY) != 0) {
+  if (int err = store_->Update(MapId::services, &key, &want); err != 0) {
     return Error{fmt::format("write service {} ({}): {}", fe.key.ToString(), fe.service.ToString(),
-                             Errno())};
+                             Errno(err))};
   }
   if (!in_kernel) ++next_service_id_;
   ++stats.services_written;
@@ -283,8 +282,8 @@ Status MapWriter::RemoveStaleFrontends(const DesiredState& desired,
       continue;
     }
     auto key = ServiceKey(it->first);
-    if (bpf_map_delete_elem(maps_.services, &key) != 0 && errno != ENOENT) {
-      return Error{fmt::format("delete service {}: {}", it->first.ToString(), Errno())};
+    if (int err = store_->Delete(MapId::services, &key); err != 0 && err != ENOENT) {
+      return Error{fmt::format("delete service {}: {}", it->first.ToString(), Errno(err))};
     }
     ++stats.services_deleted;
     if (it->second.has_table) {
@@ -292,23 +291,6 @@ Status MapWriter::RemoveStaleFrontends(const DesiredState& desired,
       ++stats.tables_deleted;
     }
     it = services_.erase(it);
-  }
-  return Status::Ok();
-}
-
-Status MapWriter::RemoveStaleVipMarkers(const DesiredState& desired, WriteStats& stats) {
-  auto wanted = desired.Vips();
-  for (auto it = vips_.begin(); it != vips_.end();) {
-    if (wanted.count(*it)) {
-      ++it;
-      continue;
-    }
-    auto key = MarkerKey(*it);
-    if (bpf_map_delete_elem(maps_.services, &key) != 0 && errno != ENOENT) {
-      return Error{fmt::format("delete VIP marker {}: {}", it->ToString(), Errno())};
-    }
-    ++stats.services_deleted;
-    it = vips_.erase(it);
   }
   return Status::Ok();
 }
@@ -321,8 +303,8 @@ Status MapWriter::RemoveStaleBackends(const DesiredState& desired, WriteStats& s
       continue;
     }
     // Flows still pinned to this id re-select a backend in the datapath.
-    if (bpf_map_delete_elem(maps_.backends, &it->second.id) != 0 && errno != ENOENT) {
-      return Error{fmt::format("delete backend {}: {}", it->first.ToString(), Errno())};
+    if (int err = store_->Delete(MapId::backends, &it->second.id); err != 0 && err != ENOENT) {
+      return Error{fmt::format("delete backend {}: {}", it->first.ToString(), Errno(err))};
     }
     ++stats.backends_deleted;
     it = backends_.erase(it);
@@ -330,110 +312,35 @@ Status MapWriter::RemoveStaleBackends(const DesiredState& desired, WriteStats& s
   return Status::Ok();
 }
 
-void MapWriter::ReadTunnelState() {
-  ForEachEntry<mer_cidr_key, mer_remote_cidr>(
-      maps_.remote_cidrs, [&](const mer_cidr_key& k, const mer_remote_cidr& v) {
-        remote_cidrs_[model::Cidr(Ipv4Address::FromNetworkOrder(k.addr_be),
-                                  static_cast<std::uint8_t>(k.prefixlen))] = {
-            Ipv4Address::FromNetworkOrder(v.tunnel_ip_be), v.cluster_id};
-      });
-  ForEachEntry<std::uint32_t, mer_tunnel_peer>(
-      maps_.tunnel_peers, [&](std::uint32_t ip_be, const mer_tunnel_peer& v) {
-        tunnel_peers_[Ipv4Address::FromNetworkOrder(ip_be)] = v.cluster_id;
-      });
-  ForEachEntry<mer_endpoint_key, std::uint32_t>(
-      maps_.exported_eps, [&](const mer_endpoint_key& k, std::uint32_t) {
-        exported_eps_.insert({Ipv4Address::FromNetworkOrder(k.addr_be), ntohs(k.port_be),
-                              static_cast<Protocol>(k.proto)});
-      });
-}
-
-namespace {
-
-mer_cidr_key CidrKey(const model::Cidr& c) { return {c.prefix_len(), c.network().network_order()}; }
-
-mer_endpoint_key EndpointKey(const BackendKey& k) {
-  return {k.address.network_order(), htons(k.port), static_cast<std::uint8_t>(k.protocol), 0};
-}
-
-}  // namespace
-
 Status MapWriter::WriteTunnelState(const DesiredState& desired, WriteStats& stats) {
   for (const auto& [cidr, route] : desired.remote_cidrs) {
-    auto it = remote_cidrs_.find(cidr);
-    if (it != remote_cidrs_.end() && it->second == route) continue;
-    auto key = CidrKey(cidr);
-    mer_remote_cidr value{route.tunnel_ip.network_order(), route.cluster_id};
-    if (bpf_map_update_elem(maps_.remote_cidrs, &key, &value, BPF_ANY) != 0) {
-      return Error{fmt::format("write remote pod CIDR {} via {}: {}", cidr.ToString(),
-                               route.tunnel_ip.ToString(), Errno())};
-    }
-    remote_cidrs_[cidr] = route;
-    ++stats.tunnel_written;
+    if (auto s = remote_cidrs_.Put(*store_, cidr, route, stats.tunnel_written); !s) return s;
   }
   for (const auto& [ip, cluster_id] : desired.tunnel_peers) {
-    auto it = tunnel_peers_.find(ip);
-    if (it != tunnel_peers_.end() && it->second == cluster_id) continue;
-    std::uint32_t key = ip.network_order();
-    mer_tunnel_peer value{cluster_id, 0};
-    if (bpf_map_update_elem(maps_.tunnel_peers, &key, &value, BPF_ANY) != 0) {
-      return Error{
-          fmt::format("write tunnel peer {} (cluster {}): {}", ip.ToString(), cluster_id, Errno())};
-    }
-    tunnel_peers_[ip] = cluster_id;
-    ++stats.tunnel_written;
+    if (auto s = tunnel_peers_.Put(*store_, ip, cluster_id, stats.tunnel_written); !s) return s;
   }
   for (const auto& ep : desired.exported_endpoints) {
-    if (exported_eps_.count(ep)) continue;
-    auto key = EndpointKey(ep);
-    std::uint32_t value = 0;
-    if (bpf_map_update_elem(maps_.exported_eps, &key, &value, BPF_ANY) != 0) {
-      return Error{fmt::format("write exported endpoint {}: {}", ep.ToString(), Errno())};
-    }
-    exported_eps_.insert(ep);
-    ++stats.tunnel_written;
+    if (auto s = exported_eps_.Put(*store_, ep, Present{}, stats.tunnel_written); !s) return s;
   }
   return Status::Ok();
 }
 
 Status MapWriter::RemoveStaleTunnelState(const DesiredState& desired, WriteStats& stats) {
-  for (auto it = remote_cidrs_.begin(); it != remote_cidrs_.end();) {
-    if (desired.remote_cidrs.count(it->first)) {
-      ++it;
-      continue;
-    }
-    auto key = CidrKey(it->first);
-    if (bpf_map_delete_elem(maps_.remote_cidrs, &key) != 0 && errno != ENOENT) {
-      return Error{fmt::format("delete remote pod CIDR {}: {}", it->first.ToString(), Errno())};
-    }
-    ++stats.tunnel_deleted;
-    it = remote_cidrs_.erase(it);
+  if (auto s = remote_cidrs_.RemoveUnwanted(
+          *store_, [&](const model::Cidr& c) { return desired.remote_cidrs.count(c) > 0; },
+          stats.tunnel_deleted);
+      !s) {
+    return s;
   }
-  for (auto it = tunnel_peers_.begin(); it != tunnel_peers_.end();) {
-    if (desired.tunnel_peers.count(it->first)) {
-      ++it;
-      continue;
-    }
-    std::uint32_t key = it->first.network_order();
-    if (bpf_map_delete_elem(maps_.tunnel_peers, &key) != 0 && errno != ENOENT) {
-      return Error{fmt::format("delete tunnel peer {}: {}", it->first.ToString(), Errno())};
-    }
-    ++stats.tunnel_deleted;
-    it = tunnel_peers_.erase(it);
+  if (auto s = tunnel_peers_.RemoveUnwanted(
+          *store_, [&](Ipv4Address ip) { return desired.tunnel_peers.count(ip) > 0; },
+          stats.tunnel_deleted);
+      !s) {
+    return s;
   }
-  for (auto it = exported_eps_.begin(); it != exported_eps_.end();) {
-    if (desired.exported_endpoints.count(*it)) {
-      ++it;
-      continue;
-    }
-    auto key = EndpointKey(*it);
-    if (bpf_map_delete_elem(maps_.exported_eps, &key) != 0 && errno != ENOENT) {
-      return Error{fmt::format("delete exported endpoint {}: {}", it->ToString(), Errno())};
-    }
-    ++stats.tunnel_deleted;
-    it = exported_eps_.erase(it);
-  }
-  return Status::Ok();
+  return exported_eps_.RemoveUnwanted(
+      *store_, [&](const BackendKey& ep) { return desired.exported_endpoints.count(ep) > 0; },
+      stats.tunnel_deleted);
 }
 
 }  // namespace meridian::datapath

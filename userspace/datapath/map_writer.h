@@ -5,20 +5,25 @@
 // flat slot array (MaglevSlots); a service entry names its table's range.
 //
 // It keeps a mirror of what it installed. Recover() rebuilds that mirror
-// from the kernel, so an agent restart resumes from the pinned maps and a
-// first Apply() with unchanged input writes nothing.
+// from the maps, so an agent restart resumes from the pinned maps and a
+// first Apply() with unchanged input writes nothing. The maps are a
+// MapStore: the kernel's, or memory for tests and benchmarks without root.
 #pragma once
 
 #include <chrono>
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <set>
 #include <string>
 #include <vector>
 
 #include "common/result.h"
 #include "datapath/maglev_slots.h"
+#include "datapath/map_codecs.h"
+#include "datapath/map_mirror.h"
 #include "datapath/map_set.h"
+#include "datapath/map_store.h"
 #include "desired/desired_state.h"
 #include "meridian/abi.h"
 
@@ -48,6 +53,7 @@ class MapWriter {
   // Reads the installed state from `maps`. Fails only when a map cannot be
   // read at all; inconsistent entries are repaired by the next Apply().
   static Result<MapWriter> Recover(const MapSet& maps);
+  static Result<MapWriter> Recover(std::unique_ptr<MapStore> store);
 
   // On error the kernel holds a consistent mix of old and new state (every
   // service entry points at a complete table), the mirror reflects exactly
@@ -61,6 +67,9 @@ class MapWriter {
   std::uint32_t service_id(const desired::FrontendKey& key) const;  // 0 if absent
   std::uint64_t maglev_slots_used() const { return slots_.used(); }
   std::uint32_t maglev_slots_capacity() const { return slots_.capacity(); }
+  const MapStore& store() const { return *store_; }
+  // The maps, for a writer that recovers from them (a restart in a test).
+  std::unique_ptr<MapStore> ReleaseStore() && { return std::move(store_); }
 
  private:
   struct InstalledService {
@@ -80,10 +89,10 @@ class MapWriter {
   };
   using FreshTables = std::map<desired::FrontendKey, SlotRange>;
 
-  MapWriter(const MapSet& maps, MaglevSlots slots) : maps_(maps), slots_(std::move(slots)) {}
+  MapWriter(std::unique_ptr<MapStore> store, MaglevSlots slots)
+      : store_(std::move(store)), slots_(std::move(slots)) {}
 
   Status ReadServices();
-  void ReadTunnelState();
   // Adds and updates remote CIDRs, peers and exported endpoints (before the
   // services that may need them); RemoveStaleTunnelState removes (after).
   Status WriteTunnelState(const desired::DesiredState& desired, WriteStats& stats);
@@ -100,17 +109,16 @@ class MapWriter {
                            std::chrono::steady_clock::time_point now, WriteStats& stats);
   Status RemoveStaleFrontends(const desired::DesiredState& desired,
                               std::chrono::steady_clock::time_point now, WriteStats& stats);
-  Status RemoveStaleVipMarkers(const desired::DesiredState& desired, WriteStats& stats);
   Status RemoveStaleBackends(const desired::DesiredState& desired, WriteStats& stats);
 
-  MapSet maps_;
+  std::unique_ptr<MapStore> store_;
   std::map<desired::FrontendKey, InstalledService> services_;
-  std::set<model::Ipv4Address> vips_;
+  MapMirror<VipMarkerCodec> vips_;
   std::map<desired::BackendKey, InstalledBackend> backends_;
   MaglevSlots slots_;
-  std::map<model::Cidr, desired::TunnelRoute> remote_cidrs_;
-  std::map<model::Ipv4Address, std::uint32_t> tunnel_peers_;
-  std::set<desired::BackendKey> exported_eps_;
+  MapMirror<RemoteCidrCodec> remote_cidrs_;
+  MapMirror<TunnelPeerCodec> tunnel_peers_;
+  MapMirror<ExportedEndpointCodec> exported_eps_;
   std::uint32_t next_service_id_ = 1;
   std::uint32_t next_backend_id_ = 1;
 };

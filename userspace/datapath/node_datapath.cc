@@ -40,8 +40,8 @@ void SetSizes(bpf_object* obj, const MapSizes& sizes) {
     if (name == MER_MAP_NAME(services)) {
       bpf_map__set_max_entries(map, sizes.services);
     } else if (name == MER_MAP_NAME(maglev)) {
-      // Two slots per element.
-      bpf_map__set_max_entries(map, std::max<std::uint32_t>(1, (sizes.maglev_slots + 1) / 2));
+      bpf_map__set_max_entries(map,
+                               std::max<std::uint32_t>(1, mer_maglev_elements(sizes.maglev_slots)));
     } else if (name == MER_MAP_NAME(backends)) {
       bpf_map__set_max_entries(map, sizes.backends);
     } else if (name == MER_MAP_NAME(ct)) {

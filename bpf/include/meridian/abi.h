@@ -195,6 +195,22 @@ struct mer_maglev_pair {
 	MER_U32 backend_id[2];
 };
 
+/* The slot -> element rule, the one place it is written: the datapath, the
+ * agent, meridianctl and the tests all use these. */
+static inline MER_U32 mer_maglev_element(MER_U32 slot)
+{
+	return slot / 2;
+}
+static inline MER_U32 mer_maglev_lane(MER_U32 slot)
+{
+	return slot & 1;
+}
+/* Elements of an array holding `slots` slots. */
+static inline MER_U32 mer_maglev_elements(MER_U32 slots)
+{
+	return (slots + 1) / 2;
+}
+
 /* ---- Backends -------------------------------------------------------- */
 /* Key of mer_backends: a backend id allocated by the agent, monotonically
  * increasing and never reused, so that a conntrack entry can never point
@@ -407,25 +423,24 @@ struct mer_stat_value {
  *                 getpeername() (meridian/sock.h).
  *
  * X(name, type, max_entries, flags, key, value) */
-#define MER_MAPS(X)                                                                            \
-	X(services, BPF_MAP_TYPE_HASH, MER_MAX_SERVICES, 0, struct mer_service_key,            \
-	  struct mer_service)                                                                  \
-	X(backends, BPF_MAP_TYPE_HASH, MER_MAX_BACKENDS, 0, MER_U32, struct mer_backend)       \
-	X(maglev, BPF_MAP_TYPE_ARRAY, MER_MAX_MAGLEV_SLOTS / 2, BPF_F_MMAPABLE, MER_U32,       \
-	  struct mer_maglev_pair)                                                              \
-	X(ct, BPF_MAP_TYPE_LRU_HASH, MER_MAX_CT_ENTRIES, BPF_F_NO_COMMON_LRU,                  \
-	  struct mer_ct_key, struct mer_ct_entry)                                              \
-	X(stats, BPF_MAP_TYPE_PERCPU_ARRAY, MER_STAT_CAPACITY, 0, MER_U32,                     \
-	  struct mer_stat_value)                                                               \
-	X(remote_cidrs, BPF_MAP_TYPE_LPM_TRIE, MER_MAX_REMOTE_CIDRS, BPF_F_NO_PREALLOC,        \
-	  struct mer_cidr_key, struct mer_remote_cidr)                                         \
-	X(tunnel_peers, BPF_MAP_TYPE_HASH, MER_MAX_TUNNEL_PEERS, 0, MER_U32,                   \
-	  struct mer_tunnel_peer)                                                              \
-	X(exported_eps, BPF_MAP_TYPE_HASH, MER_MAX_EXPORTED_EPS, 0, struct mer_endpoint_key,   \
-	  MER_U32)                                                                             \
-	X(affinity, BPF_MAP_TYPE_LRU_HASH, MER_MAX_AFFINITY, 0, struct mer_affinity_key,       \
-	  struct mer_affinity)                                                                 \
-	X(sock_rev, BPF_MAP_TYPE_LRU_HASH, MER_MAX_SOCK_REV, 0, struct mer_sock_rev_key,       \
+#define MER_MAPS(X)                                                                                \
+	X(services, BPF_MAP_TYPE_HASH, MER_MAX_SERVICES, 0, struct mer_service_key,                \
+	  struct mer_service)                                                                      \
+	X(backends, BPF_MAP_TYPE_HASH, MER_MAX_BACKENDS, 0, MER_U32, struct mer_backend)           \
+	X(maglev, BPF_MAP_TYPE_ARRAY, MER_MAX_MAGLEV_SLOTS / 2, BPF_F_MMAPABLE, MER_U32,           \
+	  struct mer_maglev_pair)                                                                  \
+	X(ct, BPF_MAP_TYPE_LRU_HASH, MER_MAX_CT_ENTRIES, BPF_F_NO_COMMON_LRU, struct mer_ct_key,   \
+	  struct mer_ct_entry)                                                                     \
+	X(stats, BPF_MAP_TYPE_PERCPU_ARRAY, MER_STAT_CAPACITY, 0, MER_U32, struct mer_stat_value)  \
+	X(remote_cidrs, BPF_MAP_TYPE_LPM_TRIE, MER_MAX_REMOTE_CIDRS, BPF_F_NO_PREALLOC,            \
+	  struct mer_cidr_key, struct mer_remote_cidr)                                             \
+	X(tunnel_peers, BPF_MAP_TYPE_HASH, MER_MAX_TUNNEL_PEERS, 0, MER_U32,                       \
+	  struct mer_tunnel_peer)                                                                  \
+	X(exported_eps, BPF_MAP_TYPE_HASH, MER_MAX_EXPORTED_EPS, 0, struct mer_endpoint_key,       \
+	  MER_U32)                                                                                 \
+	X(affinity, BPF_MAP_TYPE_LRU_HASH, MER_MAX_AFFINITY, 0, struct mer_affinity_key,           \
+	  struct mer_affinity)                                                                     \
+	X(sock_rev, BPF_MAP_TYPE_LRU_HASH, MER_MAX_SOCK_REV, 0, struct mer_sock_rev_key,           \
 	  struct mer_sock_rev)
 
 #define MER_MAP_NAME(name) "mer_" #name

@@ -67,14 +67,14 @@ static __always_inline __u32 mer_maglev_select(const struct mer_pkt *p,
 	}
 	slot = svc->maglev_offset +
 	       mer_flow_hash(p->saddr, p->daddr, p->sport, p->dport, p->proto) % svc->maglev_size;
-	element = slot / 2;
+	element = mer_maglev_element(slot);
 	/* The array bounds the element; a range past its end finds nothing. */
 	pair = bpf_map_lookup_elem(&mer_maglev, &element);
 	if (!pair) {
 		*stat = MER_STAT_DROP_NO_MAGLEV_TABLE;
 		return 0;
 	}
-	backend_id = pair->backend_id[slot & 1];
+	backend_id = pair->backend_id[mer_maglev_lane(slot)];
 	if (backend_id == 0) {
 		*stat = MER_STAT_DROP_NO_MAGLEV_TABLE;
 		return 0;

@@ -11,13 +11,13 @@
 #include "meridian/abi.h"
 
 /* Every map of MER_MAPS (meridian/abi.h, which says what each holds). */
-#define MER_DEFINE_MAP(name, type_, max_entries_, flags_, key_, value_) \
-	struct {                                                        \
-		__uint(type, type_);                                    \
-		__uint(max_entries, max_entries_);                      \
-		__uint(map_flags, flags_);                              \
-		__type(key, key_);                                      \
-		__type(value, value_);                                  \
+#define MER_DEFINE_MAP(name, type_, max_entries_, flags_, key_, value_)                            \
+	struct {                                                                                   \
+		__uint(type, type_);                                                               \
+		__uint(max_entries, max_entries_);                                                 \
+		__uint(map_flags, flags_);                                                         \
+		__type(key, key_);                                                                 \
+		__type(value, value_);                                                             \
 	} mer_##name SEC(".maps");
 MER_MAPS(MER_DEFINE_MAP)
 #undef MER_DEFINE_MAP
