@@ -97,7 +97,9 @@ def cmd_update(args):
     timeout = float(opt(args, "--timeout", "120"))
     s = status(st) or {}
     before = s.get("reconciles", 0)
-    tmp = os.path.join(os.path.dirname(target), ".ewtool-update.tmp")
+    # Beside the directory, not in it: a file event there would start a
+    # reconcile before the rename that is being timed.
+    tmp = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(target))), ".ewtool-update.tmp")
     with open(content) as f, open(tmp, "w") as g:
         g.write(f.read())
     t0 = time.monotonic()

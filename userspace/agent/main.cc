@@ -22,6 +22,7 @@ int main(int argc, char** argv) {
       "its source: the Kubernetes API server or a directory of manifests."};
   std::string log_level = "info";
   std::uint32_t resync_ms = 10000;
+  std::uint32_t debounce_ms = 50;
 
   app.add_option("--node", o.node,
                  "Node name; maps are pinned in <bpffs>/meridian/<node> (default: $NODE_NAME, "
@@ -65,6 +66,11 @@ int main(int argc, char** argv) {
                         ->capture_default_str();
   app.add_option("--resync-interval-ms", resync_ms,
                  "Full re-read of the manifests even without change events")
+      ->capture_default_str();
+  app.add_option("--debounce-ms", debounce_ms,
+                 "A manifest directory's changes are read this long after the last event of a "
+                 "burst (0: at once)")
+      ->check(CLI::Range(0u, 60000u))
       ->capture_default_str();
   app.add_option("--cluster", o.cluster,
                  "This node's cluster: the name of a Cluster manifest (enables the VXLAN tunnel)");
@@ -170,6 +176,7 @@ int main(int argc, char** argv) {
   }
 
   o.resync_interval = std::chrono::milliseconds(resync_ms);
+  o.debounce = std::chrono::milliseconds(debounce_ms);
   spdlog::set_level(spdlog::level::from_str(log_level));
   spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%l%$ [" + o.node + "] %v");
   meridian::agent::Agent agent(std::move(o));

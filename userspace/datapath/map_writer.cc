@@ -169,8 +169,15 @@ Result<WriteStats> MapWriter::Apply(const DesiredState& desired) {
   return stats;
 }
 
+bool MapWriter::Unchanged(const Frontend& fe) const {
+  auto it = services_.find(fe.key);
+  return it != services_.end() && it->second.value.id != 0 && it->second.table.SameAs(fe.maglev) &&
+         it->second.backends == fe.backends;
+}
+
 Status MapWriter::WriteBackends(const DesiredState& desired, WriteStats& stats) {
   for (const auto& [fkey, fe] : desired.frontends) {
+    if (Unchanged(fe)) continue;  // its backends were written with it
     for (const auto& b : fe.backends) {
       mer_backend value = BackendValue(b);
       auto it = backends_.find(b.key);
@@ -200,6 +207,7 @@ Status MapWriter::WriteVipMarkers(const DesiredState& desired, WriteStats& stats
 }
 
 Status MapWriter::PrepareTable(const Frontend& fe, FreshTables& fresh, WriteStats& stats) {
+  if (Unchanged(fe)) return Status::Ok();
   // One id lookup per backend, not per slot: tables have ~100 slots per
   // backend and a reconcile walks every frontend.
   std::vector<std::uint32_t> backend_ids(fe.backends.size());
@@ -254,7 +262,11 @@ Status MapWriter::WriteServiceEntry(const Frontend& fe, FreshTables& fresh,
       return Error{fmt::format("service {}: no Maglev table installed", fe.key.ToString())};
     }
   }
-  if (in_kernel && SameService(svc.value, want)) return Status::Ok();
+  if (in_kernel && SameService(svc.value, want)) {
+    svc.table = fe.maglev;
+    svc.backends = fe.backends;
+    return Status::Ok();
+  }
   auto key = ServiceKey(fe.key);
   if (int err = store_->Update(MapId::services, &key, &want); err != 0) {
     return Error{fmt::format("write service {} ({}): {}", fe.key.ToString(), fe.service.ToString(),
@@ -269,6 +281,8 @@ Status MapWriter::WriteServiceEntry(const Frontend& fe, FreshTables& fresh,
   }
   svc.value = want;
   svc.has_table = want.maglev_size > 0;
+  svc.table = fe.maglev;
+  svc.backends = fe.backends;
   if (placed != fresh.end()) fresh.erase(placed);
   return Status::Ok();
 }

@@ -77,6 +77,12 @@ class MapWriter {
     // The range value.maglev_offset.. (maglev_size slots) is this
     // service's: placed by this writer or adopted at recovery.
     bool has_table = false;
+    // The table and backends of the desired frontend the entry was last
+    // written for (none after recovery): a frontend that comes again with
+    // the same table (by identity) and backends needs no work at all, so
+    // a reconcile costs its changes, not a compare of every slot.
+    desired::SharedTable table;
+    std::vector<desired::Backend> backends;
   };
   struct InstalledBackend {
     std::uint32_t id = 0;
@@ -93,6 +99,8 @@ class MapWriter {
       : store_(std::move(store)), slots_(std::move(slots)) {}
 
   Status ReadServices();
+  // Written before with exactly this table and these backends.
+  bool Unchanged(const desired::Frontend& fe) const;
   // Adds and updates remote CIDRs, peers and exported endpoints (before the
   // services that may need them); RemoveStaleTunnelState removes (after).
   Status WriteTunnelState(const desired::DesiredState& desired, WriteStats& stats);

@@ -13,6 +13,7 @@
 
 #include "common/result.h"
 #include "desired/cluster_routes.h"
+#include "desired/shared_table.h"
 #include "lb/maglev.h"
 #include "model/ipv4.h"
 #include "model/object_ref.h"
@@ -61,7 +62,7 @@ struct Frontend {
   std::string port_name;
   std::vector<Backend> backends;  // sorted by key, unique
   // Slot -> index into `backends`; empty when no backend can take new flows.
-  std::vector<std::uint32_t> maglev;
+  SharedTable maglev;
   // sessionAffinity ClientIP: seconds a client stays on its backend after
   // its last new flow; 0: none.
   std::uint32_t affinity_timeout_s = 0;

@@ -15,7 +15,9 @@
 // objects, the file that sorts first wins.
 #pragma once
 
+#include <array>
 #include <cstddef>
+#include <cstdint>
 #include <map>
 #include <optional>
 #include <string>
@@ -80,6 +82,11 @@ class ManifestDirectory {
     // The objects of this file in the snapshot, and why others are not.
     model::ResourceSnapshot served;
     std::vector<FileError> conflicts;
+    // Counts the good versions (0: none yet). served_from[kind] is the good
+    // version whose list of that kind `served` holds whole (0: not so): a
+    // file that changed nothing is not copied again on every reload.
+    std::uint64_t good_version = 0;
+    std::array<std::uint64_t, 6> served_from{};
   };
 
   // Takes the bytes just read for a file; true when they must be decoded
@@ -100,6 +107,8 @@ class ManifestDirectory {
   std::vector<FileError> owners_errors_;    // reading or writing owners_file_
   bool rewrite_owners_ = false;             // owners_file_ is unreadable or unwritten
   std::optional<model::ResourceSnapshot> published_;
+  // Some file's served objects changed since the last snapshot was built.
+  bool served_changed_ = true;
   std::size_t decoded_files_ = 0;
 };
 

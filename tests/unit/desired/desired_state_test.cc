@@ -147,7 +147,7 @@ TEST(DesiredStateImportsTest, ReusesMaglevTablesOfUnchangedFrontends) {
   // A doctored previous table proves reuse: an unchanged frontend takes it.
   DesiredState previous = *first;
   auto& doctored = previous.frontends.begin()->second.maglev;
-  doctored.assign(doctored.size(), 1);
+  doctored = SharedTable(std::vector<std::uint32_t>(doctored.size(), 1));
   auto again =
       BuildDesiredState(TwoClusters(), {WebImport({east})}, DesiredOptions{.previous = &previous});
   ASSERT_TRUE(again.ok());
@@ -768,7 +768,7 @@ TEST(DesiredStateExternalTest, ExternalFrontendsReuseMaglevTables) {
   // A doctored previous table proves reuse.
   DesiredState previous = first;
   auto& doctored = previous.frontends.at({Ip("192.168.1.10"), 30080, Protocol::kTcp}).maglev;
-  doctored.assign(doctored.size(), 1);
+  doctored = SharedTable(std::vector<std::uint32_t>(doctored.size(), 1));
   auto again =
       BuildOk(s, DesiredOptions{.node_name = "n1",
                                 .nodeport_addresses = {Ip("192.168.1.10"), Ip("10.0.0.10")},
