@@ -76,6 +76,20 @@ class MapMirror {
     return Status::Ok();
   }
 
+  // Deletes one entry, if installed.
+  Status Remove(MapStore& store, const Key& key, std::uint32_t& deleted) {
+    auto it = installed_.find(key);
+    if (it == installed_.end()) return Status::Ok();
+    const auto raw_key = Codec::EncodeKey(key);
+    if (int err = store.Delete(Codec::kMap, &raw_key); err != 0 && err != ENOENT) {
+      return Error{
+          fmt::format("delete {} {}: {}", Codec::kWhat, Codec::Describe(key), std::strerror(err))};
+    }
+    ++deleted;
+    installed_.erase(it);
+    return Status::Ok();
+  }
+
   bool contains(const Key& key) const { return installed_.count(key) > 0; }
   const std::map<Key, Value>& installed() const { return installed_; }
 

@@ -71,6 +71,8 @@ Result<MapWriter> MapWriter::Recover(std::unique_ptr<MapStore> store) {
   if (auto s = w.ReadBackends(); !s) return s.error();
   if (auto s = w.ReadServices(); !s) return s.error();
   w.vips_.Recover(*w.store_);
+  for (const auto& [vip, present] : w.vips_.installed()) w.unmarked_vips_.insert(vip);
+  for (const auto& [key, b] : w.backends_) w.unreferenced_.insert(key);
   w.remote_cidrs_.Recover(*w.store_);
   w.tunnel_peers_.Recover(*w.store_);
   w.exported_eps_.Recover(*w.store_);
@@ -134,7 +136,6 @@ Result<WriteStats> MapWriter::Apply(const DesiredState& desired) {
   WriteStats stats;
   if (auto s = WriteBackends(desired, stats); !s) return s.error();
   if (auto s = WriteTunnelState(desired, stats); !s) return s.error();
-  if (auto s = WriteVipMarkers(desired, stats); !s) return s.error();
   // Tables first, then the entries that name them. A failure (the slots
   // ran out) stops the tables; the frontends before it still get their
   // entries, so whatever fits is served.
@@ -157,14 +158,7 @@ Result<WriteStats> MapWriter::Apply(const DesiredState& desired) {
   }
   if (!prepared) return prepared.error();
   if (auto s = RemoveStaleFrontends(desired, now, stats); !s) return s.error();
-  auto wanted_vips = desired.Vips();
-  if (auto s = vips_.RemoveUnwanted(
-          *store_, [&](Ipv4Address vip) { return wanted_vips.count(vip) > 0; },
-          stats.services_deleted);
-      !s) {
-    return s.error();
-  }
-  if (auto s = RemoveStaleBackends(desired, stats); !s) return s.error();
+  if (auto s = RemoveUnreferenced(stats); !s) return s.error();
   if (auto s = RemoveStaleTunnelState(desired, stats); !s) return s.error();
   return stats;
 }
@@ -189,7 +183,8 @@ Status MapWriter::WriteBackends(const DesiredState& desired, WriteStats& stats) 
       }
       if (it == backends_.end()) {
         ++next_backend_id_;
-        backends_.emplace(b.key, InstalledBackend{id, value});
+        backends_.emplace(b.key, InstalledBackend{id, value, 0});
+        unreferenced_.insert(b.key);  // until a frontend that names it is recorded
       } else {
         it->second.value = value;
       }
@@ -199,9 +194,54 @@ Status MapWriter::WriteBackends(const DesiredState& desired, WriteStats& stats) 
   return Status::Ok();
 }
 
-Status MapWriter::WriteVipMarkers(const DesiredState& desired, WriteStats& stats) {
-  for (const auto& vip : desired.Vips()) {
-    if (auto s = vips_.Put(*store_, vip, Present{}, stats.services_written); !s) return s;
+Status MapWriter::MarkVip(InstalledService& svc, const Frontend& fe, WriteStats& stats) {
+  const bool marks = !fe.external && !fe.key.internal;
+  if (marks == svc.marks_vip) return Status::Ok();
+  if (marks) {
+    if (auto s = vips_.Put(*store_, fe.key.vip, Present{}, stats.services_written); !s) return s;
+    ++vip_refs_[fe.key.vip];
+  } else if (--vip_refs_[fe.key.vip] == 0) {
+    unmarked_vips_.insert(fe.key.vip);
+  }
+  svc.marks_vip = marks;
+  return Status::Ok();
+}
+
+void MapWriter::Record(InstalledService& svc, const Frontend& fe) {
+  svc.table = fe.maglev;
+  if (svc.backends == fe.backends) return;
+  for (const auto& b : fe.backends) ++backends_.at(b.key).refs;
+  Unreference(svc);  // after: a backend it keeps never reaches 0 on the way
+  svc.backends = fe.backends;
+}
+
+void MapWriter::Unreference(const InstalledService& svc) {
+  for (const auto& b : svc.backends) {
+    auto it = backends_.find(b.key);
+    if (it != backends_.end() && --it->second.refs == 0) unreferenced_.insert(b.key);
+  }
+}
+
+Status MapWriter::RemoveUnreferenced(WriteStats& stats) {
+  for (auto it = unmarked_vips_.begin(); it != unmarked_vips_.end();) {
+    auto refs = vip_refs_.find(*it);
+    if (refs == vip_refs_.end() || refs->second == 0) {
+      if (auto s = vips_.Remove(*store_, *it, stats.services_deleted); !s) return s;
+      if (refs != vip_refs_.end()) vip_refs_.erase(refs);
+    }
+    it = unmarked_vips_.erase(it);
+  }
+  for (auto it = unreferenced_.begin(); it != unreferenced_.end();) {
+    auto b = backends_.find(*it);
+    if (b != backends_.end() && b->second.refs == 0) {
+      // Flows still pinned to this id re-select a backend in the datapath.
+      if (int err = store_->Delete(MapId::backends, &b->second.id); err != 0 && err != ENOENT) {
+        return Error{fmt::format("delete backend {}: {}", it->ToString(), Errno(err))};
+      }
+      ++stats.backends_deleted;
+      backends_.erase(b);
+    }
+    it = unreferenced_.erase(it);
   }
   return Status::Ok();
 }
@@ -242,6 +282,7 @@ Status MapWriter::WriteServiceEntry(const Frontend& fe, FreshTables& fresh,
   auto it = services_.find(fe.key);
   if (it == services_.end()) it = services_.emplace(fe.key, InstalledService{}).first;
   InstalledService& svc = it->second;
+  if (auto s = MarkVip(svc, fe, stats); !s) return s;
   const bool in_kernel = svc.value.id != 0;
   const std::size_t active = fe.active_backends();
   mer_service want{.id = in_kernel ? svc.value.id : next_service_id_,
@@ -263,8 +304,7 @@ Status MapWriter::WriteServiceEntry(const Frontend& fe, FreshTables& fresh,
     }
   }
   if (in_kernel && SameService(svc.value, want)) {
-    svc.table = fe.maglev;
-    svc.backends = fe.backends;
+    Record(svc, fe);
     return Status::Ok();
   }
   auto key = ServiceKey(fe.key);
@@ -281,8 +321,7 @@ Status MapWriter::WriteServiceEntry(const Frontend& fe, FreshTables& fresh,
   }
   svc.value = want;
   svc.has_table = want.maglev_size > 0;
-  svc.table = fe.maglev;
-  svc.backends = fe.backends;
+  Record(svc, fe);
   if (placed != fresh.end()) fresh.erase(placed);
   return Status::Ok();
 }
@@ -290,8 +329,11 @@ Status MapWriter::WriteServiceEntry(const Frontend& fe, FreshTables& fresh,
 Status MapWriter::RemoveStaleFrontends(const DesiredState& desired,
                                        std::chrono::steady_clock::time_point now,
                                        WriteStats& stats) {
+  // Both maps are ordered by key: one walk, no lookups.
+  auto want = desired.frontends.begin();
   for (auto it = services_.begin(); it != services_.end();) {
-    if (desired.frontends.count(it->first)) {
+    while (want != desired.frontends.end() && want->first < it->first) ++want;
+    if (want != desired.frontends.end() && want->first == it->first) {
       ++it;
       continue;
     }
@@ -304,24 +346,10 @@ Status MapWriter::RemoveStaleFrontends(const DesiredState& desired,
       slots_.Retire(it->second.value.maglev_offset, it->second.value.maglev_size, now);
       ++stats.tables_deleted;
     }
+    Unreference(it->second);
+    if (it->second.marks_vip && --vip_refs_[it->first.vip] == 0)
+      unmarked_vips_.insert(it->first.vip);
     it = services_.erase(it);
-  }
-  return Status::Ok();
-}
-
-Status MapWriter::RemoveStaleBackends(const DesiredState& desired, WriteStats& stats) {
-  auto wanted = desired.BackendKeys();
-  for (auto it = backends_.begin(); it != backends_.end();) {
-    if (wanted.count(it->first)) {
-      ++it;
-      continue;
-    }
-    // Flows still pinned to this id re-select a backend in the datapath.
-    if (int err = store_->Delete(MapId::backends, &it->second.id); err != 0 && err != ENOENT) {
-      return Error{fmt::format("delete backend {}: {}", it->first.ToString(), Errno(err))};
-    }
-    ++stats.backends_deleted;
-    it = backends_.erase(it);
   }
   return Status::Ok();
 }

@@ -83,10 +83,15 @@ class MapWriter {
     // a reconcile costs its changes, not a compare of every slot.
     desired::SharedTable table;
     std::vector<desired::Backend> backends;
+    // It counts toward its address's VIP marker (vip_refs_).
+    bool marks_vip = false;
   };
   struct InstalledBackend {
     std::uint32_t id = 0;
     mer_backend value{};
+    // Installed frontends whose recorded backends name it; at 0 it is a
+    // candidate for removal (unreferenced_).
+    std::uint32_t refs = 0;
   };
 
   struct SlotRange {
@@ -107,7 +112,15 @@ class MapWriter {
   Status RemoveStaleTunnelState(const desired::DesiredState& desired, WriteStats& stats);
   Status ReadBackends();
   Status WriteBackends(const desired::DesiredState& desired, WriteStats& stats);
-  Status WriteVipMarkers(const desired::DesiredState& desired, WriteStats& stats);
+  // The VIP marker of the frontend's address exists once a frontend that
+  // needs one is recorded (before its entry is written).
+  Status MarkVip(InstalledService& svc, const desired::Frontend& fe, WriteStats& stats);
+  // The entry now holds `fe`: its table and backends are recorded, and the
+  // backends' reference counts follow.
+  void Record(InstalledService& svc, const desired::Frontend& fe);
+  void Unreference(const InstalledService& svc);
+  // Deletes the backends and VIP markers no installed frontend needs.
+  Status RemoveUnreferenced(WriteStats& stats);
   // Rewrites a table of unchanged size in place, or places a new one in a
   // free range, recorded in `fresh`; no service entry is touched yet.
   Status PrepareTable(const desired::Frontend& fe, FreshTables& fresh, WriteStats& stats);
@@ -117,12 +130,18 @@ class MapWriter {
                            std::chrono::steady_clock::time_point now, WriteStats& stats);
   Status RemoveStaleFrontends(const desired::DesiredState& desired,
                               std::chrono::steady_clock::time_point now, WriteStats& stats);
-  Status RemoveStaleBackends(const desired::DesiredState& desired, WriteStats& stats);
 
   std::unique_ptr<MapStore> store_;
   std::map<desired::FrontendKey, InstalledService> services_;
   MapMirror<VipMarkerCodec> vips_;
+  std::map<model::Ipv4Address, std::uint32_t> vip_refs_;  // recorded frontends per VIP
   std::map<desired::BackendKey, InstalledBackend> backends_;
+  // Candidates for removal, checked at the end of a successful Apply: what
+  // lost its last reference, what was installed but not yet referenced, and
+  // after recovery everything recovered. A reconcile thus looks at what it
+  // changed, not at every backend and VIP.
+  std::set<desired::BackendKey> unreferenced_;
+  std::set<model::Ipv4Address> unmarked_vips_;
   MaglevSlots slots_;
   MapMirror<RemoteCidrCodec> remote_cidrs_;
   MapMirror<TunnelPeerCodec> tunnel_peers_;

@@ -20,6 +20,7 @@ namespace {
 
 using model::Ipv4Address;
 using model::Protocol;
+using BackendKeyOf = desired::BackendKey;
 
 std::uint32_t Ip(const char* s) { return Ipv4Address::Parse(s)->network_order(); }
 
@@ -164,6 +165,52 @@ TEST_F(MapWriterMemoryTest, NoRoomForATableNamesTheFlag) {
       << st.error().message;
   EXPECT_NE(st.error().message.find("raise --maglev-slots"), std::string::npos);
   EXPECT_EQ(writer_->installed_services(), 1u);  // the first table fit, and is served
+}
+
+// A backend shared by two frontends, and a VIP with two ports, stay while
+// one of them still needs them, and go with the last.
+TEST_F(MapWriterMemoryTest, SharedBackendsAndVipMarkersGoWithTheirLastFrontend) {
+  Start();
+  auto snap = Snapshot(2, {"10.1.1.11", "10.1.1.12"});  // two services, the same two pods
+  snap.services[0].ports.push_back({.name = "b", .protocol = Protocol::kTcp, .port = 81});
+  snap.endpoint_slices[0].ports = {{.name = "", .protocol = Protocol::kTcp, .port = 8080},
+                                   {.name = "b", .protocol = Protocol::kTcp, .port = 8080}};
+  snap.services[0].ports[0].name = "";
+  auto first = writer_->Apply(Desired(snap));
+  ASSERT_TRUE(first.ok()) << first.error().message;
+  EXPECT_EQ(first->backends_written, 2u);
+  EXPECT_EQ(store_->size(MapId::services), 5u);  // 3 frontends, 2 markers
+  const BackendKeyOf pod{*Ipv4Address::Parse("10.1.1.11"), 8080, Protocol::kTcp};
+  const std::uint32_t id = writer_->backend_id(pod);
+  ASSERT_NE(id, 0u);
+
+  // Port 81 of svc0 goes: its VIP keeps its marker (port 80 needs it).
+  snap.services[0].ports.pop_back();
+  auto second = writer_->Apply(Desired(snap));
+  ASSERT_TRUE(second.ok());
+  EXPECT_EQ(second->services_deleted, 1u);
+  EXPECT_EQ(second->backends_deleted, 0u);
+  EXPECT_EQ(Service("10.96.0.10", 0, 0).flags, std::uint32_t{MER_SVC_F_VIP_MARKER});
+
+  // svc0 goes: its marker too, but not the pods svc1 still uses.
+  snap.services.erase(snap.services.begin());
+  snap.endpoint_slices.erase(snap.endpoint_slices.begin());
+  auto third = writer_->Apply(Desired(snap));
+  ASSERT_TRUE(third.ok());
+  EXPECT_EQ(third->services_deleted, 2u);  // the frontend and the marker
+  EXPECT_EQ(third->backends_deleted, 0u);
+  mer_service_key marker{.vip_be = Ip("10.96.0.10"), .port_be = 0, .proto = 0, .scope = 0};
+  mer_service v{};
+  EXPECT_EQ(store_->Lookup(MapId::services, &marker, &v), ENOENT);
+  EXPECT_EQ(writer_->backend_id(pod), id);
+
+  // svc1 loses one pod: that backend goes, the other stays.
+  snap.endpoint_slices[0].endpoints.pop_back();
+  auto fourth = writer_->Apply(Desired(snap));
+  ASSERT_TRUE(fourth.ok());
+  EXPECT_EQ(fourth->backends_deleted, 1u);
+  EXPECT_EQ(writer_->backend_id(pod), id);
+  EXPECT_EQ(store_->size(MapId::backends), 1u);
 }
 
 TEST_F(MapWriterMemoryTest, TunnelStateIsWrittenAndRemovedByDifference) {
