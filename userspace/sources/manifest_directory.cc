@@ -123,7 +123,7 @@ ManifestDirectoryState ManifestDirectory::Reload() {
   if (!paths.ok()) {
     // Keep serving the last good state; a directory being replaced (or an
     // unmounted volume) must not drop every Service.
-    out.snapshot = published_.value_or(model::ResourceSnapshot{});
+    if (published_) out.snapshot = Snapshot();
     out.errors.push_back({dir_, paths.error().message});
     return out;
   }
@@ -161,10 +161,10 @@ ManifestDirectoryState ManifestDirectory::Reload() {
       ++state.good_version;
     }
   }
-  if (next.size() != files_.size() ||
-      !std::equal(next.begin(), next.end(), files_.begin(),
-                  [](const auto& a, const auto& b) { return a.first == b.first; })) {
-    served_changed_ = true;  // a file came or went
+  for (const auto& [path, state] : files_) {
+    if (!next.count(path) && !(state.served == model::ResourceSnapshot{})) {
+      served_changed_ = true;  // a file that served objects is gone
+    }
   }
   files_ = std::move(next);  // deleted files, and their objects, leave here
 
@@ -177,14 +177,10 @@ ManifestDirectoryState ManifestDirectory::Reload() {
     out.errors.insert(out.errors.end(), state.errors.begin(), state.errors.end());
     out.errors.insert(out.errors.end(), state.conflicts.begin(), state.conflicts.end());
   }
-  if (!served_changed_ && published_) {
-    out.snapshot = *published_;  // nothing served changed: the same snapshot
-    return out;
-  }
-  served_changed_ = false;
   out.snapshot = Snapshot();
-  out.changed = !published_ || *published_ != out.snapshot;
-  published_ = out.snapshot;
+  out.changed = !published_ || served_changed_;
+  published_ = true;
+  served_changed_ = false;
   return out;
 }
 
@@ -261,10 +257,14 @@ void ManifestDirectory::ResolveKind(std::vector<T> model::ResourceSnapshot::*lis
     const std::vector<T>& objects = state.good->objects.*list;
     std::vector<Verdict>& v = verdicts[path];
     v.assign(objects.size(), Verdict::kPending);
+    // served holds this very version whole: every object is unchanged.
+    const bool whole = state.served_from[static_cast<std::size_t>(kind)] == state.good_version;
     for (std::size_t i = 0; i < objects.size(); ++i) {
       if (!incumbent(path, objects[i])) continue;
-      const T* before = served_before(state, KeyOf(objects[i]), i);
-      if (before == nullptr || !(*before == objects[i])) continue;
+      if (!whole) {
+        const T* before = served_before(state, KeyOf(objects[i]), i);
+        if (before == nullptr || !(*before == objects[i])) continue;
+      }
       if (claims.Claim(path, objects[i]).empty()) v[i] = Verdict::kServed;
     }
   }
@@ -315,9 +315,11 @@ void ManifestDirectory::ResolveKind(std::vector<T> model::ResourceSnapshot::*lis
       if (v[i] == Verdict::kServed) out.push_back(objects[i]);
       if (v[i] == Verdict::kPreviousServed) out.push_back(std::move(*kept++));
     }
-    state.served.*list = std::move(out);
+    if (!(out == state.served.*list)) {
+      state.served.*list = std::move(out);
+      served_changed_ = true;
+    }
     from = all_served ? state.good_version : 0;
-    served_changed_ = true;
   }
   for (auto& [path, state] : files_) {
     if (state.good || (state.served.*list).empty()) continue;

@@ -106,8 +106,11 @@ class ManifestDirectory {
   std::map<ObjectId, std::string> owners_;  // served object -> its file
   std::vector<FileError> owners_errors_;    // reading or writing owners_file_
   bool rewrite_owners_ = false;             // owners_file_ is unreadable or unwritten
-  std::optional<model::ResourceSnapshot> published_;
-  // Some file's served objects changed since the last snapshot was built.
+  // A snapshot was returned (its objects are the files' `served`).
+  bool published_ = false;
+  // Some file's served objects changed since the last snapshot returned:
+  // set where they change (a file's served list rebuilt unequal, a file
+  // with objects gone), so no reload compares whole snapshots.
   bool served_changed_ = true;
   std::size_t decoded_files_ = 0;
 };

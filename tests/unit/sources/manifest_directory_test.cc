@@ -90,6 +90,24 @@ TEST_F(ManifestDirectoryTest, UnchangedFilesAreNotDecodedAgain) {
   EXPECT_EQ(s.snapshot.services.at(1).ports.at(0).port, 81);
 }
 
+// "changed" is decided where objects change, not by comparing snapshots:
+// a reformatted file with the same objects is no change, a removed file is.
+TEST_F(ManifestDirectoryTest, ChangedFollowsTheServedObjectsOnly) {
+  tmp_.Write("a.yaml", Service("a", "10.96.0.1"));
+  tmp_.Write("b.yaml", Service("b", "10.96.0.2"));
+  dir_.Reload();
+  tmp_.Write("a.yaml", "# a comment\n" + Service("a", "10.96.0.1"));
+  ManifestDirectoryState same = dir_.Reload();
+  EXPECT_FALSE(same.changed);
+  EXPECT_EQ(dir_.decoded_files(), 3u);  // decoded, and equal
+  EXPECT_EQ(ServiceNames(same.snapshot), (Names{"a", "b"}));
+  std::filesystem::remove(tmp_.Path("b.yaml"));
+  ManifestDirectoryState gone = dir_.Reload();
+  EXPECT_TRUE(gone.changed);
+  EXPECT_EQ(ServiceNames(gone.snapshot), (Names{"a"}));
+  EXPECT_FALSE(dir_.Reload().changed);
+}
+
 TEST_F(ManifestDirectoryTest, BadEditKeepsLastGoodVersionAndReportsEveryTime) {
   tmp_.Write("a.yaml", Service("a", "10.96.0.1"));
   tmp_.Write("b.yaml", Service("b", "10.96.0.2"));
