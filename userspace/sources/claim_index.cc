@@ -11,17 +11,19 @@ namespace {
 
 template <typename Owner>
 std::string AlreadyDefined(const Owner& o) {
-  return fmt::format("already defined in {} (document {})", o.file, o.document + 1);
+  return fmt::format("already defined in {} (document {})", *o.file, o.document + 1);
 }
 
 }  // namespace
 
+std::string ClaimIndex::Owner::Object() const { return ObjectName(kind, *key); }
+
 std::vector<DecodeError> ClaimIndex::Claim(const std::string& file, const model::Service& svc) {
   std::vector<DecodeError> errors;
   const int doc = svc.meta.source.document;
-  std::string name = ObjectName("Service", svc.meta.key);
-  if (auto it = services_.find(svc.meta.key); it != services_.end()) {
-    errors.push_back({file, doc, name, "", AlreadyDefined(it->second)});
+  auto name = [&] { return ObjectName("Service", svc.meta.key); };
+  if (auto it = services_.find(&svc.meta.key); it != services_.end()) {
+    errors.push_back({file, doc, name(), "", AlreadyDefined(it->second)});
   }
   const std::vector<Frontend> frontends = Frontends(svc);
   for (std::size_t i = 0; i < frontends.size(); ++i) {
@@ -29,50 +31,37 @@ std::vector<DecodeError> ClaimIndex::Claim(const std::string& file, const model:
     if (it == frontends_.end()) continue;
     const auto& p = svc.ports[i];
     errors.push_back(
-        {file, doc, name, fmt::format("spec.ports[{}]", i),
+        {file, doc, name(), fmt::format("spec.ports[{}]", i),
          fmt::format("{}:{}/{} is already used by {} ({})", svc.cluster_ip->ToString(), p.port,
-                     model::ToString(p.protocol), it->second.object, it->second.file)});
+                     model::ToString(p.protocol), it->second.Object(), *it->second.file)});
   }
   if (!errors.empty()) return errors;
-  Owner owner{file, doc, std::move(name)};
+  const Owner owner{&file, doc, "Service", &svc.meta.key};
   for (const Frontend& f : frontends) frontends_.emplace(f, owner);
-  services_.emplace(svc.meta.key, std::move(owner));
+  services_.emplace(&svc.meta.key, owner);
   return errors;
 }
 
 std::vector<DecodeError> ClaimIndex::Claim(const std::string& file,
                                            const model::EndpointSlice& slice) {
-  const int doc = slice.meta.source.document;
-  std::string name = ObjectName("EndpointSlice", slice.meta.key);
-  if (auto it = slices_.find(slice.meta.key); it != slices_.end()) {
-    return {{file, doc, std::move(name), "", AlreadyDefined(it->second)}};
-  }
-  slices_.emplace(slice.meta.key, Owner{file, doc, std::move(name)});
-  return {};
+  return ClaimName(slices_, "EndpointSlice", file, slice.meta);
 }
 
 // A ServiceExport whose Service does not exist is no conflict: Kubernetes
 // accepts it, and the MCS controller reports it in the export's status.
 std::vector<DecodeError> ClaimIndex::Claim(const std::string& file,
                                            const model::ServiceExport& exp) {
-  const int doc = exp.meta.source.document;
-  std::string name = ObjectName("ServiceExport", exp.meta.key);
-  if (auto it = exports_.find(exp.meta.key); it != exports_.end()) {
-    return {{file, doc, std::move(name), "", AlreadyDefined(it->second)}};
-  }
-  exports_.emplace(exp.meta.key, Owner{file, doc, std::move(name)});
-  return {};
+  return ClaimName(exports_, "ServiceExport", file, exp.meta);
 }
 
-std::vector<DecodeError> ClaimIndex::ClaimName(std::map<model::ObjectKey, Owner>& index,
-                                               std::string_view kind, const std::string& file,
+std::vector<DecodeError> ClaimIndex::ClaimName(KeyMap& index, std::string_view kind,
+                                               const std::string& file,
                                                const model::ObjectMeta& meta) {
   const int doc = meta.source.document;
-  std::string name = ObjectName(kind, meta.key);
-  if (auto it = index.find(meta.key); it != index.end()) {
-    return {{file, doc, std::move(name), "", AlreadyDefined(it->second)}};
+  if (auto it = index.find(&meta.key); it != index.end()) {
+    return {{file, doc, ObjectName(kind, meta.key), "", AlreadyDefined(it->second)}};
   }
-  index.emplace(meta.key, Owner{file, doc, std::move(name)});
+  index.emplace(&meta.key, Owner{&file, doc, kind, &meta.key});
   return {};
 }
 
@@ -96,23 +85,24 @@ std::vector<DecodeError> ClaimIndex::Claim(const std::string& file, const model:
   std::vector<DecodeError> errors;
   if (auto it = cluster_ids_.find(cluster.id); it != cluster_ids_.end()) {
     errors.push_back({file, doc, name, "spec.id",
-                      fmt::format("{} is already used by {} ({})", cluster.id, it->second.object,
-                                  it->second.file)});
+                      fmt::format("{} is already used by {} ({})", cluster.id, it->second.Object(),
+                                  *it->second.file)});
   }
   for (std::size_t i = 0; i < cluster.pod_cidrs.size(); ++i) {
     const model::Cidr& c = cluster.pod_cidrs[i];
     const CidrMap::value_type* hit = Overlap(pod_cidrs_, c);
     if (hit != nullptr) {
-      errors.push_back({file, doc, name, fmt::format("spec.podCIDRs[{}]", i),
-                        fmt::format("{} overlaps {} of {} ({})", c.ToString(),
-                                    hit->first.ToString(), hit->second.object, hit->second.file)});
+      errors.push_back(
+          {file, doc, name, fmt::format("spec.podCIDRs[{}]", i),
+           fmt::format("{} overlaps {} of {} ({})", c.ToString(), hit->first.ToString(),
+                       hit->second.Object(), *hit->second.file)});
     }
   }
   if (!errors.empty()) return errors;
-  Owner owner{file, doc, std::move(name)};
+  const Owner owner{&file, doc, "Cluster", &cluster.meta.key};
   cluster_ids_.emplace(cluster.id, owner);
   for (const model::Cidr& c : cluster.pod_cidrs) pod_cidrs_.emplace(c, owner);
-  clusters_.emplace(cluster.meta.key.name, std::move(owner));
+  clusters_.emplace(cluster.meta.key.name, owner);
   return errors;
 }
 

@@ -290,6 +290,7 @@ void ManifestDirectory::ResolveKind(std::vector<T> model::ResourceSnapshot::*lis
       reject(state, path, std::move(errors), kept);
     }
   }
+  std::vector<std::pair<FileState*, std::vector<T>>> rebuilt;
   for (auto& [path, state] : files_) {
     if (!state.good) continue;
     const std::vector<T>& objects = state.good->objects.*list;
@@ -315,11 +316,13 @@ void ManifestDirectory::ResolveKind(std::vector<T> model::ResourceSnapshot::*lis
       if (v[i] == Verdict::kServed) out.push_back(objects[i]);
       if (v[i] == Verdict::kPreviousServed) out.push_back(std::move(*kept++));
     }
-    if (!(out == state.served.*list)) {
-      state.served.*list = std::move(out);
-      served_changed_ = true;
-    }
+    // Taken after the loop: the claims point into the served lists.
+    if (!(out == state.served.*list)) rebuilt.emplace_back(&state, std::move(out));
     from = all_served ? state.good_version : 0;
+  }
+  for (auto& [state, out] : rebuilt) {
+    state->served.*list = std::move(out);
+    served_changed_ = true;
   }
   for (auto& [path, state] : files_) {
     if (state.good || (state.served.*list).empty()) continue;
