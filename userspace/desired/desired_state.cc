@@ -140,7 +140,7 @@ Status BuildTable(Frontend& fe, const lb::MaglevConfig& maglev, const std::strin
   if (!table.ok()) {
     return Error{fmt::format("{} port {}: {}", what, fe.key.ToString(), table.error().message)};
   }
-  fe.maglev = SharedTable(std::move(table).value());
+  fe.maglev = SharedTable(*table);
   return Status::Ok();
 }
 
