@@ -10,6 +10,8 @@
 #   agent_ms    the agent's own reconcile time (status last_apply_ms.total),
 #               and its phases read / registry / desired / write
 #   writes      the map writes of that reconcile
+# and once, after the first sync: the cold sync time, the agent's RSS and
+# each BPF map's memory (bytes_memlock) as sized for N services.
 # The directory source's debounce is --debounce-ms (default 0 here: the
 # figure is the agent's work, not its settling time; the agent's default
 # is 50 ms).
@@ -63,6 +65,7 @@ caps_s=4096; while ((caps_s < 2 * want + 64)); do caps_s=$((caps_s * 2)); done
 nb=$((SERVICES * 10)); caps_b=8192; while ((caps_b < nb + 64)); do caps_b=$((caps_b * 2)); done
 caps_m=$((SERVICES * 1601 + SERVICES * 1601 / 4 + 65536))
 
+maps_before=$(python3 "$EWTOOL" maps-before)
 say "agent: first sync of $want frontends"
 t=$(python3 "$EWTOOL" agent-sync --status "$WORK/state/status.json" --services "$want" \
   --pidfile "$WORK/agent.pid" --log "$WORK/agent.log" --timeout 600 -- \
@@ -77,6 +80,10 @@ echo "services,round,metric,value" >"$RAW"
 echo "$SERVICES,0,cold_sync_s,$t" >>"$RAW"
 rss=$(python3 "$EWTOOL" rss --pid "$AGENT_PID")
 echo "$SERVICES,0,agent_rss_mib,$rss" >>"$RAW"
+# BPF map memory, per map (as sized for N: --max-* and --maglev-slots above).
+python3 "$EWTOOL" map-mem-by-name --before "$maps_before" | while read -r name mib; do
+  echo "$SERVICES,0,map_${name}_mib,$mib" >>"$RAW"
+done
 
 if [[ -n $PERF ]]; then
   perf record ${PERF_CALL_GRAPH:+--call-graph $PERF_CALL_GRAPH} -g -F 1000 -p "$AGENT_PID" -o "$OUT/perf.data" >/dev/null 2>&1 &

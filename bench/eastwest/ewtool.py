@@ -9,13 +9,15 @@
       the start until status.json says state=serving with >= K services.
   update --status FILE --file F --content C --timeout S
       Remembers the agent's reconcile count, atomically replaces F with the
-      content of C (hidden temp file + rename, as docs/manifests.md asks),
+      content of C (temp file beside F's directory + rename, as docs/manifests.md asks),
       prints the seconds until status.json reports a newer reconcile that
       wrote to the maps.
   maps-before
       Prints the ids of every BPF map (one line).
   map-mem --before IDS
       Sums bytes_memlock of the maps created since `maps-before`; prints MiB and count.
+  map-mem-by-name --before IDS
+      The same, one "name MiB" line per map.
   rss --pid P
       VmRSS of P in MiB.
   phases --status FILE
@@ -135,6 +137,15 @@ def cmd_map_mem(args):
     return 0
 
 
+def cmd_map_mem_by_name(args):
+    """One line per map created since --before: name and MiB (bytes_memlock)."""
+    before = set(int(x) for x in opt(args, "--before", "").split())
+    for m in maps():
+        if m["id"] not in before:
+            print(f"{m.get('name', '?')} {int(m.get('bytes_memlock', 0)) / 1048576.0:.2f}")
+    return 0
+
+
 def cmd_rss(args):
     with open(f"/proc/{opt(args, '--pid')}/status") as f:
         for line in f:
@@ -156,7 +167,7 @@ def main():
         print(__doc__)
         return 0
     return {"timed": cmd_timed, "agent-sync": cmd_agent_sync, "update": cmd_update,
-            "maps-before": cmd_maps_before, "map-mem": cmd_map_mem, "rss": cmd_rss,
+            "maps-before": cmd_maps_before, "map-mem": cmd_map_mem, "map-mem-by-name": cmd_map_mem_by_name, "rss": cmd_rss,
             "phases": cmd_phases}[sys.argv[1]](sys.argv[1:])
 
 
