@@ -39,21 +39,28 @@ class BackendSet {
     bool takes_new = c.ready && !c.terminating;
     bool finishing = !takes_new && c.serving && c.terminating;
     if (!takes_new && !finishing) return;
-    Backend b{.key = key,
-              .weight = takes_new ? 1u : 0u,
-              .terminating = !takes_new,
-              .cluster_id = cluster_id};
-    auto [it, inserted] = by_key_.emplace(b.key, b);
-    if (!inserted && takes_new) it->second = b;
+    found_.push_back({.key = key,
+                      .weight = takes_new ? 1u : 0u,
+                      .terminating = !takes_new,
+                      .cluster_id = cluster_id});
   }
+  // By key; of one key's copies, the last that takes new flows, else the
+  // first. (A vector sorted once: a map node per endpoint was a tenth of
+  // a 10k-Service reconcile.)
   std::vector<Backend> Take() {
+    std::stable_sort(found_.begin(), found_.end(),
+                     [](const Backend& a, const Backend& b) { return a.key < b.key; });
     std::vector<Backend> out;
-    out.reserve(by_key_.size());
+    out.reserve(found_.size());
     bool any_ready = false;
-    for (auto& [key, b] : by_key_) {
-      any_ready |= b.weight > 0;
-      out.push_back(b);
+    for (const Backend& b : found_) {
+      if (!out.empty() && out.back().key == b.key) {
+        if (b.weight > 0) out.back() = b;
+      } else {
+        out.push_back(b);
+      }
     }
+    for (const Backend& b : out) any_ready |= b.weight > 0;
     if (!any_ready) {
       for (auto& b : out) b.weight = 1;  // all serving and terminating
     }
@@ -61,7 +68,7 @@ class BackendSet {
   }
 
  private:
-  std::map<BackendKey, Backend> by_key_;
+  std::vector<Backend> found_;  // in the order found
 };
 
 std::vector<Backend> CollectBackends(const ServicePort& sp,
@@ -132,13 +139,14 @@ bool ReuseTable(Frontend& fe, const DesiredOptions& options) {
   return true;
 }
 
-Status BuildTable(Frontend& fe, const lb::MaglevConfig& maglev, const std::string& what) {
+Status BuildTable(Frontend& fe, const lb::MaglevConfig& maglev, std::string_view what) {
   std::vector<lb::MaglevBackend> mb;
   mb.reserve(fe.backends.size());
   for (const auto& b : fe.backends) mb.push_back({b.key.ToString(), b.weight});
   auto table = lb::BuildMaglevTable(mb, maglev);
   if (!table.ok()) {
-    return Error{fmt::format("{} port {}: {}", what, fe.key.ToString(), table.error().message)};
+    return Error{fmt::format("{} {} port {}: {}", what, fe.service.ToString(), fe.key.ToString(),
+                             table.error().message)};
   }
   fe.maglev = SharedTable(*table);
   return Status::Ok();
@@ -147,7 +155,7 @@ Status BuildTable(Frontend& fe, const lb::MaglevConfig& maglev, const std::strin
 // A frontend whose Maglev table is still to be built, and how errors name it.
 struct PendingTable {
   Frontend* frontend;
-  std::string what;
+  std::string_view what;  // "Service", "ServiceImport": with the frontend's object, for errors
   // An earlier pending frontend with the same backends, if known: its
   // table is copied, not built again (one Service port's NodePort on every
   // node address, its externalIPs, often its ClusterIP: one table).
@@ -322,7 +330,7 @@ static void AddExternalFrontends(const Service& svc,
                   .external = true,
                   .has_internal_twin = local};
       auto it = state.frontends.emplace(key, std::move(fe)).first;
-      pending.push_back({&it->second, "Service " + svc.meta.key.ToString(), table});
+      pending.push_back({&it->second, "Service", table});
       if (!table) table = &it->second;
       if (!everywhere) continue;
       FrontendKey twin_key = key;
@@ -333,7 +341,7 @@ static void AddExternalFrontends(const Service& svc,
                     .backends = *everywhere,
                     .affinity_timeout_s = svc.session_affinity_timeout_s};
       auto t = state.frontends.emplace(twin_key, std::move(twin)).first;
-      pending.push_back({&t->second, "Service " + svc.meta.key.ToString(), twin_table});
+      pending.push_back({&t->second, "Service", twin_table});
       if (!twin_table) twin_table = &t->second;
     }
   }
@@ -364,10 +372,17 @@ static std::set<BackendKey> ExportedEndpoints(
 Result<DesiredState> BuildDesiredState(const model::ResourceSnapshot& snapshot,
                                        const std::vector<model::ServiceImport>& imports,
                                        const DesiredOptions& options) {
-  std::map<model::ObjectKey, std::vector<const EndpointSlice*>> slices_by_service;
+  // Keyed by views of the objects' own strings: no copy per slice.
+  using NameView = std::pair<std::string_view, std::string_view>;
+  std::map<NameView, std::vector<const EndpointSlice*>> slices_by_service;
   for (const auto& slice : snapshot.endpoint_slices) {
     slices_by_service[{slice.meta.key.ns, slice.service_name}].push_back(&slice);
   }
+  const std::vector<const EndpointSlice*> no_slices;
+  auto slices_of = [&](const model::Service& svc) -> const std::vector<const EndpointSlice*>& {
+    auto it = slices_by_service.find({svc.meta.key.ns, svc.meta.key.name});
+    return it == slices_by_service.end() ? no_slices : it->second;
+  };
 
   std::map<std::string, std::uint32_t> cluster_ids;
   std::map<std::uint32_t, std::string> cluster_names;
@@ -383,7 +398,7 @@ Result<DesiredState> BuildDesiredState(const model::ResourceSnapshot& snapshot,
   std::map<FrontendKey, std::vector<Backend>> all_backends;  // before NodeView
   for (const auto& svc : snapshot.services) {
     if (!svc.cluster_ip) continue;  // headless: DNS only, no VIP
-    const auto& all_slices = slices_by_service[svc.meta.key];
+    const auto& all_slices = slices_of(svc);
     std::vector<EndpointSlice> filtered;
     const auto slices = NodeView(svc, all_slices, options, filtered);
     // A global Service also reaches the other clusters' exports of its name.
@@ -423,7 +438,7 @@ Result<DesiredState> BuildDesiredState(const model::ResourceSnapshot& snapshot,
         if (decision) ApplyDecision(fe, *decision, cluster_names, options.local_cluster);
       }
       auto [it, inserted] = state.frontends.emplace(fe.key, std::move(fe));
-      if (inserted) pending.push_back({&it->second, "Service " + svc.meta.key.ToString()});
+      if (inserted) pending.push_back({&it->second, "Service"});
     }
   }
   // The ClusterSet VIPs. A VIP that is also a local ClusterIP keeps the
@@ -446,12 +461,12 @@ Result<DesiredState> BuildDesiredState(const model::ResourceSnapshot& snapshot,
       if (state.frontends.count(fe.key)) continue;
       if (imp.decision) ApplyDecision(fe, *imp.decision, cluster_names, options.local_cluster);
       auto [it, inserted] = state.frontends.emplace(fe.key, std::move(fe));
-      if (inserted) pending.push_back({&it->second, "ServiceImport " + imp.key.ToString()});
+      if (inserted) pending.push_back({&it->second, "ServiceImport"});
     }
   }
   for (const auto& svc : snapshot.services) {
     if (!svc.cluster_ip) continue;  // headless: nothing to proxy
-    AddExternalFrontends(svc, slices_by_service[svc.meta.key], options, state, pending);
+    AddExternalFrontends(svc, slices_of(svc), options, state, pending);
   }
   if (auto s = FillMaglevTables(pending, options); !s) return s.error();
   auto routes = BuildClusterRoutes(snapshot, options.local_cluster, options.node_ip);
