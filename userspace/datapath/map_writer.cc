@@ -195,7 +195,7 @@ Status MapWriter::WriteBackends(const DesiredState& desired, WriteStats& stats) 
 }
 
 Status MapWriter::MarkVip(InstalledService& svc, const Frontend& fe, WriteStats& stats) {
-  const bool marks = !fe.external && !fe.key.internal;
+  const bool marks = fe.marks_vip();
   if (marks == svc.marks_vip) return Status::Ok();
   if (marks) {
     if (auto s = vips_.Put(*store_, fe.key.vip, Present{}, stats.services_written); !s) return s;

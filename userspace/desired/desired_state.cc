@@ -203,15 +203,8 @@ std::size_t Frontend::active_backends() const {
 std::set<model::Ipv4Address> DesiredState::Vips() const {
   std::set<model::Ipv4Address> out;
   for (const auto& [key, fe] : frontends) {
-    if (!fe.external && !key.internal) out.insert(key.vip);
+    if (fe.marks_vip()) out.insert(key.vip);
   }
-  return out;
-}
-
-std::set<BackendKey> DesiredState::BackendKeys() const {
-  std::set<BackendKey> out;
-  for (const auto& [key, fe] : frontends)
-    for (const auto& b : fe.backends) out.insert(b.key);
   return out;
 }
 

@@ -84,6 +84,10 @@ struct Frontend {
 
   // Backends that may receive new connections.
   std::size_t active_backends() const;
+  // Its address is a VIP, which gets a marker (the datapath refuses the
+  // ports a VIP does not serve): neither external (a node address serves
+  // many ports besides its NodePorts) nor an internal twin.
+  bool marks_vip() const { return !external && !key.internal; }
   bool operator==(const Frontend&) const = default;
 };
 
@@ -96,11 +100,8 @@ struct DesiredState {
   // may reach, besides replies to flows this node started.
   std::set<BackendKey> exported_endpoints;
 
-  // The addresses of the frontends that are neither external nor internal
-  // twins: the VIPs, each of which gets a marker (it refuses the ports it
-  // does not serve).
+  // The addresses of the frontends that mark their VIP (marks_vip).
   std::set<model::Ipv4Address> Vips() const;
-  std::set<BackendKey> BackendKeys() const;
   bool operator==(const DesiredState&) const = default;
 };
 
