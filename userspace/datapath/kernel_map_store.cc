@@ -4,6 +4,8 @@
 
 #include <cerrno>
 
+#include "datapath/map_iter.h"
+
 namespace meridian::datapath {
 namespace {
 
@@ -34,16 +36,7 @@ int KernelMapStore::Lookup(MapId map, const void* key, void* value) const {
 }
 
 std::vector<std::uint8_t> KernelMapStore::KeyBytes(MapId map) const {
-  const std::size_t size = ShapeOf(map).key_size;
-  std::vector<std::uint8_t> keys;
-  std::vector<std::uint8_t> key(size), next(size);
-  const void* prev = nullptr;
-  while (bpf_map_get_next_key(fd(map), prev, next.data()) == 0) {
-    keys.insert(keys.end(), next.begin(), next.end());
-    key = next;
-    prev = key.data();
-  }
-  return keys;
+  return MapKeyBytes(fd(map), ShapeOf(map).key_size);
 }
 
 Result<MaglevSlots> KernelMapStore::MapSlots() { return MaglevSlots::Map(fd(MapId::maglev)); }

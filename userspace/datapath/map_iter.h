@@ -6,20 +6,30 @@
 
 #include <bpf/bpf.h>
 
+#include <cstdint>
+#include <cstring>
 #include <vector>
 
 namespace meridian::datapath {
 
+// Every key of the map, back to back (`key_size` bytes each).
+inline std::vector<std::uint8_t> MapKeyBytes(int fd, std::size_t key_size) {
+  std::vector<std::uint8_t> keys;
+  std::vector<std::uint8_t> key(key_size), next(key_size);
+  const void* prev = nullptr;
+  while (bpf_map_get_next_key(fd, prev, next.data()) == 0) {
+    keys.insert(keys.end(), next.begin(), next.end());
+    key = next;
+    prev = key.data();
+  }
+  return keys;
+}
+
 template <class K>
 std::vector<K> MapKeys(int fd) {
-  std::vector<K> keys;
-  K key{}, next{};
-  K* prev = nullptr;
-  while (bpf_map_get_next_key(fd, prev, &next) == 0) {
-    keys.push_back(next);
-    key = next;
-    prev = &key;
-  }
+  const std::vector<std::uint8_t> bytes = MapKeyBytes(fd, sizeof(K));
+  std::vector<K> keys(bytes.size() / sizeof(K));
+  if (!keys.empty()) std::memcpy(keys.data(), bytes.data(), bytes.size());
   return keys;
 }
 
