@@ -11,11 +11,11 @@ namespace meridian::propagation {
 
 namespace {
 
-constexpr char kAffinityReason[] =
-    "cluster(s) did not match the placement cluster affinity constraint";
+constexpr char kAffinityReason[] = "did not match the placement cluster affinity constraint";
 
 // Karmada's filter plugins in its order (TaintToleration, ClusterAffinity,
-// SpreadConstraint); the first that rejects gives the reason.
+// SpreadConstraint); the first that rejects gives the reason, without its
+// subject: "did not match ...".
 std::optional<std::string> Rejection(const ClusterAffinity& affinity, const Policy& policy,
                                      const MemberCluster& c,
                                      const std::map<std::string, std::int32_t>& placed) {
@@ -34,7 +34,9 @@ std::optional<std::string> Rejection(const ClusterAffinity& affinity, const Poli
 std::string NoClusterAvailable(std::size_t all, const std::map<std::string, int>& reasons) {
   if (all == 0) return "0/0 clusters are available: no cluster exists.";
   std::vector<std::string> parts;
-  for (const auto& [reason, n] : reasons) parts.push_back(fmt::format("{} {}", n, reason));
+  for (const auto& [reason, n] : reasons) {
+    parts.push_back(fmt::format("{} cluster(s) {}", n, reason));
+  }
   std::sort(parts.begin(), parts.end());
   return fmt::format("0/{} clusters are available: {}.", all, fmt::join(parts, ", "));
 }
@@ -50,10 +52,8 @@ Result<Decision> ScheduleWith(const ClusterAffinity& affinity, const Policy& pol
   std::map<std::string, int> reasons;
   for (const auto& c : clusters) {
     if (auto reason = Rejection(affinity, policy, c, placed)) {
+      decision.excluded.push_back({c.name, "cluster " + *reason});
       ++reasons[*reason];
-      // "cluster(s) did not ..." reads "cluster did not ..." for one cluster.
-      decision.excluded.push_back(
-          {c.name, "cluster" + reason->substr(std::string("cluster(s)").size())});
     } else {
       feasible.push_back(c);
     }

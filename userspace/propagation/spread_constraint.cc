@@ -42,7 +42,7 @@ std::optional<std::string> MissingSpreadProperty(const std::vector<SpreadConstra
     const bool missing = (c.field == SpreadField::kProvider && cluster.provider.empty()) ||
                          (c.field == SpreadField::kRegion && cluster.region.empty()) ||
                          (c.field == SpreadField::kZone && cluster.zones.empty());
-    if (missing) return fmt::format("cluster(s) didn't have {} property", FieldName(c.field));
+    if (missing) return fmt::format("didn't have {} property", FieldName(c.field));
   }
   return std::nullopt;
 }

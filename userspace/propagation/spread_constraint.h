@@ -30,9 +30,9 @@ struct SpreadConstraint {
   int max_groups = 0;
 };
 
-// The SpreadConstraint filter: "cluster(s) didn't have region property"
-// (provider, zone) for the first constraint whose property the cluster
-// lacks, in the constraints' order; nullopt when it has them all.
+// The SpreadConstraint filter's reason, "didn't have region property"
+// (provider, zone; Karmada writes it after "N cluster(s) ") for the first constraint whose property
+// the cluster lacks, in the constraints' order; nullopt when it has them all.
 std::optional<std::string> MissingSpreadProperty(const std::vector<SpreadConstraint>& constraints,
                                                  const MemberCluster& cluster);
 

@@ -25,7 +25,7 @@ std::optional<Taint> UntoleratedTaint(const std::vector<Taint>& taints,
 }
 
 std::string UntoleratedTaintReason(const Taint& taint) {
-  return fmt::format("cluster(s) had untolerated taint {{{} {} {} <nil>}}", taint.key, taint.value,
+  return fmt::format("had untolerated taint {{{} {} {} <nil>}}", taint.key, taint.value,
                      taint.effect);
 }
 

@@ -31,7 +31,8 @@ std::optional<Taint> UntoleratedTaint(const std::vector<Taint>& taints,
                                       const std::vector<Toleration>& tolerations);
 
 // The filter's reason, as Karmada prints the taint (Go's %v of a
-// corev1.Taint): "cluster(s) had untolerated taint {key value NoSchedule <nil>}".
+// corev1.Taint): "had untolerated taint {key value NoSchedule <nil>}"
+// (Karmada writes it after "N cluster(s) ").
 std::string UntoleratedTaintReason(const Taint& taint);
 
 }  // namespace meridian::propagation

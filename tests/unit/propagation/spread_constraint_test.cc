@@ -193,9 +193,9 @@ TEST(SpreadConstraintTest, FilterNamesTheMissingProperty) {
                                                      {.field = SpreadField::kProvider},
                                                      {.field = SpreadField::kZone},
                                                      {.field = SpreadField::kRegion}};
-  EXPECT_EQ(MissingSpreadProperty(constraints, c), "cluster(s) didn't have zone property");
+  EXPECT_EQ(MissingSpreadProperty(constraints, c), "didn't have zone property");
   c.zones = {"z1"};
-  EXPECT_EQ(MissingSpreadProperty(constraints, c), "cluster(s) didn't have region property");
+  EXPECT_EQ(MissingSpreadProperty(constraints, c), "didn't have region property");
   c.region = "r1";
   EXPECT_EQ(MissingSpreadProperty(constraints, c), std::nullopt);
 }
@@ -217,7 +217,7 @@ TEST(TaintTolerationTest, KubernetesMatching) {
             (Taint{"maintenance", "", "NoExecute"}));
   EXPECT_EQ(UntoleratedTaint(taints, {{.op = Toleration::Op::kExists}}), std::nullopt);
   EXPECT_EQ(UntoleratedTaintReason(gpu),
-            "cluster(s) had untolerated taint {dedicated gpu NoSchedule <nil>}");
+            "had untolerated taint {dedicated gpu NoSchedule <nil>}");
 }
 
 Workload Web(std::int32_t replicas) {
