@@ -300,6 +300,15 @@ void DecodeSpreadConstraints(const DocNode& n, const std::string& path, propagat
   }
 }
 
+// A taint's or a toleration's effect, when given: one of Kubernetes' three.
+void CheckTaintEffect(const std::string& effect, const std::string& path, ObjectErrors& e) {
+  if (effect.empty() || effect == "NoSchedule" || effect == "PreferNoSchedule" ||
+      effect == "NoExecute") {
+    return;
+  }
+  e.Add(path, fmt::format("{}: accepted: NoSchedule, PreferNoSchedule, NoExecute", Quote(effect)));
+}
+
 // placement.clusterTolerations (corev1.Toleration).
 void DecodeTolerations(const DocNode& n, const std::string& path, propagation::Policy& p,
                        ObjectErrors& e) {
@@ -325,11 +334,7 @@ void DecodeTolerations(const DocNode& n, const std::string& path, propagation::P
     } else if (t.key.empty()) {
       e.Add(Join(item, "operator"), "must be Exists when `key` is empty");
     }
-    if (!t.effect.empty() && t.effect != "NoSchedule" && t.effect != "PreferNoSchedule" &&
-        t.effect != "NoExecute") {
-      e.Add(Join(item, "effect"),
-            fmt::format("{}: accepted: NoSchedule, PreferNoSchedule, NoExecute", Quote(t.effect)));
-    }
+    CheckTaintEffect(t.effect, Join(item, "effect"), e);
     if (auto s = Get(elems[i], "tolerationSeconds")) AsInt(*s, Join(item, "tolerationSeconds"), e);
     p.tolerations.push_back(std::move(t));
   }
@@ -349,11 +354,7 @@ std::vector<propagation::Taint> DecodeTaints(const DocNode& n, const std::string
     t.key = internal::RequiredString(elems[i], item, "key", e).value_or("");
     t.value = StringField(elems[i], item, "value", e).value_or("");
     t.effect = internal::RequiredString(elems[i], item, "effect", e).value_or("");
-    if (!t.effect.empty() && t.effect != "NoSchedule" && t.effect != "PreferNoSchedule" &&
-        t.effect != "NoExecute") {
-      e.Add(Join(item, "effect"),
-            fmt::format("{}: accepted: NoSchedule, PreferNoSchedule, NoExecute", Quote(t.effect)));
-    }
+    CheckTaintEffect(t.effect, Join(item, "effect"), e);
     out.push_back(std::move(t));
   }
   return out;

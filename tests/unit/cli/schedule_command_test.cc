@@ -278,6 +278,39 @@ TEST_F(ScheduleCommandTest, SpreadConstraintsAreValidatedInKarmadasWords) {
   }
 }
 
+// Tolerations and taints are checked as Kubernetes checks them, every
+// broken one named.
+TEST_F(ScheduleCommandTest, TolerationsAndTaintsAreValidated) {
+  auto r = Run(Policy(R"(    clusterTolerations:
+    - {key: a, operator: Within}
+    - {value: b}
+    - {key: c, operator: Exists, effect: NoWay}
+)"),
+               Deployment(3));
+  EXPECT_EQ(r.exit_code, 1);
+  for (const char* text :
+       {"spec.placement.clusterTolerations[0].operator: \"Within\": accepted: Equal, Exists",
+        "spec.placement.clusterTolerations[1].operator: must be Exists when `key` is empty",
+        "spec.placement.clusterTolerations[2].effect: \"NoWay\": accepted: NoSchedule, "
+        "PreferNoSchedule, NoExecute"}) {
+    EXPECT_TRUE(Contains(r.err, text)) << text << " in:\n" << r.err;
+  }
+  const std::string bad_taints = R"(apiVersion: cluster.karmada.io/v1alpha1
+kind: Cluster
+metadata: {name: member1}
+spec:
+  taints: [{key: maintenance, effect: Sometimes}, {effect: NoSchedule}]
+)";
+  auto t = Run(Policy("    clusterAffinity: {}\n"), Deployment(3), {}, bad_taints);
+  EXPECT_EQ(t.exit_code, 1);
+  for (const char* text :
+       {"Cluster member1: spec.taints[0].effect: \"Sometimes\": accepted: NoSchedule, "
+        "PreferNoSchedule, NoExecute",
+        "Cluster member1: spec.taints[1].key: required"}) {
+    EXPECT_TRUE(Contains(t.err, text)) << text << " in:\n" << t.err;
+  }
+}
+
 // Two regions, at most three clusters, dynamic weights; member5 is tainted
 // and not tolerated; member4 runs no zone-less check (no zone constraint).
 TEST_F(ScheduleCommandTest, SpreadByRegionAndTaints) {
