@@ -83,7 +83,8 @@ TEST_F(LxcTest, TcpServiceHitRewritesDestinationAndBothChecksums) {
   EXPECT_EQ(out.ip_csum_residue(), 0);
   EXPECT_EQ(out.l4_csum_residue(), 0);
   ExpectOnlyRewritten(in, r.out, kEthLen + 16, PacketView{in}.l4() + 2);
-  EXPECT_EQ(CounterDelta(), (std::map<std::string, std::uint64_t>{{"lb_new_flow", 1}}));
+  EXPECT_EQ(CounterDelta(),
+            (std::map<std::string, std::uint64_t>{{"ct_created", 1}, {"lb_new_flow", 1}}));
 }
 
 TEST_F(LxcTest, SecondPacketOfAFlowHitsConntrackAndKeepsItsBackend) {
@@ -161,7 +162,8 @@ TEST_F(LxcTest, RemovedEndpointKeepsEstablishedTcpAndMovesSynAndUdp) {
     auto dgram = FromPod(Packet().Eth().Ipv4(kClient, kVip).Udp(sport, 53).Build());
     EXPECT_NE(Addr(PacketView{dgram.out}.daddr()), "10.1.1.11") << sport;
   }
-  EXPECT_EQ(CounterDelta(), (std::map<std::string, std::uint64_t>{{"lb_ct_reselect", 10}}));
+  EXPECT_EQ(CounterDelta(),
+            (std::map<std::string, std::uint64_t>{{"ct_created", 10}, {"lb_ct_reselect", 10}}));
 }
 
 // Issue 13.5: removing an endpoint of one service while another service
@@ -206,8 +208,8 @@ TEST_F(LxcTest, UdpFlowsOfAnEndpointRemovedFromOneServiceArePurged) {
   EXPECT_NE(Addr(PacketView{moved.out}.daddr()), "10.1.1.11");
   auto ack = FromPod(Packet().Eth().Ipv4(kClient, kVip).Tcp(tcp, 80, 0x10).Build());
   EXPECT_EQ(Addr(PacketView{ack.out}.daddr()), "10.1.1.11");
-  EXPECT_EQ(CounterDelta(),
-            (std::map<std::string, std::uint64_t>{{"lb_ct_hit", 2}, {"lb_new_flow", 1}}));
+  EXPECT_EQ(CounterDelta(), (std::map<std::string, std::uint64_t>{
+                                {"ct_created", 1}, {"lb_ct_hit", 2}, {"lb_new_flow", 1}}));
 }
 
 // sessionAffinity: ClientIP. A client's new flows follow its first one's
@@ -250,8 +252,8 @@ TEST_F(LxcTest, ClientIpAffinityHoldsUntilTimeoutAndEndsWithTheEndpoint) {
   EXPECT_EQ(syn(first), "10.1.1.11");
   EXPECT_EQ(syn(other), "10.1.1.11")
       << "affinity, not Maglev's " << ExpectedBackend(kClient, other, 80, Protocol::kTcp);
-  EXPECT_EQ(CounterDelta(),
-            (std::map<std::string, std::uint64_t>{{"lb_new_flow", 2}, {"lb_affinity_hit", 1}}));
+  EXPECT_EQ(CounterDelta(), (std::map<std::string, std::uint64_t>{
+                                {"ct_created", 2}, {"lb_new_flow", 2}, {"lb_affinity_hit", 1}}));
   // The entry: (client, web's service id) -> 10.1.1.11:8080's backend id.
   const std::uint32_t service_id =
       writer_->service_id({*model::Ipv4Address::Parse(kVip), 80, Protocol::kTcp});
@@ -271,7 +273,8 @@ TEST_F(LxcTest, ClientIpAffinityHoldsUntilTimeoutAndEndsWithTheEndpoint) {
   std::this_thread::sleep_for(std::chrono::milliseconds(1100));
   CounterDelta();
   EXPECT_EQ(syn(later), ExpectedBackend(kClient, later, 80, Protocol::kTcp));
-  EXPECT_EQ(CounterDelta(), (std::map<std::string, std::uint64_t>{{"lb_new_flow", 1}}));
+  EXPECT_EQ(CounterDelta(),
+            (std::map<std::string, std::uint64_t>{{"ct_created", 1}, {"lb_new_flow", 1}}));
 
   // Another client on 10.1.1.11 (a long timeout now); then 10.1.1.11
   // leaves web but stays installed for `other`: without the purge its
@@ -370,8 +373,8 @@ TEST_F(LxcTest, TupleCollisionRemapsTheSourcePortAndKeepsBothFlows) {
     EXPECT_LT(bv.sport(), MER_NAT_PORT_MIN + MER_NAT_PORT_RANGE);
     EXPECT_EQ(bv.ip_csum_residue(), 0);
     EXPECT_EQ(bv.l4_csum_residue(), 0);
-    EXPECT_EQ(CounterDelta(),
-              (std::map<std::string, std::uint64_t>{{"lb_new_flow", 2}, {"ct_port_remapped", 1}}));
+    EXPECT_EQ(CounterDelta(), (std::map<std::string, std::uint64_t>{
+                                  {"ct_created", 2}, {"lb_new_flow", 2}, {"ct_port_remapped", 1}}));
     // Later packets of each flow keep their own translation.
     EXPECT_EQ(PacketView{FromPod(to("10.96.0.50", 0x10)).out}.sport(), 45678);
     EXPECT_EQ(PacketView{FromPod(to("10.96.0.51", 0x10)).out}.sport(), bv.sport());
@@ -430,8 +433,8 @@ TEST_F(LxcTest, HairpinSendsThePodsOwnRequestBackFromTheHairpinAddress) {
     const Bytes sent = build("10.1.1.13", "10.96.0.50", 40500, 80);
     EXPECT_TRUE(std::equal(sent.begin(), sent.begin() + 6, req.out.begin() + 6));
     EXPECT_TRUE(std::equal(sent.begin() + 6, sent.begin() + 12, req.out.begin()));
-    EXPECT_EQ(CounterDelta(),
-              (std::map<std::string, std::uint64_t>{{"lb_new_flow", 1}, {"hairpin", 1}}));
+    EXPECT_EQ(CounterDelta(), (std::map<std::string, std::uint64_t>{
+                                  {"ct_created", 1}, {"lb_new_flow", 1}, {"hairpin", 1}}));
     auto rep = FromPod(build("10.1.1.13", "169.254.42.1", 8080, 40500));
     EXPECT_EQ(rep.verdict, TC_ACT_REDIRECT);
     PacketView rp{rep.out};
@@ -472,7 +475,8 @@ TEST_F(LxcTest, UdpServiceHitRewritesChecksum) {
   EXPECT_EQ(out.ip_csum_residue(), 0);
   EXPECT_EQ(out.l4_csum_residue(), 0);
   ExpectOnlyRewritten(in, r.out, kEthLen + 16, PacketView{in}.l4() + 2);
-  EXPECT_EQ(CounterDelta(), (std::map<std::string, std::uint64_t>{{"lb_new_flow", 1}}));
+  EXPECT_EQ(CounterDelta(),
+            (std::map<std::string, std::uint64_t>{{"ct_created", 1}, {"lb_new_flow", 1}}));
 }
 
 TEST_F(LxcTest, UdpWithoutChecksumKeepsZeroChecksum) {
@@ -762,8 +766,8 @@ TEST_F(LxcTest, OnlyTerminatingBackendsTakeNewFlowsWhileTheyServe) {
   auto r = FromPod(fresh);
   ASSERT_EQ(r.verdict, TC_ACT_OK);
   EXPECT_EQ(Addr(PacketView{r.out}.daddr()), ExpectedBackend(kClient, 44001, 80, Protocol::kTcp));
-  EXPECT_EQ(CounterDelta(),
-            (std::map<std::string, std::uint64_t>{{"lb_ct_hit", 1}, {"lb_new_flow", 1}}));
+  EXPECT_EQ(CounterDelta(), (std::map<std::string, std::uint64_t>{
+                                {"ct_created", 1}, {"lb_ct_hit", 1}, {"lb_new_flow", 1}}));
 
   // No longer serving: existing flows still finish, new ones are refused.
   for (auto& ep : snap.endpoint_slices[0].endpoints)
@@ -791,7 +795,8 @@ TEST_F(LxcTest, IpOptionsAreKeptAndPortsFoundAfterThem) {
   EXPECT_EQ(out.ip_csum_residue(), 0);
   EXPECT_EQ(out.l4_csum_residue(), 0);
   ExpectOnlyRewritten(in, r.out, kEthLen + 16, PacketView{in}.l4() + 2);
-  EXPECT_EQ(CounterDelta(), (std::map<std::string, std::uint64_t>{{"lb_new_flow", 1}}));
+  EXPECT_EQ(CounterDelta(),
+            (std::map<std::string, std::uint64_t>{{"ct_created", 1}, {"lb_new_flow", 1}}));
 }
 
 TEST_F(LxcTest, MalformedIpv4HeadersAreDropped) {

@@ -67,7 +67,9 @@ lab_load_env "$PREFIX"
 
 # --- control: no affinity ---------------------------------------------
 write_web none "$READY"
-require "agents attach and serve" lab_agents_start "$MANIFESTS"
+# Short conntrack lifetimes after a FIN and a fast collector, for the
+# conntrack section below; an established flow keeps the default (5 days).
+require "agents attach and serve" lab_agents_start "$MANIFESTS" --ct-timeout-tcp-fin 2 --ct-gc-interval-ms 500
 check "both nodes installed $VIP with 4 backends" wait_for 5 both_have 4/0
 client bash -c "for i in \$(seq 40); do curl -s --max-time 2 http://$VIP/ || echo FAILED; done" >"$WORK/none.txt"
 check_eq "control, no affinity: 40 requests, none failed" 0 "$(grep -c FAILED "$WORK/none.txt")"
@@ -79,6 +81,27 @@ client curl -s --max-time 5 "http://$VIP:81/" >/dev/null
 rc=$?
 ms=$((($(date +%s%N) - start) / 1000000))
 check "a known VIP on an unknown port is refused (curl exit $rc = 7, in $ms ms < 1000)" test "$rc" -eq 7 -a "$ms" -lt 1000
+
+# --- conntrack lifetimes ---------------------------------------------------
+# The requests above closed their connections: 2 s after the FIN the
+# collector deletes both entries of each. A connection left idle meanwhile
+# is established, not closing: it keeps its entries and still answers.
+NODE1=${LAB_NODE_NAMES[0]}
+vip_entries() { "$BIN_DIR/meridianctl" --node "$NODE1" ct | grep -c " $VIP:80 "; }
+ct_status() { lab_agent_status "$NODE1" | python3 -c 'import json,sys; print(json.load(sys.stdin)["conntrack"][sys.argv[1]])' "$1"; }
+client bash -c "exec 3<>/dev/tcp/$VIP/80; sleep 6; printf 'GET / HTTP/1.0\r\n\r\n' >&3; cat <&3" >"$WORK/idle.txt" 2>&1 &
+idle_pid=$!
+vip_entries_are() { test "$(vip_entries)" -eq "$1"; }
+check "closed connections leave conntrack 2 s after their FIN; the idle one's 2 entries stay" \
+  wait_for 5 vip_entries_are 2
+"$BIN_DIR/meridianctl" --node "$NODE1" ct | grep " $VIP:80 " >"$WORK/ct-idle.txt"
+check_eq "... both in state established" 2 "$(grep -c ' established ' "$WORK/ct-idle.txt")"
+wait "$idle_pid"
+check "a connection idle for 6 s (3 collections past the FIN lifetime) still answers" grep -q '^c1n' "$WORK/idle.txt"
+expired=$(ct_status expired)
+check "the agent counted the deleted entries (conntrack.expired $expired >= 80: 40 flows x 2)" test "$expired" -ge 80
+ct_expired=$("$BIN_DIR/meridianctl" --node "$NODE1" --json stats | python3 -c 'import json,sys; print(json.load(sys.stdin)["ct_expired"]["packets"])' 2>&1)
+check_eq "... and so does mer_stats (ct_expired)" "$expired" "$ct_expired"
 
 # --- session affinity ---------------------------------------------------
 write_web 2 "$READY"

@@ -16,6 +16,8 @@
 #include "datapath/affinity_purge.h"
 #include "datapath/bpffs.h"
 #include "datapath/cgroup_attach.h"
+#include "datapath/ct_gc.h"
+#include "datapath/stats_event.h"
 #include "datapath/tc_attach.h"
 #include "datapath/udp_flow_purge.h"
 #include "desired/desired_state.h"
@@ -81,6 +83,12 @@ Status Agent::Start() {
   spdlog::info("datapath loaded, maps pinned in {} ({}); {} services and {} backends installed",
                load.pin_dir, datapath_->reused_pins() ? "reused" : "new",
                writer_->installed_services(), writer_->installed_backends());
+  if (datapath_->ct_migration_pending()) {
+    spdlog::info(
+        "conntrack of map ABI 8 found: {} entries copied into the new {}; the rest once "
+        "the new programs are attached",
+        datapath_->ct_entries_migrated(), MER_MAP_NAME(ct));
+  }
 
   if (uplink_) {
     // XDP for NodePorts and/or decapsulation, tc for decapsulation unless
@@ -221,6 +229,7 @@ void Agent::UpdateDns(const std::vector<model::ServiceImport>& imports) {
 // settings and addresses.
 Result<mer_config> Agent::TunnelConfig() {
   mer_config config{};
+  config.ct = options_.ct_timeouts;
   if (!options_.uplink.empty()) {
     auto uplink = ReadUplink(options_.uplink);
     if (!uplink.ok()) return uplink.error();
@@ -300,6 +309,18 @@ int Agent::Run() {
     return 1;
   }
   HandleLinkEvents();  // the initial dump is already queued on the socket
+  // The old programs are replaced everywhere now: what they wrote to an
+  // ABI 8 conntrack since the load is copied, and that map let go.
+  if (datapath_->ct_migration_pending()) {
+    auto copied = datapath_->FinishCtMigration();
+    if (!copied.ok()) {
+      spdlog::error("conntrack migration: {}", copied.error().message);
+      status_.errors.push_back("conntrack migration: " + copied.error().message);
+    } else {
+      spdlog::info("conntrack migration done: {} entries copied in all",
+                   datapath_->ct_entries_migrated());
+    }
+  }
   if (registry_watcher_) {
     // Start from the ClusterSet's state rather than serve a manifests-only
     // state for a moment; an unreachable registry does not block startup.
@@ -321,6 +342,7 @@ int Agent::Run() {
   netlink_desc_.emplace(io_, dup(links_->fd()));
   ArmNetlink();
   ScheduleResync(options_.resync_interval);
+  ScheduleCtGc();
   io_.run();
   return 0;
 }
@@ -355,6 +377,45 @@ void Agent::ScheduleResync(std::chrono::milliseconds after) {
     // A failed apply is retried soon; otherwise the resync is a safety net.
     ScheduleResync(apply_pending_ ? std::chrono::milliseconds(1000) : options_.resync_interval);
   });
+}
+
+void Agent::ScheduleCtGc() {
+  if (options_.ct_gc_interval.count() == 0) return;
+  ct_gc_timer_.expires_after(options_.ct_gc_interval);
+  ct_gc_timer_.async_wait([this](const boost::system::error_code& ec) {
+    if (ec) return;
+    CollectIdleFlows();
+    ScheduleCtGc();
+  });
+}
+
+// Idle conntrack entries (datapath/ct_gc.h), counted as ct_expired in
+// mer_stats and in status.json.
+void Agent::CollectIdleFlows() {
+  const auto started = Clock::now();
+  const auto& maps = datapath_->maps();
+  auto gc = datapath::CollectIdleFlows(maps.ct, datapath::MonotonicSeconds());
+  auto& ct = status_.conntrack;
+  if (!gc.ok()) {
+    spdlog::warn("conntrack collector: {}", gc.error().message);
+    ct.last_error = gc.error().message;
+    return;
+  }
+  ct.last_error.clear();
+  ct.collections++;
+  ct.entries = gc->scanned - gc->deleted;
+  ct.expired += gc->deleted;
+  ct.last_collection_ms = MsSince(started);
+  if (auto s = datapath::AddStatEvents(maps.stats, MER_STAT_CT_EXPIRED, gc->deleted); !s) {
+    spdlog::warn("{}", s.error().message);
+  }
+  if (gc->deleted) {
+    spdlog::debug("conntrack collector: {} idle entries deleted of {} in {:.1f} ms", gc->deleted,
+                  gc->scanned, ct.last_collection_ms);
+    // At most once per collection, and only when it changed something;
+    // the resync's heartbeat writes it otherwise.
+    PublishStatus();
+  }
 }
 
 void Agent::HandleLinkEvents() {

@@ -66,6 +66,8 @@ class Agent {
   void DescribeWeights(const ReconcileInput& in, const desired::DesiredState& state);
   void PublishStatus();
   void ScheduleResync(std::chrono::milliseconds after);
+  void ScheduleCtGc();
+  void CollectIdleFlows();
   Status StartHealth();
   health::HealthReply Health(const std::string& path) const;
   void ArmNetlink();
@@ -82,6 +84,7 @@ class Agent {
   boost::asio::io_context io_;
   boost::asio::signal_set signals_{io_, SIGINT, SIGTERM};
   boost::asio::steady_timer resync_timer_{io_};
+  boost::asio::steady_timer ct_gc_timer_{io_};
   std::optional<boost::asio::posix::stream_descriptor> netlink_desc_;
 
   std::unique_ptr<datapath::NodeDatapath> datapath_;

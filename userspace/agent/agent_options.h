@@ -8,6 +8,7 @@
 
 #include "datapath/node_datapath.h"
 #include "lb/maglev.h"
+#include "meridian/abi.h"
 #include "model/cidr.h"
 
 namespace meridian::agent {
@@ -25,6 +26,10 @@ struct AgentOptions {
   lb::MaglevConfig maglev;
   std::chrono::milliseconds resync_interval{10000};
   std::chrono::milliseconds debounce{50};
+  // Conntrack lifetimes (0: the datapath's default, MER_CT_DEFAULT_*) and
+  // how often the collector deletes idle flows (0: never).
+  mer_ct_timeouts ct_timeouts{};
+  std::chrono::milliseconds ct_gc_interval{10000};
   // How long the start waits for the source's first complete read.
   std::chrono::milliseconds first_sync_timeout{30000};
   // Cross-cluster tunnel (all optional: without --cluster the node is

@@ -100,6 +100,15 @@ struct ApplyPhases {
   double total = 0;     // the whole reconcile
 };
 
+// The conntrack collector (datapath/ct_gc.h), as of its last run.
+struct ConntrackStatus {
+  std::uint64_t collections = 0;  // runs that completed
+  std::uint64_t expired = 0;      // idle entries deleted since the agent started
+  std::size_t entries = 0;        // entries left after the last run
+  double last_collection_ms = 0;  // how long the last run took
+  std::string last_error;         // of the last run; empty when it succeeded
+};
+
 struct AgentStatus {
   std::string node;
   std::string source;  // --source: "dir:PATH" or "kubernetes"
@@ -138,6 +147,7 @@ struct AgentStatus {
   std::vector<WeightedFrontend> weighted;
   std::string weighted_json;  // RenderWeightsJson(weighted), kept in step by the agent
   DnsStatus dns;
+  ConntrackStatus conntrack;
 };
 
 // Atomic (WriteFileAtomically): a reader never sees a torn status.json.

@@ -72,6 +72,40 @@ int main(int argc, char** argv) {
                  "burst (0: at once)")
       ->check(CLI::Range(0u, 60000u))
       ->capture_default_str();
+  std::uint32_t ct_gc_ms = 10000;
+  auto& ct = o.ct_timeouts;
+  ct = {MER_CT_DEFAULT_TCP_SYN_S, MER_CT_DEFAULT_TCP_ESTABLISHED_S,
+        MER_CT_DEFAULT_TCP_FIN_S, MER_CT_DEFAULT_TCP_RST_S,
+        MER_CT_DEFAULT_UDP_S,     MER_CT_DEFAULT_UDP_REPLY_S};
+  const auto seconds = CLI::Range(1u, 1u << 30);
+  app.add_option("--ct-timeout-tcp-syn", ct.tcp_syn_s,
+                 "Conntrack: seconds a TCP flow that has sent only its SYN stays")
+      ->check(seconds)
+      ->capture_default_str();
+  app.add_option("--ct-timeout-tcp-established", ct.tcp_established_s,
+                 "Conntrack: seconds an idle established TCP flow stays (kube-proxy: 86400)")
+      ->check(seconds)
+      ->capture_default_str();
+  app.add_option("--ct-timeout-tcp-fin", ct.tcp_fin_s,
+                 "Conntrack: seconds a TCP flow stays after a FIN")
+      ->check(seconds)
+      ->capture_default_str();
+  app.add_option("--ct-timeout-tcp-rst", ct.tcp_rst_s,
+                 "Conntrack: seconds a TCP flow stays after a RST")
+      ->check(seconds)
+      ->capture_default_str();
+  app.add_option("--ct-timeout-udp", ct.udp_s,
+                 "Conntrack: seconds an idle UDP flow stays before any reply")
+      ->check(seconds)
+      ->capture_default_str();
+  app.add_option("--ct-timeout-udp-reply", ct.udp_reply_s,
+                 "Conntrack: seconds an idle UDP flow stays after its last reply")
+      ->check(seconds)
+      ->capture_default_str();
+  app.add_option("--ct-gc-interval-ms", ct_gc_ms,
+                 "How often idle conntrack entries are deleted (0: never; the LRU alone "
+                 "evicts)")
+      ->capture_default_str();
   app.add_option("--cluster", o.cluster,
                  "This node's cluster: the name of a Cluster manifest (enables the VXLAN tunnel)");
   app.add_option("--uplink", o.uplink,
@@ -177,6 +211,7 @@ int main(int argc, char** argv) {
 
   o.resync_interval = std::chrono::milliseconds(resync_ms);
   o.debounce = std::chrono::milliseconds(debounce_ms);
+  o.ct_gc_interval = std::chrono::milliseconds(ct_gc_ms);
   spdlog::set_level(spdlog::level::from_str(log_level));
   spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%l%$ [" + o.node + "] %v");
   meridian::agent::Agent agent(std::move(o));

@@ -16,6 +16,7 @@
 #include "cli/registry_command.h"
 #include "cli/schedule_command.h"
 #include "datapath/bpffs.h"
+#include "datapath/ct_gc.h"
 #include "datapath/map_iter.h"
 #include "datapath/pinned_maps.h"
 #include "datapath/stats_reader.h"
@@ -170,22 +171,40 @@ int Backends(const PinnedMaps& p) {
 
 // One line per entry. BACKEND is where the flow goes (the address an
 // established TCP flow follows); NAT is the source the flow leaves with
-// (forward) or the client's own address restored on replies (reply); FLAGS
-// marks untranslated tunnel flows.
+// (forward) or the client's own address restored on replies (reply);
+// STATE is the TCP state the entry's packets left (syn, established,
+// closing); TTL the seconds until the entry is idle ("idle" once it is:
+// the agent's collector deletes it with its partner); FLAGS marks
+// untranslated tunnel flows, NodePort and DSR flows.
 int Conntrack(const PinnedMaps& p) {
-  fmt::print("{:<7} {:<5} {:<22} {:<22} {:>6} {:<22} {:<22} {:<22} {}\n", "DIR", "PROTO", "SOURCE",
-             "DESTINATION", "BE-ID", "BACKEND", "NAT", "VIP", "FLAGS");
-  ForEachEntry<mer_ct_key, mer_ct_entry>(p.maps().ct, [](const auto& k, const auto& v) {
+  const std::uint32_t now = meridian::datapath::MonotonicSeconds();
+  fmt::print("{:<7} {:<5} {:<22} {:<22} {:>6} {:<22} {:<22} {:<22} {:<11} {:>7} {}\n", "DIR",
+             "PROTO", "SOURCE", "DESTINATION", "BE-ID", "BACKEND", "NAT", "VIP", "STATE", "TTL",
+             "FLAGS");
+  ForEachEntry<mer_ct_key, mer_ct_entry>(p.maps().ct, [now](const auto& k, const auto& v) {
     const bool tunnel = v.flags & MER_CT_F_TUNNEL_FLOW;
+    std::string state = "-";
+    if (k.proto == IPPROTO_TCP) {
+      state = (v.flags & MER_CT_F_CLOSING)        ? "closing"
+              : (v.flags & MER_CT_F_SEEN_NON_SYN) ? "established"
+                                                  : "syn";
+    }
+    const std::string ttl = meridian::datapath::CtEntryIdle(v, now)
+                                ? "idle"
+                                : std::to_string(static_cast<std::int32_t>(v.expires_s - now));
+    std::vector<std::string> flags;
+    if (tunnel) flags.push_back("tunnel-flow");
+    if (v.flags & MER_CT_F_NODEPORT) flags.push_back("nodeport");
+    if (v.flags & MER_CT_F_DSR) flags.push_back("dsr");
     fmt::print(
-        "{:<7} {:<5} {:<22} {:<22} {:>6} {:<22} {:<22} {:<22} {}\n",
+        "{:<7} {:<5} {:<22} {:<22} {:>6} {:<22} {:<22} {:<22} {:<11} {:>7} {}\n",
         k.dir == MER_CT_FORWARD ? "forward" : "reply", Proto(k.proto),
         fmt::format("{}:{}", Addr(k.saddr_be), ntohs(k.sport_be)),
         fmt::format("{}:{}", Addr(k.daddr_be), ntohs(k.dport_be)), v.backend_id,
         tunnel ? "-" : fmt::format("{}:{}", Addr(v.backend_addr_be), ntohs(v.backend_port_be)),
         tunnel ? "-" : fmt::format("{}:{}", Addr(v.nat_addr_be), ntohs(v.nat_port_be)),
-        tunnel ? "-" : fmt::format("{}:{}", Addr(v.vip_be), ntohs(v.vport_be)),
-        tunnel ? "tunnel-flow" : "");
+        tunnel ? "-" : fmt::format("{}:{}", Addr(v.vip_be), ntohs(v.vport_be)), state, ttl,
+        fmt::join(flags, ","));
   });
   return 0;
 }

@@ -10,6 +10,8 @@
 #include <cstring>
 #include <filesystem>
 
+#include "datapath/ct_gc.h"
+#include "datapath/ct_migration.h"
 #include "datapath/pin_check.h"
 #include "lxc.skel.h"
 #include "uplink.skel.h"
@@ -91,8 +93,20 @@ Result<std::unique_ptr<NodeDatapath>> NodeDatapath::Load(const LoadOptions& opti
     std::filesystem::create_directories(options.pin_dir, ec);
     if (ec) return Error{fmt::format("create pin directory {}: {}", options.pin_dir, ec.message())};
     dp->reused_pins_ = std::filesystem::exists(options.pin_dir + "/" MER_MAP_NAME(services));
-    if (auto s = CheckPinnedMaps(dp->lxc_->obj, options.pin_dir); !s) return s.error();
+    const std::string ct_pin = options.pin_dir + "/" MER_MAP_NAME(ct);
+    auto aside = SetAsideAbi8Ct(options.pin_dir,
+                                bpf_object__find_map_by_name(dp->lxc_->obj, MER_MAP_NAME(ct)));
+    if (!aside.ok()) return aside.error();
+    if (auto s = CheckPinnedMaps(dp->lxc_->obj, options.pin_dir); !s) {
+      // Refused for another map: the old conntrack goes back where the
+      // agent that made it looks for it.
+      if (*aside) std::rename(OldCtPin(options.pin_dir).c_str(), ct_pin.c_str());
+      return s.error();
+    }
     SetPinPaths(dp->lxc_->obj, options.pin_dir);
+    dp->pin_dir_ = options.pin_dir;
+    dp->ct_timeouts_ = options.config.ct;
+    dp->ct_migration_pending_ = std::filesystem::exists(OldCtPin(options.pin_dir));
   }
 
   if (int err = lxc__load(dp->lxc_); err) {
@@ -117,7 +131,22 @@ Result<std::unique_ptr<NodeDatapath>> NodeDatapath::Load(const LoadOptions& opti
   }
 
   dp->maps_ = MapSetOf(dp->lxc_->obj);
+  if (dp->ct_migration_pending_) {
+    auto copied = CopyAbi8Ct(dp->pin_dir_, dp->maps_.ct, dp->ct_timeouts_, MonotonicSeconds(),
+                             /*finish=*/false);
+    if (!copied.ok()) return copied.error();
+    dp->ct_entries_migrated_ = *copied;
+  }
   return dp;
+}
+
+Result<std::size_t> NodeDatapath::FinishCtMigration() {
+  if (!ct_migration_pending_) return std::size_t{0};
+  auto copied = CopyAbi8Ct(pin_dir_, maps_.ct, ct_timeouts_, MonotonicSeconds(), /*finish=*/true);
+  if (!copied.ok()) return copied.error();
+  ct_migration_pending_ = false;
+  ct_entries_migrated_ += *copied;
+  return copied;
 }
 
 NodeDatapath::~NodeDatapath() {

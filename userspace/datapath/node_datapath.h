@@ -53,6 +53,15 @@ class NodeDatapath {
   const MapSet& maps() const { return maps_; }
   // True when the maps were found pinned (an agent restart).
   bool reused_pins() const { return reused_pins_; }
+  // Conntrack entries copied from a map ABI 8 mer_ct at load
+  // (datapath/ct_migration.h); the copy is finished by FinishCtMigration.
+  bool ct_migration_pending() const { return ct_migration_pending_; }
+  std::size_t ct_entries_migrated() const { return ct_entries_migrated_; }
+  // Once the new programs replaced the old ones everywhere: copies what
+  // the old programs wrote meanwhile and removes the old map's pin.
+  // Returns the entries copied by this second pass (0 when nothing was
+  // pending).
+  Result<std::size_t> FinishCtMigration();
 
  private:
   NodeDatapath() = default;
@@ -60,6 +69,10 @@ class NodeDatapath {
   uplink* uplink_ = nullptr;
   MapSet maps_;
   bool reused_pins_ = false;
+  std::string pin_dir_;
+  mer_ct_timeouts ct_timeouts_{};
+  bool ct_migration_pending_ = false;
+  std::size_t ct_entries_migrated_ = 0;
 };
 
 }  // namespace meridian::datapath

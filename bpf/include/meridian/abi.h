@@ -27,7 +27,7 @@
 
 /* Bumped whenever a map key or value changes shape. The agent refuses to
  * reuse pinned maps written under another version. */
-#define MER_ABI_VERSION 8
+#define MER_ABI_VERSION 9
 
 /* ---- Sizes ----------------------------------------------------------- */
 #define MER_MAX_SERVICES   262144 /* frontends: (VIP, port, proto) */
@@ -46,6 +46,16 @@
 #define MER_MAX_SOCK_REV     65536  /* (socket, backend) pairs the socket LB translated */
 
 /* ---- Node configuration ----------------------------------------------- */
+/* Conntrack lifetimes in seconds, by the state of a flow's direction. */
+struct mer_ct_timeouts {
+	MER_U32 tcp_syn_s;	   /* SYN seen, no other packet yet */
+	MER_U32 tcp_established_s; /* any other packet seen */
+	MER_U32 tcp_fin_s;	   /* FIN seen */
+	MER_U32 tcp_rst_s;	   /* RST seen */
+	MER_U32 udp_s;		   /* a UDP flow's forward direction */
+	MER_U32 udp_reply_s;	   /* its replies (a "stream") */
+};
+
 /* Set by the agent in the programs' read-only data before load (one object
  * serves every node). node_ip_be == 0 disables tunnelling altogether. */
 struct mer_config {
@@ -58,7 +68,21 @@ struct mer_config {
 	/* Source address of NodePort/LoadBalancer flows forwarded to another
 	 * node's backend (SNAT, as kube-proxy does): the uplink's address. */
 	MER_U32 snat_addr_be;
+	/* Conntrack lifetimes; a field left 0 takes its MER_CT_DEFAULT_*
+	 * value. */
+	struct mer_ct_timeouts ct;
 };
+
+/* Linux nf_conntrack's defaults (nf_conntrack_tcp_timeout_syn_sent,
+ * _established, _fin_wait/_time_wait, _close; nf_conntrack_udp_timeout
+ * and _udp_timeout_stream). kube-proxy lowers established to 86400 s
+ * (--conntrack-tcp-timeout-established): an agent flag does the same. */
+#define MER_CT_DEFAULT_TCP_SYN_S	 120
+#define MER_CT_DEFAULT_TCP_ESTABLISHED_S 432000
+#define MER_CT_DEFAULT_TCP_FIN_S	 120
+#define MER_CT_DEFAULT_TCP_RST_S	 10
+#define MER_CT_DEFAULT_UDP_S		 30
+#define MER_CT_DEFAULT_UDP_REPLY_S	 120
 
 /* This node is its cluster's gateway: it relays the cluster's traffic to
  * other clusters (its non-gateway nodes route it here, unencapsulated). */
@@ -267,6 +291,14 @@ struct mer_ct_entry {
 	/* FORWARD of a MER_CT_F_DSR flow: the underlay address of the
 	 * backend's node, where it is encapsulated to; 0 otherwise. */
 	MER_U32 dsr_node_be;
+	/* The second of the monotonic clock (CLOCK_MONOTONIC, as
+	 * bpf_ktime_get_coarse_ns counts) after which this entry is idle:
+	 * every packet that uses it moves this on by the lifetime of the
+	 * flow's state (struct mer_ct_timeouts). The datapath never deletes
+	 * an entry for age; the agent's collector (datapath/ct_gc.h) does,
+	 * and only when the flow's other direction is idle too. */
+	MER_U32 expires_s;
+	MER_U32 pad2;
 };
 
 /* Source address of hairpin flows (a pod reaching itself through a VIP), as
@@ -300,6 +332,11 @@ enum mer_ct_flags {
 	 * node). REPLY: a flow received by DSR (the backend's node): its
 	 * replies leave from the pod's veth straight to the client. */
 	MER_CT_F_DSR = 1u << 2,
+	/* TCP state, kept per entry by the packets that use it: a packet
+	 * other than a SYN was seen (the flow is established), and a FIN or
+	 * RST was seen (it is closing). A new SYN on the tuple clears both. */
+	MER_CT_F_SEEN_NON_SYN = 1u << 3,
+	MER_CT_F_CLOSING = 1u << 4,
 };
 
 /* ---- Counters -------------------------------------------------------- */
@@ -309,7 +346,10 @@ enum mer_ct_flags {
  * tunnelled (lb_new_flow, lb_ct_hit, lb_ct_reselect or pass_not_service),
  * "ct_reply_restored", counted in addition to lb_ct_hit, and
  * "lb_affinity_hit", counted in addition to lb_new_flow / lb_ct_reselect
- * when session affinity chose the backend. A packet to an external
+ * when session affinity chose the backend, and the conntrack events:
+ * "ct_created" (a flow's entries written, counted by the datapath) and
+ * "ct_expired" (idle entries deleted, counted by the agent's collector in
+ * CPU 0's slot; packets only, no bytes). A packet to an external
  * frontend on the uplink gets one nodeport_* verdict (or a drop): local
  * (to a backend on this node, client address kept), snat (to another
  * node's backend, from this node's address), dsr (to another node's
@@ -371,7 +411,9 @@ enum mer_ct_flags {
 	X(SOCK_LB_REJECT, "sock_lb_reject")                                                        \
 	X(SOCK_LB_REVNAT, "sock_lb_revnat")                                                        \
 	X(SOCK_LB_REMOTE, "sock_lb_remote")                                                        \
-	X(SOCK_LB_DROP, "sock_lb_drop")
+	X(SOCK_LB_DROP, "sock_lb_drop")                                                            \
+	X(CT_CREATED, "ct_created")                                                                \
+	X(CT_EXPIRED, "ct_expired")
 
 #define MER_STAT_ENUM_(name, str) MER_STAT_##name,
 enum mer_stat { MER_STATS(MER_STAT_ENUM_) MER_STAT_MAX };

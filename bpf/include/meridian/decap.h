@@ -35,6 +35,7 @@
 #include <bpf/bpf_helpers.h>
 
 #include "meridian/abi.h"
+#include "meridian/ct_lifetime.h"
 #include "meridian/icmp_error.h"
 #include "meridian/maps.h"
 #include "meridian/parse.h"
@@ -49,10 +50,18 @@ static __always_inline int mer_uplink_verdict(enum mer_stat stat, __u32 len, int
 	return action;
 }
 
-/* May the inner packet be delivered? inner is the parsed inner flow. */
+/* May the inner packet be delivered? inner is the parsed inner flow;
+ * tcp_flags its TCP flags byte (0 when not read). A reply of a flow this
+ * node sent keeps the flow's entry alive. */
 static __always_inline int mer_tunnel_allowed(__be32 saddr, __be32 daddr, __be16 sport,
-					      __be16 dport, __u8 proto)
+					      __be16 dport, __u8 proto, __u8 tcp_flags)
 {
+	struct mer_pkt p = {
+		.proto = proto,
+		.tcp_flags = tcp_flags,
+		.tcp_syn = (tcp_flags & (MER_TCP_SYN | MER_TCP_ACK)) == MER_TCP_SYN,
+	};
+	struct mer_ct_entry *e;
 	struct mer_endpoint_key ep = {.addr_be = daddr, .port_be = dport, .proto = proto};
 	struct mer_ct_key ct = {
 		.saddr_be = saddr,
@@ -65,7 +74,11 @@ static __always_inline int mer_tunnel_allowed(__be32 saddr, __be32 daddr, __be16
 
 	if (bpf_map_lookup_elem(&mer_exported_eps, &ep))
 		return 1;
-	return bpf_map_lookup_elem(&mer_ct, &ct) != NULL;
+	e = bpf_map_lookup_elem(&mer_ct, &ct);
+	if (!e)
+		return 0;
+	mer_ct_touch(e, &p, MER_CT_REPLY);
+	return 1;
 }
 
 /* Classifies a frame that arrived on the uplink, from its linear bytes
@@ -83,6 +96,7 @@ static __always_inline enum mer_stat mer_classify_uplink(void *data, void *data_
 	struct ethhdr *inner_eth;
 	struct iphdr *inner;
 	__be16 sport, dport;
+	__u8 tcp_flags = 0;
 	__u32 inner_l4;
 	__u32 peer_ip;
 
@@ -143,7 +157,10 @@ static __always_inline enum mer_stat mer_classify_uplink(void *data, void *data_
 		return MER_STAT_DROP_TUNNEL_MALFORMED;
 	sport = *(__be16 *)(data + inner_l4);
 	dport = *(__be16 *)(data + inner_l4 + 2);
-	if (!mer_tunnel_allowed(inner->saddr, inner->daddr, sport, dport, inner->protocol))
+	if (inner->protocol == IPPROTO_TCP && data + inner_l4 + 14 <= data_end)
+		tcp_flags = *(__u8 *)(data + inner_l4 + 13);
+	if (!mer_tunnel_allowed(inner->saddr, inner->daddr, sport, dport, inner->protocol,
+				tcp_flags))
 		return MER_STAT_DROP_TUNNEL_NOT_ALLOWED;
 	return MER_STAT_DECAP;
 }

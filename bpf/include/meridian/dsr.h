@@ -106,8 +106,10 @@ mer_dsr_ct_create(const struct mer_pkt *p, const struct mer_service *svc, __u32 
 
 	mer_ct_nat(&entry, nat);
 	mer_ct_forward_key(&key, p);
+	mer_ct_start(&entry, p, MER_CT_FORWARD);
 	if (bpf_map_update_elem(&mer_ct, &key, &entry, BPF_ANY))
 		return MER_STAT_DROP_CT_FULL;
+	mer_count(MER_STAT_CT_CREATED, 0);
 	return 0;
 }
 
@@ -230,10 +232,14 @@ static __always_inline int mer_dsr_receive(struct xdp_md *ctx, const struct mer_
 		entry.backend_port_be = in.dport;
 		entry.nat_addr_be = in.saddr;
 		entry.nat_port_be = in.sport;
+		mer_ct_start(&entry, &in, MER_CT_FORWARD);
 		if (bpf_map_update_elem(&mer_ct, &key, &entry, BPF_ANY)) {
 			mer_count(MER_STAT_DROP_CT_FULL, p->len);
 			return XDP_DROP;
 		}
+		mer_count(MER_STAT_CT_CREATED, 0);
+	} else {
+		mer_ct_touch(held, &in, MER_CT_FORWARD);
 	}
 	mer_count(MER_STAT_NODEPORT_DSR_IN, p->len);
 	return XDP_PASS;

@@ -8,6 +8,7 @@
 #include <bpf/bpf_helpers.h>
 
 #include "meridian/abi.h"
+#include "meridian/ct_lifetime.h"
 #include "meridian/jhash.h"
 #include "meridian/maps.h"
 #include "meridian/parse.h"
@@ -217,6 +218,9 @@ mer_ct_create(const struct mer_pkt *p, const struct mer_service *svc, __u32 back
 	else if (be->addr_be == p->saddr)
 		nat->saddr = bpf_htonl(MER_HAIRPIN_ADDR_HOST);
 
+	/* Both entries start as the flow's first packet leaves them: a reply
+	 * entry that no reply has used yet lives as long as the forward one. */
+	mer_ct_start(&entry, p, MER_CT_FORWARD);
 	for (i = 0; i < MER_NAT_PORT_TRIES; i++) {
 		mer_ct_nat_reply_key(&key, nat, p->proto);
 		held = bpf_map_lookup_elem(&mer_ct, &key);
@@ -239,6 +243,7 @@ mer_ct_create(const struct mer_pkt *p, const struct mer_service *svc, __u32 back
 	mer_ct_forward_key(&key, p);
 	if (bpf_map_update_elem(&mer_ct, &key, &entry, BPF_ANY))
 		return MER_STAT_DROP_CT_FULL;
+	mer_count(MER_STAT_CT_CREATED, 0);
 	return 0;
 }
 
@@ -304,16 +309,25 @@ static __always_inline int mer_ct_restore_reply(const struct mer_pkt *p,
 static __always_inline int mer_ct_note_tunnel_flow(const struct mer_pkt *p)
 {
 	struct mer_ct_entry entry = {.flags = MER_CT_F_TUNNEL_FLOW};
+	struct mer_ct_entry *held;
 	struct mer_ct_key reply;
 
 	mer_ct_reply_key(&reply, p, p->daddr, p->dport);
-	if (bpf_map_lookup_elem(&mer_ct, &reply))
+	held = bpf_map_lookup_elem(&mer_ct, &reply);
+	if (held) {
+		/* The flow's one entry: its packets both ways keep it. */
+		mer_ct_touch(held, p, MER_CT_FORWARD);
 		return 0;
+	}
 	entry.created_ns = bpf_ktime_get_ns();
+	mer_ct_start(&entry, p, MER_CT_FORWARD);
 	/* Lost a race with another CPU: the entry is there all the same. */
-	if (bpf_map_update_elem(&mer_ct, &reply, &entry, BPF_NOEXIST) &&
-	    !bpf_map_lookup_elem(&mer_ct, &reply))
-		return -1;
+	if (bpf_map_update_elem(&mer_ct, &reply, &entry, BPF_NOEXIST)) {
+		if (!bpf_map_lookup_elem(&mer_ct, &reply))
+			return -1;
+		return 0;
+	}
+	mer_count(MER_STAT_CT_CREATED, 0);
 	return 0;
 }
 

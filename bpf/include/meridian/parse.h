@@ -37,7 +37,14 @@ struct mer_pkt {
 	__u8 ihl_len;	  /* IPv4 header length in bytes, options included */
 	__u16 l4_hdr_len; /* TCP header with options, or the 8-byte UDP header */
 	__u8 tcp_syn;	  /* TCP SYN without ACK: a connection's first packet */
+	__u8 tcp_flags;	  /* the TCP header's flags byte (MER_TCP_*); 0 for UDP */
 };
+
+/* Bits of the TCP flags byte (RFC 9293), as conntrack reads them. */
+#define MER_TCP_FIN 0x01
+#define MER_TCP_SYN 0x02
+#define MER_TCP_RST 0x04
+#define MER_TCP_ACK 0x10
 
 #define MER_L3_OFF ((__u32)sizeof(struct ethhdr))
 
@@ -102,6 +109,7 @@ static __always_inline int mer_parse_linear(void *data, void *data_end, __u32 le
 		p->dport = th->dest;
 		p->l4_hdr_len = th->doff * 4;
 		p->tcp_syn = th->syn && !th->ack;
+		p->tcp_flags = ((__u8 *)th)[13];
 	} else {
 		struct udphdr *uh = data + p->l4_off;
 

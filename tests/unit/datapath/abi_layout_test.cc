@@ -23,7 +23,8 @@ static_assert(offsetof(mer_backend, cluster_id) == 8);
 static_assert(sizeof(mer_ct_key) == 16);
 static_assert(offsetof(mer_ct_key, proto) == 12);
 static_assert(offsetof(mer_ct_key, dir) == 13);
-static_assert(sizeof(mer_ct_entry) == 40);
+static_assert(sizeof(mer_ct_entry) == 48);
+static_assert(offsetof(mer_ct_entry, expires_s) == 40);
 static_assert(offsetof(mer_ct_entry, backend_addr_be) == 24);
 static_assert(offsetof(mer_ct_entry, nat_addr_be) == 32);
 static_assert(offsetof(mer_ct_entry, created_ns) == 16);
@@ -78,11 +79,12 @@ TEST(AbiLayout, BpfObjectMatchesCxxLayout) {
   ExpectBtfLayout(b, "mer_ct_key", sizeof(mer_ct_key),
                   {M(mer_ct_key, saddr_be), M(mer_ct_key, daddr_be), M(mer_ct_key, sport_be),
                    M(mer_ct_key, dport_be), M(mer_ct_key, proto), M(mer_ct_key, dir)});
-  ExpectBtfLayout(b, "mer_ct_entry", sizeof(mer_ct_entry),
-                  {M(mer_ct_entry, backend_id), M(mer_ct_entry, service_id),
-                   M(mer_ct_entry, vip_be), M(mer_ct_entry, vport_be), M(mer_ct_entry, created_ns),
-                   M(mer_ct_entry, backend_addr_be), M(mer_ct_entry, backend_port_be),
-                   M(mer_ct_entry, nat_port_be), M(mer_ct_entry, nat_addr_be)});
+  ExpectBtfLayout(
+      b, "mer_ct_entry", sizeof(mer_ct_entry),
+      {M(mer_ct_entry, backend_id), M(mer_ct_entry, service_id), M(mer_ct_entry, vip_be),
+       M(mer_ct_entry, vport_be), M(mer_ct_entry, created_ns), M(mer_ct_entry, backend_addr_be),
+       M(mer_ct_entry, backend_port_be), M(mer_ct_entry, nat_port_be), M(mer_ct_entry, nat_addr_be),
+       M(mer_ct_entry, dsr_node_be), M(mer_ct_entry, expires_s)});
   ExpectBtfLayout(b, "mer_stat_value", sizeof(mer_stat_value),
                   {M(mer_stat_value, packets), M(mer_stat_value, bytes)});
   ExpectBtfLayout(b, "mer_sock_rev_key", sizeof(mer_sock_rev_key),

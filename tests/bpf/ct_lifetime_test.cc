@@ -1,0 +1,278 @@
+// Conntrack lifetimes (meridian/ct_lifetime.h) and the agent's collector
+// (datapath/ct_gc.h): every packet moves its entry's expiry on by the
+// lifetime of the flow's state, and the collector deletes a flow only
+// when both its directions are idle.
+#include <arpa/inet.h>
+#include <gtest/gtest.h>
+
+#include <vector>
+
+#include "datapath/ct_gc.h"
+#include "datapath/map_iter.h"
+#include "datapath/stats_event.h"
+#include "datapath_fixture.h"
+
+namespace meridian::testing {
+namespace {
+
+using model::Protocol;
+
+constexpr const char* kClient = "10.1.1.100";
+constexpr const char* kVip = "10.96.0.10";
+constexpr const char* kBackend = "10.1.1.11";
+
+// Lifetimes unlike the defaults and unlike each other, so that a test
+// tells which one the datapath used.
+constexpr mer_ct_timeouts kTimeouts = {.tcp_syn_s = 7,
+                                       .tcp_established_s = 1000,
+                                       .tcp_fin_s = 11,
+                                       .tcp_rst_s = 3,
+                                       .udp_s = 5,
+                                       .udp_reply_s = 13};
+
+model::ResourceSnapshot OneBackend() {
+  model::ResourceSnapshot s;
+  s.services.push_back(MakeService("web", kVip,
+                                   {{.name = "http", .protocol = Protocol::kTcp, .port = 80},
+                                    {.name = "dns", .protocol = Protocol::kUdp, .port = 53}}));
+  s.endpoint_slices.push_back(
+      MakeSlice("web", {kBackend},
+                {{.name = "http", .protocol = Protocol::kTcp, .port = 8080},
+                 {.name = "dns", .protocol = Protocol::kUdp, .port = 5353}}));
+  return s;
+}
+
+struct Entry {
+  mer_ct_key key;
+  mer_ct_entry value;
+};
+
+class CtLifetimeTest : public DatapathTest {
+ protected:
+  CtLifetimeTest() { config_.ct = kTimeouts; }
+
+  int ct() { return dp_->maps().ct; }
+
+  std::vector<Entry> Entries() {
+    std::vector<Entry> out;
+    datapath::ForEachEntry<mer_ct_key, mer_ct_entry>(
+        ct(), [&](const mer_ct_key& k, const mer_ct_entry& v) {
+          out.push_back({k, v});
+        });
+    return out;
+  }
+  // The one entry of direction `dir` (the tests make one flow at a time).
+  mer_ct_entry Only(std::uint8_t dir) {
+    std::vector<mer_ct_entry> found;
+    for (const auto& e : Entries()) {
+      if (e.key.dir == dir) found.push_back(e.value);
+    }
+    EXPECT_EQ(found.size(), 1u) << "entries of direction " << int(dir);
+    return found.empty() ? mer_ct_entry{} : found.front();
+  }
+  // Seconds from now to the entry's expiry; the BPF clock is the coarse
+  // one, so a second's tick may fall between the packet and the check.
+  static void ExpectExpiresIn(const mer_ct_entry& e, std::uint32_t seconds) {
+    const std::int64_t left = static_cast<std::int64_t>(e.expires_s) - datapath::MonotonicSeconds();
+    EXPECT_GE(left, static_cast<std::int64_t>(seconds) - 1) << "expires_s " << e.expires_s;
+    EXPECT_LE(left, static_cast<std::int64_t>(seconds)) << "expires_s " << e.expires_s;
+  }
+  Bytes Tcp(std::uint16_t sport, std::uint8_t flags) {
+    return Packet().Eth().Ipv4(kClient, kVip).Tcp(sport, 80, flags).Build();
+  }
+  Bytes TcpReply(std::uint16_t dport, std::uint8_t flags) {
+    return Packet()
+        .Eth("02:00:00:00:00:02", "02:00:00:00:00:01")
+        .Ipv4(kBackend, kClient)
+        .Tcp(8080, dport, flags)
+        .Build();
+  }
+  // Makes one entry idle (expired a second ago).
+  void Age(const mer_ct_key& key) {
+    mer_ct_entry e{};
+    ASSERT_EQ(bpf_map_lookup_elem(ct(), &key, &e), 0);
+    e.expires_s = datapath::MonotonicSeconds() - 1;
+    ASSERT_EQ(bpf_map_update_elem(ct(), &key, &e, BPF_EXIST), 0);
+  }
+};
+
+constexpr std::uint8_t kSyn = 0x02, kAck = 0x10, kSynAck = 0x12, kFinAck = 0x11, kRst = 0x04;
+
+TEST_F(CtLifetimeTest, TcpStatesMoveTheExpiry) {
+  Install(OneBackend());
+  FromPod(Tcp(41000, kSyn));
+  // A new flow: both entries live as long as a SYN that was never answered.
+  mer_ct_entry fwd = Only(MER_CT_FORWARD), rev = Only(MER_CT_REPLY);
+  ExpectExpiresIn(fwd, 7);
+  ExpectExpiresIn(rev, 7);
+  EXPECT_EQ(fwd.flags & (MER_CT_F_SEEN_NON_SYN | MER_CT_F_CLOSING), 0);
+
+  // The SYN-ACK: the reply entry is established, the forward one is not yet.
+  ASSERT_EQ(ToPod(TcpReply(41000, kSynAck)).verdict, TC_ACT_OK);
+  rev = Only(MER_CT_REPLY);
+  EXPECT_TRUE(rev.flags & MER_CT_F_SEEN_NON_SYN);
+  ExpectExpiresIn(rev, 1000);
+  ExpectExpiresIn(Only(MER_CT_FORWARD), 7);
+
+  FromPod(Tcp(41000, kAck));
+  fwd = Only(MER_CT_FORWARD);
+  EXPECT_TRUE(fwd.flags & MER_CT_F_SEEN_NON_SYN);
+  ExpectExpiresIn(fwd, 1000);
+
+  // FIN: closing, in this direction and for the rest of the flow's life.
+  FromPod(Tcp(41000, kFinAck));
+  fwd = Only(MER_CT_FORWARD);
+  EXPECT_TRUE(fwd.flags & MER_CT_F_CLOSING);
+  ExpectExpiresIn(fwd, 11);
+  FromPod(Tcp(41000, kAck));
+  ExpectExpiresIn(Only(MER_CT_FORWARD), 11);
+
+  // RST: the shortest.
+  ToPod(TcpReply(41000, kRst));
+  rev = Only(MER_CT_REPLY);
+  EXPECT_TRUE(rev.flags & MER_CT_F_CLOSING);
+  ExpectExpiresIn(rev, 3);
+
+  // The client reuses the port: a new connection starts over.
+  FromPod(Tcp(41000, kSyn));
+  fwd = Only(MER_CT_FORWARD);
+  EXPECT_EQ(fwd.flags & (MER_CT_F_SEEN_NON_SYN | MER_CT_F_CLOSING), 0);
+  ExpectExpiresIn(fwd, 7);
+}
+
+TEST_F(CtLifetimeTest, UdpAnsweredLivesLongerAndIsNeverShortened) {
+  Install(OneBackend());
+  FromPod(Packet().Eth().Ipv4(kClient, kVip).Udp(42000, 53).Build());
+  ExpectExpiresIn(Only(MER_CT_FORWARD), 5);
+  ExpectExpiresIn(Only(MER_CT_REPLY), 5);  // no answer yet
+
+  ToPod(Packet()
+            .Eth("02:00:00:00:00:02", "02:00:00:00:00:01")
+            .Ipv4(kBackend, kClient)
+            .Udp(5353, 42000)
+            .Build());
+  ExpectExpiresIn(Only(MER_CT_REPLY), 13);
+  FromPod(Packet().Eth().Ipv4(kClient, kVip).Udp(42000, 53).Build());
+  ExpectExpiresIn(Only(MER_CT_FORWARD), 5);
+  ExpectExpiresIn(Only(MER_CT_REPLY), 13);
+}
+
+// ct_created counts flows as the datapath writes them, not packets.
+TEST_F(CtLifetimeTest, TheFlowCreatedCountsOnceAndHitsDoNot) {
+  Install(OneBackend());
+  CounterDelta();
+  FromPod(Tcp(41000, kSyn));
+  FromPod(Tcp(41000, kAck));
+  EXPECT_EQ(CounterDelta(), (std::map<std::string, std::uint64_t>{
+                                {"ct_created", 1}, {"lb_new_flow", 1}, {"lb_ct_hit", 1}}));
+}
+
+TEST_F(CtLifetimeTest, DefaultsAreNfConntracksWhenNothingIsConfigured) {
+  // A second datapath with an empty configuration.
+  datapath::LoadOptions opts;
+  opts.sizes = {.services = 64, .backends = 64, .ct = 256, .maglev_slots = 4096};
+  auto dp = datapath::NodeDatapath::Load(opts);
+  ASSERT_TRUE(dp.ok()) << dp.error().message;
+  std::swap(dp_, *dp);
+  auto w = datapath::MapWriter::Recover(dp_->maps());
+  ASSERT_TRUE(w.ok());
+  writer_ = std::make_unique<datapath::MapWriter>(std::move(w).value());
+  Install(OneBackend());
+  FromPod(Tcp(41000, kSyn));
+  ExpectExpiresIn(Only(MER_CT_FORWARD), MER_CT_DEFAULT_TCP_SYN_S);
+  FromPod(Tcp(41000, kAck));
+  ExpectExpiresIn(Only(MER_CT_FORWARD), MER_CT_DEFAULT_TCP_ESTABLISHED_S);
+  EXPECT_EQ(MER_CT_DEFAULT_TCP_ESTABLISHED_S, 432000);
+  EXPECT_EQ(MER_CT_DEFAULT_UDP_S, 30);
+}
+
+TEST_F(CtLifetimeTest, PartnerKeysNameTheFlowsOtherEntry) {
+  Install(OneBackend());
+  FromPod(Tcp(41000, kSyn));
+  const auto entries = Entries();
+  ASSERT_EQ(entries.size(), 2u);
+  for (const auto& e : entries) {
+    auto partner = datapath::CtPartnerKey(e.key, e.value);
+    ASSERT_TRUE(partner);
+    EXPECT_NE(partner->dir, e.key.dir);
+    mer_ct_entry found{};
+    EXPECT_EQ(bpf_map_lookup_elem(ct(), &*partner, &found), 0) << "dir " << int(e.key.dir);
+  }
+  mer_ct_entry tunnel{.flags = MER_CT_F_TUNNEL_FLOW};
+  EXPECT_FALSE(datapath::CtPartnerKey(entries[0].key, tunnel));
+  mer_ct_entry dsr{.flags = MER_CT_F_NODEPORT | MER_CT_F_DSR};
+  EXPECT_FALSE(datapath::CtPartnerKey(entries[0].key, dsr));
+}
+
+TEST_F(CtLifetimeTest, CollectorKeepsLiveFlowsAndDeletesIdleOnes) {
+  Install(OneBackend());
+  FromPod(Tcp(41000, kSyn));
+  FromPod(Tcp(41001, kSyn));
+  ASSERT_EQ(Entries().size(), 4u);
+  const std::uint32_t now = datapath::MonotonicSeconds();
+
+  // Nothing idle: nothing deleted.
+  auto gc = datapath::CollectIdleFlows(ct(), now);
+  ASSERT_TRUE(gc.ok()) << gc.error().message;
+  EXPECT_EQ(gc->scanned, 4u);
+  EXPECT_EQ(gc->deleted, 0u);
+
+  // Flow 41000's forward direction is idle, its reply direction is not:
+  // the flow is alive, both entries stay.
+  mer_ct_key fwd0{}, rev0{};
+  for (const auto& e : Entries()) {
+    if (e.key.dir == MER_CT_FORWARD && ntohs(e.key.sport_be) == 41000) fwd0 = e.key;
+    if (e.key.dir == MER_CT_REPLY && ntohs(e.key.dport_be) == 41000) rev0 = e.key;
+  }
+  Age(fwd0);
+  gc = datapath::CollectIdleFlows(ct(), now);
+  ASSERT_TRUE(gc.ok());
+  EXPECT_EQ(gc->deleted, 0u);
+  EXPECT_EQ(gc->kept_by_partner, 1u);
+  EXPECT_EQ(Entries().size(), 4u);
+
+  // Both idle: both go; the other flow stays.
+  Age(rev0);
+  gc = datapath::CollectIdleFlows(ct(), now);
+  ASSERT_TRUE(gc.ok());
+  EXPECT_EQ(gc->deleted, 2u);
+  EXPECT_EQ(Entries().size(), 2u);
+  for (const auto& e : Entries()) {
+    EXPECT_TRUE(ntohs(e.key.sport_be) == 41001 || ntohs(e.key.dport_be) == 41001);
+  }
+
+  // At a time past every lifetime (a SYN's, 7 s) the rest goes too, in
+  // batches of one entry.
+  gc = datapath::CollectIdleFlows(ct(), now + 8, 1);
+  ASSERT_TRUE(gc.ok());
+  EXPECT_EQ(gc->deleted, 2u);
+  EXPECT_TRUE(Entries().empty());
+
+  // The deleted flow's next packet is a new flow.
+  CounterDelta();
+  FromPod(Tcp(41000, kAck));
+  EXPECT_EQ(CounterDelta(),
+            (std::map<std::string, std::uint64_t>{{"ct_created", 1}, {"lb_new_flow", 1}}));
+}
+
+TEST_F(CtLifetimeTest, CollectorWalksEveryBatch) {
+  Install(OneBackend());
+  for (std::uint16_t port = 30000; port < 30100; ++port) FromPod(Tcp(port, kSyn));
+  ASSERT_EQ(Entries().size(), 200u);
+  auto gc = datapath::CollectIdleFlows(ct(), datapath::MonotonicSeconds() + 8, 7);
+  ASSERT_TRUE(gc.ok()) << gc.error().message;
+  EXPECT_EQ(gc->scanned, 200u);
+  EXPECT_EQ(gc->deleted, 200u);
+  EXPECT_TRUE(Entries().empty());
+}
+
+TEST_F(CtLifetimeTest, ExpiredEventsAreCountedInTheStatsMap) {
+  CounterDelta();
+  ASSERT_TRUE(datapath::AddStatEvents(dp_->maps().stats, MER_STAT_CT_EXPIRED, 5));
+  ASSERT_TRUE(datapath::AddStatEvents(dp_->maps().stats, MER_STAT_CT_EXPIRED, 0));
+  ASSERT_TRUE(datapath::AddStatEvents(dp_->maps().stats, MER_STAT_CT_EXPIRED, 2));
+  EXPECT_EQ(CounterDelta(), (std::map<std::string, std::uint64_t>{{"ct_expired", 7}}));
+}
+
+}  // namespace
+}  // namespace meridian::testing
