@@ -203,7 +203,11 @@ Status Agent::StartDns() {
   auto parsed = ParseListenAddress("--dns-listen", listen);
   if (!parsed) return parsed.error();
   auto server = dns::DnsServer::Start(
-      io_, dns::DnsServerOptions{.listen_address = parsed->address, .port = parsed->port});
+      io_, dns::DnsServerOptions{
+               .listen_address = parsed->address,
+               .port = parsed->port,
+               .udp_rate_limit = {.per_second = static_cast<double>(options_.dns_rate_limit),
+                                  .burst = 2.0 * options_.dns_rate_limit}});
   if (!server.ok()) {
     return Error{fmt::format("--dns-listen {}: {}", listen, server.error().message)};
   }
@@ -809,6 +813,7 @@ void Agent::PublishStatus() {
     status_.dns.formerr = c.formerr;
     status_.dns.dropped = c.dropped;
     status_.dns.truncated = c.truncated;
+    status_.dns.rate_limited = c.rate_limited;
   }
   status_.heartbeat_unix_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
                                   std::chrono::system_clock::now().time_since_epoch())

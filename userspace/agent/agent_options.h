@@ -55,6 +55,9 @@ struct AgentOptions {
   // The clusterset.local DNS server ("ADDR:PORT"; "off" disables it). It
   // runs only with a registry: the imports it answers for come from there.
   std::string dns_listen = "127.0.0.1:53535";
+  // UDP queries answered per second per client (burst: twice that); 0: no
+  // limit.
+  std::uint32_t dns_rate_limit = 1000;
   // /healthz and /readyz ("ADDR:PORT"; "off": not served).
   std::string health_listen = "off";
   bool detach_on_exit = false;

@@ -132,7 +132,8 @@ Status WriteStatusFile(const AgentStatus& s, const std::string& path) {
                 {"refused", s.dns.refused},
                 {"formerr", s.dns.formerr},
                 {"dropped", s.dns.dropped},
-                {"truncated", s.dns.truncated}};
+                {"truncated", s.dns.truncated},
+                {"rate_limited", s.dns.rate_limited}};
   }
   std::error_code ec;
   std::filesystem::create_directories(std::filesystem::path(path).parent_path(), ec);

@@ -80,6 +80,7 @@ struct DnsStatus {
   std::uint64_t formerr = 0;
   std::uint64_t dropped = 0;
   std::uint64_t truncated = 0;
+  std::uint64_t rate_limited = 0;  // UDP queries over their client's --dns-rate-limit
 };
 
 // This node's Node object (--source kubernetes): the addresses and the

@@ -142,6 +142,10 @@ int main(int argc, char** argv) {
                  "\"off\" disables it")
       ->check(meridian::sources::ListenAddressCheck("--dns-listen"))
       ->capture_default_str();
+  app.add_option("--dns-rate-limit", o.dns_rate_limit,
+                 "DNS: UDP queries answered per second per client address (bursts of twice "
+                 "that); more are dropped and counted (0: no limit)")
+      ->capture_default_str();
   app.add_option("--socket-lb-cgroup", o.socket_lb_cgroup,
                  "cgroup v2 directory whose processes (and their descendants' cgroups) get the "
                  "socket load balancer: Service frontends translated at connect()/sendmsg() for "

@@ -21,7 +21,8 @@ struct DnsCounters {
   std::uint64_t badvers = 0;    // EDNS version other than 0 (BADVERS, counted as NOERROR)
   std::uint64_t truncated = 0;  // UDP responses cut to the question with TC
   std::uint64_t udp_send_errors = 0;
-  std::uint64_t tcp_connections = 0;           // accepted
+  std::uint64_t rate_limited = 0;     // UDP queries dropped: their client was over its rate
+  std::uint64_t tcp_connections = 0;  // accepted
   std::uint64_t tcp_connections_rejected = 0;  // closed at once: over the bound
   std::uint64_t tcp_connections_active = 0;
   std::uint64_t tcp_idle_timeouts = 0;

@@ -21,15 +21,25 @@ class TcpConnection;
 
 struct DnsServer::Core : std::enable_shared_from_this<DnsServer::Core> {
   Core(asio::io_context& io, DnsServerOptions opts)
-      : options(std::move(opts)), udp_socket(io), acceptor(io) {}
+      : options(std::move(opts)), limiter(options.udp_rate_limit), udp_socket(io), acceptor(io) {}
 
   void ArmUdp();
   void ArmAccept();
+  // May the UDP query just received from udp_peer be answered?
+  bool Admit() {
+    const auto addr = udp_peer.address();
+    const std::string key =
+        addr.is_v4()
+            ? std::string(reinterpret_cast<const char*>(addr.to_v4().to_bytes().data()), 4)
+            : std::string(reinterpret_cast<const char*>(addr.to_v6().to_bytes().data()), 16);
+    return limiter.Allow(key, ClientRateLimiter::Clock::now());
+  }
   void Stop();
 
   DnsServerOptions options;
   std::shared_ptr<const DnsCatalog> catalog = std::make_shared<const DnsCatalog>();
   DnsCounters counters;
+  ClientRateLimiter limiter;
   udp::socket udp_socket;
   tcp::acceptor acceptor;
   // 64 KiB: the largest datagram, so an oversized query is read whole and
@@ -130,7 +140,10 @@ void DnsServer::Core::ArmUdp() {
         if (self->stopped || ec == asio::error::operation_aborted) return;
         // Other receive errors (an ICMP error queued from an earlier send)
         // concern one peer; keep serving the rest.
-        if (!ec) {
+        if (!ec && !self->Admit()) {
+          ++self->counters.udp_queries;
+          ++self->counters.rate_limited;
+        } else if (!ec) {
           auto response = HandleDnsQuery(*self->catalog, std::span(self->udp_buffer.data(), n),
                                          DnsTransport::kUdp, self->options.handler, self->counters);
           if (response) {

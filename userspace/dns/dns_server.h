@@ -11,6 +11,7 @@
 #include <string>
 
 #include "common/result.h"
+#include "dns/client_rate_limiter.h"
 #include "dns/dns_catalog.h"
 #include "dns/dns_counters.h"
 #include "dns/dns_handler.h"
@@ -32,6 +33,9 @@ struct DnsServerOptions {
   std::size_t max_tcp_connections = 64;
   // Idle connections are closed after this (RFC 7766 recommends seconds).
   std::chrono::milliseconds tcp_idle_timeout = std::chrono::seconds(10);
+  // UDP queries answered per second per client address; more are dropped
+  // unanswered (counted as rate_limited). dns/client_rate_limiter.h.
+  RateLimit udp_rate_limit{.per_second = 1000, .burst = 2000};
 };
 
 class DnsServer {

@@ -55,6 +55,22 @@ TEST_F(HandlerTest, AnswersAQueryAuthoritatively) {
   EXPECT_EQ(counters_.responses(Rcode::kNoError), 1u);
 }
 
+// Not an open resolver, and no amplifier: a query for a name outside the
+// zone (recursion desired) is REFUSED, with no answer and no referral, in
+// a response no larger than the query, with EDNS or without.
+TEST_F(HandlerTest, OutOfZoneIsRefusedNoLargerThanTheQuery) {
+  for (auto edns : {std::optional<std::uint16_t>{}, std::optional<std::uint16_t>{4096}}) {
+    const Bytes q = Query("example.com", rr::kAny, edns);
+    DnsDecoded d = Handle(q);
+    EXPECT_EQ(d.message.header.rcode, static_cast<std::uint8_t>(Rcode::kRefused));
+    EXPECT_FALSE(d.message.header.ra);
+    EXPECT_TRUE(d.message.answers.empty());
+    EXPECT_TRUE(d.message.authority.empty());
+    EXPECT_LE(last_size_, q.size()) << (edns ? "with EDNS" : "without EDNS");
+  }
+  EXPECT_EQ(counters_.responses(Rcode::kRefused), 2u);
+}
+
 TEST_F(HandlerTest, ShortHeaderIsDroppedAndCounted) {
   Bytes b{0x12, 0x34, 0x01};
   EXPECT_FALSE(HandleDnsQuery(catalog_, b, DnsTransport::kUdp, options_, counters_).has_value());

@@ -298,5 +298,33 @@ TEST_F(DnsServerTest, UdpMalformedIsCountedAndServerKeepsServing) {
   EXPECT_EQ(server_->counters().malformed_count(DnsWireError::kShortHeader), 1u);
 }
 
+// Over its rate, a client's UDP queries go unanswered and are counted; a
+// client at another address keeps its own budget.
+TEST_F(DnsServerTest, UdpQueriesOverTheClientsRateAreDroppedAndCounted) {
+  StartServer({.udp_rate_limit = {.per_second = 1, .burst = 10}});
+  asio::io_context client_io;
+  const asio::ip::udp::endpoint server(asio::ip::make_address("127.0.0.1"), server_->udp_port());
+  auto answers = [&](const char* from, int queries) {
+    asio::ip::udp::socket s(client_io, asio::ip::udp::endpoint(asio::ip::make_address(from), 0));
+    for (int i = 0; i < queries; ++i) {
+      std::vector<std::uint8_t> q = Frame("web.prod.svc.clusterset.local", 100 + i);
+      s.send_to(asio::buffer(q.data() + 2, q.size() - 2), server);
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    s.non_blocking(true);
+    int n = 0;
+    std::array<std::uint8_t, 512> buf{};
+    asio::ip::udp::endpoint peer;
+    boost::system::error_code ec;
+    while (s.receive_from(asio::buffer(buf), peer, 0, ec) > 0 && !ec) ++n;
+    return n;
+  };
+  EXPECT_EQ(answers("127.0.0.1", 30), 10);  // the burst; 1/s refills none in 0.3 s
+  EXPECT_EQ(answers("127.0.0.2", 5), 5);
+  TearDown();
+  EXPECT_EQ(server_->counters().udp_queries, 35u);
+  EXPECT_EQ(server_->counters().rate_limited, 20u);
+}
+
 }  // namespace
 }  // namespace meridian::dns
