@@ -1,11 +1,19 @@
 #!/usr/bin/env python3
 """Traffic patterns for the lab tests, run inside a pod's namespace.
 
-  hold  --dst IP:PORT --count N --out FILE --stop FILE [--udp]
+  hold  --dst IP:PORT --count N --out FILE --stop FILE [--udp] [--timeout S]
         N long-lived connections (TCP line mode, or UDP sockets), each
         sending a line every 0.2 s until FILE --stop exists; a connection
-        is broken when an exchange fails or another pod answers. Writes
-        {"conns", "rounds", "broken", "pods"} as JSON to --out.
+        is broken when an exchange fails or another pod answers (a UDP
+        exchange that times out is a lost datagram, not a break). Each
+        exchange may take --timeout seconds (2). Writes {"conns", "rounds",
+        "broken", "pods", "lost", "max_stall_s"} as JSON to --out:
+        max_stall_s is the longest time a connection went without a
+        completed exchange.
+  probe --dst IP:PORT --out FILE --stop FILE [--interval S] [--timeout S]
+        a new TCP connection (connect, one line, close) every --interval
+        seconds (0.1) until FILE --stop exists, each allowed --timeout
+        seconds (1); writes [[start, end, ok], ...] (unix times) to --out.
   churn --dst IP:PORT --count N
         N short TCP connections (connect, one line, close); prints
         {"ok", "failed", "pods": {pod: connections it answered}}.
@@ -55,8 +63,11 @@ def hold(a):
             s = socket.create_connection(dst, timeout=2)
         s.settimeout(2)
         pods.append(exchange(s, a.udp, dst))
+        s.settimeout(a.timeout)
         conns.append(s)
-    rounds = 0
+    rounds = lost = 0
+    last_ok = [time.time()] * len(conns)
+    max_stall = 0.0
     while not os.path.exists(a.stop):
         for i, s in enumerate(conns):
             if i in broken:
@@ -64,12 +75,42 @@ def hold(a):
             try:
                 if exchange(s, a.udp, dst) != pods[i]:
                     broken.add(i)
+                    continue
+                now = time.time()
+                max_stall = max(max_stall, now - last_ok[i])
+                last_ok[i] = now
+            except socket.timeout:
+                if a.udp:
+                    lost += 1
+                else:
+                    broken.add(i)
             except OSError:
                 broken.add(i)
         rounds += 1
         time.sleep(0.2)
     with open(a.out, "w") as f:
-        json.dump({"conns": len(conns), "rounds": rounds, "broken": sorted(broken), "pods": pods}, f)
+        json.dump({"conns": len(conns), "rounds": rounds, "broken": sorted(broken), "pods": pods,
+                   "lost": lost, "max_stall_s": round(max_stall, 3)}, f)
+
+
+def probe(a):
+    dst = addr(a.dst)
+    out = []
+    while not os.path.exists(a.stop):
+        start = time.time()
+        ok = False
+        try:
+            with socket.create_connection(dst, timeout=a.timeout) as s:
+                s.settimeout(a.timeout)
+                exchange(s, False)
+                ok = True
+        except OSError:
+            pass
+        end = time.time()
+        out.append([round(start, 3), round(end, 3), ok])
+        time.sleep(max(0.0, a.interval - (end - start)))
+    with open(a.out, "w") as f:
+        json.dump(out, f)
 
 
 def churn(a):
@@ -120,7 +161,7 @@ def udp(a):
 
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("mode", choices=["hold", "churn", "pair", "udp"])
+    p.add_argument("mode", choices=["hold", "churn", "pair", "udp", "probe"])
     p.add_argument("--dst", required=True)
     p.add_argument("--dst2")
     p.add_argument("--count", type=int, default=1)
@@ -128,8 +169,12 @@ def main():
     p.add_argument("--out")
     p.add_argument("--stop")
     p.add_argument("--udp", action="store_true")
+    p.add_argument("--timeout", type=float, default=None)
+    p.add_argument("--interval", type=float, default=0.1)
     a = p.parse_args()
-    {"hold": hold, "churn": churn, "pair": pair, "udp": udp}[a.mode](a)
+    if a.timeout is None:
+        a.timeout = 2.0 if a.mode == "hold" else 1.0
+    {"hold": hold, "churn": churn, "pair": pair, "udp": udp, "probe": probe}[a.mode](a)
 
 
 if __name__ == "__main__":
