@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # shellcheck source-path=SCRIPTDIR
+# shellcheck disable=SC2317  # cleanup, restart_agent, serving_as are called indirectly
 # tests/chaos/run.sh: the chaos suite (issue 18). Faults injected into a
 # running lab under load, and one table of what clients saw:
 #
@@ -31,7 +32,6 @@
 # Exit 0 when every check passed (lost 0 everywhere, nothing failed without
 # a fault, recovery <= 1 s), 1 otherwise, 77 when not root.
 set -uo pipefail
-# shellcheck disable=SC2317  # cleanup and restart_agent are called indirectly
 
 LONG=0 OUT=""
 args=()
@@ -206,7 +206,7 @@ if [[ -n $OUT ]]; then
   {
     echo "# Chaos suite ($( ((LONG)) && echo long || echo short) form)"
     echo
-    echo "Command: \`tests/chaos/run.sh$( ((LONG)) && echo " --long") --out $OUT\`"
+    echo "Command: \`tests/chaos/run.sh$( ((LONG)) && echo " --long") --out ${OUT#"$REPO"/}\`"
     echo
     echo "Machine: $(nproc) CPUs, kernel $(uname -r), $(date -u +%Y-%m-%d)"
     echo
