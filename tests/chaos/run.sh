@@ -194,6 +194,8 @@ print(json.dumps({
     "max_stall_s": max(t["max_stall_s"] for t in tcp),
     "detect_s": None if detected is None else round(detected - fault, 2),
     "recover_s": None if recover is None else round(recover, 2),
+    # When the failed probes started, from the fault (for a failing check).
+    "failed_at_s": [round(p[0] - fault, 2) for p in counted if not p[2]][:10],
 }))
 PY
   ROWS+=("$(cat "$d/row.json")")
