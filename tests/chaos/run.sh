@@ -125,12 +125,12 @@ start_controller 1
 start_controller 2
 require "agents of both clusters attach and serve" lab_agents_start_clusterset "$WORK/m" --registry "$REG"
 C1N1=$(lab_node_ns "$PREFIX" 1 1)
-web_clusters() {  # the clusters c1n1 serves web from, e.g. "c1,c2"
+web_clusters() {  # the clusters c1n1 serves web from, sorted: "c1,c2" (the import lists them oldest export first)
   lab_agent_status "$C1N1" | python3 -c '
 import json, sys
 for i in json.load(sys.stdin).get("imports", []):
     if i["name"] == "default/web":
-        print(",".join(i["clusters"]))' 2>/dev/null
+        print(",".join(sorted(i["clusters"])))' 2>/dev/null
 }
 both_clusters() { [[ $(web_clusters) == "c1,c2" ]]; }
 require "c1n1 imports web from c1 and c2" wait_for 15 both_clusters
