@@ -166,6 +166,47 @@ TEST_F(LxcTest, RemovedEndpointKeepsEstablishedTcpAndMovesSynAndUdp) {
             (std::map<std::string, std::uint64_t>{{"ct_created", 10}, {"lb_ct_reselect", 10}}));
 }
 
+// A client reusing the source port of a connection that closed (FIN) opens
+// a new connection: balanced afresh, not sent after the old one. Here the
+// old backend left web while another service keeps it installed, so
+// following the old entry would reach a pod that no longer serves web (the
+// chaos suite's cluster death found this: a reused port went to the dead
+// cluster).
+TEST_F(LxcTest, SynOnAClosedConnectionsPortIsANewConnection) {
+  auto both = WebService();
+  both.services.push_back(MakeService("other", "10.96.0.20",
+                                      {{.name = "http", .protocol = Protocol::kTcp, .port = 80}}));
+  both.endpoint_slices.push_back(MakeSlice(
+      "other", {"10.1.1.11"}, {{.name = "http", .protocol = Protocol::kTcp, .port = 8080}}));
+  Install(both);
+  std::uint16_t sport = 0;
+  for (std::uint16_t p = 44000; p < 44200 && !sport; ++p) {
+    if (ExpectedBackend(kClient, p, 80, Protocol::kTcp) == "10.1.1.11") sport = p;
+  }
+  ASSERT_NE(sport, 0);
+  auto tcp = [&](std::uint8_t flags) {
+    return Addr(
+        PacketView{FromPod(Packet().Eth().Ipv4(kClient, kVip).Tcp(sport, 80, flags).Build()).out}
+            .daddr());
+  };
+  EXPECT_EQ(tcp(0x02), "10.1.1.11");
+  EXPECT_EQ(tcp(0x10), "10.1.1.11");
+  EXPECT_EQ(tcp(0x11), "10.1.1.11");  // FIN: closing
+  // 10.1.1.11 leaves web; "other" keeps it in mer_backends.
+  both.endpoint_slices[0] = MakeSlice("web", {"10.1.1.12", "10.1.2.11", "10.1.2.12"},
+                                      {{.name = "http", .protocol = Protocol::kTcp, .port = 8080},
+                                       {.name = "dns", .protocol = Protocol::kUdp, .port = 5353}});
+  Install(both);
+  CounterDelta();
+  EXPECT_NE(tcp(0x02), "10.1.1.11");
+  EXPECT_EQ(CounterDelta(),
+            (std::map<std::string, std::uint64_t>{{"ct_created", 1}, {"lb_ct_reselect", 1}}));
+  // The new connection is established on its new backend.
+  const std::string now_on = tcp(0x10);
+  EXPECT_NE(now_on, "10.1.1.11");
+  EXPECT_EQ(tcp(0x10), now_on);
+}
+
 // Issue 13.5: removing an endpoint of one service while another service
 // still uses it left that service's UDP flows on it (the backend entry
 // stays). The agent purges them, so the rule does not depend on other

@@ -251,7 +251,10 @@ mer_ct_create(const struct mer_pkt *p, const struct mer_service *svc, __u32 back
  * flow always may: it follows the backend address in the entry, so it
  * keeps going while the pod answers even after its endpoint left the
  * service, whatever other services share the backend (kube-proxy's rule).
- * A connection's first packet (SYN, a reused port) and UDP must find the
+ * A SYN on an entry whose connection closed (FIN or RST seen) is a new
+ * connection on a reused port, balanced afresh as nf_conntrack reopens
+ * it: the old backend may have left this service while another service
+ * keeps it installed. Another SYN (a retransmission) and UDP must find the
  * backend still installed as it was; UDP flows of an endpoint removed from
  * one service while another still uses it are purged by the agent. */
 static __always_inline int mer_ct_usable(const struct mer_pkt *p, const struct mer_ct_entry *ct)
@@ -261,6 +264,8 @@ static __always_inline int mer_ct_usable(const struct mer_pkt *p, const struct m
 
 	if (p->proto == IPPROTO_TCP && !p->tcp_syn)
 		return 1;
+	if (p->proto == IPPROTO_TCP && (ct->flags & MER_CT_F_CLOSING))
+		return 0;
 	be = bpf_map_lookup_elem(&mer_backends, &backend_id);
 	return be && be->addr_be == ct->backend_addr_be && be->port_be == ct->backend_port_be;
 }
