@@ -4,8 +4,10 @@
 #   2. builds everything with warnings as errors,
 #   3. runs unit, BPF (BPF_PROG_TEST_RUN) and lab (network namespaces,
 #      real traffic) tests with ctest,
-#   4. rebuilds the unit and BPF tests with ASan+UBSan and runs them again.
-# Set MERIDIAN_SKIP_SANITIZE=1 to skip step 4.
+#   4. rebuilds the unit and BPF tests with ASan+UBSan and runs them again,
+#   5. builds the parser fuzzers (clang, libFuzzer) and runs each 5 s
+#      (scripts/fuzz.sh).
+# Set MERIDIAN_SKIP_SANITIZE=1 to skip step 4, MERIDIAN_SKIP_FUZZ=1 step 5.
 set -euo pipefail
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$REPO"
@@ -27,6 +29,11 @@ if [[ ${MERIDIAN_SKIP_SANITIZE:-0} != 1 ]]; then
     cmake -S "$REPO" -B "$ASAN_BUILD" -G Ninja -DCMAKE_BUILD_TYPE=Debug -DMERIDIAN_SANITIZE=ON
   cmake --build "$ASAN_BUILD" -j"$(nproc)"
   ctest --test-dir "$ASAN_BUILD" -L 'unit|bpf' --output-on-failure
+fi
+
+if [[ ${MERIDIAN_SKIP_FUZZ:-0} != 1 ]]; then
+  echo "== parser fuzzers, short form"
+  "$REPO/scripts/fuzz.sh" --seconds 5
 fi
 
 echo "== all tests (unit, bpf, lab)"

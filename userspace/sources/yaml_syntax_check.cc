@@ -22,12 +22,25 @@ struct SyntaxProblem {
   std::string message;
 };
 
+// Thrown out of yaml-cpp's parser when it stops making progress.
+struct Runaway {
+  YAML::Mark mark;
+};
+
 class StrictSyntaxCheck final : public YAML::EventHandler {
  public:
   // Legitimate manifests stay far below this even at the 4 MiB file limit.
   static constexpr std::uint64_t kMaxExpandedNodes = 4u << 20;
+  // Events per byte of text a well-formed YAML text can produce (a node
+  // takes at least a byte or two; aliases count once here, their expansion
+  // is bounded above). yaml-cpp 0.7 can loop on some malformed flow
+  // collections, emitting nulls and collections without consuming the
+  // text: a 76-byte manifest took 9 s and 500 MB (found by fuzzing,
+  // tests/fuzz/corpus/manifests/runaway-flow.yaml).
+  static constexpr std::uint64_t kMaxEventsPerByte = 8;
 
-  explicit StrictSyntaxCheck(std::string_view text) : text_(text) {}
+  explicit StrictSyntaxCheck(std::string_view text)
+      : text_(text), max_events_(kMaxEventsPerByte * text.size() + 1024) {}
 
   int completed_documents() const { return documents_; }
   const std::optional<SyntaxProblem>& problem() const { return problem_; }
@@ -53,11 +66,13 @@ class StrictSyntaxCheck final : public YAML::EventHandler {
   }
   void OnSequenceStart(const YAML::Mark& mark, const std::string&, YAML::anchor_t anchor,
                        YAML::EmitterStyle::value) override {
+    if (++events_ > max_events_) throw Runaway{mark};
     stack_.emplace_back(mark, anchor, /*map=*/false, /*block_style=*/false);
   }
   void OnSequenceEnd() override { EndCollection(); }
   void OnMapStart(const YAML::Mark& mark, const std::string&, YAML::anchor_t anchor,
                   YAML::EmitterStyle::value style) override {
+    if (++events_ > max_events_) throw Runaway{mark};
     stack_.emplace_back(mark, anchor, /*map=*/true, style != YAML::EmitterStyle::Flow);
   }
   void OnMapEnd() override { EndCollection(); }
@@ -99,6 +114,7 @@ class StrictSyntaxCheck final : public YAML::EventHandler {
   }
 
   void Child(const ChildNode& c) {
+    if (++events_ > max_events_) throw Runaway{c.mark};
     if (c.anchor != 0) anchor_sizes_[c.anchor] = c.size;
     std::uint64_t& size = stack_.empty() ? expanded_ : stack_.back().size;
     size = std::min(size + c.size, kMaxExpandedNodes + 1);
@@ -159,6 +175,8 @@ class StrictSyntaxCheck final : public YAML::EventHandler {
   }
 
   std::string_view text_;
+  std::uint64_t max_events_;
+  std::uint64_t events_ = 0;
   std::vector<Frame> stack_;
   std::map<YAML::anchor_t, std::uint64_t> anchor_sizes_;
   std::uint64_t expanded_ = 0;
@@ -182,6 +200,11 @@ std::optional<DecodeError> CheckSyntax(std::string_view text, const std::string&
     }
   } catch (const YAML::ParserException& e) {
     return DecodeError{file, check.completed_documents(), "", "", SyntaxMessage(e.mark, e.msg)};
+  } catch (const Runaway& r) {
+    return DecodeError{file, check.completed_documents(), "", "",
+                       SyntaxMessage(r.mark,
+                                     "the YAML parser stopped making progress (malformed "
+                                     "flow collection?)")};
   }
   if (const auto& p = check.problem()) {
     return DecodeError{file, check.completed_documents(), "", "",

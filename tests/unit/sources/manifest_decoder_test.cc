@@ -639,6 +639,23 @@ TEST(ManifestDecoderTest, BoundsAliasExpansion) {
   EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(5));
 }
 
+// yaml-cpp loops on this malformed flow text, emitting nulls and nested
+// collections without consuming it: 76 bytes took 9 s and 500 MB before the
+// syntax pass bounded its events (found by tests/fuzz/fuzz_manifests.cc;
+// the input is tests/fuzz/corpus/manifests/runaway-flow.yaml).
+TEST(ManifestDecoderTest, BoundsAParserThatStopsMakingProgress) {
+  const std::string text =
+      "{\"ainspace\":\"d\"},\"spec\":{\"clusterIP\":\"09.96.#0.01\"\",ports\":[{\"port\":80}]}}]}";
+  ASSERT_EQ(text.size(), 76u);
+  auto start = std::chrono::steady_clock::now();
+  DecodeResult r = DecodeManifests(text, "m.yaml");
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(2));
+  ASSERT_EQ(r.errors.size(), 1u);
+  EXPECT_NE(r.errors[0].message.find("the YAML parser stopped making progress"), std::string::npos)
+      << r.errors[0].message;
+  EXPECT_TRUE(r.objects.services.empty());
+}
+
 }  // namespace
 }  // namespace meridian::sources
 
