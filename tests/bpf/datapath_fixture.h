@@ -54,6 +54,20 @@ inline model::EndpointSlice MakeSlice(const std::string& service,
   return sl;
 }
 
+// A Cluster manifest: id, pod CIDR and (tunnel endpoint, its pod CIDR)s.
+inline model::Cluster MakeCluster(const char* name, std::uint32_t id, const char* cidr,
+                                  std::vector<std::pair<const char*, const char*>> endpoints) {
+  model::Cluster c;
+  c.meta.key.name = name;
+  c.id = id;
+  c.pod_cidrs = {*model::Cidr::Parse(cidr)};
+  for (auto [addr, ep_cidr] : endpoints) {
+    c.tunnel_endpoints.push_back(
+        {*model::Ipv4Address::Parse(addr), {*model::Cidr::Parse(ep_cidr)}});
+  }
+  return c;
+}
+
 class DatapathTest : public ::testing::Test {
  protected:
   void SetUp() override {

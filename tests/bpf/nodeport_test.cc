@@ -18,6 +18,7 @@
 #include <cstring>
 
 #include "datapath_fixture.h"
+#include "private_netns.h"
 
 namespace meridian::testing {
 namespace {
@@ -573,11 +574,6 @@ TEST_F(NodePortDsrTest, ForeignAndBadFrames) {
 }  // namespace meridian::testing
 
 int main(int argc, char** argv) {
-  ::testing::InitGoogleTest(&argc, argv);
-  if (unshare(CLONE_NEWNET) != 0) {
-    std::perror("unshare(CLONE_NEWNET)");
-    return 1;
-  }
   const char* setup =
       "ip link set lo up && "
       "ip link add up0 address 02:bb:00:00:00:01 type veth peer name up1 && "
@@ -591,9 +587,5 @@ int main(int argc, char** argv) {
       "ip neigh replace 172.16.1.12 lladdr 02:aa:00:00:00:02 dev up0 nud permanent && "
       "ip neigh replace 172.16.1.200 lladdr 02:cc:00:00:00:c8 dev up0 nud permanent && "
       "sysctl -qw net.ipv4.ip_forward=1";
-  if (std::system(setup) != 0) {
-    std::fprintf(stderr, "network namespace set-up failed\n");
-    return 1;
-  }
-  return RUN_ALL_TESTS();
+  return meridian::testing::RunAllTestsInPrivateNetns(argc, argv, setup);
 }

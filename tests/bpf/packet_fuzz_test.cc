@@ -31,6 +31,7 @@
 #include <string>
 
 #include "datapath_fixture.h"
+#include "private_netns.h"
 
 namespace meridian::testing {
 namespace {
@@ -41,19 +42,6 @@ constexpr const char* kNodeIp = "172.16.1.11";
 constexpr const char* kPeer = "172.16.2.11";
 constexpr const char* kClient = "10.1.1.100";
 constexpr const char* kVip = "10.96.0.10";
-
-model::Cluster MakeCluster(const char* name, std::uint32_t id, const char* cidr,
-                           std::vector<std::pair<const char*, const char*>> endpoints) {
-  model::Cluster c;
-  c.meta.key.name = name;
-  c.id = id;
-  c.pod_cidrs = {*model::Cidr::Parse(cidr)};
-  for (auto [addr, ep_cidr] : endpoints) {
-    c.tunnel_endpoints.push_back(
-        {*model::Ipv4Address::Parse(addr), {*model::Cidr::Parse(ep_cidr)}});
-  }
-  return c;
-}
 
 // Every kind of frontend: a ClusterIP with local and remote backends (TCP
 // and UDP), one with ClientIP affinity, an exported one, a LoadBalancer
@@ -336,22 +324,6 @@ TEST_F(PacketFuzzXdpDecapTest, MutatedAndRandomPacketsKeepEveryInvariant) { RunF
 }  // namespace meridian::testing
 
 int main(int argc, char** argv) {
-  ::testing::InitGoogleTest(&argc, argv);
-  if (unshare(CLONE_NEWNET) != 0) {
-    std::perror("unshare(CLONE_NEWNET)");
-    return 1;
-  }
-  const char* setup =
-      "ip link set lo up && "
-      "ip link add up0 address 02:bb:00:00:00:01 type veth peer name up1 && "
-      "ip link set up0 up && ip link set up1 up && "
-      "ip addr add 172.16.1.11/24 dev up0 && "
-      "ip route add 172.16.2.0/24 via 172.16.1.1 dev up0 && "
-      "ip neigh replace 172.16.1.1 lladdr 02:aa:00:00:00:01 dev up0 nud permanent && "
-      "sysctl -qw net.ipv4.ip_forward=1";
-  if (std::system(setup) != 0) {
-    std::fprintf(stderr, "network namespace set-up failed\n");
-    return 1;
-  }
-  return RUN_ALL_TESTS();
+  return meridian::testing::RunAllTestsInPrivateNetns(argc, argv,
+                                                      meridian::testing::kUplinkNetnsSetup);
 }

@@ -11,6 +11,7 @@
 
 #include "datapath_fixture.h"
 #include "meridian/jhash.h"
+#include "private_netns.h"
 
 namespace meridian::testing {
 namespace {
@@ -23,19 +24,6 @@ constexpr const char* kClient = "10.1.1.100";
 constexpr const char* kVip = "10.96.0.10";
 const std::uint8_t kUplinkMac[6] = {0x02, 0xbb, 0, 0, 0, 1};
 const std::uint8_t kRouterMac[6] = {0x02, 0xaa, 0, 0, 0, 1};
-
-model::Cluster MakeCluster(const char* name, std::uint32_t id, const char* cidr,
-                           std::vector<std::pair<const char*, const char*>> endpoints) {
-  model::Cluster c;
-  c.meta.key.name = name;
-  c.id = id;
-  c.pod_cidrs = {*model::Cidr::Parse(cidr)};
-  for (auto [addr, ep_cidr] : endpoints) {
-    c.tunnel_endpoints.push_back(
-        {*model::Ipv4Address::Parse(addr), {*model::Cidr::Parse(ep_cidr)}});
-  }
-  return c;
-}
 
 // Cluster 1 (us) and 2; "web" has backends in both, "api" (exported by
 // us) has a local backend.
@@ -507,27 +495,8 @@ TEST_F(TunnelTest, MapWriterInstallsRoutesPeersAndExportedEndpoints) {
 }  // namespace
 }  // namespace meridian::testing
 
-// The tests run in a private network namespace with one veth "uplink"
-// (172.16.1.11/24), a route to 172.16.2.0/24 via 172.16.1.1 and a static
-// neighbour for it: bpf_fib_lookup then gives the same answer everywhere,
-// and nothing outside the namespace is touched.
+// In a private network namespace with one veth "uplink" (private_netns.h).
 int main(int argc, char** argv) {
-  ::testing::InitGoogleTest(&argc, argv);
-  if (unshare(CLONE_NEWNET) != 0) {
-    std::perror("unshare(CLONE_NEWNET)");
-    return 1;
-  }
-  const char* setup =
-      "ip link set lo up && "
-      "ip link add up0 address 02:bb:00:00:00:01 type veth peer name up1 && "
-      "ip link set up0 up && ip link set up1 up && "
-      "ip addr add 172.16.1.11/24 dev up0 && "
-      "ip route add 172.16.2.0/24 via 172.16.1.1 dev up0 && "
-      "ip neigh replace 172.16.1.1 lladdr 02:aa:00:00:00:01 dev up0 nud permanent && "
-      "sysctl -qw net.ipv4.ip_forward=1";
-  if (std::system(setup) != 0) {
-    std::fprintf(stderr, "network namespace set-up failed\n");
-    return 1;
-  }
-  return RUN_ALL_TESTS();
+  return meridian::testing::RunAllTestsInPrivateNetns(argc, argv,
+                                                      meridian::testing::kUplinkNetnsSetup);
 }
