@@ -60,6 +60,22 @@ lab_router_ns() {
   echo "$1-rt"
 }
 
+# lab_etcd_start P DATA_DIR LOG: a one-member etcd in the lab's router
+# namespace, serving clients on 172.16.1.1:2379 (every node reaches it over
+# its underlay), logging to LOG. In the background: $! is its pid after the
+# call. `meridian-lab down` kills it with the namespace.
+lab_etcd_start() {
+  ip netns exec "$(lab_router_ns "$1")" etcd --name lab --data-dir "$2" \
+    --listen-client-urls http://172.16.1.1:2379 --advertise-client-urls http://172.16.1.1:2379 \
+    --listen-peer-urls http://127.0.0.1:2380 --initial-advertise-peer-urls http://127.0.0.1:2380 \
+    --initial-cluster lab=http://127.0.0.1:2380 >>"$3" 2>&1 &
+}
+
+# lab_etcd_up P: the lab's etcd answers.
+lab_etcd_up() {
+  ip netns exec "$(lab_router_ns "$1")" etcdctl --endpoints 172.16.1.1:2379 endpoint health >/dev/null 2>&1
+}
+
 # lab_router_veth P C: router-side veth towards cluster C, e.g. m3fa2cr1. Its
 # peer in P-cCul is named P + "rt" and enslaved to the bridge.
 lab_router_veth() {

@@ -85,15 +85,11 @@ lab_load_env "$PREFIX"
 
 command -v etcd >/dev/null || { echo "etcd not installed (apt-get install etcd-server)"; exit 77; }
 IN_RT=(ip netns exec "$PREFIX-rt")
-# In the router namespace: `meridian-lab down` kills etcd with it.
 start_etcd() {
-  "${IN_RT[@]}" etcd --name lab --data-dir "$WORK/etcd" \
-    --listen-client-urls http://172.16.1.1:2379 --advertise-client-urls http://172.16.1.1:2379 \
-    --listen-peer-urls http://127.0.0.1:2380 --initial-advertise-peer-urls http://127.0.0.1:2380 \
-    --initial-cluster lab=http://127.0.0.1:2380 >>"$WORK/etcd.log" 2>&1 &
+  lab_etcd_start "$PREFIX" "$WORK/etcd" "$WORK/etcd.log"
   ETCD_PID=$!
 }
-etcd_up() { "${IN_RT[@]}" etcdctl --endpoints 172.16.1.1:2379 endpoint health >/dev/null 2>&1; }
+etcd_up() { lab_etcd_up "$PREFIX"; }
 start_etcd
 REG="etcd://172.16.1.1:2379"
 require "etcd answers in the router namespace" wait_for 10 etcd_up

@@ -68,16 +68,10 @@ C1N1=$(lab_node_ns "$PREFIX" 1 1)
 if [[ $BACKEND == etcd ]]; then
   command -v etcd >/dev/null || { echo "etcd not installed (apt-get install etcd-server)"; exit 77; }
   IN_REG_NS=(ip netns exec "$PREFIX-rt")
-  # The router namespace is the lab's: `meridian-lab down` kills etcd with it.
-  start_etcd() {
-    "${IN_REG_NS[@]}" etcd --name lab --data-dir "$WORK/etcd" \
-      --listen-client-urls http://172.16.1.1:2379 --advertise-client-urls http://172.16.1.1:2379 \
-      --listen-peer-urls http://127.0.0.1:2380 --initial-advertise-peer-urls http://127.0.0.1:2380 \
-      --initial-cluster lab=http://127.0.0.1:2380 >>"$WORK/etcd.log" 2>&1 &
-  }
+  start_etcd() { lab_etcd_start "$PREFIX" "$WORK/etcd" "$WORK/etcd.log"; }
   start_etcd
   REG="etcd://172.16.1.1:2379"
-  etcd_up() { "${IN_REG_NS[@]}" etcdctl --endpoints 172.16.1.1:2379 endpoint health >/dev/null 2>&1; }
+  etcd_up() { lab_etcd_up "$PREFIX"; }
   require "etcd answers in the router namespace" wait_for 10 etcd_up
 fi
 
