@@ -7,6 +7,7 @@
 
 #include <vector>
 
+#include "datapath/ct_eviction_estimate.h"
 #include "datapath/ct_gc.h"
 #include "datapath/map_iter.h"
 #include "datapath/stats_event.h"
@@ -163,8 +164,9 @@ TEST_F(CtLifetimeTest, TheFlowCreatedCountsOnceAndHitsDoNot) {
   CounterDelta();
   FromPod(Tcp(41000, kSyn));
   FromPod(Tcp(41000, kAck));
-  EXPECT_EQ(CounterDelta(), (std::map<std::string, std::uint64_t>{
-                                {"ct_created", 1}, {"lb_new_flow", 1}, {"lb_ct_hit", 1}}));
+  EXPECT_EQ(CounterDelta(),
+            (std::map<std::string, std::uint64_t>{
+                {"ct_entries_added", 2}, {"ct_created", 1}, {"lb_new_flow", 1}, {"lb_ct_hit", 1}}));
 }
 
 TEST_F(CtLifetimeTest, DefaultsAreNfConntracksWhenNothingIsConfigured) {
@@ -251,8 +253,8 @@ TEST_F(CtLifetimeTest, CollectorKeepsLiveFlowsAndDeletesIdleOnes) {
   // The deleted flow's next packet is a new flow.
   CounterDelta();
   FromPod(Tcp(41000, kAck));
-  EXPECT_EQ(CounterDelta(),
-            (std::map<std::string, std::uint64_t>{{"ct_created", 1}, {"lb_new_flow", 1}}));
+  EXPECT_EQ(CounterDelta(), (std::map<std::string, std::uint64_t>{
+                                {"ct_entries_added", 2}, {"ct_created", 1}, {"lb_new_flow", 1}}));
 }
 
 TEST_F(CtLifetimeTest, CollectorWalksEveryBatch) {
@@ -264,6 +266,68 @@ TEST_F(CtLifetimeTest, CollectorWalksEveryBatch) {
   EXPECT_EQ(gc->scanned, 200u);
   EXPECT_EQ(gc->deleted, 200u);
   EXPECT_TRUE(Entries().empty());
+}
+
+// A full conntrack evicts (LRU) instead of refusing: every new flow is
+// still balanced and translated, every entry added is counted, and the
+// agent's estimate names exactly the entries the table no longer holds.
+// A flow whose entries were evicted keeps its backend: its next packet is
+// balanced again by Maglev, which chooses the same one.
+TEST_F(CtLifetimeTest, AFullTableEvictsCountsAndKeepsBalancing) {
+  datapath::LoadOptions opts;
+  opts.config = config_;
+  opts.sizes = {.services = 64, .backends = 64, .ct = 128, .maglev_slots = 4096};
+  auto small = datapath::NodeDatapath::Load(opts);
+  ASSERT_TRUE(small.ok()) << small.error().message;
+  std::swap(dp_, *small);
+  last_.clear();
+  auto w = datapath::MapWriter::Recover(dp_->maps());
+  ASSERT_TRUE(w.ok());
+  writer_ = std::make_unique<datapath::MapWriter>(std::move(w).value());
+  model::ResourceSnapshot world = OneBackend();
+  world.endpoint_slices = {MakeSlice("web", {kBackend, "10.1.1.12", "10.1.1.13"},
+                                     {{.name = "http", .protocol = Protocol::kTcp, .port = 8080},
+                                      {.name = "dns", .protocol = Protocol::kUdp, .port = 5353}})};
+  Install(world);
+
+  datapath::CtEvictionEstimate estimate;
+  auto added = [&] {
+    auto stats = datapath::ReadStats(dp_->maps().stats);
+    EXPECT_TRUE(stats.ok());
+    return (*stats)[MER_STAT_CT_ENTRIES_ADDED].packets;
+  };
+  estimate.Update(added(), 0, Entries().size());
+
+  constexpr int kFlows = 1000;
+  std::map<std::uint16_t, std::string> backend_of;
+  CounterDelta();
+  for (int i = 0; i < kFlows; ++i) {
+    const auto port = static_cast<std::uint16_t>(20000 + i);
+    auto r = FromPod(Tcp(port, kSyn));
+    ASSERT_EQ(r.verdict, TC_ACT_OK) << "flow " << i;
+    PacketView out{r.out};
+    ASSERT_NE(Addr(out.daddr()), kVip) << "flow " << i << " was not translated";
+    backend_of[port] = Addr(out.daddr());
+  }
+  const auto delta = CounterDelta();
+  EXPECT_EQ(delta.at("lb_new_flow"), static_cast<std::uint64_t>(kFlows));
+  EXPECT_EQ(delta.at("ct_created"), static_cast<std::uint64_t>(kFlows));
+  EXPECT_EQ(delta.at("ct_entries_added"), static_cast<std::uint64_t>(2 * kFlows));
+  EXPECT_EQ(delta.count("drop_ct_full"), 0u);
+
+  const std::size_t live = Entries().size();
+  EXPECT_LE(live, 128u);
+  const std::uint64_t evicted = estimate.Update(added(), 0, live);
+  EXPECT_EQ(evicted, 2 * kFlows - live);
+  EXPECT_GT(evicted, 0u);
+
+  // The first flows are long gone from the table; their next segments
+  // are balanced again, to the backends they had.
+  for (std::uint16_t port = 20000; port < 20010; ++port) {
+    auto r = FromPod(Tcp(port, kAck));
+    ASSERT_EQ(r.verdict, TC_ACT_OK);
+    EXPECT_EQ(Addr(PacketView{r.out}.daddr()), backend_of[port]) << "port " << port;
+  }
 }
 
 TEST_F(CtLifetimeTest, ExpiredEventsAreCountedInTheStatsMap) {

@@ -131,6 +131,11 @@ class DatapathTest : public ::testing::Test {
   RunResult FromUplink(const Bytes& in) { return Run(dp_->from_uplink_fd(), in); }
   RunResult XdpFromUplink(const Bytes& in) { return Run(dp_->xdp_from_uplink_fd(), in); }
 
+  // A packet's address (network order) as text.
+  static std::string Addr(std::uint32_t be) {
+    return model::Ipv4Address::FromNetworkOrder(be).ToString();
+  }
+
   // Counter deltas since the last call, by name; zero counters omitted.
   std::map<std::string, std::uint64_t> CounterDelta() {
     auto now = datapath::ReadStats(dp_->maps().stats);

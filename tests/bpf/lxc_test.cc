@@ -46,10 +46,6 @@ class LxcTest : public DatapathTest {
     return fe.backends[fe.maglev[h % fe.maglev.size()]].key.address.ToString();
   }
 
-  static std::string Addr(std::uint32_t be) {
-    return model::Ipv4Address::FromNetworkOrder(be).ToString();
-  }
-
   // Everything except the bytes the NAT may change must be identical.
   static void ExpectOnlyRewritten(const Bytes& in, const Bytes& out, std::size_t addr_off,
                                   std::size_t port_off) {
@@ -83,8 +79,8 @@ TEST_F(LxcTest, TcpServiceHitRewritesDestinationAndBothChecksums) {
   EXPECT_EQ(out.ip_csum_residue(), 0);
   EXPECT_EQ(out.l4_csum_residue(), 0);
   ExpectOnlyRewritten(in, r.out, kEthLen + 16, PacketView{in}.l4() + 2);
-  EXPECT_EQ(CounterDelta(),
-            (std::map<std::string, std::uint64_t>{{"ct_created", 1}, {"lb_new_flow", 1}}));
+  EXPECT_EQ(CounterDelta(), (std::map<std::string, std::uint64_t>{
+                                {"ct_entries_added", 2}, {"ct_created", 1}, {"lb_new_flow", 1}}));
 }
 
 TEST_F(LxcTest, SecondPacketOfAFlowHitsConntrackAndKeepsItsBackend) {
@@ -163,7 +159,8 @@ TEST_F(LxcTest, RemovedEndpointKeepsEstablishedTcpAndMovesSynAndUdp) {
     EXPECT_NE(Addr(PacketView{dgram.out}.daddr()), "10.1.1.11") << sport;
   }
   EXPECT_EQ(CounterDelta(),
-            (std::map<std::string, std::uint64_t>{{"ct_created", 10}, {"lb_ct_reselect", 10}}));
+            (std::map<std::string, std::uint64_t>{
+                {"ct_entries_added", 10}, {"ct_created", 10}, {"lb_ct_reselect", 10}}));
 }
 
 // A client reusing the source port of a connection that closed (FIN) opens
@@ -200,7 +197,8 @@ TEST_F(LxcTest, SynOnAClosedConnectionsPortIsANewConnection) {
   CounterDelta();
   EXPECT_NE(tcp(0x02), "10.1.1.11");
   EXPECT_EQ(CounterDelta(),
-            (std::map<std::string, std::uint64_t>{{"ct_created", 1}, {"lb_ct_reselect", 1}}));
+            (std::map<std::string, std::uint64_t>{
+                {"ct_entries_added", 1}, {"ct_created", 1}, {"lb_ct_reselect", 1}}));
   // The new connection is established on its new backend.
   const std::string now_on = tcp(0x10);
   EXPECT_NE(now_on, "10.1.1.11");
@@ -249,8 +247,9 @@ TEST_F(LxcTest, UdpFlowsOfAnEndpointRemovedFromOneServiceArePurged) {
   EXPECT_NE(Addr(PacketView{moved.out}.daddr()), "10.1.1.11");
   auto ack = FromPod(Packet().Eth().Ipv4(kClient, kVip).Tcp(tcp, 80, 0x10).Build());
   EXPECT_EQ(Addr(PacketView{ack.out}.daddr()), "10.1.1.11");
-  EXPECT_EQ(CounterDelta(), (std::map<std::string, std::uint64_t>{
-                                {"ct_created", 1}, {"lb_ct_hit", 2}, {"lb_new_flow", 1}}));
+  EXPECT_EQ(CounterDelta(),
+            (std::map<std::string, std::uint64_t>{
+                {"ct_entries_added", 2}, {"ct_created", 1}, {"lb_ct_hit", 2}, {"lb_new_flow", 1}}));
 }
 
 // sessionAffinity: ClientIP. A client's new flows follow its first one's
@@ -293,8 +292,10 @@ TEST_F(LxcTest, ClientIpAffinityHoldsUntilTimeoutAndEndsWithTheEndpoint) {
   EXPECT_EQ(syn(first), "10.1.1.11");
   EXPECT_EQ(syn(other), "10.1.1.11")
       << "affinity, not Maglev's " << ExpectedBackend(kClient, other, 80, Protocol::kTcp);
-  EXPECT_EQ(CounterDelta(), (std::map<std::string, std::uint64_t>{
-                                {"ct_created", 2}, {"lb_new_flow", 2}, {"lb_affinity_hit", 1}}));
+  EXPECT_EQ(
+      CounterDelta(),
+      (std::map<std::string, std::uint64_t>{
+          {"ct_entries_added", 4}, {"ct_created", 2}, {"lb_new_flow", 2}, {"lb_affinity_hit", 1}}));
   // The entry: (client, web's service id) -> 10.1.1.11:8080's backend id.
   const std::uint32_t service_id =
       writer_->service_id({*model::Ipv4Address::Parse(kVip), 80, Protocol::kTcp});
@@ -314,8 +315,8 @@ TEST_F(LxcTest, ClientIpAffinityHoldsUntilTimeoutAndEndsWithTheEndpoint) {
   std::this_thread::sleep_for(std::chrono::milliseconds(1100));
   CounterDelta();
   EXPECT_EQ(syn(later), ExpectedBackend(kClient, later, 80, Protocol::kTcp));
-  EXPECT_EQ(CounterDelta(),
-            (std::map<std::string, std::uint64_t>{{"ct_created", 1}, {"lb_new_flow", 1}}));
+  EXPECT_EQ(CounterDelta(), (std::map<std::string, std::uint64_t>{
+                                {"ct_entries_added", 2}, {"ct_created", 1}, {"lb_new_flow", 1}}));
 
   // Another client on 10.1.1.11 (a long timeout now); then 10.1.1.11
   // leaves web but stays installed for `other`: without the purge its
@@ -414,8 +415,10 @@ TEST_F(LxcTest, TupleCollisionRemapsTheSourcePortAndKeepsBothFlows) {
     EXPECT_LT(bv.sport(), MER_NAT_PORT_MIN + MER_NAT_PORT_RANGE);
     EXPECT_EQ(bv.ip_csum_residue(), 0);
     EXPECT_EQ(bv.l4_csum_residue(), 0);
-    EXPECT_EQ(CounterDelta(), (std::map<std::string, std::uint64_t>{
-                                  {"ct_created", 2}, {"lb_new_flow", 2}, {"ct_port_remapped", 1}}));
+    EXPECT_EQ(CounterDelta(), (std::map<std::string, std::uint64_t>{{"ct_entries_added", 4},
+                                                                    {"ct_created", 2},
+                                                                    {"lb_new_flow", 2},
+                                                                    {"ct_port_remapped", 1}}));
     // Later packets of each flow keep their own translation.
     EXPECT_EQ(PacketView{FromPod(to("10.96.0.50", 0x10)).out}.sport(), 45678);
     EXPECT_EQ(PacketView{FromPod(to("10.96.0.51", 0x10)).out}.sport(), bv.sport());
@@ -474,8 +477,9 @@ TEST_F(LxcTest, HairpinSendsThePodsOwnRequestBackFromTheHairpinAddress) {
     const Bytes sent = build("10.1.1.13", "10.96.0.50", 40500, 80);
     EXPECT_TRUE(std::equal(sent.begin(), sent.begin() + 6, req.out.begin() + 6));
     EXPECT_TRUE(std::equal(sent.begin() + 6, sent.begin() + 12, req.out.begin()));
-    EXPECT_EQ(CounterDelta(), (std::map<std::string, std::uint64_t>{
-                                  {"ct_created", 1}, {"lb_new_flow", 1}, {"hairpin", 1}}));
+    EXPECT_EQ(CounterDelta(),
+              (std::map<std::string, std::uint64_t>{
+                  {"ct_entries_added", 2}, {"ct_created", 1}, {"lb_new_flow", 1}, {"hairpin", 1}}));
     auto rep = FromPod(build("10.1.1.13", "169.254.42.1", 8080, 40500));
     EXPECT_EQ(rep.verdict, TC_ACT_REDIRECT);
     PacketView rp{rep.out};
@@ -516,8 +520,8 @@ TEST_F(LxcTest, UdpServiceHitRewritesChecksum) {
   EXPECT_EQ(out.ip_csum_residue(), 0);
   EXPECT_EQ(out.l4_csum_residue(), 0);
   ExpectOnlyRewritten(in, r.out, kEthLen + 16, PacketView{in}.l4() + 2);
-  EXPECT_EQ(CounterDelta(),
-            (std::map<std::string, std::uint64_t>{{"ct_created", 1}, {"lb_new_flow", 1}}));
+  EXPECT_EQ(CounterDelta(), (std::map<std::string, std::uint64_t>{
+                                {"ct_entries_added", 2}, {"ct_created", 1}, {"lb_new_flow", 1}}));
 }
 
 TEST_F(LxcTest, UdpWithoutChecksumKeepsZeroChecksum) {
@@ -593,7 +597,8 @@ TEST_F(LxcTest, EvictedReplyEntryIsRestoredBySynAndByUdp) {
   EXPECT_EQ(entry.vip_be, Ip(kVip));
   EXPECT_EQ(entry.vport_be, htons(80));
   EXPECT_EQ(CounterDelta(),
-            (std::map<std::string, std::uint64_t>{{"lb_ct_hit", 1}, {"ct_reply_restored", 1}}));
+            (std::map<std::string, std::uint64_t>{
+                {"ct_entries_added", 1}, {"lb_ct_hit", 1}, {"ct_reply_restored", 1}}));
   auto synack = ToPod(Packet().Eth().Ipv4(backend.c_str(), kClient).Tcp(8080, 42100, 0x12).Build());
   EXPECT_EQ(Addr(PacketView{synack.out}.saddr()), kVip);
   EXPECT_EQ(PacketView{synack.out}.sport(), 80);
@@ -607,7 +612,8 @@ TEST_F(LxcTest, EvictedReplyEntryIsRestoredBySynAndByUdp) {
   FromPod(query);
   EXPECT_EQ(bpf_map_lookup_elem(ct, &ukey, &entry), 0);
   EXPECT_EQ(CounterDelta(),
-            (std::map<std::string, std::uint64_t>{{"lb_ct_hit", 1}, {"ct_reply_restored", 1}}));
+            (std::map<std::string, std::uint64_t>{
+                {"ct_entries_added", 1}, {"lb_ct_hit", 1}, {"ct_reply_restored", 1}}));
   FromPod(query);  // present now: nothing to restore
   EXPECT_EQ(CounterDelta(), (std::map<std::string, std::uint64_t>{{"lb_ct_hit", 1}}));
 }
@@ -807,8 +813,9 @@ TEST_F(LxcTest, OnlyTerminatingBackendsTakeNewFlowsWhileTheyServe) {
   auto r = FromPod(fresh);
   ASSERT_EQ(r.verdict, TC_ACT_OK);
   EXPECT_EQ(Addr(PacketView{r.out}.daddr()), ExpectedBackend(kClient, 44001, 80, Protocol::kTcp));
-  EXPECT_EQ(CounterDelta(), (std::map<std::string, std::uint64_t>{
-                                {"ct_created", 1}, {"lb_ct_hit", 1}, {"lb_new_flow", 1}}));
+  EXPECT_EQ(CounterDelta(),
+            (std::map<std::string, std::uint64_t>{
+                {"ct_entries_added", 2}, {"ct_created", 1}, {"lb_ct_hit", 1}, {"lb_new_flow", 1}}));
 
   // No longer serving: existing flows still finish, new ones are refused.
   for (auto& ep : snap.endpoint_slices[0].endpoints)
@@ -836,8 +843,8 @@ TEST_F(LxcTest, IpOptionsAreKeptAndPortsFoundAfterThem) {
   EXPECT_EQ(out.ip_csum_residue(), 0);
   EXPECT_EQ(out.l4_csum_residue(), 0);
   ExpectOnlyRewritten(in, r.out, kEthLen + 16, PacketView{in}.l4() + 2);
-  EXPECT_EQ(CounterDelta(),
-            (std::map<std::string, std::uint64_t>{{"ct_created", 1}, {"lb_new_flow", 1}}));
+  EXPECT_EQ(CounterDelta(), (std::map<std::string, std::uint64_t>{
+                                {"ct_entries_added", 2}, {"ct_created", 1}, {"lb_new_flow", 1}}));
 }
 
 TEST_F(LxcTest, MalformedIpv4HeadersAreDropped) {

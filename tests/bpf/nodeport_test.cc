@@ -124,7 +124,8 @@ TEST_F(NodePortTest, LocalBackendIsDnatOnlyAndTheReplyIsReversedOnThePodVeth) {
   ExpectValidChecksums(r.out);
   ExpectOnlyChanged(in, r.out, Join({kDaddr, kDport, Range(24, 2), kTcpCsum}));
   EXPECT_EQ(CounterDelta(),
-            (std::map<std::string, std::uint64_t>{{"ct_created", 1}, {"nodeport_local", 1}}));
+            (std::map<std::string, std::uint64_t>{
+                {"ct_entries_added", 2}, {"ct_created", 1}, {"nodeport_local", 1}}));
 
   Bytes reply = Packet()
                     .Eth("02:00:00:00:00:11", "02:00:00:00:00:01")
@@ -162,8 +163,8 @@ TEST_F(NodePortTest, RemoteBackendIsSnatAndTransmittedAndItsReplyReversed) {
   ExpectMacs(r.out, kNode2Mac, kUplinkMac);
   ExpectValidChecksums(r.out);
   ExpectOnlyChanged(in, r.out, Join({kMacs, kTtlAndIpCsum, kSaddr, kDaddr, kDport, kTcpCsum}));
-  EXPECT_EQ(CounterDelta(),
-            (std::map<std::string, std::uint64_t>{{"ct_created", 1}, {"nodeport_snat", 1}}));
+  EXPECT_EQ(CounterDelta(), (std::map<std::string, std::uint64_t>{
+                                {"ct_entries_added", 2}, {"ct_created", 1}, {"nodeport_snat", 1}}));
 
   // The same flow again: conntrack, same rewrite.
   auto again = Xdp(FromClient(kNodeIp, 30080));
@@ -213,8 +214,8 @@ TEST_F(NodePortTest, LoadBalancerIpAndUdpChecksums) {
   ASSERT_EQ(z.verdict, XDP_TX);
   EXPECT_EQ(PacketView{z.out}.l4_csum_field(), 0);
   EXPECT_EQ(PacketView{z.out}.daddr(), Ip("10.1.2.11"));
-  EXPECT_EQ(CounterDelta(),
-            (std::map<std::string, std::uint64_t>{{"ct_created", 2}, {"nodeport_snat", 2}}));
+  EXPECT_EQ(CounterDelta(), (std::map<std::string, std::uint64_t>{
+                                {"ct_entries_added", 4}, {"ct_created", 2}, {"nodeport_snat", 2}}));
 }
 
 // No neighbour entry for the backend's node yet: translated, and left to
@@ -231,7 +232,8 @@ TEST_F(NodePortTest, WithoutANeighbourTheStackForwards) {
   ExpectValidChecksums(r.out);
   ExpectOnlyChanged(in, r.out, Join({Range(24, 2), kSaddr, kDaddr, kDport, kTcpCsum}));
   EXPECT_EQ(CounterDelta(),
-            (std::map<std::string, std::uint64_t>{{"ct_created", 1}, {"nodeport_via_stack", 1}}));
+            (std::map<std::string, std::uint64_t>{
+                {"ct_entries_added", 2}, {"ct_created", 1}, {"nodeport_via_stack", 1}}));
 }
 
 // "should be rejected when no endpoints exist": ICMP port unreachable from
@@ -299,7 +301,8 @@ TEST_F(NodePortTest, NoEndpointsAndExternalTrafficPolicyLocal) {
     EXPECT_EQ(PacketView{x.out}.saddr(), Ip(kClient));
   }
   EXPECT_EQ(CounterDelta(),
-            (std::map<std::string, std::uint64_t>{{"ct_created", 20}, {"nodeport_local", 20}}));
+            (std::map<std::string, std::uint64_t>{
+                {"ct_entries_added", 40}, {"ct_created", 20}, {"nodeport_local", 20}}));
 }
 
 // Only external frontends are served on the uplink: a ClusterIP, another
@@ -370,8 +373,8 @@ TEST_F(NodePortTest, PodsReachTheNodePort) {
   EXPECT_EQ(PacketView{r.out}.daddr(), Ip("10.1.2.11"));
   EXPECT_EQ(PacketView{r.out}.saddr(), Ip("10.1.1.50"));
   ExpectValidChecksums(r.out);
-  EXPECT_EQ(CounterDelta(),
-            (std::map<std::string, std::uint64_t>{{"ct_created", 1}, {"lb_new_flow", 1}}));
+  EXPECT_EQ(CounterDelta(), (std::map<std::string, std::uint64_t>{
+                                {"ct_entries_added", 2}, {"ct_created", 1}, {"lb_new_flow", 1}}));
   // The node address is no VIP: its other ports are not refused.
   auto ssh = FromPod(Packet().Eth().Ipv4("10.1.1.50", kNodeIp).Tcp(40000, 22).Build());
   EXPECT_EQ(ssh.verdict, TC_ACT_OK);
@@ -455,8 +458,8 @@ TEST_F(NodePortDsrTest, RemoteBackendIsDnatAndEncapsulatedToItsNode) {
   EXPECT_EQ(v.dport(), 8080);
   ExpectValidChecksums(inner);
   ExpectOnlyChanged(in, inner, Join({kDaddr, kDport, Range(24, 2), kTcpCsum}));
-  EXPECT_EQ(CounterDelta(),
-            (std::map<std::string, std::uint64_t>{{"ct_created", 1}, {"nodeport_dsr", 1}}));
+  EXPECT_EQ(CounterDelta(), (std::map<std::string, std::uint64_t>{
+                                {"ct_entries_added", 1}, {"ct_created", 1}, {"nodeport_dsr", 1}}));
 
   // The same flow again: conntrack, the same frame.
   EXPECT_EQ(Xdp(FromClient(kNodeIp, 30080)).out, r.out);
@@ -481,8 +484,8 @@ TEST_F(NodePortDsrTest, BackendWithoutAKnownNodeIsSnat) {
   ASSERT_EQ(r.verdict, XDP_TX);
   EXPECT_EQ(r.out.size(), FromClient(kNodeIp, 30080).size());
   EXPECT_EQ(PacketView{r.out}.saddr(), Ip(kNodeIp));
-  EXPECT_EQ(CounterDelta(),
-            (std::map<std::string, std::uint64_t>{{"ct_created", 1}, {"nodeport_snat", 1}}));
+  EXPECT_EQ(CounterDelta(), (std::map<std::string, std::uint64_t>{
+                                {"ct_entries_added", 2}, {"ct_created", 1}, {"nodeport_snat", 1}}));
 }
 
 // A frame that would not fit the uplink once encapsulated is dropped and
@@ -498,7 +501,8 @@ TEST_F(NodePortDsrTest, TooBigForTheTunnelIsDropped) {
                  .Build();
   EXPECT_EQ(Xdp(big).verdict, XDP_DROP);
   EXPECT_EQ(CounterDelta(),
-            (std::map<std::string, std::uint64_t>{{"ct_created", 1}, {"drop_dsr_too_big", 1}}));
+            (std::map<std::string, std::uint64_t>{
+                {"ct_entries_added", 1}, {"ct_created", 1}, {"drop_dsr_too_big", 1}}));
 }
 
 // The backend's node: node 2 sends a flow its client opened on node 2's
@@ -516,7 +520,8 @@ TEST_F(NodePortDsrTest, ReceivedFrameIsDeliveredAndTheReplyGoesStraightToTheClie
   EXPECT_TRUE(std::equal(r.out.begin() + 12, r.out.end(), inner.begin() + 12))
       << "the inner packet is delivered as it came";
   EXPECT_EQ(CounterDelta(),
-            (std::map<std::string, std::uint64_t>{{"ct_created", 1}, {"nodeport_dsr_in", 1}}));
+            (std::map<std::string, std::uint64_t>{
+                {"ct_entries_added", 1}, {"ct_created", 1}, {"nodeport_dsr_in", 1}}));
 
   Bytes reply = Packet()
                     .Eth("02:00:00:00:00:11", "02:00:00:00:00:01")

@@ -143,8 +143,8 @@ std::vector<Bytes> Seeds() {
 
 // Counted besides a packet's one verdict (docs/maps.md).
 const std::set<std::string> kEvents = {
-    "encap",   "ct_reply_restored", "lb_affinity_hit", "ct_port_remapped",
-    "hairpin", "ct_created",        "ct_expired"};
+    "encap",      "ct_reply_restored", "lb_affinity_hit",  "ct_port_remapped", "hairpin",
+    "ct_created", "ct_expired",        "ct_entries_added", "ct_evicted"};
 
 class PacketFuzzTest : public DatapathTest {
  protected:

@@ -114,8 +114,9 @@ TEST_F(TunnelTest, RemoteBackendIsEncapsulatedInVxlanByteForByte) {
   EXPECT_EQ(Addr(&inner[14 + 12]), kClient);
   EXPECT_EQ(v.ip_csum_residue(), 0);
   EXPECT_EQ(v.l4_csum_residue(), 0);
-  EXPECT_EQ(CounterDelta(), (std::map<std::string, std::uint64_t>{
-                                {"ct_created", 1}, {"lb_new_flow", 1}, {"encap", 1}}));
+  EXPECT_EQ(CounterDelta(),
+            (std::map<std::string, std::uint64_t>{
+                {"ct_entries_added", 2}, {"ct_created", 1}, {"lb_new_flow", 1}, {"encap", 1}}));
 }
 
 TEST_F(TunnelTest, SourcePortsSpreadOverTheEphemeralRange) {
@@ -138,8 +139,10 @@ TEST_F(TunnelTest, PodTrafficToARemotePodIsEncapsulated) {
   auto r = FromPod(Packet().Eth().Ipv4("10.1.1.11", "10.2.2.50").Tcp(8443, 41000, 0x12).Build());
   ASSERT_EQ(r.verdict, TC_ACT_REDIRECT);
   EXPECT_EQ(Addr(&r.out[14 + 16]), "172.16.2.12");  // the node hosting 10.2.2.0/24
-  EXPECT_EQ(CounterDelta(), (std::map<std::string, std::uint64_t>{
-                                {"ct_created", 1}, {"pass_not_service", 1}, {"encap", 1}}));
+  EXPECT_EQ(
+      CounterDelta(),
+      (std::map<std::string, std::uint64_t>{
+          {"ct_entries_added", 1}, {"ct_created", 1}, {"pass_not_service", 1}, {"encap", 1}}));
 }
 
 TEST_F(TunnelTest, LocalTrafficIsNotEncapsulated) {
@@ -147,8 +150,8 @@ TEST_F(TunnelTest, LocalTrafficIsNotEncapsulated) {
   CounterDelta();
   auto r = FromPod(Packet().Eth().Ipv4(kClient, kVip).Tcp(40000, 80).Build());
   EXPECT_EQ(r.verdict, TC_ACT_OK);
-  EXPECT_EQ(CounterDelta(),
-            (std::map<std::string, std::uint64_t>{{"ct_created", 1}, {"lb_new_flow", 1}}));
+  EXPECT_EQ(CounterDelta(), (std::map<std::string, std::uint64_t>{
+                                {"ct_entries_added", 2}, {"ct_created", 1}, {"lb_new_flow", 1}}));
 }
 
 TEST_F(TunnelTest, TooBigForTheTunnelGetsFragmentationNeeded) {
@@ -177,7 +180,8 @@ TEST_F(TunnelTest, TooBigForTheTunnelGetsFragmentationNeeded) {
   // It quotes the packet as the client sent it: to the VIP.
   EXPECT_EQ(Addr(icmp + 8 + 16), kVip);
   EXPECT_EQ(CounterDelta(),
-            (std::map<std::string, std::uint64_t>{{"ct_created", 1}, {"reject_frag_needed", 1}}));
+            (std::map<std::string, std::uint64_t>{
+                {"ct_entries_added", 2}, {"ct_created", 1}, {"reject_frag_needed", 1}}));
 }
 
 // --- decapsulation ---------------------------------------------------------
@@ -226,8 +230,10 @@ TEST_F(TunnelTest, RepliesToAPodAddressedByItsIpAreAdmittedUntranslated) {
   auto syn = FromPod(Packet().Eth().Ipv4(kClient, kRemotePod).Tcp(40100, 8080, 0x02).Build());
   ASSERT_EQ(syn.verdict, TC_ACT_REDIRECT);
   EXPECT_EQ(Addr(&syn.out[14 + 16]), kRemoteNode);
-  EXPECT_EQ(CounterDelta(), (std::map<std::string, std::uint64_t>{
-                                {"ct_created", 1}, {"pass_not_service", 1}, {"encap", 1}}));
+  EXPECT_EQ(
+      CounterDelta(),
+      (std::map<std::string, std::uint64_t>{
+          {"ct_entries_added", 1}, {"ct_created", 1}, {"pass_not_service", 1}, {"encap", 1}}));
   mer_ct_key key{.saddr_be = Ip(kRemotePod),
                  .daddr_be = Ip(kClient),
                  .sport_be = htons(8080),
@@ -431,8 +437,9 @@ TEST_F(GatewayTest, RelaysTheClustersTrafficAndAcceptsItsReplies) {
   EXPECT_EQ(Addr(&r.out[14 + 16]), kRemoteNode);  // the node hosting 10.2.1.0/24
   EXPECT_EQ(r.out[14 + 20 + 8 + 6], 1);           // VNI 1: our cluster
   EXPECT_TRUE(std::equal(plain.begin() + 14, plain.end(), r.out.begin() + 14 + 50));
-  EXPECT_EQ(CounterDelta(), (std::map<std::string, std::uint64_t>{
-                                {"ct_created", 1}, {"gateway_relay", 1}, {"encap", 1}}));
+  EXPECT_EQ(CounterDelta(),
+            (std::map<std::string, std::uint64_t>{
+                {"ct_entries_added", 1}, {"ct_created", 1}, {"gateway_relay", 1}, {"encap", 1}}));
   // The reply is decapsulated here (then routed on to node 2).
   auto reply =
       FromUplink(Vxlan(kRemoteNode, kNodeIp, 2, InnerTo("10.2.1.11", "10.1.2.11", 8080, 41000)));

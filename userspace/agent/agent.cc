@@ -18,6 +18,7 @@
 #include "datapath/cgroup_attach.h"
 #include "datapath/ct_gc.h"
 #include "datapath/stats_event.h"
+#include "datapath/stats_reader.h"
 #include "datapath/tc_attach.h"
 #include "datapath/udp_flow_purge.h"
 #include "desired/desired_state.h"
@@ -76,6 +77,7 @@ Status Agent::Start() {
   if (!dp.ok()) return dp.error();
   datapath_ = std::move(dp).value();
   status_.reused_pinned_maps = datapath_->reused_pins();
+  status_.conntrack.capacity = options_.map_sizes.ct;
 
   auto writer = datapath::MapWriter::Recover(datapath_->maps());
   if (!writer.ok()) return writer.error();
@@ -413,6 +415,7 @@ void Agent::CollectIdleFlows() {
   if (auto s = datapath::AddStatEvents(maps.stats, MER_STAT_CT_EXPIRED, gc->deleted); !s) {
     spdlog::warn("{}", s.error().message);
   }
+  EstimateCtEvictions(gc->deleted);
   if (gc->deleted) {
     spdlog::debug("conntrack collector: {} idle entries deleted of {} in {:.1f} ms", gc->deleted,
                   gc->scanned, ct.last_collection_ms);
@@ -420,6 +423,34 @@ void Agent::CollectIdleFlows() {
     // the resync's heartbeat writes it otherwise.
     PublishStatus();
   }
+}
+
+// The LRU's evictions (datapath/ct_eviction_estimate.h), counted as
+// ct_evicted in mer_stats and in status.json, and logged: a table that
+// evicts is too small for the node's flows, and established flows that
+// lose their entries are balanced again by Maglev (the same backend while
+// the backends are the same).
+void Agent::EstimateCtEvictions(std::uint64_t collected) {
+  const auto& maps = datapath_->maps();
+  auto stats = datapath::ReadStats(maps.stats);
+  if (!stats.ok()) {
+    spdlog::warn("conntrack eviction estimate: {}", stats.error().message);
+    return;
+  }
+  const std::uint64_t purged = status_.udp_flows_purged - ct_purged_at_last_collection_;
+  ct_purged_at_last_collection_ = status_.udp_flows_purged;
+  auto& ct = status_.conntrack;
+  const std::uint64_t evicted = ct_evictions_.Update((*stats)[MER_STAT_CT_ENTRIES_ADDED].packets,
+                                                     collected + purged, ct.entries);
+  ct.evicted = ct_evictions_.evicted();
+  if (evicted == 0) return;
+  if (auto s = datapath::AddStatEvents(maps.stats, MER_STAT_CT_EVICTED, evicted); !s) {
+    spdlog::warn("{}", s.error().message);
+  }
+  spdlog::warn(
+      "conntrack is full: the LRU evicted about {} entries since the last collection ({} of {} "
+      "in use); raise --max-conntrack",
+      evicted, ct.entries, ct.capacity);
 }
 
 void Agent::HandleLinkEvents() {

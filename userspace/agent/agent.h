@@ -18,6 +18,7 @@
 #include "agent/pod_link_watcher.h"
 #include "agent/registry_watcher.h"
 #include "agent/uplink_info.h"
+#include "datapath/ct_eviction_estimate.h"
 #include "datapath/map_writer.h"
 #include "datapath/node_datapath.h"
 #include "desired/desired_state.h"
@@ -68,6 +69,7 @@ class Agent {
   void ScheduleResync(std::chrono::milliseconds after);
   void ScheduleCtGc();
   void CollectIdleFlows();
+  void EstimateCtEvictions(std::uint64_t collected);
   Status StartHealth();
   health::HealthReply Health(const std::string& path) const;
   void ArmNetlink();
@@ -85,6 +87,8 @@ class Agent {
   boost::asio::signal_set signals_{io_, SIGINT, SIGTERM};
   boost::asio::steady_timer resync_timer_{io_};
   boost::asio::steady_timer ct_gc_timer_{io_};
+  datapath::CtEvictionEstimate ct_evictions_;
+  std::uint64_t ct_purged_at_last_collection_ = 0;  // status_.udp_flows_purged then
   std::optional<boost::asio::posix::stream_descriptor> netlink_desc_;
 
   std::unique_ptr<datapath::NodeDatapath> datapath_;

@@ -76,6 +76,8 @@ Status WriteStatusFile(const AgentStatus& s, const std::string& path) {
        {{"collections", s.conntrack.collections},
         {"expired", s.conntrack.expired},
         {"entries", s.conntrack.entries},
+        {"capacity", s.conntrack.capacity},
+        {"evicted", s.conntrack.evicted},
         {"last_collection_ms", s.conntrack.last_collection_ms},
         {"last_error", s.conntrack.last_error}}},
       {"last_apply_time", s.last_apply_time},

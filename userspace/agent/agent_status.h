@@ -106,6 +106,8 @@ struct ConntrackStatus {
   std::uint64_t collections = 0;  // runs that completed
   std::uint64_t expired = 0;      // idle entries deleted since the agent started
   std::size_t entries = 0;        // entries left after the last run
+  std::size_t capacity = 0;       // mer_ct's max_entries
+  std::uint64_t evicted = 0;      // LRU evictions since the agent started (estimated)
   double last_collection_ms = 0;  // how long the last run took
   std::string last_error;         // of the last run; empty when it succeeded
 };

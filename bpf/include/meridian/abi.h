@@ -347,9 +347,12 @@ enum mer_ct_flags {
  * "ct_reply_restored", counted in addition to lb_ct_hit, and
  * "lb_affinity_hit", counted in addition to lb_new_flow / lb_ct_reselect
  * when session affinity chose the backend, and the conntrack events:
- * "ct_created" (a flow's entries written, counted by the datapath) and
- * "ct_expired" (idle entries deleted, counted by the agent's collector in
- * CPU 0's slot; packets only, no bytes). A packet to an external
+ * "ct_created" (a flow's entries written, counted by the datapath),
+ * "ct_entries_added" (each new mer_ct key, counted by the datapath: the
+ * agent's eviction estimate needs entries, not flows), "ct_expired" (idle
+ * entries deleted, counted by the agent's collector in CPU 0's slot;
+ * packets only, no bytes) and "ct_evicted" (entries the LRU evicted, as
+ * the agent's collector estimates them: added - deleted - growth). A packet to an external
  * frontend on the uplink gets one nodeport_* verdict (or a drop): local
  * (to a backend on this node, client address kept), snat (to another
  * node's backend, from this node's address), dsr (to another node's
@@ -413,7 +416,9 @@ enum mer_ct_flags {
 	X(SOCK_LB_REMOTE, "sock_lb_remote")                                                        \
 	X(SOCK_LB_DROP, "sock_lb_drop")                                                            \
 	X(CT_CREATED, "ct_created")                                                                \
-	X(CT_EXPIRED, "ct_expired")
+	X(CT_EXPIRED, "ct_expired")                                                                \
+	X(CT_ENTRIES_ADDED, "ct_entries_added")                                                    \
+	X(CT_EVICTED, "ct_evicted")
 
 #define MER_STAT_ENUM_(name, str) MER_STAT_##name,
 enum mer_stat { MER_STATS(MER_STAT_ENUM_) MER_STAT_MAX };

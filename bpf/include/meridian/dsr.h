@@ -107,8 +107,11 @@ mer_dsr_ct_create(const struct mer_pkt *p, const struct mer_service *svc, __u32 
 	mer_ct_nat(&entry, nat);
 	mer_ct_forward_key(&key, p);
 	mer_ct_start(&entry, p, MER_CT_FORWARD);
-	if (bpf_map_update_elem(&mer_ct, &key, &entry, BPF_ANY))
+	if (bpf_map_update_elem(&mer_ct, &key, &entry, BPF_NOEXIST) == 0) {
+		mer_count(MER_STAT_CT_ENTRIES_ADDED, 0);
+	} else if (bpf_map_update_elem(&mer_ct, &key, &entry, BPF_ANY)) {
 		return MER_STAT_DROP_CT_FULL;
+	}
 	mer_count(MER_STAT_CT_CREATED, 0);
 	return 0;
 }
@@ -238,6 +241,8 @@ static __always_inline int mer_dsr_receive(struct xdp_md *ctx, const struct mer_
 			return XDP_DROP;
 		}
 		mer_count(MER_STAT_CT_CREATED, 0);
+		if (!held)
+			mer_count(MER_STAT_CT_ENTRIES_ADDED, 0);
 	} else {
 		mer_ct_touch(held, &in, MER_CT_FORWARD);
 	}

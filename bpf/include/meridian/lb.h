@@ -227,6 +227,8 @@ mer_ct_create(const struct mer_pkt *p, const struct mer_service *svc, __u32 back
 		if (!held || mer_ct_reply_is_flow(held, p)) {
 			if (bpf_map_update_elem(&mer_ct, &key, &entry, BPF_ANY))
 				return MER_STAT_DROP_CT_FULL;
+			if (!held)
+				mer_count(MER_STAT_CT_ENTRIES_ADDED, 0);
 			break;
 		}
 		if (i == 0)
@@ -241,8 +243,12 @@ mer_ct_create(const struct mer_pkt *p, const struct mer_service *svc, __u32 back
 	entry.nat_addr_be = nat->saddr;
 	entry.nat_port_be = nat->sport;
 	mer_ct_forward_key(&key, p);
-	if (bpf_map_update_elem(&mer_ct, &key, &entry, BPF_ANY))
+	/* A new flow's key is new; a re-selected flow's is replaced. */
+	if (bpf_map_update_elem(&mer_ct, &key, &entry, BPF_NOEXIST) == 0) {
+		mer_count(MER_STAT_CT_ENTRIES_ADDED, 0);
+	} else if (bpf_map_update_elem(&mer_ct, &key, &entry, BPF_ANY)) {
 		return MER_STAT_DROP_CT_FULL;
+	}
 	mer_count(MER_STAT_CT_CREATED, 0);
 	return 0;
 }
@@ -302,7 +308,10 @@ static __always_inline int mer_ct_restore_reply(const struct mer_pkt *p,
 	entry.nat_addr_be = p->saddr;
 	entry.nat_port_be = p->sport;
 	/* NOEXIST: a flow that took the key meanwhile keeps it. */
-	return bpf_map_update_elem(&mer_ct, &key, &entry, BPF_NOEXIST) == 0;
+	if (bpf_map_update_elem(&mer_ct, &key, &entry, BPF_NOEXIST))
+		return 0;
+	mer_count(MER_STAT_CT_ENTRIES_ADDED, 0);
+	return 1;
 }
 
 /* A flow sent untranslated to a pod of another cluster (by its pod IP, as
@@ -333,6 +342,7 @@ static __always_inline int mer_ct_note_tunnel_flow(const struct mer_pkt *p)
 		return 0;
 	}
 	mer_count(MER_STAT_CT_CREATED, 0);
+	mer_count(MER_STAT_CT_ENTRIES_ADDED, 0);
 	return 0;
 }
 
