@@ -39,6 +39,17 @@ lab_agent_status() {
   cat "$LAB_STATE_DIR/agent-$1/status.json" 2>/dev/null || true
 }
 
+# lab_agent_field NODE FIELD...: fields of the agent's status, one per line
+# (meridianctl status FIELD...: state, conntrack.evicted,
+# imports[name=default/web].clusterset_ip). Fails, printing nothing, when
+# the agent has not written its status yet or a field is not there.
+lab_agent_field() {
+  local node=$1
+  shift
+  "$LAB_BIN_DIR/meridianctl" --node "$node" --state-dir "$LAB_STATE_DIR/agent-$node" \
+    status "$@" 2>/dev/null
+}
+
 # lab_agent_wait NODE INTERFACES [TIMEOUT_S]: wait until the agent reports
 # state "serving" with at least INTERFACES pod interfaces attached.
 lab_agent_wait() {

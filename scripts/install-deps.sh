@@ -16,6 +16,7 @@ PACKAGES=(
   python3 iproute2 iputils-ping curl socat iperf3 sockperf dnsutils tcpdump tshark
   iptables nftables ethtool procps psmisc gnuplot-nox
   etcd-server etcd-client openssl libssl-dev python3-yaml python3-jsonschema
+  prometheus
 )
 
 missing=()

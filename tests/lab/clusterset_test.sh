@@ -291,7 +291,7 @@ check "a garbage ClusterInfo is rejected with its reason in status.json" wait_fo
 check_eq "... and web still works" "ok" \
   "$(client curl -s --max-time 2 "http://$WEB_IP/" | grep -qE '^c[12]n' && echo ok)"
 "${CTL[@]}" registry --url "$REG" delete /meridian/v1/clusters/c9/info
-serving() { lab_agent_status "$C1N1" | python3 -c 'import json,sys; sys.exit(json.load(sys.stdin)["state"] != "serving")'; }
+serving() { [[ $(lab_agent_field "$C1N1" state) == serving ]]; }
 check "deleting it returns the agent to serving" wait_for 5 serving
 
 # --- c2's controller restarted within the lease: export ages are kept ----------
@@ -373,7 +373,7 @@ fi
 
 # --- etcd outage: the datapath keeps serving the last records -----------------
 if [[ $BACKEND == etcd ]]; then
-  registry_state() { lab_agent_status "$C1N1" | python3 -c 'import json,sys; print(json.load(sys.stdin)["registry"]["state"])'; }
+  registry_state() { lab_agent_field "$C1N1" registry.state; }
   "${IN_REG_NS[@]}" pkill -KILL -x etcd
   unreachable() { [[ $(registry_state) == unreachable ]]; }
   check "etcd killed: c1n1 reports the registry unreachable" wait_for 5 unreachable

@@ -231,7 +231,7 @@ id_error() { lab_agent_status "$C1N1" | grep -q 'Cluster c1: spec.id changed fro
 check "spec.id 1 -> 7 under a running agent: the error is in status.json" wait_for 5 id_error
 # A later reconcile that changes nothing (an empty manifest appears) must
 # not hide it: the id in the programs is still the old one.
-reconciles() { lab_agent_status "$C1N1" | python3 -c 'import json,sys; print(json.load(sys.stdin)["reconciles"])'; }
+reconciles() { lab_agent_field "$C1N1" reconciles; }
 r0=$(reconciles)
 : >"$WORK/m/c1/zz-empty.yaml"
 reconciled() { test "$(reconciles)" -gt "$r0"; }
@@ -241,7 +241,7 @@ rm -f "$WORK/m/c1/zz-empty.yaml"
 check_eq "... and the tunnel keeps working with the old id" "ok" \
   "$(client curl -s --max-time 2 http://10.96.1.10/ | grep -qE '^c2n' && echo ok)"
 sed -i 's/^  id: 7$/  id: 1/' "$WORK/m/c1/cluster-c1.yaml"
-c1n1_serving() { lab_agent_status "$C1N1" | python3 -c 'import json,sys; sys.exit(json.load(sys.stdin)["state"] != "serving")'; }
+c1n1_serving() { [[ $(lab_agent_field "$C1N1" state) == serving ]]; }
 check "spec.id restored: c1n1 serves again" wait_for 5 c1n1_serving
 
 # --- switching the decapsulation mode on a node: restart with the other one --------

@@ -11,9 +11,9 @@
         max_stall_s is the longest time a connection went without a
         completed exchange.
   probe --dst IP:PORT --out FILE --stop FILE [--interval S] [--timeout S]
-        a new TCP connection (connect, one line, close) every --interval
-        seconds (0.1) until FILE --stop exists, each allowed --timeout
-        seconds (1); writes [[start, end, ok], ...] (unix times) to --out.
+        a new TCP connection (connect, one line, close) started every
+        --interval seconds (0.1), whether or not the last one finished,
+        until FILE --stop exists, each allowed --timeout seconds (1); writes [[start, end, ok], ...] (unix times) to --out.
   churn --dst IP:PORT --count N
         N short TCP connections (connect, one line, close); prints
         {"ok", "failed", "pods": {pod: connections it answered}}.
@@ -30,6 +30,7 @@ import json
 import os
 import socket
 import sys
+import threading
 import time
 
 
@@ -94,9 +95,14 @@ def hold(a):
 
 
 def probe(a):
+    # A new attempt starts every --interval seconds whether or not the last
+    # one has finished, so a hung attempt does not hide when service came
+    # back: the first success after a fault ends is known to --interval.
     dst = addr(a.dst)
     out = []
-    while not os.path.exists(a.stop):
+    lock = threading.Lock()
+
+    def attempt():
         start = time.time()
         ok = False
         try:
@@ -106,9 +112,20 @@ def probe(a):
                 ok = True
         except OSError:
             pass
-        end = time.time()
-        out.append([round(start, 3), round(end, 3), ok])
-        time.sleep(max(0.0, a.interval - (end - start)))
+        with lock:
+            out.append([round(start, 3), round(time.time(), 3), ok])
+
+    threads = []
+    next_start = time.time()
+    while not os.path.exists(a.stop):
+        t = threading.Thread(target=attempt)
+        t.start()
+        threads.append(t)
+        next_start += a.interval
+        time.sleep(max(0.0, next_start - time.time()))
+    for t in threads:
+        t.join()
+    out.sort()
     with open(a.out, "w") as f:
         json.dump(out, f)
 

@@ -105,7 +105,7 @@ check "/healthz: 200 with lastUpdated and nodeHealthy true ($healthz)" \
   python3 -c 'import json,sys; b,c=sys.argv[1].rsplit(" ",1); d=json.loads(b); sys.exit(0 if c=="200" and d["nodeHealthy"] is True and d["lastUpdated"] else 1)' "$healthz"
 check_eq "/readyz: 200 ok" "ok 200" "$(in_node "$NODE2" curl -s -w '%{http_code}' http://127.0.0.1:10256/readyz | tr '\n' ' ')"
 check_eq "status.json names the source" "kubernetes" \
-  "$(lab_agent_status "$NODE2" | python3 -c 'import json,sys; print(json.load(sys.stdin)["source"])')"
+  "$(lab_agent_field "$NODE2" source)"
 
 # --- the agent's own Node object ---------------------------------------
 kc apply --validate=false -f - >/dev/null 2>&1 <<YAML
@@ -123,7 +123,7 @@ node2_read() { [[ $(node_object) == "True 172.16.1.12 zone-b r1" ]]; }
 check "node 2's agent reads its own Node: the IPv4 InternalIP and the topology labels" \
   wait_for 5 node2_read
 check_eq "... and only its own: node 1's agent reports zone-a" "zone-a" \
-  "$(lab_agent_status "$NODE1" | python3 -c 'import json,sys; print(json.load(sys.stdin)["node_object"]["zone"])' 2>&1)"
+  "$(lab_agent_field "$NODE1" node_object.zone)"
 
 # --- changes through the API -------------------------------------------
 web_yaml c1n1p1 c1n2p2 >"$WORK/slice.yaml"
@@ -173,7 +173,7 @@ sys.exit(0 if s["state"] == "degraded" and any("service.meridian.io/affinity" in
 check "an annotation Meridian refuses is named in the status (degraded)" wait_for 5 status_error
 check_eq "... and the last good version keeps serving: 4 backends" "4 4" "$(frontend_backends "$NODE1") $(frontend_backends "$NODE2")"
 kc patch svc web --type json -p '[{"op":"remove","path":"/metadata/annotations"}]' >/dev/null 2>&1
-serving() { lab_agent_status "$NODE1" | python3 -c 'import json,sys; sys.exit(0 if json.load(sys.stdin)["state"]=="serving" else 1)'; }
+serving() { [[ $(lab_agent_field "$NODE1" state) == serving ]]; }
 check "fixed through the API: serving again" wait_for 5 serving
 
 # --- the controller reads the API too, and writes the conditions back -------

@@ -157,7 +157,7 @@ for f in s.get("weighted_frontends", []):
 }
 wait_import() { [[ -n $(import_field "$C1N1" clusterset_ip) && $(import_field "$C1N1" clusters) == *c3* ]]; }
 require "c1n1 imports web from the three clusters" wait_for 10 wait_import
-WEB_IP=$(lab_agent_status "$C1N1" | python3 -c 'import json,sys; print([i for i in json.load(sys.stdin)["imports"] if i["name"]=="default/web"][0]["clusterset_ip"])')
+WEB_IP=$(lab_agent_field "$C1N1" 'imports[name=default/web].clusterset_ip')
 for node in "${LAB_NODE_NAMES[@]}"; do
   weighted() { [[ $(weights "$node" "$WEB_IP") == "$GEN c1:6 c1:6 c2:3 c2:3 c3:1 c3:1" ]]; }
   check "$node weights web's ClusterSet VIP $WEB_IP by the decision (6,6,3,3,1,1)" wait_for 10 weighted

@@ -124,7 +124,7 @@ printf 'a: "\\\xe3"\n' >"$M/bad.yaml"
 head -c 100000 /dev/urandom >"$M/random.yaml"
 printf 'apiVersion: v1\nkind: Service\nmetadata: {name: y}\nspec: {clusterIP: 10.96.0.99, ports: [{port: 70000}]}\n' >"$M/$(printf '\xff').yaml"
 printf 'apiVersion: v1\nkind: Service\nmetadata:\n  name: x\n  annotations: {service.meridian.io/x: "\xe9"}\nspec: {clusterIP: 10.96.0.98, ports: [{port: 80}]}\n---\napiVersion: multicluster.x-k8s.io/v1alpha1\nkind: ServiceExport\nmetadata: {name: x, namespace: default}\n' >"$M/x.yaml"
-degraded() { [[ $(lab_agent_status "$NODE1" | python3 -c 'import json,sys; print(json.load(sys.stdin)["state"])') == degraded ]]; }
+degraded() { [[ $(lab_agent_field "$NODE1" state) == degraded ]]; }
 check "an agent reports the bad files (state degraded, status.json parses)" wait_for 5 degraded
 sleep 2
 alive() { kill -0 "$(cat "$LAB_STATE_DIR/agent-$1.pid")" 2>/dev/null; }
@@ -142,7 +142,7 @@ check "no record for the export whose Service has the bad annotation" \
   bash -c "! find '$REG' -type f | grep -q 'exports%default%x$'"
 check_eq "node 1 still serves its 12 frontends" 12 "$(frontends "$NODE1")"
 rm -f "$M/bad.yaml" "$M/random.yaml" "$M/$(printf '\xff').yaml" "$M/x.yaml"
-serving() { [[ $(lab_agent_status "$1" | python3 -c 'import json,sys; print(json.load(sys.stdin)["state"])') == serving ]]; }
+serving() { [[ $(lab_agent_field "$1" state) == serving ]]; }
 check "removing them returns node 1 to serving" wait_for 5 serving "$NODE1"
 
 # --- 3. a conflict, then restarts ---------------------------------------------
@@ -245,7 +245,7 @@ for pod in c1n2p1 c1n1p2; do
   check_eq "... every one of them moved to c1n2p2" "$was" "$moved"
 done
 check "the agent purged the conntrack entries of c1n2p1's flows (udp_flows_purged > 0)" \
-  test "$(lab_agent_status "$NODE1" | python3 -c 'import json,sys; print(json.load(sys.stdin)["udp_flows_purged"])')" -gt 0
+  test "$(lab_agent_field "$NODE1" udp_flows_purged)" -gt 0
 
 # --- 7. status of a stopped agent ---------------------------------------------------
 check "status carries a heartbeat and the pid" python3 -c '

@@ -88,7 +88,7 @@ check "a known VIP on an unknown port is refused (curl exit $rc = 7, in $ms ms <
 # is established, not closing: it keeps its entries and still answers.
 NODE1=${LAB_NODE_NAMES[0]}
 vip_entries() { "$BIN_DIR/meridianctl" --node "$NODE1" ct | grep -c " $VIP:80 "; }
-ct_status() { lab_agent_status "$NODE1" | python3 -c 'import json,sys; print(json.load(sys.stdin)["conntrack"][sys.argv[1]])' "$1"; }
+ct_status() { lab_agent_field "$NODE1" "conntrack.$1"; }
 client bash -c "exec 3<>/dev/tcp/$VIP/80; sleep 6; printf 'GET / HTTP/1.0\r\n\r\n' >&3; cat <&3" >"$WORK/idle.txt" 2>&1 &
 idle_pid=$!
 vip_entries_are() { test "$(vip_entries)" -eq "$1"; }

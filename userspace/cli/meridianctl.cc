@@ -15,6 +15,7 @@
 
 #include "cli/registry_command.h"
 #include "cli/schedule_command.h"
+#include "common/json_query.h"
 #include "datapath/bpffs.h"
 #include "datapath/ct_gc.h"
 #include "datapath/map_iter.h"
@@ -226,6 +227,29 @@ std::optional<std::string> WhyNoSubcommand(const CLI::App& app, const CLI::App& 
   return describe(app.remaining(), "", "meridianctl");
 }
 
+// `meridianctl status FIELD...`: each field's value on a line of its own
+// (common/json_query.h), as JSON with --json. A field that is not there
+// is an error naming it, and nothing is printed.
+int StatusFields(std::istream& in, const std::string& path, const std::vector<std::string>& fields,
+                 bool json) {
+  const auto doc = nlohmann::json::parse(in, nullptr, /*allow_exceptions=*/false);
+  if (doc.is_discarded()) {
+    std::cerr << "meridianctl: " << path << " is not valid JSON (is the agent writing it?)\n";
+    return 1;
+  }
+  std::vector<std::string> lines;
+  for (const auto& field : fields) {
+    auto value = meridian::QueryJson(doc, field);
+    if (!value.ok()) {
+      std::cerr << "meridianctl: status: " << value.error().message << "\n";
+      return 1;
+    }
+    lines.push_back(json ? value->dump() : meridian::JsonValueText(*value));
+  }
+  for (const auto& line : lines) std::cout << line << "\n";
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -247,7 +271,16 @@ int main(int argc, char** argv) {
       "Frontends with their Maglev slot shares and each backend's weight and its source");
   auto* backends = app.add_subcommand("backends", "Backends by id");
   auto* ct = app.add_subcommand("ct", "Conntrack entries (both directions)");
-  auto* status = app.add_subcommand("status", "The agent's status.json");
+  auto* status = app.add_subcommand(
+      "status",
+      "The agent's status.json, or the fields named (one line each: strings without quotes, "
+      "objects as JSON)");
+  std::vector<std::string> status_fields;
+  status
+      ->add_option("FIELD", status_fields,
+                   "A field: state, conntrack.evicted, imports.0.name, "
+                   "imports[name=default/web].clusterset_ip (docs/meridianctl.md)")
+      ->expected(0, -1);
   meridian::cli::RegistryCommand registry;
   meridian::cli::AddRegistryCommand(app, registry);
   meridian::cli::ScheduleCommand schedule;
@@ -282,8 +315,11 @@ int main(int argc, char** argv) {
       std::cerr << "meridianctl: cannot read " << path << " (is the agent running?)\n";
       return 1;
     }
-    std::cout << in.rdbuf();
-    return 0;
+    if (status_fields.empty()) {
+      std::cout << in.rdbuf();
+      return 0;
+    }
+    return StatusFields(in, path, status_fields, json);
   }
   auto pinned = PinnedMaps::Open(meridian::datapath::NodePinDir(bpffs, node));
   if (!pinned.ok()) {
