@@ -108,7 +108,7 @@ for backend in $BACKENDS; do
       rm -rf "$WORK/agent-$node"  # no status.json of an earlier run may answer for this one
       "$BIN/meridian-agent" --node "$node" \
         --manifests "$WORK/empty" --pod-interfaces "${PREFIX}none*" --registry "$URL" \
-        --dns-listen off --state-dir "$WORK/agent-$node" --max-services 8192 --max-backends 16384 \
+        --dns-listen off --metrics-listen off --state-dir "$WORK/agent-$node" --max-services 8192 --max-backends 16384 \
         --log-level warn >>"$WORK/agent-$node.log" 2>&1 &
       PIDS+=($!)
       statuses+=(--status "$WORK/agent-$node/status.json")

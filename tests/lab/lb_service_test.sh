@@ -4,6 +4,9 @@
 # 1 cluster x 2 nodes x 2 pods + a client pod, one meridian-agent per node.
 #
 #  - 200 connections to the VIP reach all 4 backends (each >= 10%)
+#  - /metrics: 200 connections are 200 lb_new_flow on the client's node;
+#    promtool parses and lints the live output; a real Prometheus scrapes it
+#    (up, the counter, a histogram quantile)
 #  - UDP request/response through the VIP
 #  - a pod interface that appears later is attached within a second
 #  - an invalid manifest is rejected, named in the status, and the last
@@ -21,7 +24,9 @@ PREFIX=$(lab_random_prefix)
 WORK=$(mktemp -d "/tmp/meridian-lb-test.XXXXXX")
 MANIFESTS="$WORK/manifests"
 mkdir -p "$MANIFESTS"
+PROM_PID=
 cleanup() {
+  [[ -n $PROM_PID ]] && { kill "$PROM_PID"; wait "$PROM_PID"; } 2>/dev/null
   [[ -n ${LAB_NODE_NAMES+x} ]] && lab_agents_stop
   "$LAB" down --prefix "$PREFIX" >/dev/null 2>&1
   rm -rf "$WORK"
@@ -86,6 +91,12 @@ YAML
 
 client() { lab_exec_pod "$PREFIX" c1client "$@"; }
 node_ctl() { "$BIN_DIR/meridianctl" --node "$1" "${@:2}"; }
+in_node() { nsenter --net="/run/netns/$1" "${@:2}"; }
+scrape() { in_node "$1" curl -s --max-time 2 http://127.0.0.1:9965/metrics; }
+# metric_in SERIES: the value of one series (as written, labels included) in
+# the exposition text on stdin; metric NODE SERIES: the same, scraped now.
+metric_in() { awk -v s="$1" '$1 == s { print $2; found = 1 } END { if (!found) print "missing" }'; }
+metric() { scrape "$1" | metric_in "$2"; }
 
 # wait_for SECONDS command...: poll until the command succeeds.
 
@@ -114,12 +125,60 @@ check "agents attach to every pod interface and serve" lab_agents_start "$MANIFE
 check "every node installed the VIP with 4 backends" wait_for 5 all_nodes_have_backends 4
 
 # --- 200 connections spread over all 4 backends ---------------------------
+# The client pod is on node 1: its connections are translated there, and
+# node 1's /metrics counts each as one lb_new_flow.
+new_flows_before=$(metric "$NODE1" 'meridian_datapath_packets_total{counter="lb_new_flow"}')
 client bash -c "for i in \$(seq 200); do curl -s --max-time 2 http://$VIP/ || echo FAILED; done" >"$WORK/spread.txt"
 for pod in "${PODS[@]}"; do
   n=$(grep -cx "$pod" "$WORK/spread.txt")
   check "200 connections: $pod answered $n times (>= 20)" test "$n" -ge 20
 done
 check "200 connections: none failed" test "$(grep -c FAILED "$WORK/spread.txt")" -eq 0
+
+# --- /metrics: the counters of known traffic, read by promtool and a real Prometheus
+scrape "$NODE1" >"$WORK/metrics.txt"
+check_eq "/metrics answers 200 with Prometheus's text format" \
+  "200 text/plain; version=0.0.4; charset=utf-8" \
+  "$(in_node "$NODE1" curl -s -o /dev/null -w '%{http_code} %{content_type}' http://127.0.0.1:9965/metrics)"
+check_eq "promtool check metrics: the live output parses and lints clean" "" \
+  "$(promtool check metrics <"$WORK/metrics.txt" 2>&1)"
+new_flows_after=$(metric_in 'meridian_datapath_packets_total{counter="lb_new_flow"}' <"$WORK/metrics.txt")
+check_eq "200 connections: lb_new_flow on node 1 rose by 200 ($new_flows_before -> $new_flows_after)" \
+  200 "$((new_flows_after - new_flows_before))"
+check_eq "meridian_bpf_map_entries{map=mer_services}: the VIP's frontends (TCP and UDP)" 2 \
+  "$(metric_in 'meridian_bpf_map_entries{map="mer_services"}' <"$WORK/metrics.txt")"
+check_eq "meridian_agent_state{state=serving} is 1" 1 \
+  "$(metric_in 'meridian_agent_state{state="serving"}' <"$WORK/metrics.txt")"
+check "the reconcile histogram counted the first apply (total phase)" \
+  test "$(metric_in 'meridian_reconcile_duration_seconds_count{phase="total"}' <"$WORK/metrics.txt")" -ge 1
+check_eq "/other paths: 404" 404 \
+  "$(in_node "$NODE1" curl -s -o /dev/null -w '%{http_code}' http://127.0.0.1:9965/status)"
+
+# A real Prometheus in node 1's namespace scrapes the agent every second.
+cat >"$WORK/prometheus.yml" <<'YAML'
+global: {scrape_interval: 1s, evaluation_interval: 1s}
+scrape_configs:
+- job_name: meridian-agent
+  static_configs: [{targets: ["127.0.0.1:9965"]}]
+YAML
+in_node "$NODE1" prometheus --config.file="$WORK/prometheus.yml" --storage.tsdb.path="$WORK/prom" \
+  --web.listen-address=127.0.0.1:9090 >"$WORK/prometheus.log" 2>&1 &
+PROM_PID=$!
+promql() {  # QUERY: the first result's value, or "none"
+  in_node "$NODE1" curl -s --max-time 2 http://127.0.0.1:9090/api/v1/query --data-urlencode "query=$1" |
+    python3 -c 'import json,sys
+r = json.load(sys.stdin)["data"]["result"]
+print(r[0]["value"][1] if r else "none")' 2>/dev/null || echo none
+}
+prometheus_sees() { [[ $(promql "$1") == "$2" ]]; }
+check "Prometheus scrapes the agent: up{job=meridian-agent} is 1" \
+  wait_for 15 prometheus_sees 'up{job="meridian-agent"}' 1
+check "... and reads lb_new_flow = $new_flows_after (no traffic since)" \
+  prometheus_sees 'meridian_datapath_packets_total{counter="lb_new_flow"}' "$new_flows_after"
+check "... and a reconcile quantile from the histogram" \
+  bash -c '[[ $1 != none && $1 != NaN ]]' _ \
+  "$(promql 'histogram_quantile(0.99, sum by (le) (meridian_reconcile_duration_seconds_bucket{phase="total"}))')"
+kill "$PROM_PID" 2>/dev/null; wait "$PROM_PID" 2>/dev/null; PROM_PID=
 
 # --- UDP request/response ---------------------------------------------------
 reply=$(client bash -c "echo hello | socat -T1 - UDP:$VIP:80")

@@ -54,6 +54,7 @@ Status Agent::Start() {
   // Probes answer from the start: /readyz says what is still missing.
   if (!options_.once) {
     if (auto s = StartHealth(); !s) return s;
+    if (auto s = StartMetrics(); !s) return s;
   }
   auto source = sources::OpenSource(
       sources::SourceOptions{.spec = options_.source,
@@ -165,6 +166,28 @@ Status Agent::StartHealth() {
   health_ = std::move(server).value();
   if (health_) spdlog::info("health: /healthz and /readyz on {}", options_.health_listen);
   return Status::Ok();
+}
+
+// /metrics (agent_metrics.h): read at scrape time from the status and the
+// pinned counters; nothing is computed while nobody scrapes.
+Status Agent::StartMetrics() {
+  reconcile_metrics_ = RegisterAgentMetrics(
+      metrics_,
+      AgentMetricsSources{.status = [this]() -> const AgentStatus& { return FreshStatus(); },
+                          .stats_fd = [this] { return datapath_ ? datapath_->maps().stats : -1; },
+                          .map_sizes = options_.map_sizes});
+  auto server = health::HealthServer::StartListening(
+      io_, options_.metrics_listen, [this](const std::string& path) { return Metrics(path); },
+      "--metrics-listen", health::HealthServer::Paths::kAny);
+  if (!server.ok()) return server.error();
+  metrics_server_ = std::move(server).value();
+  if (metrics_server_) spdlog::info("metrics: /metrics on {}", options_.metrics_listen);
+  return Status::Ok();
+}
+
+health::HealthReply Agent::Metrics(const std::string& path) {
+  if (path != "/metrics") return {404, "text/plain; charset=utf-8", "not found: /metrics\n"};
+  return {200, metrics::kPrometheusContentType, metrics::RenderPrometheus(metrics_.Collect())};
 }
 
 // kube-proxy's /healthz: healthy while the control loop runs (a reconcile
@@ -785,6 +808,7 @@ void Agent::BuildAndApply(ReconcileInput& in, Clock::time_point started, ApplyPh
   if (writes->total() > 0) {
     phases.total = MsSince(started);
     status_.last_apply_ms = phases;
+    reconcile_metrics_.Observe(phases);
     spdlog::info(
         "applied: {} frontends, {} backends ({} map writes) in {:.0f} ms: read {:.0f}, "
         "registry {:.0f}, desired {:.0f}, write {:.0f}",
@@ -833,7 +857,7 @@ void Agent::PurgeRemovedEndpoints(const desired::DesiredState& next) {
       status_.affinities_purged, "ClientIP affinities");
 }
 
-void Agent::PublishStatus() {
+const AgentStatus& Agent::FreshStatus() {
   if (dns_) {
     const auto& c = dns_->counters();
     status_.dns.udp_queries = c.udp_queries;
@@ -846,6 +870,11 @@ void Agent::PublishStatus() {
     status_.dns.truncated = c.truncated;
     status_.dns.rate_limited = c.rate_limited;
   }
+  return status_;
+}
+
+void Agent::PublishStatus() {
+  FreshStatus();
   status_.heartbeat_unix_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
                                   std::chrono::system_clock::now().time_since_epoch())
                                   .count();

@@ -13,6 +13,7 @@
 #include <set>
 #include <string>
 
+#include "agent/agent_metrics.h"
 #include "agent/agent_options.h"
 #include "agent/agent_status.h"
 #include "agent/pod_link_watcher.h"
@@ -71,6 +72,10 @@ class Agent {
   void CollectIdleFlows();
   void EstimateCtEvictions(std::uint64_t collected);
   Status StartHealth();
+  Status StartMetrics();
+  health::HealthReply Metrics(const std::string& path);
+  // status_ with the DNS server's counters brought up to date.
+  const AgentStatus& FreshStatus();
   health::HealthReply Health(const std::string& path) const;
   void ArmNetlink();
   void Shutdown();
@@ -116,6 +121,9 @@ class Agent {
   // Declared after io_: destroyed (sockets closed) before the io_context.
   std::unique_ptr<dns::DnsServer> dns_;
   std::unique_ptr<health::HealthServer> health_;
+  metrics::Registry metrics_;
+  ReconcileMetrics reconcile_metrics_;
+  std::unique_ptr<health::HealthServer> metrics_server_;  // /metrics
   // healthCheckNodePorts (with --nodeport-mode only), and what kept some
   // of them from being served (repeated in every status until resolved).
   std::unique_ptr<health::ServiceHealthServers> service_health_;

@@ -60,6 +60,10 @@ struct AgentOptions {
   std::uint32_t dns_rate_limit = 1000;
   // /healthz and /readyz ("ADDR:PORT"; "off": not served).
   std::string health_listen = "off";
+  // Prometheus /metrics ("ADDR:PORT"; "off": not served). Localhost: the
+  // lab's agents each have their own network namespace, and a node's
+  // scraper reaches it through the DaemonSet's hostNetwork.
+  std::string metrics_listen = "127.0.0.1:9965";
   bool detach_on_exit = false;
   // A cgroup v2 directory whose processes get the socket load balancer
   // (clients in the host network namespace); empty: none.

@@ -142,6 +142,11 @@ int main(int argc, char** argv) {
                  "\"off\" disables it")
       ->check(meridian::sources::ListenAddressCheck("--dns-listen"))
       ->capture_default_str();
+  app.add_option("--metrics-listen", o.metrics_listen,
+                 "TCP address of the Prometheus /metrics endpoint (ADDRESS:PORT); \"off\" "
+                 "disables it (docs/metrics.md)")
+      ->check(meridian::sources::ListenAddressCheck("--metrics-listen"))
+      ->capture_default_str();
   app.add_option("--dns-rate-limit", o.dns_rate_limit,
                  "DNS: UDP queries answered per second per client address (bursts of twice "
                  "that); more are dropped and counted (0: no limit)")

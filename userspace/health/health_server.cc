@@ -98,13 +98,14 @@ Result<std::unique_ptr<HealthServer>> HealthServer::Start(asio::io_context& io,
 
 Result<std::unique_ptr<HealthServer>> HealthServer::StartListening(asio::io_context& io,
                                                                    const std::string& listen,
-                                                                   Handler handler) {
+                                                                   Handler handler,
+                                                                   const std::string& flag,
+                                                                   Paths paths) {
   if (listen == "off") return std::unique_ptr<HealthServer>();
-  auto parsed = ParseListenAddress("--health-listen", listen);
+  auto parsed = ParseListenAddress(flag, listen);
   if (!parsed) return parsed.error();
-  auto server = Start(io, parsed->address, parsed->port, std::move(handler));
-  if (!server.ok())
-    return Error{fmt::format("--health-listen {}: {}", listen, server.error().message)};
+  auto server = Start(io, parsed->address, parsed->port, std::move(handler), paths);
+  if (!server.ok()) return Error{fmt::format("{} {}: {}", flag, listen, server.error().message)};
   return server;
 }
 

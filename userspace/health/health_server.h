@@ -41,11 +41,12 @@ class HealthServer {
   static Result<std::unique_ptr<HealthServer>> Start(boost::asio::io_context& io,
                                                      const std::string& address, std::uint16_t port,
                                                      Handler handler, Paths paths = Paths::kProbes);
-  // `listen` is a --health-listen value: ADDRESS:PORT, or "off" for no
-  // server (nullptr). Errors name the flag and its value.
-  static Result<std::unique_ptr<HealthServer>> StartListening(boost::asio::io_context& io,
-                                                              const std::string& listen,
-                                                              Handler handler);
+  // `listen` is the value of `flag` (--health-listen, --metrics-listen):
+  // ADDRESS:PORT, or "off" for no server (nullptr). Errors name the flag
+  // and its value.
+  static Result<std::unique_ptr<HealthServer>> StartListening(
+      boost::asio::io_context& io, const std::string& listen, Handler handler,
+      const std::string& flag = "--health-listen", Paths paths = Paths::kProbes);
   ~HealthServer();
 
   std::uint16_t port() const { return port_; }

@@ -1,0 +1,194 @@
+#include "agent/agent_metrics.h"
+
+#include <spdlog/spdlog.h>
+
+#include <string_view>
+
+#include "datapath/stats_reader.h"
+
+namespace meridian::agent {
+namespace {
+
+using metrics::Family;
+using metrics::Type;
+
+Family Gauge(std::string name, std::string help) {
+  return Family{.name = std::move(name), .help = std::move(help), .type = Type::kGauge};
+}
+Family CounterFamily(std::string name, std::string help) {
+  return Family{.name = std::move(name), .help = std::move(help), .type = Type::kCounter};
+}
+
+// mer_stats: every counter by name, the drops also by reason.
+void CollectDatapath(int stats_fd, std::vector<Family>& out) {
+  if (stats_fd < 0) return;
+  auto stats = datapath::ReadStats(stats_fd);
+  if (!stats.ok()) {
+    spdlog::warn("metrics: {}", stats.error().message);
+    return;
+  }
+  Family packets = CounterFamily(
+      "meridian_datapath_packets_total",
+      "Packets (or events) per mer_stats counter: verdicts, drops and events, as meridianctl "
+      "stats shows them (docs/maps.md)");
+  Family bytes = CounterFamily("meridian_datapath_bytes_total",
+                               "Bytes of the packets per mer_stats counter (0 for events)");
+  Family drops =
+      CounterFamily("meridian_drops_total", "Packets dropped by the datapath, by reason");
+  for (const auto& c : *stats) {
+    const metrics::Labels counter{{"counter", c.name}};
+    packets.samples.push_back({counter, static_cast<double>(c.packets)});
+    bytes.samples.push_back({counter, static_cast<double>(c.bytes)});
+    constexpr std::string_view kDrop = "drop_";
+    if (std::string_view(c.name).substr(0, kDrop.size()) == kDrop) {
+      drops.samples.push_back(
+          {{{"reason", c.name.substr(kDrop.size())}}, static_cast<double>(c.packets)});
+    }
+  }
+  out.push_back(std::move(packets));
+  out.push_back(std::move(bytes));
+  out.push_back(std::move(drops));
+}
+
+void CollectConntrack(const ConntrackStatus& ct, std::vector<Family>& out) {
+  auto one = [&](Family f, double v) {
+    f.samples.push_back({{}, v});
+    out.push_back(std::move(f));
+  };
+  one(Gauge("meridian_conntrack_entries",
+            "mer_ct entries (two per flow) after the collector's last run"),
+      static_cast<double>(ct.entries));
+  one(CounterFamily("meridian_conntrack_expired_total",
+                    "Idle conntrack entries deleted by the collector since the agent started"),
+      static_cast<double>(ct.expired));
+  one(CounterFamily("meridian_conntrack_evicted_total",
+                    "Conntrack entries the LRU evicted since the agent started (estimated: "
+                    "added - deleted - growth); non-zero means --max-conntrack is too small"),
+      static_cast<double>(ct.evicted));
+  one(CounterFamily("meridian_conntrack_collections_total", "Runs of the conntrack collector"),
+      static_cast<double>(ct.collections));
+  one(Gauge("meridian_conntrack_last_collection_seconds",
+            "How long the conntrack collector's last run took"),
+      metrics::Seconds(ct.last_collection_ms));
+}
+
+void CollectMaps(const AgentStatus& s, const datapath::MapSizes& sizes, std::vector<Family>& out) {
+  Family entries = Gauge("meridian_bpf_map_entries",
+                         "Entries in use per BPF map (services: frontends, without the VIP "
+                         "markers; maglev: slots, quarantined ranges included)");
+  Family capacity = Gauge("meridian_bpf_map_capacity", "Capacity per BPF map (--max-*)");
+  auto map = [&](const char* name, double used, double cap) {
+    entries.samples.push_back({{{"map", name}}, used});
+    capacity.samples.push_back({{{"map", name}}, cap});
+  };
+  map("mer_services", static_cast<double>(s.services), sizes.services);
+  map("mer_backends", static_cast<double>(s.backends), sizes.backends);
+  map("mer_maglev", static_cast<double>(s.maglev_slots_used),
+      s.maglev_slots_capacity ? s.maglev_slots_capacity : sizes.maglev_slots);
+  map("mer_ct", static_cast<double>(s.conntrack.entries), sizes.ct);
+  out.push_back(std::move(entries));
+  out.push_back(std::move(capacity));
+}
+
+void CollectAgent(const AgentStatus& s, std::vector<Family>& out) {
+  Family state = Gauge("meridian_agent_state",
+                       "1 for the agent's state (serving: the last reconcile applied cleanly; "
+                       "degraded: input rejected or a kernel write failed)");
+  for (const char* name : {"starting", "serving", "degraded", "stopped"}) {
+    state.samples.push_back({{{"state", name}}, s.state == name ? 1.0 : 0.0});
+  }
+  out.push_back(std::move(state));
+  Family reconciles = CounterFamily("meridian_reconciles_total", "Reconciles run");
+  reconciles.samples.push_back({{}, static_cast<double>(s.reconciles)});
+  out.push_back(std::move(reconciles));
+  Family errors = Gauge("meridian_agent_errors", "Errors in the agent's last report");
+  errors.samples.push_back({{}, static_cast<double>(s.errors.size())});
+  out.push_back(std::move(errors));
+  Family purged = CounterFamily("meridian_endpoint_purges_total",
+                                "Entries deleted because their endpoint left a service");
+  purged.samples.push_back({{{"map", "mer_ct"}}, static_cast<double>(s.udp_flows_purged)});
+  purged.samples.push_back({{{"map", "mer_affinity"}}, static_cast<double>(s.affinities_purged)});
+  out.push_back(std::move(purged));
+}
+
+void CollectRegistry(const RegistryStatus& r, std::vector<Family>& out) {
+  if (r.url.empty()) return;
+  auto one = [&](Family f, double v) {
+    f.samples.push_back({{}, v});
+    out.push_back(std::move(f));
+  };
+  one(Gauge("meridian_registry_up", "1 while the ClusterSet registry is reachable"),
+      r.state == "connected" ? 1 : 0);
+  one(Gauge("meridian_registry_revision", "Latest registry revision received"),
+      static_cast<double>(r.revision));
+  one(Gauge("meridian_registry_applied_revision",
+            "Latest registry revision whose state is in the kernel"),
+      static_cast<double>(r.applied_revision));
+  one(Gauge("meridian_registry_watch_lag_revisions",
+            "Revisions received but not yet in the kernel"),
+      static_cast<double>(r.revision > r.applied_revision ? r.revision - r.applied_revision : 0));
+  one(Gauge("meridian_registry_records", "Registry records held"), static_cast<double>(r.records));
+  one(Gauge("meridian_registry_rejected_records", "Registry records rejected as invalid"),
+      static_cast<double>(r.rejected.size()));
+}
+
+void CollectDns(const DnsStatus& d, std::vector<Family>& out) {
+  if (d.listen.empty()) return;
+  Family queries = CounterFamily("meridian_dns_queries_total",
+                                 "clusterset.local DNS queries received, by transport");
+  queries.samples = {{{{"transport", "udp"}}, static_cast<double>(d.udp_queries)},
+                     {{{"transport", "tcp"}}, static_cast<double>(d.tcp_queries)}};
+  out.push_back(std::move(queries));
+  Family responses =
+      CounterFamily("meridian_dns_responses_total", "DNS responses sent, by response code");
+  responses.samples = {{{{"rcode", "NOERROR"}}, static_cast<double>(d.noerror)},
+                       {{{"rcode", "NXDOMAIN"}}, static_cast<double>(d.nxdomain)},
+                       {{{"rcode", "REFUSED"}}, static_cast<double>(d.refused)},
+                       {{{"rcode", "FORMERR"}}, static_cast<double>(d.formerr)}};
+  out.push_back(std::move(responses));
+  Family dropped = CounterFamily("meridian_dns_dropped_total",
+                                 "DNS queries not answered, by reason (malformed beyond an "
+                                 "answer, or over the client's --dns-rate-limit)");
+  dropped.samples = {{{{"reason", "malformed"}}, static_cast<double>(d.dropped)},
+                     {{{"reason", "rate_limited"}}, static_cast<double>(d.rate_limited)}};
+  out.push_back(std::move(dropped));
+  Family truncated = CounterFamily("meridian_dns_truncated_total",
+                                   "UDP answers truncated (TC set: the client retries on TCP)");
+  truncated.samples = {{{}, static_cast<double>(d.truncated)}};
+  out.push_back(std::move(truncated));
+  Family names = Gauge("meridian_dns_names", "ServiceImports the DNS server answers for");
+  names.samples = {{{}, static_cast<double>(d.names)}};
+  out.push_back(std::move(names));
+}
+
+}  // namespace
+
+void ReconcileMetrics::Observe(const ApplyPhases& p) const {
+  if (!duration) return;
+  duration->Observe({{"phase", "read"}}, metrics::Seconds(p.read));
+  duration->Observe({{"phase", "registry"}}, metrics::Seconds(p.registry));
+  duration->Observe({{"phase", "desired"}}, metrics::Seconds(p.desired));
+  duration->Observe({{"phase", "write"}}, metrics::Seconds(p.write));
+  duration->Observe({{"phase", "total"}}, metrics::Seconds(p.total));
+}
+
+ReconcileMetrics RegisterAgentMetrics(metrics::Registry& registry, AgentMetricsSources sources) {
+  ReconcileMetrics reconcile;
+  reconcile.duration = &registry.AddHistogram(
+      "meridian_reconcile_duration_seconds",
+      "Time of the reconciles that wrote to the kernel, by phase (read, registry, desired, "
+      "write, total)",
+      {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10});
+  registry.AddCollector([sources = std::move(sources)](std::vector<Family>& out) {
+    const AgentStatus& s = sources.status();
+    CollectAgent(s, out);
+    CollectDatapath(sources.stats_fd(), out);
+    CollectConntrack(s.conntrack, out);
+    CollectMaps(s, sources.map_sizes, out);
+    CollectRegistry(s.registry, out);
+    CollectDns(s.dns, out);
+  });
+  return reconcile;
+}
+
+}  // namespace meridian::agent

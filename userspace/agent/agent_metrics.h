@@ -1,0 +1,33 @@
+// What the agent exposes on /metrics (--metrics-listen), registered with
+// the metrics registry (common/metrics.h). Everything is read at scrape
+// time from where it is already kept: the datapath's counters from the
+// pinned mer_stats, the rest from the agent's status (the same fields
+// status.json shows); only the reconcile histogram is observed as it
+// happens. Names follow Prometheus's conventions (docs/metrics.md).
+#pragma once
+
+#include <functional>
+
+#include "agent/agent_status.h"
+#include "common/metrics.h"
+#include "datapath/node_datapath.h"
+
+namespace meridian::agent {
+
+struct AgentMetricsSources {
+  // The agent's status with its DNS counters brought up to date.
+  std::function<const AgentStatus&()> status;
+  // mer_stats's descriptor; -1 before the datapath is loaded.
+  std::function<int()> stats_fd;
+  datapath::MapSizes map_sizes;
+};
+
+// The reconcile phases a histogram series is kept for.
+struct ReconcileMetrics {
+  metrics::Histogram* duration = nullptr;  // meridian_reconcile_duration_seconds{phase}
+  void Observe(const ApplyPhases& phases) const;
+};
+
+ReconcileMetrics RegisterAgentMetrics(metrics::Registry& registry, AgentMetricsSources sources);
+
+}  // namespace meridian::agent
