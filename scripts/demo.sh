@@ -81,7 +81,8 @@ for c in 1 2; do
   scheduler=()
   [[ $c == 1 ]] && scheduler=(--scheduler "$WORK/sched")
   "$BIN/meridian-controller" --cluster "c$c" --manifests "$WORK/m/c$c" --registry "$REG" \
-    --lease-ttl-ms 3000 "${scheduler[@]}" >>"$WORK/controller-c$c.log" 2>&1 &
+    --lease-ttl-ms 3000 --metrics-listen "127.0.0.1:$((9970 + c))" "${scheduler[@]}" \
+    >>"$WORK/controller-c$c.log" 2>&1 &
   CTRL_PIDS+=($!)
 done
 echo "== controllers publish to $REG (lease 3 s)"

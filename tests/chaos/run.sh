@@ -115,7 +115,7 @@ svc() { lab_service_yaml "$1" "$2" "tcp:TCP:80:8080,udp:UDP:80:8080" "${@:3}"; }
 declare -A CTRL_PID
 start_controller() {  # start_controller C
   "${IN_RT[@]}" "$BIN_DIR/meridian-controller" --cluster "c$1" --manifests "$WORK/m/c$1" --registry "$REG" \
-    --lease-ttl-ms 3000 --status-file "$WORK/controller-c$1.json" >>"$WORK/controller-c$1.log" 2>&1 &
+    --lease-ttl-ms 3000 --metrics-listen off --status-file "$WORK/controller-c$1.json" >>"$WORK/controller-c$1.log" 2>&1 &
   CTRL_PID[$1]=$!
 }
 start_controller 1

@@ -15,7 +15,8 @@
 #  - propagation decisions applied (issue 16): east restarted with
 #    --scheduler on a policy of static weights 3:1 for a Deployment of 4;
 #    each cluster's controller sets its own Deployment web to its share
-#    (east 3, west 1), and again when the decision changes (8: 6 and 2).
+#    (east 3, west 1), and again when the decision changes (8: 6 and 2);
+#  - each controller's /metrics (promtool-clean) agrees with its status file.
 # Prints PASS:/FAIL: lines and "N passed, M failed"; exit 1 on a failure,
 # 77 (skip) without kubectl.
 set -uo pipefail
@@ -136,9 +137,13 @@ endpoints: []
 YAML
 } | kw apply --validate=false -f - >/dev/null
 
+# Each controller's /metrics on its own loopback port (both run here).
+declare -A METRICS_PORT=([east]=$((20000 + RANDOM % 20000)))
+METRICS_PORT[west]=$((METRICS_PORT[east] + 1))
 start_controller() {  # NAME [FLAGS...]
   "$BIN_DIR/meridian-controller" --source kubernetes --kubeconfig "$WORK/$1/kubeconfig" \
     --registry "dir:$WORK/registry" --lease-ttl-ms 1500 --status-file "$WORK/$1-status.json" \
+    --metrics-listen "127.0.0.1:${METRICS_PORT[$1]}" \
     "${@:2}" >>"$WORK/$1-controller.log" 2>&1 &
   PIDS+=($!)
   eval "${1^^}_PID=$!"
@@ -178,6 +183,18 @@ applies_before=$(status_field west 's["import_writes"]["applies"]')
 sleep 2
 check_eq "nothing rewritten while nothing changes (applies stay $applies_before over 6 syncs)" \
   "$applies_before 0" "$(status_field west 's["import_writes"]["applies"], s["import_writes"]["failures"]')"
+
+# /metrics: the same figures as the status file, in Prometheus's format.
+metric() {  # NAME SERIES: its value in the controller's /metrics, or "missing"
+  curl -s --max-time 2 "http://127.0.0.1:${METRICS_PORT[$1]}/metrics" |
+    awk -v s="$2" '$1 == s { print $2; found = 1 } END { if (!found) print "missing" }'
+}
+curl -s --max-time 2 "http://127.0.0.1:${METRICS_PORT[west]}/metrics" >"$WORK/west-metrics.txt"
+check_eq "west's /metrics: promtool check metrics is clean" "" "$(promtool check metrics <"$WORK/west-metrics.txt" 2>&1)"
+check_eq "west's /metrics: ServiceImport applies equal the status file's ($applies_before)" \
+  "$applies_before" "$(metric west 'meridian_controller_api_writes_total{writer="imports"}')"
+check_eq "east's /metrics: publishing, registry up, one valid export, record puts counted" "1 1 1 yes" \
+  "$(metric east 'meridian_controller_state{state="publishing"}') $(metric east meridian_controller_registry_up) $(metric east 'meridian_controller_exports{valid="true"}') $([[ $(metric east 'meridian_controller_record_writes_total{op="put"}') -ge 1 ]] 2>/dev/null && echo yes || echo no)"
 
 web_yaml 10.1.0.5 10.1.0.6 10.1.0.7 | ke apply --validate=false -f - >/dev/null
 wait_eq "an endpoint added in east reaches west's slice" "east:10.1.0.5/zone-a 10.1.0.6/zone-a 10.1.0.7/zone-a " slices west web

@@ -153,7 +153,7 @@ YAML
 
 start_controller() {  # start_controller C
   "${IN_REG_NS[@]}" "$BIN_DIR/meridian-controller" --cluster "c$1" --manifests "$WORK/m/c$1" --registry "$REG" \
-    --lease-ttl-ms "$TTL_MS" --status-file "$WORK/controller-c$1.json" \
+    --lease-ttl-ms "$TTL_MS" --metrics-listen off --status-file "$WORK/controller-c$1.json" \
     >>"$WORK/controller-c$1.log" 2>&1 &
   CTRL_PID[$1]=$!
 }
@@ -253,6 +253,15 @@ dig_in c1client secret.default.svc.clusterset.local A >"$WORK/dig-secret.txt"
 check "an unexported service is NXDOMAIN" grep -q 'status: NXDOMAIN' "$WORK/dig-secret.txt"
 dig_in c1client example.com A >"$WORK/dig-ext.txt"
 check "names outside clusterset.local are REFUSED" grep -q 'status: REFUSED' "$WORK/dig-ext.txt"
+# c1client asks c1n1's agent: 7 A queries (web, db, hl, hl-1, hl-2, secret,
+# example.com) and 1 SRV so far; 2 NXDOMAIN, 1 REFUSED.
+dns_metrics() {
+  nsenter --net="/run/netns/$C1N1" curl -s --max-time 2 http://127.0.0.1:9965/metrics |
+    awk '$1 ~ /^meridian_dns_(query_types|responses)_total\{(type="(A|SRV)"|rcode="(NXDOMAIN|REFUSED)")\}$/ { printf "%s=%s ", $1, $2 }'
+}
+check_eq "c1n1's /metrics counts those queries by type and rcode" \
+  'meridian_dns_query_types_total{type="A"}=7 meridian_dns_query_types_total{type="SRV"}=1 meridian_dns_responses_total{rcode="NXDOMAIN"}=2 meridian_dns_responses_total{rcode="REFUSED"}=1 ' \
+  "$(dns_metrics)"
 lab_pod_resolver "$PREFIX" c1client "$(lab_node_ip 1 1)"
 check_eq "getent (resolv.conf -> the agent) resolves web by name" "$WEB_IP" \
   "$(client getent hosts web.default.svc.clusterset.local | awk '{print $1}')"

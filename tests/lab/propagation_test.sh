@@ -96,7 +96,7 @@ start_controller() {  # start_controller C [--scheduler DIR]
   local c=$1
   shift
   "$BIN_DIR/meridian-controller" --cluster "c$c" --manifests "$WORK/m/c$c" --registry "$REG" \
-    --lease-ttl-ms "$TTL_MS" --status-file "$WORK/controller-c$c.json" "$@" \
+    --lease-ttl-ms "$TTL_MS" --metrics-listen off --status-file "$WORK/controller-c$c.json" "$@" \
     >>"$WORK/controller-c$c.log" 2>&1 &
   CTRL_PID[$c]=$!
 }

@@ -175,7 +175,10 @@ Status Agent::StartMetrics() {
       metrics_,
       AgentMetricsSources{.status = [this]() -> const AgentStatus& { return FreshStatus(); },
                           .stats_fd = [this] { return datapath_ ? datapath_->maps().stats : -1; },
-                          .map_sizes = options_.map_sizes});
+                          .map_sizes = options_.map_sizes,
+                          .dns_counters = [this]() -> const dns::DnsCounters* {
+                            return dns_ ? &dns_->counters() : nullptr;
+                          }});
   auto server = health::HealthServer::StartListening(
       io_, options_.metrics_listen, [this](const std::string& path) { return Metrics(path); },
       "--metrics-listen", health::HealthServer::Paths::kAny);

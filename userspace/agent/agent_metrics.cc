@@ -132,33 +132,56 @@ void CollectRegistry(const RegistryStatus& r, std::vector<Family>& out) {
       static_cast<double>(r.rejected.size()));
 }
 
-void CollectDns(const DnsStatus& d, std::vector<Family>& out) {
-  if (d.listen.empty()) return;
+// The DNS server's own counters, every rcode, query type and malformed
+// reason (status.json shows a few of them).
+void CollectDns(const dns::DnsCounters& c, std::size_t names, std::vector<Family>& out) {
+  auto n = [](std::uint64_t v) { return static_cast<double>(v); };
   Family queries = CounterFamily("meridian_dns_queries_total",
                                  "clusterset.local DNS queries received, by transport");
-  queries.samples = {{{{"transport", "udp"}}, static_cast<double>(d.udp_queries)},
-                     {{{"transport", "tcp"}}, static_cast<double>(d.tcp_queries)}};
+  queries.samples = {{{{"transport", "udp"}}, n(c.udp_queries)},
+                     {{{"transport", "tcp"}}, n(c.tcp_queries)}};
   out.push_back(std::move(queries));
+  Family types = CounterFamily("meridian_dns_query_types_total",
+                               "Well-formed DNS queries by QTYPE (other: any type not listed)");
+  for (std::size_t t = 0; t < c.queries_by_type.size(); ++t) {
+    types.samples.push_back({{{"type", std::string(dns::ToString(static_cast<dns::QueryType>(t)))}},
+                             n(c.queries_by_type[t])});
+  }
+  out.push_back(std::move(types));
   Family responses =
       CounterFamily("meridian_dns_responses_total", "DNS responses sent, by response code");
-  responses.samples = {{{{"rcode", "NOERROR"}}, static_cast<double>(d.noerror)},
-                       {{{"rcode", "NXDOMAIN"}}, static_cast<double>(d.nxdomain)},
-                       {{{"rcode", "REFUSED"}}, static_cast<double>(d.refused)},
-                       {{{"rcode", "FORMERR"}}, static_cast<double>(d.formerr)}};
+  for (auto [rcode, name] :
+       {std::pair{dns::Rcode::kNoError, "NOERROR"}, std::pair{dns::Rcode::kFormErr, "FORMERR"},
+        std::pair{dns::Rcode::kServFail, "SERVFAIL"}, std::pair{dns::Rcode::kNxDomain, "NXDOMAIN"},
+        std::pair{dns::Rcode::kNotImp, "NOTIMP"}, std::pair{dns::Rcode::kRefused, "REFUSED"}}) {
+    responses.samples.push_back({{{"rcode", name}}, n(c.responses(rcode))});
+  }
   out.push_back(std::move(responses));
   Family dropped = CounterFamily("meridian_dns_dropped_total",
                                  "DNS queries not answered, by reason (malformed beyond an "
                                  "answer, or over the client's --dns-rate-limit)");
-  dropped.samples = {{{{"reason", "malformed"}}, static_cast<double>(d.dropped)},
-                     {{{"reason", "rate_limited"}}, static_cast<double>(d.rate_limited)}};
+  dropped.samples = {{{{"reason", "malformed"}}, n(c.dropped)},
+                     {{{"reason", "rate_limited"}}, n(c.rate_limited)}};
   out.push_back(std::move(dropped));
+  Family malformed = CounterFamily(
+      "meridian_dns_malformed_total",
+      "Malformed DNS queries by what was wrong, whether answered (FORMERR) or dropped");
+  for (std::size_t e = 1; e < c.malformed.size(); ++e) {
+    malformed.samples.push_back(
+        {{{"reason", std::string(dns::ToString(static_cast<dns::DnsWireError>(e)))}},
+         n(c.malformed[e])});
+  }
+  out.push_back(std::move(malformed));
   Family truncated = CounterFamily("meridian_dns_truncated_total",
                                    "UDP answers truncated (TC set: the client retries on TCP)");
-  truncated.samples = {{{}, static_cast<double>(d.truncated)}};
+  truncated.samples = {{{}, n(c.truncated)}};
   out.push_back(std::move(truncated));
-  Family names = Gauge("meridian_dns_names", "ServiceImports the DNS server answers for");
-  names.samples = {{{}, static_cast<double>(d.names)}};
-  out.push_back(std::move(names));
+  Family tcp = Gauge("meridian_dns_tcp_connections", "DNS TCP connections open");
+  tcp.samples = {{{}, n(c.tcp_connections_active)}};
+  out.push_back(std::move(tcp));
+  Family names_f = Gauge("meridian_dns_names", "ServiceImports the DNS server answers for");
+  names_f.samples = {{{}, static_cast<double>(names)}};
+  out.push_back(std::move(names_f));
 }
 
 }  // namespace
@@ -186,7 +209,9 @@ ReconcileMetrics RegisterAgentMetrics(metrics::Registry& registry, AgentMetricsS
     CollectConntrack(s.conntrack, out);
     CollectMaps(s, sources.map_sizes, out);
     CollectRegistry(s.registry, out);
-    CollectDns(s.dns, out);
+    if (const dns::DnsCounters* dns = sources.dns_counters ? sources.dns_counters() : nullptr) {
+      CollectDns(*dns, s.dns.names, out);
+    }
   });
   return reconcile;
 }

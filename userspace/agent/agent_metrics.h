@@ -11,6 +11,7 @@
 #include "agent/agent_status.h"
 #include "common/metrics.h"
 #include "datapath/node_datapath.h"
+#include "dns/dns_counters.h"
 
 namespace meridian::agent {
 
@@ -20,6 +21,8 @@ struct AgentMetricsSources {
   // mer_stats's descriptor; -1 before the datapath is loaded.
   std::function<int()> stats_fd;
   datapath::MapSizes map_sizes;
+  // The DNS server's counters, read as they are; null while it does not run.
+  std::function<const dns::DnsCounters*()> dns_counters;
 };
 
 // The reconcile phases a histogram series is kept for.

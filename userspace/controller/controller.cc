@@ -78,6 +78,10 @@ int Controller::Run() {
       spdlog::error("{}", s.error().message);
       return 1;
     }
+    if (auto s = StartMetrics(); !s) {
+      spdlog::error("{}", s.error().message);
+      return 1;
+    }
   }
   WaitForFirstSync();
   if (auto s = ResolveIdentity(); !s) {
@@ -211,6 +215,66 @@ Status Controller::StartHealth() {
   return Status::Ok();
 }
 
+// /metrics (controller_metrics.h): the figures of the status file, read
+// at scrape time, plus the publisher's record writes and the sync time.
+Status Controller::StartMetrics() {
+  instruments_ = RegisterControllerMetrics(metrics_, [this] { return MetricsView(); });
+  auto server = health::HealthServer::StartListening(
+      io_, options_.metrics_listen,
+      [this](const std::string& path) -> health::HealthReply {
+        if (path != "/metrics") return {404, "text/plain; charset=utf-8", "not found: /metrics\n"};
+        return {200, metrics::kPrometheusContentType,
+                metrics::RenderPrometheus(metrics_.Collect())};
+      },
+      "--metrics-listen", health::HealthServer::Paths::kAny);
+  if (!server.ok()) return server.error();
+  metrics_server_ = std::move(server).value();
+  if (metrics_server_) spdlog::info("metrics: /metrics on {}", options_.metrics_listen);
+  return Status::Ok();
+}
+
+ControllerMetricsView Controller::MetricsView() const {
+  ControllerMetricsView v;
+  v.state = State(last_report_, last_problems_);
+  v.registry_up = registry_error_.empty() && publisher_.has_value();
+  v.syncs = static_cast<std::uint64_t>(syncs_);
+  for (const auto& e : last_report_.exports) {
+    ++v.exports_valid;
+    if (!e.conflicts.empty()) ++v.exports_in_conflict;
+  }
+  v.exports_invalid = last_invalid_.size();
+  v.problems = last_problems_.size() + last_report_.errors.size();
+  if (status_writer_) {
+    const auto& c = status_writer_->counters();
+    v.export_status = {.present = true, .writes = c.patches, .failures = c.failures};
+  }
+  if (import_writer_) {
+    const auto& c = import_writer_->counters();
+    v.imports = {
+        .present = true, .writes = c.applies, .deletes = c.deletes, .failures = c.failures};
+  }
+  if (share_writer_) {
+    const auto& c = share_writer_->counters();
+    v.shares = {.present = true, .writes = c.patches, .failures = c.failures};
+  }
+  if (!options_.scheduler_manifests.empty()) {
+    v.scheduler = true;
+    v.leading = scheduler_lease_ && scheduler_lease_->leading();
+    v.decisions = last_round_.planned.size();
+    for (const auto& p : last_round_.planned) {
+      if (!p.error.empty()) ++v.decision_errors;
+    }
+  }
+  return v;
+}
+
+std::string Controller::State(const SyncReport& report,
+                              const std::vector<std::string>& problems) const {
+  if (stopping_) return "stopped";
+  if (!registry_error_.empty()) return "unreachable";
+  return report.errors.empty() && problems.empty() ? "publishing" : "degraded";
+}
+
 // /healthz: the loop runs (a sync or a connection attempt within a lease
 // TTL and 10 s).
 // /readyz: the registry is reached and the source was read whole.
@@ -241,6 +305,15 @@ void Controller::ScheduleRenew() {
 void Controller::Sync() {
   ++syncs_;
   last_sync_ = std::chrono::steady_clock::now();
+  struct ObserveDuration {
+    const ControllerInstruments& in;
+    std::chrono::steady_clock::time_point started;
+    ~ObserveDuration() {
+      if (!in.sync_duration) return;
+      in.sync_duration->Observe(
+          {}, std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
+    }
+  } observe{instruments_, last_sync_};
   auto state = source_->Read();
   std::vector<std::string> problems = std::move(state.errors);
   if (!source_->Synced()) {
@@ -277,6 +350,11 @@ void Controller::Sync() {
     for (const auto& p : built.problems) problems.push_back(p.reason + ": " + p.message);
     invalid = std::move(built.problems);
     report = publisher_->Sync(*self, built.exports);
+    if (instruments_.record_writes) {
+      instruments_.record_writes->Add({{"op", "put"}}, report.puts);
+      instruments_.record_writes->Add({{"op", "keepalive"}}, report.keepalives);
+      instruments_.record_writes->Add({{"op", "delete"}}, report.deletes);
+    }
     LogConflictChanges(report);
     WriteBackConditions(state.snapshot, report, invalid);
     WriteBackImports(state.snapshot, problems);
@@ -395,19 +473,16 @@ void Controller::LogConflictChanges(const SyncReport& report) {
 
 void Controller::WriteStatus(const SyncReport& report, const std::vector<std::string>& problems,
                              const std::vector<mcs::ExportProblem>& invalid) {
-  if (options_.status_file.empty()) return;
-  if (&report != &last_report_) {  // kept for the "stopped" write on exit
+  if (&report != &last_report_) {  // kept for the "stopped" write on exit, and /metrics
     last_report_ = report;
     last_problems_ = problems;
     last_invalid_ = invalid;
   }
+  if (options_.status_file.empty()) return;
   nlohmann::json j;
   j["cluster"] = options_.cluster;
   j["registry"] = options_.registry_url;
-  j["state"] = stopping_                                   ? "stopped"
-               : !registry_error_.empty()                  ? "unreachable"
-               : report.errors.empty() && problems.empty() ? "publishing"
-                                                           : "degraded";
+  j["state"] = State(report, problems);
   // Stamped on every write; writes happen at least every lease_ttl / 3, so
   // an older heartbeat means the controller is gone without saying so.
   j["pid"] = static_cast<long>(getpid());

@@ -16,6 +16,8 @@
 #include <optional>
 #include <string>
 
+#include "common/metrics.h"
+#include "controller/controller_metrics.h"
 #include "controller/decision_scheduler.h"
 #include "controller/export_publisher.h"
 #include "controller/export_status_writer.h"
@@ -37,6 +39,8 @@ struct ControllerOptions {
   std::string source;                 // "dir:PATH" or "kubernetes" (sources/source.h)
   std::string kubeconfig;             // with "kubernetes"; empty: client-go's order
   std::string health_listen = "off";  // /healthz and /readyz, "ADDR:PORT"
+  // Prometheus /metrics, "ADDR:PORT" or "off" (docs/metrics.md).
+  std::string metrics_listen = "127.0.0.1:9966";
   std::string registry_url;
   std::chrono::milliseconds lease_ttl{10000};
   std::string clusterset_cidr = "10.255.0.0/16";
@@ -72,6 +76,10 @@ class Controller {
   void StopWhenWritesDone(std::chrono::steady_clock::time_point deadline);
   Status StartHealth();
   health::HealthReply Health(const std::string& path) const;
+  Status StartMetrics();
+  ControllerMetricsView MetricsView() const;
+  // publishing, degraded, unreachable or stopped, as the status file says.
+  std::string State(const SyncReport& report, const std::vector<std::string>& problems) const;
   void ScheduleRenew();
   // With --scheduler: one election step and, when leading, one round.
   void RunScheduler();
@@ -89,6 +97,9 @@ class Controller {
   std::unique_ptr<registry::Registry> registry_;
   std::unique_ptr<sources::Source> source_;  // after io_: destroyed before it
   std::unique_ptr<health::HealthServer> health_;
+  metrics::Registry metrics_;
+  ControllerInstruments instruments_;
+  std::unique_ptr<health::HealthServer> metrics_server_;
   // ServiceExport conditions written back; with --source kubernetes only.
   std::unique_ptr<ExportStatusWriter> status_writer_;
   // ServiceImports and MCS EndpointSlices; with --source kubernetes only.

@@ -48,6 +48,11 @@ int main(int argc, char** argv) {
                  "Where ClusterSet IPs are allocated from (the same in every cluster)")
       ->capture_default_str();
   app.add_option("--status-file", o.status_file, "Where status JSON is written after each sync");
+  app.add_option("--metrics-listen", o.metrics_listen,
+                 "TCP address of the Prometheus /metrics endpoint (ADDRESS:PORT); \"off\" "
+                 "disables it (docs/metrics.md)")
+      ->capture_default_str()
+      ->check(meridian::sources::ListenAddressCheck("--metrics-listen"));
   app.add_option("--state-dir", o.state_dir,
                  "Where the owner of every manifest object is remembered, so the winner of a "
                  "conflict survives a restart (default: the --status-file's directory)");

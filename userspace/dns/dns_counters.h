@@ -4,10 +4,16 @@
 
 #include <array>
 #include <cstdint>
+#include <string_view>
 
 #include "dns/dns_message.h"
 
 namespace meridian::dns {
+
+// The query types counted one by one; every other type is kOther.
+enum class QueryType : std::uint8_t { kA, kAaaa, kSrv, kPtr, kAny, kOther, kCount };
+QueryType ClassifyQueryType(std::uint16_t qtype);
+std::string_view ToString(QueryType type);  // "A", "AAAA", "SRV", "PTR", "ANY", "other"
 
 struct DnsCounters {
   std::uint64_t udp_queries = 0;  // datagrams received
@@ -26,6 +32,8 @@ struct DnsCounters {
   std::uint64_t tcp_connections_rejected = 0;  // closed at once: over the bound
   std::uint64_t tcp_connections_active = 0;
   std::uint64_t tcp_idle_timeouts = 0;
+  // Well-formed queries by QTYPE (the one question's).
+  std::array<std::uint64_t, static_cast<std::size_t>(QueryType::kCount)> queries_by_type{};
 
   std::uint64_t responses(Rcode rcode) const {
     return responses_by_rcode[static_cast<std::size_t>(rcode)];

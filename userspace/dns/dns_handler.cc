@@ -94,6 +94,7 @@ std::optional<std::vector<std::uint8_t>> HandleDnsQuery(const DnsCatalog& catalo
 
   const DnsQuestion& question = decoded.message.questions.front();
   response.questions.push_back(question);
+  ++counters.queries_by_type[static_cast<std::size_t>(ClassifyQueryType(question.type))];
   if (opt != nullptr) {
     // RFC 6891: values below 512 are treated as 512.
     const std::size_t offered = std::max<std::size_t>(opt->klass, kClassicUdpSize);

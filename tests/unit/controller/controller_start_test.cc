@@ -90,7 +90,8 @@ TEST(ControllerStartTest, WaitsForEtcdPublishesThenWithdraws) {
   dir.Write("m/cluster.yaml", kCluster);
   const std::string status = dir.Path("status.json");
   pid_t pid = Spawn({MERIDIAN_CONTROLLER_BIN, "--cluster", "east", "--manifests", dir.Path("m"),
-                     "--registry", etcd.url(), "--status-file", status, "--lease-ttl-ms", "3000"});
+                     "--registry", etcd.url(), "--status-file", status, "--lease-ttl-ms", "3000",
+                     "--metrics-listen", "off"});
   ASSERT_GT(pid, 0);
   ChildGuard guard{pid};
 

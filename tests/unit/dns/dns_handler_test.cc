@@ -71,6 +71,25 @@ TEST_F(HandlerTest, OutOfZoneIsRefusedNoLargerThanTheQuery) {
   EXPECT_EQ(counters_.responses(Rcode::kRefused), 2u);
 }
 
+// /metrics shows queries by QTYPE: each well-formed query counts once under
+// its type, a type not listed under "other", a malformed one under none.
+TEST_F(HandlerTest, QueriesAreCountedByType) {
+  for (std::uint16_t type : {rr::kA, rr::kA, rr::kAaaa, rr::kSrv, rr::kPtr, rr::kTxt, rr::kAny}) {
+    Handle(Query("web.prod.svc.clusterset.local", type));
+  }
+  Handle({0x42, 0x42, 0x01, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00});  // no question
+  auto count = [&](QueryType t) { return counters_.queries_by_type[static_cast<std::size_t>(t)]; };
+  EXPECT_EQ(count(QueryType::kA), 2u);
+  EXPECT_EQ(count(QueryType::kAaaa), 1u);
+  EXPECT_EQ(count(QueryType::kSrv), 1u);
+  EXPECT_EQ(count(QueryType::kPtr), 1u);
+  EXPECT_EQ(count(QueryType::kAny), 1u);
+  EXPECT_EQ(count(QueryType::kOther), 1u);  // TXT
+  EXPECT_EQ(counters_.udp_queries, 8u);
+  EXPECT_EQ(ToString(QueryType::kAaaa), "AAAA");
+  EXPECT_EQ(ToString(QueryType::kOther), "other");
+}
+
 TEST_F(HandlerTest, ShortHeaderIsDroppedAndCounted) {
   Bytes b{0x12, 0x34, 0x01};
   EXPECT_FALSE(HandleDnsQuery(catalog_, b, DnsTransport::kUdp, options_, counters_).has_value());
