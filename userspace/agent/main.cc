@@ -11,6 +11,7 @@
 
 #include "agent/agent.h"
 #include "agent/nodeport_config.h"
+#include "common/log_format.h"
 #include "lb/maglev.h"
 #include "sources/source_flags.h"
 
@@ -160,6 +161,12 @@ int main(int argc, char** argv) {
   app.add_flag("--detach-on-exit", o.detach_on_exit,
                "Detach from pod interfaces on exit (default: the datapath keeps forwarding)");
   app.add_flag("--once", o.once, "Reconcile once, attach to existing pods, and exit");
+  std::string log_format = "text";
+  app.add_option("--log-format", log_format,
+                 "text (one line per event) or json (one JSON object per line: time, level, "
+                 "component, node, msg)")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"text", "json"}));
   app.add_option("--log-level", log_level, "trace, debug, info, warn, error")
       ->capture_default_str();
   // Rules between options, checked once each option has passed its own
@@ -222,7 +229,9 @@ int main(int argc, char** argv) {
   o.debounce = std::chrono::milliseconds(debounce_ms);
   o.ct_gc_interval = std::chrono::milliseconds(ct_gc_ms);
   spdlog::set_level(spdlog::level::from_str(log_level));
-  spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%l%$ [" + o.node + "] %v");
+  meridian::logging::ConfigureLogging(
+      *meridian::logging::ParseLogFormat(log_format),
+      {.text_prefix = o.node, .fields = {{"component", "agent"}, {"node", o.node}}});
   meridian::agent::Agent agent(std::move(o));
   return agent.Run();
 }

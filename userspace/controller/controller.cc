@@ -200,7 +200,7 @@ Status Controller::ResolveIdentity() {
                     source_->Synced() ? "" : " (it was not read whole within 30 s)")};
   }
   if (options_.cluster != flag) {
-    spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%l%$ [controller " + options_.cluster + "] %v");
+    logging::ConfigureLogging(options_.log_format, ControllerLogContext(options_.cluster));
     spdlog::info("cluster name {} (from the ClusterProperty {})", options_.cluster,
                  model::kClusterIdProperty);
   }

@@ -16,6 +16,7 @@
 #include <optional>
 #include <string>
 
+#include "common/log_format.h"
 #include "common/metrics.h"
 #include "controller/controller_metrics.h"
 #include "controller/decision_scheduler.h"
@@ -32,6 +33,13 @@
 
 namespace meridian::controller {
 
+// The log lines' context: "controller CLUSTER" in text, component and
+// cluster fields in JSON.
+inline logging::LogContext ControllerLogContext(const std::string& cluster) {
+  return {.text_prefix = "controller " + cluster,
+          .fields = {{"component", "controller"}, {"cluster", cluster}}};
+}
+
 struct ControllerOptions {
   // --cluster; with --source kubernetes, the ClusterProperty
   // cluster.clusterset.k8s.io overrides it (and may replace it).
@@ -41,6 +49,7 @@ struct ControllerOptions {
   std::string health_listen = "off";  // /healthz and /readyz, "ADDR:PORT"
   // Prometheus /metrics, "ADDR:PORT" or "off" (docs/metrics.md).
   std::string metrics_listen = "127.0.0.1:9966";
+  logging::LogFormat log_format = logging::LogFormat::kText;
   std::string registry_url;
   std::chrono::milliseconds lease_ttl{10000};
   std::string clusterset_cidr = "10.255.0.0/16";

@@ -63,6 +63,12 @@ int main(int argc, char** argv) {
                  "and Karmada Clusters from this directory every TTL/3 and publish each "
                  "workload's decision under /meridian/v1/decisions/<ns>/<name>")
       ->check(CLI::ExistingDirectory);
+  std::string log_format = "text";
+  app.add_option("--log-format", log_format,
+                 "text (one line per event) or json (one JSON object per line: time, level, "
+                 "component, cluster, msg)")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"text", "json"}));
   app.add_option("--log-level", log_level, "trace, debug, info, warn, error")
       ->capture_default_str();
   CLI11_PARSE(app, argc, argv);
@@ -72,7 +78,9 @@ int main(int argc, char** argv) {
   }
   o.lease_ttl = std::chrono::milliseconds(ttl_ms);
   spdlog::set_level(spdlog::level::from_str(log_level));
-  spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%l%$ [controller " + o.cluster + "] %v");
+  o.log_format = *meridian::logging::ParseLogFormat(log_format);
+  meridian::logging::ConfigureLogging(o.log_format,
+                                      meridian::controller::ControllerLogContext(o.cluster));
   meridian::controller::Controller controller(std::move(o));
   return controller.Run();
 }
