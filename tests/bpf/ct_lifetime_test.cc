@@ -9,6 +9,7 @@
 
 #include "datapath/ct_eviction_estimate.h"
 #include "datapath/ct_gc.h"
+#include "datapath/flow_counts.h"
 #include "datapath/map_iter.h"
 #include "datapath/stats_event.h"
 #include "datapath_fixture.h"
@@ -327,6 +328,61 @@ TEST_F(CtLifetimeTest, AFullTableEvictsCountsAndKeepsBalancing) {
     auto r = FromPod(Tcp(port, kAck));
     ASSERT_EQ(r.verdict, TC_ACT_OK);
     EXPECT_EQ(Addr(PacketView{r.out}.daddr()), backend_of[port]) << "port " << port;
+  }
+}
+
+// mer_flows: every new flow is counted once for its (frontend, backend)
+// pair, where its backend was chosen; packets of existing flows are not.
+// The agent's pruning deletes the pairs of a backend that left.
+TEST_F(CtLifetimeTest, NewFlowsAreCountedPerFrontendAndBackend) {
+  const std::vector<std::string> three = {kBackend, "10.1.1.12", "10.1.1.13"};
+  const std::vector<model::EndpointPort> ports = {
+      {.name = "http", .protocol = Protocol::kTcp, .port = 8080},
+      {.name = "dns", .protocol = Protocol::kUdp, .port = 5353}};
+  model::ResourceSnapshot world = OneBackend();
+  world.endpoint_slices = {MakeSlice("web", three, ports)};
+  Install(world);
+
+  constexpr int kFlows = 300;
+  std::map<std::string, std::uint64_t> sent_to;
+  for (int i = 0; i < kFlows; ++i) {
+    const auto port = static_cast<std::uint16_t>(30000 + i);
+    auto r = FromPod(Tcp(port, kSyn));
+    ASSERT_EQ(r.verdict, TC_ACT_OK);
+    ++sent_to[Addr(PacketView{r.out}.daddr())];
+    FromPod(Tcp(port, kAck));  // a conntrack hit: not a new flow
+  }
+  ASSERT_EQ(sent_to.size(), 3u) << "Maglev spreads 300 flows over the 3 backends";
+
+  const std::uint32_t service = writer_->service_id(
+      {.vip = *model::Ipv4Address::Parse(kVip), .port = 80, .protocol = Protocol::kTcp});
+  ASSERT_NE(service, 0u);
+  auto counts = datapath::ReadFlowCounts(dp_->maps().flows);
+  ASSERT_TRUE(counts.ok()) << counts.error().message;
+  ASSERT_EQ(counts->size(), 3u);
+  const auto backends = writer_->BackendsById();
+  for (const auto& c : *counts) {
+    EXPECT_EQ(c.service_id, service);
+    ASSERT_TRUE(backends.contains(c.backend_id));
+    const std::string addr = backends.at(c.backend_id).address.ToString();
+    EXPECT_EQ(c.flows, sent_to[addr]) << addr;
+  }
+
+  // 10.1.1.13 leaves: its pair goes, the others keep their counts.
+  world.endpoint_slices = {MakeSlice("web", {kBackend, "10.1.1.12"}, ports)};
+  Install(world);
+  const auto frontends = writer_->FrontendsById();
+  const auto live = writer_->BackendsById();
+  auto pruned = datapath::PruneFlowCounts(dp_->maps().flows, [&](std::uint32_t s, std::uint32_t b) {
+    return frontends.contains(s) && live.contains(b);
+  });
+  ASSERT_TRUE(pruned.ok());
+  EXPECT_EQ(*pruned, 1u);
+  counts = datapath::ReadFlowCounts(dp_->maps().flows);
+  ASSERT_TRUE(counts.ok());
+  ASSERT_EQ(counts->size(), 2u);
+  for (const auto& c : *counts) {
+    EXPECT_EQ(c.flows, sent_to[live.at(c.backend_id).address.ToString()]);
   }
 }
 

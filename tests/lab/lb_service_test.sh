@@ -4,7 +4,8 @@
 # 1 cluster x 2 nodes x 2 pods + a client pod, one meridian-agent per node.
 #
 #  - 200 connections to the VIP reach all 4 backends (each >= 10%)
-#  - /metrics: 200 connections are 200 lb_new_flow on the client's node;
+#  - /metrics: 200 connections are 200 lb_new_flow on the client's node, and
+#    each backend's meridian_backend_flows_total rose by what it answered;
 #    promtool parses and lints the live output; a real Prometheus scrapes it
 #    (up, the counter, a histogram quantile)
 #  - UDP request/response through the VIP
@@ -128,6 +129,12 @@ check "every node installed the VIP with 4 backends" wait_for 5 all_nodes_have_b
 # The client pod is on node 1: its connections are translated there, and
 # node 1's /metrics counts each as one lb_new_flow.
 new_flows_before=$(metric "$NODE1" 'meridian_datapath_packets_total{counter="lb_new_flow"}')
+scrape "$NODE1" >"$WORK/metrics-before.txt"
+backend_flows() {  # POD: new flows from the VIP to the pod in the scrape on stdin (0 if none yet)
+  local v
+  v=$(metric_in "meridian_backend_flows_total{frontend=\"$VIP:80/TCP\",backend=\"$(lab_pod_ip "$1"):8080/TCP\"}")
+  echo "${v/missing/0}"
+}
 client bash -c "for i in \$(seq 200); do curl -s --max-time 2 http://$VIP/ || echo FAILED; done" >"$WORK/spread.txt"
 for pod in "${PODS[@]}"; do
   n=$(grep -cx "$pod" "$WORK/spread.txt")
@@ -145,6 +152,11 @@ check_eq "promtool check metrics: the live output parses and lints clean" "" \
 new_flows_after=$(metric_in 'meridian_datapath_packets_total{counter="lb_new_flow"}' <"$WORK/metrics.txt")
 check_eq "200 connections: lb_new_flow on node 1 rose by 200 ($new_flows_before -> $new_flows_after)" \
   200 "$((new_flows_after - new_flows_before))"
+for pod in "${PODS[@]}"; do
+  answered=$(grep -cx "$pod" "$WORK/spread.txt")
+  check_eq "meridian_backend_flows_total: $VIP:80 -> $pod rose by the $answered connections it answered" \
+    "$answered" "$(($(backend_flows "$pod" <"$WORK/metrics.txt") - $(backend_flows "$pod" <"$WORK/metrics-before.txt")))"
+done
 check_eq "meridian_bpf_map_entries{map=mer_services}: the VIP's frontends (TCP and UDP)" 2 \
   "$(metric_in 'meridian_bpf_map_entries{map="mer_services"}' <"$WORK/metrics.txt")"
 check_eq "meridian_agent_state{state=serving} is 1" 1 \

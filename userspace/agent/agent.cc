@@ -17,6 +17,7 @@
 #include "datapath/bpffs.h"
 #include "datapath/cgroup_attach.h"
 #include "datapath/ct_gc.h"
+#include "datapath/flow_counts.h"
 #include "datapath/stats_event.h"
 #include "datapath/stats_reader.h"
 #include "datapath/tc_attach.h"
@@ -178,7 +179,8 @@ Status Agent::StartMetrics() {
                           .map_sizes = options_.map_sizes,
                           .dns_counters = [this]() -> const dns::DnsCounters* {
                             return dns_ ? &dns_->counters() : nullptr;
-                          }});
+                          },
+                          .backend_flows = [this] { return NamedFlowCounts(); }});
   auto server = health::HealthServer::StartListening(
       io_, options_.metrics_listen, [this](const std::string& path) { return Metrics(path); },
       "--metrics-listen", health::HealthServer::Paths::kAny);
@@ -442,6 +444,7 @@ void Agent::CollectIdleFlows() {
     spdlog::warn("{}", s.error().message);
   }
   EstimateCtEvictions(gc->deleted);
+  PruneFlowCounts();
   if (gc->deleted) {
     spdlog::debug("conntrack collector: {} idle entries deleted of {} in {:.1f} ms", gc->deleted,
                   gc->scanned, ct.last_collection_ms);
@@ -449,6 +452,40 @@ void Agent::CollectIdleFlows() {
     // the resync's heartbeat writes it otherwise.
     PublishStatus();
   }
+}
+
+void Agent::PruneFlowCounts() {
+  if (!writer_) return;
+  const auto frontends = writer_->FrontendsById();
+  const auto backends = writer_->BackendsById();
+  auto pruned = datapath::PruneFlowCounts(
+      datapath_->maps().flows, [&](std::uint32_t service_id, std::uint32_t backend_id) {
+        return frontends.contains(service_id) && backends.contains(backend_id);
+      });
+  if (!pruned.ok()) {
+    spdlog::warn("flow counters: {}", pruned.error().message);
+  } else if (*pruned) {
+    spdlog::debug("flow counters: {} pairs of removed frontends or backends deleted", *pruned);
+  }
+}
+
+std::vector<BackendFlows> Agent::NamedFlowCounts() const {
+  std::vector<BackendFlows> out;
+  if (!writer_ || !datapath_) return out;
+  auto counts = datapath::ReadFlowCounts(datapath_->maps().flows);
+  if (!counts.ok()) {
+    spdlog::warn("metrics: {}", counts.error().message);
+    return out;
+  }
+  const auto frontends = writer_->FrontendsById();
+  const auto backends = writer_->BackendsById();
+  for (const auto& c : *counts) {
+    auto f = frontends.find(c.service_id);
+    auto b = backends.find(c.backend_id);
+    if (f == frontends.end() || b == backends.end()) continue;  // pruned at the next collection
+    out.push_back({f->second.ToString(), b->second.ToString(), c.flows});
+  }
+  return out;
 }
 
 // The LRU's evictions (datapath/ct_eviction_estimate.h), counted as

@@ -71,6 +71,10 @@ class Agent {
   void ScheduleCtGc();
   void CollectIdleFlows();
   void EstimateCtEvictions(std::uint64_t collected);
+  // mer_flows: the pairs whose frontend or backend is no longer installed
+  // are deleted (with the conntrack collection); the rest named for /metrics.
+  void PruneFlowCounts();
+  std::vector<BackendFlows> NamedFlowCounts() const;
   Status StartHealth();
   Status StartMetrics();
   health::HealthReply Metrics(const std::string& path);

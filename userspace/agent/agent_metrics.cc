@@ -50,6 +50,20 @@ void CollectDatapath(int stats_fd, std::vector<Family>& out) {
   out.push_back(std::move(drops));
 }
 
+// Frontends' new flows per backend. Sum by frontend for a service's total;
+// a backend that leaves takes its series with it.
+void CollectBackendFlows(const std::vector<BackendFlows>& pairs, std::vector<Family>& out) {
+  Family flows = CounterFamily(
+      "meridian_backend_flows_total",
+      "New flows (connections, UDP flows) each frontend sent to each backend: counted where "
+      "the backend is chosen (conntrack created, or the socket load balancer)");
+  for (const auto& p : pairs) {
+    flows.samples.push_back(
+        {{{"frontend", p.frontend}, {"backend", p.backend}}, static_cast<double>(p.flows)});
+  }
+  out.push_back(std::move(flows));
+}
+
 void CollectConntrack(const ConntrackStatus& ct, std::vector<Family>& out) {
   auto one = [&](Family f, double v) {
     f.samples.push_back({{}, v});
@@ -206,6 +220,7 @@ ReconcileMetrics RegisterAgentMetrics(metrics::Registry& registry, AgentMetricsS
     const AgentStatus& s = sources.status();
     CollectAgent(s, out);
     CollectDatapath(sources.stats_fd(), out);
+    if (sources.backend_flows) CollectBackendFlows(sources.backend_flows(), out);
     CollectConntrack(s.conntrack, out);
     CollectMaps(s, sources.map_sizes, out);
     CollectRegistry(s.registry, out);

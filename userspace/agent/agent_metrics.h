@@ -6,7 +6,10 @@
 // happens. Names follow Prometheus's conventions (docs/metrics.md).
 #pragma once
 
+#include <cstdint>
 #include <functional>
+#include <string>
+#include <vector>
 
 #include "agent/agent_status.h"
 #include "common/metrics.h"
@@ -14,6 +17,13 @@
 #include "dns/dns_counters.h"
 
 namespace meridian::agent {
+
+// New flows from one frontend to one backend (mer_flows), named.
+struct BackendFlows {
+  std::string frontend;  // "10.96.0.10:80/TCP"
+  std::string backend;   // "10.1.1.11:8080/TCP"
+  std::uint64_t flows = 0;
+};
 
 struct AgentMetricsSources {
   // The agent's status with its DNS counters brought up to date.
@@ -23,6 +33,8 @@ struct AgentMetricsSources {
   datapath::MapSizes map_sizes;
   // The DNS server's counters, read as they are; null while it does not run.
   std::function<const dns::DnsCounters*()> dns_counters;
+  // mer_flows, named; empty before the datapath is loaded.
+  std::function<std::vector<BackendFlows>()> backend_flows;
 };
 
 // The reconcile phases a histogram series is kept for.

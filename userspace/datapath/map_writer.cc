@@ -130,6 +130,18 @@ std::uint32_t MapWriter::service_id(const FrontendKey& key) const {
   return it == services_.end() ? 0 : it->second.value.id;
 }
 
+std::map<std::uint32_t, desired::FrontendKey> MapWriter::FrontendsById() const {
+  std::map<std::uint32_t, desired::FrontendKey> out;
+  for (const auto& [key, installed] : services_) out.emplace(installed.value.id, key);
+  return out;
+}
+
+std::map<std::uint32_t, desired::BackendKey> MapWriter::BackendsById() const {
+  std::map<std::uint32_t, desired::BackendKey> out;
+  for (const auto& [key, installed] : backends_) out.emplace(installed.id, key);
+  return out;
+}
+
 Result<WriteStats> MapWriter::Apply(const DesiredState& desired) {
   const auto now = std::chrono::steady_clock::now();
   slots_.ReleaseRetired(now);

@@ -65,6 +65,10 @@ class MapWriter {
   std::size_t installed_backends() const { return backends_.size(); }
   std::uint32_t backend_id(const desired::BackendKey& key) const;   // 0 if absent
   std::uint32_t service_id(const desired::FrontendKey& key) const;  // 0 if absent
+  // The installed frontends and backends by their kernel ids: the names of
+  // mer_flows' pairs (/metrics) and which pairs are still alive.
+  std::map<std::uint32_t, desired::FrontendKey> FrontendsById() const;
+  std::map<std::uint32_t, desired::BackendKey> BackendsById() const;
   std::uint64_t maglev_slots_used() const { return slots_.used(); }
   std::uint32_t maglev_slots_capacity() const { return slots_.capacity(); }
   const MapStore& store() const { return *store_; }

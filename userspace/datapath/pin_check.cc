@@ -22,6 +22,8 @@ std::string TypeName(std::uint32_t type) {
       return "array";
     case BPF_MAP_TYPE_PERCPU_ARRAY:
       return "per-CPU array";
+    case BPF_MAP_TYPE_PERCPU_HASH:
+      return "per-CPU hash";
     case BPF_MAP_TYPE_LRU_HASH:
       return "LRU hash";
     case BPF_MAP_TYPE_LPM_TRIE:

@@ -437,6 +437,20 @@ struct mer_stat_value {
 	MER_U64 bytes;
 };
 
+/* mer_flows: new flows per (frontend, backend), counted where a flow's
+ * backend is chosen (a conntrack entry created, or the socket load
+ * balancer's connect/sendmsg), so /metrics can say which service sent how
+ * many connections to which backend. Read by the agent, which deletes the
+ * pairs that left the desired state. */
+struct mer_flow_key {
+	MER_U32 service_id; /* mer_service.id */
+	MER_U32 backend_id;
+};
+
+struct mer_flow_count {
+	MER_U64 flows;
+};
+
 /* ---- The maps -------------------------------------------------------- */
 /* Every map the programs share, described once. meridian/maps.h expands the
  * list into the BPF definitions; the agent expands it into its map set, the
@@ -468,6 +482,9 @@ struct mer_stat_value {
  *   sock_rev      socket load balancer: frontends translated at connect() or
  *                 sendmsg(), per socket and backend, for recvmsg() and
  *                 getpeername() (meridian/sock.h).
+ *   flows         per-CPU new-flow counters per (frontend, backend); not
+ *                 preallocated, so memory follows the pairs that carried
+ *                 traffic; sized like backends (--max-backends).
  *
  * X(name, type, max_entries, flags, key, value) */
 #define MER_MAPS(X)                                                                                \
@@ -488,7 +505,9 @@ struct mer_stat_value {
 	X(affinity, BPF_MAP_TYPE_LRU_HASH, MER_MAX_AFFINITY, 0, struct mer_affinity_key,           \
 	  struct mer_affinity)                                                                     \
 	X(sock_rev, BPF_MAP_TYPE_LRU_HASH, MER_MAX_SOCK_REV, 0, struct mer_sock_rev_key,           \
-	  struct mer_sock_rev)
+	  struct mer_sock_rev)                                                                     \
+	X(flows, BPF_MAP_TYPE_PERCPU_HASH, MER_MAX_BACKENDS, BPF_F_NO_PREALLOC,                    \
+	  struct mer_flow_key, struct mer_flow_count)
 
 #define MER_MAP_NAME(name) "mer_" #name
 

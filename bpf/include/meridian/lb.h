@@ -250,6 +250,7 @@ mer_ct_create(const struct mer_pkt *p, const struct mer_service *svc, __u32 back
 		return MER_STAT_DROP_CT_FULL;
 	}
 	mer_count(MER_STAT_CT_CREATED, 0);
+	mer_count_flow(svc->id, backend_id);
 	return 0;
 }
 

@@ -106,6 +106,7 @@ static __always_inline int mer_sock_translate(struct bpf_sock_addr *ctx)
 	ctx->user_ip4 = be->addr_be;
 	ctx->user_port = be->port_be;
 	mer_count(MER_STAT_SOCK_LB_CONNECT, 0);
+	mer_count_flow(svc->id, backend_id);
 	return MER_SOCK_ALLOW;
 
 refuse:

@@ -17,4 +17,21 @@ static __always_inline void mer_count(enum mer_stat stat, __u32 bytes)
 	}
 }
 
+/* One more flow from a frontend to a backend (mer_flows). A pair's first
+ * flow on this CPU creates its entry; when the map is full the flow is
+ * not counted per pair (mer_stats still counts it). */
+static __always_inline void mer_count_flow(__u32 service_id, __u32 backend_id)
+{
+	struct mer_flow_key key = {.service_id = service_id, .backend_id = backend_id};
+	struct mer_flow_count *v = bpf_map_lookup_elem(&mer_flows, &key);
+
+	if (!v) {
+		struct mer_flow_count first = {.flows = 1};
+
+		bpf_map_update_elem(&mer_flows, &key, &first, BPF_NOEXIST);
+		return;
+	}
+	v->flows++;
+}
+
 #endif /* MERIDIAN_STATS_H */

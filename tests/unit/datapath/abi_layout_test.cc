@@ -33,6 +33,9 @@ static_assert(sizeof(mer_sock_rev_key) == 16);
 static_assert(offsetof(mer_sock_rev_key, backend_be) == 8);
 static_assert(offsetof(mer_sock_rev_key, proto) == 14);
 static_assert(sizeof(mer_sock_rev) == 8);
+static_assert(sizeof(mer_flow_key) == 8);
+static_assert(offsetof(mer_flow_key, backend_id) == 4);
+static_assert(sizeof(mer_flow_count) == 8);
 
 namespace {
 
@@ -128,7 +131,7 @@ TEST(AbiLayout, BothBpfObjectsHaveExactlyTheListedMaps) {
         EXPECT_TRUE(listed.count(name)) << path << ": " << name;
       }
     }
-    EXPECT_EQ(listed.size(), 10u);
+    EXPECT_EQ(listed.size(), 11u);
     bpf_object__close(obj);
   }
 }
