@@ -727,6 +727,26 @@ def check_probes(c, who, port):
     return errs
 
 
+def check_metrics(obj, c, who):
+    """--metrics-listen: a port declared as containerPort `metrics` (TCP), and the pod's
+    prometheus.io/port annotation, when present, naming it (docs/metrics.md)."""
+    errs = []
+    port = listen_port(flag_value(c.get("args") or [], "--metrics-listen"))
+    if not port:
+        return [f"{who}: --metrics-listen must serve on a port Prometheus can reach (not off)"]
+    named = [p for p in c.get("ports") or [] if p.get("name") == "metrics"]
+    if not named or named[0].get("containerPort") != port or \
+            named[0].get("protocol", "TCP") != "TCP":
+        errs.append(f"{who}: --metrics-listen port {port} must be declared as the TCP "
+                    f"containerPort named metrics")
+    ann = ((obj.get("spec") or {}).get("template") or {}).get("metadata", {}).get(
+        "annotations") or {}
+    if "prometheus.io/port" in ann and str(ann["prometheus.io/port"]) != str(port):
+        errs.append(f"{who}: annotation prometheus.io/port {ann['prometheus.io/port']} is not "
+                    f"the --metrics-listen port {port}")
+    return errs
+
+
 def comment_of_capability(raw_text, cap):
     """The comment on the `- CAP` line of a capabilities add: list in the raw file, or None."""
     m = re.search(r"^\s*-\s*(?:CAP_)?" + re.escape(cap) + r"\s*(#.*)?$", raw_text, re.M)
@@ -769,6 +789,7 @@ def check_agent(docs, raw_text):
         return errs + [f"{who}: no container {cname}"]
     cw = f"{who} container {cname}"
     errs += check_probes(c, cw, 10256)
+    errs += check_metrics(ds, c, cw)
     args = c.get("args") or []
     env = {e.get("name"): e for e in c.get("env") or []}
     fp = ((env.get("NODE_NAME") or {}).get("valueFrom") or {}).get("fieldRef") or {}
@@ -859,6 +880,7 @@ def check_controller(docs):
         return errs + [f"{who}: no container {cname}"]
     cw = f"{who} container {cname}"
     errs += check_probes(c, cw, 10257)
+    errs += check_metrics(dep, c, cw)
     psc = pod.get("securityContext") or {}
     sc = c.get("securityContext") or {}
     if not (sc.get("runAsNonRoot", psc.get("runAsNonRoot")) is True and
@@ -1192,6 +1214,13 @@ def self_test(rendered, raw_path):
         ("agent and controller name different clusters",
          lambda d: container(find(d, "Deployment", "meridian-controller"), "controller")
          ["args"].append("--cluster=other"), "differ"),
+        ("agent metrics port not declared",
+         lambda d: agent_c(d).__setitem__(
+             "ports", [p for p in agent_c(d)["ports"] if p.get("name") != "metrics"]),
+         "containerPort named metrics"),
+        ("controller scrape annotation on another port",
+         lambda d: find(d, "Deployment", "meridian-controller")["spec"]["template"]["metadata"]
+         ["annotations"].__setitem__("prometheus.io/port", "9999"), "prometheus.io/port"),
         ("namespaced object outside meridian-system",
          lambda d: find(d, "ServiceAccount", "meridian-agent")["metadata"].__setitem__(
              "namespace", "default"), "namespace"),

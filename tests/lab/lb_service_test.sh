@@ -7,7 +7,8 @@
 #  - /metrics: 200 connections are 200 lb_new_flow on the client's node, and
 #    each backend's meridian_backend_flows_total rose by what it answered;
 #    promtool parses and lints the live output; a real Prometheus scrapes it
-#    (up, the counter, a histogram quantile)
+#    (up, the counter, a histogram quantile), and every query of the Grafana
+#    dashboard in deploy/grafana evaluates on it
 #  - UDP request/response through the VIP
 #  - a pod interface that appears later is attached within a second
 #  - an invalid manifest is rejected, named in the status, and the last
@@ -190,6 +191,36 @@ check "... and reads lb_new_flow = $new_flows_after (no traffic since)" \
 check "... and a reconcile quantile from the histogram" \
   bash -c '[[ $1 != none && $1 != NaN ]]' _ \
   "$(promql 'histogram_quantile(0.99, sum by (le) (meridian_reconcile_duration_seconds_bucket{phase="total"}))')"
+# The Grafana dashboard's queries (deploy/grafana) run on this Prometheus:
+# every one parses and evaluates; the agent's own panels have data (the
+# registry's, DNS's and the controller's have none in this lab).
+dashboard_queries() {
+  in_node "$NODE1" python3 - "$REPO/deploy/grafana/meridian-dashboard.json" <<'PY'
+import json, subprocess, sys, urllib.parse
+need_data = ("New flows", "Datapath drops", "Conntrack", "BPF map fill", "Reconcile time", "Agents by state")
+bad = []
+for panel in json.load(open(sys.argv[1]))["panels"]:
+    for t in panel["targets"]:
+        q = t["expr"].replace("$__rate_interval", "1m")
+        out = subprocess.run(["curl", "-s", "--max-time", "2", "http://127.0.0.1:9090/api/v1/query",
+                              "--data-urlencode", "query=" + q], capture_output=True, text=True).stdout
+        try:
+            r = json.loads(out)
+        except ValueError:
+            r = {"status": "no answer", "error": out[:80]}
+        if r.get("status") != "success":
+            bad.append(f"{panel['title']}: {r.get('error', r.get('status'))}")
+        elif panel["title"].startswith(need_data) and not r["data"]["result"]:
+            bad.append(f"{panel['title']}: no data")
+print("; ".join(bad) if bad else "ok")
+PY
+}
+dashboard_ok() { [[ $(dashboard_queries) == ok ]]; }
+if wait_for 10 dashboard_ok; then
+  pass "the Grafana dashboard's 15 queries evaluate on it, the agent's panels with data"
+else
+  fail "the Grafana dashboard's queries on it: $(dashboard_queries)"
+fi
 kill "$PROM_PID" 2>/dev/null; wait "$PROM_PID" 2>/dev/null; PROM_PID=
 
 # --- UDP request/response ---------------------------------------------------
