@@ -259,6 +259,9 @@ dns_metrics() {
   nsenter --net="/run/netns/$C1N1" curl -s --max-time 2 http://127.0.0.1:9965/metrics |
     awk '$1 ~ /^meridian_dns_(query_types|responses)_total\{(type="(A|SRV)"|rcode="(NXDOMAIN|REFUSED)")\}$/ { printf "%s=%s ", $1, $2 }'
 }
+check_eq "meridianctl imports default/web on c1n1: its ClusterSet IP and both exporting clusters" \
+  "default/web ClusterSetIP $WEB_IP c1,c2" \
+  "$("$BIN_DIR/meridianctl" --node "$C1N1" --state-dir "$LAB_STATE_DIR/agent-$C1N1" imports default/web | awk 'NR == 2 {print $1, $2, $3, $5}')"
 check_eq "c1n1's /metrics counts those queries by type and rcode" \
   'meridian_dns_query_types_total{type="A"}=7 meridian_dns_query_types_total{type="SRV"}=1 meridian_dns_responses_total{rcode="NXDOMAIN"}=2 meridian_dns_responses_total{rcode="REFUSED"}=1 ' \
   "$(dns_metrics)"

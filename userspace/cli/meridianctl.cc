@@ -227,6 +227,47 @@ std::optional<std::string> WhyNoSubcommand(const CLI::App& app, const CLI::App& 
   return describe(app.remaining(), "", "meridianctl");
 }
 
+// `meridianctl imports [NAME]`: the ServiceImports this node serves, from
+// its agent's status.json (the registry's merge of every cluster's
+// exports): one line each, with its conflicts (the KEP's Conflict
+// condition) on the lines below it. --json: the status's objects.
+int Imports(std::istream& in, const std::string& path, const std::string& name, bool json) {
+  const auto doc = nlohmann::json::parse(in, nullptr, /*allow_exceptions=*/false);
+  if (doc.is_discarded() || !doc.is_object()) {
+    std::cerr << "meridianctl: imports: " << path << " is not valid JSON\n";
+    return 1;
+  }
+  nlohmann::json shown = nlohmann::json::array();
+  for (const auto& i : doc.value("imports", nlohmann::json::array())) {
+    if (name.empty() || i.value("name", "") == name) shown.push_back(i);
+  }
+  if (!name.empty() && shown.empty()) {
+    std::cerr << "meridianctl: imports: no ServiceImport " << name << " on this node\n";
+    return 1;
+  }
+  if (json) {
+    std::cout << shown.dump(2) << "\n";
+    return 0;
+  }
+  auto list = [](const nlohmann::json& j, const char* key) {
+    std::vector<std::string> items;
+    for (const auto& v : j.value(key, nlohmann::json::array()))
+      items.push_back(v.get<std::string>());
+    return items.empty() ? std::string("-") : fmt::format("{}", fmt::join(items, ","));
+  };
+  fmt::print("{:<28} {:<13} {:<15} {:<9} {:<16} {:<20} {}\n", "NAME", "TYPE", "CLUSTERSET-IP",
+             "AFFINITY", "CLUSTERS", "PORTS", "CONFLICTS");
+  for (const auto& i : shown) {
+    const auto conflicts = i.value("conflicts", nlohmann::json::array());
+    const std::string ip = i.value("clusterset_ip", "");
+    fmt::print("{:<28} {:<13} {:<15} {:<9} {:<16} {:<20} {}\n", i.value("name", ""),
+               i.value("type", ""), ip.empty() ? "-" : ip, i.value("session_affinity", ""),
+               list(i, "clusters"), list(i, "ports"), conflicts.size());
+    for (const auto& c : conflicts) fmt::print("  conflict: {}\n", c.get<std::string>());
+  }
+  return 0;
+}
+
 // `meridianctl status FIELD...`: each field's value on a line of its own
 // (common/json_query.h), as JSON with --json. A field that is not there
 // is an error naming it, and nothing is printed.
@@ -263,7 +304,7 @@ int main(int argc, char** argv) {
                  "registry and schedule");
   app.add_option("--bpffs", bpffs, "BPF filesystem mount point")->capture_default_str();
   app.add_option("--state-dir", state_dir, "Agent state directory (default /run/meridian/<node>)");
-  app.add_flag("--json", json, "JSON output (stats, services, status)");
+  app.add_flag("--json", json, "JSON output (stats, services, status, imports)");
   app.require_subcommand(1);
   auto* stats = app.add_subcommand("stats", "Verdict and drop counters, summed over CPUs");
   auto* services = app.add_subcommand(
@@ -281,6 +322,12 @@ int main(int argc, char** argv) {
                    "A field: state, conntrack.evicted, imports.0.name, "
                    "imports[name=default/web].clusterset_ip (docs/meridianctl.md)")
       ->expected(0, -1);
+  auto* imports = app.add_subcommand(
+      "imports",
+      "The ServiceImports this node serves (from its agent's status): type, ClusterSet IP, "
+      "exporting clusters, ports and conflicts");
+  std::string import_name;
+  imports->add_option("NAME", import_name, "Only this import (namespace/name)");
   meridian::cli::RegistryCommand registry;
   meridian::cli::AddRegistryCommand(app, registry);
   meridian::cli::ScheduleCommand schedule;
@@ -308,13 +355,14 @@ int main(int argc, char** argv) {
 
   const std::string status_path =
       (state_dir.empty() ? "/run/meridian/" + node : state_dir) + "/status.json";
-  if (status->parsed()) {
+  if (status->parsed() || imports->parsed()) {
     const std::string& path = status_path;
     std::ifstream in(path);
     if (!in) {
       std::cerr << "meridianctl: cannot read " << path << " (is the agent running?)\n";
       return 1;
     }
+    if (imports->parsed()) return Imports(in, path, import_name, json);
     if (status_fields.empty()) {
       std::cout << in.rdbuf();
       return 0;

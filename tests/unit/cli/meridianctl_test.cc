@@ -4,6 +4,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
@@ -201,6 +202,56 @@ TEST_F(StatusFieldsTest, NoAgentNoFile) {
   auto r = Ctl({"--node", "n", "--state-dir", dir_.Path("none"), "status", "state"});
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_TRUE(Contains(r.err, "is the agent running?")) << r.err;
+}
+
+// `meridianctl imports`: the status's ServiceImports as a table, their
+// conflicts spelled out, one by name, or JSON.
+class ImportsTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    std::filesystem::create_directories(dir_.Path("state"));
+    std::ofstream(dir_.Path("state/status.json")) << R"({"state": "serving", "imports": [
+      {"name": "default/web", "type": "ClusterSetIP", "clusterset_ip": "10.254.0.2",
+       "session_affinity": "None", "clusters": ["c1", "c2"], "ports": ["http:80/TCP"],
+       "conflicts": ["c2: PortConflict: port http is 8080 in c2, 80 in c1"], "decision": null},
+      {"name": "shop/db", "type": "Headless", "clusterset_ip": "", "session_affinity": "None",
+       "clusters": ["c2"], "ports": [], "conflicts": [], "decision": null}]})";
+  }
+  ProcessResult Imports(std::vector<std::string> args) {
+    std::vector<std::string> all = {"--node", "n", "--state-dir", dir_.Path("state")};
+    all.insert(all.end(), args.begin(), args.end());
+    return Ctl(all);
+  }
+  TempDir dir_;
+};
+
+TEST_F(ImportsTest, ATableWithTheConflictsBelowTheirImport) {
+  auto r = Imports({"imports"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out,
+            "NAME                         TYPE          CLUSTERSET-IP   AFFINITY  CLUSTERS         "
+            "PORTS                CONFLICTS\n"
+            "default/web                  ClusterSetIP  10.254.0.2      None      c1,c2            "
+            "http:80/TCP          1\n"
+            "  conflict: c2: PortConflict: port http is 8080 in c2, 80 in c1\n"
+            "shop/db                      Headless      -               None      c2               "
+            "-                    0\n");
+}
+
+TEST_F(ImportsTest, OneByNameAsJson) {
+  auto r = Imports({"--json", "imports", "shop/db"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  const auto j = nlohmann::json::parse(r.out);
+  ASSERT_EQ(j.size(), 1u);
+  EXPECT_EQ(j[0]["name"], "shop/db");
+  EXPECT_EQ(j[0]["type"], "Headless");
+}
+
+TEST_F(ImportsTest, AnUnknownNameIsAnError) {
+  auto r = Imports({"imports", "default/nope"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_EQ(r.out, "");
+  EXPECT_EQ(r.err, "meridianctl: imports: no ServiceImport default/nope on this node\n");
 }
 
 }  // namespace
