@@ -26,9 +26,10 @@ if [[ $(id -u) -ne 0 ]]; then
   exit 1
 fi
 
-"$REPO/scripts/install-deps.sh" >/dev/null
+echo "== installing packages (first run only)"
+"$REPO/scripts/install-deps.sh" | sed 's/^/   /'
 echo "== building"
-"$REPO/scripts/build.sh" --target meridian-agent meridian-controller meridianctl meridian-echo >/dev/null
+"$REPO/scripts/build.sh" --progress --target meridian-agent meridian-controller meridianctl meridian-echo
 
 source "$REPO/lab/lib.sh"
 source "$REPO/lab/agents.sh"
@@ -93,16 +94,14 @@ echo "== agents running on ${LAB_NODE_NAMES[*]}, reading the registry, serving c
 lab_pod_resolver "$PREFIX" c1client "$(lab_node_ip 1 1)"
 lab_pod_resolver "$PREFIX" c2client "$(lab_node_ip 2 1)"
 NODE1=${LAB_NODE_NAMES[0]}
-imports_ready() {
-  "$BIN/meridianctl" --node "$NODE1" --state-dir "$LAB_STATE_DIR/agent-$NODE1" status |
-    python3 -c 'import json,sys; i={x["name"]: x for x in json.load(sys.stdin)["imports"]}; sys.exit(not (i.get("demo/web",{}).get("clusterset_ip") and i.get("demo/db",{}).get("clusterset_ip")))'
+ctl1() { "$BIN/meridianctl" --node "$NODE1" --state-dir "$LAB_STATE_DIR/agent-$NODE1" "$@"; }
+imports_ready() {  # both imports have their ClusterSet IP
+  [[ $(ctl1 status 'imports[name=demo/web].clusterset_ip' 'imports[name=demo/db].clusterset_ip' 2>/dev/null |
+    grep -c .) == 2 ]]
 }
 for _ in $(seq 50); do imports_ready && break; sleep 0.1; done
-echo "== ServiceImports on $NODE1:"
-"$BIN/meridianctl" --node "$NODE1" --state-dir "$LAB_STATE_DIR/agent-$NODE1" status |
-  python3 -c 'import json,sys
-for i in json.load(sys.stdin)["imports"]:
-    print("   %-9s %-13s %-15s exported by %s" % (i["name"], i["type"], i["clusterset_ip"], ",".join(i["clusters"])))'
+echo "== ServiceImports on $NODE1 (meridianctl imports):"
+ctl1 imports | sed 's/^/   /'
 echo "== registry records:"
 "$BIN/meridianctl" registry --url "$REG" list | cut -c1-110 | sed 's/^/   /'
 
@@ -118,12 +117,18 @@ done
 printf '   %-9s %-31s -> %s\n' c1client "_http._tcp.$WEB SRV" \
   "$(lab_exec_pod "$PREFIX" c1client dig +short "_http._tcp.$WEB" SRV)"
 
+SUMMARY=()  # one row per ask: step, client, URL, requests, answered by c1, by c2, failed
+STEP=""
 ask() {  # ask CLIENT URL COUNT: requests tallied by the pod (and so cluster) that answered
-  local i
-  for i in $(seq "$3"); do
+  local i answers
+  answers=$(for i in $(seq "$3"); do
     lab_exec_pod "$PREFIX" "$1" curl -s --max-time 2 "$2" || echo "(failed)"
-  done | sort | uniq -c | awk '{c=substr($2,1,2); printf "   %3d x %-8s (cluster %s)\n", $1, $2, c}'
+  done)
+  sort <<<"$answers" | uniq -c | awk '{c=substr($2,1,2); printf "   %3d x %-8s (cluster %s)\n", $1, $2, c}'
+  SUMMARY+=("$(printf '%-34s %-9s %-38s %4d %4d %4d %4d' "$STEP" "$1" "$2" "$3" \
+    "$(grep -c '^c1' <<<"$answers")" "$(grep -c '^c2' <<<"$answers")" "$(grep -vc '^c[12]' <<<"$answers")")")
 }
+STEP="both clusters export web"
 echo "== 20 requests from c1client to http://$WEB/:"
 ask c1client "http://$WEB/" 20
 echo "== 10 requests from c1client to http://$DB/ (only c2 exports db):"
@@ -161,6 +166,7 @@ for _ in $(seq 100); do weighted && break; sleep 0.1; done
 echo "== $NODE1 weights web's ClusterSet VIP by it (slots, weight, cluster per backend):"
 "$BIN/meridianctl" --node "$NODE1" --state-dir "$LAB_STATE_DIR/agent-$NODE1" services |
   grep 'decision g' | sed 's/^/   /'
+STEP="decision: web 2 in c1, 6 in c2"
 echo "== 40 requests from c1client to http://$WEB/ (about 1 in 4 from c1):"
 ask c1client "http://$WEB/" 40
 
@@ -168,8 +174,12 @@ echo "== c2's controller is killed (no withdrawal): its lease expires within 3 s
 kill -KILL "${CTRL_PIDS[1]}"
 wait "${CTRL_PIDS[1]}" 2>/dev/null || true
 sleep 4
+STEP="c2's controller killed"
 echo "== 10 requests from c1client to http://$WEB/: only c1 answers"
 ask c1client "http://$WEB/" 10
 echo "== db from c1client: the name is gone with its only exporter"
 lab_exec_pod "$PREFIX" c1client curl -sS --max-time 2 "http://$DB/" 2>&1 | sed 's/^/   /' || true
+echo "== what answered where"
+printf '   %-34s %-9s %-38s %4s %4s %4s %4s\n' STEP CLIENT URL SENT C1 C2 FAIL
+printf '   %s\n' "${SUMMARY[@]}"
 echo "== done; tearing the lab down"

@@ -20,7 +20,7 @@ fi
 mountpoint -q /sys/fs/bpf || mount -t bpf bpf /sys/fs/bpf
 
 echo "== build"
-"$REPO/scripts/build.sh"
+"$REPO/scripts/build.sh" --progress
 
 if [[ ${MERIDIAN_SKIP_SANITIZE:-0} != 1 ]]; then
   echo "== unit and BPF tests under ASan+UBSan"
