@@ -118,8 +118,8 @@ apiVersion: v1
 kind: Node
 metadata: {name: $NODE1, labels: {topology.kubernetes.io/zone: zone-a}}
 YAML
-node_object() { lab_agent_status "$NODE2" | python3 -c 'import json,sys; n=json.load(sys.stdin)["node_object"]; print(n["found"], n["internal_ip"], n["zone"], n["region"])' 2>&1; }
-node2_read() { [[ $(node_object) == "True 172.16.1.12 zone-b r1" ]]; }
+node_object() { lab_agent_field "$NODE2" node_object.found node_object.internal_ip node_object.zone node_object.region | paste -sd ' '; }
+node2_read() { [[ $(node_object) == "true 172.16.1.12 zone-b r1" ]]; }
 check "node 2's agent reads its own Node: the IPv4 InternalIP and the topology labels" \
   wait_for 5 node2_read
 check_eq "... and only its own: node 1's agent reports zone-a" "zone-a" \

@@ -164,6 +164,20 @@ check_eq "meridian_agent_state{state=serving} is 1" 1 \
   "$(metric_in 'meridian_agent_state{state="serving"}' <"$WORK/metrics.txt")"
 check "the reconcile histogram counted the first apply (total phase)" \
   test "$(metric_in 'meridian_reconcile_duration_seconds_count{phase="total"}' <"$WORK/metrics.txt")" -ge 1
+# The same flows in meridianctl's JSON: each of the 200 has a forward
+# conntrack entry to one of the 4 pods (a client port reused by chance would
+# merge two), and the backends are the 4 pods' TCP and UDP ports.
+pod_ips=$(for pod in "${PODS[@]}"; do lab_pod_ip "$pod"; done | paste -sd ,)
+check "meridianctl --json ct on node 1: >= 195 forward entries to $VIP:80, each to a pod's 8080" \
+  python3 -c '
+import json, sys
+e = [x for x in json.loads(sys.argv[1]) if x["dir"] == "forward" and x["vip"] == sys.argv[2]]
+pods = {ip + ":8080" for ip in sys.argv[3].split(",")}
+sys.exit(0 if len(e) >= 195 and all(x["backend"] in pods and x["proto"] == "TCP" for x in e) else 1)' \
+  "$(node_ctl "$NODE1" --json ct)" "$VIP:80" "$pod_ips"
+check_eq "meridianctl --json backends on node 1: the 4 pods' 8080/TCP and 8080/UDP" \
+  "$(for ip in ${pod_ips//,/ }; do printf '%s:8080/TCP\n%s:8080/UDP\n' "$ip" "$ip"; done | sort | paste -sd ' ')" \
+  "$(node_ctl "$NODE1" --json backends | python3 -c 'import json,sys; print(" ".join(sorted(b["backend"] for b in json.load(sys.stdin))))')"
 check_eq "/other paths: 404" 404 \
   "$(in_node "$NODE1" curl -s -o /dev/null -w '%{http_code}' http://127.0.0.1:9965/status)"
 

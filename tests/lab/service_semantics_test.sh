@@ -166,7 +166,7 @@ client bash -c "for i in \$(seq 30); do curl -s --max-time 2 http://$VIP/ || ech
 check_eq "should respect internalTrafficPolicy=Local Pod to Pod: 30 requests from node 1, none failed, only node 1's pods" \
   "0 c1n1p1 c1n1p2" "$(grep -c FAILED "$WORK/local.txt") $(sort -u "$WORK/local.txt" | grep '^c1n' | tr '\n' ' ' | sed 's/ $//')"
 
-zone_of() { lab_agent_status "$1" | python3 -c 'import json,sys; print(json.load(sys.stdin).get("node_object",{}).get("zone",""))' 2>&1; }
+zone_of() { lab_agent_field "$1" node_object.zone; }
 check_eq "the agents read their zones from the Node manifests" "zone-a zone-b" "$(zone_of "$NODE1") $(zone_of "$NODE2")"
 write_placed "  trafficDistribution: PreferClose"
 check "PreferClose: each node installs its zone's 2 pods" wait_for 5 both_have 2/0

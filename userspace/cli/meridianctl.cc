@@ -160,7 +160,19 @@ int Services(const PinnedMaps& p, bool json, const std::string& status_path) {
   return 0;
 }
 
-int Backends(const PinnedMaps& p) {
+int Backends(const PinnedMaps& p, bool json) {
+  if (json) {
+    nlohmann::json out = nlohmann::json::array();
+    ForEachEntry<std::uint32_t, mer_backend>(p.maps().backends, [&](auto id, const auto& b) {
+      out.push_back(
+          {{"id", id},
+           {"backend", fmt::format("{}:{}/{}", Addr(b.addr_be), ntohs(b.port_be), Proto(b.proto))},
+           {"cluster_id", b.cluster_id},
+           {"terminating", (b.flags & MER_BE_F_TERMINATING) != 0}});
+    });
+    std::cout << out.dump(2) << "\n";
+    return 0;
+  }
   fmt::print("{:>8}  {:<24} {:>7} {}\n", "ID", "BACKEND", "CLUSTER", "FLAGS");
   ForEachEntry<std::uint32_t, mer_backend>(p.maps().backends, [](auto id, const auto& b) {
     fmt::print("{:>8}  {:<24} {:>7} {}\n", id,
@@ -177,8 +189,29 @@ int Backends(const PinnedMaps& p) {
 // closing); TTL the seconds until the entry is idle ("idle" once it is:
 // the agent's collector deletes it with its partner); FLAGS marks
 // untranslated tunnel flows, NodePort and DSR flows.
-int Conntrack(const PinnedMaps& p) {
+int Conntrack(const PinnedMaps& p, bool json) {
   const std::uint32_t now = meridian::datapath::MonotonicSeconds();
+  if (json) {
+    nlohmann::json out = nlohmann::json::array();
+    ForEachEntry<mer_ct_key, mer_ct_entry>(p.maps().ct, [&](const auto& k, const auto& v) {
+      const bool idle = meridian::datapath::CtEntryIdle(v, now);
+      out.push_back(
+          {{"dir", k.dir == MER_CT_FORWARD ? "forward" : "reply"},
+           {"proto", Proto(k.proto)},
+           {"source", fmt::format("{}:{}", Addr(k.saddr_be), ntohs(k.sport_be))},
+           {"destination", fmt::format("{}:{}", Addr(k.daddr_be), ntohs(k.dport_be))},
+           {"backend_id", v.backend_id},
+           {"service_id", v.service_id},
+           {"backend", fmt::format("{}:{}", Addr(v.backend_addr_be), ntohs(v.backend_port_be))},
+           {"nat", fmt::format("{}:{}", Addr(v.nat_addr_be), ntohs(v.nat_port_be))},
+           {"vip", fmt::format("{}:{}", Addr(v.vip_be), ntohs(v.vport_be))},
+           {"flags", v.flags},
+           {"ttl_s", idle ? 0 : static_cast<std::int64_t>(v.expires_s) - now},
+           {"idle", idle}});
+    });
+    std::cout << out.dump(2) << "\n";
+    return 0;
+  }
   fmt::print("{:<7} {:<5} {:<22} {:<22} {:>6} {:<22} {:<22} {:<22} {:<11} {:>7} {}\n", "DIR",
              "PROTO", "SOURCE", "DESTINATION", "BE-ID", "BACKEND", "NAT", "VIP", "STATE", "TTL",
              "FLAGS");
@@ -304,7 +337,7 @@ int main(int argc, char** argv) {
                  "registry and schedule");
   app.add_option("--bpffs", bpffs, "BPF filesystem mount point")->capture_default_str();
   app.add_option("--state-dir", state_dir, "Agent state directory (default /run/meridian/<node>)");
-  app.add_flag("--json", json, "JSON output (stats, services, status, imports)");
+  app.add_flag("--json", json, "JSON output (every subcommand but registry)");
   app.require_subcommand(1);
   auto* stats = app.add_subcommand("stats", "Verdict and drop counters, summed over CPUs");
   auto* services = app.add_subcommand(
@@ -376,7 +409,7 @@ int main(int argc, char** argv) {
   }
   if (stats->parsed()) return Stats(*pinned, json);
   if (services->parsed()) return Services(*pinned, json, status_path);
-  if (backends->parsed()) return Backends(*pinned);
-  if (ct->parsed()) return Conntrack(*pinned);
+  if (backends->parsed()) return Backends(*pinned, json);
+  if (ct->parsed()) return Conntrack(*pinned, json);
   return 0;
 }
