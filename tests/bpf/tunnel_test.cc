@@ -9,6 +9,7 @@
 
 #include <cstdlib>
 
+#include "datapath/tunnel_counts.h"
 #include "datapath_fixture.h"
 #include "meridian/jhash.h"
 #include "private_netns.h"
@@ -117,6 +118,14 @@ TEST_F(TunnelTest, RemoteBackendIsEncapsulatedInVxlanByteForByte) {
   EXPECT_EQ(CounterDelta(),
             (std::map<std::string, std::uint64_t>{
                 {"ct_entries_added", 2}, {"ct_created", 1}, {"lb_new_flow", 1}, {"encap", 1}}));
+  // Per peer cluster: one packet sent to cluster 2, of the inner length.
+  auto tunnel = datapath::ReadTunnelCounts(dp_->maps().tunnel_stats);
+  ASSERT_TRUE(tunnel.ok()) << tunnel.error().message;
+  ASSERT_EQ(tunnel->size(), 1u);
+  EXPECT_EQ(tunnel->front().cluster_id, 2u);
+  EXPECT_FALSE(tunnel->front().rx);
+  EXPECT_EQ(tunnel->front().packets, 1u);
+  EXPECT_EQ(tunnel->front().bytes, in.size());
 }
 
 TEST_F(TunnelTest, SourcePortsSpreadOverTheEphemeralRange) {
@@ -202,6 +211,15 @@ TEST_F(TunnelTest, ValidFrameToAnExportedEndpointIsDecapsulated) {
   want.insert(want.end(), inner.begin() + 14, inner.end());
   EXPECT_EQ(r.out, want);
   EXPECT_EQ(CounterDelta(), (std::map<std::string, std::uint64_t>{{"decap", 1}}));
+  // Per peer cluster: one frame received from cluster 2; dropped frames
+  // (TunnelDropsAreCountedByReason) count nowhere here.
+  auto tunnel = datapath::ReadTunnelCounts(dp_->maps().tunnel_stats);
+  ASSERT_TRUE(tunnel.ok()) << tunnel.error().message;
+  ASSERT_EQ(tunnel->size(), 1u);
+  EXPECT_EQ(tunnel->front().cluster_id, 2u);
+  EXPECT_TRUE(tunnel->front().rx);
+  EXPECT_EQ(tunnel->front().packets, 1u);
+  EXPECT_EQ(tunnel->front().bytes, frame.size());
 }
 
 TEST_F(TunnelTest, ReplyToAFlowThisNodeStartedIsDecapsulated) {
@@ -344,6 +362,9 @@ TEST_F(TunnelTest, TunnelDropsAreCountedByReason) {
   oversize[14 + 20 + 8 + 8 + 14 + 2] = 0x10;  // inner tot_len 4096+
   EXPECT_EQ(FromUplink(oversize).verdict, TC_ACT_SHOT);
   EXPECT_EQ(CounterDelta(), (std::map<std::string, std::uint64_t>{{"drop_tunnel_malformed", 2}}));
+  auto tunnel = datapath::ReadTunnelCounts(dp_->maps().tunnel_stats);
+  ASSERT_TRUE(tunnel.ok());
+  EXPECT_TRUE(tunnel->empty()) << "a dropped frame is not counted as received";
 }
 
 TEST_F(TunnelTest, OtherUplinkTrafficPassesUntouched) {

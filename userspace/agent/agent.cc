@@ -174,13 +174,15 @@ Status Agent::StartHealth() {
 Status Agent::StartMetrics() {
   reconcile_metrics_ = RegisterAgentMetrics(
       metrics_,
-      AgentMetricsSources{.status = [this]() -> const AgentStatus& { return FreshStatus(); },
-                          .stats_fd = [this] { return datapath_ ? datapath_->maps().stats : -1; },
-                          .map_sizes = options_.map_sizes,
-                          .dns_counters = [this]() -> const dns::DnsCounters* {
-                            return dns_ ? &dns_->counters() : nullptr;
-                          },
-                          .backend_flows = [this] { return NamedFlowCounts(); }});
+      AgentMetricsSources{
+          .status = [this]() -> const AgentStatus& { return FreshStatus(); },
+          .stats_fd = [this] { return datapath_ ? datapath_->maps().stats : -1; },
+          .map_sizes = options_.map_sizes,
+          .dns_counters = [this]() -> const dns::DnsCounters* {
+            return dns_ ? &dns_->counters() : nullptr;
+          },
+          .backend_flows = [this] { return NamedFlowCounts(); },
+          .tunnel_stats_fd = [this] { return datapath_ ? datapath_->maps().tunnel_stats : -1; }});
   auto server = health::HealthServer::StartListening(
       io_, options_.metrics_listen, [this](const std::string& path) { return Metrics(path); },
       "--metrics-listen", health::HealthServer::Paths::kAny);

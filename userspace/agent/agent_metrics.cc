@@ -5,6 +5,7 @@
 #include <string_view>
 
 #include "datapath/stats_reader.h"
+#include "datapath/tunnel_counts.h"
 
 namespace meridian::agent {
 namespace {
@@ -62,6 +63,31 @@ void CollectBackendFlows(const std::vector<BackendFlows>& pairs, std::vector<Fam
         {{{"frontend", p.frontend}, {"backend", p.backend}}, static_cast<double>(p.flows)});
   }
   out.push_back(std::move(flows));
+}
+
+// The tunnel, per peer cluster (by its id: the VNI) and direction.
+void CollectTunnel(int fd, std::vector<Family>& out) {
+  if (fd < 0) return;
+  auto counts = datapath::ReadTunnelCounts(fd);
+  if (!counts.ok()) {
+    spdlog::warn("metrics: {}", counts.error().message);
+    return;
+  }
+  Family packets = CounterFamily(
+      "meridian_tunnel_packets_total",
+      "Packets through the VXLAN tunnel per peer cluster id (the VNI) and direction (tx: "
+      "encapsulated to it; rx: received from it and accepted)");
+  Family bytes = CounterFamily("meridian_tunnel_bytes_total",
+                               "Bytes of those packets (before encapsulation on tx, of the "
+                               "whole frame on rx)");
+  for (const auto& c : *counts) {
+    const metrics::Labels labels{{"cluster_id", std::to_string(c.cluster_id)},
+                                 {"direction", c.rx ? "rx" : "tx"}};
+    packets.samples.push_back({labels, static_cast<double>(c.packets)});
+    bytes.samples.push_back({labels, static_cast<double>(c.bytes)});
+  }
+  out.push_back(std::move(packets));
+  out.push_back(std::move(bytes));
 }
 
 void CollectConntrack(const ConntrackStatus& ct, std::vector<Family>& out) {
@@ -221,6 +247,7 @@ ReconcileMetrics RegisterAgentMetrics(metrics::Registry& registry, AgentMetricsS
     CollectAgent(s, out);
     CollectDatapath(sources.stats_fd(), out);
     if (sources.backend_flows) CollectBackendFlows(sources.backend_flows(), out);
+    if (sources.tunnel_stats_fd) CollectTunnel(sources.tunnel_stats_fd(), out);
     CollectConntrack(s.conntrack, out);
     CollectMaps(s, sources.map_sizes, out);
     CollectRegistry(s.registry, out);

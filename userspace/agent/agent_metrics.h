@@ -35,6 +35,8 @@ struct AgentMetricsSources {
   std::function<const dns::DnsCounters*()> dns_counters;
   // mer_flows, named; empty before the datapath is loaded.
   std::function<std::vector<BackendFlows>()> backend_flows;
+  // mer_tunnel_stats's descriptor; -1 before the datapath is loaded.
+  std::function<int()> tunnel_stats_fd;
 };
 
 // The reconcile phases a histogram series is kept for.

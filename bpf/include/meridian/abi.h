@@ -44,6 +44,7 @@
 #define MER_MAX_EXPORTED_EPS 262144 /* local endpoints of exported services */
 #define MER_MAX_AFFINITY     262144 /* (client, frontend) of ClientIP services */
 #define MER_MAX_SOCK_REV     65536  /* (socket, backend) pairs the socket LB translated */
+#define MER_MAX_TUNNEL_STATS 4096   /* (peer cluster, direction) tunnel counters */
 
 /* ---- Node configuration ----------------------------------------------- */
 /* Conntrack lifetimes in seconds, by the state of a flow's direction. */
@@ -451,6 +452,20 @@ struct mer_flow_count {
 	MER_U64 flows;
 };
 
+/* mer_tunnel_stats: what crossed the tunnel, per peer cluster and
+ * direction: tx counted where a packet is encapsulated for the cluster
+ * (pod egress, gateway relay), rx where one from it is accepted and
+ * decapsulated (tc or XDP on the uplink). Value: struct mer_stat_value. */
+enum mer_tunnel_dir {
+	MER_TUNNEL_TX = 0,
+	MER_TUNNEL_RX = 1,
+};
+
+struct mer_tunnel_stat_key {
+	MER_U32 cluster_id;
+	MER_U32 dir; /* enum mer_tunnel_dir */
+};
+
 /* ---- The maps -------------------------------------------------------- */
 /* Every map the programs share, described once. meridian/maps.h expands the
  * list into the BPF definitions; the agent expands it into its map set, the
@@ -485,6 +500,8 @@ struct mer_flow_count {
  *   flows         per-CPU new-flow counters per (frontend, backend); not
  *                 preallocated, so memory follows the pairs that carried
  *                 traffic; sized like backends (--max-backends).
+ *   tunnel_stats  per-CPU packets and bytes through the tunnel per (peer
+ *                 cluster, direction); not preallocated.
  *
  * X(name, type, max_entries, flags, key, value) */
 #define MER_MAPS(X)                                                                                \
@@ -507,7 +524,9 @@ struct mer_flow_count {
 	X(sock_rev, BPF_MAP_TYPE_LRU_HASH, MER_MAX_SOCK_REV, 0, struct mer_sock_rev_key,           \
 	  struct mer_sock_rev)                                                                     \
 	X(flows, BPF_MAP_TYPE_PERCPU_HASH, MER_MAX_BACKENDS, BPF_F_NO_PREALLOC,                    \
-	  struct mer_flow_key, struct mer_flow_count)
+	  struct mer_flow_key, struct mer_flow_count)                                              \
+	X(tunnel_stats, BPF_MAP_TYPE_PERCPU_HASH, MER_MAX_TUNNEL_STATS, BPF_F_NO_PREALLOC,         \
+	  struct mer_tunnel_stat_key, struct mer_stat_value)
 
 #define MER_MAP_NAME(name) "mer_" #name
 

@@ -84,8 +84,10 @@ static __always_inline int mer_tunnel_allowed(__be32 saddr, __be32 daddr, __be16
 /* Classifies a frame that arrived on the uplink, from its linear bytes
  * [data, data_end) and its full length: MER_STAT_PASS_UPLINK (not ours),
  * MER_STAT_DECAP (ours and allowed) or the reason to drop it. Shared by the
- * tc and the XDP entry points. */
-static __always_inline enum mer_stat mer_classify_uplink(void *data, void *data_end, __u32 len)
+ * tc and the XDP entry points. *peer_cluster is the sending peer's cluster
+ * once the peer is known. */
+static __always_inline enum mer_stat mer_classify_uplink(void *data, void *data_end, __u32 len,
+							 __u32 *peer_cluster)
 {
 	struct ethhdr *eth = data;
 	struct iphdr *ip;
@@ -116,6 +118,7 @@ static __always_inline enum mer_stat mer_classify_uplink(void *data, void *data_
 	peer = bpf_map_lookup_elem(&mer_tunnel_peers, &peer_ip);
 	if (!peer)
 		return MER_STAT_PASS_TUNNEL_NOT_PEER;
+	*peer_cluster = peer->cluster_id;
 
 	vx = data + MER_VXLAN_OFF;
 	inner_eth = data + MER_INNER_ETH_OFF;
@@ -196,6 +199,7 @@ static __always_inline int mer_gateway_relay(struct __sk_buff *skb)
 	if (ret < 0)
 		return mer_uplink_verdict(drop, p.len, TC_ACT_SHOT);
 	mer_count(MER_STAT_ENCAP, p.len);
+	mer_count_tunnel(remote->cluster_id, MER_TUNNEL_TX, p.len);
 	return mer_uplink_verdict(MER_STAT_GATEWAY_RELAY, p.len, ret);
 }
 
@@ -207,6 +211,7 @@ static __always_inline int mer_handle_from_uplink(struct __sk_buff *skb)
 	/* up to the inner ports, or an inner ICMP error's quoted ports */
 	__u32 need = MER_INNER_IP_OFF + MER_ICMP_ERR_L3_MAX;
 	__u32 len = skb->len;
+	__u32 peer_cluster = 0;
 	enum mer_stat stat;
 
 	/* The classifier reads up to the inner ports: make them linear. */
@@ -215,7 +220,7 @@ static __always_inline int mer_handle_from_uplink(struct __sk_buff *skb)
 		data = (void *)(long)skb->data;
 		data_end = (void *)(long)skb->data_end;
 	}
-	stat = mer_classify_uplink(data, data_end, len);
+	stat = mer_classify_uplink(data, data_end, len, &peer_cluster);
 	if (stat == MER_STAT_PASS_TUNNEL_NOT_PEER)
 		return mer_uplink_verdict(stat, len, TC_ACT_OK);
 	if (stat == MER_STAT_PASS_UPLINK) {
@@ -233,6 +238,7 @@ static __always_inline int mer_handle_from_uplink(struct __sk_buff *skb)
 	if (bpf_skb_adjust_room(skb, -MER_VXLAN_OVERHEAD, BPF_ADJ_ROOM_MAC,
 				BPF_F_ADJ_ROOM_DECAP_L3_IPV4))
 		return mer_uplink_verdict(MER_STAT_DROP_DECAP_FAILED, len, TC_ACT_SHOT);
+	mer_count_tunnel(peer_cluster, MER_TUNNEL_RX, len);
 	return mer_uplink_verdict(MER_STAT_DECAP, len, TC_ACT_OK);
 }
 
@@ -243,9 +249,10 @@ static __always_inline int mer_handle_xdp_from_uplink(struct xdp_md *ctx)
 	void *data = (void *)(long)ctx->data;
 	void *data_end = (void *)(long)ctx->data_end;
 	__u32 len = data_end - data;
+	__u32 peer_cluster = 0;
 	enum mer_stat stat;
 
-	stat = mer_classify_uplink(data, data_end, len);
+	stat = mer_classify_uplink(data, data_end, len, &peer_cluster);
 	if (stat == MER_STAT_PASS_UPLINK || stat == MER_STAT_PASS_TUNNEL_NOT_PEER)
 		return mer_uplink_verdict(stat, len, XDP_PASS);
 	if (stat != MER_STAT_DECAP)
@@ -253,6 +260,7 @@ static __always_inline int mer_handle_xdp_from_uplink(struct xdp_md *ctx)
 
 	if (mer_xdp_strip_vxlan(ctx))
 		return mer_uplink_verdict(MER_STAT_DROP_DECAP_FAILED, len, XDP_DROP);
+	mer_count_tunnel(peer_cluster, MER_TUNNEL_RX, len);
 	return mer_uplink_verdict(MER_STAT_DECAP, len, XDP_PASS);
 }
 

@@ -42,6 +42,7 @@ static __always_inline int mer_forward(struct __sk_buff *skb, const struct mer_p
 	if (ret < 0)
 		return mer_verdict(drop, p, TC_ACT_SHOT);
 	mer_count(MER_STAT_ENCAP, p->len);
+	mer_count_tunnel(remote->cluster_id, MER_TUNNEL_TX, p->len);
 	return mer_verdict(stat, p, ret);
 }
 

@@ -34,4 +34,22 @@ static __always_inline void mer_count_flow(__u32 service_id, __u32 backend_id)
 	v->flows++;
 }
 
+/* A packet through the tunnel, to or from a peer cluster (mer_tunnel_stats):
+ * the first on this CPU creates the entry; when the map is full it is not
+ * counted per cluster (mer_stats still counts encap/decap). */
+static __always_inline void mer_count_tunnel(__u32 cluster_id, __u32 dir, __u32 bytes)
+{
+	struct mer_tunnel_stat_key key = {.cluster_id = cluster_id, .dir = dir};
+	struct mer_stat_value *v = bpf_map_lookup_elem(&mer_tunnel_stats, &key);
+
+	if (!v) {
+		struct mer_stat_value first = {.packets = 1, .bytes = bytes};
+
+		bpf_map_update_elem(&mer_tunnel_stats, &key, &first, BPF_NOEXIST);
+		return;
+	}
+	v->packets++;
+	v->bytes += bytes;
+}
+
 #endif /* MERIDIAN_STATS_H */

@@ -36,6 +36,7 @@ static_assert(sizeof(mer_sock_rev) == 8);
 static_assert(sizeof(mer_flow_key) == 8);
 static_assert(offsetof(mer_flow_key, backend_id) == 4);
 static_assert(sizeof(mer_flow_count) == 8);
+static_assert(sizeof(mer_tunnel_stat_key) == 8);
 
 namespace {
 
@@ -131,7 +132,7 @@ TEST(AbiLayout, BothBpfObjectsHaveExactlyTheListedMaps) {
         EXPECT_TRUE(listed.count(name)) << path << ": " << name;
       }
     }
-    EXPECT_EQ(listed.size(), 11u);
+    EXPECT_EQ(listed.size(), 12u);
     bpf_object__close(obj);
   }
 }
