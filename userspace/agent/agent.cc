@@ -183,18 +183,10 @@ Status Agent::StartMetrics() {
           },
           .backend_flows = [this] { return NamedFlowCounts(); },
           .tunnel_stats_fd = [this] { return datapath_ ? datapath_->maps().tunnel_stats : -1; }});
-  auto server = health::HealthServer::StartListening(
-      io_, options_.metrics_listen, [this](const std::string& path) { return Metrics(path); },
-      "--metrics-listen", health::HealthServer::Paths::kAny);
+  auto server = health::StartMetricsServer(io_, options_.metrics_listen, metrics_);
   if (!server.ok()) return server.error();
   metrics_server_ = std::move(server).value();
-  if (metrics_server_) spdlog::info("metrics: /metrics on {}", options_.metrics_listen);
   return Status::Ok();
-}
-
-health::HealthReply Agent::Metrics(const std::string& path) {
-  if (path != "/metrics") return {404, "text/plain; charset=utf-8", "not found: /metrics\n"};
-  return {200, metrics::kPrometheusContentType, metrics::RenderPrometheus(metrics_.Collect())};
 }
 
 // kube-proxy's /healthz: healthy while the control loop runs (a reconcile

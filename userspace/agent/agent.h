@@ -25,6 +25,7 @@
 #include "desired/desired_state.h"
 #include "dns/dns_server.h"
 #include "health/health_server.h"
+#include "health/metrics_server.h"
 #include "health/service_health_servers.h"
 #include "mcs/clusterset_view.h"
 #include "sources/source.h"
@@ -77,7 +78,6 @@ class Agent {
   std::vector<BackendFlows> NamedFlowCounts() const;
   Status StartHealth();
   Status StartMetrics();
-  health::HealthReply Metrics(const std::string& path);
   // status_ with the DNS server's counters brought up to date.
   const AgentStatus& FreshStatus();
   health::HealthReply Health(const std::string& path) const;

@@ -219,17 +219,9 @@ Status Controller::StartHealth() {
 // at scrape time, plus the publisher's record writes and the sync time.
 Status Controller::StartMetrics() {
   instruments_ = RegisterControllerMetrics(metrics_, [this] { return MetricsView(); });
-  auto server = health::HealthServer::StartListening(
-      io_, options_.metrics_listen,
-      [this](const std::string& path) -> health::HealthReply {
-        if (path != "/metrics") return {404, "text/plain; charset=utf-8", "not found: /metrics\n"};
-        return {200, metrics::kPrometheusContentType,
-                metrics::RenderPrometheus(metrics_.Collect())};
-      },
-      "--metrics-listen", health::HealthServer::Paths::kAny);
+  auto server = health::StartMetricsServer(io_, options_.metrics_listen, metrics_);
   if (!server.ok()) return server.error();
   metrics_server_ = std::move(server).value();
-  if (metrics_server_) spdlog::info("metrics: /metrics on {}", options_.metrics_listen);
   return Status::Ok();
 }
 

@@ -26,6 +26,7 @@
 #include "controller/scheduler_lease.h"
 #include "controller/share_writer.h"
 #include "health/health_server.h"
+#include "health/metrics_server.h"
 #include "mcs/clusterset_view.h"
 #include "mcs/export_builder.h"
 #include "registry/registry.h"
