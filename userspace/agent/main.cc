@@ -11,7 +11,7 @@
 
 #include "agent/agent.h"
 #include "agent/nodeport_config.h"
-#include "common/log_format.h"
+#include "common/log_flags.h"
 #include "lb/maglev.h"
 #include "sources/source_flags.h"
 
@@ -21,7 +21,6 @@ int main(int argc, char** argv) {
       "meridian-agent: loads Meridian's BPF datapath on this node, attaches it to pod "
       "interfaces, and keeps the service maps equal to the desired state read from "
       "its source: the Kubernetes API server or a directory of manifests."};
-  std::string log_level = "info";
   std::uint32_t resync_ms = 10000;
   std::uint32_t debounce_ms = 50;
 
@@ -161,14 +160,7 @@ int main(int argc, char** argv) {
   app.add_flag("--detach-on-exit", o.detach_on_exit,
                "Detach from pod interfaces on exit (default: the datapath keeps forwarding)");
   app.add_flag("--once", o.once, "Reconcile once, attach to existing pods, and exit");
-  std::string log_format = "text";
-  app.add_option("--log-format", log_format,
-                 "text (one line per event) or json (one JSON object per line: time, level, "
-                 "component, node, msg)")
-      ->capture_default_str()
-      ->check(CLI::IsMember({"text", "json"}));
-  app.add_option("--log-level", log_level, "trace, debug, info, warn, error")
-      ->capture_default_str();
+  meridian::logging::LogFlags log_flags(app, "node");
   // Rules between options, checked once each option has passed its own
   // check; a ValidationError here is reported like theirs.
   app.final_callback([&] {
@@ -228,10 +220,7 @@ int main(int argc, char** argv) {
   o.resync_interval = std::chrono::milliseconds(resync_ms);
   o.debounce = std::chrono::milliseconds(debounce_ms);
   o.ct_gc_interval = std::chrono::milliseconds(ct_gc_ms);
-  spdlog::set_level(spdlog::level::from_str(log_level));
-  meridian::logging::ConfigureLogging(
-      *meridian::logging::ParseLogFormat(log_format),
-      {.text_prefix = o.node, .fields = {{"component", "agent"}, {"node", o.node}}});
+  log_flags.Apply({.text_prefix = o.node, .fields = {{"component", "agent"}, {"node", o.node}}});
   meridian::agent::Agent agent(std::move(o));
   return agent.Run();
 }

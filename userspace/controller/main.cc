@@ -4,6 +4,7 @@
 #include <CLI/CLI.hpp>
 #include <cstdio>
 
+#include "common/log_flags.h"
 #include "controller/controller.h"
 #include "model/cidr.h"
 #include "sources/source_flags.h"
@@ -17,7 +18,6 @@ int main(int argc, char** argv) {
       "to the ClusterSet registry under a lease (renewed every TTL/3), allocating ClusterSet IPs. "
       "SIGINT/SIGTERM withdraws everything it published. With --scheduler it may also be "
       "elected the ClusterSet's propagation scheduler."};
-  std::string log_level = "info";
   std::uint32_t ttl_ms = 10000;
   app.add_option("--cluster", o.cluster,
                  "This cluster's name (a Cluster object of that name). With --source kubernetes "
@@ -63,24 +63,15 @@ int main(int argc, char** argv) {
                  "and Karmada Clusters from this directory every TTL/3 and publish each "
                  "workload's decision under /meridian/v1/decisions/<ns>/<name>")
       ->check(CLI::ExistingDirectory);
-  std::string log_format = "text";
-  app.add_option("--log-format", log_format,
-                 "text (one line per event) or json (one JSON object per line: time, level, "
-                 "component, cluster, msg)")
-      ->capture_default_str()
-      ->check(CLI::IsMember({"text", "json"}));
-  app.add_option("--log-level", log_level, "trace, debug, info, warn, error")
-      ->capture_default_str();
+  meridian::logging::LogFlags log_flags(app, "cluster");
   CLI11_PARSE(app, argc, argv);
   if (source_flags.check_flags()) {
     std::puts("flags ok");
     return 0;
   }
   o.lease_ttl = std::chrono::milliseconds(ttl_ms);
-  spdlog::set_level(spdlog::level::from_str(log_level));
-  o.log_format = *meridian::logging::ParseLogFormat(log_format);
-  meridian::logging::ConfigureLogging(o.log_format,
-                                      meridian::controller::ControllerLogContext(o.cluster));
+  o.log_format = log_flags.format();
+  log_flags.Apply(meridian::controller::ControllerLogContext(o.cluster));
   meridian::controller::Controller controller(std::move(o));
   return controller.Run();
 }
