@@ -12,6 +12,7 @@
 #include "datapath/tunnel_counts.h"
 #include "datapath_fixture.h"
 #include "meridian/jhash.h"
+#include "monitor_events.h"
 #include "private_netns.h"
 
 namespace meridian::testing {
@@ -365,6 +366,57 @@ TEST_F(TunnelTest, TunnelDropsAreCountedByReason) {
   auto tunnel = datapath::ReadTunnelCounts(dp_->maps().tunnel_stats);
   ASSERT_TRUE(tunnel.ok());
   EXPECT_TRUE(tunnel->empty()) << "a dropped frame is not counted as received";
+}
+
+// The monitor sees a flow to a remote backend (its cluster named), the
+// packet encapsulated to that cluster, a frame decapsulated from it (the
+// inner header), and a tunnel drop (the outer header), with XDP too.
+TEST_F(TunnelTest, MonitorSeesEncapDecapAndTunnelDrops) {
+  Install(ClusterSet());
+  EventCollector monitor(dp_->maps());
+
+  ASSERT_EQ(FromPod(Packet().Eth().Ipv4(kClient, kVip).Tcp(40100, 80).Build()).verdict,
+            TC_ACT_REDIRECT);
+  auto sent = monitor.Take();
+  ASSERT_EQ(sent.size(), 2u);
+  EXPECT_EQ(sent[0].type, static_cast<std::uint32_t>(MER_EVENT_FLOW));
+  EXPECT_EQ(sent[0].backend_addr_be, Ip("10.2.1.11"));
+  // The backend's cluster as its EndpointSlice names it (none here: a
+  // slice of our own); the tunnel event names the cluster it went to.
+  EXPECT_EQ(sent[0].cluster_id, 0u);
+  EXPECT_EQ(sent[1].type, static_cast<std::uint32_t>(MER_EVENT_TUNNEL));
+  EXPECT_EQ(sent[1].reason, static_cast<std::uint32_t>(MER_STAT_ENCAP));
+  EXPECT_EQ(sent[1].dir, MER_TUNNEL_TX);
+  EXPECT_EQ(sent[1].cluster_id, 2u);
+  EXPECT_EQ(sent[1].saddr_be, Ip(kClient));
+
+  const Bytes frame =
+      Vxlan(kRemoteNode, kNodeIp, 2, InnerTo("10.2.1.50", "10.1.1.11", 42000, 8443));
+  ASSERT_EQ(FromUplink(frame).verdict, TC_ACT_OK);
+  ASSERT_EQ(XdpFromUplink(frame).verdict, XDP_PASS);
+  const Bytes bad_vni =
+      Vxlan(kRemoteNode, kNodeIp, 3, InnerTo("10.2.1.50", "10.1.1.11", 42000, 8443));
+  ASSERT_EQ(FromUplink(bad_vni).verdict, TC_ACT_SHOT);
+  auto received = monitor.Take();
+  ASSERT_EQ(received.size(), 3u);
+  for (int i = 0; i < 2; ++i) {  // tc, then XDP
+    const mer_event& e = received[i];
+    EXPECT_EQ(e.type, static_cast<std::uint32_t>(MER_EVENT_TUNNEL)) << i;
+    EXPECT_EQ(e.reason, static_cast<std::uint32_t>(MER_STAT_DECAP)) << i;
+    EXPECT_EQ(e.dir, MER_TUNNEL_RX) << i;
+    EXPECT_EQ(e.cluster_id, 2u) << i;
+    EXPECT_EQ(e.saddr_be, Ip("10.2.1.50")) << i;  // the inner header
+    EXPECT_EQ(e.daddr_be, Ip("10.1.1.11")) << i;
+    EXPECT_EQ(ntohs(e.sport_be), 42000) << i;
+    EXPECT_EQ(ntohs(e.dport_be), 8443) << i;
+    EXPECT_EQ(e.len, frame.size()) << i;
+  }
+  EXPECT_EQ(received[2].type, static_cast<std::uint32_t>(MER_EVENT_DROP));
+  EXPECT_EQ(received[2].reason, static_cast<std::uint32_t>(MER_STAT_DROP_TUNNEL_BAD_VNI));
+  EXPECT_EQ(received[2].saddr_be, Ip(kRemoteNode));  // the outer header
+  EXPECT_EQ(received[2].daddr_be, Ip(kNodeIp));
+  EXPECT_EQ(received[2].proto, IPPROTO_UDP);
+  EXPECT_EQ(ntohs(received[2].dport_be), 4789);
 }
 
 TEST_F(TunnelTest, OtherUplinkTrafficPassesUntouched) {

@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "cli/monitor_command.h"
 #include "cli/registry_command.h"
 #include "cli/schedule_command.h"
 #include "common/json_query.h"
@@ -361,6 +362,15 @@ int main(int argc, char** argv) {
       "exporting clusters, ports and conflicts");
   std::string import_name;
   imports->add_option("NAME", import_name, "Only this import (namespace/name)");
+  meridian::cli::MonitorCommand monitor;
+  meridian::cli::AddMonitorCommand(app, monitor);
+  // -o json|table on each node subcommand, the spelling kubectl and
+  // `schedule` use; the same as --json before the subcommand.
+  std::string output = "table";
+  for (auto* sub : {stats, services, backends, ct, status, imports, monitor.app}) {
+    sub->add_option("-o,--output", output, "Output format: json or table (as --json)")
+        ->check(CLI::IsMember({"json", "table"}));
+  }
   meridian::cli::RegistryCommand registry;
   meridian::cli::AddRegistryCommand(app, registry);
   meridian::cli::ScheduleCommand schedule;
@@ -385,9 +395,14 @@ int main(int argc, char** argv) {
     std::cerr << "meridianctl: --node is required\n";
     return 2;
   }
+  if (output == "json") json = true;
 
-  const std::string status_path =
-      (state_dir.empty() ? "/run/meridian/" + node : state_dir) + "/status.json";
+  if (state_dir.empty()) state_dir = "/run/meridian/" + node;
+  const std::string status_path = state_dir + "/status.json";
+  if (monitor.app->parsed()) {
+    return meridian::cli::RunMonitorCommand(monitor, meridian::datapath::NodePinDir(bpffs, node),
+                                            state_dir + "/monitor.lock", json);
+  }
   if (status->parsed() || imports->parsed()) {
     const std::string& path = status_path;
     std::ifstream in(path);

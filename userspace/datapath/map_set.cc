@@ -15,6 +15,7 @@ MapSet MapSetOf(const bpf_object* obj) {
 #define MER_MAP_FD_OF(name, ...) set.name = fd(MER_MAP_NAME(name));
   MER_MAPS(MER_MAP_FD_OF)
 #undef MER_MAP_FD_OF
+  set.events = fd("mer_events");
   return set;
 }
 

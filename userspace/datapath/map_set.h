@@ -16,6 +16,7 @@ struct MapSet {
 #define MER_MAP_FD(name, ...) int name = -1;
   MER_MAPS(MER_MAP_FD)
 #undef MER_MAP_FD
+  int events = -1;  // mer_events: the monitor's ring buffer (outside MER_MAPS)
 };
 
 // The mer_* maps of a loaded BPF object (any object that includes

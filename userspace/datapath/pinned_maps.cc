@@ -27,6 +27,7 @@ Result<PinnedMaps> PinnedMaps::Open(const std::string& pin_dir) {
   if (auto s = open(MER_MAP_NAME(name), p.maps_.name); !s) return s.error();
   MER_MAPS(MER_OPEN_PINNED)
 #undef MER_OPEN_PINNED
+  if (auto s = open("mer_events", p.maps_.events); !s) return s.error();
   return p;
 }
 

@@ -1,5 +1,5 @@
-// Opens a node's pinned maps (every map of MER_MAPS), for tools that
-// inspect a running datapath without loading anything.
+// Opens a node's pinned maps (every map of MER_MAPS, and mer_events), for
+// tools that inspect a running datapath without loading anything.
 #pragma once
 
 #include <string>
@@ -17,7 +17,7 @@ class PinnedMaps {
   const MapSet& maps() const { return maps_; }
 
  private:
-  std::vector<UniqueFd> fds_;  // one per map of MER_MAPS
+  std::vector<UniqueFd> fds_;  // one per map opened
   MapSet maps_;
 };
 

@@ -360,7 +360,10 @@ enum mer_ct_flags {
  * backend, encapsulated: --nodeport-mode dsr), via_stack (snat or dsr, left
  * to the kernel to forward: no neighbour entry yet), revnat (a reply), and
  * no_backend (passed to the stack, which refuses it); a DSR frame received
- * from another node is dsr_in (delivered to a pod of this node). */
+ * from another node is dsr_in (delivered to a pod of this node).
+ * "monitor_events" and "monitor_lost" count the events written to the
+ * monitor's ring (meridian/monitor.h) and those it had no room for: both
+ * stay 0 while no monitor is attached. */
 #define MER_STATS(X)                                                                               \
 	X(PASS_NOT_IPV4, "pass_not_ipv4")                                                          \
 	X(PASS_NOT_SERVICE, "pass_not_service")                                                    \
@@ -419,7 +422,9 @@ enum mer_ct_flags {
 	X(CT_CREATED, "ct_created")                                                                \
 	X(CT_EXPIRED, "ct_expired")                                                                \
 	X(CT_ENTRIES_ADDED, "ct_entries_added")                                                    \
-	X(CT_EVICTED, "ct_evicted")
+	X(CT_EVICTED, "ct_evicted")                                                                \
+	X(MONITOR_EVENTS, "monitor_events")                                                        \
+	X(MONITOR_LOST, "monitor_lost")
 
 #define MER_STAT_ENUM_(name, str) MER_STAT_##name,
 enum mer_stat { MER_STATS(MER_STAT_ENUM_) MER_STAT_MAX };
@@ -431,6 +436,25 @@ enum mer_stat { MER_STATS(MER_STAT_ENUM_) MER_STAT_MAX };
 #ifdef __cplusplus
 static_assert(MER_STAT_MAX <= MER_STAT_CAPACITY, "raise MER_STAT_CAPACITY (and the ABI)");
 #endif
+
+/* The counters that are a packet dropped or refused (every drop_* and
+ * reject_*): the datapath sends a drop event for each to an attached
+ * monitor. A unit test checks the mask against the names. */
+#define MER_STAT_BIT(stat) (1ull << (stat))
+#define MER_STAT_DROP_MASK                                                                         \
+	(MER_STAT_BIT(MER_STAT_REJECT_NO_BACKEND) | MER_STAT_BIT(MER_STAT_REJECT_UNKNOWN_PORT) |   \
+	 MER_STAT_BIT(MER_STAT_DROP_MALFORMED_IP) | MER_STAT_BIT(MER_STAT_DROP_TRUNCATED_L4) |     \
+	 MER_STAT_BIT(MER_STAT_DROP_FRAGMENT) | MER_STAT_BIT(MER_STAT_DROP_NO_MAGLEV_TABLE) |      \
+	 MER_STAT_BIT(MER_STAT_DROP_BACKEND_MISSING) | MER_STAT_BIT(MER_STAT_DROP_CT_FULL) |       \
+	 MER_STAT_BIT(MER_STAT_DROP_REWRITE_FAILED) | MER_STAT_BIT(MER_STAT_DROP_REJECT_FAILED) |  \
+	 MER_STAT_BIT(MER_STAT_DROP_FIB_FAILED) | MER_STAT_BIT(MER_STAT_DROP_ENCAP_FAILED) |       \
+	 MER_STAT_BIT(MER_STAT_REJECT_FRAG_NEEDED) | MER_STAT_BIT(MER_STAT_DROP_TUNNEL_BAD_VNI) |  \
+	 MER_STAT_BIT(MER_STAT_DROP_TUNNEL_MALFORMED) |                                            \
+	 MER_STAT_BIT(MER_STAT_DROP_TUNNEL_NOT_ALLOWED) |                                          \
+	 MER_STAT_BIT(MER_STAT_DROP_DECAP_FAILED) | MER_STAT_BIT(MER_STAT_DROP_RELAY_TOO_BIG) |    \
+	 MER_STAT_BIT(MER_STAT_DROP_TUNNEL_BAD_SOURCE) | MER_STAT_BIT(MER_STAT_DROP_NAT_NO_PORT) | \
+	 MER_STAT_BIT(MER_STAT_DROP_NO_LOCAL_ENDPOINT) | MER_STAT_BIT(MER_STAT_DROP_DSR_TOO_BIG) | \
+	 MER_STAT_BIT(MER_STAT_DROP_DSR_BAD_FRAME))
 
 /* Value of mer_stats (a per-CPU array indexed by enum mer_stat). */
 struct mer_stat_value {
@@ -464,6 +488,59 @@ enum mer_tunnel_dir {
 struct mer_tunnel_stat_key {
 	MER_U32 cluster_id;
 	MER_U32 dir; /* enum mer_tunnel_dir */
+};
+
+/* ---- The monitor (meridianctl monitor) -------------------------------- */
+/* While a monitor is attached the datapath writes events to the ring
+ * buffer mer_events: a new flow's backend chosen, a packet through the
+ * tunnel, a drop. mer_monitor's one entry says until when (a lease the
+ * monitor renews, so one killed with SIGKILL stops costing within
+ * MER_MONITOR_LEASE_MS), which kinds, and one in how many. With no monitor
+ * the paths that could emit read that entry and produce nothing; a
+ * conntrack hit does not even read it. */
+enum mer_event_type {
+	MER_EVENT_FLOW = 1,   /* a new flow: its backend chosen */
+	MER_EVENT_DROP = 2,   /* a packet dropped or refused: the reason */
+	MER_EVENT_TUNNEL = 3, /* a packet encapsulated to, or decapsulated from, a peer cluster */
+};
+#define MER_EVENT_TYPE_BIT(type) (1u << (type))
+#define MER_EVENT_ALL_TYPES                                                                        \
+	(MER_EVENT_TYPE_BIT(MER_EVENT_FLOW) | MER_EVENT_TYPE_BIT(MER_EVENT_DROP) |                 \
+	 MER_EVENT_TYPE_BIT(MER_EVENT_TUNNEL))
+
+/* The ring's size: 4096 events of 64 bytes (with the ring's header). */
+#define MER_MONITOR_RING_BYTES (256u * 1024u)
+/* How long an attachment lasts unless renewed. */
+#define MER_MONITOR_LEASE_MS 3000
+
+/* mer_monitor's value (one entry, key 0). */
+struct mer_monitor_config {
+	MER_U64 until_ns;     /* CLOCK_MONOTONIC deadline (bpf_ktime_get_ns); 0: none attached */
+	MER_U32 sample_every; /* 0 or 1: every event; N: one in N, at random */
+	MER_U32 types;	      /* MER_EVENT_TYPE_BIT of the kinds wanted */
+};
+
+/* One event. Addresses and ports in network order, as the packet had
+ * them when the datapath saw it: a flow's client -> frontend (VIP), a
+ * tunnel packet's inner header, a drop's header. */
+struct mer_event {
+	MER_U64 ts_ns;	/* bpf_ktime_get_ns() */
+	MER_U32 type;	/* enum mer_event_type */
+	MER_U32 reason; /* enum mer_stat: the verdict or drop reason */
+	MER_U32 saddr_be;
+	MER_U32 daddr_be;
+	MER_U16 sport_be;
+	MER_U16 dport_be;
+	MER_U8 proto;
+	MER_U8 dir;	    /* tunnel: enum mer_tunnel_dir */
+	MER_U16 ct_flags;   /* flow: MER_CT_F_* of the new entries (NodePort, DSR) */
+	MER_U32 service_id; /* flow: mer_service.id */
+	MER_U32 backend_id; /* flow */
+	MER_U32 backend_addr_be;
+	MER_U16 backend_port_be;
+	MER_U16 pad;
+	MER_U32 cluster_id; /* flow: the backend's cluster; tunnel: the peer's */
+	MER_U32 len;	    /* bytes of the packet (0 for a socket's connect) */
 };
 
 /* ---- The maps -------------------------------------------------------- */
@@ -502,6 +579,12 @@ struct mer_tunnel_stat_key {
  *                 traffic; sized like backends (--max-backends).
  *   tunnel_stats  per-CPU packets and bytes through the tunnel per (peer
  *                 cluster, direction); not preallocated.
+ *   monitor       one entry: the attached monitor's lease, kinds and
+ *                 sampling (struct mer_monitor_config).
+ *
+ * Outside the list, because a ring buffer has no key or value: mer_events,
+ * the monitor's ring (MER_MONITOR_RING_BYTES), defined in meridian/maps.h
+ * and pinned beside the others.
  *
  * X(name, type, max_entries, flags, key, value) */
 #define MER_MAPS(X)                                                                                \
@@ -526,7 +609,8 @@ struct mer_tunnel_stat_key {
 	X(flows, BPF_MAP_TYPE_PERCPU_HASH, MER_MAX_BACKENDS, BPF_F_NO_PREALLOC,                    \
 	  struct mer_flow_key, struct mer_flow_count)                                              \
 	X(tunnel_stats, BPF_MAP_TYPE_PERCPU_HASH, MER_MAX_TUNNEL_STATS, BPF_F_NO_PREALLOC,         \
-	  struct mer_tunnel_stat_key, struct mer_stat_value)
+	  struct mer_tunnel_stat_key, struct mer_stat_value)                                       \
+	X(monitor, BPF_MAP_TYPE_ARRAY, 1, 0, MER_U32, struct mer_monitor_config)
 
 #define MER_MAP_NAME(name) "mer_" #name
 

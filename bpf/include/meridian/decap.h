@@ -38,6 +38,7 @@
 #include "meridian/ct_lifetime.h"
 #include "meridian/icmp_error.h"
 #include "meridian/maps.h"
+#include "meridian/monitor.h"
 #include "meridian/parse.h"
 #include "meridian/stats.h"
 #include "meridian/jhash.h"
@@ -191,15 +192,16 @@ static __always_inline int mer_gateway_relay(struct __sk_buff *skb)
 	if (!remote || !mer_local_pod_addr(p.saddr))
 		return -1;
 	if (mer_too_big_for_tunnel(skb, &p))
-		return mer_uplink_verdict(MER_STAT_DROP_RELAY_TOO_BIG, p.len, TC_ACT_SHOT);
+		return mer_drop(MER_STAT_DROP_RELAY_TOO_BIG, &p), TC_ACT_SHOT;
 	if (mer_ct_note_tunnel_flow(&p))
-		return mer_uplink_verdict(MER_STAT_DROP_CT_FULL, p.len, TC_ACT_SHOT);
+		return mer_drop(MER_STAT_DROP_CT_FULL, &p), TC_ACT_SHOT;
 	ret = mer_vxlan_encap(skb, remote,
 			      mer_flow_hash(p.saddr, p.daddr, p.sport, p.dport, p.proto), &drop);
 	if (ret < 0)
-		return mer_uplink_verdict(drop, p.len, TC_ACT_SHOT);
+		return mer_drop(drop, &p), TC_ACT_SHOT;
 	mer_count(MER_STAT_ENCAP, p.len);
 	mer_count_tunnel(remote->cluster_id, MER_TUNNEL_TX, p.len);
+	mer_monitor_encap(&p, remote->cluster_id, MER_STAT_GATEWAY_RELAY);
 	return mer_uplink_verdict(MER_STAT_GATEWAY_RELAY, p.len, ret);
 }
 
@@ -230,15 +232,21 @@ static __always_inline int mer_handle_from_uplink(struct __sk_buff *skb)
 			return relayed;
 		return mer_uplink_verdict(stat, len, TC_ACT_OK);
 	}
-	if (stat != MER_STAT_DECAP)
+	if (stat != MER_STAT_DECAP) {
+		mer_monitor_drop_linear(stat, data, data_end, len);
 		return mer_uplink_verdict(stat, len, TC_ACT_SHOT);
+	}
 
 	/* Strip outer IPv4 + UDP + VXLAN + inner Ethernet; the outer Ethernet
 	 * header stays, addressed to this node. */
 	if (bpf_skb_adjust_room(skb, -MER_VXLAN_OVERHEAD, BPF_ADJ_ROOM_MAC,
-				BPF_F_ADJ_ROOM_DECAP_L3_IPV4))
+				BPF_F_ADJ_ROOM_DECAP_L3_IPV4)) {
+		mer_monitor_drop_linear(MER_STAT_DROP_DECAP_FAILED, (void *)(long)skb->data,
+					(void *)(long)skb->data_end, len);
 		return mer_uplink_verdict(MER_STAT_DROP_DECAP_FAILED, len, TC_ACT_SHOT);
+	}
 	mer_count_tunnel(peer_cluster, MER_TUNNEL_RX, len);
+	mer_monitor_decap((void *)(long)skb->data, (void *)(long)skb->data_end, len, peer_cluster);
 	return mer_uplink_verdict(MER_STAT_DECAP, len, TC_ACT_OK);
 }
 
@@ -255,12 +263,18 @@ static __always_inline int mer_handle_xdp_from_uplink(struct xdp_md *ctx)
 	stat = mer_classify_uplink(data, data_end, len, &peer_cluster);
 	if (stat == MER_STAT_PASS_UPLINK || stat == MER_STAT_PASS_TUNNEL_NOT_PEER)
 		return mer_uplink_verdict(stat, len, XDP_PASS);
-	if (stat != MER_STAT_DECAP)
+	if (stat != MER_STAT_DECAP) {
+		mer_monitor_drop_linear(stat, data, data_end, len);
 		return mer_uplink_verdict(stat, len, XDP_DROP);
+	}
 
-	if (mer_xdp_strip_vxlan(ctx))
+	if (mer_xdp_strip_vxlan(ctx)) {
+		mer_monitor_drop_linear(MER_STAT_DROP_DECAP_FAILED, (void *)(long)ctx->data,
+					(void *)(long)ctx->data_end, len);
 		return mer_uplink_verdict(MER_STAT_DROP_DECAP_FAILED, len, XDP_DROP);
+	}
 	mer_count_tunnel(peer_cluster, MER_TUNNEL_RX, len);
+	mer_monitor_decap((void *)(long)ctx->data, (void *)(long)ctx->data_end, len, peer_cluster);
 	return mer_uplink_verdict(MER_STAT_DECAP, len, XDP_PASS);
 }
 

@@ -40,6 +40,7 @@
 #include "meridian/jhash.h"
 #include "meridian/lb.h"
 #include "meridian/maps.h"
+#include "meridian/monitor.h"
 #include "meridian/nat.h"
 #include "meridian/parse.h"
 #include "meridian/stats.h"
@@ -127,7 +128,7 @@ static __always_inline int mer_dsr_encap(struct xdp_md *ctx, const struct mer_pk
 	__s64 csum;
 
 	if (mer_cfg.uplink_mtu && inner_len + MER_VXLAN_OVERHEAD > mer_cfg.uplink_mtu) {
-		mer_count(MER_STAT_DROP_DSR_TOO_BIG, p->len);
+		mer_drop(MER_STAT_DROP_DSR_TOO_BIG, p);
 		return XDP_DROP;
 	}
 	h.ip.version = 4;
@@ -164,7 +165,7 @@ static __always_inline int mer_dsr_encap(struct xdp_md *ctx, const struct mer_pk
 	return mer_xdp_forward(ctx, p, MER_STAT_NODEPORT_DSR, MER_STAT_NODEPORT_VIA_STACK);
 
 failed:
-	mer_count(MER_STAT_DROP_ENCAP_FAILED, p->len);
+	mer_drop(MER_STAT_DROP_ENCAP_FAILED, p);
 	return XDP_DROP;
 }
 
@@ -237,7 +238,7 @@ static __always_inline int mer_dsr_receive(struct xdp_md *ctx, const struct mer_
 		entry.nat_port_be = in.sport;
 		mer_ct_start(&entry, &in, MER_CT_FORWARD);
 		if (bpf_map_update_elem(&mer_ct, &key, &entry, BPF_ANY)) {
-			mer_count(MER_STAT_DROP_CT_FULL, p->len);
+			mer_drop(MER_STAT_DROP_CT_FULL, p);
 			return XDP_DROP;
 		}
 		mer_count(MER_STAT_CT_CREATED, 0);
@@ -250,7 +251,7 @@ static __always_inline int mer_dsr_receive(struct xdp_md *ctx, const struct mer_
 	return XDP_PASS;
 
 bad:
-	mer_count(MER_STAT_DROP_DSR_BAD_FRAME, p->len);
+	mer_drop(MER_STAT_DROP_DSR_BAD_FRAME, p);
 	return XDP_DROP;
 }
 

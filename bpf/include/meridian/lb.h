@@ -11,6 +11,7 @@
 #include "meridian/ct_lifetime.h"
 #include "meridian/jhash.h"
 #include "meridian/maps.h"
+#include "meridian/monitor.h"
 #include "meridian/parse.h"
 #include "meridian/stats.h"
 
@@ -251,6 +252,7 @@ mer_ct_create(const struct mer_pkt *p, const struct mer_service *svc, __u32 back
 	}
 	mer_count(MER_STAT_CT_CREATED, 0);
 	mer_count_flow(svc->id, backend_id);
+	mer_monitor_flow(p, svc->id, backend_id, be, flags, MER_STAT_LB_NEW_FLOW);
 	return 0;
 }
 

@@ -22,6 +22,13 @@
 MER_MAPS(MER_DEFINE_MAP)
 #undef MER_DEFINE_MAP
 
+/* The monitor's ring (meridian/monitor.h); outside MER_MAPS because a
+ * ring buffer has no key or value. */
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, MER_MONITOR_RING_BYTES);
+} mer_events SEC(".maps");
+
 /* The node's configuration, written by the agent before load. */
 const volatile struct mer_config mer_cfg = {};
 

@@ -40,6 +40,7 @@
 #include "meridian/icmp_error.h"
 #include "meridian/lb.h"
 #include "meridian/maps.h"
+#include "meridian/monitor.h"
 #include "meridian/nat.h"
 #include "meridian/parse.h"
 #include "meridian/reject.h"
@@ -84,7 +85,7 @@ static __always_inline int mer_nodeport_reply(struct xdp_md *ctx, const struct m
 				      offsetof(struct udphdr, source), p->sport, vport) ||
 	    mer_xdp_rewrite_addr_port(ctx, p, MER_IP_DADDR_OFF, p->daddr, client,
 				      offsetof(struct udphdr, dest), p->dport, cport)) {
-		mer_count(MER_STAT_DROP_REWRITE_FAILED, p->len);
+		mer_drop(MER_STAT_DROP_REWRITE_FAILED, p);
 		return XDP_DROP;
 	}
 	return mer_xdp_forward(ctx, p, MER_STAT_NODEPORT_REVNAT, MER_STAT_NODEPORT_REVNAT);
@@ -128,12 +129,12 @@ static __always_inline int mer_nodeport_forward(struct xdp_md *ctx, const struct
 			 * packet with IPv4 options goes up the stack, which
 			 * refuses it on a node address (no socket there). */
 			if (svc->flags & MER_SVC_F_DROP_NO_BACKEND) {
-				mer_count(MER_STAT_DROP_NO_LOCAL_ENDPOINT, p->len);
+				mer_drop(MER_STAT_DROP_NO_LOCAL_ENDPOINT, p);
 				return XDP_DROP;
 			}
 			ret = mer_xdp_port_unreachable(ctx, p, p->daddr);
 			if (ret >= 0) {
-				mer_count(MER_STAT_REJECT_NO_BACKEND, p->len);
+				mer_drop(MER_STAT_REJECT_NO_BACKEND, p);
 				return ret;
 			}
 			mer_count(MER_STAT_NODEPORT_NO_BACKEND, p->len);
@@ -144,12 +145,12 @@ static __always_inline int mer_nodeport_forward(struct xdp_md *ctx, const struct
 		if (!backend_id)
 			backend_id = mer_maglev_select(p, svc, &drop);
 		if (!backend_id) {
-			mer_count(drop, p->len);
+			mer_drop(drop, p);
 			return XDP_DROP;
 		}
 		be = bpf_map_lookup_elem(&mer_backends, &backend_id);
 		if (!be) {
-			mer_count(MER_STAT_DROP_BACKEND_MISSING, p->len);
+			mer_drop(MER_STAT_DROP_BACKEND_MISSING, p);
 			return XDP_DROP;
 		}
 		if (!mer_xdp_is_local(ctx, mer_cfg.snat_addr_be, be->addr_be)) {
@@ -164,13 +165,13 @@ static __always_inline int mer_nodeport_forward(struct xdp_md *ctx, const struct
 		else
 			drop = mer_ct_create(p, svc, backend_id, be, &nat, snat, MER_CT_F_NODEPORT);
 		if (drop) {
-			mer_count(drop, p->len);
+			mer_drop(drop, p);
 			return XDP_DROP;
 		}
 		mer_affinity_note(p, svc, backend_id, now);
 	}
 	if (mer_xdp_translate(ctx, p, &nat)) {
-		mer_count(MER_STAT_DROP_REWRITE_FAILED, p->len);
+		mer_drop(MER_STAT_DROP_REWRITE_FAILED, p);
 		return XDP_DROP;
 	}
 	if (dsr_node)
@@ -200,7 +201,7 @@ static __always_inline int mer_nodeport_icmp_error(struct xdp_md *ctx, const str
 	if (!ct || !(ct->flags & MER_CT_F_NODEPORT))
 		return -1;
 	if (mer_icmp_revnat(data, data_end, &q, ct)) {
-		mer_count(MER_STAT_DROP_REWRITE_FAILED, p->len);
+		mer_drop(MER_STAT_DROP_REWRITE_FAILED, p);
 		return XDP_DROP;
 	}
 	return mer_xdp_forward(ctx, p, MER_STAT_ICMP_REVNAT, MER_STAT_ICMP_REVNAT);
@@ -248,7 +249,7 @@ static __always_inline int mer_tc_send_by_fib(struct __sk_buff *skb, const struc
 	int rc;
 
 	if ((void *)(ip + 1) > data_end) {
-		mer_count(MER_STAT_DROP_REWRITE_FAILED, p->len);
+		mer_drop(MER_STAT_DROP_REWRITE_FAILED, p);
 		return TC_ACT_SHOT;
 	}
 	mer_fib_params(&fib, ip, skb->ifindex);
@@ -297,7 +298,7 @@ static __always_inline int mer_nodeport_reply_from_pod(struct __sk_buff *skb,
 	return mer_tc_send_by_fib(skb, p, MER_STAT_NODEPORT_REVNAT);
 
 rewrite_failed:
-	mer_count(MER_STAT_DROP_REWRITE_FAILED, p->len);
+	mer_drop(MER_STAT_DROP_REWRITE_FAILED, p);
 	return TC_ACT_SHOT;
 }
 
@@ -317,7 +318,7 @@ static __always_inline int mer_nodeport_icmp_error_from_pod(struct __sk_buff *sk
 	if (!ct || !(ct->flags & MER_CT_F_NODEPORT))
 		return -1;
 	if (mer_icmp_revnat((void *)(long)skb->data, (void *)(long)skb->data_end, q, ct)) {
-		mer_count(MER_STAT_DROP_REWRITE_FAILED, p->len);
+		mer_drop(MER_STAT_DROP_REWRITE_FAILED, p);
 		return TC_ACT_SHOT;
 	}
 	return mer_tc_send_by_fib(skb, p, MER_STAT_ICMP_REVNAT);

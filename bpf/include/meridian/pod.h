@@ -13,6 +13,7 @@
 #include "meridian/icmp_error.h"
 #include "meridian/lb.h"
 #include "meridian/maps.h"
+#include "meridian/monitor.h"
 #include "meridian/nat.h"
 #include "meridian/nodeport.h"
 #include "meridian/parse.h"
@@ -23,6 +24,7 @@
 static __always_inline int mer_verdict(enum mer_stat stat, const struct mer_pkt *p, int action)
 {
 	mer_count(stat, p->len);
+	mer_monitor_drop(stat, p);
 	return action;
 }
 
@@ -43,6 +45,7 @@ static __always_inline int mer_forward(struct __sk_buff *skb, const struct mer_p
 		return mer_verdict(drop, p, TC_ACT_SHOT);
 	mer_count(MER_STAT_ENCAP, p->len);
 	mer_count_tunnel(remote->cluster_id, MER_TUNNEL_TX, p->len);
+	mer_monitor_encap(p, remote->cluster_id, MER_STAT_ENCAP);
 	return mer_verdict(stat, p, ret);
 }
 

@@ -25,6 +25,7 @@
 #include "meridian/abi.h"
 #include "meridian/lb.h"
 #include "meridian/maps.h"
+#include "meridian/monitor.h"
 #include "meridian/stats.h"
 
 #define MER_ECONNREFUSED 111
@@ -107,10 +108,20 @@ static __always_inline int mer_sock_translate(struct bpf_sock_addr *ctx)
 	ctx->user_port = be->port_be;
 	mer_count(MER_STAT_SOCK_LB_CONNECT, 0);
 	mer_count_flow(svc->id, backend_id);
+	mer_monitor_flow(&p, svc->id, backend_id, be, 0, MER_STAT_SOCK_LB_CONNECT);
 	return MER_SOCK_ALLOW;
 
 refuse:
 	mer_count(MER_STAT_SOCK_LB_REJECT, 0);
+	{
+		/* Not a packet drop (no MER_STAT_DROP_MASK bit): told explicitly. */
+		struct mer_event *e = mer_event_reserve(MER_EVENT_DROP, MER_STAT_SOCK_LB_REJECT);
+
+		if (e) {
+			mer_event_pkt(e, &p);
+			bpf_ringbuf_submit(e, 0);
+		}
+	}
 	bpf_set_retval(-MER_ECONNREFUSED);
 	return MER_SOCK_DENY;
 }

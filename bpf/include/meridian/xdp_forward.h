@@ -14,6 +14,7 @@
 
 #include "meridian/abi.h"
 #include "meridian/maps.h"
+#include "meridian/monitor.h"
 #include "meridian/nat.h"
 #include "meridian/parse.h"
 #include "meridian/stats.h"
@@ -82,7 +83,7 @@ static __always_inline int mer_xdp_forward(struct xdp_md *ctx, const struct mer_
 	int rc;
 
 	if ((void *)(ip + 1) > data_end)
-		return mer_count(MER_STAT_DROP_REWRITE_FAILED, p->len), XDP_DROP;
+		return mer_drop(MER_STAT_DROP_REWRITE_FAILED, p), XDP_DROP;
 	mer_fib_params(&fib, ip, ctx->ingress_ifindex);
 	rc = bpf_fib_lookup(ctx, &fib, sizeof(fib), 0);
 	if (rc != BPF_FIB_LKUP_RET_SUCCESS || ip->ttl <= 1) {

@@ -10,6 +10,7 @@
 #include <set>
 #include <string>
 
+#include "datapath/stats_reader.h"
 #include "meridian/abi.h"
 
 static_assert(sizeof(mer_service_key) == 8);
@@ -37,6 +38,10 @@ static_assert(sizeof(mer_flow_key) == 8);
 static_assert(offsetof(mer_flow_key, backend_id) == 4);
 static_assert(sizeof(mer_flow_count) == 8);
 static_assert(sizeof(mer_tunnel_stat_key) == 8);
+static_assert(sizeof(mer_monitor_config) == 16);
+static_assert(sizeof(mer_event) == 56);
+static_assert(offsetof(mer_event, service_id) == 32);
+static_assert(offsetof(mer_event, cluster_id) == 48);
 
 namespace {
 
@@ -96,6 +101,11 @@ TEST(AbiLayout, BpfObjectMatchesCxxLayout) {
                    M(mer_sock_rev_key, backend_port_be), M(mer_sock_rev_key, proto)});
   ExpectBtfLayout(b, "mer_sock_rev", sizeof(mer_sock_rev),
                   {M(mer_sock_rev, vip_be), M(mer_sock_rev, vport_be)});
+  ExpectBtfLayout(b, "mer_monitor_config", sizeof(mer_monitor_config),
+                  {M(mer_monitor_config, until_ns), M(mer_monitor_config, sample_every),
+                   M(mer_monitor_config, types)});
+  // struct mer_event is not in the objects' BTF (no map or global has
+  // it): the static_asserts above fix its layout.
   btf__free(b);
 }
 
@@ -125,6 +135,13 @@ TEST(AbiLayout, BothBpfObjectsHaveExactlyTheListedMaps) {
   }
     MER_MAPS(MER_EXPECT_MAP)
 #undef MER_EXPECT_MAP
+    // The monitor's ring, outside the list (a ring buffer has no key or
+    // value): opened by MapSetOf and PinnedMaps by name.
+    listed.insert("mer_events");
+    const bpf_map* events = bpf_object__find_map_by_name(obj, "mer_events");
+    ASSERT_NE(events, nullptr) << path;
+    EXPECT_EQ(bpf_map__type(events), BPF_MAP_TYPE_RINGBUF);
+    EXPECT_EQ(bpf_map__max_entries(events), MER_MONITOR_RING_BYTES);
     const bpf_map* map;
     bpf_object__for_each_map(map, obj) {
       const std::string name = bpf_map__name(map);
@@ -132,8 +149,23 @@ TEST(AbiLayout, BothBpfObjectsHaveExactlyTheListedMaps) {
         EXPECT_TRUE(listed.count(name)) << path << ": " << name;
       }
     }
-    EXPECT_EQ(listed.size(), 12u);
+    EXPECT_EQ(listed.size(), 14u);
     bpf_object__close(obj);
+  }
+}
+
+}  // namespace
+
+namespace {
+
+// MER_STAT_DROP_MASK (the counters that send a monitor a drop event) is
+// exactly the counters named drop_* or reject_*.
+TEST(AbiLayout, DropMaskIsEveryDropAndRejectCounter) {
+  const auto& names = meridian::datapath::StatNames();
+  ASSERT_EQ(names.size(), static_cast<std::size_t>(MER_STAT_MAX));
+  for (std::uint32_t i = 0; i < names.size(); ++i) {
+    const bool named = names[i].rfind("drop_", 0) == 0 || names[i].rfind("reject_", 0) == 0;
+    EXPECT_EQ(((MER_STAT_DROP_MASK >> i) & 1) != 0, named) << names[i];
   }
 }
 
