@@ -50,6 +50,15 @@ lab_agent_field() {
     status "$@" 2>/dev/null
 }
 
+# lab_monitor NODE ARGS...: meridianctl monitor on the node's datapath
+# (its events on stdout, "monitor: attached" on stderr once they flow).
+lab_monitor() {
+  local node=$1
+  shift
+  "$LAB_BIN_DIR/meridianctl" --node "$node" --state-dir "$LAB_STATE_DIR/agent-$node" \
+    monitor "$@"
+}
+
 # lab_agent_wait NODE INTERFACES [TIMEOUT_S]: wait until the agent reports
 # state "serving" with at least INTERFACES pod interfaces attached.
 lab_agent_wait() {

@@ -17,6 +17,9 @@
 #    status.json (the tunnel keeps the old id) and clears when restored
 #  - a node restarted with the other --uplink-decap has only that program
 #    on its uplink, and the tunnel still carries traffic
+#  - meridianctl monitor shows a known flow (client -> VIP -> c2 backend),
+#    its encap and decap, and a known drop; no event is produced while no
+#    monitor is attached (monitor_events); a second monitor is refused
 #
 # Usage: cross_cluster_test.sh [--bin-dir DIR]. Exit 0 pass, 1 fail, 77 skip.
 set -uo pipefail
@@ -230,6 +233,47 @@ tunnel_metric() {  # DIRECTION
 }
 check_eq "c1n1's /metrics: tunnel packets to and from cluster 2 equal encap and decap" \
   "$(stat_of "$C1N1" encap) $(stat_of "$C1N1" decap)" "$(tunnel_metric tx) $(tunnel_metric rx)"
+
+# --- meridianctl monitor: the events of a known flow and a known drop ---------
+# While no monitor is attached the datapath produces no event at all.
+check_eq "no monitor attached: c1n1 produced no event (monitor_events)" "0" \
+  "$(stat_of "$C1N1" monitor_events)"
+lab_monitor "$C1N1" -o json --pod 10.1.1.100 --duration 20 >"$WORK/monitor.jsonl" 2>"$WORK/monitor.err" &
+MON=$!
+attached() { grep -q "monitor: attached" "$WORK/monitor.err"; }
+check "meridianctl monitor attaches to c1n1" wait_for 5 attached
+lab_monitor "$C1N1" --duration 1 >/dev/null 2>"$WORK/monitor2.err"
+check_eq "... a second monitor on the node is refused (exit 1)" 1 $?
+check "... saying why" grep -q "another monitor is attached to this node" "$WORK/monitor2.err"
+client curl -s --max-time 2 http://10.96.1.10/ >/dev/null              # a flow to c2
+client curl -s --max-time 2 http://10.96.1.10:81/ >/dev/null 2>&1      # a port it does not serve
+events_seen() { grep -q reject_unknown_port "$WORK/monitor.jsonl"; }
+wait_for 3 events_seen
+kill -INT "$MON"
+wait "$MON"
+check "... and exits 0 on SIGINT, saying what it showed" grep -q "monitor: detached; [1-9][0-9]* events shown" "$WORK/monitor.err"
+read -r flow encap decap drop < <(python3 - "$WORK/monitor.jsonl" <<'PY'
+import json, re, sys
+ev = [json.loads(l) for l in open(sys.argv[1])]
+flow = any(e["type"] == "flow" and e["reason"] == "lb_new_flow" and e["proto"] == "TCP"
+           and e["source"].startswith("10.1.1.100:") and e["destination"] == "10.96.1.10:80"
+           and re.fullmatch(r"10\.2\.[12]\.1[12]:8080", e["backend"]) for e in ev)
+encap = any(e["type"] == "tunnel" and e["direction"] == "tx" and e["cluster_id"] == 2
+            and e["destination"] == "10.96.1.10:80" for e in ev)
+decap = any(e["type"] == "tunnel" and e["direction"] == "rx" and e["cluster_id"] == 2
+            and e["destination"].startswith("10.1.1.100:") for e in ev)
+drop = any(e["type"] == "drop" and e["reason"] == "reject_unknown_port"
+           and e["destination"] == "10.96.1.10:81" and e["source"].startswith("10.1.1.100:") for e in ev)
+print(int(flow), int(encap), int(decap), int(drop))
+PY
+)
+check_eq "monitor: the flow client -> 10.96.1.10:80 -> a c2 backend, encap to and decap from cluster 2, the drop of port 81" \
+  "1 1 1 1" "$flow $encap $decap $drop"
+produced=$(stat_of "$C1N1" monitor_events)
+client curl -s --max-time 2 http://10.96.1.10/ >/dev/null
+client curl -s --max-time 2 http://10.96.1.10:81/ >/dev/null 2>&1
+check_eq "monitor detached: new flows and drops produce no event (monitor_events stays $produced)" \
+  "$produced" "$(stat_of "$C1N1" monitor_events)"
 
 # --- a Cluster's id changed under running agents --------------------------------
 # The id is compiled into the programs: the agents keep the old one, say why
