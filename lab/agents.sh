@@ -59,6 +59,19 @@ lab_monitor() {
     monitor "$@"
 }
 
+# lab_monitor_start NODE OUT ERR ARGS...: meridianctl monitor in the
+# background, its events to OUT and its stderr to ERR; its pid in
+# LAB_MONITOR_PID (meridianctl itself, not a subshell: a non-interactive
+# shell's background subshell ignores SIGINT, so a signal to it would never
+# reach the monitor). SIGINT or SIGTERM detaches it.
+lab_monitor_start() {
+  local node=$1 out=$2 err=$3
+  shift 3
+  "$LAB_BIN_DIR/meridianctl" --node "$node" --state-dir "$LAB_STATE_DIR/agent-$node" \
+    monitor "$@" >"$out" 2>"$err" &
+  LAB_MONITOR_PID=$!
+}
+
 # lab_agent_wait NODE INTERFACES [TIMEOUT_S]: wait until the agent reports
 # state "serving" with at least INTERFACES pod interfaces attached.
 lab_agent_wait() {

@@ -1,26 +1,35 @@
 // lxc-bench: cost per packet of the pod datapath (mer_from_pod) through
 // BPF_PROG_TEST_RUN, for a conntrack miss (every packet a new flow) and a
-// conntrack hit, with 1 .. 100k services installed by the real map writer.
+// conntrack hit, with 1 .. 100k services installed by the real map writer;
+// with --monitor, also with a monitor attached (every event, or one in N)
+// against none, in the same runs.
 #include <arpa/inet.h>
 #include <bpf/bpf.h>
+#include <bpf/libbpf.h>
 #include <fmt/format.h>
 #include <linux/pkt_cls.h>
 
 #include <CLI/CLI.hpp>
 #include <algorithm>
+#include <atomic>
 #include <chrono>
+#include <cstdio>
 #include <cstring>
 #include <fstream>
 #include <iostream>
+#include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "bench_abi.h"
 #include "datapath/map_writer.h"
+#include "datapath/monitor_session.h"
 #include "datapath/stats_reader.h"
 #include "desired/desired_state.h"
 #include "lb/maglev.h"
 #include "lxc_bench.skel.h"
+#include "lxc_bench_nomon.skel.h"
 
 namespace {
 
@@ -96,9 +105,96 @@ std::uint64_t Counter(int stats_fd, mer_stat which) {
   return s.ok() ? (*s)[which].packets : 0;
 }
 
+// A monitor setting: "none" (the monitor's code compiled out: the
+// baseline), "off" (no lease: what every node runs with), "full" (every
+// event), "1/N" (one in N).
+struct MonitorMode {
+  std::string name;
+  std::uint32_t sample_every = 0;  // 0: off
+  bool compiled_out = false;       // "none": the object built without the monitor
+};
+
+std::optional<MonitorMode> ParseMonitorMode(const std::string& s) {
+  if (s == "none") return MonitorMode{s, 0, true};
+  if (s == "off") return MonitorMode{s, 0};
+  if (s == "full") return MonitorMode{s, 1};
+  unsigned n = 0;
+  if (std::sscanf(s.c_str(), "1/%u", &n) == 1 && n >= 1) return MonitorMode{s, n};
+  return std::nullopt;
+}
+
+// Writes mer_monitor as an attached monitor would (a lease an hour long),
+// or clears it.
+void SetMonitor(int monitor_fd, const MonitorMode& m) {
+  const std::uint32_t key = 0;
+  mer_monitor_config cfg{};
+  if (m.sample_every) {
+    cfg.until_ns = datapath::MonotonicNs() + 3600ull * 1'000'000'000;
+    cfg.sample_every = m.sample_every;
+    cfg.types = MER_EVENT_ALL_TYPES;
+  }
+  bpf_map_update_elem(monitor_fd, &key, &cfg, BPF_ANY);
+}
+
 double Median(std::vector<double> v) {
   std::sort(v.begin(), v.end());
   return v[v.size() / 2];
+}
+
+// One scale loaded: a benchmark object (with or without the monitor code)
+// and its services installed by the real map writer.
+struct Scale {
+  std::uint32_t n = 0;
+  datapath::MapSet maps;
+  int restore_fd = -1;
+  int from_pod_fd = -1;
+  bench_tmpl* tmpl = nullptr;
+  std::shared_ptr<void> skel;  // destroys the skeleton
+  double install_s = 0;
+  std::vector<std::uint8_t> pkt;
+};
+
+template <typename Skel>
+std::optional<Scale> LoadScale(Skel* (*open)(), int (*load)(Skel*), void (*destroy)(Skel*),
+                               std::uint32_t n, std::uint32_t per_service) {
+  Skel* skel = open();
+  if (!skel) return std::nullopt;
+  Scale sc{.n = n};
+  sc.skel = std::shared_ptr<void>(skel, [destroy](void* p) { destroy(static_cast<Skel*>(p)); });
+  std::uint32_t entries = std::max<std::uint32_t>(1024, 2 * n + 16);
+  bpf_map__set_max_entries(skel->maps.mer_services, entries);
+  // Every table once (two Maglev slots per element), plus slack.
+  bpf_map__set_max_entries(skel->maps.mer_maglev,
+                           n * lb::MaglevTableSize(per_service, lb::MaglevConfig{}) / 2 + 1024);
+  bpf_map__set_max_entries(skel->maps.mer_backends,
+                           std::max<std::uint32_t>(1024, n * per_service + 16));
+  bpf_map__set_max_entries(skel->maps.mer_ct, 262144);
+  if (load(skel) != 0) {
+    std::cerr << "load the benchmark object failed\n";
+    return std::nullopt;
+  }
+  sc.maps = datapath::MapSetOf(skel->obj);
+  sc.restore_fd = bpf_program__fd(skel->progs.bench_restore);
+  sc.from_pod_fd = bpf_program__fd(skel->progs.bench_from_pod);
+  sc.tmpl = &skel->bss->tmpl;
+  auto writer = datapath::MapWriter::Recover(sc.maps);
+  auto t0 = std::chrono::steady_clock::now();
+  auto state = desired::BuildDesiredState(Services(n, per_service), lb::MaglevConfig{});
+  if (!state.ok()) {
+    std::cerr << state.error().message << "\n";
+    return std::nullopt;
+  }
+  auto applied = writer->Apply(*state);
+  if (!applied.ok()) {
+    std::cerr << applied.error().message << "\n";
+    return std::nullopt;
+  }
+  sc.install_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  // Traffic targets a service in the middle of the set.
+  sc.pkt = SynTo(Vip(n / 2));
+  std::memcpy(sc.tmpl->bytes, sc.pkt.data(), sc.pkt.size());
+  std::cerr << fmt::format("{} services installed in {:.2f} s\n", n, sc.install_s);
+  return sc;
 }
 
 }  // namespace
@@ -117,102 +213,150 @@ int main(int argc, char** argv) {
   app.add_option("--backends-per-service", per_service, "Backends behind each service")
       ->capture_default_str();
   app.add_option("--csv", csv, "Also write the results as CSV to this file");
+  std::vector<std::string> monitor_names = {"off"};
+  app.add_option("--monitor", monitor_names,
+                 "Monitor settings to compare, in the same runs: none (monitor code compiled out), "
+                 "off, full, 1/N (e.g. none,off,full,1/100); a reader thread drains the events")
+      ->delimiter(',')
+      ->capture_default_str();
   CLI11_PARSE(app, argc, argv);
+  std::vector<MonitorMode> monitors;
+  for (const auto& name : monitor_names) {
+    auto m = ParseMonitorMode(name);
+    if (!m) {
+      std::cerr << "lxc-bench: --monitor " << name << ": expected none, off, full or 1/N\n";
+      return 2;
+    }
+    monitors.push_back(*m);
+  }
 
   // Every scale is loaded first and the runs are interleaved across scales,
   // so that this VM's slow and fast phases (the whole machine shifts by up to
   // 1.5x for seconds at a time) fall on every scale alike. Each run times the
   // restore-only program right before the datapath program; the figure is
-  // the median of the per-run differences.
-  struct Scale {
-    std::uint32_t n = 0;
-    lxc_bench* skel = nullptr;
-    datapath::MapSet maps;
-    double install_s = 0;
-    std::vector<std::uint8_t> pkt;
-  };
-  std::vector<Scale> loaded;
+  // the median of the per-run differences. "--monitor none" loads a second
+  // copy of every scale built without the monitor code, the baseline of
+  // what the monitor costs while nobody is attached.
+  const bool want_none = std::any_of(monitors.begin(), monitors.end(),
+                                     [](const MonitorMode& m) { return m.compiled_out; });
+  std::vector<Scale> loaded, loaded_none;
   for (std::uint32_t n : scales) {
-    Scale sc{.n = n};
-    sc.skel = lxc_bench__open();
-    if (!sc.skel) return 1;
-    std::uint32_t entries = std::max<std::uint32_t>(1024, 2 * n + 16);
-    bpf_map__set_max_entries(sc.skel->maps.mer_services, entries);
-    // Every table once (two Maglev slots per element), plus slack.
-    bpf_map__set_max_entries(sc.skel->maps.mer_maglev,
-                             n * lb::MaglevTableSize(per_service, lb::MaglevConfig{}) / 2 + 1024);
-    bpf_map__set_max_entries(sc.skel->maps.mer_backends,
-                             std::max<std::uint32_t>(1024, n * per_service + 16));
-    bpf_map__set_max_entries(sc.skel->maps.mer_ct, 262144);
-    if (lxc_bench__load(sc.skel) != 0) {
-      std::cerr << "load lxc_bench failed\n";
-      return 1;
+    auto sc =
+        LoadScale<lxc_bench>(lxc_bench__open, lxc_bench__load, lxc_bench__destroy, n, per_service);
+    if (!sc) return 1;
+    loaded.push_back(std::move(*sc));
+    if (want_none) {
+      auto none = LoadScale<lxc_bench_nomon>(lxc_bench_nomon__open, lxc_bench_nomon__load,
+                                             lxc_bench_nomon__destroy, n, per_service);
+      if (!none) return 1;
+      loaded_none.push_back(std::move(*none));
     }
-    sc.maps = datapath::MapSetOf(sc.skel->obj);
-    auto writer = datapath::MapWriter::Recover(sc.maps);
-    auto t0 = std::chrono::steady_clock::now();
-    auto state = desired::BuildDesiredState(Services(n, per_service), lb::MaglevConfig{});
-    if (!state.ok()) {
-      std::cerr << state.error().message << "\n";
-      return 1;
-    }
-    auto applied = writer->Apply(*state);
-    if (!applied.ok()) {
-      std::cerr << applied.error().message << "\n";
-      return 1;
-    }
-    sc.install_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    // Traffic targets a service in the middle of the set.
-    sc.pkt = SynTo(Vip(n / 2));
-    std::memcpy(sc.skel->bss->tmpl.bytes, sc.pkt.data(), sc.pkt.size());
-    std::cerr << fmt::format("{} services installed in {:.2f} s\n", n, sc.install_s);
-    loaded.push_back(std::move(sc));
   }
 
+  // The monitor's reader: drains every scale's ring while the runs go on,
+  // as meridianctl monitor would (it only counts the events).
+  std::atomic<bool> stop_reader{false};
+  std::atomic<std::uint64_t> read_events{0};
+  // One reader over every ring (one epoll), so a ring that fills up wakes
+  // it at once whichever it is.
+  ring_buffer* rings = nullptr;
+  auto count_event = [](void* ctx, void*, size_t) {
+    static_cast<std::atomic<std::uint64_t>*>(ctx)->fetch_add(1, std::memory_order_relaxed);
+    return 0;
+  };
+  for (auto* set : {&loaded, &loaded_none}) {
+    for (auto& sc : *set) {
+      if (!rings) {
+        rings = ring_buffer__new(sc.maps.events, count_event, &read_events, nullptr);
+      } else {
+        ring_buffer__add(rings, sc.maps.events, count_event, &read_events);
+      }
+    }
+  }
+  std::thread reader([&] {
+    while (!stop_reader) {
+      ring_buffer__poll(rings, 10);
+      ring_buffer__consume(rings);
+    }
+  });
+
+  // Runs interleave the monitor settings too: run r measures every
+  // setting at every scale before run r + 1 starts.
+  const std::size_t n_monitors = monitors.size(), n_scales = loaded.size();
+  auto set_of = [&](const MonitorMode& m) -> std::vector<Scale>& {
+    return m.compiled_out ? loaded_none : loaded;
+  };
   std::vector<std::string> rows;
-  std::vector<std::string> csv_rows = {"services,mode,ns_per_packet,restore_ns,min_ns,max_ns"};
+  std::vector<std::string> csv_rows = {
+      "services,mode,monitor,ns_per_packet,restore_ns,min_ns,max_ns,events,lost"};
   for (const char* mode : {"miss", "hit"}) {
     bool miss = std::string(mode) == "miss";
     mer_stat path = miss ? MER_STAT_LB_NEW_FLOW : MER_STAT_LB_CT_HIT;
-    std::vector<std::vector<double>> net(loaded.size()), base(loaded.size());
-    for (auto& sc : loaded) {
-      sc.skel->bss->tmpl.vary_sport = miss ? 1 : 0;
-      sc.skel->bss->tmpl.seq = 0;
-      if (!miss) RunOnce(bpf_program__fd(sc.skel->progs.bench_from_pod), sc.pkt, 1);
-    }
-    for (std::uint32_t r = 0; r < runs; ++r) {
-      for (std::size_t i = 0; i < loaded.size(); ++i) {
-        auto& sc = loaded[i];
-        double b = RunOnce(bpf_program__fd(sc.skel->progs.bench_restore), sc.pkt, repeat).ns;
-        std::uint64_t before = Counter(sc.maps.stats, path);
-        Sample s = RunOnce(bpf_program__fd(sc.skel->progs.bench_from_pod), sc.pkt, repeat);
-        std::uint64_t after = Counter(sc.maps.stats, path);
-        if (s.retval != TC_ACT_OK || after - before != repeat) {
-          std::cerr << fmt::format(
-              "{} services, {}: timed the wrong path (retval {}, {} of {} runs counted)\n", sc.n,
-              mode, s.retval, after - before, repeat);
-          return 1;
-        }
-        net[i].push_back(s.ns - b);
-        base[i].push_back(b);
+    using Series = std::vector<std::vector<double>>;
+    std::vector<Series> net(n_monitors, Series(n_scales)), base(n_monitors, Series(n_scales));
+    std::vector<std::vector<std::uint64_t>> events(n_monitors,
+                                                   std::vector<std::uint64_t>(n_scales)),
+        lost(n_monitors, std::vector<std::uint64_t>(n_scales));
+    for (auto* set : {&loaded, &loaded_none}) {
+      for (auto& sc : *set) {
+        sc.tmpl->vary_sport = miss ? 1 : 0;
+        sc.tmpl->seq = 0;
+        SetMonitor(sc.maps.monitor, MonitorMode{"off"});
+        if (!miss) RunOnce(sc.from_pod_fd, sc.pkt, 1);
       }
     }
-    for (std::size_t i = 0; i < loaded.size(); ++i) {
-      double lo = *std::min_element(net[i].begin(), net[i].end());
-      double hi = *std::max_element(net[i].begin(), net[i].end());
-      rows.push_back(fmt::format(
-          "| {:>8} | {:<4} | {:>6.1f} | {:>10.1f} | {:>6.1f}–{:<6.1f} | {:>9.2f} |", loaded[i].n,
-          mode, Median(net[i]), Median(base[i]), lo, hi, loaded[i].install_s));
-      csv_rows.push_back(fmt::format("{},{},{:.1f},{:.1f},{:.1f},{:.1f}", loaded[i].n, mode,
-                                     Median(net[i]), Median(base[i]), lo, hi));
-      std::cerr << rows.back() << "\n";
+    for (std::uint32_t r = 0; r < runs; ++r) {
+      for (std::size_t m = 0; m < n_monitors; ++m) {
+        for (std::size_t i = 0; i < n_scales; ++i) {
+          auto& sc = set_of(monitors[m])[i];
+          SetMonitor(sc.maps.monitor, monitors[m]);
+          double b = RunOnce(sc.restore_fd, sc.pkt, repeat).ns;
+          std::uint64_t before = Counter(sc.maps.stats, path);
+          const std::uint64_t ev0 = Counter(sc.maps.stats, MER_STAT_MONITOR_EVENTS);
+          const std::uint64_t lost0 = Counter(sc.maps.stats, MER_STAT_MONITOR_LOST);
+          Sample s = RunOnce(sc.from_pod_fd, sc.pkt, repeat);
+          std::uint64_t after = Counter(sc.maps.stats, path);
+          events[m][i] += Counter(sc.maps.stats, MER_STAT_MONITOR_EVENTS) - ev0;
+          lost[m][i] += Counter(sc.maps.stats, MER_STAT_MONITOR_LOST) - lost0;
+          if (s.retval != TC_ACT_OK || after - before != repeat) {
+            std::cerr << fmt::format(
+                "{} services, {}: timed the wrong path (retval {}, {} of {} runs counted)\n", sc.n,
+                mode, s.retval, after - before, repeat);
+            return 1;
+          }
+          net[m][i].push_back(s.ns - b);
+          base[m][i].push_back(b);
+        }
+      }
+    }
+    for (std::size_t i = 0; i < n_scales; ++i) {
+      for (std::size_t m = 0; m < n_monitors; ++m) {
+        const auto& v = net[m][i];
+        double lo = *std::min_element(v.begin(), v.end());
+        double hi = *std::max_element(v.begin(), v.end());
+        rows.push_back(fmt::format(
+            "| {:>8} | {:<4} | {:<7} | {:>6.1f} | {:>10.1f} | {:>6.1f}–{:<6.1f} | {:>9.2f} | "
+            "{:>9} | {:>9} |",
+            loaded[i].n, mode, monitors[m].name, Median(v), Median(base[m][i]), lo, hi,
+            loaded[i].install_s, events[m][i], lost[m][i]));
+        csv_rows.push_back(fmt::format("{},{},{},{:.1f},{:.1f},{:.1f},{:.1f},{},{}", loaded[i].n,
+                                       mode, monitors[m].name, Median(v), Median(base[m][i]), lo,
+                                       hi, events[m][i], lost[m][i]));
+        std::cerr << rows.back() << "\n";
+      }
     }
   }
-  for (auto& sc : loaded) lxc_bench__destroy(sc.skel);
+  stop_reader = true;
+  reader.join();
+  ring_buffer__free(rings);
+  loaded.clear();
+  loaded_none.clear();
 
   std::cout << fmt::format("repeat={} runs={} backends/service={}\n\n", repeat, runs, per_service);
-  std::cout << "| services | ct   | ns/pkt | restore ns | spread (min–max) | install s |\n";
-  std::cout << "|---------:|------|-------:|-----------:|-----------------:|----------:|\n";
+  std::cout << "| services | ct   | monitor | ns/pkt | restore ns | spread (min–max) | install s |"
+               "    events |      lost |\n";
+  std::cout << "|---------:|------|---------|-------:|-----------:|-----------------:|----------:|"
+               "----------:|----------:|\n";
   for (const auto& r : rows) std::cout << r << "\n";
   if (!csv.empty()) {
     std::ofstream f(csv);

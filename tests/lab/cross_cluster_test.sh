@@ -238,8 +238,8 @@ check_eq "c1n1's /metrics: tunnel packets to and from cluster 2 equal encap and 
 # While no monitor is attached the datapath produces no event at all.
 check_eq "no monitor attached: c1n1 produced no event (monitor_events)" "0" \
   "$(stat_of "$C1N1" monitor_events)"
-lab_monitor "$C1N1" -o json --pod 10.1.1.100 --duration 20 >"$WORK/monitor.jsonl" 2>"$WORK/monitor.err" &
-MON=$!
+lab_monitor_start "$C1N1" "$WORK/monitor.jsonl" "$WORK/monitor.err" -o json --pod 10.1.1.100 --duration 30
+MON=$LAB_MONITOR_PID
 attached() { grep -q "monitor: attached" "$WORK/monitor.err"; }
 check "meridianctl monitor attaches to c1n1" wait_for 5 attached
 lab_monitor "$C1N1" --duration 1 >/dev/null 2>"$WORK/monitor2.err"
@@ -250,8 +250,11 @@ client curl -s --max-time 2 http://10.96.1.10:81/ >/dev/null 2>&1      # a port 
 events_seen() { grep -q reject_unknown_port "$WORK/monitor.jsonl"; }
 wait_for 3 events_seen
 kill -INT "$MON"
+t0=$(date +%s%N)
 wait "$MON"
-check "... and exits 0 on SIGINT, saying what it showed" grep -q "monitor: detached; [1-9][0-9]* events shown" "$WORK/monitor.err"
+mon_rc=$? mon_ms=$((($(date +%s%N) - t0) / 1000000))
+check "... and exits 0 within 1 s of SIGINT (rc $mon_rc, ${mon_ms} ms)" test "$mon_rc" -eq 0 -a "$mon_ms" -lt 1000
+check "... saying what it showed" grep -q "monitor: detached; [1-9][0-9]* events shown" "$WORK/monitor.err"
 read -r flow encap decap drop < <(python3 - "$WORK/monitor.jsonl" <<'PY'
 import json, re, sys
 ev = [json.loads(l) for l in open(sys.argv[1])]

@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 #include <time.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
@@ -75,11 +76,15 @@ Result<int> MonitorSession::Poll(std::chrono::milliseconds timeout) {
     if (auto st = WriteLease(now + kLeaseNs); !st) return st.error();
     renewed_ns_ = now;
   }
-  const int n = ring_buffer__poll(ring_, static_cast<int>(timeout.count()));
+  // The datapath wakes the reader only when the ring fills up (see
+  // mer_event_submit): after the wait, whatever is there is read.
+  int n = ring_buffer__poll(ring_, static_cast<int>(timeout.count()));
   if (n < 0 && n != -EINTR) {
     return Error{fmt::format("monitor: poll mer_events: {}", std::strerror(-n))};
   }
-  return n < 0 ? 0 : n;
+  const int more = ring_buffer__consume(ring_);
+  if (more < 0) return Error{fmt::format("monitor: read mer_events: {}", std::strerror(-more))};
+  return std::max(n, 0) + more;
 }
 
 Status MonitorSession::Detach() {

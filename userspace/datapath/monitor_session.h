@@ -41,7 +41,8 @@ class MonitorSession {
   MonitorSession(const MonitorSession&) = delete;
   MonitorSession& operator=(const MonitorSession&) = delete;
 
-  // Waits up to `timeout` for events and handles those there are; renews
+  // Waits up to `timeout` (the datapath wakes a waiting reader only when
+  // its ring is a quarter full), then handles the events there are; renews
   // the lease when a third of it has passed. Returns how many it handled.
   Result<int> Poll(std::chrono::milliseconds timeout);
   // Ends the lease: the datapath stops producing events.

@@ -20,7 +20,7 @@
 /* A zeroed event of `type`, reserved in the ring, or NULL when no monitor
  * wants it (none attached, its lease ran out, another kind, sampled out)
  * or the ring is full (counted as monitor_lost). The caller fills it and
- * submits it with bpf_ringbuf_submit. */
+ * submits it with mer_event_submit. */
 static __always_inline struct mer_event *mer_event_reserve(__u32 type, __u32 reason)
 {
 	struct mer_monitor_config *m;
@@ -28,6 +28,10 @@ static __always_inline struct mer_event *mer_event_reserve(__u32 type, __u32 rea
 	__u32 key = 0;
 	__u64 now;
 
+#ifdef MER_MONITOR_COMPILED_OUT
+	/* Benchmarks only: the baseline without the monitor (lxc-bench). */
+	return NULL;
+#endif
 	m = bpf_map_lookup_elem(&mer_monitor, &key);
 	if (!m || !m->until_ns || !(m->types & MER_EVENT_TYPE_BIT(type)))
 		return NULL;
@@ -47,6 +51,19 @@ static __always_inline struct mer_event *mer_event_reserve(__u32 type, __u32 rea
 	e->reason = reason;
 	mer_count(MER_STAT_MONITOR_EVENTS, 0);
 	return e;
+}
+
+/* Submits an event without waking the reader, unless the ring is a quarter
+ * full: the reader polls on a timer anyway (MonitorSession::Poll), so an
+ * event waits at most one poll interval. A wakeup per event, the ring's
+ * default, cost more than the new flow itself (bench/results/monitor.md). */
+static __always_inline void mer_event_submit(struct mer_event *e)
+{
+	__u64 flags = BPF_RB_NO_WAKEUP;
+
+	if (bpf_ringbuf_query(&mer_events, BPF_RB_AVAIL_DATA) >= MER_MONITOR_RING_BYTES / 4)
+		flags = BPF_RB_FORCE_WAKEUP;
+	bpf_ringbuf_submit(e, flags);
 }
 
 static __always_inline void mer_event_pkt(struct mer_event *e, const struct mer_pkt *p)
@@ -95,7 +112,7 @@ static __always_inline void mer_monitor_drop(enum mer_stat stat, const struct me
 	if (!e)
 		return;
 	mer_event_pkt(e, p);
-	bpf_ringbuf_submit(e, 0);
+	mer_event_submit(e);
 }
 
 /* Counts a drop (or refusal) of packet p and tells the monitor. */
@@ -118,7 +135,7 @@ static __always_inline void mer_monitor_drop_linear(enum mer_stat stat, void *da
 	if (!e)
 		return;
 	mer_event_linear(e, data, data_end, MER_L3_OFF, len);
-	bpf_ringbuf_submit(e, 0);
+	mer_event_submit(e);
 }
 
 /* A new flow of packet p (client -> frontend) sent to backend `be`. */
@@ -137,7 +154,7 @@ static __always_inline void mer_monitor_flow(const struct mer_pkt *p, __u32 serv
 	e->backend_port_be = be->port_be;
 	e->cluster_id = be->cluster_id;
 	e->ct_flags = ct_flags;
-	bpf_ringbuf_submit(e, 0);
+	mer_event_submit(e);
 }
 
 /* Packet p encapsulated to peer cluster `cluster_id`. */
@@ -151,7 +168,7 @@ static __always_inline void mer_monitor_encap(const struct mer_pkt *p, __u32 clu
 	mer_event_pkt(e, p);
 	e->dir = MER_TUNNEL_TX;
 	e->cluster_id = cluster_id;
-	bpf_ringbuf_submit(e, 0);
+	mer_event_submit(e);
 }
 
 /* A frame from peer cluster `cluster_id`, decapsulated: its inner IPv4
@@ -166,7 +183,7 @@ static __always_inline void mer_monitor_decap(void *data, void *data_end, __u32 
 	mer_event_linear(e, data, data_end, MER_L3_OFF, len);
 	e->dir = MER_TUNNEL_RX;
 	e->cluster_id = cluster_id;
-	bpf_ringbuf_submit(e, 0);
+	mer_event_submit(e);
 }
 
 #endif /* MERIDIAN_MONITOR_H */

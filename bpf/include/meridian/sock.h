@@ -119,7 +119,7 @@ refuse:
 
 		if (e) {
 			mer_event_pkt(e, &p);
-			bpf_ringbuf_submit(e, 0);
+			mer_event_submit(e);
 		}
 	}
 	bpf_set_retval(-MER_ECONNREFUSED);
