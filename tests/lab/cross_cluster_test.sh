@@ -20,6 +20,7 @@
 #  - meridianctl monitor shows a known flow (client -> VIP -> c2 backend),
 #    its encap and decap, and a known drop; no event is produced while no
 #    monitor is attached (monitor_events); a second monitor is refused
+#  - meridianctl ct --service / --backend show only those flows
 #
 # Usage: cross_cluster_test.sh [--bin-dir DIR]. Exit 0 pass, 1 fail, 77 skip.
 set -uo pipefail
@@ -277,6 +278,27 @@ client curl -s --max-time 2 http://10.96.1.10/ >/dev/null
 client curl -s --max-time 2 http://10.96.1.10:81/ >/dev/null 2>&1
 check_eq "monitor detached: new flows and drops produce no event (monitor_events stays $produced)" \
   "$produced" "$(stat_of "$C1N1" monitor_events)"
+
+# --- meridianctl ct, filtered by frontend and by backend ----------------------
+ctl() { "$BIN_DIR/meridianctl" --node "$C1N1" "$@"; }
+client curl -s --max-time 2 http://10.96.1.10/ >/dev/null
+read -r total shown all_vip backend < <(python3 - <(ctl ct -o json) <(ctl ct --service 10.96.1.10:80 -o json) <<'PY'
+import json, sys
+every, shown = json.load(open(sys.argv[1])), json.load(open(sys.argv[2]))
+print(len(every), len(shown), int(all(e["vip"] == "10.96.1.10:80" for e in shown)),
+      shown[0]["backend"] if shown else "-")
+PY
+)
+check "ct --service 10.96.1.10:80: only its flows ($shown of $total entries, all to it)" \
+  test "$shown" -gt 0 -a "$shown" -lt "$total" -a "$all_vip" -eq 1
+by_backend=$(ctl ct --backend "$backend" -o json | python3 -c '
+import json, sys
+e = json.load(sys.stdin)
+print(len(e) if e and all(x["backend"] == sys.argv[1] for x in e) else 0)' "$backend")
+check "ct --backend $backend: only flows to it ($by_backend entries)" test "$by_backend" -gt 0
+ctl ct --backend 10.2.1 >/dev/null 2>"$WORK/ct.err"
+check_eq "ct --backend 10.2.1: exit 2, naming the flag" "2 meridianctl: ct: --backend 10.2.1: expected IP or IP:PORT" \
+  "$? $(cat "$WORK/ct.err")"
 
 # --- a Cluster's id changed under running agents --------------------------------
 # The id is compiled into the programs: the agents keep the old one, say why

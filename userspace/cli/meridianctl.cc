@@ -11,9 +11,11 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "cli/monitor_command.h"
+#include "cli/monitor_event.h"
 #include "cli/registry_command.h"
 #include "cli/schedule_command.h"
 #include "common/json_query.h"
@@ -190,11 +192,31 @@ int Backends(const PinnedMaps& p, bool json) {
 // closing); TTL the seconds until the entry is idle ("idle" once it is:
 // the agent's collector deletes it with its partner); FLAGS marks
 // untranslated tunnel flows, NodePort and DSR flows.
-int Conntrack(const PinnedMaps& p, bool json) {
+// `ct --service VIP[:PORT]`: entries of flows to that frontend (both
+// directions carry it); `--backend IP[:PORT]`: entries of flows to that
+// backend. Untranslated tunnel flows have neither.
+struct CtFilter {
+  std::optional<meridian::cli::EventFilter> service, backend;
+};
+
+bool CtMatches(const CtFilter& f, const mer_ct_entry& v) {
+  if (v.flags & MER_CT_F_TUNNEL_FLOW) return !f.service && !f.backend;
+  auto matches = [](const meridian::cli::EventFilter& want, std::uint32_t addr_be,
+                    std::uint16_t port_be) {
+    return (!want.vip_be || *want.vip_be == addr_be) &&
+           (!want.port || *want.port == ntohs(port_be));
+  };
+  if (f.service && !matches(*f.service, v.vip_be, v.vport_be)) return false;
+  if (f.backend && !matches(*f.backend, v.backend_addr_be, v.backend_port_be)) return false;
+  return true;
+}
+
+int Conntrack(const PinnedMaps& p, bool json, const CtFilter& filter) {
   const std::uint32_t now = meridian::datapath::MonotonicSeconds();
   if (json) {
     nlohmann::json out = nlohmann::json::array();
     ForEachEntry<mer_ct_key, mer_ct_entry>(p.maps().ct, [&](const auto& k, const auto& v) {
+      if (!CtMatches(filter, v)) return;
       const bool idle = meridian::datapath::CtEntryIdle(v, now);
       out.push_back(
           {{"dir", k.dir == MER_CT_FORWARD ? "forward" : "reply"},
@@ -216,7 +238,8 @@ int Conntrack(const PinnedMaps& p, bool json) {
   fmt::print("{:<7} {:<5} {:<22} {:<22} {:>6} {:<22} {:<22} {:<22} {:<11} {:>7} {}\n", "DIR",
              "PROTO", "SOURCE", "DESTINATION", "BE-ID", "BACKEND", "NAT", "VIP", "STATE", "TTL",
              "FLAGS");
-  ForEachEntry<mer_ct_key, mer_ct_entry>(p.maps().ct, [now](const auto& k, const auto& v) {
+  ForEachEntry<mer_ct_key, mer_ct_entry>(p.maps().ct, [&](const auto& k, const auto& v) {
+    if (!CtMatches(filter, v)) return;
     const bool tunnel = v.flags & MER_CT_F_TUNNEL_FLOW;
     std::string state = "-";
     if (k.proto == IPPROTO_TCP) {
@@ -346,6 +369,9 @@ int main(int argc, char** argv) {
       "Frontends with their Maglev slot shares and each backend's weight and its source");
   auto* backends = app.add_subcommand("backends", "Backends by id");
   auto* ct = app.add_subcommand("ct", "Conntrack entries (both directions)");
+  std::string ct_service, ct_backend;
+  ct->add_option("--service", ct_service, "Only flows to this frontend: VIP or VIP:PORT");
+  ct->add_option("--backend", ct_backend, "Only flows to this backend: IP or IP:PORT");
   auto* status = app.add_subcommand(
       "status",
       "The agent's status.json, or the fields named (one line each: strings without quotes, "
@@ -425,6 +451,25 @@ int main(int argc, char** argv) {
   if (stats->parsed()) return Stats(*pinned, json);
   if (services->parsed()) return Services(*pinned, json, status_path);
   if (backends->parsed()) return Backends(*pinned, json);
-  if (ct->parsed()) return Conntrack(*pinned, json);
+  if (ct->parsed()) {
+    CtFilter filter;
+    for (auto [text, flag, into] : {std::tuple{&ct_service, "--service", &filter.service},
+                                    std::tuple{&ct_backend, "--backend", &filter.backend}}) {
+      if (text->empty()) continue;
+      // VIP[:PORT] parses as a monitor's --service filter does.
+      auto f = meridian::cli::ParseEventFilter(*text, "", "");
+      if (!f.ok()) {
+        std::string why = f.error().message;
+        why.replace(0, std::string("--service").size(), flag);
+        if (std::string(flag) == "--backend") {
+          why.replace(why.find("VIP or VIP:PORT"), 15, "IP or IP:PORT");
+        }
+        std::cerr << "meridianctl: ct: " << why << "\n";
+        return 2;
+      }
+      *into = *f;
+    }
+    return Conntrack(*pinned, json, filter);
+  }
   return 0;
 }
