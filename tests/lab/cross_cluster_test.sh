@@ -21,6 +21,7 @@
 #    its encap and decap, and a known drop; no event is produced while no
 #    monitor is attached (monitor_events); a second monitor is refused
 #  - meridianctl ct --service / --backend show only those flows
+#  - meridianctl clusters: both clusters, c2's peers and tunnel counters
 #
 # Usage: cross_cluster_test.sh [--bin-dir DIR]. Exit 0 pass, 1 fail, 77 skip.
 set -uo pipefail
@@ -234,6 +235,21 @@ tunnel_metric() {  # DIRECTION
 }
 check_eq "c1n1's /metrics: tunnel packets to and from cluster 2 equal encap and decap" \
   "$(stat_of "$C1N1" encap) $(stat_of "$C1N1" decap)" "$(tunnel_metric tx) $(tunnel_metric rx)"
+
+# --- meridianctl clusters ------------------------------------------------------
+read -r clusters_seen < <("$BIN_DIR/meridianctl" --node "$C1N1" --state-dir "$LAB_STATE_DIR/agent-$C1N1" \
+  clusters -o json | python3 -c '
+import json, sys
+c = {x["name"]: x for x in json.load(sys.stdin)}
+c1, c2 = c.get("c1", {}), c.get("c2", {})
+print(" ".join(str(v) for v in (sorted(c), c1.get("id"), c1.get("local"), c2.get("id"), c2.get("local"),
+      c2.get("datapath_peers"), c2.get("tx_packets"), c2.get("rx_packets"), len(c2.get("tunnel_endpoints", [])))).replace(" ", ""))')
+# c2's endpoints: its two nodes and the interop receiver 172.16.2.50.
+check_eq "clusters on c1n1: c1 (id 1, local), c2 (id 2, 3 peers in the datapath, tx = encap, rx = decap, 3 endpoints)" \
+  "['c1','c2']1True2False3$(stat_of "$C1N1" encap)$(stat_of "$C1N1" decap)3" "$clusters_seen"
+"$BIN_DIR/meridianctl" --node "$C1N1" --state-dir "$LAB_STATE_DIR/agent-$C1N1" clusters >"$WORK/clusters.txt"
+check "... and as a table: c2's row names its endpoints" \
+  grep -qE "^c2 +2 no .*172\.16\.2\.11 10\.2\.1\.0/24; 172\.16\.2\.12 10\.2\.2\.0/24" "$WORK/clusters.txt"
 
 # --- meridianctl monitor: the events of a known flow and a known drop ---------
 # While no monitor is attached the datapath produces no event at all.

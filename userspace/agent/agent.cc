@@ -624,6 +624,37 @@ static std::vector<ImportStatus> DescribeImports(const std::vector<model::Servic
   return out;
 }
 
+// The ClusterSet's clusters, for status.json (meridianctl clusters): a
+// few per ClusterSet, so described on every reconcile.
+void Agent::DescribeClusters(const std::vector<model::Cluster>& clusters) {
+  const std::int64_t now = std::chrono::duration_cast<std::chrono::milliseconds>(
+                               std::chrono::system_clock::now().time_since_epoch())
+                               .count();
+  std::map<std::string, std::int64_t> first_seen;
+  std::vector<ClusterStatus> out;
+  for (const auto& c : clusters) {
+    const std::string& name = c.meta.key.name;
+    auto seen = cluster_first_seen_ms_.find(name);
+    first_seen[name] = seen == cluster_first_seen_ms_.end() ? now : seen->second;
+    ClusterStatus s{.name = name,
+                    .id = c.id,
+                    .local = name == options_.cluster,
+                    .source = c.meta.source.file,
+                    .known_since_unix_ms = first_seen[name]};
+    for (const auto& cidr : c.pod_cidrs) s.pod_cidrs.push_back(cidr.ToString());
+    for (const auto& ep : c.tunnel_endpoints) {
+      std::vector<std::string> cidrs;
+      for (const auto& cidr : ep.pod_cidrs) cidrs.push_back(cidr.ToString());
+      s.tunnel_endpoints.push_back(
+          fmt::format("{} {}", ep.address.ToString(), fmt::join(cidrs, ",")));
+    }
+    if (c.gateway) s.tunnel_endpoints.push_back("gateway " + c.gateway->ToString());
+    out.push_back(std::move(s));
+  }
+  cluster_first_seen_ms_ = std::move(first_seen);
+  status_.clusters = std::move(out);
+}
+
 // The frontends weighted by a propagation decision, for status.json (and
 // so `meridianctl services`); re-rendered only when they change.
 void Agent::DescribeWeights(const ReconcileInput& in, const desired::DesiredState& state) {
@@ -671,6 +702,7 @@ void Agent::Reconcile() {
   ApplyPhases phases;
   ReconcileInput in = Gather(phases);
   CheckClusterId(in);
+  DescribeClusters(in.snapshot.clusters);
   for (auto& clash : desired::NodePortClashes(in.snapshot.services)) {
     in.errors.push_back(std::move(clash));
   }

@@ -67,6 +67,7 @@ class Agent {
   void Attach(int ifindex, const std::string& name);
   void PurgeRemovedEndpoints(const desired::DesiredState& next);
   void DescribeWeights(const ReconcileInput& in, const desired::DesiredState& state);
+  void DescribeClusters(const std::vector<model::Cluster>& clusters);
   void PublishStatus();
   void ScheduleResync(std::chrono::milliseconds after);
   void ScheduleCtGc();
@@ -118,6 +119,8 @@ class Agent {
   std::vector<registry::KeyValue> registry_records_;  // sorted by key; the last good
   std::int64_t registry_revision_ = 0;
   std::string registry_error_;
+  // When each known cluster was first seen (status.json's clusters).
+  std::map<std::string, std::int64_t> cluster_first_seen_ms_;
   bool registry_changed_ = false;
   bool registry_reconcile_queued_ = false;
   mcs::RecordCache record_cache_;

@@ -101,6 +101,17 @@ Status WriteStatusFile(const AgentStatus& s, const std::string& path) {
       {"attached_interfaces", s.attached_interfaces},
       {"reused_pinned_maps", s.reused_pinned_maps},
   };
+  nlohmann::json clusters = nlohmann::json::array();
+  for (const auto& c : s.clusters) {
+    clusters.push_back({{"name", c.name},
+                        {"id", c.id},
+                        {"local", c.local},
+                        {"source", c.source},
+                        {"pod_cidrs", c.pod_cidrs},
+                        {"tunnel_endpoints", c.tunnel_endpoints},
+                        {"known_since_unix_ms", c.known_since_unix_ms}});
+  }
+  j["clusters"] = std::move(clusters);
   if (!s.registry.url.empty()) {
     nlohmann::json rejected = nlohmann::json::array();
     for (const auto& [key, reason] : s.registry.rejected) {

@@ -66,6 +66,21 @@ struct WeightedFrontend {
 std::string RenderImportsJson(const std::vector<ImportStatus>& imports);
 std::string RenderWeightsJson(const std::vector<WeightedFrontend>& weighted);
 
+// A cluster of the ClusterSet as this agent knows it (meridianctl
+// clusters): from the manifests, or the registry's ClusterInfo records.
+struct ClusterStatus {
+  std::string name;
+  std::uint32_t id = 0;  // the tunnel's VNI
+  bool local = false;    // this agent's own cluster (--cluster)
+  std::string source;    // the manifest file, or the registry key of its ClusterInfo
+  std::vector<std::string> pod_cidrs;
+  // "172.16.2.11 10.2.1.0/24,10.2.3.0/24" per node, or "gateway 172.16.2.1"
+  std::vector<std::string> tunnel_endpoints;
+  std::int64_t known_since_unix_ms = 0;  // when this agent first saw it (since its start)
+
+  bool operator==(const ClusterStatus&) const = default;
+};
+
 // The clusterset.local DNS server, as of the last status write.
 struct DnsStatus {
   std::string listen;  // empty: not running
@@ -145,6 +160,7 @@ struct AgentStatus {
   // node's Node.
   NodeObjectStatus node_object;
   RegistryStatus registry;
+  std::vector<ClusterStatus> clusters;
   std::vector<ImportStatus> imports;
   std::string imports_json;  // RenderImportsJson(imports), kept in step by the agent
   std::vector<WeightedFrontend> weighted;

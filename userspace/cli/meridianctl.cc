@@ -5,6 +5,8 @@
 #include <fmt/ranges.h>
 
 #include <CLI/CLI.hpp>
+#include <algorithm>
+#include <chrono>
 #include <fstream>
 #include <iostream>
 #include <map>
@@ -24,6 +26,7 @@
 #include "datapath/map_iter.h"
 #include "datapath/pinned_maps.h"
 #include "datapath/stats_reader.h"
+#include "datapath/tunnel_counts.h"
 #include "meridian/abi.h"
 #include "model/ipv4.h"
 
@@ -325,6 +328,70 @@ int Imports(std::istream& in, const std::string& path, const std::string& name, 
   return 0;
 }
 
+// `meridianctl clusters`: the ClusterSet's clusters from the agent's
+// status.json, with what the datapath holds for each (pinned maps): its
+// registered tunnel endpoints (mer_tunnel_peers) and the packets and bytes
+// through the tunnel to and from it (mer_tunnel_stats). `pinned` is null
+// when the maps cannot be opened (the agent never ran here): the datapath
+// columns are then "-".
+int Clusters(std::istream& in, const std::string& path, const PinnedMaps* pinned, bool json) {
+  const auto doc = nlohmann::json::parse(in, nullptr, /*allow_exceptions=*/false);
+  if (doc.is_discarded() || !doc.is_object()) {
+    std::cerr << "meridianctl: clusters: " << path << " is not valid JSON\n";
+    return 1;
+  }
+  std::map<std::uint32_t, std::uint64_t> peers;
+  std::map<std::uint32_t, meridian::datapath::TunnelCount> tx, rx;
+  if (pinned) {
+    ForEachEntry<std::uint32_t, mer_tunnel_peer>(
+        pinned->maps().tunnel_peers, [&](auto, const auto& peer) { ++peers[peer.cluster_id]; });
+    if (auto counts = meridian::datapath::ReadTunnelCounts(pinned->maps().tunnel_stats);
+        counts.ok()) {
+      for (const auto& c : *counts) (c.rx ? rx : tx)[c.cluster_id] = c;
+    }
+  }
+  const std::int64_t now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                                  std::chrono::system_clock::now().time_since_epoch())
+                                  .count();
+  nlohmann::json out = nlohmann::json::array();
+  for (auto c : doc.value("clusters", nlohmann::json::array())) {
+    const auto id = c.value("id", 0u);
+    if (pinned) {
+      c["datapath_peers"] = peers[id];
+      c["tx_packets"] = tx[id].packets;
+      c["tx_bytes"] = tx[id].bytes;
+      c["rx_packets"] = rx[id].packets;
+      c["rx_bytes"] = rx[id].bytes;
+    }
+    out.push_back(std::move(c));
+  }
+  if (json) {
+    std::cout << out.dump(2) << "\n";
+    return 0;
+  }
+  auto age = [&](std::int64_t since_ms) {
+    const std::int64_t s = std::max<std::int64_t>(0, (now_ms - since_ms) / 1000);
+    return s >= 3600 ? fmt::format("{}h{:02}m", s / 3600, s / 60 % 60)
+                     : fmt::format("{}m{:02}s", s / 60, s % 60);
+  };
+  auto cell = [&](const nlohmann::json& c, const char* key) {
+    return c.contains(key) ? std::to_string(c[key].get<std::uint64_t>()) : std::string("-");
+  };
+  fmt::print("{:<14} {:>4} {:<5} {:>8} {:>5} {:>10} {:>10} {}\n", "NAME", "ID", "LOCAL", "KNOWN",
+             "PEERS", "TX-PKTS", "RX-PKTS", "TUNNEL-ENDPOINTS");
+  for (const auto& c : out) {
+    std::vector<std::string> eps;
+    for (const auto& e : c.value("tunnel_endpoints", nlohmann::json::array()))
+      eps.push_back(e.get<std::string>());
+    fmt::print("{:<14} {:>4} {:<5} {:>8} {:>5} {:>10} {:>10} {}\n", c.value("name", ""),
+               c.value("id", 0u), c.value("local", false) ? "yes" : "no",
+               age(c.value("known_since_unix_ms", now_ms)), cell(c, "datapath_peers"),
+               cell(c, "tx_packets"), cell(c, "rx_packets"),
+               eps.empty() ? std::string("-") : fmt::format("{}", fmt::join(eps, "; ")));
+  }
+  return 0;
+}
+
 // `meridianctl status FIELD...`: each field's value on a line of its own
 // (common/json_query.h), as JSON with --json. A field that is not there
 // is an error naming it, and nothing is printed.
@@ -388,12 +455,17 @@ int main(int argc, char** argv) {
       "exporting clusters, ports and conflicts");
   std::string import_name;
   imports->add_option("NAME", import_name, "Only this import (namespace/name)");
+  auto* clusters = app.add_subcommand(
+      "clusters",
+      "The ClusterSet's clusters (from the agent's status): id, local or not, since when this "
+      "node knows it, its tunnel endpoints, and from the datapath its registered peers and the "
+      "packets through the tunnel to and from it");
   meridian::cli::MonitorCommand monitor;
   meridian::cli::AddMonitorCommand(app, monitor);
   // -o json|table on each node subcommand, the spelling kubectl and
   // `schedule` use; the same as --json before the subcommand.
   std::string output = "table";
-  for (auto* sub : {stats, services, backends, ct, status, imports, monitor.app}) {
+  for (auto* sub : {stats, services, backends, ct, status, imports, clusters, monitor.app}) {
     sub->add_option("-o,--output", output, "Output format: json or table (as --json)")
         ->check(CLI::IsMember({"json", "table"}));
   }
@@ -429,12 +501,16 @@ int main(int argc, char** argv) {
     return meridian::cli::RunMonitorCommand(monitor, meridian::datapath::NodePinDir(bpffs, node),
                                             state_dir + "/monitor.lock", json);
   }
-  if (status->parsed() || imports->parsed()) {
+  if (status->parsed() || imports->parsed() || clusters->parsed()) {
     const std::string& path = status_path;
     std::ifstream in(path);
     if (!in) {
       std::cerr << "meridianctl: cannot read " << path << " (is the agent running?)\n";
       return 1;
+    }
+    if (clusters->parsed()) {
+      auto pinned = PinnedMaps::Open(meridian::datapath::NodePinDir(bpffs, node));
+      return Clusters(in, path, pinned.ok() ? &*pinned : nullptr, json);
     }
     if (imports->parsed()) return Imports(in, path, import_name, json);
     if (status_fields.empty()) {
