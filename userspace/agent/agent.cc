@@ -343,7 +343,9 @@ int Agent::Run() {
     auto copied = datapath_->FinishCtMigration();
     if (!copied.ok()) {
       spdlog::error("conntrack migration: {}", copied.error().message);
-      status_.errors.push_back("conntrack migration: " + copied.error().message);
+      // Reported by every reconcile (each rewrites the errors), until a
+      // restart: flows of the old conntrack may have lost their entries.
+      ct_migration_error_ = "conntrack migration: " + copied.error().message;
     } else {
       spdlog::info("conntrack migration done: {} entries copied in all",
                    datapath_->ct_entries_migrated());
@@ -753,6 +755,7 @@ Agent::ReconcileInput Agent::Gather(ApplyPhases& phases) {
   in.changed = read.changed;
   in.errors = std::move(read.errors);
   if (!nodeport_disabled_.empty()) in.errors.push_back(nodeport_disabled_);
+  if (!ct_migration_error_.empty()) in.errors.push_back(ct_migration_error_);
   // The manifests' own Clusters are kept apart: the registry's view
   // replaces them in the snapshot. The rest moves (10k services: a copy
   // cost 20 ms).

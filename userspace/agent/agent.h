@@ -93,6 +93,8 @@ class Agent {
   // Why the default --nodeport-mode snat could not be enabled; reported as
   // an error on every reconcile.
   std::string nodeport_disabled_;
+  // Why finishing the ABI 8 conntrack migration failed (empty: it did not).
+  std::string ct_migration_error_;
   boost::asio::io_context io_;
   boost::asio::signal_set signals_{io_, SIGINT, SIGTERM};
   boost::asio::steady_timer resync_timer_{io_};
