@@ -231,7 +231,7 @@ check "c1n1 encapsulated requests (encap counter > 0)" test "$(stat_of "$C1N1" e
 # from c2 (id 2), so the per-cluster counters equal encap and decap.
 tunnel_metric() {  # DIRECTION
   nsenter --net="/run/netns/$C1N1" curl -s --max-time 2 http://127.0.0.1:9965/metrics |
-    awk -v s="meridian_tunnel_packets_total{cluster_id=\"2\",direction=\"$1\"}" '$1 == s {print $2}'
+    awk -v s="meridian_tunnel_packets_total{cluster=\"c2\",cluster_id=\"2\",direction=\"$1\"}" '$1 == s {print $2}'
 }
 check_eq "c1n1's /metrics: tunnel packets to and from cluster 2 equal encap and decap" \
   "$(stat_of "$C1N1" encap) $(stat_of "$C1N1" decap)" "$(tunnel_metric tx) $(tunnel_metric rx)"

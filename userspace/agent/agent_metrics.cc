@@ -65,8 +65,9 @@ void CollectBackendFlows(const std::vector<BackendFlows>& pairs, std::vector<Fam
   out.push_back(std::move(flows));
 }
 
-// The tunnel, per peer cluster (by its id: the VNI) and direction.
-void CollectTunnel(int fd, std::vector<Family>& out) {
+// The tunnel, per peer cluster (its id, the VNI, and its name as the
+// agent's status knows it) and direction.
+void CollectTunnel(int fd, const std::vector<ClusterStatus>& clusters, std::vector<Family>& out) {
   if (fd < 0) return;
   auto counts = datapath::ReadTunnelCounts(fd);
   if (!counts.ok()) {
@@ -75,13 +76,19 @@ void CollectTunnel(int fd, std::vector<Family>& out) {
   }
   Family packets = CounterFamily(
       "meridian_tunnel_packets_total",
-      "Packets through the VXLAN tunnel per peer cluster id (the VNI) and direction (tx: "
-      "encapsulated to it; rx: received from it and accepted)");
+      "Packets through the VXLAN tunnel per peer cluster (id: the VNI; cluster: its name, empty "
+      "when no longer known) and direction (tx: encapsulated to it; rx: received from it and "
+      "accepted)");
   Family bytes = CounterFamily("meridian_tunnel_bytes_total",
                                "Bytes of those packets (before encapsulation on tx, of the "
                                "whole frame on rx)");
   for (const auto& c : *counts) {
-    const metrics::Labels labels{{"cluster_id", std::to_string(c.cluster_id)},
+    std::string name;
+    for (const auto& known : clusters) {
+      if (known.id == c.cluster_id) name = known.name;
+    }
+    const metrics::Labels labels{{"cluster", name},
+                                 {"cluster_id", std::to_string(c.cluster_id)},
                                  {"direction", c.rx ? "rx" : "tx"}};
     packets.samples.push_back({labels, static_cast<double>(c.packets)});
     bytes.samples.push_back({labels, static_cast<double>(c.bytes)});
@@ -247,7 +254,7 @@ ReconcileMetrics RegisterAgentMetrics(metrics::Registry& registry, AgentMetricsS
     CollectAgent(s, out);
     CollectDatapath(sources.stats_fd(), out);
     if (sources.backend_flows) CollectBackendFlows(sources.backend_flows(), out);
-    if (sources.tunnel_stats_fd) CollectTunnel(sources.tunnel_stats_fd(), out);
+    if (sources.tunnel_stats_fd) CollectTunnel(sources.tunnel_stats_fd(), s.clusters, out);
     CollectConntrack(s.conntrack, out);
     CollectMaps(s, sources.map_sizes, out);
     CollectRegistry(s.registry, out);
