@@ -50,6 +50,13 @@ lab_agent_field() {
     status "$@" 2>/dev/null
 }
 
+# lab_stat NODE COUNTER: the packets of one mer_stats counter of the node's
+# datapath (meridianctl stats COUNTER); fails, printing nothing, when the
+# maps are not there or the counter is unknown.
+lab_stat() {
+  "$LAB_BIN_DIR/meridianctl" --node "$1" stats "$2" 2>/dev/null
+}
+
 # lab_monitor NODE ARGS...: meridianctl monitor on the node's datapath
 # (its events on stdout, "monitor: attached" on stderr once they flow).
 lab_monitor() {

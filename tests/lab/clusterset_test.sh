@@ -278,9 +278,7 @@ check "status.json counts the queries (udp, NXDOMAIN, REFUSED)" wait_for 12 dns_
 # A headless import hands out pod IPs: a client in c1 must reach them, and any
 # exported endpoint, by pod IP, TCP and UDP (the SYN-ACK used to be dropped at
 # c1's node). Ports nobody exports stay closed.
-stat_of() {  # stat_of NODE COUNTER
-  "$BIN_DIR/meridianctl" --node "$1" --json stats | python3 -c 'import json,sys; print(json.load(sys.stdin)[sys.argv[1]]["packets"])' "$2"
-}
+stat_of() { lab_stat "$@"; }  # stat_of NODE COUNTER: its packets
 check_eq "curl by per-pod name hl-1.c2.hl.default.svc.clusterset.local:8080 (headless, c2)" "c2n2p2" \
   "$(client curl -s --max-time 3 http://hl-1.c2.hl.default.svc.clusterset.local:8080/)"
 check_eq "curl hl-0's pod IP $(lab_pod_ip c2n1p2):8080 from c1" "c2n1p2" \

@@ -105,9 +105,7 @@ DECAP=${MERIDIAN_UPLINK_DECAP:-tc}
 check "agents of both clusters attach and serve (decap in $DECAP)" \
   lab_agents_start_clusterset "$WORK/m" --uplink-decap "$DECAP"
 client() { lab_exec_pod "$PREFIX" c1client "$@"; }
-stat_of() {  # stat_of NODE COUNTER
-  "$BIN_DIR/meridianctl" --node "$1" --json stats | python3 -c 'import json,sys; print(json.load(sys.stdin)[sys.argv[1]]["packets"])' "$2"
-}
+stat_of() { lab_stat "$@"; }  # stat_of NODE COUNTER: its packets
 
 # --- 200 connections to a VIP whose backends are all in c2 -------------------
 client bash -c 'for i in $(seq 200); do curl -s --max-time 2 http://10.96.1.10/ || echo FAILED; done' >"$WORK/spread.txt"
@@ -235,6 +233,15 @@ tunnel_metric() {  # DIRECTION
 }
 check_eq "c1n1's /metrics: tunnel packets to and from cluster 2 equal encap and decap" \
   "$(stat_of "$C1N1" encap) $(stat_of "$C1N1" decap)" "$(tunnel_metric tx) $(tunnel_metric rx)"
+
+# --- meridianctl stats COUNTER... -------------------------------------------------
+check_eq "stats encap decap: one line each, as the full table has them" \
+  "$("$BIN_DIR/meridianctl" --node "$C1N1" --json stats | python3 -c 'import json,sys; s=json.load(sys.stdin); print(s["encap"]["packets"], s["decap"]["packets"])')" \
+  "$("$BIN_DIR/meridianctl" --node "$C1N1" stats encap decap | paste -sd ' ')"
+"$BIN_DIR/meridianctl" --node "$C1N1" stats encap no_such_counter >"$WORK/stats.out" 2>"$WORK/stats.err"
+check_eq "stats no_such_counter: exit 1, naming it, nothing on stdout" \
+  "1 meridianctl: stats: no counter 'no_such_counter' (meridianctl stats lists them) 0" \
+  "$? $(cat "$WORK/stats.err") $(wc -c <"$WORK/stats.out")"
 
 # --- meridianctl clusters ------------------------------------------------------
 read -r clusters_seen < <("$BIN_DIR/meridianctl" --node "$C1N1" --state-dir "$LAB_STATE_DIR/agent-$C1N1" \

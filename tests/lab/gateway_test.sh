@@ -46,9 +46,7 @@ C2_PODS=(c2n1p1 c2n1p2 c2n2p1 c2n2p2)
 lab_service_yaml web-remote 10.96.1.10 "http:TCP:80:8080" "${C2_PODS[@]}" >"$WORK/m/c1/services.yaml"
 require "agents of both clusters attach and serve" lab_agents_start_clusterset "$WORK/m"
 
-stat_of() {  # stat_of NODE COUNTER
-  "$BIN_DIR/meridianctl" --node "$1" --json stats | python3 -c 'import json,sys; print(json.load(sys.stdin)[sys.argv[1]]["packets"])' "$2"
-}
+stat_of() { lab_stat "$@"; }  # stat_of NODE COUNTER: its packets
 ip netns exec "$(lab_ul_ns "$PREFIX" 2)" timeout 8 tcpdump -i "${PREFIX}rt" -nn -c 400 'udp port 4789' >"$WORK/capture.txt" 2>/dev/null &
 CAP=$!
 sleep 1

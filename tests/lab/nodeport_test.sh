@@ -85,10 +85,7 @@ fetch_n() {
   local i
   for ((i = 0; i < $1; i++)); do fetch "$2"; done
 }
-stat_of() {  # NODE COUNTER: packets
-  "$BIN_DIR/meridianctl" --node "$1" --json stats 2>/dev/null |
-    python3 -c 'import json,sys; print(json.load(sys.stdin).get(sys.argv[1], {}).get("packets", 0))' "$2"
-}
+stat_of() { lab_stat "$@" || echo 0; }  # stat_of NODE COUNTER: its packets (0 when not readable)
 
 command -v ethtool >/dev/null || { echo "SKIP: ethtool is missing"; exit 77; }
 "$LAB" up --prefix "$PREFIX" --clusters 1 --nodes 2 --pods 2 --client --outside \

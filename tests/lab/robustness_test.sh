@@ -53,9 +53,7 @@ client() { lab_exec_pod "$PREFIX" c1client "$@"; }
 in_pod() { lab_exec_pod "$PREFIX" "$@"; }
 node_ctl() { "$BIN_DIR/meridianctl" --node "$1" "${@:2}"; }
 frontends() { node_ctl "$1" --json services | python3 -c 'import json,sys; print(len(json.load(sys.stdin)))'; }
-stat_of() {
-  node_ctl "$1" --json stats | python3 -c 'import json,sys; print(json.load(sys.stdin)[sys.argv[1]]["packets"])' "$2"
-}
+stat_of() { lab_stat "$@"; }  # stat_of NODE COUNTER: its packets
 field() { python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))[sys.argv[2]])' "$1" "$2" 2>/dev/null; }
 
 # service NAME VIP POD...: a Service (TCP and UDP on 80 -> 8080) and its

@@ -40,11 +40,30 @@ std::string Addr(std::uint32_t be) { return Ipv4Address::FromNetworkOrder(be).To
 
 using meridian::datapath::ForEachEntry;
 
-int Stats(const PinnedMaps& p, bool json) {
+// `stats`: every counter; `stats COUNTER...`: each named counter's packets
+// on a line of its own ({packets, bytes} as JSON with --json). A name that
+// is no counter is an error naming it, and nothing is printed.
+int Stats(const PinnedMaps& p, bool json, const std::vector<std::string>& names) {
   auto stats = meridian::datapath::ReadStats(p.maps().stats);
   if (!stats.ok()) {
     std::cerr << "meridianctl: " << stats.error().message << "\n";
     return 1;
+  }
+  if (!names.empty()) {
+    std::vector<std::string> lines;
+    for (const auto& name : names) {
+      auto it =
+          std::find_if(stats->begin(), stats->end(), [&](const auto& c) { return c.name == name; });
+      if (it == stats->end()) {
+        std::cerr << "meridianctl: stats: no counter '" << name
+                  << "' (meridianctl stats lists them)\n";
+        return 1;
+      }
+      lines.push_back(json ? nlohmann::json{{"packets", it->packets}, {"bytes", it->bytes}}.dump()
+                           : std::to_string(it->packets));
+    }
+    for (const auto& line : lines) std::cout << line << "\n";
+    return 0;
   }
   if (json) {
     nlohmann::json j = nlohmann::json::object();
@@ -430,7 +449,11 @@ int main(int argc, char** argv) {
   app.add_option("--state-dir", state_dir, "Agent state directory (default /run/meridian/<node>)");
   app.add_flag("--json", json, "JSON output (every subcommand but registry)");
   app.require_subcommand(1);
-  auto* stats = app.add_subcommand("stats", "Verdict and drop counters, summed over CPUs");
+  auto* stats = app.add_subcommand(
+      "stats", "Verdict and drop counters, summed over CPUs; or the packets of the counters named");
+  std::vector<std::string> stat_names;
+  stats->add_option("COUNTER", stat_names, "Only these counters' packets, one per line")
+      ->expected(0, -1);
   auto* services = app.add_subcommand(
       "services",
       "Frontends with their Maglev slot shares and each backend's weight and its source");
@@ -524,7 +547,7 @@ int main(int argc, char** argv) {
     std::cerr << "meridianctl: " << pinned.error().message << "\n";
     return 1;
   }
-  if (stats->parsed()) return Stats(*pinned, json);
+  if (stats->parsed()) return Stats(*pinned, json, stat_names);
   if (services->parsed()) return Services(*pinned, json, status_path);
   if (backends->parsed()) return Backends(*pinned, json);
   if (ct->parsed()) {
