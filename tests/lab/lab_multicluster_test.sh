@@ -197,6 +197,27 @@ spec:
     podCIDRs: ["10.2.2.0/24"]
 EOF
 
+# --- fault: bad values refused, naming the value; a cap shown and cleared ----------
+fault_err() { "$LAB" fault --prefix "$PREFIX" "$@" 2>&1 >/dev/null | paste -sd ' '; echo "rc=${PIPESTATUS[0]}"; }
+for case in "--cluster 1 --loss 0|fault: --loss must be a percentage in (0, 100], got '0'" \
+  "--cluster 1 --loss 101|fault: --loss must be a percentage in (0, 100], got '101'" \
+  "--cluster 1 --loss lots|fault: --loss must be a percentage in (0, 100], got 'lots'" \
+  "--cluster 1 --loss 0.00001|fault: --loss 0.00001 is below one packet per million" \
+  "--cluster 1 --rate fast|fault: --rate must be like 10mbit, got 'fast'" \
+  "--cluster 0 --loss 5|--cluster must be in 1..9, got 0" \
+  "--cluster x --loss 5|--cluster must be an integer, got 'x'" \
+  "--cluster 1|fault: one of --loss, --partition, --rate, --clear, --show is required" \
+  "--loss 5|fault: --cluster is required (see 'meridian-lab fault --help')" \
+  "--cluster 7 --loss 5|no router leg ${PREFIX}r7 in $LAB_ROUTER_NS (cluster 7?)"; do
+  args=${case%%|*} want=${case#*|}
+  # shellcheck disable=SC2086  # the arguments are words
+  check_eq "fault $args: refused" "meridian-lab: error: $want rc=1" "$(fault_err $args | paste -sd ' ')"
+done
+"$LAB" fault --prefix "$PREFIX" --cluster 2 --rate 10mbit >/dev/null
+check_eq "fault --rate 10mbit then --show: the cap" "cap: htb" "$("$LAB" fault --prefix "$PREFIX" --cluster 2 --show)"
+"$LAB" fault --prefix "$PREFIX" --cluster 2 --clear >/dev/null 2>&1
+check_eq "fault --clear then --show: nothing" "" "$("$LAB" fault --prefix "$PREFIX" --cluster 2 --show)"
+
 # --- --gateway (second lab, no echo servers) ---------------------------------------
 if "$LAB" up --prefix "$GW_PREFIX" --clusters 2 --nodes 2 --pods 1 --no-echo --gateway; then
   pass "up 2x2x1 --gateway --no-echo"
