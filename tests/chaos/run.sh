@@ -21,6 +21,7 @@
 #   none              baseline, 10 s [60 s]
 #   loss 5%           5% of packets dropped both ways on c2's router leg, 10 s [60 s]
 #   partition         every packet dropped on c2's router leg, 10 s [30 s]
+#   bandwidth cap     the router's port to c2 paced to 1 Mbit/s (htb), 10 s [60 s]
 #   agent kill -9     the client node's agent killed, restarted 2 s later
 #   registry outage   etcd killed, restarted 10 s [60 s] later
 #   cluster death     c2 partitioned and its controller killed, 8 s [30 s];
@@ -224,6 +225,18 @@ check_eq "partition: no long-lived connection lost (they wait it out)" 0 "$(fiel
 recover=$(field "$row" recover_s)
 check "partition: new connections succeed within 1 s of the end ($recover s)" \
   python3 -c "import sys; sys.exit(0 if '$recover' != 'none' and float('$recover') <= 1.0 else 1)"
+
+echo "# bandwidth cap of 1 Mbit/s on c2's router leg (${LOSS_S} s)"
+# htb on the router's port towards c2: everything the router sends to c2 is
+# paced to 1 Mbit/s (this kernel has no netem or tbf). What users see: the
+# load's packets queue and slow down, nothing is lost.
+run_fault "cap 1mbit router->c2, ${LOSS_S} s" "$LOSS_S" \
+  "\"$LAB\" fault --prefix $PREFIX --cluster 2 --rate 1mbit 2>/dev/null" \
+  "\"$LAB\" fault --prefix $PREFIX --cluster 2 --show >$WORK/cap.txt; \"$LAB\" fault --prefix $PREFIX --cluster 2 --clear 2>/dev/null"
+row=${ROWS[-1]}
+check "the cap was in place during the fault" grep -qx "cap: htb" "$WORK/cap.txt"
+check_eq "1 Mbit/s cap: no long-lived connection lost" 0 "$(field "$row" lost)"
+check_eq "1 Mbit/s cap: no UDP exchange lost" 0 "$(field "$row" udp_lost)"
 
 echo "# agent kill -9 on $C1N1, restarted 2 s later"
 # serving_as PID: the node's status.json is the new agent's, and it serves
