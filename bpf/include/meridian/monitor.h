@@ -100,19 +100,30 @@ static __always_inline void mer_event_linear(struct mer_event *e, void *data, vo
 	e->dport_be = ports[1];
 }
 
-/* A drop or refusal of packet p (any counter of MER_STAT_DROP_MASK; other
- * counters emit nothing). */
-static __always_inline void mer_monitor_drop(enum mer_stat stat, const struct mer_pkt *p)
+/* Is the counter a packet dropped or refused (MER_STAT_DROP_MASK)? */
+static __always_inline int mer_stat_is_drop(enum mer_stat stat)
 {
-	struct mer_event *e;
+	return (MER_STAT_DROP_MASK >> stat) & 1;
+}
 
-	if (!((MER_STAT_DROP_MASK >> stat) & 1))
-		return;
-	e = mer_event_reserve(MER_EVENT_DROP, stat);
+/* A drop event for packet p with reason `stat`, whatever the counter (the
+ * socket LB's sock_lb_reject is a refusal outside the mask). */
+static __always_inline void mer_monitor_drop_event(enum mer_stat stat, const struct mer_pkt *p)
+{
+	struct mer_event *e = mer_event_reserve(MER_EVENT_DROP, stat);
+
 	if (!e)
 		return;
 	mer_event_pkt(e, p);
 	mer_event_submit(e);
+}
+
+/* A drop or refusal of packet p (any counter of MER_STAT_DROP_MASK; other
+ * counters emit nothing). */
+static __always_inline void mer_monitor_drop(enum mer_stat stat, const struct mer_pkt *p)
+{
+	if (mer_stat_is_drop(stat))
+		mer_monitor_drop_event(stat, p);
 }
 
 /* Counts a drop (or refusal) of packet p and tells the monitor. */
@@ -129,7 +140,7 @@ static __always_inline void mer_monitor_drop_linear(enum mer_stat stat, void *da
 {
 	struct mer_event *e;
 
-	if (!((MER_STAT_DROP_MASK >> stat) & 1))
+	if (!mer_stat_is_drop(stat))
 		return;
 	e = mer_event_reserve(MER_EVENT_DROP, stat);
 	if (!e)

@@ -113,15 +113,8 @@ static __always_inline int mer_sock_translate(struct bpf_sock_addr *ctx)
 
 refuse:
 	mer_count(MER_STAT_SOCK_LB_REJECT, 0);
-	{
-		/* Not a packet drop (no MER_STAT_DROP_MASK bit): told explicitly. */
-		struct mer_event *e = mer_event_reserve(MER_EVENT_DROP, MER_STAT_SOCK_LB_REJECT);
-
-		if (e) {
-			mer_event_pkt(e, &p);
-			mer_event_submit(e);
-		}
-	}
+	/* A refusal outside MER_STAT_DROP_MASK (no packet): told explicitly. */
+	mer_monitor_drop_event(MER_STAT_SOCK_LB_REJECT, &p);
 	bpf_set_retval(-MER_ECONNREFUSED);
 	return MER_SOCK_DENY;
 }
