@@ -91,8 +91,7 @@ stop_monitor() {
   wait "$MON" || { echo "monitor exited with $?: $(cat "$WORK/monitor.err")" >&2; return 1; }
   MON=
 }
-events() { "$REPO/build/bin/meridianctl" --node "$N1" --json stats |
-  python3 -c 'import json,sys; s=json.load(sys.stdin); print(s["monitor_events"]["packets"], s["monitor_lost"]["packets"])'; }
+events() { "$REPO/build/bin/meridianctl" --node "$N1" stats monitor_events monitor_lost | paste -sd ' '; }
 
 echo "== step 4 of 4: $ROUNDS rounds x 3 settings x ${SECONDS_PER_TEST} s x 2 tests ($(date -u +%T))"
 echo "setting,round,gbps,p50_us,events,lost" >"$WORK/raw.csv"

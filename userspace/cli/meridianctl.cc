@@ -218,18 +218,14 @@ int Backends(const PinnedMaps& p, bool json) {
 // directions carry it); `--backend IP[:PORT]`: entries of flows to that
 // backend. Untranslated tunnel flows have neither.
 struct CtFilter {
-  std::optional<meridian::cli::EventFilter> service, backend;
+  std::optional<meridian::cli::AddressPort> service, backend;
 };
 
 bool CtMatches(const CtFilter& f, const mer_ct_entry& v) {
+  using meridian::cli::Matches;
   if (v.flags & MER_CT_F_TUNNEL_FLOW) return !f.service && !f.backend;
-  auto matches = [](const meridian::cli::EventFilter& want, std::uint32_t addr_be,
-                    std::uint16_t port_be) {
-    return (!want.vip_be || *want.vip_be == addr_be) &&
-           (!want.port || *want.port == ntohs(port_be));
-  };
-  if (f.service && !matches(*f.service, v.vip_be, v.vport_be)) return false;
-  if (f.backend && !matches(*f.backend, v.backend_addr_be, v.backend_port_be)) return false;
+  if (f.service && !Matches(*f.service, v.vip_be, v.vport_be)) return false;
+  if (f.backend && !Matches(*f.backend, v.backend_addr_be, v.backend_port_be)) return false;
   return true;
 }
 
@@ -552,21 +548,16 @@ int main(int argc, char** argv) {
   if (backends->parsed()) return Backends(*pinned, json);
   if (ct->parsed()) {
     CtFilter filter;
-    for (auto [text, flag, into] : {std::tuple{&ct_service, "--service", &filter.service},
-                                    std::tuple{&ct_backend, "--backend", &filter.backend}}) {
+    for (auto [text, flag, noun, into] :
+         {std::tuple{&ct_service, "--service", "VIP", &filter.service},
+          std::tuple{&ct_backend, "--backend", "IP", &filter.backend}}) {
       if (text->empty()) continue;
-      // VIP[:PORT] parses as a monitor's --service filter does.
-      auto f = meridian::cli::ParseEventFilter(*text, "", "");
-      if (!f.ok()) {
-        std::string why = f.error().message;
-        why.replace(0, std::string("--service").size(), flag);
-        if (std::string(flag) == "--backend") {
-          why.replace(why.find("VIP or VIP:PORT"), 15, "IP or IP:PORT");
-        }
-        std::cerr << "meridianctl: ct: " << why << "\n";
+      auto parsed = meridian::cli::ParseAddressPort(flag, *text, noun);
+      if (!parsed.ok()) {
+        std::cerr << "meridianctl: ct: " << parsed.error().message << "\n";
         return 2;
       }
-      *into = *f;
+      *into = *parsed;
     }
     return Conntrack(*pinned, json, filter);
   }

@@ -84,23 +84,36 @@ Result<std::uint32_t> EventTypeMask(const std::vector<std::string>& names) {
   return mask;
 }
 
+Result<AddressPort> ParseAddressPort(const std::string& flag, const std::string& text,
+                                     const std::string& noun) {
+  AddressPort out;
+  const auto colon = text.find(':');
+  auto addr = Ipv4Address::Parse(std::string_view(text).substr(0, colon));
+  if (!addr) return Error{fmt::format("{} {}: expected {} or {}:PORT", flag, text, noun, noun)};
+  out.addr_be = addr->network_order();
+  if (colon != std::string::npos) {
+    const std::string_view port = std::string_view(text).substr(colon + 1);
+    unsigned value = 0;
+    auto [end, ec] = std::from_chars(port.data(), port.data() + port.size(), value);
+    if (ec != std::errc() || end != port.data() + port.size() || value == 0 || value > 65535) {
+      return Error{fmt::format("{} {}: port must be 1-65535", flag, text)};
+    }
+    out.port = static_cast<std::uint16_t>(value);
+  }
+  return out;
+}
+
+bool Matches(const AddressPort& want, std::uint32_t addr_be, std::uint16_t port_be) {
+  return want.addr_be == addr_be && (!want.port || *want.port == ntohs(port_be));
+}
+
 Result<EventFilter> ParseEventFilter(const std::string& service, const std::string& pod,
                                      const std::string& verdict) {
   EventFilter f;
   if (!service.empty()) {
-    const auto colon = service.find(':');
-    auto vip = Ipv4Address::Parse(std::string_view(service).substr(0, colon));
-    if (!vip) return Error{fmt::format("--service {}: expected VIP or VIP:PORT", service)};
-    f.vip_be = vip->network_order();
-    if (colon != std::string::npos) {
-      const std::string_view port = std::string_view(service).substr(colon + 1);
-      unsigned value = 0;
-      auto [end, ec] = std::from_chars(port.data(), port.data() + port.size(), value);
-      if (ec != std::errc() || end != port.data() + port.size() || value == 0 || value > 65535) {
-        return Error{fmt::format("--service {}: port must be 1-65535", service)};
-      }
-      f.port = static_cast<std::uint16_t>(value);
-    }
+    auto parsed = ParseAddressPort("--service", service, "VIP");
+    if (!parsed.ok()) return parsed.error();
+    f.service = *parsed;
   }
   if (!pod.empty()) {
     auto addr = Ipv4Address::Parse(pod);
@@ -123,8 +136,7 @@ Result<EventFilter> ParseEventFilter(const std::string& service, const std::stri
 }
 
 bool Matches(const EventFilter& f, const mer_event& e) {
-  if (f.vip_be && e.daddr_be != *f.vip_be) return false;
-  if (f.port && ntohs(e.dport_be) != *f.port) return false;
+  if (f.service && !Matches(*f.service, e.daddr_be, e.dport_be)) return false;
   if (f.pod_be && e.saddr_be != *f.pod_be && e.daddr_be != *f.pod_be &&
       !(e.type == MER_EVENT_FLOW && e.backend_addr_be == *f.pod_be)) {
     return false;

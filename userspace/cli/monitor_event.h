@@ -20,10 +20,20 @@ std::string EventTypeName(std::uint32_t type);
 // an error names a word that is none. Empty: every kind.
 Result<std::uint32_t> EventTypeMask(const std::vector<std::string>& names);
 
+// ADDRESS or ADDRESS:PORT, as the flag `flag` takes it; `noun` names the
+// address in the error ("--service 10.96.0: expected VIP or VIP:PORT").
+struct AddressPort {
+  std::uint32_t addr_be = 0;
+  std::optional<std::uint16_t> port;
+};
+Result<AddressPort> ParseAddressPort(const std::string& flag, const std::string& text,
+                                     const std::string& noun);
+// Does (addr_be, port_be) match `want`? Its port only when it names one.
+bool Matches(const AddressPort& want, std::uint32_t addr_be, std::uint16_t port_be);
+
 struct EventFilter {
   // --service VIP[:PORT]: the event's destination (a flow's frontend).
-  std::optional<std::uint32_t> vip_be;
-  std::optional<std::uint16_t> port;
+  std::optional<AddressPort> service;
   // --pod IP: source, destination or backend.
   std::optional<std::uint32_t> pod_be;
   // --verdict NAME: a counter name (lb_new_flow, drop_ct_full, encap, ...).
