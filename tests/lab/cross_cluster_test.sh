@@ -21,7 +21,8 @@
 #    its encap and decap, and a known drop; no event is produced while no
 #    monitor is attached (monitor_events); a second monitor is refused
 #  - meridianctl ct --service / --backend show only those flows
-#  - meridianctl clusters: both clusters, c2's peers and tunnel counters
+#  - meridianctl clusters: both clusters, c2's peers and tunnel counters;
+#    c2's endpoints reachable by ICMP, partial while one is down, then back
 #
 # Usage: cross_cluster_test.sh [--bin-dir DIR]. Exit 0 pass, 1 fail, 77 skip.
 set -uo pipefail
@@ -257,6 +258,42 @@ check_eq "clusters on c1n1: c1 (id 1, local), c2 (id 2, 3 peers in the datapath,
 "$BIN_DIR/meridianctl" --node "$C1N1" --state-dir "$LAB_STATE_DIR/agent-$C1N1" clusters >"$WORK/clusters.txt"
 check "... and as a table: c2's row names its endpoints" \
   grep -qE "^c2 +2 no .*172\.16\.2\.11 10\.2\.1\.0/24; 172\.16\.2\.12 10\.2\.2\.0/24" "$WORK/clusters.txt"
+
+# --- peer reachability: ICMP echo to c2's tunnel endpoints ---------------------
+# "c2-verdict addr:state:replied addr:state:replied ...", from c1n1's clusters -o json.
+reach_of_c2() {
+  "$BIN_DIR/meridianctl" --node "$C1N1" --state-dir "$LAB_STATE_DIR/agent-$C1N1" \
+    clusters -o json | python3 -c '
+import json, sys
+c = {x["name"]: x for x in json.load(sys.stdin)}
+probes = c["c2"].get("probes", [])
+print(c["c2"].get("reachability"), " ".join("%s:%s:%s" % (p["address"], p["state"], int(p["replies"] > 0 and p["rtt_us"] > 0)) for p in probes), "c1-probes:%d" % len(c["c1"].get("probes", [])))'
+}
+all_reachable="reachable 172.16.2.11:reachable:1 172.16.2.12:reachable:1 172.16.2.50:reachable:1 c1-probes:0"
+c2_reachable() { [[ $(reach_of_c2) == "$all_reachable" ]]; }
+wait_for 5 c2_reachable || true
+check_eq "c1n1 reaches c2's three endpoints (replies, an RTT); c1 (local) is not probed" \
+  "$all_reachable" "$(reach_of_c2)"
+"$BIN_DIR/meridianctl" --node "$C1N1" --state-dir "$LAB_STATE_DIR/agent-$C1N1" clusters >"$WORK/clusters.txt"
+check "... and the table says 'reachable 3/3' with an RTT" \
+  grep -qE "^c2 +2 no +[0-9hms]+ +reachable 3/3 +[0-9.]+ms " "$WORK/clusters.txt"
+ip netns exec "$C1N1" curl -s --max-time 2 http://127.0.0.1:9965/metrics >"$WORK/peer-metrics.txt"
+check "/metrics: meridian_peer_reachable{cluster=\"c2\",address=\"172.16.2.11\"} 1" \
+  grep -qx 'meridian_peer_reachable{cluster="c2",address="172.16.2.11"} 1' "$WORK/peer-metrics.txt"
+# The interop endpoint goes away: c2 is partly reachable within 3 probe
+# intervals (1 s each) and the status says which endpoint is missing.
+ip -n "$VXNS" link set eth0 down
+partial="partial 172.16.2.11:reachable:1 172.16.2.12:reachable:1 172.16.2.50:unreachable:1 c1-probes:0"
+c2_partial() { [[ $(reach_of_c2) == "$partial" ]]; }
+t0=$SECONDS
+wait_for 6 c2_partial || true
+check_eq "172.16.2.50 down: c2 is partial, 172.16.2.50 unreachable ($((SECONDS - t0)) s)" \
+  "$partial" "$(reach_of_c2)"
+ip -n "$VXNS" link set eth0 up
+ip -n "$VXNS" route replace 172.16.0.0/16 via 172.16.2.1  # link down took it away
+t0=$SECONDS
+wait_for 5 c2_reachable || true
+check_eq "172.16.2.50 back: c2 reachable again ($((SECONDS - t0)) s)" "$all_reachable" "$(reach_of_c2)"
 
 # --- meridianctl monitor: the events of a known flow and a known drop ---------
 # While no monitor is attached the datapath produces no event at all.

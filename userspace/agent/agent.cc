@@ -56,6 +56,7 @@ Status Agent::Start() {
   if (!options_.once) {
     if (auto s = StartHealth(); !s) return s;
     if (auto s = StartMetrics(); !s) return s;
+    StartPeerProber();
   }
   auto source = sources::OpenSource(
       sources::SourceOptions{.spec = options_.source,
@@ -187,6 +188,30 @@ Status Agent::StartMetrics() {
   if (!server.ok()) return server.error();
   metrics_server_ = std::move(server).value();
   return Status::Ok();
+}
+
+// Reachability of the peers is information, not a duty: without a raw
+// socket the agent runs on and says so.
+void Agent::StartPeerProber() {
+  if (options_.cluster.empty() || options_.peer_probe_interval.count() == 0) return;
+  auto prober = health::PeerProber::Start(io_, {.interval = options_.peer_probe_interval},
+                                          [this] { PublishStatus(); });
+  if (!prober.ok()) {
+    spdlog::warn("{}; peer reachability is not reported", prober.error().message);
+    return;
+  }
+  peer_prober_ = std::move(prober).value();
+}
+
+void Agent::ProbePeers() {
+  if (!peer_prober_) return;
+  std::vector<model::Ipv4Address> targets;
+  for (const auto& c : status_.clusters) {
+    for (const auto& p : c.probes) {
+      if (auto a = model::Ipv4Address::Parse(p.address)) targets.push_back(*a);
+    }
+  }
+  peer_prober_->SetTargets(targets);
 }
 
 // kube-proxy's /healthz: healthy while the control loop runs (a reconcile
@@ -651,10 +676,31 @@ void Agent::DescribeClusters(const std::vector<model::Cluster>& clusters) {
           fmt::format("{} {}", ep.address.ToString(), fmt::join(cidrs, ",")));
     }
     if (c.gateway) s.tunnel_endpoints.push_back("gateway " + c.gateway->ToString());
+    // What the prober watches: where this node's tunnel packets to the peer go.
+    if (!s.local && peer_prober_) {
+      if (c.gateway) {
+        s.probes.push_back({.address = c.gateway->ToString()});
+      } else {
+        for (const auto& ep : c.tunnel_endpoints) {
+          s.probes.push_back({.address = ep.address.ToString()});
+        }
+      }
+    }
     out.push_back(std::move(s));
   }
   cluster_first_seen_ms_ = std::move(first_seen);
+  const bool targets_changed = [&] {
+    if (out.size() != status_.clusters.size()) return true;
+    for (std::size_t i = 0; i < out.size(); ++i) {
+      if (out[i].probes.size() != status_.clusters[i].probes.size()) return true;
+      for (std::size_t k = 0; k < out[i].probes.size(); ++k) {
+        if (out[i].probes[k].address != status_.clusters[i].probes[k].address) return true;
+      }
+    }
+    return false;
+  }();
   status_.clusters = std::move(out);
+  if (targets_changed) ProbePeers();
 }
 
 // The frontends weighted by a propagation decision, for status.json (and
@@ -927,6 +973,22 @@ void Agent::PurgeRemovedEndpoints(const desired::DesiredState& next) {
 }
 
 const AgentStatus& Agent::FreshStatus() {
+  if (peer_prober_) {
+    for (auto& c : status_.clusters) {
+      for (auto& p : c.probes) {
+        auto a = model::Ipv4Address::Parse(p.address);
+        auto probe = a ? peer_prober_->Find(*a) : std::nullopt;
+        if (!probe) continue;
+        p.state = health::ReachabilityName(probe->state);
+        p.rtt_us = probe->rtt ? probe->rtt->count() : -1;
+        p.since_reply_ms = probe->since_reply ? probe->since_reply->count() : -1;
+        p.sent = probe->sent;
+        p.replies = probe->replies;
+        p.error = probe->last_error;
+      }
+      c.reachability = ClusterReachability(c.probes);
+    }
+  }
   if (dns_) {
     const auto& c = dns_->counters();
     status_.dns.udp_queries = c.udp_queries;

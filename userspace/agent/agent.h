@@ -26,6 +26,7 @@
 #include "dns/dns_server.h"
 #include "health/health_server.h"
 #include "health/metrics_server.h"
+#include "health/peer_prober.h"
 #include "health/service_health_servers.h"
 #include "mcs/clusterset_view.h"
 #include "sources/source.h"
@@ -79,6 +80,9 @@ class Agent {
   std::vector<BackendFlows> NamedFlowCounts() const;
   Status StartHealth();
   Status StartMetrics();
+  void StartPeerProber();
+  // The peer clusters' tunnel endpoints (or gateways) probed, from status_.clusters.
+  void ProbePeers();
   // status_ with the DNS server's counters brought up to date.
   const AgentStatus& FreshStatus();
   health::HealthReply Health(const std::string& path) const;
@@ -133,6 +137,7 @@ class Agent {
   metrics::Registry metrics_;
   ReconcileMetrics reconcile_metrics_;
   std::unique_ptr<health::HealthServer> metrics_server_;  // /metrics
+  std::unique_ptr<health::PeerProber> peer_prober_;       // null: off, or no raw socket
   // healthCheckNodePorts (with --nodeport-mode only), and what kept some
   // of them from being served (repeated in every status until resolved).
   std::unique_ptr<health::ServiceHealthServers> service_health_;

@@ -97,6 +97,31 @@ void CollectTunnel(int fd, const std::vector<ClusterStatus>& clusters, std::vect
   out.push_back(std::move(bytes));
 }
 
+// The peer prober's view of each peer cluster's endpoints (nothing
+// without --cluster or with --peer-probe-interval-ms 0).
+void CollectPeers(const std::vector<ClusterStatus>& clusters, std::vector<Family>& out) {
+  Family reachable = Gauge("meridian_peer_reachable",
+                           "1 while a peer cluster's tunnel endpoint (or gateway) answers ICMP "
+                           "echo, 0 once it missed 3 probe intervals or before its first reply");
+  Family rtt = Gauge("meridian_peer_rtt_seconds", "Round-trip time of the last echo reply");
+  Family sent = CounterFamily("meridian_peer_probes_total", "ICMP echo requests sent");
+  Family replies = CounterFamily("meridian_peer_probe_replies_total", "ICMP echo replies received");
+  for (const auto& c : clusters) {
+    for (const auto& p : c.probes) {
+      const metrics::Labels labels{{"cluster", c.name}, {"address", p.address}};
+      reachable.samples.push_back({labels, p.state == "reachable" ? 1.0 : 0.0});
+      if (p.rtt_us >= 0) rtt.samples.push_back({labels, static_cast<double>(p.rtt_us) / 1e6});
+      sent.samples.push_back({labels, static_cast<double>(p.sent)});
+      replies.samples.push_back({labels, static_cast<double>(p.replies)});
+    }
+  }
+  if (reachable.samples.empty()) return;
+  out.push_back(std::move(reachable));
+  out.push_back(std::move(rtt));
+  out.push_back(std::move(sent));
+  out.push_back(std::move(replies));
+}
+
 void CollectConntrack(const ConntrackStatus& ct, std::vector<Family>& out) {
   auto one = [&](Family f, double v) {
     f.samples.push_back({{}, v});
@@ -255,6 +280,7 @@ ReconcileMetrics RegisterAgentMetrics(metrics::Registry& registry, AgentMetricsS
     CollectDatapath(sources.stats_fd(), out);
     if (sources.backend_flows) CollectBackendFlows(sources.backend_flows(), out);
     if (sources.tunnel_stats_fd) CollectTunnel(sources.tunnel_stats_fd(), s.clusters, out);
+    CollectPeers(s.clusters, out);
     CollectConntrack(s.conntrack, out);
     CollectMaps(s, sources.map_sizes, out);
     CollectRegistry(s.registry, out);

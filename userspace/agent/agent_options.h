@@ -39,6 +39,9 @@ struct AgentOptions {
   std::string node_ip;  // outer source address; default: the uplink's IPv4
   std::uint16_t vxlan_port = 4789;
   std::string uplink_decap = "tc";  // "tc" or "xdp"
+  // ICMP echo to every peer cluster's tunnel endpoints (health/peer_prober.h)
+  // this often; 0: off. A peer is unreachable after 3 intervals without a reply.
+  std::chrono::milliseconds peer_probe_interval{1000};
   // NodePort, LoadBalancer and externalIPs from outside the cluster, served
   // by XDP on --uplink: "snat" (kube-proxy's forwarding), "dsr" or "off".
   // The flag's default (snat with an uplink, else off) is resolved in main().

@@ -110,6 +110,20 @@ Status WriteStatusFile(const AgentStatus& s, const std::string& path) {
                         {"pod_cidrs", c.pod_cidrs},
                         {"tunnel_endpoints", c.tunnel_endpoints},
                         {"known_since_unix_ms", c.known_since_unix_ms}});
+    if (!c.probes.empty()) {
+      nlohmann::json probes = nlohmann::json::array();
+      for (const auto& p : c.probes) {
+        probes.push_back({{"address", p.address},
+                          {"state", p.state},
+                          {"rtt_us", p.rtt_us},
+                          {"since_reply_ms", p.since_reply_ms},
+                          {"sent", p.sent},
+                          {"replies", p.replies},
+                          {"error", p.error}});
+      }
+      clusters.back()["probes"] = std::move(probes);
+      clusters.back()["reachability"] = c.reachability;
+    }
   }
   j["clusters"] = std::move(clusters);
   if (!s.registry.url.empty()) {
@@ -164,6 +178,19 @@ Status WriteStatusFile(const AgentStatus& s, const std::string& path) {
     text += "\n}";
   }
   return WriteFileAtomically(path, text + "\n");
+}
+
+std::string ClusterReachability(const std::vector<PeerProbeStatus>& probes) {
+  if (probes.empty()) return "";
+  std::size_t reachable = 0, unreachable = 0;
+  for (const auto& p : probes) {
+    reachable += p.state == "reachable";
+    unreachable += p.state == "unreachable";
+  }
+  if (reachable == probes.size()) return "reachable";
+  if (unreachable == probes.size()) return "unreachable";
+  if (reachable > 0) return "partial";
+  return unreachable > 0 ? "unreachable" : "probing";
 }
 
 }  // namespace meridian::agent

@@ -68,6 +68,20 @@ std::string RenderWeightsJson(const std::vector<WeightedFrontend>& weighted);
 
 // A cluster of the ClusterSet as this agent knows it (meridianctl
 // clusters): from the manifests, or the registry's ClusterInfo records.
+// One tunnel endpoint (or gateway) of a peer cluster, as the peer prober
+// (health/peer_prober.h) last saw it.
+struct PeerProbeStatus {
+  std::string address;
+  std::string state = "probing";     // probing, reachable, unreachable
+  std::int64_t rtt_us = -1;          // of the last reply; -1: none yet
+  std::int64_t since_reply_ms = -1;  // age of the last reply; -1: none yet
+  std::uint64_t sent = 0;
+  std::uint64_t replies = 0;
+  std::string error;  // why the last send failed
+
+  bool operator==(const PeerProbeStatus&) const = default;
+};
+
 struct ClusterStatus {
   std::string name;
   std::uint32_t id = 0;  // the tunnel's VNI
@@ -77,6 +91,11 @@ struct ClusterStatus {
   // "172.16.2.11 10.2.1.0/24,10.2.3.0/24" per node, or "gateway 172.16.2.1"
   std::vector<std::string> tunnel_endpoints;
   std::int64_t known_since_unix_ms = 0;  // when this agent first saw it (since its start)
+  // A peer's endpoints, probed (empty: the local cluster, or probing off).
+  std::vector<PeerProbeStatus> probes;
+  // From the probes: "reachable" (all answer), "partial", "unreachable"
+  // (none does), "probing" (no verdict yet); "" without probes.
+  std::string reachability;
 
   bool operator==(const ClusterStatus&) const = default;
 };
@@ -171,6 +190,8 @@ struct AgentStatus {
 
 // Atomic (WriteFileAtomically): a reader never sees a torn status.json.
 Status WriteStatusFile(const AgentStatus& status, const std::string& path);
+// A peer cluster's verdict from its endpoints' (ClusterStatus::reachability).
+std::string ClusterReachability(const std::vector<PeerProbeStatus>& probes);
 
 std::string NowRfc3339();
 

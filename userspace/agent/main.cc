@@ -73,6 +73,13 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(0u, 60000u))
       ->capture_default_str();
   std::uint32_t ct_gc_ms = 10000;
+  std::uint32_t peer_probe_ms = 1000;
+  app.add_option("--peer-probe-interval-ms", peer_probe_ms,
+                 "With --cluster: ICMP echo to every peer cluster's tunnel endpoints (or "
+                 "gateway) this often; one is unreachable after 3 intervals without a reply "
+                 "(meridianctl clusters); 0: off")
+      ->check(CLI::Range(0u, 60000u))
+      ->capture_default_str();
   auto& ct = o.ct_timeouts;
   ct = {MER_CT_DEFAULT_TCP_SYN_S, MER_CT_DEFAULT_TCP_ESTABLISHED_S,
         MER_CT_DEFAULT_TCP_FIN_S, MER_CT_DEFAULT_TCP_RST_S,
@@ -220,6 +227,7 @@ int main(int argc, char** argv) {
   o.resync_interval = std::chrono::milliseconds(resync_ms);
   o.debounce = std::chrono::milliseconds(debounce_ms);
   o.ct_gc_interval = std::chrono::milliseconds(ct_gc_ms);
+  o.peer_probe_interval = std::chrono::milliseconds(peer_probe_ms);
   log_flags.Apply({.text_prefix = o.node, .fields = {{"component", "agent"}, {"node", o.node}}});
   meridian::agent::Agent agent(std::move(o));
   return agent.Run();

@@ -392,16 +392,33 @@ int Clusters(std::istream& in, const std::string& path, const PinnedMaps* pinned
   auto cell = [&](const nlohmann::json& c, const char* key) {
     return c.contains(key) ? std::to_string(c[key].get<std::uint64_t>()) : std::string("-");
   };
-  fmt::print("{:<14} {:>4} {:<5} {:>8} {:>5} {:>10} {:>10} {}\n", "NAME", "ID", "LOCAL", "KNOWN",
-             "PEERS", "TX-PKTS", "RX-PKTS", "TUNNEL-ENDPOINTS");
+  // "reachable 2/2": the verdict and how many endpoints answer; RTT: the
+  // slowest last reply.
+  auto reach = [](const nlohmann::json& c) {
+    const auto probes = c.value("probes", nlohmann::json::array());
+    if (probes.empty()) return std::string("-");
+    std::size_t up = 0;
+    for (const auto& p : probes) up += p.value("state", "") == "reachable";
+    return fmt::format("{} {}/{}", c.value("reachability", ""), up, probes.size());
+  };
+  auto rtt = [](const nlohmann::json& c) {
+    std::int64_t worst = -1;
+    for (const auto& p : c.value("probes", nlohmann::json::array())) {
+      if (p.value("state", "") == "reachable") worst = std::max(worst, p.value("rtt_us", -1L));
+    }
+    return worst < 0 ? std::string("-") : fmt::format("{:.2f}ms", worst / 1000.0);
+  };
+  fmt::print("{:<14} {:>4} {:<5} {:>8} {:<15} {:>8} {:>5} {:>10} {:>10} {}\n", "NAME", "ID",
+             "LOCAL", "KNOWN", "REACHABLE", "RTT", "PEERS", "TX-PKTS", "RX-PKTS",
+             "TUNNEL-ENDPOINTS");
   for (const auto& c : out) {
     std::vector<std::string> eps;
     for (const auto& e : c.value("tunnel_endpoints", nlohmann::json::array()))
       eps.push_back(e.get<std::string>());
-    fmt::print("{:<14} {:>4} {:<5} {:>8} {:>5} {:>10} {:>10} {}\n", c.value("name", ""),
-               c.value("id", 0u), c.value("local", false) ? "yes" : "no",
-               age(c.value("known_since_unix_ms", now_ms)), cell(c, "datapath_peers"),
-               cell(c, "tx_packets"), cell(c, "rx_packets"),
+    fmt::print("{:<14} {:>4} {:<5} {:>8} {:<15} {:>8} {:>5} {:>10} {:>10} {}\n",
+               c.value("name", ""), c.value("id", 0u), c.value("local", false) ? "yes" : "no",
+               age(c.value("known_since_unix_ms", now_ms)), reach(c), rtt(c),
+               cell(c, "datapath_peers"), cell(c, "tx_packets"), cell(c, "rx_packets"),
                eps.empty() ? std::string("-") : fmt::format("{}", fmt::join(eps, "; ")));
   }
   return 0;
