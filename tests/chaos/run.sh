@@ -20,7 +20,8 @@
 # Faults (short form; --long: the durations in brackets):
 #   none              baseline, 10 s [60 s]
 #   loss 5%           5% of packets dropped both ways on c2's router leg, 10 s [60 s]
-#   partition         every packet dropped on c2's router leg, 10 s [30 s]
+#   partition         every packet dropped on c2's router leg, 10 s [30 s];
+#                     c1n1's peer prober must call c2 unreachable, then reachable
 #   bandwidth cap     the router's port to c2 paced to 1 Mbit/s (htb), 10 s [60 s]
 #   agent kill -9     the client node's agent killed, restarted 2 s later
 #   registry outage   etcd killed, restarted 10 s [60 s] later
@@ -216,11 +217,33 @@ dropped=$(awk '/^dropped/ {s += $2} END {print s + 0}' "$WORK/loss-dropped.txt")
 check "the filter dropped packets ($dropped)" test "$dropped" -gt 0
 check_eq "5% loss: no long-lived connection lost" 0 "$(field "$row" lost)"
 
+# c2's reachability as c1n1's peer prober sees it (status.json clusters[].reachability).
+c2_is() {
+  [[ $(lab_agent_status "$C1N1" | python3 -c '
+import json, sys
+print(next((c.get("reachability", "") for c in json.load(sys.stdin)["clusters"] if c["name"] == "c2"), ""))' 2>/dev/null) == "$1" ]]
+}
+# seconds_until STATE FILE: in the background, the seconds until c1n1 sees c2 STATE, into FILE.
+seconds_until() {
+  local t0
+  t0=$(now)
+  rm -f "$2"
+  (wait_for 8 c2_is "$1" && python3 -c "print(round($(now) - $t0, 2))" >"$2") &
+}
+check "before the partition: c1n1 sees c2 reachable" wait_for 5 c2_is reachable
 echo "# partition of c2 (${PART_S} s)"
 run_fault "partition c1<->c2, ${PART_S} s" "$PART_S" \
-  "\"$LAB\" fault --prefix $PREFIX --cluster 2 --partition 2>/dev/null" \
-  "\"$LAB\" fault --prefix $PREFIX --cluster 2 --clear 2>/dev/null"
+  "\"$LAB\" fault --prefix $PREFIX --cluster 2 --partition 2>/dev/null; seconds_until unreachable $WORK/part-down.s" \
+  "\"$LAB\" fault --prefix $PREFIX --cluster 2 --clear 2>/dev/null; seconds_until reachable $WORK/part-up.s"
 row=${ROWS[-1]}
+wait_for 8 test -s "$WORK/part-up.s"
+down_s=$(cat "$WORK/part-down.s" 2>/dev/null || echo never)
+up_s=$(cat "$WORK/part-up.s" 2>/dev/null || echo never)
+# 3 probe intervals of 1 s without a reply, plus up to one interval.
+check "partition: c1n1 reported c2 unreachable within 4.5 s ($down_s s)" \
+  python3 -c "import sys; sys.exit(0 if '$down_s' != 'never' and float('$down_s') <= 4.5 else 1)"
+check "partition healed: c1n1 reported c2 reachable again within 2 s ($up_s s)" \
+  python3 -c "import sys; sys.exit(0 if '$up_s' != 'never' and float('$up_s') <= 2.0 else 1)"
 check_eq "partition: no long-lived connection lost (they wait it out)" 0 "$(field "$row" lost)"
 recover=$(field "$row" recover_s)
 check "partition: new connections succeed within 1 s of the end ($recover s)" \
