@@ -9,6 +9,8 @@
 #    secret from nowhere; api is global in c1 (annotation, no local pods)
 #  - every agent agrees on one ClusterSet IP per import; headless and
 #    unexported services get none
+#  - c1n1 reads the lease of c2's registry record (status.json, /metrics):
+#    the controller's TTL, its age within it
 #  - the web ClusterSet VIP reaches pods of both clusters, db reaches c2,
 #    api's local ClusterIP reaches c2's pod through the mirroring
 #  - a garbage record in the registry is rejected with a reason in
@@ -175,6 +177,30 @@ for i in s.get("imports", []):
 }
 both_exported() { [[ $(import_field "$C1N1" web clusters) == "c1,c2" && -n $(import_field "$C1N1" db clusterset_ip) ]]; }
 require "c1n1 sees web exported by c1 and c2, and db with a ClusterSet IP" wait_for 10 both_exported
+
+# lease_of NODE CLUSTER: the lease of the cluster's registry record in the
+# node's status: "TTL age-consistent read-recently source".
+lease_of() {
+  lab_agent_status "$1" | python3 -c '
+import json, sys, time
+c = next((c for c in json.load(sys.stdin)["clusters"] if c["name"] == sys.argv[1]), {})
+l = c.get("lease")
+if l:
+    print(l["ttl_ms"], 0 <= l["age_ms"] <= l["ttl_ms"] and l["age_ms"] == l["ttl_ms"] - l["remaining_ms"],
+          abs(time.time() * 1000 - l["read_unix_ms"]) < 15000, c["source"])
+else:
+    print("no lease", c.get("source"))' "$2"
+}
+c2_lease_read() { [[ $(lease_of "$C1N1" c2) != "no lease"* ]]; }
+wait_for 6 c2_lease_read || true  # the agent reads the leases every 5 s
+check_eq "c1n1 read the lease of c2's registry record (the controller's TTL, its age within it)" \
+  "$TTL_MS True True /meridian/v1/clusters/c2/info" "$(lease_of "$C1N1" c2)"
+check_eq "c1 (from a manifest here) has no lease" "no lease $WORK/m/c1/cluster-c1.yaml" "$(lease_of "$C1N1" c1)"
+ip netns exec "$C1N1" curl -s --max-time 2 http://127.0.0.1:9965/metrics >"$WORK/lease-metrics.txt"
+check "/metrics: meridian_cluster_lease_ttl_seconds{cluster=\"c2\"} is the TTL" \
+  grep -qx "meridian_cluster_lease_ttl_seconds{cluster=\"c2\"} $((TTL_MS / 1000))" "$WORK/lease-metrics.txt"
+check "/metrics: meridian_cluster_lease_age_seconds{cluster=\"c2\"} is there" \
+  grep -qE '^meridian_cluster_lease_age_seconds\{cluster="c2"\} [0-9.]+$' "$WORK/lease-metrics.txt"
 
 WEB_IP=$(import_field "$C1N1" web clusterset_ip)
 DB_IP=$(import_field "$C1N1" db clusterset_ip)

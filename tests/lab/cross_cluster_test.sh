@@ -276,10 +276,12 @@ check_eq "c1n1 reaches c2's three endpoints (replies, an RTT); c1 (local) is not
   "$all_reachable" "$(reach_of_c2)"
 "$BIN_DIR/meridianctl" --node "$C1N1" --state-dir "$LAB_STATE_DIR/agent-$C1N1" clusters >"$WORK/clusters.txt"
 check "... and the table says 'reachable 3/3' with an RTT" \
-  grep -qE "^c2 +2 no +[0-9hms]+ +reachable 3/3 +[0-9.]+ms " "$WORK/clusters.txt"
+  grep -qE "^c2 +2 no +[0-9hms]+ +- +reachable 3/3 +[0-9.]+ms " "$WORK/clusters.txt"
 ip netns exec "$C1N1" curl -s --max-time 2 http://127.0.0.1:9965/metrics >"$WORK/peer-metrics.txt"
 check "/metrics: meridian_peer_reachable{cluster=\"c2\",address=\"172.16.2.11\"} 1" \
   grep -qx 'meridian_peer_reachable{cluster="c2",address="172.16.2.11"} 1' "$WORK/peer-metrics.txt"
+check_eq "promtool check metrics: a cross-cluster agent's output (tunnel, peers) parses and lints clean" "" \
+  "$(promtool check metrics <"$WORK/peer-metrics.txt" 2>&1)"
 # The interop endpoint goes away: c2 is partly reachable within 3 probe
 # intervals (1 s each) and the status says which endpoint is missing.
 ip -n "$VXNS" link set eth0 down

@@ -153,7 +153,8 @@ Status Agent::Start() {
     status_.registry.url = options_.registry_url;
     status_.registry.state = "connecting";
     registry_watcher_ = std::make_unique<RegistryWatcher>(
-        options_.registry_url, io_, [this](RegistryUpdate u) { OnRegistryUpdate(std::move(u)); });
+        options_.registry_url, io_, [this](RegistryUpdate u) { OnRegistryUpdate(std::move(u)); },
+        options_.registry_lease_poll);
     if (!options_.once && options_.dns_listen != "off") {
       if (auto s = StartDns(); !s) return s;
     }
@@ -609,6 +610,13 @@ void Agent::Attach(int ifindex, const std::string& name) {
 }
 
 void Agent::OnRegistryUpdate(RegistryUpdate update) {
+  if (update.leases) {
+    // Information only: nothing to reconcile, the status shows them.
+    cluster_leases_.clear();
+    for (auto& l : *update.leases) cluster_leases_[l.key] = l;
+    PublishStatus();
+    return;
+  }
   registry_error_ = update.error;
   registry_revision_ = std::max(registry_revision_, update.revision);
   if (ApplyRegistryUpdate(registry_records_, std::move(update))) registry_changed_ = true;
@@ -973,6 +981,17 @@ void Agent::PurgeRemovedEndpoints(const desired::DesiredState& next) {
 }
 
 const AgentStatus& Agent::FreshStatus() {
+  for (auto& c : status_.clusters) {
+    auto it = cluster_leases_.find(c.source);
+    if (it == cluster_leases_.end()) {
+      c.lease = {};
+      continue;
+    }
+    const auto& l = it->second;
+    c.lease = {.ttl_ms = l.lease.ttl.count(),
+               .remaining_ms = l.lease.remaining.count(),
+               .read_unix_ms = l.read_unix_ms};
+  }
   if (peer_prober_) {
     for (auto& c : status_.clusters) {
       for (auto& p : c.probes) {

@@ -127,6 +127,8 @@ class Agent {
   std::string registry_error_;
   // When each known cluster was first seen (status.json's clusters).
   std::map<std::string, std::int64_t> cluster_first_seen_ms_;
+  // The last lease poll, by info key (registry_watcher.h).
+  std::map<std::string, ClusterLease> cluster_leases_;
   bool registry_changed_ = false;
   bool registry_reconcile_queued_ = false;
   mcs::RecordCache record_cache_;

@@ -97,9 +97,10 @@ void CollectTunnel(int fd, const std::vector<ClusterStatus>& clusters, std::vect
   out.push_back(std::move(bytes));
 }
 
-// The peer prober's view of each peer cluster's endpoints (nothing
+// Per cluster: the lease of its registry record (with --registry), and the
+// peer prober's view of its endpoints (nothing
 // without --cluster or with --peer-probe-interval-ms 0).
-void CollectPeers(const std::vector<ClusterStatus>& clusters, std::vector<Family>& out) {
+void CollectClusters(const std::vector<ClusterStatus>& clusters, std::vector<Family>& out) {
   Family reachable = Gauge("meridian_peer_reachable",
                            "1 while a peer cluster's tunnel endpoint (or gateway) answers ICMP "
                            "echo, 0 once it missed 3 probe intervals or before its first reply");
@@ -114,6 +115,21 @@ void CollectPeers(const std::vector<ClusterStatus>& clusters, std::vector<Family
       sent.samples.push_back({labels, static_cast<double>(p.sent)});
       replies.samples.push_back({labels, static_cast<double>(p.replies)});
     }
+  }
+  Family age = Gauge("meridian_cluster_lease_age_seconds",
+                     "How long ago each cluster's controller renewed the lease of its registry "
+                     "record (ttl - remaining, as of the last lease poll); the record goes when "
+                     "it reaches the TTL");
+  Family ttl = Gauge("meridian_cluster_lease_ttl_seconds", "The TTL of that lease");
+  for (const auto& c : clusters) {
+    if (c.lease.ttl_ms < 0) continue;
+    age.samples.push_back(
+        {{{"cluster", c.name}}, static_cast<double>(c.lease.ttl_ms - c.lease.remaining_ms) / 1e3});
+    ttl.samples.push_back({{{"cluster", c.name}}, static_cast<double>(c.lease.ttl_ms) / 1e3});
+  }
+  if (!age.samples.empty()) {
+    out.push_back(std::move(age));
+    out.push_back(std::move(ttl));
   }
   if (reachable.samples.empty()) return;
   out.push_back(std::move(reachable));
@@ -280,7 +296,7 @@ ReconcileMetrics RegisterAgentMetrics(metrics::Registry& registry, AgentMetricsS
     CollectDatapath(sources.stats_fd(), out);
     if (sources.backend_flows) CollectBackendFlows(sources.backend_flows(), out);
     if (sources.tunnel_stats_fd) CollectTunnel(sources.tunnel_stats_fd(), s.clusters, out);
-    CollectPeers(s.clusters, out);
+    CollectClusters(s.clusters, out);
     CollectConntrack(s.conntrack, out);
     CollectMaps(s, sources.map_sizes, out);
     CollectRegistry(s.registry, out);

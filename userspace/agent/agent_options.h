@@ -55,6 +55,9 @@ struct AgentOptions {
   // ClusterSet registry (dir:/path or etcd://...): remote clusters, their
   // exports and the ClusterSet IPs. Empty: manifests only.
   std::string registry_url;
+  // How often the leases of the clusters' info records are read (status,
+  // meridianctl clusters, /metrics); 0: never.
+  std::chrono::milliseconds registry_lease_poll{5000};
   // The clusterset.local DNS server ("ADDR:PORT"; "off" disables it). It
   // runs only with a registry: the imports it answers for come from there.
   std::string dns_listen = "127.0.0.1:53535";

@@ -110,6 +110,13 @@ Status WriteStatusFile(const AgentStatus& s, const std::string& path) {
                         {"pod_cidrs", c.pod_cidrs},
                         {"tunnel_endpoints", c.tunnel_endpoints},
                         {"known_since_unix_ms", c.known_since_unix_ms}});
+    if (c.lease.ttl_ms >= 0) {
+      // age: how long ago its owner renewed it, as of read_unix_ms.
+      clusters.back()["lease"] = {{"ttl_ms", c.lease.ttl_ms},
+                                  {"remaining_ms", c.lease.remaining_ms},
+                                  {"age_ms", c.lease.ttl_ms - c.lease.remaining_ms},
+                                  {"read_unix_ms", c.lease.read_unix_ms}};
+    }
     if (!c.probes.empty()) {
       nlohmann::json probes = nlohmann::json::array();
       for (const auto& p : c.probes) {

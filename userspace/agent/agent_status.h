@@ -91,6 +91,14 @@ struct ClusterStatus {
   // "172.16.2.11 10.2.1.0/24,10.2.3.0/24" per node, or "gateway 172.16.2.1"
   std::vector<std::string> tunnel_endpoints;
   std::int64_t known_since_unix_ms = 0;  // when this agent first saw it (since its start)
+  // The lease of its registry record as last read (--registry-lease-poll-ms);
+  // ttl_ms -1: not read (a manifest cluster, no registry, or polling off).
+  struct Lease {
+    std::int64_t ttl_ms = -1;
+    std::int64_t remaining_ms = -1;
+    std::int64_t read_unix_ms = 0;
+    bool operator==(const Lease&) const = default;
+  } lease;
   // A peer's endpoints, probed (empty: the local cluster, or probing off).
   std::vector<PeerProbeStatus> probes;
   // From the probes: "reachable" (all answer), "partial", "unreachable"

@@ -74,6 +74,13 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   std::uint32_t ct_gc_ms = 10000;
   std::uint32_t peer_probe_ms = 1000;
+  std::uint32_t lease_poll_ms = 5000;
+  app.add_option("--registry-lease-poll-ms", lease_poll_ms,
+                 "With --registry: read the lease of every cluster's info record this often "
+                 "(one request per cluster), to show how long ago each cluster's controller "
+                 "renewed it (meridianctl clusters, /metrics); 0: never")
+      ->check(CLI::Range(0u, 3600000u))
+      ->capture_default_str();
   app.add_option("--peer-probe-interval-ms", peer_probe_ms,
                  "With --cluster: ICMP echo to every peer cluster's tunnel endpoints (or "
                  "gateway) this often; one is unreachable after 3 intervals without a reply "
@@ -228,6 +235,7 @@ int main(int argc, char** argv) {
   o.debounce = std::chrono::milliseconds(debounce_ms);
   o.ct_gc_interval = std::chrono::milliseconds(ct_gc_ms);
   o.peer_probe_interval = std::chrono::milliseconds(peer_probe_ms);
+  o.registry_lease_poll = std::chrono::milliseconds(lease_poll_ms);
   log_flags.Apply({.text_prefix = o.node, .fields = {{"component", "agent"}, {"node", o.node}}});
   meridian::agent::Agent agent(std::move(o));
   return agent.Run();

@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <string_view>
 
 namespace meridian::agent {
 namespace {
@@ -13,8 +14,21 @@ constexpr std::chrono::milliseconds kRetry{1000};
 
 }  // namespace
 
-RegistryWatcher::RegistryWatcher(std::string url, boost::asio::io_context& io, Callback on_update)
-    : url_(std::move(url)), io_(io), on_update_(std::move(on_update)) {
+bool IsClusterInfoKey(const std::string& key) {
+  constexpr std::string_view kClusters = "/meridian/v1/clusters/", kInfo = "/info";
+  std::string_view k(key);
+  if (k.size() <= kClusters.size() + kInfo.size() || !k.starts_with(kClusters) ||
+      !k.ends_with(kInfo)) {
+    return false;
+  }
+  k.remove_prefix(kClusters.size());
+  k.remove_suffix(kInfo.size());
+  return k.find('/') == std::string_view::npos;
+}
+
+RegistryWatcher::RegistryWatcher(std::string url, boost::asio::io_context& io, Callback on_update,
+                                 std::chrono::milliseconds lease_poll)
+    : url_(std::move(url)), io_(io), on_update_(std::move(on_update)), lease_poll_(lease_poll) {
   thread_ = std::thread([this] { Loop(); });
 }
 
@@ -51,6 +65,24 @@ bool ApplyRegistryUpdate(std::vector<registry::KeyValue>& records, RegistryUpdat
     }
   }
   return changed;
+}
+
+std::vector<ClusterLease> RegistryWatcher::ReadLeases(const std::set<std::string>& info_keys) {
+  std::vector<ClusterLease> out;
+  for (const auto& key : info_keys) {
+    auto lease = reg_->Lease(key);
+    if (!lease) {
+      spdlog::debug("registry: {}", lease.error().message);
+      continue;
+    }
+    if (!*lease) continue;  // gone since, or written without a lease
+    out.push_back({.key = key,
+                   .lease = **lease,
+                   .read_unix_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                                       std::chrono::system_clock::now().time_since_epoch())
+                                       .count()});
+  }
+  return out;
 }
 
 void RegistryWatcher::Loop() {
@@ -103,15 +135,33 @@ void RegistryWatcher::Loop() {
     }
     if (!last_error.empty()) spdlog::info("registry: reachable again at revision {}", revision);
     last_error.clear();
+    // The clusters' info keys, followed through the watch: what a lease poll reads.
+    std::set<std::string> info_keys;
+    for (const auto& kv : *list) {
+      if (IsClusterInfoKey(kv.key)) info_keys.insert(kv.key);
+    }
     post(RegistryUpdate{.full = true, .records = std::move(*list), .revision = revision});
+    auto next_lease_poll = std::chrono::steady_clock::now();
     while (!stop_) {
+      if (lease_poll_.count() > 0 && std::chrono::steady_clock::now() >= next_lease_poll) {
+        next_lease_poll = std::chrono::steady_clock::now() + lease_poll_;
+        post(RegistryUpdate{.revision = revision, .leases = ReadLeases(info_keys)});
+      }
       auto events = (*watch)->Next(kNextTimeout);
       if (!events) {
         fail(events.error().message, revision);
         break;  // relist: covers both compaction and a lost connection
       }
       if (events->empty()) continue;
-      for (const auto& ev : *events) revision = std::max(revision, ev.kv.revision);
+      for (const auto& ev : *events) {
+        revision = std::max(revision, ev.kv.revision);
+        if (!IsClusterInfoKey(ev.kv.key)) continue;
+        if (ev.type == registry::WatchEvent::Type::kDelete) {
+          info_keys.erase(ev.kv.key);
+        } else {
+          info_keys.insert(ev.kv.key);
+        }
+      }
       post(RegistryUpdate{.events = std::move(*events), .revision = revision});
     }
   }

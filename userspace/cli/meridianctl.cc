@@ -408,16 +408,23 @@ int Clusters(std::istream& in, const std::string& path, const PinnedMaps* pinned
     }
     return worst < 0 ? std::string("-") : fmt::format("{:.2f}ms", worst / 1000.0);
   };
-  fmt::print("{:<14} {:>4} {:<5} {:>8} {:<15} {:>8} {:>5} {:>10} {:>10} {}\n", "NAME", "ID",
-             "LOCAL", "KNOWN", "REACHABLE", "RTT", "PEERS", "TX-PKTS", "RX-PKTS",
+  // "3s/10s": how long ago the cluster's controller renewed its registry
+  // record, of the lease's TTL (as of the agent's last lease poll).
+  auto lease = [](const nlohmann::json& c) {
+    if (!c.contains("lease")) return std::string("-");
+    const auto& l = c["lease"];
+    return fmt::format("{}s/{}s", l.value("age_ms", 0L) / 1000, l.value("ttl_ms", 0L) / 1000);
+  };
+  fmt::print("{:<14} {:>4} {:<5} {:>8} {:>8} {:<15} {:>8} {:>5} {:>10} {:>10} {}\n", "NAME", "ID",
+             "LOCAL", "KNOWN", "LEASE", "REACHABLE", "RTT", "PEERS", "TX-PKTS", "RX-PKTS",
              "TUNNEL-ENDPOINTS");
   for (const auto& c : out) {
     std::vector<std::string> eps;
     for (const auto& e : c.value("tunnel_endpoints", nlohmann::json::array()))
       eps.push_back(e.get<std::string>());
-    fmt::print("{:<14} {:>4} {:<5} {:>8} {:<15} {:>8} {:>5} {:>10} {:>10} {}\n",
+    fmt::print("{:<14} {:>4} {:<5} {:>8} {:>8} {:<15} {:>8} {:>5} {:>10} {:>10} {}\n",
                c.value("name", ""), c.value("id", 0u), c.value("local", false) ? "yes" : "no",
-               age(c.value("known_since_unix_ms", now_ms)), reach(c), rtt(c),
+               age(c.value("known_since_unix_ms", now_ms)), lease(c), reach(c), rtt(c),
                cell(c, "datapath_peers"), cell(c, "tx_packets"), cell(c, "rx_packets"),
                eps.empty() ? std::string("-") : fmt::format("{}", fmt::join(eps, "; ")));
   }

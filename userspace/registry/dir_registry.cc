@@ -443,6 +443,22 @@ Result<std::optional<KeyValue>> DirRegistry::Get(const std::string& key) {
   return std::optional<KeyValue>(KeyValue{r.key, std::move(r.value), r.revision});
 }
 
+Result<std::optional<LeaseInfo>> DirRegistry::Lease(const std::string& key) {
+  if (auto s = ValidateKey(key); !s) return s.error();
+  Lock lock(*this);
+  if (!lock.status()) return lock.status().error();
+  auto record = ReadRecord(key);
+  if (!record) return record.error();
+  if (!record->has_value() || (*record)->tombstone) return std::optional<LeaseInfo>();
+  Record& r = **record;
+  const std::int64_t now = NowMs();
+  if (auto s = ExpireIfDue(r, now); !s) return s.error();
+  if (r.tombstone || r.ttl_ms == 0) return std::optional<LeaseInfo>();
+  return std::optional<LeaseInfo>(LeaseInfo{
+      .ttl = std::chrono::milliseconds(r.ttl_ms),
+      .remaining = std::chrono::milliseconds(std::max<std::int64_t>(0, r.expiry_ms - now))});
+}
+
 Result<std::optional<DirRegistry::Record>> DirRegistry::ReadForWatch(const std::string& key) {
   if (auto s = ValidateKey(key); !s) return s.error();
   Lock lock(*this);

@@ -225,6 +225,30 @@ Result<std::optional<KeyValue>> EtcdRegistry::Get(const std::string& key) {
   return std::optional<KeyValue>(KeyValue{kv.key(), kv.value(), kv.mod_revision()});
 }
 
+Result<std::optional<LeaseInfo>> EtcdRegistry::Lease(const std::string& key) {
+  if (Status valid = ValidateKey(key); !valid) return valid.error();
+  etcdserverpb::RangeRequest range;
+  range.set_key(key);
+  range.set_keys_only(true);
+  etcdserverpb::RangeResponse kv;
+  Status s = conn_->Call(fmt::format("lease of {}", key), [&](grpc::ClientContext& ctx) {
+    return conn_->kv().Range(&ctx, range, &kv);
+  });
+  if (!s) return s.error();
+  if (kv.kvs_size() == 0 || kv.kvs(0).lease() == 0) return std::optional<LeaseInfo>();
+  etcdserverpb::LeaseTimeToLiveRequest req;
+  req.set_id(kv.kvs(0).lease());
+  etcdserverpb::LeaseTimeToLiveResponse resp;
+  s = conn_->Call(fmt::format("lease of {}", key), [&](grpc::ClientContext& ctx) {
+    return conn_->lease().LeaseTimeToLive(&ctx, req, &resp);
+  });
+  if (!s) return s.error();
+  // TTL -1: expired between the two calls (the key goes with it).
+  if (resp.ttl() < 0) return std::optional<LeaseInfo>();
+  return std::optional<LeaseInfo>(LeaseInfo{.ttl = std::chrono::seconds(resp.grantedttl()),
+                                            .remaining = std::chrono::seconds(resp.ttl())});
+}
+
 Result<std::vector<KeyValue>> EtcdRegistry::List(const std::string& prefix) {
   if (Status valid = ValidatePrefix(prefix); !valid) return valid.error();
   etcdserverpb::RangeRequest req;

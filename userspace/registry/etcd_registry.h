@@ -54,6 +54,7 @@ class EtcdRegistry final : public Registry {
   Result<std::int64_t> Put(const std::string& key, const std::string& value,
                            std::chrono::milliseconds ttl = {}) override;
   Status KeepAlive(const std::string& key) override;
+  Result<std::optional<LeaseInfo>> Lease(const std::string& key) override;
   Status Delete(const std::string& key) override;
   Result<std::optional<KeyValue>> Get(const std::string& key) override;
   Result<std::vector<KeyValue>> List(const std::string& prefix) override;

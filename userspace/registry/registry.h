@@ -26,6 +26,14 @@ struct KeyValue {
   bool operator==(const KeyValue&) const = default;
 };
 
+// A key's lease as the registry holds it now.
+struct LeaseInfo {
+  std::chrono::milliseconds ttl{0};        // as granted (etcd: whole seconds)
+  std::chrono::milliseconds remaining{0};  // until it expires unless renewed (etcd: whole seconds)
+
+  bool operator==(const LeaseInfo&) const = default;
+};
+
 struct WatchEvent {
   enum class Type { kPut, kDelete } type;
   KeyValue kv;  // for kDelete: the key and the revision of the delete, empty value
@@ -56,6 +64,9 @@ class Registry {
   // Removes the key; a missing key is not an error.
   virtual Status Delete(const std::string& key) = 0;
   virtual Result<std::optional<KeyValue>> Get(const std::string& key) = 0;
+  // The key's lease: nullopt when the key is missing or has none. How long
+  // ago its owner last renewed it is ttl - remaining.
+  virtual Result<std::optional<LeaseInfo>> Lease(const std::string& key) = 0;
   // Live keys starting with prefix, sorted by key; expired keys excluded.
   virtual Result<std::vector<KeyValue>> List(const std::string& prefix) = 0;
   // Compare-and-swap: writes only if the key's current revision ==

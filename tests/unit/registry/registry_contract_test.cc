@@ -327,6 +327,37 @@ TYPED_TEST(RegistryContractTest, KeepAliveExtends) {
   EXPECT_FALSE(this->Exists(key));
 }
 
+TYPED_TEST(RegistryContractTest, LeaseReportsTtlAndWhatRemains) {
+  const std::string key = "/meridian/v1/clusters/east/info";
+  this->MustPut(key, "x", this->T(150));
+  auto lease = this->reg_->Lease(key);
+  ASSERT_TRUE(lease.ok()) << lease.error().message;
+  ASSERT_TRUE(lease->has_value());
+  EXPECT_EQ((*lease)->ttl, this->T(150));
+  EXPECT_LE((*lease)->remaining, this->T(150));
+  EXPECT_GE((*lease)->remaining, this->T(100));
+  std::this_thread::sleep_for(this->T(75));
+  lease = this->reg_->Lease(key);
+  ASSERT_TRUE(lease.ok() && lease->has_value());
+  EXPECT_LE((*lease)->remaining, this->T(100)) << "it runs down";
+  ASSERT_TRUE(this->reg_->KeepAlive(key).ok());
+  lease = this->reg_->Lease(key);
+  ASSERT_TRUE(lease.ok() && lease->has_value());
+  EXPECT_GE((*lease)->remaining, this->T(100)) << "renewed";
+  EXPECT_EQ((*lease)->ttl, this->T(150));
+
+  this->MustPut("/meridian/v1/w/plain", "x");
+  lease = this->reg_->Lease("/meridian/v1/w/plain");
+  ASSERT_TRUE(lease.ok()) << lease.error().message;
+  EXPECT_EQ(*lease, std::nullopt) << "no lease";
+  lease = this->reg_->Lease("/meridian/v1/w/missing");
+  ASSERT_TRUE(lease.ok()) << lease.error().message;
+  EXPECT_EQ(*lease, std::nullopt) << "no key";
+  lease = this->reg_->Lease("/elsewhere");
+  ASSERT_FALSE(lease.ok());
+  EXPECT_NE(lease.error().message.find("/elsewhere"), std::string::npos) << lease.error().message;
+}
+
 TYPED_TEST(RegistryContractTest, KeepAliveOfMissingKeyFails) {
   Status s = this->reg_->KeepAlive("/meridian/v1/clusters/east/info");
   ASSERT_FALSE(s.ok());
