@@ -282,6 +282,19 @@ check "/metrics: meridian_peer_reachable{cluster=\"c2\",address=\"172.16.2.11\"}
   grep -qx 'meridian_peer_reachable{cluster="c2",address="172.16.2.11"} 1' "$WORK/peer-metrics.txt"
 check_eq "promtool check metrics: a cross-cluster agent's output (tunnel, peers) parses and lints clean" "" \
   "$(promtool check metrics <"$WORK/peer-metrics.txt" 2>&1)"
+# The agent's control socket: what meridianctl asks first.
+SOCK="$LAB_STATE_DIR/agent-$C1N1/agent.sock"
+check_eq "c1n1's control socket answers GET /status with the live document" "serving True" \
+  "$(curl -s --max-time 2 --unix-socket "$SOCK" http://agent/status | python3 -c '
+import json, sys
+s = json.load(sys.stdin)
+print(s["state"], any(c["name"] == "c2" and c.get("reachability") == "reachable" for c in s["clusters"]))')"
+check "... GET /metrics" \
+  bash -c "curl -s --max-time 2 --unix-socket '$SOCK' http://agent/metrics | grep -q '^meridian_peer_reachable{cluster=\"c2\"'"
+check_eq "... and 404 naming what it serves for anything else" \
+  "404 not found: /status, /metrics, /healthz and /readyz are served" \
+  "$(curl -s --max-time 2 --unix-socket "$SOCK" -w '%{http_code} ' -o "$WORK/sock-404.txt" http://agent/nope; cat "$WORK/sock-404.txt")"
+check_eq "... only root may connect (mode 0600)" "600" "$(stat -c %a "$SOCK")"
 # The interop endpoint goes away: c2 is partly reachable within 3 probe
 # intervals (1 s each) and the status says which endpoint is missing.
 ip -n "$VXNS" link set eth0 down
@@ -389,6 +402,9 @@ check "spec.id restored: c1n1 serves again" wait_for 5 c1n1_serving
 OTHER=xdp
 [[ $DECAP == xdp ]] && OTHER=tc
 lab_agent_stop "$C1N1"
+check "a stopped agent removed its control socket" test ! -e "$SOCK"
+check_eq "... and meridianctl reads status.json then, without a note" "stopped|" \
+  "$("$BIN_DIR/meridianctl" --node "$C1N1" --state-dir "$LAB_STATE_DIR/agent-$C1N1" status state 2>"$WORK/stopped.err")|$(cat "$WORK/stopped.err")"
 lab_agent_start "$C1N1" "$WORK/m/c1" --cluster c1 --uplink "${LAB_PREFIX}up" --uplink-decap "$OTHER" --nodeport-mode off
 check "c1n1 restarted with --uplink-decap $OTHER serves" lab_agent_wait "$C1N1" 3
 xdp_on_uplink() { ip -n "$C1N1" -d link show "${LAB_PREFIX}up" | grep -q 'prog/xdp'; }

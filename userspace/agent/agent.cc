@@ -56,6 +56,7 @@ Status Agent::Start() {
   if (!options_.once) {
     if (auto s = StartHealth(); !s) return s;
     if (auto s = StartMetrics(); !s) return s;
+    StartControlSocket();
     StartPeerProber();
   }
   auto source = sources::OpenSource(
@@ -189,6 +190,32 @@ Status Agent::StartMetrics() {
   if (!server.ok()) return server.error();
   metrics_server_ = std::move(server).value();
   return Status::Ok();
+}
+
+// <state-dir>/agent.sock: meridianctl's way in. It reads the live status
+// (not the file's last write) and the metrics; without it meridianctl
+// falls back to status.json, so a socket that cannot be made is a warning.
+void Agent::StartControlSocket() {
+  const std::string path = options_.state_dir + "/agent.sock";
+  auto server = health::HealthServer::StartUnix(
+      io_, path, [this](const std::string& p) { return ControlRequest(p); });
+  if (!server.ok()) {
+    spdlog::warn("control socket: {}; meridianctl reads status.json instead",
+                 server.error().message);
+    return;
+  }
+  control_server_ = std::move(server).value();
+  spdlog::info("control socket: {}", path);
+}
+
+health::HealthReply Agent::ControlRequest(const std::string& path) {
+  if (path == "/status") return {200, "application/json", RenderStatus(FreshStatus())};
+  if (path == "/metrics") {
+    return {200, metrics::kPrometheusContentType, metrics::RenderPrometheus(metrics_.Collect())};
+  }
+  if (path == "/healthz" || path == "/readyz") return Health(path);
+  return {404, "text/plain; charset=utf-8",
+          "not found: /status, /metrics, /healthz and /readyz are served\n"};
 }
 
 // Reachability of the peers is information, not a duty: without a raw

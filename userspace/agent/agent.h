@@ -81,6 +81,8 @@ class Agent {
   Status StartHealth();
   Status StartMetrics();
   void StartPeerProber();
+  void StartControlSocket();
+  health::HealthReply ControlRequest(const std::string& path);
   // The peer clusters' tunnel endpoints (or gateways) probed, from status_.clusters.
   void ProbePeers();
   // status_ with the DNS server's counters brought up to date.
@@ -140,6 +142,7 @@ class Agent {
   ReconcileMetrics reconcile_metrics_;
   std::unique_ptr<health::HealthServer> metrics_server_;  // /metrics
   std::unique_ptr<health::PeerProber> peer_prober_;       // null: off, or no raw socket
+  std::unique_ptr<health::HealthServer> control_server_;  // <state-dir>/agent.sock
   // healthCheckNodePorts (with --nodeport-mode only), and what kept some
   // of them from being served (repeated in every status until resolved).
   std::unique_ptr<health::ServiceHealthServers> service_health_;

@@ -58,7 +58,7 @@ std::string RenderWeightsJson(const std::vector<WeightedFrontend>& weighted) {
   return out.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
-Status WriteStatusFile(const AgentStatus& s, const std::string& path) {
+std::string RenderStatus(const AgentStatus& s) {
   nlohmann::json j = {
       {"node", s.node},
       {"source", s.source},
@@ -169,8 +169,6 @@ Status WriteStatusFile(const AgentStatus& s, const std::string& path) {
                 {"truncated", s.dns.truncated},
                 {"rate_limited", s.dns.rate_limited}};
   }
-  std::error_code ec;
-  std::filesystem::create_directories(std::filesystem::path(path).parent_path(), ec);
   // Every text field came from outside at some point (manifests, file
   // names, registry keys): bytes that are not UTF-8 are replaced rather than
   // allowed to throw, so no input can stop the agent from reporting.
@@ -184,7 +182,13 @@ Status WriteStatusFile(const AgentStatus& s, const std::string& path) {
     text += s.weighted_json.empty() ? RenderWeightsJson(s.weighted) : s.weighted_json;
     text += "\n}";
   }
-  return WriteFileAtomically(path, text + "\n");
+  return text + "\n";
+}
+
+Status WriteStatusFile(const AgentStatus& s, const std::string& path) {
+  std::error_code ec;
+  std::filesystem::create_directories(std::filesystem::path(path).parent_path(), ec);
+  return WriteFileAtomically(path, RenderStatus(s));
 }
 
 std::string ClusterReachability(const std::vector<PeerProbeStatus>& probes) {

@@ -198,6 +198,8 @@ struct AgentStatus {
 
 // Atomic (WriteFileAtomically): a reader never sees a torn status.json.
 Status WriteStatusFile(const AgentStatus& status, const std::string& path);
+// The JSON document status.json holds (and the control socket's GET /status).
+std::string RenderStatus(const AgentStatus& status);
 // A peer cluster's verdict from its endpoints' (ClusterStatus::reachability).
 std::string ClusterReachability(const std::vector<PeerProbeStatus>& probes);
 

@@ -12,10 +12,12 @@
 #include <map>
 #include <nlohmann/json.hpp>
 #include <optional>
+#include <sstream>
 #include <string>
 #include <tuple>
 #include <vector>
 
+#include "cli/agent_socket.h"
 #include "cli/monitor_command.h"
 #include "cli/monitor_event.h"
 #include "cli/registry_command.h"
@@ -545,12 +547,13 @@ int main(int argc, char** argv) {
                                             state_dir + "/monitor.lock", json);
   }
   if (status->parsed() || imports->parsed() || clusters->parsed()) {
-    const std::string& path = status_path;
-    std::ifstream in(path);
-    if (!in) {
-      std::cerr << "meridianctl: cannot read " << path << " (is the agent running?)\n";
+    auto doc = meridian::cli::ReadAgentStatus(state_dir);
+    if (!doc.ok()) {
+      std::cerr << "meridianctl: " << doc.error().message << "\n";
       return 1;
     }
+    const std::string& path = doc->origin;
+    std::istringstream in(doc->text);
     if (clusters->parsed()) {
       auto pinned = PinnedMaps::Open(meridian::datapath::NodePinDir(bpffs, node));
       return Clusters(in, path, pinned.ok() ? &*pinned : nullptr, json);

@@ -4,11 +4,14 @@
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
+#include <boost/asio/local/stream_protocol.hpp>
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <chrono>
+#include <filesystem>
+#include <system_error>
 
 #include "common/listen_address.h"
 
@@ -18,18 +21,21 @@ namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace http = beast::http;
 using tcp = asio::ip::tcp;
+using local = asio::local::stream_protocol;
 
 struct HealthServer::State {
-  explicit State(asio::io_context& io) : acceptor(io) {}
-  tcp::acceptor acceptor;
   Handler handler;  // reset when the server is destroyed
   Paths paths = Paths::kProbes;
+  std::function<void()> close;  // closes the acceptor
 };
 
 namespace {
 
-asio::awaitable<void> Serve(std::shared_ptr<HealthServer::State> state, tcp::socket socket) {
-  beast::tcp_stream stream(std::move(socket));
+// One connection, TCP or Unix: the same HTTP/1.1 exchange.
+template <class Protocol>
+asio::awaitable<void> Serve(std::shared_ptr<HealthServer::State> state,
+                            typename Protocol::socket socket) {
+  beast::basic_stream<Protocol> stream(std::move(socket));
   beast::flat_buffer buffer;
   boost::system::error_code ec;
   for (;;) {
@@ -59,17 +65,20 @@ asio::awaitable<void> Serve(std::shared_ptr<HealthServer::State> state, tcp::soc
     co_await http::async_write(stream, res, asio::redirect_error(asio::use_awaitable, ec));
     if (ec || !res.keep_alive()) break;
   }
-  stream.socket().shutdown(tcp::socket::shutdown_send, ec);
+  stream.socket().shutdown(Protocol::socket::shutdown_send, ec);
 }
 
-asio::awaitable<void> Accept(std::shared_ptr<HealthServer::State> state) {
+template <class Protocol>
+asio::awaitable<void> Accept(std::shared_ptr<HealthServer::State> state,
+                             std::shared_ptr<typename Protocol::acceptor> acceptor) {
   for (;;) {
     boost::system::error_code ec;
-    tcp::socket socket =
-        co_await state->acceptor.async_accept(asio::redirect_error(asio::use_awaitable, ec));
-    if (ec == asio::error::operation_aborted || !state->acceptor.is_open()) co_return;
+    typename Protocol::socket socket =
+        co_await acceptor->async_accept(asio::redirect_error(asio::use_awaitable, ec));
+    if (ec == asio::error::operation_aborted || !acceptor->is_open()) co_return;
     if (ec) continue;  // e.g. EMFILE: the next accept may succeed
-    asio::co_spawn(state->acceptor.get_executor(), Serve(state, std::move(socket)), asio::detached);
+    asio::co_spawn(acceptor->get_executor(), Serve<Protocol>(state, std::move(socket)),
+                   asio::detached);
   }
 }
 
@@ -79,21 +88,60 @@ Result<std::unique_ptr<HealthServer>> HealthServer::Start(asio::io_context& io,
                                                           const std::string& address,
                                                           std::uint16_t port, Handler handler,
                                                           Paths paths) {
-  auto state = std::make_shared<State>(io);
+  auto state = std::make_shared<State>();
   state->handler = std::move(handler);
   state->paths = paths;
   boost::system::error_code ec;
   auto ip = asio::ip::make_address(address, ec);
   if (ec) return Error{fmt::format("{}: not an IP address", address)};
   tcp::endpoint endpoint(ip, port);
-  state->acceptor.open(endpoint.protocol(), ec);
-  if (!ec) state->acceptor.set_option(tcp::acceptor::reuse_address(true), ec);
-  if (!ec) state->acceptor.bind(endpoint, ec);
-  if (!ec) state->acceptor.listen(asio::socket_base::max_listen_connections, ec);
+  auto acceptor = std::make_shared<tcp::acceptor>(io);
+  acceptor->open(endpoint.protocol(), ec);
+  if (!ec) acceptor->set_option(tcp::acceptor::reuse_address(true), ec);
+  if (!ec) acceptor->bind(endpoint, ec);
+  if (!ec) acceptor->listen(asio::socket_base::max_listen_connections, ec);
   if (ec) return Error{fmt::format("{}:{}: {}", address, port, ec.message())};
-  const std::uint16_t bound = state->acceptor.local_endpoint().port();
-  asio::co_spawn(io, Accept(state), asio::detached);
+  const std::uint16_t bound = acceptor->local_endpoint().port();
+  state->close = [acceptor] {
+    boost::system::error_code ignored;
+    acceptor->close(ignored);
+  };
+  asio::co_spawn(io, Accept<tcp>(state, acceptor), asio::detached);
   return std::unique_ptr<HealthServer>(new HealthServer(state, bound));
+}
+
+Result<std::unique_ptr<HealthServer>> HealthServer::StartUnix(asio::io_context& io,
+                                                              const std::string& path,
+                                                              Handler handler, Paths paths) {
+  auto state = std::make_shared<State>();
+  state->handler = std::move(handler);
+  state->paths = paths;
+  // A socket file left by a process that died would fail the bind; the
+  // caller owns the path (the agent's state directory holds its lock).
+  std::error_code fs_ec;
+  std::filesystem::remove(path, fs_ec);
+  boost::system::error_code ec;
+  auto acceptor = std::make_shared<local::acceptor>(io);
+  const local::endpoint endpoint(path);
+  acceptor->open(endpoint.protocol(), ec);
+  if (!ec) acceptor->bind(endpoint, ec);
+  if (ec) return Error{fmt::format("{}: {}", path, ec.message())};
+  // Only the node's administrator (root) talks to the agent.
+  std::filesystem::permissions(
+      path, std::filesystem::perms::owner_read | std::filesystem::perms::owner_write, fs_ec);
+  if (!fs_ec) acceptor->listen(asio::socket_base::max_listen_connections, ec);
+  if (fs_ec || ec) {
+    std::filesystem::remove(path, fs_ec);
+    return Error{fmt::format("{}: {}", path, ec ? ec.message() : fs_ec.message())};
+  }
+  state->close = [acceptor, path] {
+    boost::system::error_code ignored;
+    acceptor->close(ignored);
+    std::error_code fs_ignored;
+    std::filesystem::remove(path, fs_ignored);
+  };
+  asio::co_spawn(io, Accept<local>(state, acceptor), asio::detached);
+  return std::unique_ptr<HealthServer>(new HealthServer(state, 0));
 }
 
 Result<std::unique_ptr<HealthServer>> HealthServer::StartListening(asio::io_context& io,
@@ -112,8 +160,7 @@ Result<std::unique_ptr<HealthServer>> HealthServer::StartListening(asio::io_cont
 HealthServer::~HealthServer() {
   // Connections in flight keep the state; they answer 404 from now on.
   state_->handler = nullptr;
-  boost::system::error_code ec;
-  state_->acceptor.close(ec);
+  if (state_->close) state_->close();
 }
 
 }  // namespace meridian::health

@@ -47,6 +47,12 @@ class HealthServer {
   static Result<std::unique_ptr<HealthServer>> StartListening(
       boost::asio::io_context& io, const std::string& listen, Handler handler,
       const std::string& flag = "--health-listen", Paths paths = Paths::kProbes);
+  // Listens on a Unix socket at `path` (mode 0600; a stale file there is
+  // replaced, and the file is removed when the server goes): the agent's
+  // control socket (meridianctl). port() is 0.
+  static Result<std::unique_ptr<HealthServer>> StartUnix(boost::asio::io_context& io,
+                                                         const std::string& path, Handler handler,
+                                                         Paths paths = Paths::kAny);
   ~HealthServer();
 
   std::uint16_t port() const { return port_; }
