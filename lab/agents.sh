@@ -137,6 +137,12 @@ lab_agents_start_clusterset() {
 # lab_agents_stop: stop every agent of the lab.
 lab_agents_stop() {
   local node
+  # A monitor still running (a test that failed before it stopped it) would
+  # outlive the lab by its --duration.
+  if [[ -n ${LAB_MONITOR_PID:-} ]]; then
+    kill -INT "$LAB_MONITOR_PID" 2>/dev/null
+    LAB_MONITOR_PID=""
+  fi
   for node in "${LAB_NODE_NAMES[@]}"; do
     lab_agent_stop "$node"
   done

@@ -19,7 +19,10 @@
 #    on its uplink, and the tunnel still carries traffic
 #  - meridianctl monitor shows a known flow (client -> VIP -> c2 backend),
 #    its encap and decap, and a known drop; no event is produced while no
-#    monitor is attached (monitor_events); a second monitor is refused
+#    monitor is attached (monitor_events); a second monitor is refused; a
+#    monitor attached across an agent restart sees the new programs' flows
+#  - the agent's control socket: GET /status, /metrics, 404, mode 0600;
+#    removed at stop, when meridianctl reads status.json
 #  - meridianctl ct --service / --backend show only those flows
 #  - meridianctl clusters: both clusters, c2's peers and tunnel counters;
 #    c2's endpoints reachable by ICMP, partial while one is down, then back
@@ -401,6 +404,12 @@ check "spec.id restored: c1n1 serves again" wait_for 5 c1n1_serving
 # stays on the uplink for them, whatever the decapsulation mode.)
 OTHER=xdp
 [[ $DECAP == xdp ]] && OTHER=tc
+# A monitor attached across the restart: the ring and its lease are pinned
+# maps, so it keeps receiving from the new programs.
+lab_monitor_start "$C1N1" "$WORK/monitor-restart.jsonl" "$WORK/monitor-restart.err" \
+  -o json --type flow --pod 10.1.1.100 --duration 30
+MON=$LAB_MONITOR_PID
+check "a monitor attaches before the restart" wait_for 5 grep -q "monitor: attached" "$WORK/monitor-restart.err"
 lab_agent_stop "$C1N1"
 check "a stopped agent removed its control socket" test ! -e "$SOCK"
 check_eq "... and meridianctl reads status.json then, without a note" "stopped|" \
@@ -419,5 +428,13 @@ fi
 client bash -c 'for i in $(seq 20); do curl -s --max-time 2 http://10.96.1.10/ || echo FAILED; done' >"$WORK/after-switch.txt"
 check "c1 -> c2 VIP after the switch: 20 answers from c2, no failure" \
   test "$(grep -cE '^c2n' "$WORK/after-switch.txt")" -eq 20
+flows_after_restart() { [[ $(grep -c '"type":"flow"' "$WORK/monitor-restart.jsonl") -ge 20 ]]; }
+wait_for 3 flows_after_restart || true
+kill -INT "$MON"
+wait "$MON"
+mon_rc=$?
+check_eq "the monitor attached across the restart showed the 20 new flows of the new agent's programs (exit 0)" \
+  "20 0" "$(grep -c '"type":"flow"' "$WORK/monitor-restart.jsonl") $mon_rc"
+LAB_MONITOR_PID=""
 
 finish
