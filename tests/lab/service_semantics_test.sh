@@ -103,6 +103,15 @@ check "the agent counted the deleted entries (conntrack.expired $expired >= 80: 
 ct_expired=$("$BIN_DIR/meridianctl" --node "$NODE1" --json stats | python3 -c 'import json,sys; print(json.load(sys.stdin)["ct_expired"]["packets"])' 2>&1)
 check_eq "... and so does mer_stats (ct_expired)" "$expired" "$ct_expired"
 
+# The collector looks for mer_flows pairs of removed frontends and
+# backends only after an apply removed some: with nothing removed, three
+# collections (every 0.5 s) scan nothing.
+scans0=$(ct_status flow_pair_scans) collections0=$(ct_status collections)
+three_more() { test "$(ct_status collections)" -ge $((collections0 + 3)); }
+wait_for 5 three_more || true
+check_eq "nothing removed: $(($(ct_status collections) - collections0)) collections, no scan of mer_flows" \
+  "$scans0" "$(ct_status flow_pair_scans)"
+
 # --- session affinity ---------------------------------------------------
 write_web 2 "$READY"
 check "both nodes installed the ClientIP affinity (timeout 2 s)" wait_for 5 both_have 4/2
@@ -123,8 +132,13 @@ check "every endpoint serving and terminating: 4 backends take new flows" wait_f
 client bash -c "for i in \$(seq 20); do curl -s --max-time 2 http://$VIP/ || echo FAILED; done" >"$WORK/terminating.txt"
 check_eq "should fallback to terminating endpoints when there are no ready endpoints: 20 requests, none failed" \
   0 "$(grep -c FAILED "$WORK/terminating.txt")"
+scans1=$(ct_status flow_pair_scans)
 write_web none '{ready: false, serving: false, terminating: true}'
 check "no longer serving: no backend takes new flows" wait_for 5 both_have 0/0
+scanned() { test "$(ct_status flow_pair_scans)" -eq $((scans1 + 1)); }
+check "... the backends removed: the next collection scanned mer_flows, once" wait_for 3 scanned
+sleep 1.2  # two more collections
+check_eq "... and only once" $((scans1 + 1)) "$(ct_status flow_pair_scans)"
 start=$(date +%s%N)
 client curl -s --max-time 5 "http://$VIP/" >/dev/null
 rc=$?

@@ -504,7 +504,10 @@ void Agent::CollectIdleFlows() {
 }
 
 void Agent::PruneFlowCounts() {
-  if (!writer_) return;
+  // Work with the change: a collection after nothing was removed has
+  // nothing to look for among the pairs.
+  if (!writer_ || !flow_prune_pending_) return;
+  ++status_.conntrack.flow_pair_scans;
   const auto frontends = writer_->FrontendsById();
   const auto backends = writer_->BackendsById();
   auto pruned = datapath::PruneFlowCounts(
@@ -513,7 +516,10 @@ void Agent::PruneFlowCounts() {
       });
   if (!pruned.ok()) {
     spdlog::warn("flow counters: {}", pruned.error().message);
-  } else if (*pruned) {
+    return;  // tried again at the next collection
+  }
+  flow_prune_pending_ = false;
+  if (*pruned) {
     spdlog::debug("flow counters: {} pairs of removed frontends or backends deleted", *pruned);
   }
 }
@@ -938,6 +944,7 @@ void Agent::BuildAndApply(ReconcileInput& in, Clock::time_point started, ApplyPh
   phases.write = MsSince(writing);
   if (!writes.ok()) {
     apply_pending_ = true;
+    flow_prune_pending_ = true;  // it may have removed some before it failed
     ++status_.apply_failures;
     in.errors.push_back("apply: " + writes.error().message);
     spdlog::error("apply: {} (will retry)", writes.error().message);
@@ -948,6 +955,7 @@ void Agent::BuildAndApply(ReconcileInput& in, Clock::time_point started, ApplyPh
   DescribeWeights(in, *state);
   last_desired_ = std::move(*state);
   status_.last_writes = *writes;
+  if (writes->services_deleted || writes->backends_deleted) flow_prune_pending_ = true;
   status_.last_apply_time = NowRfc3339();
   if (registry_watcher_ && registry_revision_ > status_.registry.applied_revision) {
     status_.registry.applied_revision = registry_revision_;

@@ -77,6 +77,9 @@ class Agent {
   // mer_flows: the pairs whose frontend or backend is no longer installed
   // are deleted (with the conntrack collection); the rest named for /metrics.
   void PruneFlowCounts();
+  // A frontend or backend was removed since the last prune (and at start:
+  // the pins may hold pairs of the previous run's state).
+  bool flow_prune_pending_ = true;
   std::vector<BackendFlows> NamedFlowCounts() const;
   Status StartHealth();
   Status StartMetrics();

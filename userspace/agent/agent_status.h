@@ -151,7 +151,10 @@ struct ConntrackStatus {
   std::size_t capacity = 0;       // mer_ct's max_entries
   std::uint64_t evicted = 0;      // LRU evictions since the agent started (estimated)
   double last_collection_ms = 0;  // how long the last run took
-  std::string last_error;         // of the last run; empty when it succeeded
+  // Collections that also scanned mer_flows for the pairs of removed
+  // frontends or backends: only those after an apply that removed some.
+  std::uint64_t flow_pair_scans = 0;
+  std::string last_error;  // of the last run; empty when it succeeded
 };
 
 struct AgentStatus {
