@@ -14,7 +14,8 @@
 #  - a Service without endpoints, and an unknown port of a known ClusterIP:
 #    connect() fails at once with ECONNREFUSED
 #  - a process outside the cgroup is not translated (the hooks are scoped)
-#  - counters sock_lb_connect, sock_lb_reject, sock_lb_revnat
+#  - counters sock_lb_connect, sock_lb_reject, sock_lb_revnat; a monitor
+#    shows both refusals as sock_lb_reject drop events
 #  - an agent restart leaves exactly one set of programs on the cgroup
 #
 # Usage: socket_lb_test.sh [--bin-dir DIR]. Exit 0 pass, 1 fail, 77 skip.
@@ -114,11 +115,26 @@ check_eq "getpeername() shows the ClusterIP, not the pod" "10.96.0.10:80" "$(fie
 R=$(tcp "$N1_IP" 30080 20)
 check_eq "web's NodePort on node 1's own address $N1_IP:30080: 20 connections, no error" "" "$(field "$R" errors)"
 
+# The refusals below, seen by a monitor: drop events of the socket LB.
+lab_monitor_start "$N1" "$WORK/monitor.jsonl" "$WORK/monitor.err" -o json --type drop --duration 20
+MON=$LAB_MONITOR_PID
+check "a monitor attaches to node 1" wait_for 5 grep -q "monitor: attached" "$WORK/monitor.err"
 R=$(tcp 10.96.0.20 80 1)
 check_eq "a Service without endpoints: connect() fails with ECONNREFUSED" "errno111" "$(field "$R" errors)"
 check "... at once (under 100 ms: $(field "$R" ms) ms)" test "$(field "$R" ms)" -lt 100
 R=$(tcp 10.96.0.10 81 1)
 check_eq "an unknown port of a known ClusterIP: ECONNREFUSED" "errno111" "$(field "$R" errors)"
+two_rejects() { [[ $(grep -c '"reason":"sock_lb_reject"' "$WORK/monitor.jsonl") -ge 2 ]]; }
+wait_for 3 two_rejects || true
+kill -INT "$MON"
+wait "$MON"
+LAB_MONITOR_PID=""
+check_eq "the monitor showed both refusals as sock_lb_reject drops, to the VIP and port refused" \
+  "drop sock_lb_reject TCP 10.96.0.20:80|drop sock_lb_reject TCP 10.96.0.10:81" \
+  "$(python3 -c '
+import json, sys
+print("|".join("%s %s %s %s" % (e["type"], e["reason"], e["proto"], e["destination"])
+               for e in map(json.loads, open(sys.argv[1])) if e["reason"] == "sock_lb_reject"))' "$WORK/monitor.jsonl")"
 
 UDP=$(in_cg python3 -c '
 import socket
