@@ -11,6 +11,7 @@
 #  - the underlay between the clusters carries only gateway addresses
 #  - both gateways count relayed packets; no tunnel packet is dropped as
 #    coming from an unknown peer
+#  - the peer prober of c1's nodes (gateway or not) probes c2's gateway
 #
 # Usage: gateway_test.sh [--bin-dir DIR]. Exit 0 pass, 1 fail, 77 skip.
 set -uo pipefail
@@ -67,4 +68,19 @@ check "c2's gateway relayed its node 2's replies (gateway_relay > 0)" test "$(st
 check_eq "c2's gateway saw no VXLAN from a non-peer" 0 "$(stat_of "$C2N1" pass_tunnel_not_peer)"
 check_eq "c2's gateway dropped no inner source as foreign" 0 "$(stat_of "$C2N1" drop_tunnel_bad_source)"
 check_eq "c1's gateway dropped nothing as not allowed" 0 "$(stat_of "$C1N1" drop_tunnel_not_allowed)"
+
+# The peer prober of a gateway cluster's peers probes its gateway, from
+# every node (node 2 reaches it over the underlay, as its tunnel traffic
+# would if it were a gateway).
+c2_probes() {  # c2_probes NODE: "verdict address:state ..." of c2 in the node's status
+  lab_agent_status "$1" | python3 -c '
+import json, sys
+c = next(c for c in json.load(sys.stdin)["clusters"] if c["name"] == "c2")
+print(c.get("reachability"), " ".join("%s:%s" % (p["address"], p["state"]) for p in c.get("probes", [])))'
+}
+for node in "$C1N1" "$(lab_node_ns "$PREFIX" 1 2)"; do
+  gw_reachable() { [[ $(c2_probes "$1") == "reachable 172.16.2.11:reachable" ]]; }
+  wait_for 5 gw_reachable "$node" || true
+  check_eq "$node probes c2's gateway only, and reaches it" "reachable 172.16.2.11:reachable" "$(c2_probes "$node")"
+done
 finish
