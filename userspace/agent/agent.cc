@@ -231,13 +231,20 @@ void Agent::StartPeerProber() {
   peer_prober_ = std::move(prober).value();
 }
 
+// Every peer endpoint (or gateway) the status lists for probing.
+static std::vector<std::string> ProbedAddresses(const std::vector<ClusterStatus>& clusters) {
+  std::vector<std::string> out;
+  for (const auto& c : clusters) {
+    for (const auto& p : c.probes) out.push_back(p.address);
+  }
+  return out;
+}
+
 void Agent::ProbePeers() {
   if (!peer_prober_) return;
   std::vector<model::Ipv4Address> targets;
-  for (const auto& c : status_.clusters) {
-    for (const auto& p : c.probes) {
-      if (auto a = model::Ipv4Address::Parse(p.address)) targets.push_back(*a);
-    }
+  for (const auto& address : ProbedAddresses(status_.clusters)) {
+    if (auto a = model::Ipv4Address::Parse(address)) targets.push_back(*a);
   }
   peer_prober_->SetTargets(targets);
 }
@@ -730,16 +737,7 @@ void Agent::DescribeClusters(const std::vector<model::Cluster>& clusters) {
     out.push_back(std::move(s));
   }
   cluster_first_seen_ms_ = std::move(first_seen);
-  const bool targets_changed = [&] {
-    if (out.size() != status_.clusters.size()) return true;
-    for (std::size_t i = 0; i < out.size(); ++i) {
-      if (out[i].probes.size() != status_.clusters[i].probes.size()) return true;
-      for (std::size_t k = 0; k < out[i].probes.size(); ++k) {
-        if (out[i].probes[k].address != status_.clusters[i].probes[k].address) return true;
-      }
-    }
-    return false;
-  }();
+  const bool targets_changed = ProbedAddresses(out) != ProbedAddresses(status_.clusters);
   status_.clusters = std::move(out);
   if (targets_changed) ProbePeers();
 }
@@ -1015,7 +1013,9 @@ void Agent::PurgeRemovedEndpoints(const desired::DesiredState& next) {
       status_.affinities_purged, "ClientIP affinities");
 }
 
-const AgentStatus& Agent::FreshStatus() {
+// Each cluster's registry lease, as the last lease poll read it (a
+// cluster from a manifest has none: its source is a file, not a key).
+void Agent::RefreshClusterLeases() {
   for (auto& c : status_.clusters) {
     auto it = cluster_leases_.find(c.source);
     if (it == cluster_leases_.end()) {
@@ -1027,22 +1027,30 @@ const AgentStatus& Agent::FreshStatus() {
                .remaining_ms = l.lease.remaining.count(),
                .read_unix_ms = l.read_unix_ms};
   }
-  if (peer_prober_) {
-    for (auto& c : status_.clusters) {
-      for (auto& p : c.probes) {
-        auto a = model::Ipv4Address::Parse(p.address);
-        auto probe = a ? peer_prober_->Find(*a) : std::nullopt;
-        if (!probe) continue;
-        p.state = health::ReachabilityName(probe->state);
-        p.rtt_us = probe->rtt ? probe->rtt->count() : -1;
-        p.since_reply_ms = probe->since_reply ? probe->since_reply->count() : -1;
-        p.sent = probe->sent;
-        p.replies = probe->replies;
-        p.error = probe->last_error;
-      }
-      c.reachability = ClusterReachability(c.probes);
+}
+
+// Each peer endpoint as the prober sees it now, and the cluster's verdict.
+void Agent::RefreshPeerProbes() {
+  if (!peer_prober_) return;
+  for (auto& c : status_.clusters) {
+    for (auto& p : c.probes) {
+      auto a = model::Ipv4Address::Parse(p.address);
+      auto probe = a ? peer_prober_->Find(*a) : std::nullopt;
+      if (!probe) continue;
+      p.state = health::ReachabilityName(probe->state);
+      p.rtt_us = probe->rtt ? probe->rtt->count() : -1;
+      p.since_reply_ms = probe->since_reply ? probe->since_reply->count() : -1;
+      p.sent = probe->sent;
+      p.replies = probe->replies;
+      p.error = probe->last_error;
     }
+    c.reachability = ClusterReachability(c.probes);
   }
+}
+
+const AgentStatus& Agent::FreshStatus() {
+  RefreshClusterLeases();
+  RefreshPeerProbes();
   if (dns_) {
     const auto& c = dns_->counters();
     status_.dns.udp_queries = c.udp_queries;

@@ -77,9 +77,6 @@ class Agent {
   // mer_flows: the pairs whose frontend or backend is no longer installed
   // are deleted (with the conntrack collection); the rest named for /metrics.
   void PruneFlowCounts();
-  // A frontend or backend was removed since the last prune (and at start:
-  // the pins may hold pairs of the previous run's state).
-  bool flow_prune_pending_ = true;
   std::vector<BackendFlows> NamedFlowCounts() const;
   Status StartHealth();
   Status StartMetrics();
@@ -88,6 +85,9 @@ class Agent {
   health::HealthReply ControlRequest(const std::string& path);
   // The peer clusters' tunnel endpoints (or gateways) probed, from status_.clusters.
   void ProbePeers();
+  // status_.clusters' lease and probes brought up to date (FreshStatus).
+  void RefreshClusterLeases();
+  void RefreshPeerProbes();
   // status_ with the DNS server's counters brought up to date.
   const AgentStatus& FreshStatus();
   health::HealthReply Health(const std::string& path) const;
@@ -110,6 +110,9 @@ class Agent {
   boost::asio::steady_timer ct_gc_timer_{io_};
   datapath::CtEvictionEstimate ct_evictions_;
   std::uint64_t ct_purged_at_last_collection_ = 0;  // status_.udp_flows_purged then
+  // A frontend or backend was removed since mer_flows was last pruned (and
+  // at start: the pins may hold pairs of the previous run's state).
+  bool flow_prune_pending_ = true;
   std::optional<boost::asio::posix::stream_descriptor> netlink_desc_;
 
   std::unique_ptr<datapath::NodeDatapath> datapath_;
