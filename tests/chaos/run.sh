@@ -360,6 +360,9 @@ if [[ -n $OUT ]]; then
     echo "Machine: $(nproc) CPUs, kernel $(uname -r), $(date -u +%Y-%m-%d)"
     echo
     echo "$table"
+    echo
+    echo "Peer prober during the partition (c1n1, ICMP echo every 1 s to c2's endpoints, 3 misses):"
+    echo "c2 reported unreachable $down_s s after the partition began, reachable again $up_s s after it ended."
   } >"$OUT"
 fi
 finish
