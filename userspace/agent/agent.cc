@@ -13,6 +13,7 @@
 #include "agent/nodeport_config.h"
 #include "common/listen_address.h"
 #include "common/run_until.h"
+#include "common/unix_time.h"
 #include "datapath/affinity_purge.h"
 #include "datapath/bpffs.h"
 #include "datapath/cgroup_attach.h"
@@ -702,9 +703,7 @@ static std::vector<ImportStatus> DescribeImports(const std::vector<model::Servic
 // The ClusterSet's clusters, for status.json (meridianctl clusters): a
 // few per ClusterSet, so described on every reconcile.
 void Agent::DescribeClusters(const std::vector<model::Cluster>& clusters) {
-  const std::int64_t now = std::chrono::duration_cast<std::chrono::milliseconds>(
-                               std::chrono::system_clock::now().time_since_epoch())
-                               .count();
+  const std::int64_t now = UnixNowMs();
   std::map<std::string, std::int64_t> first_seen;
   std::vector<ClusterStatus> out;
   for (const auto& c : clusters) {
@@ -957,9 +956,7 @@ void Agent::BuildAndApply(ReconcileInput& in, Clock::time_point started, ApplyPh
   status_.last_apply_time = NowRfc3339();
   if (registry_watcher_ && registry_revision_ > status_.registry.applied_revision) {
     status_.registry.applied_revision = registry_revision_;
-    status_.registry.applied_unix_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-                                           std::chrono::system_clock::now().time_since_epoch())
-                                           .count();
+    status_.registry.applied_unix_ms = UnixNowMs();
   }
   if (writes->total() > 0) {
     phases.total = MsSince(started);
@@ -1068,9 +1065,7 @@ const AgentStatus& Agent::FreshStatus() {
 
 void Agent::PublishStatus() {
   FreshStatus();
-  status_.heartbeat_unix_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-                                  std::chrono::system_clock::now().time_since_epoch())
-                                  .count();
+  status_.heartbeat_unix_ms = UnixNowMs();
   if (auto s = WriteStatusFile(status_, status_path_); !s) {
     spdlog::warn("status: {}", s.error().message);
   }

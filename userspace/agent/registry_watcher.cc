@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <string_view>
 
+#include "common/unix_time.h"
+
 namespace meridian::agent {
 namespace {
 
@@ -76,11 +78,7 @@ std::vector<ClusterLease> RegistryWatcher::ReadLeases(const std::set<std::string
       continue;
     }
     if (!*lease) continue;  // gone since, or written without a lease
-    out.push_back({.key = key,
-                   .lease = **lease,
-                   .read_unix_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-                                       std::chrono::system_clock::now().time_since_epoch())
-                                       .count()});
+    out.push_back({.key = key, .lease = **lease, .read_unix_ms = UnixNowMs()});
   }
   return out;
 }

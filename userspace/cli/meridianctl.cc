@@ -23,6 +23,7 @@
 #include "cli/registry_command.h"
 #include "cli/schedule_command.h"
 #include "common/json_query.h"
+#include "common/unix_time.h"
 #include "datapath/bpffs.h"
 #include "datapath/ct_gc.h"
 #include "datapath/map_iter.h"
@@ -367,9 +368,7 @@ int Clusters(std::istream& in, const std::string& path, const PinnedMaps* pinned
       for (const auto& c : *counts) (c.rx ? rx : tx)[c.cluster_id] = c;
     }
   }
-  const std::int64_t now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-                                  std::chrono::system_clock::now().time_since_epoch())
-                                  .count();
+  const std::int64_t now_ms = meridian::UnixNowMs();
   nlohmann::json out = nlohmann::json::array();
   for (auto c : doc.value("clusters", nlohmann::json::array())) {
     const auto id = c.value("id", 0u);

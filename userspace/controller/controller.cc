@@ -11,6 +11,7 @@
 
 #include "common/atomic_file.h"
 #include "common/run_until.h"
+#include "common/unix_time.h"
 #include "mcs/export_builder.h"
 #include "mcs/import_merge.h"
 #include "model/service_import.h"
@@ -18,16 +19,6 @@
 namespace meridian::controller {
 
 namespace asio = boost::asio;
-
-namespace {
-
-std::int64_t NowMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
-}  // namespace
 
 int Controller::Run() {
   auto cidr = model::Cidr::Parse(options_.clusterset_cidr);
@@ -336,7 +327,7 @@ void Controller::Sync() {
   } else {
     AdoptCreationTimes();
     for (const auto& se : state.snapshot.service_exports) {
-      first_seen_ms_.emplace(se.meta.key, NowMs());
+      first_seen_ms_.emplace(se.meta.key, UnixNowMs());
     }
     auto built = mcs::BuildExports(state.snapshot, options_.cluster, first_seen_ms_);
     for (const auto& p : built.problems) problems.push_back(p.reason + ": " + p.message);
@@ -478,7 +469,7 @@ void Controller::WriteStatus(const SyncReport& report, const std::vector<std::st
   // Stamped on every write; writes happen at least every lease_ttl / 3, so
   // an older heartbeat means the controller is gone without saying so.
   j["pid"] = static_cast<long>(getpid());
-  j["heartbeat_unix_ms"] = NowMs();
+  j["heartbeat_unix_ms"] = UnixNowMs();
   j["heartbeat_interval_ms"] = (options_.lease_ttl / 3).count();
   j["syncs"] = syncs_;
   j["last_sync"] = {{"puts", report.puts},

@@ -5,6 +5,7 @@
 
 #include <set>
 
+#include "common/unix_time.h"
 #include "mcs/clusterset_ip.h"
 #include "mcs/import_merge.h"
 #include "mcs/records.h"
@@ -12,12 +13,6 @@
 
 namespace meridian::controller {
 namespace {
-
-std::int64_t NowMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 // Services some cluster (other than `except`) exports, from the key layout
 // of the clusters' records.
@@ -46,7 +41,7 @@ Result<std::set<model::ObjectKey>> ExportedServices(registry::Registry& reg,
 SyncReport ExportPublisher::Sync(const model::Cluster& info,
                                  const std::vector<model::ExportedService>& exports) {
   SyncReport report;
-  if (started_ms_ == 0) started_ms_ = NowMs();
+  if (started_ms_ == 0) started_ms_ = UnixNowMs();
   // Every record is decoded back as a reader would before it is written:
   // one that readers would reject (a string that is not UTF-8 serializes,
   // with a libprotobuf ERROR, but does not parse) is reported and never
