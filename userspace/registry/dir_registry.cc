@@ -18,6 +18,7 @@
 #include <utility>
 
 #include "common/atomic_file.h"
+#include "common/unix_time.h"
 
 namespace meridian::registry {
 namespace {
@@ -29,12 +30,6 @@ constexpr char kRevisionFile[] = ".revision";
 constexpr char kCompactedFile[] = ".compacted";
 
 std::string ErrnoText(int err) { return std::error_code(err, std::generic_category()).message(); }
-
-std::int64_t NowMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 bool AllowedByte(char c) {
   return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' ||
@@ -316,7 +311,7 @@ Result<std::vector<DirRegistry::Record>> DirRegistry::ScanAll() {
   }
   closedir(d);
 
-  std::int64_t now = NowMs();
+  std::int64_t now = UnixNowMs();
   std::vector<Record> records;
   for (const std::string& name : names) {
     auto key_of_file = DirRegistry::KeyForFileName(name);
@@ -384,7 +379,7 @@ Result<std::int64_t> DirRegistry::Put(const std::string& key, const std::string&
   if (!lock.status()) return lock.status().error();
   auto rev = NextRevision();
   if (!rev) return rev.error();
-  std::int64_t now = NowMs();
+  std::int64_t now = UnixNowMs();
   Record r{key, value, *rev, ttl.count() > 0 ? now + ttl.count() : 0, ttl.count(), false, now};
   if (auto s = WriteRecord(r); !s) return s.error();
   return *rev;
@@ -400,7 +395,7 @@ Status DirRegistry::KeepAlive(const std::string& key) {
     return Error{fmt::format("registry KeepAlive {}: no such key", key)};
   }
   Record& r = **record;
-  std::int64_t now = NowMs();
+  std::int64_t now = UnixNowMs();
   if (auto s = ExpireIfDue(r, now); !s) return s;
   if (r.tombstone) return Error{fmt::format("registry KeepAlive {}: the lease has expired", key)};
   if (r.ttl_ms == 0) return Status::Ok();  // no lease to renew
@@ -416,7 +411,7 @@ Status DirRegistry::Delete(const std::string& key) {
   auto record = ReadRecord(key);
   // A malformed record is replaced by a tombstone, which repairs it.
   if (record && (!record->has_value() || (*record)->tombstone)) return Status::Ok();
-  std::int64_t now = NowMs();
+  std::int64_t now = UnixNowMs();
   if (record) {
     Record& r = **record;
     if (auto s = ExpireIfDue(r, now); !s) return s;
@@ -430,30 +425,32 @@ Status DirRegistry::Delete(const std::string& key) {
   return Status::Ok();
 }
 
-Result<std::optional<KeyValue>> DirRegistry::Get(const std::string& key) {
+Result<std::optional<DirRegistry::Record>> DirRegistry::ReadLive(const std::string& key) {
   if (auto s = ValidateKey(key); !s) return s.error();
   Lock lock(*this);
   if (!lock.status()) return lock.status().error();
   auto record = ReadRecord(key);
   if (!record) return record.error();
-  if (!record->has_value() || (*record)->tombstone) return std::optional<KeyValue>();
+  if (!record->has_value() || (*record)->tombstone) return std::optional<Record>();
+  if (auto s = ExpireIfDue(**record, UnixNowMs()); !s) return s.error();
+  if ((*record)->tombstone) return std::optional<Record>();
+  return record;
+}
+
+Result<std::optional<KeyValue>> DirRegistry::Get(const std::string& key) {
+  auto record = ReadLive(key);
+  if (!record) return record.error();
+  if (!*record) return std::optional<KeyValue>();
   Record& r = **record;
-  if (auto s = ExpireIfDue(r, NowMs()); !s) return s.error();
-  if (r.tombstone) return std::optional<KeyValue>();
   return std::optional<KeyValue>(KeyValue{r.key, std::move(r.value), r.revision});
 }
 
 Result<std::optional<LeaseInfo>> DirRegistry::Lease(const std::string& key) {
-  if (auto s = ValidateKey(key); !s) return s.error();
-  Lock lock(*this);
-  if (!lock.status()) return lock.status().error();
-  auto record = ReadRecord(key);
+  auto record = ReadLive(key);
   if (!record) return record.error();
-  if (!record->has_value() || (*record)->tombstone) return std::optional<LeaseInfo>();
-  Record& r = **record;
-  const std::int64_t now = NowMs();
-  if (auto s = ExpireIfDue(r, now); !s) return s.error();
-  if (r.tombstone || r.ttl_ms == 0) return std::optional<LeaseInfo>();
+  if (!*record || (*record)->ttl_ms == 0) return std::optional<LeaseInfo>();
+  const Record& r = **record;
+  const std::int64_t now = UnixNowMs();
   return std::optional<LeaseInfo>(LeaseInfo{
       .ttl = std::chrono::milliseconds(r.ttl_ms),
       .remaining = std::chrono::milliseconds(std::max<std::int64_t>(0, r.expiry_ms - now))});
@@ -466,7 +463,7 @@ Result<std::optional<DirRegistry::Record>> DirRegistry::ReadForWatch(const std::
   auto record = ReadRecord(key);
   if (!record) return record.error();
   if (record->has_value()) {
-    if (auto s = ExpireIfDue(**record, NowMs()); !s) return s.error();
+    if (auto s = ExpireIfDue(**record, UnixNowMs()); !s) return s.error();
   }
   return record;
 }
@@ -499,7 +496,7 @@ Result<bool> DirRegistry::CompareAndSwap(const std::string& key, std::int64_t ex
   if (!lock.status()) return lock.status().error();
   auto record = ReadRecord(key);
   if (!record) return record.error();  // malformed: cannot compare safely
-  std::int64_t now = NowMs();
+  std::int64_t now = UnixNowMs();
   std::int64_t current = 0;
   if (record->has_value()) {
     Record& r = **record;

@@ -86,6 +86,9 @@ class DirRegistry final : public Registry {
   // Reads the record of `key`: nullopt if there is none, error if unreadable
   // or malformed (logged).
   Result<std::optional<Record>> ReadRecord(const std::string& key);
+  // The live record of `key` (Get, Lease): validated, read under the lock,
+  // an expired one turned into a tombstone; nullopt if missing or deleted.
+  Result<std::optional<Record>> ReadLive(const std::string& key);
   Status WriteRecord(const Record& record);
   Result<std::int64_t> ReadRevision();
   // Bumps and persists the global revision counter; returns the new value.

@@ -156,20 +156,29 @@ Result<std::int64_t> EtcdRegistry::Put(const std::string& key, const std::string
   return resp.header().revision();
 }
 
-Status EtcdRegistry::KeepAlive(const std::string& key) {
-  if (Status valid = ValidateKey(key); !valid) return valid;
+Result<std::optional<std::int64_t>> EtcdRegistry::LeaseIdOf(const std::string& key,
+                                                            const std::string& what) {
+  if (Status valid = ValidateKey(key); !valid) return valid.error();
   etcdserverpb::RangeRequest range;
   range.set_key(key);
+  range.set_keys_only(true);
   etcdserverpb::RangeResponse kv;
-  Status s = conn_->Call(fmt::format("keepalive {}", key), [&](grpc::ClientContext& ctx) {
+  Status s = conn_->Call(fmt::format("{} {}", what, key), [&](grpc::ClientContext& ctx) {
     return conn_->kv().Range(&ctx, range, &kv);
   });
-  if (!s) return s;
-  if (kv.kvs_size() == 0) {
+  if (!s) return s.error();
+  if (kv.kvs_size() == 0) return std::optional<std::int64_t>();
+  return std::optional<std::int64_t>(kv.kvs(0).lease());
+}
+
+Status EtcdRegistry::KeepAlive(const std::string& key) {
+  auto id = LeaseIdOf(key, "keepalive");
+  if (!id) return id.error();
+  if (!*id) {
     return Error{fmt::format("etcd {}: keepalive {}: no such key (deleted or lease expired)",
                              conn_->endpoint_name(), key)};
   }
-  std::int64_t lease = kv.kvs(0).lease();
+  const std::int64_t lease = **id;
   if (lease == 0) return Status::Ok();  // no lease: nothing to renew
   // LeaseKeepAlive is a stream in etcd's API; one request and its answer
   // renew the lease once.
@@ -226,20 +235,13 @@ Result<std::optional<KeyValue>> EtcdRegistry::Get(const std::string& key) {
 }
 
 Result<std::optional<LeaseInfo>> EtcdRegistry::Lease(const std::string& key) {
-  if (Status valid = ValidateKey(key); !valid) return valid.error();
-  etcdserverpb::RangeRequest range;
-  range.set_key(key);
-  range.set_keys_only(true);
-  etcdserverpb::RangeResponse kv;
-  Status s = conn_->Call(fmt::format("lease of {}", key), [&](grpc::ClientContext& ctx) {
-    return conn_->kv().Range(&ctx, range, &kv);
-  });
-  if (!s) return s.error();
-  if (kv.kvs_size() == 0 || kv.kvs(0).lease() == 0) return std::optional<LeaseInfo>();
+  auto id = LeaseIdOf(key, "lease of");
+  if (!id) return id.error();
+  if (!*id || **id == 0) return std::optional<LeaseInfo>();
   etcdserverpb::LeaseTimeToLiveRequest req;
-  req.set_id(kv.kvs(0).lease());
+  req.set_id(**id);
   etcdserverpb::LeaseTimeToLiveResponse resp;
-  s = conn_->Call(fmt::format("lease of {}", key), [&](grpc::ClientContext& ctx) {
+  Status s = conn_->Call(fmt::format("lease of {}", key), [&](grpc::ClientContext& ctx) {
     return conn_->lease().LeaseTimeToLive(&ctx, req, &resp);
   });
   if (!s) return s.error();

@@ -81,6 +81,9 @@ class EtcdRegistry final : public Registry {
   // Revokes a lease a write left holding nothing (0: none); a failure is
   // only logged: the lease expires by itself.
   void RevokeOrphanLease(const std::string& key, std::int64_t lease);
+  // The id of the lease `key` is under (KeepAlive, Lease): nullopt when the
+  // key is missing, 0 when it has no lease. `what` names the call in errors.
+  Result<std::optional<std::int64_t>> LeaseIdOf(const std::string& key, const std::string& what);
   // Shared with open watch streams, so a stream outliving its registry stays valid.
   std::shared_ptr<EtcdConnection> conn_;
   std::atomic<std::int64_t> last_revision_{0};  // CurrentRevision() when etcd is unreachable
