@@ -108,8 +108,8 @@ Result<std::unique_ptr<PeerProber>> PeerProber::Start(asio::io_context& io, Opti
 
 void PeerProber::SetTargets(const std::vector<model::Ipv4Address>& targets) {
   std::map<model::Ipv4Address, Target> next;
+  std::vector<model::Ipv4Address> added;
   const auto now = Clock::now();
-  bool added = false;
   for (auto a : targets) {
     if (next.contains(a)) continue;
     auto it = targets_.find(a);
@@ -117,12 +117,13 @@ void PeerProber::SetTargets(const std::vector<model::Ipv4Address>& targets) {
       next.emplace(a, std::move(it->second));
     } else {
       next.emplace(a, Target{.added = now});
-      added = true;
+      added.push_back(a);
     }
   }
   targets_ = std::move(next);
-  // A new peer is probed at once, not up to an interval later.
-  if (added) SendAll();
+  // A new peer is probed at once, not up to an interval later; the others
+  // keep their rhythm.
+  for (auto a : added) SendTo(a, targets_.at(a));
 }
 
 void PeerProber::Tick() {
@@ -136,22 +137,24 @@ void PeerProber::Tick() {
 }
 
 void PeerProber::SendAll() {
-  for (auto& [address, t] : targets_) {
-    const auto packet = EchoRequest(echo_id_, sequence_++, token_, SteadyNs(Clock::now()));
-    boost::system::error_code ec;
-    socket_.send_to(asio::buffer(packet),
-                    icmp::endpoint(asio::ip::address_v4(address.host_order()), 0), 0, ec);
-    ++t.sent;
-    if (ec) {
-      // No route, or the device is down: the verdict comes from the missing
-      // replies; the reason is kept for the status.
-      if (t.last_error != ec.message()) {
-        spdlog::debug("peer prober: echo to {}: {}", address.ToString(), ec.message());
-      }
-      t.last_error = ec.message();
-    } else {
-      t.last_error.clear();
+  for (auto& [address, t] : targets_) SendTo(address, t);
+}
+
+void PeerProber::SendTo(model::Ipv4Address address, Target& t) {
+  const auto packet = EchoRequest(echo_id_, sequence_++, token_, SteadyNs(Clock::now()));
+  boost::system::error_code ec;
+  socket_.send_to(asio::buffer(packet),
+                  icmp::endpoint(asio::ip::address_v4(address.host_order()), 0), 0, ec);
+  ++t.sent;
+  if (ec) {
+    // No route, or the device is down: the verdict comes from the missing
+    // replies; the reason is kept for the status.
+    if (t.last_error != ec.message()) {
+      spdlog::debug("peer prober: echo to {}: {}", address.ToString(), ec.message());
     }
+    t.last_error = ec.message();
+  } else {
+    t.last_error.clear();
   }
 }
 

@@ -86,6 +86,7 @@ class PeerProber {
   PeerProber(boost::asio::io_context& io, Options options, OnChange on_change);
   void Tick();
   void SendAll();
+  void SendTo(model::Ipv4Address address, Target& t);
   void Receive();
   void OnPacket(std::size_t length);
   // Recomputes every state; true if one changed.

@@ -200,6 +200,7 @@ TEST_F(PeerProberTest, SetTargetsKeepsWhatStaysAndProbesWhatIsNewAtOnce) {
   ASSERT_EQ(p->Snapshot().size(), 2u) << "one entry per address";
   EXPECT_EQ(p->Snapshot()[0].address, kLoopback) << "sorted by address";
   EXPECT_GE(p->Find(kLoopback)->replies, kept.replies);
+  EXPECT_EQ(p->Find(kLoopback)->sent, kept.sent) << "a kept target is not probed again";
   EXPECT_EQ(p->Find(kLoopback)->state, Reachability::kReachable);
   EXPECT_EQ(p->Find(second)->sent, 1u) << "probed without waiting for the next interval";
   EXPECT_EQ(p->Find(second)->state, Reachability::kProbing);
