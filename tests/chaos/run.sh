@@ -218,11 +218,7 @@ check "the filter dropped packets ($dropped)" test "$dropped" -gt 0
 check_eq "5% loss: no long-lived connection lost" 0 "$(field "$row" lost)"
 
 # c2's reachability as c1n1's peer prober sees it (status.json clusters[].reachability).
-c2_is() {
-  [[ $(lab_agent_status "$C1N1" | python3 -c '
-import json, sys
-print(next((c.get("reachability", "") for c in json.load(sys.stdin)["clusters"] if c["name"] == "c2"), ""))' 2>/dev/null) == "$1" ]]
-}
+c2_is() { [[ $(lab_agent_field "$C1N1" 'clusters[name=c2].reachability' 2>/dev/null) == "$1" ]]; }
 # seconds_until STATE FILE: in the background, the seconds until c1n1 sees c2 STATE, into FILE.
 seconds_until() {
   local t0

@@ -98,8 +98,8 @@ void CollectTunnel(int fd, const std::vector<ClusterStatus>& clusters, std::vect
 }
 
 // Per cluster: the lease of its registry record (with --registry), and the
-// peer prober's view of its endpoints (nothing
-// without --cluster or with --peer-probe-interval-ms 0).
+// peer prober's view of its endpoints (nothing without --cluster or with
+// --peer-probe-interval-ms 0).
 void CollectClusters(const std::vector<ClusterStatus>& clusters, std::vector<Family>& out) {
   Family reachable = Gauge("meridian_peer_reachable",
                            "1 while a peer cluster's tunnel endpoint (or gateway) answers ICMP "

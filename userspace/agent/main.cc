@@ -72,8 +72,6 @@ int main(int argc, char** argv) {
                  "burst (0: at once)")
       ->check(CLI::Range(0u, 60000u))
       ->capture_default_str();
-  std::uint32_t ct_gc_ms = 10000;
-  std::uint32_t peer_probe_ms = 1000;
   std::uint32_t lease_poll_ms = 5000;
   app.add_option("--registry-lease-poll-ms", lease_poll_ms,
                  "With --registry: read the lease of every cluster's info record this often "
@@ -81,12 +79,14 @@ int main(int argc, char** argv) {
                  "renewed it (meridianctl clusters, /metrics); 0: never")
       ->check(CLI::Range(0u, 3600000u))
       ->capture_default_str();
+  std::uint32_t peer_probe_ms = 1000;
   app.add_option("--peer-probe-interval-ms", peer_probe_ms,
                  "With --cluster: ICMP echo to every peer cluster's tunnel endpoints (or "
                  "gateway) this often; one is unreachable after 3 intervals without a reply "
                  "(meridianctl clusters); 0: off")
       ->check(CLI::Range(0u, 60000u))
       ->capture_default_str();
+  std::uint32_t ct_gc_ms = 10000;
   auto& ct = o.ct_timeouts;
   ct = {MER_CT_DEFAULT_TCP_SYN_S, MER_CT_DEFAULT_TCP_ESTABLISHED_S,
         MER_CT_DEFAULT_TCP_FIN_S, MER_CT_DEFAULT_TCP_RST_S,
