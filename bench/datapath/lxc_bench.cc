@@ -107,16 +107,20 @@ std::uint64_t Counter(int stats_fd, mer_stat which) {
 
 // A monitor setting: "none" (the monitor's code compiled out: the
 // baseline), "off" (no lease: what every node runs with), "full" (every
-// event), "1/N" (one in N).
+// event), "1/N" (one in N); "traffic" is "off" with the per-pair traffic
+// counters on (MER_CFG_TRAFFIC, the agent's default --traffic-counters),
+// so that "off" is their baseline.
 struct MonitorMode {
   std::string name;
   std::uint32_t sample_every = 0;  // 0: off
   bool compiled_out = false;       // "none": the object built without the monitor
+  bool traffic = false;            // "traffic": loaded with MER_CFG_TRAFFIC
 };
 
 std::optional<MonitorMode> ParseMonitorMode(const std::string& s) {
   if (s == "none") return MonitorMode{s, 0, true};
   if (s == "off") return MonitorMode{s, 0};
+  if (s == "traffic") return MonitorMode{.name = s, .traffic = true};
   if (s == "full") return MonitorMode{s, 1};
   unsigned n = 0;
   if (std::sscanf(s.c_str(), "1/%u", &n) == 1 && n >= 1) return MonitorMode{s, n};
@@ -156,9 +160,10 @@ struct Scale {
 
 template <typename Skel>
 std::optional<Scale> LoadScale(Skel* (*open)(), int (*load)(Skel*), void (*destroy)(Skel*),
-                               std::uint32_t n, std::uint32_t per_service) {
+                               std::uint32_t n, std::uint32_t per_service, bool traffic = false) {
   Skel* skel = open();
   if (!skel) return std::nullopt;
+  if (traffic) skel->rodata->mer_cfg.flags |= MER_CFG_TRAFFIC;
   Scale sc{.n = n};
   sc.skel = std::shared_ptr<void>(skel, [destroy](void* p) { destroy(static_cast<Skel*>(p)); });
   std::uint32_t entries = std::max<std::uint32_t>(1024, 2 * n + 16);
@@ -216,7 +221,8 @@ int main(int argc, char** argv) {
   std::vector<std::string> monitor_names = {"off"};
   app.add_option("--monitor", monitor_names,
                  "Monitor settings to compare, in the same runs: none (monitor code compiled out), "
-                 "off, full, 1/N (e.g. none,off,full,1/100); a reader thread drains the events")
+                 "off, full, 1/N (e.g. none,off,full,1/100), traffic (off, with the per-pair traffic "
+                 "counters on); a reader thread drains the events")
       ->delimiter(',')
       ->capture_default_str();
   CLI11_PARSE(app, argc, argv);
@@ -239,7 +245,9 @@ int main(int argc, char** argv) {
   // what the monitor costs while nobody is attached.
   const bool want_none = std::any_of(monitors.begin(), monitors.end(),
                                      [](const MonitorMode& m) { return m.compiled_out; });
-  std::vector<Scale> loaded, loaded_none;
+  const bool want_traffic = std::any_of(monitors.begin(), monitors.end(),
+                                        [](const MonitorMode& m) { return m.traffic; });
+  std::vector<Scale> loaded, loaded_none, loaded_traffic;
   for (std::uint32_t n : scales) {
     auto sc =
         LoadScale<lxc_bench>(lxc_bench__open, lxc_bench__load, lxc_bench__destroy, n, per_service);
@@ -250,6 +258,12 @@ int main(int argc, char** argv) {
                                              lxc_bench_nomon__destroy, n, per_service);
       if (!none) return 1;
       loaded_none.push_back(std::move(*none));
+    }
+    if (want_traffic) {
+      auto traffic = LoadScale<lxc_bench>(lxc_bench__open, lxc_bench__load, lxc_bench__destroy, n,
+                                          per_service, true);
+      if (!traffic) return 1;
+      loaded_traffic.push_back(std::move(*traffic));
     }
   }
 
@@ -264,7 +278,7 @@ int main(int argc, char** argv) {
     static_cast<std::atomic<std::uint64_t>*>(ctx)->fetch_add(1, std::memory_order_relaxed);
     return 0;
   };
-  for (auto* set : {&loaded, &loaded_none}) {
+  for (auto* set : {&loaded, &loaded_none, &loaded_traffic}) {
     for (auto& sc : *set) {
       if (!rings) {
         rings = ring_buffer__new(sc.maps.events, count_event, &read_events, nullptr);
@@ -284,7 +298,7 @@ int main(int argc, char** argv) {
   // setting at every scale before run r + 1 starts.
   const std::size_t n_monitors = monitors.size(), n_scales = loaded.size();
   auto set_of = [&](const MonitorMode& m) -> std::vector<Scale>& {
-    return m.compiled_out ? loaded_none : loaded;
+    return m.compiled_out ? loaded_none : m.traffic ? loaded_traffic : loaded;
   };
   std::vector<std::string> rows;
   std::vector<std::string> csv_rows = {
@@ -297,7 +311,7 @@ int main(int argc, char** argv) {
     std::vector<std::vector<std::uint64_t>> events(n_monitors,
                                                    std::vector<std::uint64_t>(n_scales)),
         lost(n_monitors, std::vector<std::uint64_t>(n_scales));
-    for (auto* set : {&loaded, &loaded_none}) {
+    for (auto* set : {&loaded, &loaded_none, &loaded_traffic}) {
       for (auto& sc : *set) {
         sc.tmpl->vary_sport = miss ? 1 : 0;
         sc.tmpl->seq = 0;
@@ -351,6 +365,7 @@ int main(int argc, char** argv) {
   ring_buffer__free(rings);
   loaded.clear();
   loaded_none.clear();
+  loaded_traffic.clear();
 
   std::cout << fmt::format("repeat={} runs={} backends/service={}\n\n", repeat, runs, per_service);
   std::cout << "| services | ct   | monitor | ns/pkt | restore ns | spread (min–max) | install s |"

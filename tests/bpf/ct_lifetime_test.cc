@@ -5,6 +5,8 @@
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
 
+#include <array>
+#include <string>
 #include <vector>
 
 #include "datapath/ct_eviction_estimate.h"
@@ -89,6 +91,9 @@ class CtLifetimeTest : public DatapathTest {
         .Tcp(8080, dport, flags)
         .Build();
   }
+  // One flow's packets both ways (tc, from and to the pod), with payloads
+  // of several lengths; returns the bytes sent {forward, reply}.
+  std::array<std::uint64_t, 2> OneFlowBothWays();
   // Makes one entry idle (expired a second ago).
   void Age(const mer_ct_key& key) {
     mer_ct_entry e{};
@@ -373,9 +378,9 @@ TEST_F(CtLifetimeTest, NewFlowsAreCountedPerFrontendAndBackend) {
   Install(world);
   const auto frontends = writer_->FrontendsById();
   const auto live = writer_->BackendsById();
-  auto pruned = datapath::PruneFlowCounts(dp_->maps().flows, [&](std::uint32_t s, std::uint32_t b) {
-    return frontends.contains(s) && live.contains(b);
-  });
+  auto pruned = datapath::PrunePairs(
+      dp_->maps().flows, "mer_flows",
+      [&](std::uint32_t s, std::uint32_t b) { return frontends.contains(s) && live.contains(b); });
   ASSERT_TRUE(pruned.ok());
   EXPECT_EQ(*pruned, 1u);
   counts = datapath::ReadFlowCounts(dp_->maps().flows);
@@ -384,6 +389,93 @@ TEST_F(CtLifetimeTest, NewFlowsAreCountedPerFrontendAndBackend) {
   for (const auto& c : *counts) {
     EXPECT_EQ(c.flows, sent_to[live.at(c.backend_id).address.ToString()]);
   }
+}
+
+// mer_traffic: with MER_CFG_TRAFFIC every packet a conntrack entry
+// translates is counted, with its length, for its (frontend, backend) pair
+// and direction: the first packet of a flow where it is created, the
+// others on their hits, replies where they are translated back.
+class TrafficCounterTest : public CtLifetimeTest {
+ protected:
+  TrafficCounterTest() { config_.flags |= MER_CFG_TRAFFIC; }
+};
+
+std::array<std::uint64_t, 2> CtLifetimeTest::OneFlowBothWays() {
+  std::array<std::uint64_t, 2> sent{};
+  auto fwd = [&](std::uint8_t flags, std::string payload) {
+    Bytes b = Packet().Eth().Ipv4(kClient, kVip).Tcp(42000, 80, flags).Payload(payload).Build();
+    EXPECT_EQ(FromPod(b).verdict, TC_ACT_OK);
+    sent[MER_CT_FORWARD] += b.size();
+  };
+  auto rev = [&](std::uint8_t flags, std::string payload) {
+    Bytes b = Packet()
+                  .Eth("02:00:00:00:00:02", "02:00:00:00:00:01")
+                  .Ipv4(kBackend, kClient)
+                  .Tcp(8080, 42000, flags)
+                  .Payload(payload)
+                  .Build();
+    EXPECT_EQ(ToPod(b).verdict, TC_ACT_OK);
+    sent[MER_CT_REPLY] += b.size();
+  };
+  fwd(kSyn, "");
+  rev(kSynAck, "");
+  fwd(kAck, "GET / HTTP/1.1\r\n\r\n");
+  rev(kAck, std::string(1000, 'x'));
+  rev(kAck, std::string(17, 'y'));
+  fwd(kFinAck, "");
+  return sent;
+}
+
+TEST_F(TrafficCounterTest, PacketsAndBytesAreCountedPerPairAndDirection) {
+  Install(OneBackend());
+  const auto sent = OneFlowBothWays();
+  // Not a flow of the service: a packet to the VIP's unknown port is
+  // refused, and a reply that matches no flow passes untouched.
+  FromPod(Packet().Eth().Ipv4(kClient, kVip).Tcp(42001, 81, kSyn).Build());
+  ToPod(TcpReply(42999, kAck));
+
+  auto traffic = datapath::ReadPairTraffic(dp_->maps().traffic);
+  ASSERT_TRUE(traffic.ok()) << traffic.error().message;
+  ASSERT_EQ(traffic->size(), 1u);
+  const auto& t = traffic->front();
+  EXPECT_EQ(t.service_id,
+            writer_->service_id(
+                {.vip = *model::Ipv4Address::Parse(kVip), .port = 80, .protocol = Protocol::kTcp}));
+  ASSERT_TRUE(writer_->BackendsById().contains(t.backend_id));
+  EXPECT_EQ(writer_->BackendsById().at(t.backend_id).address.ToString(), kBackend);
+  EXPECT_EQ(t.packets[MER_CT_FORWARD], 3u);
+  EXPECT_EQ(t.packets[MER_CT_REPLY], 3u);
+  EXPECT_EQ(t.bytes[MER_CT_FORWARD], sent[MER_CT_FORWARD]);
+  EXPECT_EQ(t.bytes[MER_CT_REPLY], sent[MER_CT_REPLY]);
+  EXPECT_GT(sent[MER_CT_REPLY], 1000u);
+
+  // The backend leaves: its pair is pruned like mer_flows'.
+  model::ResourceSnapshot none = OneBackend();
+  none.endpoint_slices.clear();
+  Install(none);
+  const auto live = writer_->BackendsById();
+  auto pruned =
+      datapath::PrunePairs(dp_->maps().traffic, "mer_traffic",
+                           [&](std::uint32_t, std::uint32_t b) { return live.contains(b); });
+  ASSERT_TRUE(pruned.ok()) << pruned.error().message;
+  EXPECT_EQ(*pruned, 1u);
+  traffic = datapath::ReadPairTraffic(dp_->maps().traffic);
+  ASSERT_TRUE(traffic.ok());
+  EXPECT_TRUE(traffic->empty());
+}
+
+// Without the flag (--traffic-counters=false) the same flow counts
+// nothing in mer_traffic; mer_flows still counts the flow.
+TEST_F(CtLifetimeTest, TrafficIsNotCountedWithoutTheFlag) {
+  Install(OneBackend());
+  OneFlowBothWays();
+  auto traffic = datapath::ReadPairTraffic(dp_->maps().traffic);
+  ASSERT_TRUE(traffic.ok()) << traffic.error().message;
+  EXPECT_TRUE(traffic->empty());
+  auto flows = datapath::ReadFlowCounts(dp_->maps().flows);
+  ASSERT_TRUE(flows.ok());
+  ASSERT_EQ(flows->size(), 1u);
+  EXPECT_EQ(flows->front().flows, 1u);
 }
 
 TEST_F(CtLifetimeTest, ExpiredEventsAreCountedInTheStatsMap) {

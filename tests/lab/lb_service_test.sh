@@ -6,6 +6,9 @@
 #  - 200 connections to the VIP reach all 4 backends (each >= 10%)
 #  - /metrics: 200 connections are 200 lb_new_flow on the client's node, and
 #    each backend's meridian_backend_flows_total rose by what it answered;
+#    the pairs' packets and bytes (meridian_backend_{packets,bytes}_total)
+#    rose exactly as the translations counted (lb_new_flow + lb_ct_hit
+#    forward, revnat back);
 #    promtool parses and lints the live output; a real Prometheus scrapes it
 #    (up, the counter, a histogram quantile), and every query of the Grafana
 #    dashboard in deploy/grafana evaluates on it
@@ -157,6 +160,37 @@ for pod in "${PODS[@]}"; do
   answered=$(grep -cx "$pod" "$WORK/spread.txt")
   check_eq "meridian_backend_flows_total: $VIP:80 -> $pod rose by the $answered connections it answered" \
     "$answered" "$(($(backend_flows "$pod" <"$WORK/metrics.txt") - $(backend_flows "$pod" <"$WORK/metrics-before.txt")))"
+done
+# Packets and bytes per pair (mer_traffic): node 1 translated every packet
+# of the 200 connections, forward where the client sent it (a new flow or
+# a conntrack hit) and back where the reply reached the client (revnat), so
+# the pairs' sums rise exactly as those counters do, packets and bytes.
+pair_sum() {  # FAMILY DIRECTION [POD]: the family's samples for $VIP:80 on stdin, summed
+  local backend=${3:+$(lab_pod_ip "$3"):8080/TCP}
+  awk -v f="$1{frontend=\"$VIP:80/TCP\",backend=\"$backend" -v d="direction=\"$2\"}" \
+    'index($1, f) == 1 && index($1, d) { s += $2 } END { printf "%d\n", s }'
+}
+rose() {  # FAMILY DIRECTION [POD]: how much the sum rose between the two scrapes
+  echo $(($(pair_sum "$@" <"$WORK/metrics.txt") - $(pair_sum "$@" <"$WORK/metrics-before.txt")))
+}
+counter_rose() {  # FAMILY COUNTER
+  echo $(($(metric_in "$1{counter=\"$2\"}" <"$WORK/metrics.txt") - $(metric_in "$1{counter=\"$2\"}" <"$WORK/metrics-before.txt")))
+}
+fwd_packets=$(($(counter_rose meridian_datapath_packets_total lb_new_flow) + $(counter_rose meridian_datapath_packets_total lb_ct_hit)))
+fwd_bytes=$(($(counter_rose meridian_datapath_bytes_total lb_new_flow) + $(counter_rose meridian_datapath_bytes_total lb_ct_hit)))
+check_eq "meridian_backend_packets_total forward: the pairs rose by lb_new_flow + lb_ct_hit ($fwd_packets)" \
+  "$fwd_packets" "$(rose meridian_backend_packets_total forward)"
+check_eq "meridian_backend_bytes_total forward: by their bytes ($fwd_bytes)" \
+  "$fwd_bytes" "$(rose meridian_backend_bytes_total forward)"
+check_eq "meridian_backend_packets_total reply: by revnat ($(counter_rose meridian_datapath_packets_total revnat))" \
+  "$(counter_rose meridian_datapath_packets_total revnat)" "$(rose meridian_backend_packets_total reply)"
+check_eq "meridian_backend_bytes_total reply: by revnat's bytes" \
+  "$(counter_rose meridian_datapath_bytes_total revnat)" "$(rose meridian_backend_bytes_total reply)"
+for pod in "${PODS[@]}"; do
+  answered=$(grep -cx "$pod" "$WORK/spread.txt")
+  check "meridian_backend_packets_total: $pod's $answered connections are >= $((4 * answered)) packets forward, >= $((3 * answered)) back" \
+    test "$(rose meridian_backend_packets_total forward "$pod")" -ge $((4 * answered)) -a \
+    "$(rose meridian_backend_packets_total reply "$pod")" -ge $((3 * answered))
 done
 check_eq "meridian_bpf_map_entries{map=mer_services}: the VIP's frontends (TCP and UDP)" 2 \
   "$(metric_in 'meridian_bpf_map_entries{map="mer_services"}' <"$WORK/metrics.txt")"

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <filesystem>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <utility>
 
@@ -319,6 +320,7 @@ void Agent::UpdateDns(const std::vector<model::ServiceImport>& imports) {
 Result<mer_config> Agent::TunnelConfig() {
   mer_config config{};
   config.ct = options_.ct_timeouts;
+  if (options_.traffic_counters) config.flags |= MER_CFG_TRAFFIC;
   if (!options_.uplink.empty()) {
     auto uplink = ReadUplink(options_.uplink);
     if (!uplink.ok()) return uplink.error();
@@ -518,17 +520,23 @@ void Agent::PruneFlowCounts() {
   ++status_.conntrack.flow_pair_scans;
   const auto frontends = writer_->FrontendsById();
   const auto backends = writer_->BackendsById();
-  auto pruned = datapath::PruneFlowCounts(
-      datapath_->maps().flows, [&](std::uint32_t service_id, std::uint32_t backend_id) {
-        return frontends.contains(service_id) && backends.contains(backend_id);
-      });
-  if (!pruned.ok()) {
-    spdlog::warn("flow counters: {}", pruned.error().message);
-    return;  // tried again at the next collection
+  const datapath::KeepPair alive = [&](std::uint32_t service_id, std::uint32_t backend_id) {
+    return frontends.contains(service_id) && backends.contains(backend_id);
+  };
+  const auto& maps = datapath_->maps();
+  std::size_t deleted = 0;
+  for (const auto& [fd, name] : {std::pair{maps.flows, MER_MAP_NAME(flows)},
+                                 std::pair{maps.traffic, MER_MAP_NAME(traffic)}}) {
+    auto pruned = datapath::PrunePairs(fd, name, alive);
+    if (!pruned.ok()) {
+      spdlog::warn("pair counters: {}", pruned.error().message);
+      return;  // tried again at the next collection
+    }
+    deleted += *pruned;
   }
   flow_prune_pending_ = false;
-  if (*pruned) {
-    spdlog::debug("flow counters: {} pairs of removed frontends or backends deleted", *pruned);
+  if (deleted) {
+    spdlog::debug("pair counters: {} entries of removed frontends or backends deleted", deleted);
   }
 }
 
@@ -540,14 +548,36 @@ std::vector<BackendFlows> Agent::NamedFlowCounts() const {
     spdlog::warn("metrics: {}", counts.error().message);
     return out;
   }
+  auto traffic = datapath::ReadPairTraffic(datapath_->maps().traffic);
+  if (!traffic.ok()) {
+    spdlog::warn("metrics: {}", traffic.error().message);
+    traffic = std::vector<datapath::PairTraffic>{};  // the flows still count
+  }
   const auto frontends = writer_->FrontendsById();
   const auto backends = writer_->BackendsById();
+  // One row per pair found in either map (a socket-LB flow has no traffic;
+  // a pair counted on another CPU only may have traffic and no flow yet).
+  std::map<std::pair<std::uint32_t, std::uint32_t>, BackendFlows> pairs;
+  auto row = [&](std::uint32_t service_id, std::uint32_t backend_id) -> BackendFlows* {
+    auto f = frontends.find(service_id);
+    auto b = backends.find(backend_id);
+    if (f == frontends.end() || b == backends.end()) return nullptr;  // pruned later
+    auto [it, added] = pairs.try_emplace({service_id, backend_id});
+    if (added) it->second = {.frontend = f->second.ToString(), .backend = b->second.ToString()};
+    return &it->second;
+  };
   for (const auto& c : *counts) {
-    auto f = frontends.find(c.service_id);
-    auto b = backends.find(c.backend_id);
-    if (f == frontends.end() || b == backends.end()) continue;  // pruned at the next collection
-    out.push_back({f->second.ToString(), b->second.ToString(), c.flows});
+    if (auto* r = row(c.service_id, c.backend_id)) r->flows = c.flows;
   }
+  for (const auto& t : *traffic) {
+    if (auto* r = row(t.service_id, t.backend_id)) {
+      r->packets = t.packets;
+      r->bytes = t.bytes;
+      r->has_traffic = true;
+    }
+  }
+  out.reserve(pairs.size());
+  for (auto& [key, r] : pairs) out.push_back(std::move(r));
   return out;
 }
 

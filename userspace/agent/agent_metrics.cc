@@ -6,6 +6,7 @@
 
 #include "datapath/stats_reader.h"
 #include "datapath/tunnel_counts.h"
+#include "meridian/abi.h"
 
 namespace meridian::agent {
 namespace {
@@ -58,11 +59,27 @@ void CollectBackendFlows(const std::vector<BackendFlows>& pairs, std::vector<Fam
       "meridian_backend_flows_total",
       "New flows (connections, UDP flows) each frontend sent to each backend: counted where "
       "the backend is chosen (conntrack created, or the socket load balancer)");
+  Family packets = CounterFamily(
+      "meridian_backend_packets_total",
+      "Packets translated for each frontend to or from each backend (--traffic-counters): "
+      "direction forward is client to backend, reply backend to client");
+  Family bytes = CounterFamily("meridian_backend_bytes_total",
+                               "Bytes (Ethernet header included) of those packets");
   for (const auto& p : pairs) {
     flows.samples.push_back(
         {{{"frontend", p.frontend}, {"backend", p.backend}}, static_cast<double>(p.flows)});
+    if (!p.has_traffic) continue;
+    for (int dir : {MER_CT_FORWARD, MER_CT_REPLY}) {
+      const metrics::Labels labels{{"frontend", p.frontend},
+                                   {"backend", p.backend},
+                                   {"direction", dir == MER_CT_FORWARD ? "forward" : "reply"}};
+      packets.samples.push_back({labels, static_cast<double>(p.packets[dir])});
+      bytes.samples.push_back({labels, static_cast<double>(p.bytes[dir])});
+    }
   }
   out.push_back(std::move(flows));
+  out.push_back(std::move(packets));
+  out.push_back(std::move(bytes));
 }
 
 // The tunnel, per peer cluster (its id, the VNI, and its name as the

@@ -6,6 +6,7 @@
 // happens. Names follow Prometheus's conventions (docs/metrics.md).
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <functional>
 #include <string>
@@ -18,11 +19,16 @@
 
 namespace meridian::agent {
 
-// New flows from one frontend to one backend (mer_flows), named.
+// What one frontend sent to one backend, named: new flows (mer_flows),
+// and packets and bytes by direction (mer_traffic).
 struct BackendFlows {
   std::string frontend;  // "10.96.0.10:80/TCP"
   std::string backend;   // "10.1.1.11:8080/TCP"
   std::uint64_t flows = 0;
+  // By enum mer_ct_dir (forward, reply); kept only with has_traffic.
+  std::array<std::uint64_t, 2> packets{};
+  std::array<std::uint64_t, 2> bytes{};
+  bool has_traffic = false;
 };
 
 struct AgentMetricsSources {
@@ -33,7 +39,7 @@ struct AgentMetricsSources {
   datapath::MapSizes map_sizes;
   // The DNS server's counters, read as they are; null while it does not run.
   std::function<const dns::DnsCounters*()> dns_counters;
-  // mer_flows, named; empty before the datapath is loaded.
+  // mer_flows and mer_traffic, named; empty before the datapath is loaded.
   std::function<std::vector<BackendFlows>()> backend_flows;
   // mer_tunnel_stats's descriptor; -1 before the datapath is loaded.
   std::function<int()> tunnel_stats_fd;

@@ -30,6 +30,9 @@ struct AgentOptions {
   // how often the collector deletes idle flows (0: never).
   mer_ct_timeouts ct_timeouts{};
   std::chrono::milliseconds ct_gc_interval{10000};
+  // Packets and bytes per (frontend, backend) and direction (mer_traffic,
+  // MER_CFG_TRAFFIC): one per-CPU hash lookup per translated packet.
+  bool traffic_counters = true;
   // How long the start waits for the source's first complete read.
   std::chrono::milliseconds first_sync_timeout{30000};
   // Cross-cluster tunnel (all optional: without --cluster the node is

@@ -120,6 +120,11 @@ int main(int argc, char** argv) {
                  "How often idle conntrack entries are deleted (0: never; the LRU alone "
                  "evicts)")
       ->capture_default_str();
+  app.add_option("--traffic-counters", o.traffic_counters,
+                 "Count packets and bytes per frontend, backend and direction "
+                 "(meridian_backend_packets_total, meridian_backend_bytes_total): one per-CPU "
+                 "hash lookup per translated packet; false leaves it out of the programs")
+      ->capture_default_str();
   app.add_option("--cluster", o.cluster,
                  "This node's cluster: the name of a Cluster manifest (enables the VXLAN tunnel)");
   app.add_option("--uplink", o.uplink,

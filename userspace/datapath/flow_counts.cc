@@ -22,12 +22,31 @@ Result<std::vector<FlowCount>> ReadFlowCounts(int fd) {
   return out;
 }
 
-Result<std::size_t> PruneFlowCounts(int fd,
-                                    const std::function<bool(std::uint32_t, std::uint32_t)>& keep) {
+Result<std::vector<PairTraffic>> ReadPairTraffic(int fd) {
+  auto entries = ReadPerCpuHash<mer_flow_key, mer_traffic>(
+      fd, "mer_traffic", [](mer_traffic& sum, const mer_traffic& v) {
+        for (int dir : {MER_CT_FORWARD, MER_CT_REPLY}) {
+          sum.packets[dir] += v.packets[dir];
+          sum.bytes[dir] += v.bytes[dir];
+        }
+      });
+  if (!entries.ok()) return entries.error();
+  std::vector<PairTraffic> out;
+  out.reserve(entries->size());
+  for (const auto& [k, v] : *entries) {
+    out.push_back({.service_id = k.service_id,
+                   .backend_id = k.backend_id,
+                   .packets = {v.packets[0], v.packets[1]},
+                   .bytes = {v.bytes[0], v.bytes[1]}});
+  }
+  return out;
+}
+
+Result<std::size_t> PrunePairs(int fd, const char* name, const KeepPair& keep) {
   // The keys first, then the deletes (map_iter.h).
   std::vector<mer_flow_key> keys;
   if (int err = CollectMapKeys(fd, keys); err != 0) {
-    return Error{fmt::format("walk mer_flows: {}", std::strerror(err))};
+    return Error{fmt::format("walk {}: {}", name, std::strerror(err))};
   }
   std::size_t deleted = 0;
   for (const auto& k : keys) {
@@ -35,7 +54,7 @@ Result<std::size_t> PruneFlowCounts(int fd,
     if (bpf_map_delete_elem(fd, &k) == 0) {
       ++deleted;
     } else if (errno != ENOENT) {
-      return Error{fmt::format("delete from mer_flows: {}", std::strerror(errno))};
+      return Error{fmt::format("delete from {}: {}", name, std::strerror(errno))};
     }
   }
   return deleted;

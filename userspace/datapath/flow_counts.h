@@ -1,8 +1,10 @@
-// mer_flows: new flows per (frontend, backend), summed over CPUs, and the
-// pruning of pairs that left the desired state (the map is not an LRU: a
-// pair nobody deletes holds its entry).
+// The per-(frontend, backend) counters, summed over CPUs: mer_flows (new
+// flows) and mer_traffic (packets and bytes by direction), and the pruning
+// of pairs that left the desired state (neither map is an LRU: a pair
+// nobody deletes holds its entry).
 #pragma once
 
+#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <functional>
@@ -18,12 +20,26 @@ struct FlowCount {
   std::uint64_t flows = 0;
 };
 
-// Every pair, in the map's order.
+// Every pair of mer_flows, in the map's order.
 Result<std::vector<FlowCount>> ReadFlowCounts(int flows_map_fd);
 
-// Deletes the pairs `keep` refuses; returns how many were deleted.
-Result<std::size_t> PruneFlowCounts(
-    int flows_map_fd,
-    const std::function<bool(std::uint32_t service_id, std::uint32_t backend_id)>& keep);
+struct PairTraffic {
+  std::uint32_t service_id = 0;  // mer_service.id
+  std::uint32_t backend_id = 0;
+  // By enum mer_ct_dir: [MER_CT_FORWARD] client -> backend,
+  // [MER_CT_REPLY] backend -> client.
+  std::array<std::uint64_t, 2> packets{};
+  std::array<std::uint64_t, 2> bytes{};
+};
+
+// Every pair of mer_traffic, in the map's order.
+Result<std::vector<PairTraffic>> ReadPairTraffic(int traffic_map_fd);
+
+using KeepPair = std::function<bool(std::uint32_t service_id, std::uint32_t backend_id)>;
+
+// Deletes the pairs `keep` refuses from mer_flows or mer_traffic (both
+// keyed by mer_flow_key; `name` is for errors); returns how many were
+// deleted.
+Result<std::size_t> PrunePairs(int fd, const char* name, const KeepPair& keep);
 
 }  // namespace meridian::datapath

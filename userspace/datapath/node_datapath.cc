@@ -44,9 +44,11 @@ void SetSizes(bpf_object* obj, const MapSizes& sizes) {
     } else if (name == MER_MAP_NAME(maglev)) {
       bpf_map__set_max_entries(map,
                                std::max<std::uint32_t>(1, mer_maglev_elements(sizes.maglev_slots)));
-    } else if (name == MER_MAP_NAME(backends) || name == MER_MAP_NAME(flows)) {
-      // mer_flows holds (frontend, backend) pairs that carried traffic;
-      // not preallocated, so the bound costs nothing until it is used.
+    } else if (name == MER_MAP_NAME(backends) || name == MER_MAP_NAME(flows) ||
+               name == MER_MAP_NAME(traffic)) {
+      // mer_flows and mer_traffic hold (frontend, backend) pairs that
+      // carried traffic; not preallocated, so the bound costs nothing
+      // until it is used.
       bpf_map__set_max_entries(map, sizes.backends);
     } else if (name == MER_MAP_NAME(ct)) {
       bpf_map__set_max_entries(map, sizes.ct);

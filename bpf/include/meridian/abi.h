@@ -99,6 +99,10 @@ struct mer_config {
  * answers the client directly (meridian/dsr.h). Every node with
  * MER_CFG_NODEPORT receives such frames, whatever its own mode. */
 #define MER_CFG_DSR 0x8
+/* --traffic-counters: every packet a conntrack entry translates is counted
+ * in mer_traffic for its (frontend, backend) pair and direction. Off, the
+ * verifier drops the counting (one per-CPU hash lookup per packet). */
+#define MER_CFG_TRAFFIC 0x10
 
 /* VXLAN (RFC 7348) framing added in front of the inner IPv4 packet:
  * outer IPv4 (20) + UDP (8) + VXLAN (8) + inner Ethernet (14). */
@@ -476,6 +480,20 @@ struct mer_flow_count {
 	MER_U64 flows;
 };
 
+/* mer_traffic: packets and bytes per (frontend, backend) pair (key: struct
+ * mer_flow_key) and direction (enum mer_ct_dir: FORWARD client -> backend,
+ * REPLY backend -> client), counted on every packet a conntrack entry
+ * translates, its flow's first included, with MER_CFG_TRAFFIC: where a
+ * flow is translated (the client's node, or a NodePort's ingress node),
+ * not where a DSR frame is only delivered. Bytes are
+ * the packet's length as the program saw it, Ethernet header included. Flows the
+ * socket load balancer translated at connect() are not here: their
+ * packets never pass a translation. Pruned with mer_flows. */
+struct mer_traffic {
+	MER_U64 packets[2]; /* by enum mer_ct_dir */
+	MER_U64 bytes[2];
+};
+
 /* mer_tunnel_stats: what crossed the tunnel, per peer cluster and
  * direction: tx counted where a packet is encapsulated for the cluster
  * (pod egress, gateway relay), rx where one from it is accepted and
@@ -577,6 +595,9 @@ struct mer_event {
  *   flows         per-CPU new-flow counters per (frontend, backend); not
  *                 preallocated, so memory follows the pairs that carried
  *                 traffic; sized like backends (--max-backends).
+ *   traffic       per-CPU packets and bytes per (frontend, backend) and
+ *                 direction (MER_CFG_TRAFFIC); not preallocated, sized
+ *                 like flows.
  *   tunnel_stats  per-CPU packets and bytes through the tunnel per (peer
  *                 cluster, direction); not preallocated.
  *   monitor       one entry: the attached monitor's lease, kinds and
@@ -608,6 +629,8 @@ struct mer_event {
 	  struct mer_sock_rev)                                                                     \
 	X(flows, BPF_MAP_TYPE_PERCPU_HASH, MER_MAX_BACKENDS, BPF_F_NO_PREALLOC,                    \
 	  struct mer_flow_key, struct mer_flow_count)                                              \
+	X(traffic, BPF_MAP_TYPE_PERCPU_HASH, MER_MAX_BACKENDS, BPF_F_NO_PREALLOC,                  \
+	  struct mer_flow_key, struct mer_traffic)                                                 \
 	X(tunnel_stats, BPF_MAP_TYPE_PERCPU_HASH, MER_MAX_TUNNEL_STATS, BPF_F_NO_PREALLOC,         \
 	  struct mer_tunnel_stat_key, struct mer_stat_value)                                       \
 	X(monitor, BPF_MAP_TYPE_ARRAY, 1, 0, MER_U32, struct mer_monitor_config)

@@ -114,6 +114,9 @@ mer_dsr_ct_create(const struct mer_pkt *p, const struct mer_service *svc, __u32 
 		return MER_STAT_DROP_CT_FULL;
 	}
 	mer_count(MER_STAT_CT_CREATED, 0);
+	mer_count_flow(svc->id, backend_id);
+	mer_count_traffic(svc->id, backend_id, MER_CT_FORWARD, p->len);
+	mer_monitor_flow(p, svc->id, backend_id, be, entry.flags, MER_STAT_LB_NEW_FLOW);
 	return 0;
 }
 

@@ -252,6 +252,7 @@ mer_ct_create(const struct mer_pkt *p, const struct mer_service *svc, __u32 back
 	}
 	mer_count(MER_STAT_CT_CREATED, 0);
 	mer_count_flow(svc->id, backend_id);
+	mer_count_traffic(svc->id, backend_id, MER_CT_FORWARD, p->len);
 	mer_monitor_flow(p, svc->id, backend_id, be, flags, MER_STAT_LB_NEW_FLOW);
 	return 0;
 }
@@ -277,6 +278,14 @@ static __always_inline int mer_ct_usable(const struct mer_pkt *p, const struct m
 		return 0;
 	be = bpf_map_lookup_elem(&mer_backends, &backend_id);
 	return be && be->addr_be == ct->backend_addr_be && be->port_be == ct->backend_port_be;
+}
+
+/* A packet the conntrack entry `e` translates, in direction `dir`: the
+ * entry's lifetime moves on and its pair's traffic is counted. */
+static __always_inline void mer_ct_used(struct mer_ct_entry *e, const struct mer_pkt *p, __u8 dir)
+{
+	mer_ct_touch(e, p, dir);
+	mer_count_traffic(e->service_id, e->backend_id, dir, p->len);
 }
 
 /* The translation an existing forward entry records. */

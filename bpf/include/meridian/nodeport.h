@@ -76,7 +76,7 @@ static __always_inline int mer_nodeport_reply(struct xdp_md *ctx, const struct m
 	ct = bpf_map_lookup_elem(&mer_ct, &key);
 	if (!ct || !(ct->flags & MER_CT_F_NODEPORT))
 		return -1;
-	mer_ct_touch(ct, p, MER_CT_REPLY);
+	mer_ct_used(ct, p, MER_CT_REPLY);
 	client = ct->nat_addr_be;
 	cport = ct->nat_port_be;
 	vip = ct->vip_be;
@@ -105,7 +105,7 @@ static __always_inline int mer_nodeport_forward(struct xdp_md *ctx, const struct
 	ct = bpf_map_lookup_elem(&mer_ct, &key);
 	if (ct && mer_ct_usable(p, ct)) {
 		mer_ct_nat(ct, &nat);
-		mer_ct_touch(ct, p, MER_CT_FORWARD);
+		mer_ct_used(ct, p, MER_CT_FORWARD);
 		if (ct->flags & MER_CT_F_DSR)
 			dsr_node = ct->dsr_node_be;
 		else
@@ -287,7 +287,7 @@ static __always_inline int mer_nodeport_reply_from_pod(struct __sk_buff *skb,
 	ct = bpf_map_lookup_elem(&mer_ct, &key);
 	if (!ct || !(ct->flags & MER_CT_F_NODEPORT))
 		return -1;
-	mer_ct_touch(ct, p, MER_CT_REPLY);
+	mer_ct_used(ct, p, MER_CT_REPLY);
 	client_port = ct->nat_port_be;
 	if (mer_snat(skb, p, ct->vip_be, ct->vport_be))
 		goto rewrite_failed;

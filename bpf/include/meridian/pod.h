@@ -133,7 +133,7 @@ static __always_inline int mer_from_pod_service(struct __sk_buff *skb, const str
 	if (ct) {
 		if (mer_ct_usable(p, ct)) {
 			mer_ct_nat(ct, &nat);
-			mer_ct_touch(ct, p, MER_CT_FORWARD);
+			mer_ct_used(ct, p, MER_CT_FORWARD);
 			have = 1;
 			if (mer_ct_restore_reply(p, ct))
 				mer_count(MER_STAT_CT_REPLY_RESTORED, p->len);
@@ -212,7 +212,7 @@ static __always_inline int mer_hairpin_reply(struct __sk_buff *skb, const struct
 	ct = bpf_map_lookup_elem(&mer_ct, &key);
 	if (!ct || (ct->flags & MER_CT_F_TUNNEL_FLOW))
 		return -1;
-	mer_ct_touch(ct, p, MER_CT_REPLY);
+	mer_ct_used(ct, p, MER_CT_REPLY);
 	client_addr = ct->nat_addr_be;
 	client_port = ct->nat_port_be;
 	if (mer_snat(skb, p, ct->vip_be, ct->vport_be) ||
@@ -345,7 +345,7 @@ static __always_inline int mer_handle_to_pod(struct __sk_buff *skb)
 	if (!ct || (ct->flags & MER_CT_F_TUNNEL_FLOW))
 		return mer_verdict(MER_STAT_PASS_TO_POD, &p, TC_ACT_OK);
 
-	mer_ct_touch(ct, &p, MER_CT_REPLY);
+	mer_ct_used(ct, &p, MER_CT_REPLY);
 	client_port = ct->nat_port_be;
 	if (mer_snat(skb, &p, ct->vip_be, ct->vport_be))
 		return mer_verdict(MER_STAT_DROP_REWRITE_FAILED, &p, TC_ACT_SHOT);

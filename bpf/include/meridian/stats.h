@@ -34,6 +34,33 @@ static __always_inline void mer_count_flow(__u32 service_id, __u32 backend_id)
 	v->flows++;
 }
 
+/* A packet of a flow from frontend `service_id` to `backend_id`, in
+ * direction `dir` (enum mer_ct_dir), translated (mer_traffic). Nothing
+ * without MER_CFG_TRAFFIC, or for an entry of no frontend or backend (a
+ * tunnelled pod flow's; a DSR reply's at the backend's node). A pair's first packet on this CPU
+ * creates its entry; when the map is full it is not counted per pair. */
+static __always_inline void mer_count_traffic(__u32 service_id, __u32 backend_id, __u8 dir,
+					      __u32 bytes)
+{
+	struct mer_flow_key key = {.service_id = service_id, .backend_id = backend_id};
+	struct mer_traffic *v;
+
+	if (!(mer_cfg.flags & MER_CFG_TRAFFIC) || !service_id || !backend_id)
+		return;
+	dir &= 1;
+	v = bpf_map_lookup_elem(&mer_traffic, &key);
+	if (!v) {
+		struct mer_traffic first = {};
+
+		first.packets[dir] = 1;
+		first.bytes[dir] = bytes;
+		bpf_map_update_elem(&mer_traffic, &key, &first, BPF_NOEXIST);
+		return;
+	}
+	v->packets[dir]++;
+	v->bytes[dir] += bytes;
+}
+
 /* A packet through the tunnel, to or from a peer cluster (mer_tunnel_stats):
  * the first on this CPU creates the entry; when the map is full it is not
  * counted per cluster (mer_stats still counts encap/decap). */

@@ -37,6 +37,8 @@ static_assert(sizeof(mer_sock_rev) == 8);
 static_assert(sizeof(mer_flow_key) == 8);
 static_assert(offsetof(mer_flow_key, backend_id) == 4);
 static_assert(sizeof(mer_flow_count) == 8);
+static_assert(sizeof(mer_traffic) == 32);
+static_assert(offsetof(mer_traffic, bytes) == 16);
 static_assert(sizeof(mer_tunnel_stat_key) == 8);
 static_assert(sizeof(mer_monitor_config) == 16);
 static_assert(sizeof(mer_event) == 56);
@@ -101,6 +103,8 @@ TEST(AbiLayout, BpfObjectMatchesCxxLayout) {
                    M(mer_sock_rev_key, backend_port_be), M(mer_sock_rev_key, proto)});
   ExpectBtfLayout(b, "mer_sock_rev", sizeof(mer_sock_rev),
                   {M(mer_sock_rev, vip_be), M(mer_sock_rev, vport_be)});
+  ExpectBtfLayout(b, "mer_traffic", sizeof(mer_traffic),
+                  {M(mer_traffic, packets), M(mer_traffic, bytes)});
   ExpectBtfLayout(b, "mer_monitor_config", sizeof(mer_monitor_config),
                   {M(mer_monitor_config, until_ns), M(mer_monitor_config, sample_every),
                    M(mer_monitor_config, types)});
@@ -149,7 +153,7 @@ TEST(AbiLayout, BothBpfObjectsHaveExactlyTheListedMaps) {
         EXPECT_TRUE(listed.count(name)) << path << ": " << name;
       }
     }
-    EXPECT_EQ(listed.size(), 14u);
+    EXPECT_EQ(listed.size(), 15u);
     bpf_object__close(obj);
   }
 }
