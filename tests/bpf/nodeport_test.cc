@@ -17,6 +17,7 @@
 #include <cstdlib>
 #include <cstring>
 
+#include "datapath/flow_counts.h"
 #include "datapath_fixture.h"
 #include "private_netns.h"
 
@@ -460,6 +461,14 @@ TEST_F(NodePortDsrTest, RemoteBackendIsDnatAndEncapsulatedToItsNode) {
   ExpectOnlyChanged(in, inner, Join({kDaddr, kDport, Range(24, 2), kTcpCsum}));
   EXPECT_EQ(CounterDelta(), (std::map<std::string, std::uint64_t>{
                                 {"ct_entries_added", 1}, {"ct_created", 1}, {"nodeport_dsr", 1}}));
+  // The new flow is counted for its (frontend, backend) pair as any other
+  // new flow (mer_flows: /metrics, meridianctl monitor's flow events).
+  auto flows = datapath::ReadFlowCounts(dp_->maps().flows);
+  ASSERT_TRUE(flows.ok()) << flows.error().message;
+  ASSERT_EQ(flows->size(), 1u);
+  EXPECT_EQ(flows->front().flows, 1u);
+  ASSERT_TRUE(writer_->BackendsById().contains(flows->front().backend_id));
+  EXPECT_EQ(writer_->BackendsById().at(flows->front().backend_id).address.ToString(), "10.1.2.11");
 
   // The same flow again: conntrack, the same frame.
   EXPECT_EQ(Xdp(FromClient(kNodeIp, 30080)).out, r.out);
