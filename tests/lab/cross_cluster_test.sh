@@ -294,8 +294,16 @@ s = json.load(sys.stdin)
 print(s["state"], any(c["name"] == "c2" and c.get("reachability") == "reachable" for c in s["clusters"]))')"
 check "... GET /metrics" \
   bash -c "curl -s --max-time 2 --unix-socket '$SOCK' http://agent/metrics | grep -q '^meridian_peer_reachable{cluster=\"c2\"'"
+check_eq "... GET /frontends: web-remote's TCP and UDP frontends by id, with its name and port names" \
+  "10.96.1.10:80/TCP default/web-remote tcp
+10.96.1.10:80/UDP default/web-remote udp" \
+  "$(curl -s --max-time 2 --unix-socket "$SOCK" http://agent/frontends | python3 -c '
+import json, sys
+for f in json.load(sys.stdin):
+    if f["address"] == "10.96.1.10" and isinstance(f["id"], int) and f["id"] > 0:
+        print("%s:%s/%s %s %s" % (f["address"], f["port"], f["protocol"], f["service"], f["port_name"]))' | sort)"
 check_eq "... and 404 naming what it serves for anything else" \
-  "404 not found: /status, /metrics, /healthz and /readyz are served" \
+  "404 not found: /status, /frontends, /metrics, /healthz and /readyz are served" \
   "$(curl -s --max-time 2 --unix-socket "$SOCK" -w '%{http_code} ' -o "$WORK/sock-404.txt" http://agent/nope; cat "$WORK/sock-404.txt")"
 check_eq "... only root may connect (mode 0600)" "600" "$(stat -c %a "$SOCK")"
 # The interop endpoint goes away: c2 is partly reachable within 3 probe
@@ -339,18 +347,39 @@ import json, re, sys
 ev = [json.loads(l) for l in open(sys.argv[1])]
 flow = any(e["type"] == "flow" and e["reason"] == "lb_new_flow" and e["proto"] == "TCP"
            and e["source"].startswith("10.1.1.100:") and e["destination"] == "10.96.1.10:80"
-           and re.fullmatch(r"10\.2\.[12]\.1[12]:8080", e["backend"]) for e in ev)
+           and re.fullmatch(r"10\.2\.[12]\.1[12]:8080", e["backend"])
+           and e.get("service") == "default/web-remote" for e in ev)
 encap = any(e["type"] == "tunnel" and e["direction"] == "tx" and e["cluster_id"] == 2
             and e["destination"] == "10.96.1.10:80" for e in ev)
 decap = any(e["type"] == "tunnel" and e["direction"] == "rx" and e["cluster_id"] == 2
             and e["destination"].startswith("10.1.1.100:") for e in ev)
 drop = any(e["type"] == "drop" and e["reason"] == "reject_unknown_port"
-           and e["destination"] == "10.96.1.10:81" and e["source"].startswith("10.1.1.100:") for e in ev)
+           and e["destination"] == "10.96.1.10:81" and e["source"].startswith("10.1.1.100:")
+           and "service" not in e for e in ev)
 print(int(flow), int(encap), int(decap), int(drop))
 PY
 )
-check_eq "monitor: the flow client -> 10.96.1.10:80 -> a c2 backend, encap to and decap from cluster 2, the drop of port 81" \
+check_eq "monitor: the flow client -> 10.96.1.10:80 (default/web-remote) -> a c2 backend, encap to and decap from cluster 2, the drop of port 81 (no service)" \
   "1 1 1 1" "$flow $encap $decap $drop"
+# --service by name: the agent resolves default/web-remote to its frontends;
+# the flow to web-both (10.96.1.20) is left out, web-remote's shown by name.
+lab_monitor_start "$C1N1" "$WORK/monitor-name.txt" "$WORK/monitor-name.err" \
+  --service default/web-remote --type flow --duration 20
+MON=$LAB_MONITOR_PID
+check "meridianctl monitor --service default/web-remote attaches" \
+  wait_for 5 grep -q "monitor: attached" "$WORK/monitor-name.err"
+client curl -s --max-time 2 http://10.96.1.20/ >/dev/null
+client curl -s --max-time 2 http://10.96.1.10/ >/dev/null
+named_flow() { grep -q "10.96.1.10:80 => .* (service [0-9]* default/web-remote, backend" "$WORK/monitor-name.txt"; }
+check "... shows the flow to 10.96.1.10:80 with its Service's name" wait_for 3 named_flow
+kill -INT "$MON"
+wait "$MON"
+check_eq "... and only that flow: none to 10.96.1.20, 1 filtered out" "0 1" \
+  "$(grep -c '10.96.1.20' "$WORK/monitor-name.txt") $(grep -o '[0-9]* filtered out' "$WORK/monitor-name.err" | cut -d' ' -f1)"
+lab_monitor "$C1N1" --service default/nope --duration 1 >/dev/null 2>"$WORK/monitor-nope.err"
+check_eq "--service default/nope: exit 2, naming it" \
+  "2 meridianctl: monitor: --service default/nope: no frontend of that Service is installed on this node (meridianctl services lists them)" \
+  "$? $(tail -1 "$WORK/monitor-nope.err")"
 produced=$(stat_of "$C1N1" monitor_events)
 client curl -s --max-time 2 http://10.96.1.10/ >/dev/null
 client curl -s --max-time 2 http://10.96.1.10:81/ >/dev/null 2>&1

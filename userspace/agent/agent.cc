@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 #include <utility>
 
+#include "agent/frontend_table.h"
 #include "agent/nodeport_config.h"
 #include "common/listen_address.h"
 #include "common/run_until.h"
@@ -215,9 +216,15 @@ health::HealthReply Agent::ControlRequest(const std::string& path) {
   if (path == "/metrics") {
     return {200, metrics::kPrometheusContentType, metrics::RenderPrometheus(metrics_.Collect())};
   }
+  if (path == "/frontends") {
+    if (!writer_) return {503, "text/plain; charset=utf-8", "no frontend installed yet\n"};
+    return {
+        200, "application/json",
+        RenderFrontendsJson(writer_->FrontendsById(), last_desired_ ? &*last_desired_ : nullptr)};
+  }
   if (path == "/healthz" || path == "/readyz") return Health(path);
   return {404, "text/plain; charset=utf-8",
-          "not found: /status, /metrics, /healthz and /readyz are served\n"};
+          "not found: /status, /frontends, /metrics, /healthz and /readyz are served\n"};
 }
 
 // Reachability of the peers is information, not a duty: without a raw

@@ -543,7 +543,8 @@ int main(int argc, char** argv) {
   const std::string status_path = state_dir + "/status.json";
   if (monitor.app->parsed()) {
     return meridian::cli::RunMonitorCommand(monitor, meridian::datapath::NodePinDir(bpffs, node),
-                                            state_dir + "/monitor.lock", json);
+                                            state_dir + "/monitor.lock", state_dir + "/agent.sock",
+                                            json);
   }
   if (status->parsed() || imports->parsed() || clusters->parsed()) {
     auto doc = meridian::cli::ReadAgentStatus(state_dir);

@@ -9,7 +9,10 @@
 #include <csignal>
 #include <cstring>
 #include <iostream>
+#include <optional>
 
+#include "cli/agent_socket.h"
+#include "cli/frontend_names.h"
 #include "cli/monitor_event.h"
 #include "datapath/monitor_session.h"
 #include "datapath/pinned_maps.h"
@@ -45,6 +48,14 @@ std::uint64_t Lost(int stats_fd) {
   return s.ok() ? (*s)[MER_STAT_MONITOR_LOST].packets : 0;
 }
 
+// The agent's frontends with their Service names; an error when it does
+// not answer (the events then show frontend ids alone).
+Result<FrontendNames> FetchFrontendNames(const std::string& socket_path) {
+  auto body = AgentGet(socket_path, "/frontends");
+  if (!body.ok()) return body.error();
+  return FrontendNames::Parse(*body);
+}
+
 }  // namespace
 
 void AddMonitorCommand(CLI::App& parent, MonitorCommand& cmd) {
@@ -63,7 +74,9 @@ void AddMonitorCommand(CLI::App& parent, MonitorCommand& cmd) {
                    "Produce one event in N, chosen at random in the datapath (1: every event)")
       ->check(CLI::Range(1u, 1'000'000u))
       ->capture_default_str();
-  cmd.app->add_option("--service", cmd.service, "Only events to this frontend: VIP or VIP:PORT");
+  cmd.app->add_option("--service", cmd.service,
+                      "Only events to this frontend (VIP or VIP:PORT) or to any frontend of this "
+                      "Service (NAMESPACE/NAME, resolved by the agent)");
   cmd.app->add_option("--pod", cmd.pod,
                       "Only events with this address as source, destination or backend");
   cmd.app->add_option("--verdict", cmd.verdict,
@@ -77,13 +90,21 @@ void AddMonitorCommand(CLI::App& parent, MonitorCommand& cmd) {
 }
 
 int RunMonitorCommand(const MonitorCommand& cmd, const std::string& pin_dir,
-                      const std::string& lock_path, bool json) {
+                      const std::string& lock_path, const std::string& socket_path, bool json) {
   auto types = EventTypeMask(cmd.types);
   if (!types.ok()) {
     std::cerr << "meridianctl: monitor: " << types.error().message << "\n";
     return 2;
   }
-  auto filter = ParseEventFilter(cmd.service, cmd.pod, cmd.verdict);
+  // Names are a help, not a need: without the agent the events show ids.
+  std::optional<FrontendNames> names;
+  if (auto fetched = FetchFrontendNames(socket_path); fetched.ok()) {
+    names = std::move(fetched).value();
+  } else {
+    std::cerr << "monitor: no Service names (" << fetched.error().message
+              << "): events show frontend ids\n";
+  }
+  auto filter = ParseEventFilter(cmd.service, cmd.pod, cmd.verdict, names ? &*names : nullptr);
   if (!filter.ok()) {
     std::cerr << "meridianctl: monitor: " << filter.error().message << "\n";
     return 2;
@@ -108,6 +129,17 @@ int RunMonitorCommand(const MonitorCommand& cmd, const std::string& pin_dir,
 
   const std::int64_t offset = RealtimeOffsetNs();
   std::uint64_t shown = 0, filtered = 0;
+  // A flow to a frontend installed after the names were read: read them
+  // again, at most once a second.
+  std::uint64_t names_read_ns = datapath::MonotonicNs();
+  auto refresh_names = [&](const mer_event& e) {
+    if (!names || e.type != MER_EVENT_FLOW || names->ById(e.service_id)) return;
+    if (datapath::MonotonicNs() - names_read_ns < 1'000'000'000) return;
+    names_read_ns = datapath::MonotonicNs();
+    if (auto fetched = FetchFrontendNames(socket_path); fetched.ok()) {
+      names = std::move(fetched).value();
+    }
+  };
   auto on_event = [&](const mer_event& e) {
     if (cmd.count && shown >= cmd.count) return;
     if (!Matches(*filter, e)) {
@@ -115,10 +147,12 @@ int RunMonitorCommand(const MonitorCommand& cmd, const std::string& pin_dir,
       return;
     }
     ++shown;
+    refresh_names(e);
+    const FrontendNames* known = names ? &*names : nullptr;
     if (json) {
-      std::cout << EventJson(e, offset).dump() << "\n";
+      std::cout << EventJson(e, offset, known).dump() << "\n";
     } else {
-      std::cout << EventLine(e, offset) << "\n";
+      std::cout << EventLine(e, offset, known) << "\n";
     }
     std::cout.flush();
   };

@@ -3,7 +3,7 @@
 // them. Attaching starts the events; nothing is produced while no monitor
 // is attached (the monitor_events counter proves it).
 //   meridianctl --node N monitor [--type flow,drop,tunnel] [--sample N]
-//       [--service VIP[:PORT]] [--pod IP] [--verdict NAME]
+//       [--service VIP[:PORT]|NAMESPACE/NAME] [--pod IP] [--verdict NAME]
 //       [--count N] [--duration SECONDS] [-o json|table]
 #pragma once
 
@@ -26,9 +26,11 @@ struct MonitorCommand {
 // Adds the subcommand to `parent`; `cmd` must outlive parsing.
 void AddMonitorCommand(CLI::App& parent, MonitorCommand& cmd);
 // pin_dir: the node's pinned maps; lock_path: the file held while
-// attached (the ring has one reader). Exit codes: 0 done (interrupted,
-// --count or --duration reached); 1 cannot attach; 2 invalid flags.
+// attached (the ring has one reader); socket_path: the agent's control
+// socket, asked for the frontends' Service names (GET /frontends). Exit
+// codes: 0 done (interrupted, --count or --duration reached); 1 cannot
+// attach; 2 invalid flags.
 int RunMonitorCommand(const MonitorCommand& cmd, const std::string& pin_dir,
-                      const std::string& lock_path, bool json);
+                      const std::string& lock_path, const std::string& socket_path, bool json);
 
 }  // namespace meridian::cli

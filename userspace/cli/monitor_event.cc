@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include <algorithm>
 #include <charconv>
 #include <ctime>
 
@@ -108,12 +109,34 @@ bool Matches(const AddressPort& want, std::uint32_t addr_be, std::uint16_t port_
 }
 
 Result<EventFilter> ParseEventFilter(const std::string& service, const std::string& pod,
-                                     const std::string& verdict) {
+                                     const std::string& verdict, const FrontendNames* names) {
   EventFilter f;
-  if (!service.empty()) {
+  if (service.find('/') != std::string::npos) {
+    if (!names) {
+      return Error{fmt::format(
+          "--service {}: a Service name needs the agent's frontends, and the agent did not "
+          "answer on its control socket; give the frontend as VIP or VIP:PORT",
+          service)};
+    }
+    for (const FrontendName* n : names->OfService(service)) {
+      f.services.push_back({.addr_be = n->addr_be, .port = n->port});
+    }
+    if (f.services.empty()) {
+      return Error{
+          fmt::format("--service {}: no frontend of that Service is installed on this node "
+                      "(meridianctl services lists them)",
+                      service)};
+    }
+  } else if (!service.empty()) {
     auto parsed = ParseAddressPort("--service", service, "VIP");
-    if (!parsed.ok()) return parsed.error();
-    f.service = *parsed;
+    if (!parsed.ok()) {
+      if (!Ipv4Address::Parse(std::string_view(service).substr(0, service.find(':')))) {
+        return Error{
+            fmt::format("--service {}: expected VIP, VIP:PORT or NAMESPACE/NAME", service)};
+      }
+      return parsed.error();
+    }
+    f.services.push_back(*parsed);
   }
   if (!pod.empty()) {
     auto addr = Ipv4Address::Parse(pod);
@@ -136,7 +159,11 @@ Result<EventFilter> ParseEventFilter(const std::string& service, const std::stri
 }
 
 bool Matches(const EventFilter& f, const mer_event& e) {
-  if (f.service && !Matches(*f.service, e.daddr_be, e.dport_be)) return false;
+  if (!f.services.empty() &&
+      std::none_of(f.services.begin(), f.services.end(),
+                   [&](const AddressPort& s) { return Matches(s, e.daddr_be, e.dport_be); })) {
+    return false;
+  }
   if (f.pod_be && e.saddr_be != *f.pod_be && e.daddr_be != *f.pod_be &&
       !(e.type == MER_EVENT_FLOW && e.backend_addr_be == *f.pod_be)) {
     return false;
@@ -145,7 +172,14 @@ bool Matches(const EventFilter& f, const mer_event& e) {
   return true;
 }
 
-nlohmann::json EventJson(const mer_event& e, std::int64_t realtime_offset_ns) {
+const FrontendName* EventFrontend(const mer_event& e, const FrontendNames* names) {
+  if (!names) return nullptr;
+  if (e.type == MER_EVENT_FLOW) return names->ById(e.service_id);
+  return names->ByDestination(e.daddr_be, e.dport_be, e.proto);
+}
+
+nlohmann::json EventJson(const mer_event& e, std::int64_t realtime_offset_ns,
+                         const FrontendNames* names) {
   nlohmann::json j{{"time", Time(e, realtime_offset_ns, /*date=*/true)},
                    {"type", EventTypeName(e.type)},
                    {"reason", Reason(e.reason)},
@@ -163,22 +197,30 @@ nlohmann::json EventJson(const mer_event& e, std::int64_t realtime_offset_ns) {
     j["direction"] = e.dir == MER_TUNNEL_RX ? "rx" : "tx";
     j["cluster_id"] = e.cluster_id;
   }
+  if (const FrontendName* f = EventFrontend(e, names); f && !f->service.empty()) {
+    j["service"] = f->service;
+  }
   return j;
 }
 
-std::string EventLine(const mer_event& e, std::int64_t realtime_offset_ns) {
+std::string EventLine(const mer_event& e, std::int64_t realtime_offset_ns,
+                      const FrontendNames* names) {
+  const FrontendName* frontend = EventFrontend(e, names);
+  const std::string service =
+      frontend && !frontend->service.empty() ? " " + frontend->service : std::string();
   std::string line = fmt::format("{} {:<6} {:<24} {:<4} {} -> {}",
                                  Time(e, realtime_offset_ns, /*date=*/false), EventTypeName(e.type),
                                  Reason(e.reason), Proto(e.proto), Source(e), Destination(e));
   if (e.type == MER_EVENT_FLOW) {
-    line += fmt::format(" => {} (service {}, backend {}, cluster {})",
-                        Endpoint(e.backend_addr_be, e.backend_port_be), e.service_id, e.backend_id,
-                        e.cluster_id);
+    line += fmt::format(" => {} (service {}{}, backend {}, cluster {})",
+                        Endpoint(e.backend_addr_be, e.backend_port_be), e.service_id, service,
+                        e.backend_id, e.cluster_id);
     if (auto flags = FlowFlags(e.ct_flags); !flags.empty())
       line += fmt::format(" [{}]", fmt::join(flags, ","));
   } else if (e.type == MER_EVENT_TUNNEL) {
     line += fmt::format(" {} cluster {}", e.dir == MER_TUNNEL_RX ? "from" : "to", e.cluster_id);
   }
+  if (e.type != MER_EVENT_FLOW && !service.empty()) line += fmt::format(" (service{})", service);
   return line;
 }
 

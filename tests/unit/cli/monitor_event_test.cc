@@ -83,9 +83,55 @@ TEST(MonitorEvent, FiltersByFrontendPodAndVerdict) {
   EXPECT_FALSE(match("", "", "drop_ct_full"));
 }
 
+// With the agent's frontends (GET /frontends), events name their Service
+// and --service takes NAMESPACE/NAME: every frontend of it.
+TEST(MonitorEvent, ServiceNamesFromTheAgentsFrontends) {
+  auto names = FrontendNames::Parse(
+      R"([{"id":3,"address":"10.96.0.10","port":80,"protocol":"TCP","service":"default/web"},)"
+      R"({"id":4,"address":"10.96.0.10","port":53,"protocol":"UDP","service":"default/web"},)"
+      R"({"id":5,"address":"10.96.0.20","port":80,"protocol":"TCP","service":"default/other"}])");
+  ASSERT_TRUE(names.ok()) << names.error().message;
+  EXPECT_EQ(EventLine(Flow(), 0, &*names),
+            "00:00:00.001500 flow   lb_new_flow              TCP  10.1.1.100:40000 -> "
+            "10.96.0.10:80 => 10.2.1.11:8080 (service 3 default/web, backend 7, cluster 2) "
+            "[nodeport]");
+  EXPECT_EQ(EventJson(Flow(), 0, &*names)["service"], "default/web");
+  EXPECT_FALSE(EventJson(Flow(), 0).contains("service")) << "no names: ids only";
+
+  // A drop is named by its destination: 10.96.0.10:53/UDP is default/web's.
+  mer_event d{};
+  d.type = MER_EVENT_DROP;
+  d.reason = MER_STAT_REJECT_NO_BACKEND;
+  d.proto = IPPROTO_UDP;
+  d.daddr_be = Ip("10.96.0.10");
+  d.dport_be = htons(53);
+  EXPECT_TRUE(EventLine(d, 0, &*names).ends_with("10.96.0.10:53 (service default/web)"))
+      << EventLine(d, 0, &*names);
+  mer_event other_port = d;
+  other_port.dport_be = htons(54);
+  EXPECT_FALSE(EventJson(other_port, 0, &*names).contains("service"));
+
+  auto by_name = ParseEventFilter("default/web", "", "", &*names);
+  ASSERT_TRUE(by_name.ok()) << by_name.error().message;
+  EXPECT_EQ(by_name->services.size(), 2u);
+  EXPECT_TRUE(Matches(*by_name, Flow()));
+  EXPECT_TRUE(Matches(*by_name, d));
+  EXPECT_FALSE(Matches(*by_name, other_port));
+  mer_event to_other = Flow();
+  to_other.daddr_be = Ip("10.96.0.20");
+  EXPECT_FALSE(Matches(*by_name, to_other));
+
+  EXPECT_EQ(ParseEventFilter("default/none", "", "", &*names).error().message,
+            "--service default/none: no frontend of that Service is installed on this node "
+            "(meridianctl services lists them)");
+  EXPECT_EQ(ParseEventFilter("default/web", "", "").error().message,
+            "--service default/web: a Service name needs the agent's frontends, and the agent "
+            "did not answer on its control socket; give the frontend as VIP or VIP:PORT");
+}
+
 TEST(MonitorEvent, BadFlagsAreNamed) {
   EXPECT_EQ(ParseEventFilter("10.96.0", "", "").error().message,
-            "--service 10.96.0: expected VIP or VIP:PORT");
+            "--service 10.96.0: expected VIP, VIP:PORT or NAMESPACE/NAME");
   EXPECT_EQ(ParseEventFilter("10.96.0.10:0", "", "").error().message,
             "--service 10.96.0.10:0: port must be 1-65535");
   EXPECT_EQ(ParseEventFilter("", "pod-a", "").error().message,
