@@ -189,6 +189,39 @@ TEST_F(EtcdRegistryTest, WatchSurvivesAnEtcdRestart) {
   EXPECT_EQ(events[0].kv.revision, *put);
 }
 
+// A lease read after etcd restarted: etcd keeps leases across a restart
+// (and renews them to their full TTL when its leader comes back), so a
+// cluster's record keeps its lease, the agent's lease poll reads it again
+// once the client reconnected, and the controller's KeepAlive goes on.
+TEST_F(EtcdRegistryTest, LeaseIsReadAgainAfterAnEtcdRestart) {
+  StartServer();
+  auto reg = Open(server_.url());
+  ASSERT_NE(reg, nullptr);
+  const std::string key = "/meridian/v1/clusters/east/info";
+  ASSERT_TRUE(reg->Put(key, "a", std::chrono::seconds(30)).ok());
+  auto before = reg->Lease(key);
+  ASSERT_TRUE(before.ok() && before->has_value());
+  EXPECT_EQ((*before)->ttl, std::chrono::seconds(30));
+
+  Status restarted = server_.Restart();
+  ASSERT_TRUE(restarted.ok()) << restarted.error().message;
+  Result<std::optional<LeaseInfo>> after = Error{"not tried"};
+  for (auto deadline = Clock::now() + std::chrono::seconds(10); Clock::now() < deadline;) {
+    after = reg->Lease(key);
+    if (after.ok()) break;
+    std::this_thread::sleep_for(milliseconds(100));
+  }
+  ASSERT_TRUE(after.ok()) << after.error().message;
+  ASSERT_TRUE(after->has_value()) << "the record kept its lease";
+  EXPECT_EQ((*after)->ttl, std::chrono::seconds(30));
+  EXPECT_GT((*after)->remaining, std::chrono::seconds(20));
+  EXPECT_LE((*after)->remaining, std::chrono::seconds(30));
+  ASSERT_TRUE(reg->KeepAlive(key).ok()) << "the controller's renewal goes on";
+  auto renewed = reg->Lease(key);
+  ASSERT_TRUE(renewed.ok() && renewed->has_value());
+  EXPECT_GT((*renewed)->remaining, std::chrono::seconds(28));
+}
+
 TEST_F(EtcdRegistryTest, CompactedHistoryIsAnError) {
   StartServer();
   auto reg = Open(server_.url());
