@@ -30,7 +30,12 @@ bool IsClusterInfoKey(const std::string& key) {
 
 RegistryWatcher::RegistryWatcher(std::string url, boost::asio::io_context& io, Callback on_update,
                                  std::chrono::milliseconds lease_poll)
-    : url_(std::move(url)), io_(io), on_update_(std::move(on_update)), lease_poll_(lease_poll) {
+    : RegistryWatcher([url = std::move(url)] { return registry::OpenRegistry(url); }, io,
+                      std::move(on_update), lease_poll) {}
+
+RegistryWatcher::RegistryWatcher(Opener open, boost::asio::io_context& io, Callback on_update,
+                                 std::chrono::milliseconds lease_poll)
+    : open_(std::move(open)), io_(io), on_update_(std::move(on_update)), lease_poll_(lease_poll) {
   thread_ = std::thread([this] { Loop(); });
 }
 
@@ -104,7 +109,7 @@ void RegistryWatcher::Loop() {
   std::int64_t revision = 0;
   while (!stop_) {
     if (!reg_) {
-      auto opened = registry::OpenRegistry(url_);
+      auto opened = open_();
       if (!opened) {
         fail(opened.error().message, revision);
         continue;

@@ -65,6 +65,12 @@ class RegistryWatcher {
   // read (one request per cluster; 0: never).
   RegistryWatcher(std::string url, boost::asio::io_context& io, Callback on_update,
                   std::chrono::milliseconds lease_poll = {});
+  // The same over the registries `open` makes (called on the watcher's
+  // thread, again after a failed List): for tests that wrap the registry
+  // (registry/faulty_registry.h).
+  using Opener = std::function<Result<std::unique_ptr<registry::Registry>>()>;
+  RegistryWatcher(Opener open, boost::asio::io_context& io, Callback on_update,
+                  std::chrono::milliseconds lease_poll = {});
   ~RegistryWatcher();  // stops and joins the thread
   RegistryWatcher(const RegistryWatcher&) = delete;
   RegistryWatcher& operator=(const RegistryWatcher&) = delete;
@@ -75,7 +81,7 @@ class RegistryWatcher {
   // that stopped answering is reported by the watch).
   std::vector<ClusterLease> ReadLeases(const std::set<std::string>& info_keys);
 
-  std::string url_;
+  Opener open_;
   std::unique_ptr<registry::Registry> reg_;
   boost::asio::io_context& io_;
   Callback on_update_;
