@@ -125,17 +125,11 @@ start_controller 2
 require "agents of both clusters attach and serve" lab_agents_start_clusterset "$WORK/m" --registry "$REG"
 C1N1=$(lab_node_ns "$PREFIX" 1 1)
 web_clusters() {  # the clusters c1n1 serves web from, sorted: "c1,c2" (the import lists them oldest export first)
-  lab_agent_status "$C1N1" | python3 -c '
-import json, sys
-for i in json.load(sys.stdin).get("imports", []):
-    if i["name"] == "default/web":
-        print(",".join(sorted(i["clusters"])))' 2>/dev/null
+  lab_agent_field "$C1N1" "imports[name=default/web].clusters" | tr -d '[]"' | tr ',' '\n' | sort | paste -sd,
 }
 both_clusters() { [[ $(web_clusters) == "c1,c2" ]]; }
 require "c1n1 imports web from c1 and c2" wait_for 15 both_clusters
-WEB_IP=$(lab_agent_status "$C1N1" | python3 -c '
-import json, sys
-print(next(i["clusterset_ip"] for i in json.load(sys.stdin)["imports"] if i["name"] == "default/web"))')
+WEB_IP=$(lab_agent_field "$C1N1" "imports[name=default/web].clusterset_ip")
 echo "# web's ClusterSet IP: $WEB_IP"
 
 client() { lab_exec_pod "$PREFIX" c1client "$@"; }
@@ -261,11 +255,9 @@ echo "# agent kill -9 on $C1N1, restarted 2 s later"
 # serving_as PID: the node's status.json is the new agent's, and it serves
 # (the killed agent's file says "serving" too, with its own pid).
 serving_as() {
-  lab_agent_status "$C1N1" | python3 -c '
-import json, sys
-s = json.load(sys.stdin)
-sys.exit(0 if s["pid"] == int(sys.argv[1]) and s["state"] == "serving" and len(s["attached_interfaces"]) >= 3 else 1)
-' "$1" 2>/dev/null
+  local pid state interfaces
+  read -r pid state interfaces < <(lab_agent_field "$C1N1" pid state attached_interfaces | paste -sd' ')
+  [[ $pid == "$1" && $state == serving ]] && (($(grep -o '":' <<<"$interfaces" | wc -l) >= 3))
 }
 restart_agent() {
   local old pid

@@ -164,32 +164,28 @@ start_controller 2
 require "agents of both clusters attach and serve with --registry" \
   lab_agents_start_clusterset "$WORK/m" --registry "$REG" --dns-listen 0.0.0.0:53
 
-# import_field NODE NAME FIELD: a field of an import in the node's status.json.
-import_field() {
-  lab_agent_status "$1" | python3 -c '
-import json, sys
-s = json.load(sys.stdin)
-for i in s.get("imports", []):
-    if i["name"] == sys.argv[1]:
-        v = i[sys.argv[2]]
-        print(",".join(v) if isinstance(v, list) else v)
-' "default/$2" "$3"
-}
+# import_field NODE NAME FIELD: a field of an import in the node's status
+# (a list comma-separated); nothing when there is no such import.
+import_field() { lab_agent_field "$1" "imports[name=default/$2].$3" | tr -d '[]"'; }
 both_exported() { [[ $(import_field "$C1N1" web clusters) == "c1,c2" && -n $(import_field "$C1N1" db clusterset_ip) ]]; }
 require "c1n1 sees web exported by c1 and c2, and db with a ClusterSet IP" wait_for 10 both_exported
 
 # lease_of NODE CLUSTER: the lease of the cluster's registry record in the
 # node's status: "TTL age-consistent read-recently source".
 lease_of() {
-  lab_agent_status "$1" | python3 -c '
-import json, sys, time
-c = next((c for c in json.load(sys.stdin)["clusters"] if c["name"] == sys.argv[1]), {})
-l = c.get("lease")
-if l:
-    print(l["ttl_ms"], 0 <= l["age_ms"] <= l["ttl_ms"] and l["age_ms"] == l["ttl_ms"] - l["remaining_ms"],
-          abs(time.time() * 1000 - l["read_unix_ms"]) < 15000, c["source"])
-else:
-    print("no lease", c.get("source"))' "$2"
+  local source ttl age remaining read_ms consistent=False recent=False now_ms
+  source=$(lab_agent_field "$1" "clusters[name=$2].source")
+  read -r ttl age remaining read_ms < <(lab_agent_field "$1" "clusters[name=$2].lease.ttl_ms" \
+    "clusters[name=$2].lease.age_ms" "clusters[name=$2].lease.remaining_ms" \
+    "clusters[name=$2].lease.read_unix_ms" | paste -sd' ')
+  if [[ -z $ttl ]]; then
+    echo "no lease $source"
+    return
+  fi
+  ((age >= 0 && age <= ttl && age == ttl - remaining)) && consistent=True
+  now_ms=$(($(date +%s%N) / 1000000))
+  ((now_ms - read_ms < 15000 && read_ms - now_ms < 15000)) && recent=True
+  echo "$ttl $consistent $recent $source"
 }
 c2_lease_read() { [[ $(lease_of "$C1N1" c2) != "no lease"* ]]; }
 wait_for 6 c2_lease_read || true  # the agent reads the leases every 5 s
@@ -296,8 +292,11 @@ check_eq "getent (resolv.conf -> the agent) resolves web by name" "$WEB_IP" \
   "$(client getent hosts web.default.svc.clusterset.local | awk '{print $1}')"
 check "curl http://web.default.svc.clusterset.local/ reaches a web pod" \
   grep -qE '^c[12]n[12]p1$' <<<"$(client curl -s --max-time 2 http://web.default.svc.clusterset.local/)"
-dns_queries() { lab_agent_status "$C1N1" | python3 -c 'import json,sys; d=json.load(sys.stdin)["dns"]; print(d["udp_queries"] > 0 and d["nxdomain"] >= 2 and d["refused"] >= 1)'; }
-dns_counted() { [[ $(dns_queries) == True ]]; }
+dns_counted() {
+  local udp nxdomain refused
+  read -r udp nxdomain refused < <(lab_agent_field "$C1N1" dns.udp_queries dns.nxdomain dns.refused | paste -sd' ')
+  ((${udp:-0} > 0 && ${nxdomain:-0} >= 2 && ${refused:-0} >= 1))
+}
 check "status.json counts the queries (udp, NXDOMAIN, REFUSED)" wait_for 12 dns_counted
 
 # --- pod IPs across clusters (issue 12.2) -------------------------------------

@@ -73,10 +73,13 @@ check_eq "c1's gateway dropped nothing as not allowed" 0 "$(stat_of "$C1N1" drop
 # every node (node 2 reaches it over the underlay, as its tunnel traffic
 # would if it were a gateway).
 c2_probes() {  # c2_probes NODE: "verdict address:state ..." of c2 in the node's status
-  lab_agent_status "$1" | python3 -c '
-import json, sys
-c = next(c for c in json.load(sys.stdin)["clusters"] if c["name"] == "c2")
-print(c.get("reachability"), " ".join("%s:%s" % (p["address"], p["state"]) for p in c.get("probes", [])))'
+  local c="clusters[name=c2]" i=0 address out
+  out=$(lab_agent_field "$1" "$c.reachability")
+  while address=$(lab_agent_field "$1" "$c.probes.$i.address"); do
+    out+=" $address:$(lab_agent_field "$1" "$c.probes.$i.state")"
+    i=$((i + 1))
+  done
+  echo "$out"
 }
 for node in "$C1N1" "$(lab_node_ns "$PREFIX" 1 2)"; do
   gw_reachable() { [[ $(c2_probes "$1") == "reachable 172.16.2.11:reachable" ]]; }

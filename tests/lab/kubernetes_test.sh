@@ -165,10 +165,8 @@ check "the agents logged no withdrawal: applied frontends never went to 0" \
 # --- an object Meridian refuses ------------------------------------------
 kc patch svc web --type merge -p '{"metadata":{"annotations":{"service.meridian.io/affinity":"nearest"}}}' >/dev/null 2>&1
 status_error() {
-  lab_agent_status "$NODE1" | python3 -c '
-import json, sys
-s = json.load(sys.stdin)
-sys.exit(0 if s["state"] == "degraded" and any("service.meridian.io/affinity" in e for e in s["errors"]) else 1)'
+  [[ $(lab_agent_field "$NODE1" state) == degraded ]] &&
+    lab_agent_field "$NODE1" errors | grep -q 'service.meridian.io/affinity'
 }
 check "an annotation Meridian refuses is named in the status (degraded)" wait_for 5 status_error
 check_eq "... and the last good version keeps serving: 4 backends" "4 4" "$(frontend_backends "$NODE1") $(frontend_backends "$NODE2")"

@@ -291,14 +291,14 @@ spec:
   clusterIP: 10.96.0.99
   ports: [{name: http, protocol: TCP, port: 70000}]
 YAML
-degraded() { lab_agent_status "$NODE1" | grep -q '"state": "degraded"'; }
+degraded() { [[ $(lab_agent_field "$NODE1" state) == degraded ]]; }
 check "invalid manifest puts the agent in state degraded" wait_for 3 degraded
 status_text=$(lab_agent_status "$NODE1")
 check "status error names broken.yaml and spec.ports[0].port" \
   bash -c 'grep -q "broken.yaml" <<<"$1" && grep -q "spec.ports\[0\].port" <<<"$1"' _ "$status_text"
 check "the last good state still serves" client curl -s --max-time 2 -o /dev/null http://$VIP/
 rm "$MANIFESTS/broken.yaml"
-serving() { lab_agent_status "$NODE1" | grep -q '"state": "serving"'; }
+serving() { [[ $(lab_agent_field "$NODE1" state) == serving ]]; }
 check "removing the bad file returns the agent to serving" wait_for 3 serving
 
 # --- long-lived connection survives backend removal and agent restart ----

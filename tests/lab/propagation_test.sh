@@ -135,15 +135,8 @@ check_eq "exactly one of the two candidates leads" 1 "$LEADERS"
 LEADER=1
 [[ $(leading 2) == true ]] && LEADER=2
 
-import_field() {
-  lab_agent_status "$1" | python3 -c '
-import json, sys
-s = json.load(sys.stdin)
-for i in s.get("imports", []):
-    if i["name"] == "default/web":
-        v = i.get(sys.argv[1])
-        print(",".join(v) if isinstance(v, list) else v)
-' "$2"
+import_field() {  # NODE FIELD: a field of default/web's import (a list comma-separated)
+  lab_agent_field "$1" "imports[name=default/web].$2" | tr -d '[]"'
 }
 # weights NODE VIP: "cluster:weight" of every backend of VIP:80, in order.
 weights() {
