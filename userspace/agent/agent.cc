@@ -154,7 +154,7 @@ Status Agent::Start() {
 
   if (!options_.registry_url.empty()) {
     if (auto s = registry::CheckRegistryUrl(options_.registry_url); !s) return s;
-    status_.registry.url = options_.registry_url;
+    status_.registry.url = registry::RedactRegistryUrl(options_.registry_url);
     status_.registry.state = "connecting";
     registry_watcher_ = std::make_unique<RegistryWatcher>(
         options_.registry_url, io_, [this](RegistryUpdate u) { OnRegistryUpdate(std::move(u)); },

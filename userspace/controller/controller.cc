@@ -135,7 +135,8 @@ void Controller::Connect() {
     });
     return;
   }
-  if (!registry_error_.empty()) spdlog::info("registry reached: {}", options_.registry_url);
+  if (!registry_error_.empty())
+    spdlog::info("registry reached: {}", registry::RedactRegistryUrl(options_.registry_url));
   registry_error_.clear();
   registry_ = std::move(*reg);
   publisher_.emplace(*registry_, PublisherOptions{.cluster = options_.cluster,
@@ -464,7 +465,7 @@ void Controller::WriteStatus(const SyncReport& report, const std::vector<std::st
   if (options_.status_file.empty()) return;
   nlohmann::json j;
   j["cluster"] = options_.cluster;
-  j["registry"] = options_.registry_url;
+  j["registry"] = registry::RedactRegistryUrl(options_.registry_url);
   j["state"] = State(report, problems);
   // Stamped on every write; writes happen at least every lease_ttl / 3, so
   // an older heartbeat means the controller is gone without saying so.

@@ -4,6 +4,9 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <fstream>
 #include <map>
 
 #include "registry/etcd_connection.h"
@@ -47,13 +50,15 @@ std::string EtcdRegistry::PrefixEnd(const std::string& prefix) {
 }
 
 Result<EtcdRegistry::Options> EtcdRegistry::ParseUrl(const std::string& url) {
+  // Errors show the URL without its password.
+  const std::string shown = RedactRegistryUrl(url);
   std::string rest;
   if (url.rfind("etcd://", 0) == 0) {
     rest = url.substr(7);
   } else if (url.rfind("etcd:", 0) == 0) {
     rest = url.substr(5);
   } else {
-    return Error{fmt::format("registry url '{}': not an etcd: url", url)};
+    return Error{fmt::format("registry url '{}': not an etcd: url", shown)};
   }
   Options options;
   std::size_t q = rest.find('?');
@@ -62,10 +67,12 @@ Result<EtcdRegistry::Options> EtcdRegistry::ParseUrl(const std::string& url) {
     std::size_t colon = h.rfind(':');
     if (h.empty() || colon == std::string::npos || colon == 0 || colon + 1 == h.size() ||
         h.find('/') != std::string::npos) {
-      return Error{fmt::format("registry url '{}': endpoint '{}' is not host:port", url, h)};
+      return Error{fmt::format("registry url '{}': endpoint '{}' is not host:port", shown, h)};
     }
     options.endpoints.push_back(h);
   }
+  std::string password_file;
+  bool password_given = false;
   if (q != std::string::npos) {
     for (const std::string& param : Split(rest.substr(q + 1), '&')) {
       std::size_t eq = param.find('=');
@@ -75,6 +82,9 @@ Result<EtcdRegistry::Options> EtcdRegistry::ParseUrl(const std::string& url) {
         options.username = value;
       } else if (name == "password") {
         options.password = value;
+        password_given = true;
+      } else if (name == "password_file") {
+        password_file = value;
       } else if (name == "ca") {
         options.ca_file = value;
       } else if (name == "cert") {
@@ -83,13 +93,33 @@ Result<EtcdRegistry::Options> EtcdRegistry::ParseUrl(const std::string& url) {
         options.key_file = value;
       } else {
         return Error{fmt::format(
-            "registry url '{}': unknown parameter '{}' (expected user, password, ca, cert, key)",
-            url, name)};
+            "registry url '{}': unknown parameter '{}' (expected user, password, password_file, "
+            "ca, cert, key)",
+            shown, name)};
       }
     }
   }
+  if (password_given && !password_file.empty()) {
+    return Error{
+        fmt::format("registry url '{}': give password= or password_file=, not both", shown)};
+  }
+  if (!password_file.empty()) {
+    // A file a Secret is mounted as: the password stays out of the
+    // command line (which every user of the node can read in /proc).
+    std::ifstream in(password_file);
+    if (!in) {
+      return Error{fmt::format("registry url '{}': password_file {}: {}", shown, password_file,
+                               std::strerror(errno))};
+    }
+    std::getline(in, options.password);
+    if (!options.password.empty() && options.password.back() == '\r') options.password.pop_back();
+    if (options.password.empty()) {
+      return Error{fmt::format("registry url '{}': password_file {}: its first line is empty",
+                               shown, password_file)};
+    }
+  }
   if (!options.username.empty() && options.password.empty()) {
-    return Error{fmt::format("registry url '{}': user= needs password=", url)};
+    return Error{fmt::format("registry url '{}': user= needs password= or password_file=", shown)};
   }
   return options;
 }

@@ -44,6 +44,7 @@ class EtcdRegistry final : public Registry {
   // call_timeout, or rejects the credentials.
   static Result<std::unique_ptr<EtcdRegistry>> Open(Options options);
   // Parses "etcd://host:port[,host:port]?user=U&password=P&ca=F&cert=F&key=F"
+  // (password_file=F instead of password=P reads the first line of F)
   // (or "etcd:host:port..."). The error names the url.
   static Result<Options> ParseUrl(const std::string& url);
 

@@ -94,8 +94,13 @@ class Registry {
 // "etcd:host:port") -> EtcdRegistry; any other scheme -> an error naming it.
 Result<std::unique_ptr<Registry>> OpenRegistry(const std::string& url);
 // What OpenRegistry would reject without touching the backend: an unknown
-// scheme, a dir: without a path, an etcd: URL that does not parse.
+// scheme, a dir: without a path, an etcd: URL that does not parse, an
+// etcd: password_file= that cannot be read.
 Status CheckRegistryUrl(const std::string& url);
+// The URL as logs, errors and status files may show it: the value of a
+// password= parameter replaced by "***" (a password_file= names a file,
+// not a secret, and stays).
+std::string RedactRegistryUrl(const std::string& url);
 
 // Checks a key: starts with /meridian/v1/, no empty segment, no "." or ".."
 // segment, only [A-Za-z0-9._/-], at most 200 bytes. The error names the key.

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 
 #include <chrono>
+#include <fstream>
 #include <memory>
 #include <string>
 #include <thread>
@@ -15,6 +16,7 @@
 
 #include "etcd_server.h"
 #include "registry/registry.h"
+#include "temp_dir.h"
 
 namespace meridian::registry {
 namespace {
@@ -61,6 +63,8 @@ TEST(EtcdUrlTest, Parses) {
     EXPECT_NE(r.error().message.find(bad), std::string::npos) << r.error().message;
   }
   EXPECT_EQ(EtcdRegistry::PrefixEnd("/a/"), "/a0");
+  EXPECT_EQ(EtcdRegistry::ParseUrl("etcd://h:1?user=u").error().message,
+            "registry url 'etcd://h:1?user=u': user= needs password= or password_file=");
   EXPECT_EQ(EtcdRegistry::PrefixEnd(std::string("a\xff", 2)), "b");
 }
 
@@ -81,6 +85,47 @@ class EtcdRegistryTest : public testing::Test {
   EtcdServer server_;
 };
 
+// A password never shows: status files, logs and errors print the URL
+// redacted; password_file= keeps it off the command line altogether.
+TEST(EtcdUrlTest, PasswordsAreRedactedAndMayComeFromAFile) {
+  EXPECT_EQ(RedactRegistryUrl("etcd://h:1?user=u&password=hunter2&ca=/ca.pem"),
+            "etcd://h:1?user=u&password=***&ca=/ca.pem");
+  EXPECT_EQ(RedactRegistryUrl("etcd://h:1?password=&user=u"), "etcd://h:1?password=***&user=u");
+  EXPECT_EQ(RedactRegistryUrl("etcd://h:1?password_file=/run/pw"),
+            "etcd://h:1?password_file=/run/pw");
+  EXPECT_EQ(RedactRegistryUrl("dir:/var/lib/reg"), "dir:/var/lib/reg");
+  for (const char* bad : {"etcd://h:1?user=u&password=hunter2&x=y", "etcd://h?password=hunter2"}) {
+    auto r = CheckRegistryUrl(bad);
+    ASSERT_FALSE(r.ok()) << bad;
+    EXPECT_EQ(r.error().message.find("hunter2"), std::string::npos) << r.error().message;
+    EXPECT_NE(r.error().message.find("password=***"), std::string::npos) << r.error().message;
+  }
+
+  test_support::TempDir dir;
+  const std::string file = dir.path() + "/pw";
+  std::ofstream(file) << "s3cret\n";
+  auto o = EtcdRegistry::ParseUrl("etcd://h:1?user=c1&password_file=" + file);
+  ASSERT_TRUE(o.ok()) << o.error().message;
+  EXPECT_EQ(o->password, "s3cret") << "the first line, without its newline";
+  EXPECT_EQ(
+      EtcdRegistry::ParseUrl("etcd://h:1?user=c1&password=a&password_file=" + file).error().message,
+      "registry url 'etcd://h:1?user=c1&password=***&password_file=" + file +
+          "': give password= or password_file=, not both");
+  EXPECT_EQ(EtcdRegistry::ParseUrl("etcd://h:1?user=c1&password_file=" + dir.path() + "/none")
+                .error()
+                .message,
+            "registry url 'etcd://h:1?user=c1&password_file=" + dir.path() +
+                "/none': password_file " + dir.path() + "/none: No such file or directory");
+  std::ofstream(dir.path() + "/empty") << "\n";
+  EXPECT_EQ(EtcdRegistry::ParseUrl("etcd://h:1?user=c1&password_file=" + dir.path() + "/empty")
+                .error()
+                .message,
+            "registry url 'etcd://h:1?user=c1&password_file=" + dir.path() +
+                "/empty': password_file " + dir.path() + "/empty: its first line is empty");
+  EXPECT_FALSE(CheckRegistryUrl("etcd://h:1?user=c1&password_file=" + dir.path() + "/none").ok())
+      << "the agent checks the file at start";
+}
+
 TEST_F(EtcdRegistryTest, PerClusterCredentials) {
   StartServer();
   ASSERT_TRUE(server_.AddUser("root", "rootpw").ok());
@@ -96,7 +141,10 @@ TEST_F(EtcdRegistryTest, PerClusterCredentials) {
   Status enabled = server_.EnableAuth();
   ASSERT_TRUE(enabled.ok()) << enabled.error().message;
 
-  auto c1 = Open(server_.url() + "?user=c1&password=c1-secret");
+  // c1's password from a file, as a mounted Secret gives it.
+  test_support::TempDir secrets;
+  std::ofstream(secrets.path() + "/c1") << "c1-secret\n";
+  auto c1 = Open(server_.url() + "?user=c1&password_file=" + secrets.path() + "/c1");
   auto c2 = Open(server_.url() + "?user=c2&password=c2-secret");
   ASSERT_NE(c1, nullptr);
   ASSERT_NE(c2, nullptr);
