@@ -306,6 +306,14 @@ check_eq "... and 404 naming what it serves for anything else" \
   "404 not found: /status, /frontends, /metrics, /healthz and /readyz are served" \
   "$(curl -s --max-time 2 --unix-socket "$SOCK" -w '%{http_code} ' -o "$WORK/sock-404.txt" http://agent/nope; cat "$WORK/sock-404.txt")"
 check_eq "... only root may connect (mode 0600)" "600" "$(stat -c %a "$SOCK")"
+# What else the agent leaves on the node: pinned maps and programs only
+# root may open; state files root writes and others may read (no secret in
+# them: a registry password is redacted); nothing world-writable.
+check_eq "c1n1's pins (/sys/fs/bpf/meridian/$C1N1): all mode 0600" "" \
+  "$(find "/sys/fs/bpf/meridian/$C1N1" -mindepth 1 -type f ! -perm 0600 | head -3)"
+check "... and there are pins to check" test "$(find "/sys/fs/bpf/meridian/$C1N1" -mindepth 1 -type f | wc -l)" -ge 15
+check_eq "c1n1's state dir: nothing group- or world-writable, status.json 0644" "0644" \
+  "$(find "$LAB_STATE_DIR/agent-$C1N1" -perm /022 ! -type l | head -3)$(stat -c %04a "$LAB_STATE_DIR/agent-$C1N1/status.json")"
 # The interop endpoint goes away: c2 is partly reachable within 3 probe
 # intervals (1 s each) and the status says which endpoint is missing.
 ip -n "$VXNS" link set eth0 down
