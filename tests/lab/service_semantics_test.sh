@@ -98,6 +98,7 @@ check "closed connections leave conntrack 2 s after their FIN; the idle one's 2 
 check_eq "... both in state established" 2 "$(grep -c ' established ' "$WORK/ct-idle.txt")"
 wait "$idle_pid"
 check "a connection idle for 6 s (3 collections past the FIN lifetime) still answers" grep -q '^c1n' "$WORK/idle.txt"
+check_eq "conntrack.gc_interval_ms: the configured 500 ms (its floor too, so it stays)" 500 "$(ct_status gc_interval_ms)"
 expired=$(ct_status expired)
 check "the agent counted the deleted entries (conntrack.expired $expired >= 80: 40 flows x 2)" test "$expired" -ge 80
 ct_expired=$("$BIN_DIR/meridianctl" --node "$NODE1" --json stats | python3 -c 'import json,sys; print(json.load(sys.stdin)["ct_expired"]["packets"])' 2>&1)

@@ -20,6 +20,7 @@
 #include "datapath/bpffs.h"
 #include "datapath/cgroup_attach.h"
 #include "datapath/ct_gc.h"
+#include "datapath/ct_gc_interval.h"
 #include "datapath/flow_counts.h"
 #include "datapath/stats_event.h"
 #include "datapath/stats_reader.h"
@@ -481,7 +482,9 @@ void Agent::ScheduleResync(std::chrono::milliseconds after) {
 
 void Agent::ScheduleCtGc() {
   if (options_.ct_gc_interval.count() == 0) return;
-  ct_gc_timer_.expires_after(options_.ct_gc_interval);
+  if (ct_gc_next_.count() == 0) ct_gc_next_ = options_.ct_gc_interval;
+  status_.conntrack.gc_interval_ms = ct_gc_next_.count();
+  ct_gc_timer_.expires_after(ct_gc_next_);
   ct_gc_timer_.async_wait([this](const boost::system::error_code& ec) {
     if (ec) return;
     CollectIdleFlows();
@@ -511,6 +514,14 @@ void Agent::CollectIdleFlows() {
   }
   EstimateCtEvictions(gc->deleted);
   PruneFlowCounts();
+  const auto next =
+      datapath::NextCtGcInterval(ct_gc_next_, datapath::CtGcBoundsFor(options_.ct_gc_interval),
+                                 gc->scanned, gc->deleted, ct.capacity);
+  if (next != ct_gc_next_) {
+    spdlog::debug("conntrack collector: next run in {} ms (deleted {} of {}, capacity {})",
+                  next.count(), gc->deleted, gc->scanned, ct.capacity);
+  }
+  ct_gc_next_ = next;
   if (gc->deleted) {
     spdlog::debug("conntrack collector: {} idle entries deleted of {} in {:.1f} ms", gc->deleted,
                   gc->scanned, ct.last_collection_ms);

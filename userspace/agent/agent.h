@@ -108,6 +108,7 @@ class Agent {
   boost::asio::signal_set signals_{io_, SIGINT, SIGTERM};
   boost::asio::steady_timer resync_timer_{io_};
   boost::asio::steady_timer ct_gc_timer_{io_};
+  std::chrono::milliseconds ct_gc_next_{0};  // the collector's adaptive interval
   datapath::CtEvictionEstimate ct_evictions_;
   std::uint64_t ct_purged_at_last_collection_ = 0;  // status_.udp_flows_purged then
   // A frontend or backend was removed since mer_flows was last pruned (and

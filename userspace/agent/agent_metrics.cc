@@ -175,6 +175,10 @@ void CollectConntrack(const ConntrackStatus& ct, std::vector<Family>& out) {
   one(Gauge("meridian_conntrack_last_collection_seconds",
             "How long the conntrack collector's last run took"),
       metrics::Seconds(ct.last_collection_ms));
+  one(Gauge("meridian_conntrack_gc_interval_seconds",
+            "Until the conntrack collector's next run: --ct-gc-interval-ms, shorter while runs "
+            "delete much or find the table nearly full"),
+      metrics::Seconds(static_cast<double>(ct.gc_interval_ms)));
 }
 
 void CollectMaps(const AgentStatus& s, const datapath::MapSizes& sizes, std::vector<Family>& out) {

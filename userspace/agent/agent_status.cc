@@ -79,6 +79,7 @@ std::string RenderStatus(const AgentStatus& s) {
         {"capacity", s.conntrack.capacity},
         {"evicted", s.conntrack.evicted},
         {"last_collection_ms", s.conntrack.last_collection_ms},
+        {"gc_interval_ms", s.conntrack.gc_interval_ms},
         {"flow_pair_scans", s.conntrack.flow_pair_scans},
         {"last_error", s.conntrack.last_error}}},
       {"last_apply_time", s.last_apply_time},

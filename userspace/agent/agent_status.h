@@ -151,6 +151,9 @@ struct ConntrackStatus {
   std::size_t capacity = 0;       // mer_ct's max_entries
   std::uint64_t evicted = 0;      // LRU evictions since the agent started (estimated)
   double last_collection_ms = 0;  // how long the last run took
+  // Until the next run: --ct-gc-interval-ms, shortened while runs delete
+  // much or find the table nearly full (datapath/ct_gc_interval.h).
+  std::int64_t gc_interval_ms = 0;
   // Collections that also scanned mer_flows for the pairs of removed
   // frontends or backends: only those after an apply that removed some.
   std::uint64_t flow_pair_scans = 0;
