@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <chrono>
 #include <csignal>
 #include <cstring>
 #include <iostream>
@@ -50,8 +51,9 @@ std::uint64_t Lost(int stats_fd) {
 
 // The agent's frontends with their Service names; an error when it does
 // not answer (the events then show frontend ids alone).
-Result<FrontendNames> FetchFrontendNames(const std::string& socket_path) {
-  auto body = AgentGet(socket_path, "/frontends");
+Result<FrontendNames> FetchFrontendNames(
+    const std::string& socket_path, std::chrono::milliseconds timeout = std::chrono::seconds(2)) {
+  auto body = AgentGet(socket_path, "/frontends", timeout);
   if (!body.ok()) return body.error();
   return FrontendNames::Parse(*body);
 }
@@ -129,14 +131,16 @@ int RunMonitorCommand(const MonitorCommand& cmd, const std::string& pin_dir,
 
   const std::int64_t offset = RealtimeOffsetNs();
   std::uint64_t shown = 0, filtered = 0;
-  // A flow to a frontend installed after the names were read: read them
-  // again, at most once a second.
+  // A flow to a frontend installed after the names were read (or read
+  // while the agent did not answer): read them again, at most once a
+  // second, and briefly, so that a hung agent does not hold the events up.
   std::uint64_t names_read_ns = datapath::MonotonicNs();
   auto refresh_names = [&](const mer_event& e) {
-    if (!names || e.type != MER_EVENT_FLOW || names->ById(e.service_id)) return;
+    if (e.type != MER_EVENT_FLOW || (names && names->ById(e.service_id))) return;
     if (datapath::MonotonicNs() - names_read_ns < 1'000'000'000) return;
     names_read_ns = datapath::MonotonicNs();
-    if (auto fetched = FetchFrontendNames(socket_path); fetched.ok()) {
+    if (auto fetched = FetchFrontendNames(socket_path, std::chrono::milliseconds(200));
+        fetched.ok()) {
       names = std::move(fetched).value();
     }
   };
