@@ -45,7 +45,9 @@ if ! ninja -C "$BUILD" -j2 "${HARNESSES[@]/#/fuzz_}" >"$BUILD/fuzz-build.log" 2>
   echo "fuzz.sh: build failed; log $BUILD/fuzz-build.log" >&2
   exit 1
 fi
-echo "fuzz.sh: built in $((SECONDS - start)) s; running ${#HARNESSES[@]} harnesses, ${RUNS:+$RUNS executions}${RUNS:-$SECONDS_EACH s} each"
+each="$SECONDS_EACH s"
+[[ -n $RUNS ]] && each="$RUNS executions"
+echo "fuzz.sh: built in $((SECONDS - start)) s; running ${#HARNESSES[@]} harnesses, $each each"
 
 mkdir -p "$BUILD/artifacts"
 failed=0
