@@ -57,6 +57,7 @@ Result<FrontendNames> FrontendNames::Parse(const std::string& json) {
       *into = f[field].get<std::string>();
     }
     out.by_id_[n.id] = out.all_.size();
+    out.by_destination_.try_emplace({n.addr_be, n.port, n.proto}, out.all_.size());
     out.all_.push_back(std::move(n));
   }
   return out;
@@ -69,11 +70,8 @@ const FrontendName* FrontendNames::ById(std::uint32_t id) const {
 
 const FrontendName* FrontendNames::ByDestination(std::uint32_t addr_be, std::uint16_t port_be,
                                                  std::uint8_t proto) const {
-  const std::uint16_t port = ntohs(port_be);
-  for (const auto& f : all_) {
-    if (f.addr_be == addr_be && f.port == port && f.proto == proto) return &f;
-  }
-  return nullptr;
+  auto it = by_destination_.find({addr_be, ntohs(port_be), proto});
+  return it == by_destination_.end() ? nullptr : &all_[it->second];
 }
 
 std::vector<const FrontendName*> FrontendNames::OfService(const std::string& service) const {

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <map>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "common/result.h"
@@ -39,6 +40,10 @@ class FrontendNames {
  private:
   std::vector<FrontendName> all_;
   std::map<std::uint32_t, std::size_t> by_id_;
+  // (address, host-order port, protocol) -> the first frontend there (an
+  // external frontend and its internal twin share it): drop and tunnel
+  // events are named by it, one lookup per event.
+  std::map<std::tuple<std::uint32_t, std::uint16_t, std::uint8_t>, std::size_t> by_destination_;
 };
 
 }  // namespace meridian::cli

@@ -485,10 +485,10 @@ struct mer_flow_count {
  * REPLY backend -> client), counted on every packet a conntrack entry
  * translates, its flow's first included, with MER_CFG_TRAFFIC: where a
  * flow is translated (the client's node, or a NodePort's ingress node),
- * not where a DSR frame is only delivered. Bytes are
- * the packet's length as the program saw it, Ethernet header included. Flows the
- * socket load balancer translated at connect() are not here: their
- * packets never pass a translation. Pruned with mer_flows. */
+ * not where a DSR frame is only delivered. Bytes are the packet's length
+ * as the program saw it, Ethernet header included. Flows the socket load
+ * balancer translated at connect() are not here: their packets never pass
+ * a translation. Pruned with mer_flows. */
 struct mer_traffic {
 	MER_U64 packets[2]; /* by enum mer_ct_dir */
 	MER_U64 bytes[2];

@@ -37,8 +37,9 @@ static __always_inline void mer_count_flow(__u32 service_id, __u32 backend_id)
 /* A packet of a flow from frontend `service_id` to `backend_id`, in
  * direction `dir` (enum mer_ct_dir), translated (mer_traffic). Nothing
  * without MER_CFG_TRAFFIC, or for an entry of no frontend or backend (a
- * tunnelled pod flow's; a DSR reply's at the backend's node). A pair's first packet on this CPU
- * creates its entry; when the map is full it is not counted per pair. */
+ * tunnelled pod flow's; a DSR reply's at the backend's node). A pair's
+ * first packet on this CPU creates its entry; when the map is full it is
+ * not counted per pair. */
 static __always_inline void mer_count_traffic(__u32 service_id, __u32 backend_id, __u8 dir,
 					      __u32 bytes)
 {
