@@ -5,18 +5,20 @@
 # /sys/fs/bpf/meridian/<node>/) and logs to the lab state dir.
 
 # lab_agent_start NODE SOURCE [agent args...]: SOURCE is a manifest
-# directory, or "kubernetes" (pass --kubeconfig in the agent args).
+# directory, or "kubernetes" (pass --kubeconfig in the agent args). The map
+# sizes are LAB_AGENT_SIZES when set (a test restarting an agent with other
+# sizes sets it for that call), else the lab's small ones.
 lab_agent_start() {
-  local node=$1 source=(--manifests "$2")
+  local node=$1 source=(--manifests "$2") sizes
   [[ $2 == kubernetes ]] && source=(--source kubernetes)
   shift 2
+  read -ra sizes <<<"${LAB_AGENT_SIZES:---max-services 4096 --max-backends 8192 --max-conntrack 65536}"
   local log="$LAB_STATE_DIR/agent-$node.log"
   nsenter --net="/run/netns/$node" "$LAB_BIN_DIR/meridian-agent" \
     --node "$node" "${source[@]}" \
     --pod-interfaces "$LAB_HOST_VETH_GLOB" \
     --state-dir "$LAB_STATE_DIR/agent-$node" \
-    --max-services 4096 --max-backends 8192 --max-conntrack 65536 \
-    "$@" >>"$log" 2>&1 &
+    "${sizes[@]}" "$@" >>"$log" 2>&1 &
   echo $! >"$LAB_STATE_DIR/agent-$node.pid"
 }
 

@@ -15,6 +15,7 @@
 #include "datapath/ct_gc.h"
 #include "datapath/ct_migration.h"
 #include "datapath/map_iter.h"
+#include "datapath/map_resize.h"
 #include "datapath/node_datapath.h"
 #include "datapath/unique_fd.h"
 #include "meridian/abi.h"
@@ -50,24 +51,25 @@ TEST_F(PinCheckTest, SameSizesReuseThePins) {
   EXPECT_TRUE((*again)->reused_pins());
 }
 
-TEST_F(PinCheckTest, OtherMaglevSlotsNameTheMapAndBothShapes) {
+// A smaller Maglev array could cut tables in use: refused, naming the map,
+// both sizes and the way out, with nothing renamed or replaced.
+TEST_F(PinCheckTest, ASmallerMaglevArrayIsRefusedAndChangesNothing) {
   ASSERT_TRUE(datapath::NodeDatapath::Load(opts_).ok());
-  opts_.sizes.maglev_slots = 65536;
+  opts_.sizes.maglev_slots = 16384;
   auto second = datapath::NodeDatapath::Load(opts_);
   ASSERT_FALSE(second.ok());
   EXPECT_EQ(second.error().message,
-            "the maps pinned in " + dir_ + " do not match this agent (map ABI " +
-                std::to_string(MER_ABI_VERSION) +
-                "): mer_maglev is pinned as (array, key 4 B, value 8 B, 16384 entries, flags "
-                "0x400), this agent needs (array, key 4 B, value 8 B, 32768 entries, flags 0x400)."
-                " They were made by another Meridian version or with other --max-* / "
-                "--maglev-slots sizes: start with the sizes they were made with, or remove " +
+            "mer_maglev is pinned with 16384 elements and this agent would make it 8192: the "
+            "elements past the new end may be in use; start with --maglev-slots of at least "
+            "32768, or remove " +
                 dir_ + " (established flows lose their conntrack entries)");
-  // Nothing was replaced: the original sizes still load over the pins.
+  EXPECT_FALSE(std::filesystem::exists(datapath::ResizedPin(dir_, MER_MAP_NAME(maglev))));
+  // The original sizes still load over the pins.
   opts_.sizes.maglev_slots = 32768;
   auto third = datapath::NodeDatapath::Load(opts_);
   ASSERT_TRUE(third.ok()) << third.error().message;
   EXPECT_TRUE((*third)->reused_pins());
+  EXPECT_TRUE((*third)->resized_maps().empty());
 }
 
 // ABI 4 kept one Maglev map per service in a hash of maps under the same
@@ -207,13 +209,260 @@ TEST_F(CtMigrationTest, Abi8ConntrackOfAnotherSizeIsRefusedAndLeftInPlace) {
 // Refused for another map: the ABI 8 conntrack goes back under its pin.
 TEST_F(CtMigrationTest, ARefusalForAnotherMapPutsTheOldConntrackBack) {
   PinAbi8Ct(opts_.sizes.ct);
-  opts_.sizes.maglev_slots = 65536;
+  opts_.sizes.maglev_slots = 16384;
   auto dp = datapath::NodeDatapath::Load(opts_);
   ASSERT_FALSE(dp.ok());
-  EXPECT_NE(dp.error().message.find("mer_maglev is pinned as"), std::string::npos);
+  EXPECT_NE(dp.error().message.find("mer_maglev is pinned with 16384 elements"), std::string::npos);
   EXPECT_EQ(dp.error().message.find("mer_ct "), std::string::npos) << dp.error().message;
   EXPECT_TRUE(std::filesystem::exists(dir_ + "/" MER_MAP_NAME(ct)));
   EXPECT_FALSE(std::filesystem::exists(datapath::OldCtPin(dir_)));
+}
+
+// Other --max-* / --maglev-slots sizes: the maps are recreated with every
+// entry (datapath/map_resize.h), before any new program runs.
+class MapResizeTest : public PinCheckTest {
+ protected:
+  static constexpr mer_service_key kSvcKey{.vip_be = 0x0a60000a, .port_be = 0x5000, .proto = 6};
+  static constexpr mer_ct_key kCtKey{.saddr_be = 0x6401010a,
+                                     .daddr_be = 0x0a00600a,
+                                     .sport_be = 0x409c,
+                                     .dport_be = 0x5000,
+                                     .proto = 6};
+  // One entry in each of services, backends, the Maglev array (first and
+  // last element), conntrack and affinity.
+  void Fill(const datapath::MapSet& m) {
+    const mer_service svc{.id = 7, .backend_count = 1, .maglev_size = 2, .maglev_offset = 0};
+    ASSERT_EQ(bpf_map_update_elem(m.services, &kSvcKey, &svc, BPF_NOEXIST), 0);
+    const std::uint32_t backend_id = 3;
+    const mer_backend be{.addr_be = 0x0b01010a, .port_be = 0x901f, .proto = 6};
+    ASSERT_EQ(bpf_map_update_elem(m.backends, &backend_id, &be, BPF_NOEXIST), 0);
+    const mer_maglev_pair pair{{3, 3}};
+    for (std::uint32_t i : {0u, last_element_}) {
+      ASSERT_EQ(bpf_map_update_elem(m.maglev, &i, &pair, BPF_ANY), 0);
+    }
+    const mer_ct_entry ct{.backend_id = 3, .service_id = 7};
+    ASSERT_EQ(bpf_map_update_elem(m.ct, &kCtKey, &ct, BPF_NOEXIST), 0);
+    const mer_affinity_key ak{.client_be = 0x6401010a, .service_id = 7};
+    const mer_affinity a{.backend_id = 3};
+    ASSERT_EQ(bpf_map_update_elem(m.affinity, &ak, &a, BPF_NOEXIST), 0);
+  }
+  // Every entry Fill wrote is in `m`.
+  void ExpectFilled(const datapath::MapSet& m) {
+    mer_service svc{};
+    ASSERT_EQ(bpf_map_lookup_elem(m.services, &kSvcKey, &svc), 0);
+    EXPECT_EQ(svc.id, 7u);
+    const std::uint32_t backend_id = 3;
+    mer_backend be{};
+    ASSERT_EQ(bpf_map_lookup_elem(m.backends, &backend_id, &be), 0);
+    EXPECT_EQ(be.addr_be, 0x0b01010au);
+    for (std::uint32_t i : {0u, last_element_}) {
+      mer_maglev_pair pair{};
+      ASSERT_EQ(bpf_map_lookup_elem(m.maglev, &i, &pair), 0);
+      EXPECT_EQ(pair.backend_id[0], 3u) << "element " << i;
+      EXPECT_EQ(pair.backend_id[1], 3u) << "element " << i;
+    }
+    mer_ct_entry ct{};
+    ASSERT_EQ(bpf_map_lookup_elem(m.ct, &kCtKey, &ct), 0);
+    EXPECT_EQ(ct.backend_id, 3u);
+    const mer_affinity_key ak{.client_be = 0x6401010a, .service_id = 7};
+    mer_affinity a{};
+    ASSERT_EQ(bpf_map_lookup_elem(m.affinity, &ak, &a), 0);
+    EXPECT_EQ(a.backend_id, 3u);
+  }
+  static std::uint32_t Capacity(int fd) {
+    bpf_map_info info{};
+    std::uint32_t len = sizeof info;
+    return bpf_obj_get_info_by_fd(fd, &info, &len) == 0 ? info.max_entries : 0;
+  }
+  bool Waiting(const char* name) const {
+    return std::filesystem::exists(datapath::ResizedPin(dir_, name));
+  }
+  std::uint32_t last_element_ = 32768 / 2 - 1;
+};
+
+TEST_F(MapResizeTest, LargerSizesRecreateTheMapsWithEveryEntry) {
+  {
+    auto first = datapath::NodeDatapath::Load(opts_);
+    ASSERT_TRUE(first.ok()) << first.error().message;
+    Fill((*first)->maps());
+  }
+  opts_.sizes = {.services = 2048, .backends = 4096, .ct = 8192, .maglev_slots = 65536};
+  auto dp = datapath::NodeDatapath::Load(opts_);
+  ASSERT_TRUE(dp.ok()) << dp.error().message;
+  std::vector<std::string> described;
+  for (const auto& r : (*dp)->resized_maps()) described.push_back(r.Describe());
+  EXPECT_EQ(described,
+            (std::vector<std::string>{"mer_services: 1024 -> 2048 entries, flags 0x1 -> 0x1",
+                                      "mer_backends: 1024 -> 4096 entries, flags 0x1 -> 0x1",
+                                      "mer_maglev: 16384 -> 32768 entries, flags 0x400 -> 0x400",
+                                      "mer_ct: 4096 -> 8192 entries, flags 0x2 -> 0x2",
+                                      "mer_flows: 1024 -> 4096 entries, flags 0x1 -> 0x1",
+                                      "mer_traffic: 1024 -> 4096 entries, flags 0x1 -> 0x1"}));
+  const datapath::MapSet& m = (*dp)->maps();
+  EXPECT_EQ(Capacity(m.services), 2048u);
+  EXPECT_EQ(Capacity(m.maglev), 32768u);
+  EXPECT_EQ(Capacity(m.ct), 8192u);
+  ExpectFilled(m);
+  // Every element of the old array is copied (16384), and one entry of each
+  // hash map: services, backends, ct.
+  EXPECT_EQ((*dp)->resized_entries_copied(), 16384u + 3u);
+  // The maps only the agent writes are done; conntrack waits for the old
+  // programs to be replaced.
+  EXPECT_FALSE(Waiting(MER_MAP_NAME(services)));
+  EXPECT_FALSE(Waiting(MER_MAP_NAME(maglev)));
+  EXPECT_TRUE(Waiting(MER_MAP_NAME(ct)));
+  ASSERT_TRUE((*dp)->resize_pending());
+
+  // The old programs write a flow before they are replaced; the new ones
+  // refreshed the one copied, which the second copy must not undo.
+  {
+    datapath::UniqueFd old_ct(bpf_obj_get(datapath::ResizedPin(dir_, MER_MAP_NAME(ct)).c_str()));
+    ASSERT_TRUE(old_ct.valid());
+    mer_ct_key later = kCtKey;
+    later.sport_be = 0x419c;
+    const mer_ct_entry e{.backend_id = 4, .service_id = 7};
+    ASSERT_EQ(bpf_map_update_elem(old_ct.get(), &later, &e, BPF_NOEXIST), 0);
+    const mer_ct_entry stale{.backend_id = 99, .service_id = 7};
+    ASSERT_EQ(bpf_map_update_elem(old_ct.get(), &kCtKey, &stale, BPF_EXIST), 0);
+  }
+  auto finished = (*dp)->FinishMapResizes();
+  ASSERT_TRUE(finished.ok()) << finished.error().message;
+  EXPECT_EQ(*finished, 1u);
+  EXPECT_FALSE((*dp)->resize_pending());
+  EXPECT_FALSE(Waiting(MER_MAP_NAME(ct)));
+  EXPECT_EQ(datapath::MapKeys<mer_ct_key>(m.ct).size(), 2u);
+  ExpectFilled(m);  // backend 3, not the stale 99
+
+  // The next start reuses the new maps as they are.
+  dp->reset();
+  auto again = datapath::NodeDatapath::Load(opts_);
+  ASSERT_TRUE(again.ok()) << again.error().message;
+  EXPECT_TRUE((*again)->resized_maps().empty());
+  EXPECT_FALSE((*again)->resize_pending());
+  ExpectFilled((*again)->maps());
+}
+
+// A map only the agent writes that holds more entries than its new
+// capacity is refused; with fewer, it shrinks with them.
+TEST_F(MapResizeTest, ASmallerMapMustHoldItsEntries) {
+  {
+    auto first = datapath::NodeDatapath::Load(opts_);
+    ASSERT_TRUE(first.ok()) << first.error().message;
+    for (std::uint32_t id = 1; id <= 3; ++id) {
+      const mer_backend be{.addr_be = id, .port_be = 0x901f, .proto = 6};
+      ASSERT_EQ(bpf_map_update_elem((*first)->maps().backends, &id, &be, BPF_NOEXIST), 0);
+    }
+  }
+  opts_.sizes.backends = 2;
+  auto refused = datapath::NodeDatapath::Load(opts_);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.error().message,
+            "mer_backends is pinned holding 3 entries and this agent would make it 2 entries: they "
+            "would not fit; start with --max-backends of at least 1024, or remove " +
+                dir_ + " (established flows lose their conntrack entries)");
+  EXPECT_FALSE(Waiting(MER_MAP_NAME(backends)));
+
+  opts_.sizes.backends = 3;
+  auto dp = datapath::NodeDatapath::Load(opts_);
+  ASSERT_TRUE(dp.ok()) << dp.error().message;
+  EXPECT_EQ(Capacity((*dp)->maps().backends), 3u);
+  EXPECT_EQ(datapath::MapKeys<std::uint32_t>((*dp)->maps().backends).size(), 3u);
+}
+
+// Conntrack may shrink: an LRU map forgets its coldest flows, as when full.
+TEST_F(MapResizeTest, ConntrackShrinksWithItsFlows) {
+  {
+    auto first = datapath::NodeDatapath::Load(opts_);
+    ASSERT_TRUE(first.ok()) << first.error().message;
+    Fill((*first)->maps());
+  }
+  opts_.sizes.ct = 2048;
+  auto dp = datapath::NodeDatapath::Load(opts_);
+  ASSERT_TRUE(dp.ok()) << dp.error().message;
+  ASSERT_EQ((*dp)->resized_maps().size(), 1u);
+  EXPECT_EQ((*dp)->resized_maps()[0].Describe(), "mer_ct: 4096 -> 2048 entries, flags 0x2 -> 0x2");
+  ExpectFilled((*dp)->maps());
+}
+
+// Killed between the two copies: the next start copies again what waits
+// and finishes.
+TEST_F(MapResizeTest, AnInterruptedResizeIsFinishedByTheNextStart) {
+  {
+    auto first = datapath::NodeDatapath::Load(opts_);
+    ASSERT_TRUE(first.ok()) << first.error().message;
+    Fill((*first)->maps());
+  }
+  opts_.sizes.ct = 8192;
+  { ASSERT_TRUE(datapath::NodeDatapath::Load(opts_).ok()); }  // no FinishMapResizes
+  ASSERT_TRUE(Waiting(MER_MAP_NAME(ct)));
+  {
+    datapath::UniqueFd old_ct(bpf_obj_get(datapath::ResizedPin(dir_, MER_MAP_NAME(ct)).c_str()));
+    mer_ct_key later = kCtKey;
+    later.sport_be = 0x419c;
+    const mer_ct_entry e{.backend_id = 4, .service_id = 7};
+    ASSERT_EQ(bpf_map_update_elem(old_ct.get(), &later, &e, BPF_NOEXIST), 0);
+  }
+  // Other sizes while a resize waits: refused, naming the waiting pin.
+  opts_.sizes.ct = 16384;
+  auto refused = datapath::NodeDatapath::Load(opts_);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_NE(refused.error().message.find(datapath::ResizedPin(dir_, MER_MAP_NAME(ct)) +
+                                         " from an earlier resize still waits to be copied"),
+            std::string::npos)
+      << refused.error().message;
+
+  opts_.sizes.ct = 8192;
+  auto dp = datapath::NodeDatapath::Load(opts_);
+  ASSERT_TRUE(dp.ok()) << dp.error().message;
+  EXPECT_TRUE((*dp)->resized_maps().empty());
+  EXPECT_EQ((*dp)->resized_entries_copied(), 1u);  // the other was copied before
+  ASSERT_TRUE((*dp)->resize_pending());
+  ASSERT_TRUE((*dp)->FinishMapResizes().ok());
+  EXPECT_FALSE(Waiting(MER_MAP_NAME(ct)));
+  EXPECT_EQ(datapath::MapKeys<mer_ct_key>((*dp)->maps().ct).size(), 2u);
+}
+
+// The maps of the previous release: services preallocated (flags 0) and
+// affinity at 262,144 entries. This release recreates both, with their
+// entries, instead of refusing them.
+TEST_F(MapResizeTest, AnOlderReleasesPreallocatedMapsAreRecreated) {
+  {
+    auto first = datapath::NodeDatapath::Load(opts_);
+    ASSERT_TRUE(first.ok()) << first.error().message;
+    Fill((*first)->maps());
+  }
+  auto replace = [&](const char* name, std::uint32_t type, std::uint32_t key, std::uint32_t value,
+                     std::uint32_t entries, std::uint32_t flags) {
+    const std::string pin = dir_ + "/" + name;
+    datapath::UniqueFd current(bpf_obj_get(pin.c_str()));
+    ASSERT_TRUE(current.valid());
+    LIBBPF_OPTS(bpf_map_create_opts, o, .map_flags = flags);
+    datapath::UniqueFd old(
+        bpf_map_create(static_cast<bpf_map_type>(type), name, key, value, entries, &o));
+    ASSERT_TRUE(old.valid()) << name;
+    std::vector<std::uint8_t> v(value);
+    std::vector<std::uint8_t> keys = datapath::MapKeyBytes(current.get(), key);
+    for (std::size_t off = 0; off < keys.size(); off += key) {
+      ASSERT_EQ(bpf_map_lookup_elem(current.get(), keys.data() + off, v.data()), 0);
+      ASSERT_EQ(bpf_map_update_elem(old.get(), keys.data() + off, v.data(), BPF_NOEXIST), 0);
+    }
+    ASSERT_EQ(unlink(pin.c_str()), 0);
+    ASSERT_EQ(bpf_obj_pin(old.get(), pin.c_str()), 0);
+  };
+  replace(MER_MAP_NAME(services), BPF_MAP_TYPE_HASH, sizeof(mer_service_key), sizeof(mer_service),
+          1024, 0);
+  replace(MER_MAP_NAME(affinity), BPF_MAP_TYPE_LRU_HASH, sizeof(mer_affinity_key),
+          sizeof(mer_affinity), 262144, 0);
+  auto dp = datapath::NodeDatapath::Load(opts_);
+  ASSERT_TRUE(dp.ok()) << dp.error().message;
+  std::vector<std::string> described;
+  for (const auto& r : (*dp)->resized_maps()) described.push_back(r.Describe());
+  EXPECT_EQ(described,
+            (std::vector<std::string>{"mer_services: 1024 -> 1024 entries, flags 0x0 -> 0x1",
+                                      "mer_affinity: 262144 -> 65536 entries, flags 0x0 -> 0x0"}));
+  ExpectFilled((*dp)->maps());
+  ASSERT_TRUE((*dp)->FinishMapResizes().ok());
+  EXPECT_FALSE(Waiting(MER_MAP_NAME(affinity)));
 }
 
 }  // namespace

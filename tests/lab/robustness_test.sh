@@ -19,6 +19,8 @@
 #  - endpoint removal: established TCP keeps going, UDP moves, whether or
 #    not another service shares the endpoint
 #  - status says "stopped" after SIGTERM and carries a heartbeat
+#  - a restart with larger maps recreates them with their entries (no
+#    long-lived connection breaks)
 #
 # Usage: robustness_test.sh [--bin-dir DIR]. Exit 0 pass, 1 fail, 77 skip.
 set -uo pipefail
@@ -148,9 +150,33 @@ service web 10.96.0.20 c1n2p2 >"$M/a-dup.yaml"
 dup_error() { lab_agent_status "$NODE1" | grep -qF 'a-dup.yaml: document 1: Service default/web: already defined in'; }
 check "a duplicate web in a-dup.yaml (sorts first) is rejected, named" wait_for 5 dup_error
 check_eq "... and only it (and its slice web-1, a duplicate too): still 12 frontends" 12 "$(frontends "$NODE1")"
+# web's packets counted on node 1 (mer_traffic, every pair and direction)
+web_packets() {
+  nsenter --net="/run/netns/$NODE1" curl -s --max-time 2 http://127.0.0.1:9965/metrics |
+    awk 'index($1, "meridian_backend_packets_total{frontend=\"10.96.0.10:80/TCP\"") == 1 { s += $2 }
+      END { printf "%d\n", s }'
+}
+packets_before=$(web_packets)
+check "the request loop and the long-lived connections are counted on node 1 (web: $packets_before packets)" \
+  test "$packets_before" -gt 100
 kill -KILL "$(cat "$LAB_STATE_DIR/agent-$NODE1.pid")"
-lab_agent_start "$NODE1" "$M"
+# Restarted with larger maps: they are recreated with their entries, so the
+# 20 long-lived connections of the client (on node 1) keep their conntrack.
+LAB_AGENT_SIZES="--max-services 8192 --max-backends 16384 --max-conntrack 131072 --max-affinity 4096" \
+  lab_agent_start "$NODE1" "$M"
 sleep 1
+LOG1="$LAB_STATE_DIR/agent-$NODE1.log"
+check "the agent restarted with larger maps recreates mer_ct with its entries" \
+  grep -qF 'map recreated with its entries (mer_ct: 65536 -> 131072 entries, flags 0x2 -> 0x2)' "$LOG1"
+check "... and mer_affinity, smaller (LRU)" \
+  grep -qF 'map recreated with its entries (mer_affinity: 65536 -> 4096 entries' "$LOG1"
+check "... and finishes the copy once its programs are attached" wait_for 5 grep -q 'map resize done' "$LOG1"
+check_eq "... no <map>_resized pin is left" 0 \
+  "$(find "/sys/fs/bpf/meridian/$NODE1" -name '*_resized' | wc -l)"
+check_eq "... status: conntrack capacity 131072" 131072 "$(lab_agent_field "$NODE1" conntrack.capacity)"
+packets_after=$(web_packets)
+check "... web's packet counters (mer_traffic, recreated too) kept their counts ($packets_before -> $packets_after)" \
+  test "$packets_after" -ge "$packets_before"
 check "after kill -9 and restart the agent reports the same conflict" wait_for 5 dup_error
 check_eq "... and serves the same 12 frontends" 12 "$(frontends "$NODE1")"
 web_vip_backends() { node_ctl "$NODE1" --json services | python3 -c '

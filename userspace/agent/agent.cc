@@ -99,6 +99,15 @@ Status Agent::Start() {
         "the new programs are attached",
         datapath_->ct_entries_migrated(), MER_MAP_NAME(ct));
   }
+  for (const datapath::MapResize& r : datapath_->resized_maps()) {
+    spdlog::info("map recreated with its entries ({})", r.Describe());
+  }
+  if (!datapath_->resized_maps().empty() || datapath_->resize_pending()) {
+    spdlog::info("{} entries copied into recreated maps; {}", datapath_->resized_entries_copied(),
+                 datapath_->resize_pending()
+                     ? "what the old programs write is copied once the new ones are attached"
+                     : "done");
+  }
 
   if (uplink_) {
     // XDP for NodePorts and/or decapsulation, tc for decapsulation unless
@@ -416,10 +425,20 @@ int Agent::Run() {
       spdlog::error("conntrack migration: {}", copied.error().message);
       // Reported by every reconcile (each rewrites the errors), until a
       // restart: flows of the old conntrack may have lost their entries.
-      ct_migration_error_ = "conntrack migration: " + copied.error().message;
+      migration_errors_.push_back("conntrack migration: " + copied.error().message);
     } else {
       spdlog::info("conntrack migration done: {} entries copied in all",
                    datapath_->ct_entries_migrated());
+    }
+  }
+  if (datapath_->resize_pending()) {
+    auto copied = datapath_->FinishMapResizes();
+    if (!copied.ok()) {
+      spdlog::error("map resize: {}", copied.error().message);
+      migration_errors_.push_back("map resize: " + copied.error().message);
+    } else {
+      spdlog::info("map resize done: {} entries copied in all",
+                   datapath_->resized_entries_copied());
     }
   }
   if (registry_watcher_) {
@@ -887,7 +906,7 @@ Agent::ReconcileInput Agent::Gather(ApplyPhases& phases) {
   in.changed = read.changed;
   in.errors = std::move(read.errors);
   if (!nodeport_disabled_.empty()) in.errors.push_back(nodeport_disabled_);
-  if (!ct_migration_error_.empty()) in.errors.push_back(ct_migration_error_);
+  in.errors.insert(in.errors.end(), migration_errors_.begin(), migration_errors_.end());
   // The manifests' own Clusters are kept apart: the registry's view
   // replaces them in the snapshot. The rest moves (10k services: a copy
   // cost 20 ms).

@@ -12,6 +12,7 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <vector>
 
 #include "agent/agent_metrics.h"
 #include "agent/agent_options.h"
@@ -102,8 +103,9 @@ class Agent {
   // Why the default --nodeport-mode snat could not be enabled; reported as
   // an error on every reconcile.
   std::string nodeport_disabled_;
-  // Why finishing the ABI 8 conntrack migration failed (empty: it did not).
-  std::string ct_migration_error_;
+  // Why finishing the ABI 8 conntrack migration or a map resize failed:
+  // reported by every reconcile (each rewrites the errors) until a restart.
+  std::vector<std::string> migration_errors_;
   boost::asio::io_context io_;
   boost::asio::signal_set signals_{io_, SIGINT, SIGTERM};
   boost::asio::steady_timer resync_timer_{io_};

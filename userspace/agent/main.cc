@@ -45,6 +45,11 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   app.add_option("--max-conntrack", o.map_sizes.ct, "Capacity of mer_ct (two entries per flow)")
       ->capture_default_str();
+  app.add_option("--max-affinity", o.map_sizes.affinity,
+                 "Capacity of mer_affinity: clients of sessionAffinity: ClientIP frontends "
+                 "remembered (LRU: when full, the coldest are forgotten)")
+      ->check(CLI::Range(1u, 1u << 24))
+      ->capture_default_str();
   app.add_option("--maglev-slots", o.map_sizes.maglev_slots,
                  "Capacity of mer_maglev, the Maglev slots of all services (4 bytes each, "
                  "allocated at load)")

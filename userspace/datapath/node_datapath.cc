@@ -12,6 +12,7 @@
 
 #include "datapath/ct_gc.h"
 #include "datapath/ct_migration.h"
+#include "datapath/map_resize.h"
 #include "datapath/pin_check.h"
 #include "lxc.skel.h"
 #include "uplink.skel.h"
@@ -52,6 +53,8 @@ void SetSizes(bpf_object* obj, const MapSizes& sizes) {
       bpf_map__set_max_entries(map, sizes.backends);
     } else if (name == MER_MAP_NAME(ct)) {
       bpf_map__set_max_entries(map, sizes.ct);
+    } else if (name == MER_MAP_NAME(affinity)) {
+      bpf_map__set_max_entries(map, sizes.affinity);
     }
   }
 }
@@ -101,12 +104,22 @@ Result<std::unique_ptr<NodeDatapath>> NodeDatapath::Load(const LoadOptions& opti
     auto aside = SetAsideAbi8Ct(options.pin_dir,
                                 bpf_object__find_map_by_name(dp->lxc_->obj, MER_MAP_NAME(ct)));
     if (!aside.ok()) return aside.error();
-    if (auto s = CheckPinnedMaps(dp->lxc_->obj, options.pin_dir); !s) {
-      // Refused for another map: the old conntrack goes back where the
-      // agent that made it looks for it.
+    // Refused for another map: the old conntrack goes back where the
+    // agent that made it looks for it.
+    auto put_back_ct = [&] {
       if (*aside) std::rename(OldCtPin(options.pin_dir).c_str(), ct_pin.c_str());
+    };
+    auto resized = SetAsideResizedMaps(dp->lxc_->obj, options.pin_dir);
+    if (!resized.ok()) {
+      put_back_ct();
+      return resized.error();
+    }
+    if (auto s = CheckPinnedMaps(dp->lxc_->obj, options.pin_dir); !s) {
+      put_back_ct();
+      RestoreResizedMaps(options.pin_dir, *resized);
       return s.error();
     }
+    dp->resized_maps_ = std::move(resized).value();
     SetPinPaths(dp->lxc_->obj, options.pin_dir);
     dp->pin_dir_ = options.pin_dir;
     dp->ct_timeouts_ = options.config.ct;
@@ -115,8 +128,8 @@ Result<std::unique_ptr<NodeDatapath>> NodeDatapath::Load(const LoadOptions& opti
 
   if (int err = lxc__load(dp->lxc_); err) {
     return Error{fmt::format(
-        "load BPF object lxc: {} (if maps are pinned in {} from an older Meridian or with "
-        "other --max-* or --maglev-slots sizes, remove that directory; conntrack will be lost)",
+        "load BPF object lxc: {} (if maps are pinned in {} by an older Meridian, remove that "
+        "directory; conntrack will be lost)",
         Errno(err), options.pin_dir.empty() ? "-" : options.pin_dir)};
   }
   if (auto s = ReuseMaps(dp->uplink_->obj, dp->lxc_->obj); !s) return s.error();
@@ -135,6 +148,14 @@ Result<std::unique_ptr<NodeDatapath>> NodeDatapath::Load(const LoadOptions& opti
   }
 
   dp->maps_ = MapSetOf(dp->lxc_->obj);
+  if (!dp->pin_dir_.empty()) {
+    // Before any program of this load runs: the recreated maps (and
+    // those of a resize an earlier agent did not finish) are filled.
+    auto copied = CopyResizedMaps(dp->lxc_->obj, dp->pin_dir_, CopyPass::kAfterLoad);
+    if (!copied.ok()) return copied.error();
+    dp->resized_entries_copied_ = *copied;
+    dp->resize_pending_ = ResizedMapsPending(dp->pin_dir_);
+  }
   if (dp->ct_migration_pending_) {
     auto copied = CopyAbi8Ct(dp->pin_dir_, dp->maps_.ct, dp->ct_timeouts_, MonotonicSeconds(),
                              /*finish=*/false);
@@ -150,6 +171,15 @@ Result<std::size_t> NodeDatapath::FinishCtMigration() {
   if (!copied.ok()) return copied.error();
   ct_migration_pending_ = false;
   ct_entries_migrated_ += *copied;
+  return copied;
+}
+
+Result<std::size_t> NodeDatapath::FinishMapResizes() {
+  if (!resize_pending_) return std::size_t{0};
+  auto copied = CopyResizedMaps(lxc_->obj, pin_dir_, CopyPass::kAfterAttach);
+  if (!copied.ok()) return copied.error();
+  resize_pending_ = false;
+  resized_entries_copied_ += *copied;
   return copied;
 }
 

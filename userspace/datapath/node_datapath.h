@@ -9,8 +9,10 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "common/result.h"
+#include "datapath/map_resize.h"
 #include "datapath/map_set.h"
 #include "meridian/abi.h"
 
@@ -26,6 +28,9 @@ struct MapSizes {
   // Slots of the flat Maglev array (4 bytes each, allocated at load): room
   // for every service's table plus the ones being replaced.
   std::uint32_t maglev_slots = 1u << 23;
+  // Clients of ClientIP frontends remembered (mer_affinity, LRU: a full
+  // map forgets the coldest); Cilium's default.
+  std::uint32_t affinity = 65536;
 };
 
 struct LoadOptions {
@@ -62,6 +67,17 @@ class NodeDatapath {
   // Returns the entries copied by this second pass (0 when nothing was
   // pending).
   Result<std::size_t> FinishCtMigration();
+  // Maps pinned with another capacity or other flags, recreated by this
+  // load with their entries (datapath/map_resize.h); empty when none.
+  const std::vector<MapResize>& resized_maps() const { return resized_maps_; }
+  // Entries copied into recreated maps so far.
+  std::size_t resized_entries_copied() const { return resized_entries_copied_; }
+  // Maps the programs write wait for their second copy (FinishMapResizes).
+  bool resize_pending() const { return resize_pending_; }
+  // Once the new programs replaced the old ones everywhere: copies what
+  // the old programs wrote meanwhile into the recreated maps and removes
+  // the old pins. Returns the entries this second pass copied.
+  Result<std::size_t> FinishMapResizes();
 
  private:
   NodeDatapath() = default;
@@ -73,6 +89,9 @@ class NodeDatapath {
   mer_ct_timeouts ct_timeouts_{};
   bool ct_migration_pending_ = false;
   std::size_t ct_entries_migrated_ = 0;
+  std::vector<MapResize> resized_maps_;
+  std::size_t resized_entries_copied_ = 0;
+  bool resize_pending_ = false;
 };
 
 }  // namespace meridian::datapath

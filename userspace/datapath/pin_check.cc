@@ -76,8 +76,7 @@ Status CheckPinnedMaps(bpf_object* obj, const std::string& pin_dir) {
   for (const auto& m : mismatches) list += (list.empty() ? "" : "; ") + m;
   return Error{fmt::format(
       "the maps pinned in {} do not match this agent (map ABI {}): {}. They were made by another "
-      "Meridian version or with other --max-* / --maglev-slots sizes: start with the sizes they "
-      "were made with, or remove {} (established flows lose their conntrack entries)",
+      "Meridian version: remove {} (established flows lose their conntrack entries)",
       pin_dir, MER_ABI_VERSION, list, pin_dir)};
 }
 

@@ -1,8 +1,9 @@
 // Before the datapath is loaded over maps pinned by an earlier agent: are
 // they the maps this build would create? libbpf refuses a mismatch with a
 // bare "Invalid argument"; this says which map differs, how, and what to do.
-// A mismatch means another Meridian version (MER_ABI_VERSION) or other
-// --max-* / --maglev-slots sizes.
+// Maps that differ only in capacity or flags were set aside before this
+// check (datapath/map_resize.h): a mismatch left means another Meridian
+// version (MER_ABI_VERSION).
 #pragma once
 
 #include <bpf/libbpf.h>

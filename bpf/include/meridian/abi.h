@@ -42,7 +42,7 @@
 #define MER_MAX_REMOTE_CIDRS 16384  /* pod CIDRs of other clusters */
 #define MER_MAX_TUNNEL_PEERS 16384  /* registered tunnel endpoints */
 #define MER_MAX_EXPORTED_EPS 262144 /* local endpoints of exported services */
-#define MER_MAX_AFFINITY     262144 /* (client, frontend) of ClientIP services */
+#define MER_MAX_AFFINITY     65536  /* (client, frontend) of ClientIP services */
 #define MER_MAX_SOCK_REV     65536  /* (socket, backend) pairs the socket LB translated */
 #define MER_MAX_TUNNEL_STATS 4096   /* (peer cluster, direction) tunnel counters */
 
@@ -567,7 +567,13 @@ struct mer_event {
  * pinning of tools, and the layout test over both BPF objects. Each map is
  * named mer_<name> (MER_MAP_NAME) and pinned under
  * /sys/fs/bpf/meridian/<node>/; the agent resizes services, backends,
- * maglev and ct before load (--max-*, --maglev-slots).
+ * maglev, ct and affinity before load (--max-*, --maglev-slots), and
+ * recreates a pinned map of another size or flags with its entries
+ * (userspace/datapath/map_resize.h). The maps only the agent writes
+ * (services, backends, tunnel_peers, exported_eps, remote_cidrs) are not
+ * preallocated: their memory follows the entries, not the capacity (at
+ * 10k services, 35 MiB less); the agent inserts, the programs only look
+ * up, so allocation never happens on a packet's path.
  *
  *   services      (VIP, port, proto, scope) -> service; plus one (VIP, 0, 0)
  *                 marker per VIP.
@@ -609,9 +615,10 @@ struct mer_event {
  *
  * X(name, type, max_entries, flags, key, value) */
 #define MER_MAPS(X)                                                                                \
-	X(services, BPF_MAP_TYPE_HASH, MER_MAX_SERVICES, 0, struct mer_service_key,                \
-	  struct mer_service)                                                                      \
-	X(backends, BPF_MAP_TYPE_HASH, MER_MAX_BACKENDS, 0, MER_U32, struct mer_backend)           \
+	X(services, BPF_MAP_TYPE_HASH, MER_MAX_SERVICES, BPF_F_NO_PREALLOC,                        \
+	  struct mer_service_key, struct mer_service)                                              \
+	X(backends, BPF_MAP_TYPE_HASH, MER_MAX_BACKENDS, BPF_F_NO_PREALLOC, MER_U32,               \
+	  struct mer_backend)                                                                      \
 	X(maglev, BPF_MAP_TYPE_ARRAY, MER_MAX_MAGLEV_SLOTS / 2, BPF_F_MMAPABLE, MER_U32,           \
 	  struct mer_maglev_pair)                                                                  \
 	X(ct, BPF_MAP_TYPE_LRU_HASH, MER_MAX_CT_ENTRIES, BPF_F_NO_COMMON_LRU, struct mer_ct_key,   \
@@ -619,10 +626,10 @@ struct mer_event {
 	X(stats, BPF_MAP_TYPE_PERCPU_ARRAY, MER_STAT_CAPACITY, 0, MER_U32, struct mer_stat_value)  \
 	X(remote_cidrs, BPF_MAP_TYPE_LPM_TRIE, MER_MAX_REMOTE_CIDRS, BPF_F_NO_PREALLOC,            \
 	  struct mer_cidr_key, struct mer_remote_cidr)                                             \
-	X(tunnel_peers, BPF_MAP_TYPE_HASH, MER_MAX_TUNNEL_PEERS, 0, MER_U32,                       \
+	X(tunnel_peers, BPF_MAP_TYPE_HASH, MER_MAX_TUNNEL_PEERS, BPF_F_NO_PREALLOC, MER_U32,       \
 	  struct mer_tunnel_peer)                                                                  \
-	X(exported_eps, BPF_MAP_TYPE_HASH, MER_MAX_EXPORTED_EPS, 0, struct mer_endpoint_key,       \
-	  MER_U32)                                                                                 \
+	X(exported_eps, BPF_MAP_TYPE_HASH, MER_MAX_EXPORTED_EPS, BPF_F_NO_PREALLOC,                \
+	  struct mer_endpoint_key, MER_U32)                                                        \
 	X(affinity, BPF_MAP_TYPE_LRU_HASH, MER_MAX_AFFINITY, 0, struct mer_affinity_key,           \
 	  struct mer_affinity)                                                                     \
 	X(sock_rev, BPF_MAP_TYPE_LRU_HASH, MER_MAX_SOCK_REV, 0, struct mer_sock_rev_key,           \
