@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <xxhash.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -130,8 +131,14 @@ ManifestDirectoryState ManifestDirectory::Reload() {
 
   // Read every file, then decode the changed ones on every core (each
   // decode depends on its own bytes only), then take the results in order.
+  // Only the bytes to decode are kept, until they are decoded.
   std::map<std::string, FileState> next;
-  std::vector<std::pair<const std::string*, FileState*>> to_decode;
+  struct ToDecode {
+    const std::string* path;
+    FileState* state;
+    std::string bytes;
+  };
+  std::vector<ToDecode> to_decode;
   for (const std::string& path : *paths) {
     ReadOutcome read = ReadManifest(path, kMaxFileBytes);
     if (read.kind == ReadOutcome::Kind::kNotAFile) continue;
@@ -142,18 +149,19 @@ ManifestDirectoryState ManifestDirectory::Reload() {
       state.content.reset();
       state.errors = {{path, FileMessage(path, read.error)}};
     } else {
-      decode = TakeContent(state, std::move(read.content));
+      decode = TakeContent(state, Digest::Of(read.content));
     }
     auto [slot, inserted] = next.emplace(path, std::move(state));
-    if (decode) to_decode.emplace_back(&slot->first, &slot->second);
+    if (decode) to_decode.push_back({&slot->first, &slot->second, std::move(read.content)});
   }
   std::vector<DecodeResult> decoded(to_decode.size());
   ParallelFor(to_decode.size(), /*min_per_thread=*/2, [&](std::size_t i) {
-    decoded[i] = DecodeManifests(*to_decode[i].second->content, *to_decode[i].first);
+    decoded[i] = DecodeManifests(to_decode[i].bytes, *to_decode[i].path);
+    std::string().swap(to_decode[i].bytes);
   });
   for (std::size_t i = 0; i < to_decode.size(); ++i) {
-    const std::string& path = *to_decode[i].first;
-    FileState& state = *to_decode[i].second;
+    const std::string& path = *to_decode[i].path;
+    FileState& state = *to_decode[i].state;
     ++decoded_files_;
     for (const DecodeError& e : decoded[i].errors) state.errors.push_back({path, e.ToString()});
     if (decoded[i].errors.empty()) {
@@ -184,9 +192,14 @@ ManifestDirectoryState ManifestDirectory::Reload() {
   return out;
 }
 
-bool ManifestDirectory::TakeContent(FileState& state, std::string content) {
+ManifestDirectory::Digest ManifestDirectory::Digest::Of(const std::string& bytes) {
+  const XXH128_hash_t h = XXH3_128bits(bytes.data(), bytes.size());
+  return {bytes.size(), h.low64, h.high64};
+}
+
+bool ManifestDirectory::TakeContent(FileState& state, const Digest& content) {
   if (state.content == content) return false;  // unchanged: its verdict stands
-  state.content = std::move(content);
+  state.content = content;
   state.errors.clear();
   return !(state.good && state.good->content == *state.content);  // reverted
 }
