@@ -452,6 +452,33 @@ TEST_F(TunnelTest, VxlanFromANonPeerIsNotOursAndPassesUntouched) {
   EXPECT_EQ(CounterDelta(), (std::map<std::string, std::uint64_t>{{"pass_tunnel_not_peer", 4}}));
 }
 
+// --foreign-vxlan drop (nothing else uses the port on this node): the same
+// frames are dropped and counted, by tc and by XDP; a peer's are still ours.
+class ForeignVxlanDropTest : public TunnelTest {
+ protected:
+  ForeignVxlanDropTest() { config_.flags |= MER_CFG_DROP_FOREIGN_VXLAN; }
+};
+
+TEST_F(ForeignVxlanDropTest, VxlanFromANonPeerIsDroppedAndCounted) {
+  Install(ClusterSet());
+  CounterDelta();
+  Bytes calico = Vxlan("172.16.1.12", kNodeIp, 4096, InnerTo("192.168.7.2", "192.168.9.3", 1, 2));
+  Bytes spoofed = Vxlan("172.16.9.9", kNodeIp, 2, InnerTo("10.2.1.50", "10.1.1.11", 42000, 8443));
+  for (const Bytes& in : {calico, spoofed}) {
+    EXPECT_EQ(FromUplink(in).verdict, TC_ACT_SHOT);
+    EXPECT_EQ(XdpFromUplink(in).verdict, XDP_DROP);
+  }
+  EXPECT_EQ(CounterDelta(), (std::map<std::string, std::uint64_t>{{"drop_tunnel_not_peer", 4}}));
+  // Other UDP, and a registered peer's VXLAN, are handled as without it.
+  Bytes other_udp =
+      Vxlan("172.16.9.9", kNodeIp, 2, InnerTo("10.2.1.50", "10.1.1.11", 42000, 8443), 4790);
+  EXPECT_EQ(FromUplink(other_udp).verdict, TC_ACT_OK);
+  Bytes peer = Vxlan(kRemoteNode, kNodeIp, 2, InnerTo("10.2.1.50", "10.1.1.11", 42000, 8443));
+  EXPECT_EQ(FromUplink(peer).verdict, TC_ACT_OK);
+  EXPECT_EQ(CounterDelta(),
+            (std::map<std::string, std::uint64_t>{{"pass_uplink", 1}, {"decap", 1}}));
+}
+
 // The XDP entry point makes the same decisions and produces the same
 // frame: the outer Ethernet header, then the inner IPv4 packet.
 TEST_F(TunnelTest, XdpDecapsulatesLikeTc) {

@@ -11,7 +11,8 @@
 #  - a VIP with backends in both clusters reaches both
 #  - tcpdump decodes the underlay traffic as VXLAN, VNI 1, inner addresses
 #  - a plain Linux vxlan device receives our encapsulated traffic
-#  - a spoofed VXLAN packet from an unregistered address, and a tunnelled
+#  - a spoofed VXLAN packet from an unregistered address (passed up, and
+#    with --foreign-vxlan drop dropped and counted), and a tunnelled
 #    packet to a pod c1 does not export, are dropped and counted
 #  - a Cluster's spec.id changed under running agents is reported in
 #    status.json (the tunnel keeps the old id) and clears when restored
@@ -451,7 +452,8 @@ lab_agent_stop "$C1N1"
 check "a stopped agent removed its control socket" test ! -e "$SOCK"
 check_eq "... and meridianctl reads status.json then, without a note" "stopped|" \
   "$("$BIN_DIR/meridianctl" --node "$C1N1" --state-dir "$LAB_STATE_DIR/agent-$C1N1" status state 2>"$WORK/stopped.err")|$(cat "$WORK/stopped.err")"
-lab_agent_start "$C1N1" "$WORK/m/c1" --cluster c1 --uplink "${LAB_PREFIX}up" --uplink-decap "$OTHER" --nodeport-mode off
+lab_agent_start "$C1N1" "$WORK/m/c1" --cluster c1 --uplink "${LAB_PREFIX}up" --uplink-decap "$OTHER" --nodeport-mode off \
+  --foreign-vxlan drop
 check "c1n1 restarted with --uplink-decap $OTHER serves" lab_agent_wait "$C1N1" 3
 xdp_on_uplink() { ip -n "$C1N1" -d link show "${LAB_PREFIX}up" | grep -q 'prog/xdp'; }
 tc_on_uplink() { tc -n "$C1N1" filter show dev "${LAB_PREFIX}up" ingress | grep -q 'mer_from_uplink'; }
@@ -473,5 +475,14 @@ mon_rc=$?
 check_eq "the monitor attached across the restart showed the 20 new flows of the new agent's programs (exit 0)" \
   "20 0" "$(grep -c '"type":"flow"' "$WORK/monitor-restart.jsonl") $mon_rc"
 LAB_MONITOR_PID=""
+# Restarted with --foreign-vxlan drop too: VXLAN from an unregistered
+# address is now dropped and counted, while c2's (above) is still ours.
+not_peer_before="$(stat_of "$C1N1" drop_tunnel_not_peer) $(stat_of "$C1N1" pass_tunnel_not_peer)"
+send_vxlan "$LAB_ROUTER_NS" 172.16.1.1 2 10.2.1.11 10.1.1.11 8080
+not_peer_dropped() { test "$(stat_of "$C1N1" drop_tunnel_not_peer)" -gt "${not_peer_before% *}"; }
+check "with --foreign-vxlan drop, VXLAN from an unregistered address is dropped (drop_tunnel_not_peer +1)" \
+  wait_for 2 not_peer_dropped
+check_eq "... and not passed up the stack (pass_tunnel_not_peer unchanged)" "${not_peer_before#* }" \
+  "$(stat_of "$C1N1" pass_tunnel_not_peer)"
 
 finish

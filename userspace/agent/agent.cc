@@ -338,6 +338,7 @@ Result<mer_config> Agent::TunnelConfig() {
   mer_config config{};
   config.ct = options_.ct_timeouts;
   if (options_.traffic_counters) config.flags |= MER_CFG_TRAFFIC;
+  if (options_.foreign_vxlan == "drop") config.flags |= MER_CFG_DROP_FOREIGN_VXLAN;
   if (!options_.uplink.empty()) {
     auto uplink = ReadUplink(options_.uplink);
     if (!uplink.ok()) return uplink.error();

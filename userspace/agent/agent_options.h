@@ -33,6 +33,10 @@ struct AgentOptions {
   // Packets and bytes per (frontend, backend) and direction (mer_traffic,
   // MER_CFG_TRAFFIC): one per-CPU hash lookup per translated packet.
   bool traffic_counters = true;
+  // VXLAN on --vxlan-port from an address that is not a registered peer:
+  // "pass" (up the host stack: a CNI may use the port too) or "drop"
+  // (MER_CFG_DROP_FOREIGN_VXLAN, counted as drop_tunnel_not_peer).
+  std::string foreign_vxlan = "pass";
   // How long the start waits for the source's first complete read.
   std::chrono::milliseconds first_sync_timeout{30000};
   // Cross-cluster tunnel (all optional: without --cluster the node is

@@ -136,6 +136,13 @@ int main(int argc, char** argv) {
                  "Underlay interface: VXLAN is decapsulated there; its IPv4 and MTU are used");
   app.add_option("--node-ip", o.node_ip, "Outer source address (default: the uplink's IPv4)");
   app.add_option("--vxlan-port", o.vxlan_port, "VXLAN UDP destination port")->capture_default_str();
+  app.add_option("--foreign-vxlan", o.foreign_vxlan,
+                 "VXLAN on --vxlan-port from an address that is not a registered tunnel peer: "
+                 "pass (up the host stack, counted as pass_tunnel_not_peer: a CNI's own VXLAN "
+                 "may use the port) or drop (counted as drop_tunnel_not_peer: nothing else uses "
+                 "the port)")
+      ->check(CLI::IsMember({"pass", "drop"}))
+      ->capture_default_str();
   app.add_option("--uplink-decap", o.uplink_decap,
                  "Where VXLAN is decapsulated on the uplink: tc (fastest on veth) or xdp")
       ->check(CLI::IsMember({"tc", "xdp"}))

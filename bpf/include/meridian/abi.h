@@ -103,6 +103,11 @@ struct mer_config {
  * in mer_traffic for its (frontend, backend) pair and direction. Off, the
  * verifier drops the counting (one per-CPU hash lookup per packet). */
 #define MER_CFG_TRAFFIC 0x10
+/* --foreign-vxlan drop: VXLAN on the tunnel port from an address that is
+ * not a registered peer is dropped and counted (drop_tunnel_not_peer)
+ * instead of passed up the host stack (pass_tunnel_not_peer): for nodes
+ * where nothing else (a CNI's own VXLAN) uses the port. */
+#define MER_CFG_DROP_FOREIGN_VXLAN 0x20
 
 /* VXLAN (RFC 7348) framing added in front of the inner IPv4 packet:
  * outer IPv4 (20) + UDP (8) + VXLAN (8) + inner Ethernet (14). */
@@ -428,7 +433,8 @@ enum mer_ct_flags {
 	X(CT_ENTRIES_ADDED, "ct_entries_added")                                                    \
 	X(CT_EVICTED, "ct_evicted")                                                                \
 	X(MONITOR_EVENTS, "monitor_events")                                                        \
-	X(MONITOR_LOST, "monitor_lost")
+	X(MONITOR_LOST, "monitor_lost")                                                            \
+	X(DROP_TUNNEL_NOT_PEER, "drop_tunnel_not_peer")
 
 #define MER_STAT_ENUM_(name, str) MER_STAT_##name,
 enum mer_stat { MER_STATS(MER_STAT_ENUM_) MER_STAT_MAX };
@@ -458,7 +464,7 @@ static_assert(MER_STAT_MAX <= MER_STAT_CAPACITY, "raise MER_STAT_CAPACITY (and t
 	 MER_STAT_BIT(MER_STAT_DROP_DECAP_FAILED) | MER_STAT_BIT(MER_STAT_DROP_RELAY_TOO_BIG) |    \
 	 MER_STAT_BIT(MER_STAT_DROP_TUNNEL_BAD_SOURCE) | MER_STAT_BIT(MER_STAT_DROP_NAT_NO_PORT) | \
 	 MER_STAT_BIT(MER_STAT_DROP_NO_LOCAL_ENDPOINT) | MER_STAT_BIT(MER_STAT_DROP_DSR_TOO_BIG) | \
-	 MER_STAT_BIT(MER_STAT_DROP_DSR_BAD_FRAME))
+	 MER_STAT_BIT(MER_STAT_DROP_DSR_BAD_FRAME) | MER_STAT_BIT(MER_STAT_DROP_TUNNEL_NOT_PEER))
 
 /* Value of mer_stats (a per-CPU array indexed by enum mer_stat). */
 struct mer_stat_value {

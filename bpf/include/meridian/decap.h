@@ -2,11 +2,13 @@
 /* tc ingress of the node uplink: VXLAN decapsulation, stricter than a flat
  * network. A frame on the VXLAN port is Meridian's when its outer source is
  * a registered peer (a tunnel endpoint of another cluster). Frames from
- * anyone else are not ours: they go up the stack untouched (counted as
- * pass_tunnel_not_peer), so a CNI that runs its own VXLAN on the same port
- * (Calico and Flannel use 4789 between the nodes of one cluster) keeps
- * working; a spoofed frame meets whatever the host does with the port. One
- * of ours is accepted only
+ * anyone else are not ours: by default they go up the stack untouched
+ * (counted as pass_tunnel_not_peer), so a CNI that runs its own VXLAN on
+ * the same port (Calico and Flannel use 4789 between the nodes of one
+ * cluster) keeps working, and a spoofed frame meets whatever the host does
+ * with the port; with MER_CFG_DROP_FOREIGN_VXLAN (nothing else uses the
+ * port) they are dropped and counted (drop_tunnel_not_peer). One of ours
+ * is accepted only
  *   - with that peer's cluster id as VNI,
  *   - from an inner source inside that cluster's pod CIDRs (the VNI names
  *     the cluster; a peer cannot speak for our pods, our nodes or another
@@ -118,7 +120,8 @@ static __always_inline enum mer_stat mer_classify_uplink(void *data, void *data_
 	peer_ip = ip->saddr;
 	peer = bpf_map_lookup_elem(&mer_tunnel_peers, &peer_ip);
 	if (!peer)
-		return MER_STAT_PASS_TUNNEL_NOT_PEER;
+		return mer_cfg.flags & MER_CFG_DROP_FOREIGN_VXLAN ? MER_STAT_DROP_TUNNEL_NOT_PEER
+								  : MER_STAT_PASS_TUNNEL_NOT_PEER;
 	*peer_cluster = peer->cluster_id;
 
 	vx = data + MER_VXLAN_OFF;
