@@ -21,6 +21,7 @@
 #  - status says "stopped" after SIGTERM and carries a heartbeat
 #  - a restart with larger maps recreates them with their entries (no
 #    long-lived connection breaks)
+#  - a registry password never reaches an agent's status.json or log
 #
 # Usage: robustness_test.sh [--bin-dir DIR]. Exit 0 pass, 1 fail, 77 skip.
 set -uo pipefail
@@ -39,6 +40,7 @@ cleanup() {
   touch "$WORK/stop"
   [[ -n ${LAB_NODE_NAMES+x} ]] && lab_agents_stop
   "$LAB" down --prefix "$PREFIX" >/dev/null 2>&1
+  [[ -n ${PW_NODE:-} ]] && rm -rf "/sys/fs/bpf/meridian/$PW_NODE"
   rm -rf "$WORK"
 }
 trap cleanup EXIT
@@ -279,6 +281,22 @@ lab_agent_stop "$NODE2"
 check_eq "after SIGTERM node 2's status says stopped" stopped "$(field "$LAB_STATE_DIR/agent-$NODE2/status.json" state)"
 lab_agent_start "$NODE2" "$M"
 check "node 2's agent serves again" lab_agent_wait "$NODE2" 2
+
+# A registry password never reaches status.json or the log: an agent of a
+# node of its own (its own pins, no pods) in node 2's namespace, --once,
+# against an etcd URL with a password where nothing answers.
+PW_NODE="${NODE2}pw"
+nsenter --net="/run/netns/$NODE2" "$BIN_DIR/meridian-agent" --node "$PW_NODE" --manifests "$M" \
+  --pod-interfaces "${PREFIX}none*" --state-dir "$WORK/pw-state" --once --dns-listen off \
+  --metrics-listen off --registry 'etcd://127.0.0.1:1?user=meridian&password=s3cr3t-pw' >"$WORK/pw.log" 2>&1
+pw_rc=$?
+rm -rf "/sys/fs/bpf/meridian/$PW_NODE"
+check_eq "an agent given a registry password: exit 2 (registry unreachable), the URL shown redacted" \
+  "2 etcd://127.0.0.1:1?user=meridian&password=***" \
+  "$pw_rc $("$BIN_DIR/meridianctl" --node "$PW_NODE" --state-dir "$WORK/pw-state" status registry.url)"
+check_eq "... the password is in neither its status.json nor its log" "0" \
+  "$(cat "$WORK/pw-state/status.json" "$WORK/pw.log" | grep -c s3cr3t-pw)"
+check "... which does show the URL, redacted" grep -qF 'password=***' "$WORK/pw.log"
 
 # Restarts reuse the clsact qdiscs they find: libbpf used to log the
 # kernel's "Exclusivity flag on, cannot modify" on every one (issue 13.7).

@@ -1,6 +1,7 @@
 // meridian-controller against an etcd that is not there yet: it keeps
 // retrying (status "unreachable"), publishes once etcd starts, and
 // withdraws on SIGTERM. The real binary and a real etcd.
+#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/wait.h>
@@ -34,9 +35,16 @@ spec:
   gateway: 172.16.2.10
 )";
 
-pid_t Spawn(const std::vector<std::string>& args) {
+// Runs the binary args[0]; with `log`, its stdout and stderr go there.
+pid_t Spawn(const std::vector<std::string>& args, const std::string& log = "") {
   pid_t pid = fork();
   if (pid == 0) {
+    if (!log.empty()) {
+      int fd = open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+      if (fd < 0) _exit(126);
+      dup2(fd, STDOUT_FILENO);
+      dup2(fd, STDERR_FILENO);
+    }
     std::vector<char*> argv;
     for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
     argv.push_back(nullptr);
@@ -119,6 +127,39 @@ TEST(ControllerStartTest, WaitsForEtcdPublishesThenWithdraws) {
   info = (*reg)->Get("/meridian/v1/clusters/east/info");
   ASSERT_TRUE(info.ok());
   EXPECT_FALSE(info->has_value()) << "withdrawn on SIGTERM";
+}
+
+std::string ReadText(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+// A password in the registry URL is shown as password=*** wherever the
+// controller shows the URL: its status file and its log, unreachable
+// registry included.
+TEST(ControllerStartTest, ARegistryPasswordNeverReachesStatusOrLog) {
+  TempDir dir;
+  std::filesystem::create_directories(dir.Path("m"));
+  dir.Write("m/cluster.yaml", kCluster);
+  const std::string status = dir.Path("status.json"), log = dir.Path("controller.log");
+  pid_t pid = Spawn({MERIDIAN_CONTROLLER_BIN, "--cluster", "east", "--manifests", dir.Path("m"),
+                     "--registry", "etcd://127.0.0.1:1?user=east&password=s3cr3t-pw",
+                     "--status-file", status, "--metrics-listen", "off"},
+                    log);
+  ASSERT_GT(pid, 0);
+  ChildGuard guard{pid};
+  auto s = WaitForState(status, "unreachable", std::chrono::seconds(20));
+  ASSERT_EQ(s.value("state", ""), "unreachable") << s.dump();
+  EXPECT_EQ(s.value("registry", ""), "etcd://127.0.0.1:1?user=east&password=***") << s.dump();
+  ASSERT_EQ(kill(pid, SIGTERM), 0);
+  ASSERT_EQ(waitpid(pid, nullptr, 0), pid);
+  guard.Reaped();
+  const std::string status_text = ReadText(status), log_text = ReadText(log);
+  EXPECT_EQ(status_text.find("s3cr3t-pw"), std::string::npos) << status_text;
+  EXPECT_EQ(log_text.find("s3cr3t-pw"), std::string::npos) << log_text;
+  EXPECT_NE(log_text.find("password=***"), std::string::npos) << log_text;
 }
 
 // --once cannot wait: an unreachable registry is exit code 1; a malformed
