@@ -475,6 +475,26 @@ mon_rc=$?
 check_eq "the monitor attached across the restart showed the 20 new flows of the new agent's programs (exit 0)" \
   "20 0" "$(grep -c '"type":"flow"' "$WORK/monitor-restart.jsonl") $mon_rc"
 LAB_MONITOR_PID=""
+# A monitor attached while the agent is down has no names to ask for: it
+# asks again once the agent answers (at most once a second), and names the
+# flows' Service from then on.
+lab_agent_stop "$C1N1"
+lab_monitor_start "$C1N1" "$WORK/monitor-names.jsonl" "$WORK/monitor-names.err" \
+  -o json --type flow --pod 10.1.1.100 --duration 30
+MON=$LAB_MONITOR_PID
+check "a monitor attaches while the agent is down" wait_for 5 grep -q "monitor: attached" "$WORK/monitor-names.err"
+lab_agent_start "$C1N1" "$WORK/m/c1" --cluster c1 --uplink "${LAB_PREFIX}up" --uplink-decap "$OTHER" --nodeport-mode off \
+  --foreign-vxlan drop
+check "c1n1 started again" lab_agent_wait "$C1N1" 3
+sleep 1.2  # past the monitor's once-a-second limit on asking
+client bash -c 'for i in $(seq 20); do curl -s --max-time 2 http://10.96.1.10/ || echo FAILED; done' >/dev/null
+names_seen() { [[ $(grep -c '"service":"default/web-remote"' "$WORK/monitor-names.jsonl") -ge 20 ]]; }
+wait_for 3 names_seen || true
+kill -INT "$MON"
+wait "$MON"
+check_eq "... its 20 flows after the agent answered carry their Service (default/web-remote)" \
+  "20 20" "$(grep -c '"type":"flow"' "$WORK/monitor-names.jsonl") $(grep -c '"service":"default/web-remote"' "$WORK/monitor-names.jsonl")"
+LAB_MONITOR_PID=""
 # Restarted with --foreign-vxlan drop too: VXLAN from an unregistered
 # address is now dropped and counted, while c2's (above) is still ours.
 not_peer_before="$(stat_of "$C1N1" drop_tunnel_not_peer) $(stat_of "$C1N1" pass_tunnel_not_peer)"
