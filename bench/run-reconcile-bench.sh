@@ -80,6 +80,13 @@ echo "services,round,metric,value" >"$RAW"
 echo "$SERVICES,0,cold_sync_s,$t" >>"$RAW"
 rss=$(python3 "$EWTOOL" rss --pid "$AGENT_PID")
 echo "$SERVICES,0,agent_rss_mib,$rss" >>"$RAW"
+# VmRSS counts the agent's mapping of the BPF Maglev array (RssFile: the
+# pages of anon_inode:bpf-map it wrote, which the kernel map owns and
+# map_mer_maglev_mib counts already) and its binary and libraries: its own
+# memory is RssAnon.
+for field in RssAnon RssFile; do
+  echo "$SERVICES,0,agent_rss_$(tr '[:upper:]' '[:lower:]' <<<"${field#Rss}")_mib,$(python3 "$EWTOOL" rss --pid "$AGENT_PID" --field "$field")" >>"$RAW"
+done
 # BPF map memory, per map (as sized for N: --max-* and --maglev-slots above).
 python3 "$EWTOOL" map-mem-by-name --before "$maps_before" | while read -r name mib; do
   echo "$SERVICES,0,map_${name}_mib,$mib" >>"$RAW"

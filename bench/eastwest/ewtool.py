@@ -18,8 +18,11 @@
       Sums bytes_memlock of the maps created since `maps-before`; prints MiB and count.
   map-mem-by-name --before IDS
       The same, one "name MiB" line per map.
-  rss --pid P
-      VmRSS of P in MiB.
+  rss --pid P [--field F]
+      VmRSS of P in MiB, or another field of /proc/P/status: RssAnon (the
+      process's own memory), RssFile (its binary and libraries, and, for the
+      agent, its mapping of the BPF Maglev array, whose pages the kernel map
+      owns).
   phases --status FILE
       The agent's last apply by phase (status.json last_apply_ms), in seconds:
       "read desired write" (manifests -> model, model -> desired state with
@@ -147,9 +150,10 @@ def cmd_map_mem_by_name(args):
 
 
 def cmd_rss(args):
+    field = (opt(args, "--field") or "VmRSS") + ":"
     with open(f"/proc/{opt(args, '--pid')}/status") as f:
         for line in f:
-            if line.startswith("VmRSS:"):
+            if line.startswith(field):
                 print(f"{int(line.split()[1]) / 1024.0:.1f}")
                 return 0
     return 1
