@@ -165,12 +165,13 @@ ManifestDirectoryState ManifestDirectory::Reload() {
     ++decoded_files_;
     for (const DecodeError& e : decoded[i].errors) state.errors.push_back({path, e.ToString()});
     if (decoded[i].errors.empty()) {
+      KeepServed(state);
       state.good = Version{*state.content, std::move(decoded[i].objects)};
       ++state.good_version;
     }
   }
   for (const auto& [path, state] : files_) {
-    if (!next.count(path) && !(state.served == model::ResourceSnapshot{})) {
+    if (!next.count(path) && ServesAny(state)) {
       served_changed_ = true;  // a file that served objects is gone
     }
   }
@@ -206,6 +207,18 @@ bool ManifestDirectory::TakeContent(FileState& state, const Digest& content) {
 
 namespace {
 
+// Calls fn(list, kind) for every kind of object a snapshot holds; kind is
+// the list's index (an ObjectId's first member, served_from's index).
+template <typename F>
+void ForEachKind(F&& fn) {
+  fn(&model::ResourceSnapshot::services, 0);
+  fn(&model::ResourceSnapshot::endpoint_slices, 1);
+  fn(&model::ResourceSnapshot::service_exports, 2);
+  fn(&model::ResourceSnapshot::clusters, 3);
+  fn(&model::ResourceSnapshot::cluster_properties, 4);
+  fn(&model::ResourceSnapshot::nodes, 5);
+}
+
 model::ObjectKey KeyOf(const model::Service& o) { return o.meta.key; }
 model::ObjectKey KeyOf(const model::EndpointSlice& o) { return o.meta.key; }
 model::ObjectKey KeyOf(const model::ServiceExport& o) { return o.meta.key; }
@@ -223,13 +236,35 @@ model::ObjectKey KeyOf(const model::Node& o) { return o.meta.key; }
 void ManifestDirectory::ResolveConflicts() {
   std::map<ObjectId, std::string> owners;
   for (auto& [path, state] : files_) state.conflicts.clear();
-  ResolveKind(&model::ResourceSnapshot::services, 0, owners);
-  ResolveKind(&model::ResourceSnapshot::endpoint_slices, 1, owners);
-  ResolveKind(&model::ResourceSnapshot::service_exports, 2, owners);
-  ResolveKind(&model::ResourceSnapshot::clusters, 3, owners);
-  ResolveKind(&model::ResourceSnapshot::cluster_properties, 4, owners);
-  ResolveKind(&model::ResourceSnapshot::nodes, 5, owners);
+  ForEachKind([&](auto list, int kind) { ResolveKind(list, kind, owners); });
   SaveOwners(std::move(owners));
+}
+
+template <typename T>
+const std::vector<T>& ManifestDirectory::ServedList(const FileState& state,
+                                                    std::vector<T> model::ResourceSnapshot::*list,
+                                                    int kind) {
+  const std::uint64_t from = state.served_from[static_cast<std::size_t>(kind)];
+  if (from != 0 && state.good && from == state.good_version) return state.good->objects.*list;
+  return state.served.*list;
+}
+
+bool ManifestDirectory::ServesAny(const FileState& state) {
+  bool any = false;
+  ForEachKind([&](auto list, int kind) { any = any || !ServedList(state, list, kind).empty(); });
+  return any;
+}
+
+void ManifestDirectory::KeepServed(FileState& state) {
+  if (!state.good) return;
+  ForEachKind([&](auto list, int kind) {
+    const std::uint64_t from = state.served_from[static_cast<std::size_t>(kind)];
+    // Served whole from the version about to go: served holds it now (and
+    // served_from, the old version's number, no longer says "whole").
+    if (from != 0 && from == state.good_version) {
+      state.served.*list = std::move(state.good->objects.*list);
+    }
+  });
 }
 
 template <typename T>
@@ -253,7 +288,7 @@ void ManifestDirectory::ResolveKind(std::vector<T> model::ResourceSnapshot::*lis
   // documents moved.
   auto served_before = [&](const FileState& state, const model::ObjectKey& key,
                            std::size_t i) -> const T* {
-    const std::vector<T>& before = state.served.*list;
+    const std::vector<T>& before = ServedList(state, list, kind);
     if (i < before.size() && KeyOf(before[i]) == key) return &before[i];
     auto it =
         std::find_if(before.begin(), before.end(), [&](const T& o) { return KeyOf(o) == key; });
@@ -304,6 +339,7 @@ void ManifestDirectory::ResolveKind(std::vector<T> model::ResourceSnapshot::*lis
     }
   }
   std::vector<std::pair<FileState*, std::vector<T>>> rebuilt;
+  std::vector<FileState*> whole_now;  // served whole from `good` from now on
   for (auto& [path, state] : files_) {
     if (!state.good) continue;
     const std::vector<T>& objects = state.good->objects.*list;
@@ -321,7 +357,15 @@ void ManifestDirectory::ResolveKind(std::vector<T> model::ResourceSnapshot::*lis
       }
     }
     std::uint64_t& from = state.served_from[static_cast<std::size_t>(kind)];
-    if (all_served && from == state.good_version) continue;  // served already holds them all
+    if (all_served && from == state.good_version) continue;  // served whole already
+    if (all_served) {
+      // From now on served from `good`, without a copy: the one in served
+      // goes after the loop (the claims point into the served lists).
+      if (!(objects == ServedList(state, list, kind))) served_changed_ = true;
+      whole_now.push_back(&state);
+      from = state.good_version;
+      continue;
+    }
     // Document order, so an unchanged directory gives an equal snapshot.
     std::vector<T> out;
     auto kept = served[path].begin();
@@ -329,14 +373,17 @@ void ManifestDirectory::ResolveKind(std::vector<T> model::ResourceSnapshot::*lis
       if (v[i] == Verdict::kServed) out.push_back(objects[i]);
       if (v[i] == Verdict::kPreviousServed) out.push_back(std::move(*kept++));
     }
-    // Taken after the loop: the claims point into the served lists.
-    if (!(out == state.served.*list)) rebuilt.emplace_back(&state, std::move(out));
-    from = all_served ? state.good_version : 0;
+    // Taken after the loop, for the same reason. Unchanged, it is taken
+    // all the same when it was served from `good` (served must hold it now).
+    const bool changed = !(out == ServedList(state, list, kind));
+    if (changed || from == state.good_version) {
+      served_changed_ = served_changed_ || changed;
+      rebuilt.emplace_back(&state, std::move(out));
+    }
+    from = 0;
   }
-  for (auto& [state, out] : rebuilt) {
-    state->served.*list = std::move(out);
-    served_changed_ = true;
-  }
+  for (auto& [state, out] : rebuilt) state->served.*list = std::move(out);
+  for (FileState* state : whole_now) std::vector<T>().swap(state->served.*list);
   for (auto& [path, state] : files_) {
     if (state.good || (state.served.*list).empty()) continue;
     (state.served.*list).clear();
@@ -347,14 +394,10 @@ void ManifestDirectory::ResolveKind(std::vector<T> model::ResourceSnapshot::*lis
 model::ResourceSnapshot ManifestDirectory::Snapshot() const {
   model::ResourceSnapshot out;
   for (const auto& [path, state] : files_) {
-    const auto& objects = state.served;
-    auto append = [](auto& to, const auto& from) { to.insert(to.end(), from.begin(), from.end()); };
-    append(out.services, objects.services);
-    append(out.endpoint_slices, objects.endpoint_slices);
-    append(out.service_exports, objects.service_exports);
-    append(out.clusters, objects.clusters);
-    append(out.cluster_properties, objects.cluster_properties);
-    append(out.nodes, objects.nodes);
+    ForEachKind([&](auto list, int kind) {
+      const auto& from = ServedList(state, list, kind);
+      (out.*list).insert((out.*list).end(), from.begin(), from.end());
+    });
   }
   return out;
 }

@@ -327,6 +327,58 @@ TEST_F(ManifestDirectoryTest, ConflictingEditKeepsThePreviousVersion) {
                    tmp_.Path("b.yaml") + "); its previous version is still served"}));
 }
 
+// A file served whole is served from its decoded version, without a copy;
+// every step of a conflict and its end must still serve the right version
+// of each object, and say "changed" exactly when the snapshot changed.
+TEST_F(ManifestDirectoryTest, ServedObjectsFollowEveryStepOfAConflict) {
+  auto ips = [](const ManifestDirectoryState& st) {
+    std::vector<std::string> out;
+    for (const auto& svc : st.snapshot.services) {
+      out.push_back(svc.meta.key.name + "=" + svc.cluster_ip->ToString());
+    }
+    return out;
+  };
+  tmp_.Write("a.yaml", Service("web", "10.96.0.1"));
+  tmp_.Write("b.yaml", Service("other", "10.96.0.2"));
+  ManifestDirectoryState st = dir_.Reload();
+  EXPECT_EQ(ips(st), (Names{"web=10.96.0.1", "other=10.96.0.2"}));
+  EXPECT_TRUE(st.changed);
+  // web's new version conflicts: its previous version stays, new is added.
+  tmp_.Write("a.yaml", Service("web", "10.96.0.2") + "---\n" + Service("new", "10.96.0.3"));
+  st = dir_.Reload();
+  EXPECT_EQ(ips(st), (Names{"web=10.96.0.1", "new=10.96.0.3", "other=10.96.0.2"}));
+  EXPECT_TRUE(st.changed);
+  EXPECT_EQ(st.errors.size(), 1u);
+  st = dir_.Reload();  // nothing changed, the conflict stands
+  EXPECT_EQ(ips(st), (Names{"web=10.96.0.1", "new=10.96.0.3", "other=10.96.0.2"}));
+  EXPECT_FALSE(st.changed);
+  EXPECT_EQ(st.errors.size(), 1u);
+  // other moves away: web's new version is served.
+  tmp_.Write("b.yaml", Service("other", "10.96.0.9"));
+  st = dir_.Reload();
+  EXPECT_EQ(ips(st), (Names{"web=10.96.0.2", "new=10.96.0.3", "other=10.96.0.9"}));
+  EXPECT_TRUE(st.changed);
+  EXPECT_TRUE(st.errors.empty()) << Messages(st).at(0);
+  st = dir_.Reload();
+  EXPECT_EQ(ips(st), (Names{"web=10.96.0.2", "new=10.96.0.3", "other=10.96.0.9"}));
+  EXPECT_FALSE(st.changed);
+  // A bad edit of a file served whole keeps it served; fixed, it follows.
+  tmp_.Write("a.yaml", "kind: [");
+  st = dir_.Reload();
+  EXPECT_EQ(ips(st), (Names{"web=10.96.0.2", "new=10.96.0.3", "other=10.96.0.9"}));
+  EXPECT_FALSE(st.changed);
+  EXPECT_EQ(st.errors.size(), 1u);
+  tmp_.Write("a.yaml", Service("web", "10.96.0.2"));
+  st = dir_.Reload();
+  EXPECT_EQ(ips(st), (Names{"web=10.96.0.2", "other=10.96.0.9"}));
+  EXPECT_TRUE(st.changed);
+  // Deleted: its objects leave.
+  fs::remove(tmp_.Path("a.yaml"));
+  st = dir_.Reload();
+  EXPECT_EQ(ips(st), (Names{"other=10.96.0.9"}));
+  EXPECT_TRUE(st.changed);
+}
+
 // Issue 13.1: a file whose bytes are not UTF-8, or whose name is not, gives
 // errors that are UTF-8 and name the field; the other objects are served.
 TEST_F(ManifestDirectoryTest, BytesThatAreNotUtf8AreErrorsNamingTheField) {
