@@ -109,18 +109,23 @@ std::uint64_t Counter(int stats_fd, mer_stat which) {
 // baseline), "off" (no lease: what every node runs with), "full" (every
 // event), "1/N" (one in N); "traffic" is "off" with the per-pair traffic
 // counters on (MER_CFG_TRAFFIC, the agent's default --traffic-counters),
-// so that "off" is their baseline.
+// so that "off" is their baseline; "prealloc" is "off" with the maps only
+// the agent writes preallocated, as the release before map ABI 9's
+// resizing made them (without BPF_F_NO_PREALLOC): the baseline of that
+// change.
 struct MonitorMode {
   std::string name;
   std::uint32_t sample_every = 0;  // 0: off
   bool compiled_out = false;       // "none": the object built without the monitor
   bool traffic = false;            // "traffic": loaded with MER_CFG_TRAFFIC
+  bool prealloc = false;           // "prealloc": the agent's maps preallocated
 };
 
 std::optional<MonitorMode> ParseMonitorMode(const std::string& s) {
   if (s == "none") return MonitorMode{s, 0, true};
   if (s == "off") return MonitorMode{s, 0};
   if (s == "traffic") return MonitorMode{.name = s, .traffic = true};
+  if (s == "prealloc") return MonitorMode{.name = s, .prealloc = true};
   if (s == "full") return MonitorMode{s, 1};
   unsigned n = 0;
   if (std::sscanf(s.c_str(), "1/%u", &n) == 1 && n >= 1) return MonitorMode{s, n};
@@ -160,10 +165,17 @@ struct Scale {
 
 template <typename Skel>
 std::optional<Scale> LoadScale(Skel* (*open)(), int (*load)(Skel*), void (*destroy)(Skel*),
-                               std::uint32_t n, std::uint32_t per_service, bool traffic = false) {
+                               std::uint32_t n, std::uint32_t per_service, bool traffic = false,
+                               bool prealloc = false) {
   Skel* skel = open();
   if (!skel) return std::nullopt;
   if (traffic) skel->rodata->mer_cfg.flags |= MER_CFG_TRAFFIC;
+  if (prealloc) {
+    for (bpf_map* m : {skel->maps.mer_services, skel->maps.mer_backends,
+                       skel->maps.mer_tunnel_peers, skel->maps.mer_exported_eps}) {
+      bpf_map__set_map_flags(m, bpf_map__map_flags(m) & ~BPF_F_NO_PREALLOC);
+    }
+  }
   Scale sc{.n = n};
   sc.skel = std::shared_ptr<void>(skel, [destroy](void* p) { destroy(static_cast<Skel*>(p)); });
   std::uint32_t entries = std::max<std::uint32_t>(1024, 2 * n + 16);
@@ -219,10 +231,12 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   app.add_option("--csv", csv, "Also write the results as CSV to this file");
   std::vector<std::string> monitor_names = {"off"};
-  app.add_option("--monitor", monitor_names,
-                 "Monitor settings to compare, in the same runs: none (monitor code compiled out), "
-                 "off, full, 1/N (e.g. none,off,full,1/100), traffic (off, with the per-pair traffic "
-                 "counters on); a reader thread drains the events")
+  app.add_option(
+         "--monitor", monitor_names,
+         "Monitor settings to compare, in the same runs: none (monitor code compiled out), "
+         "off, full, 1/N (e.g. none,off,full,1/100), traffic (off, with the per-pair traffic "
+         "counters on), prealloc (off, with the agent's maps preallocated as before "
+         "they were allocated on use); a reader thread drains the events")
       ->delimiter(',')
       ->capture_default_str();
   CLI11_PARSE(app, argc, argv);
@@ -230,7 +244,8 @@ int main(int argc, char** argv) {
   for (const auto& name : monitor_names) {
     auto m = ParseMonitorMode(name);
     if (!m) {
-      std::cerr << "lxc-bench: --monitor " << name << ": expected none, off, full or 1/N\n";
+      std::cerr << "lxc-bench: --monitor " << name
+                << ": expected none, off, full, 1/N, traffic or prealloc\n";
       return 2;
     }
     monitors.push_back(*m);
@@ -245,9 +260,11 @@ int main(int argc, char** argv) {
   // what the monitor costs while nobody is attached.
   const bool want_none = std::any_of(monitors.begin(), monitors.end(),
                                      [](const MonitorMode& m) { return m.compiled_out; });
-  const bool want_traffic = std::any_of(monitors.begin(), monitors.end(),
-                                        [](const MonitorMode& m) { return m.traffic; });
-  std::vector<Scale> loaded, loaded_none, loaded_traffic;
+  const bool want_traffic =
+      std::any_of(monitors.begin(), monitors.end(), [](const MonitorMode& m) { return m.traffic; });
+  const bool want_prealloc = std::any_of(monitors.begin(), monitors.end(),
+                                         [](const MonitorMode& m) { return m.prealloc; });
+  std::vector<Scale> loaded, loaded_none, loaded_traffic, loaded_prealloc;
   for (std::uint32_t n : scales) {
     auto sc =
         LoadScale<lxc_bench>(lxc_bench__open, lxc_bench__load, lxc_bench__destroy, n, per_service);
@@ -265,6 +282,12 @@ int main(int argc, char** argv) {
       if (!traffic) return 1;
       loaded_traffic.push_back(std::move(*traffic));
     }
+    if (want_prealloc) {
+      auto prealloc = LoadScale<lxc_bench>(lxc_bench__open, lxc_bench__load, lxc_bench__destroy, n,
+                                           per_service, false, true);
+      if (!prealloc) return 1;
+      loaded_prealloc.push_back(std::move(*prealloc));
+    }
   }
 
   // The monitor's reader: drains every scale's ring while the runs go on,
@@ -278,7 +301,7 @@ int main(int argc, char** argv) {
     static_cast<std::atomic<std::uint64_t>*>(ctx)->fetch_add(1, std::memory_order_relaxed);
     return 0;
   };
-  for (auto* set : {&loaded, &loaded_none, &loaded_traffic}) {
+  for (auto* set : {&loaded, &loaded_none, &loaded_traffic, &loaded_prealloc}) {
     for (auto& sc : *set) {
       if (!rings) {
         rings = ring_buffer__new(sc.maps.events, count_event, &read_events, nullptr);
@@ -298,7 +321,10 @@ int main(int argc, char** argv) {
   // setting at every scale before run r + 1 starts.
   const std::size_t n_monitors = monitors.size(), n_scales = loaded.size();
   auto set_of = [&](const MonitorMode& m) -> std::vector<Scale>& {
-    return m.compiled_out ? loaded_none : m.traffic ? loaded_traffic : loaded;
+    return m.compiled_out ? loaded_none
+           : m.traffic    ? loaded_traffic
+           : m.prealloc   ? loaded_prealloc
+                          : loaded;
   };
   std::vector<std::string> rows;
   std::vector<std::string> csv_rows = {
@@ -311,7 +337,7 @@ int main(int argc, char** argv) {
     std::vector<std::vector<std::uint64_t>> events(n_monitors,
                                                    std::vector<std::uint64_t>(n_scales)),
         lost(n_monitors, std::vector<std::uint64_t>(n_scales));
-    for (auto* set : {&loaded, &loaded_none, &loaded_traffic}) {
+    for (auto* set : {&loaded, &loaded_none, &loaded_traffic, &loaded_prealloc}) {
       for (auto& sc : *set) {
         sc.tmpl->vary_sport = miss ? 1 : 0;
         sc.tmpl->seq = 0;
@@ -366,6 +392,7 @@ int main(int argc, char** argv) {
   loaded.clear();
   loaded_none.clear();
   loaded_traffic.clear();
+  loaded_prealloc.clear();
 
   std::cout << fmt::format("repeat={} runs={} backends/service={}\n\n", repeat, runs, per_service);
   std::cout << "| services | ct   | monitor | ns/pkt | restore ns | spread (min–max) | install s |"
