@@ -465,5 +465,22 @@ TEST_F(MapResizeTest, AnOlderReleasesPreallocatedMapsAreRecreated) {
   EXPECT_FALSE(Waiting(MER_MAP_NAME(affinity)));
 }
 
+// The monitor's ring of another size (MER_MONITOR_RING_BYTES changed): made
+// anew, with nothing to copy.
+TEST_F(MapResizeTest, ARingOfAnotherSizeIsMadeAnew) {
+  ASSERT_TRUE(datapath::NodeDatapath::Load(opts_).ok());
+  const std::string pin = dir_ + "/mer_events";
+  ASSERT_EQ(unlink(pin.c_str()), 0);
+  datapath::UniqueFd ring(bpf_map_create(BPF_MAP_TYPE_RINGBUF, "mer_events", 0, 0, 4096, nullptr));
+  ASSERT_TRUE(ring.valid());
+  ASSERT_EQ(bpf_obj_pin(ring.get(), pin.c_str()), 0);
+  auto dp = datapath::NodeDatapath::Load(opts_);
+  ASSERT_TRUE(dp.ok()) << dp.error().message;
+  ASSERT_EQ((*dp)->resized_maps().size(), 1u);
+  EXPECT_EQ((*dp)->resized_maps()[0].name, "mer_events");
+  EXPECT_EQ((*dp)->resized_entries_copied(), 0u);
+  EXPECT_FALSE(Waiting("mer_events"));
+}
+
 }  // namespace
 }  // namespace meridian::testing

@@ -250,8 +250,10 @@ Result<std::size_t> CopyResizedMaps(const bpf_object* obj, const std::string& pi
     if (f->type != t->type || f->key_size != t->key_size || f->value_size != t->value_size) {
       return Error{fmt::format("{} is not of the shape of {}: not copied", aside, name)};
     }
-    auto n = IsArray(f->type) ? CopyArray(from.get(), *f, to, *t, name)
-                              : CopyHash(from.get(), *f, to, name);
+    // A ring buffer (the monitor's events) holds nothing worth keeping.
+    auto n = f->type == BPF_MAP_TYPE_RINGBUF ? Result<std::size_t>(std::size_t{0})
+             : IsArray(f->type)              ? CopyArray(from.get(), *f, to, *t, name)
+                                             : CopyHash(from.get(), *f, to, name);
     if (!n.ok()) return n.error();
     copied += *n;
     const bool finished = pass == CopyPass::kAfterAttach || !programs;
