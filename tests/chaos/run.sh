@@ -23,6 +23,8 @@
 #   partition         every packet dropped on c2's router leg, 10 s [30 s];
 #                     c1n1's peer prober must call c2 unreachable, then reachable
 #   bandwidth cap     the router's port to c2 paced to 1 Mbit/s (htb), 10 s [60 s]
+#   saturated cap     the same cap, filled by a bulk TCP flow from the client
+#                     to the c2 VIP, 10 s [60 s]
 #   agent kill -9     the client node's agent killed, restarted 2 s later
 #   registry outage   etcd killed, restarted 10 s [60 s] later
 #   cluster death     c2 partitioned and its controller killed, 8 s [30 s];
@@ -251,6 +253,32 @@ check "the cap was in place during the fault" grep -qx "cap: htb" "$WORK/cap.txt
 check_eq "1 Mbit/s cap: no long-lived connection lost" 0 "$(field "$row" lost)"
 check_eq "1 Mbit/s cap: no UDP exchange lost" 0 "$(field "$row" udp_lost)"
 
+echo "# the 1 Mbit/s cap saturated by a bulk TCP flow through it (${LOSS_S} s)"
+# The client pushes lines to the c2 VIP as fast as TCP lets it (the echo
+# server answers each line): the cap's queue fills, and every other flow to
+# c2 waits behind it. What users see then is reported, not bounded (new
+# connections and UDP time out in a full queue); long-lived connections
+# must survive it.
+saturate() {
+  "$LAB" fault --prefix "$PREFIX" --cluster 2 --rate 1mbit 2>/dev/null
+  client bash -c "yes 0123456789abcdef0123456789abcdef0123456789abcdef | timeout $LOSS_S socat - TCP:10.96.1.10:80 | wc -c" \
+    >"$WORK/bulk.bytes" 2>/dev/null &
+  BULK_PID=$!
+}
+unsaturate() {
+  wait "$BULK_PID"
+  "$LAB" fault --prefix "$PREFIX" --cluster 2 --clear 2>/dev/null
+}
+run_fault "cap 1mbit saturated by a bulk flow, ${LOSS_S} s" "$LOSS_S" "saturate" "unsaturate"
+row=${ROWS[-1]}
+# Answers are the request lines (49 bytes) with the pod's name in front (56
+# bytes): the capped direction carried 49/56 of the answers' bytes.
+bulk_kbit=$(($(cat "$WORK/bulk.bytes" 2>/dev/null || echo 0) * 8 * 49 / 56 / 1000 / LOSS_S))
+check "the bulk flow filled the cap: $bulk_kbit kbit/s of requests through it (300-1000)" \
+  test "$bulk_kbit" -ge 300 -a "$bulk_kbit" -le 1000
+check_eq "saturated cap: no long-lived connection lost" 0 "$(field "$row" lost)"
+SATURATED_ROW=$row
+
 echo "# agent kill -9 on $C1N1, restarted 2 s later"
 # serving_as PID: the node's status.json is the new agent's, and it serves
 # (the killed agent's file says "serving" too, with its own pid).
@@ -351,6 +379,11 @@ if [[ -n $OUT ]]; then
     echo
     echo "Peer prober during the partition (c1n1, ICMP echo every 1 s to c2's endpoints, 3 misses):"
     echo "c2 reported unreachable $down_s s after the partition began, reachable again $up_s s after it ended."
+    echo
+    echo "Saturated cap: the bulk flow carried $bulk_kbit kbit/s of requests through the 1 Mbit/s cap;"
+    echo "behind it, $(field "$SATURATED_ROW" failed) of $(field "$SATURATED_ROW" tried) new connections to the c2 VIP did not complete"
+    echo "in 1 s and $(field "$SATURATED_ROW" udp_lost) of $(field "$SATURATED_ROW" udp_tried) UDP exchanges got no answer in 2 s (the cap's queue"
+    echo "holds seconds of traffic); long-lived connections stalled at most $(field "$SATURATED_ROW" max_stall_s) s and none broke."
   } >"$OUT"
 fi
 finish
