@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "datapath/map_iter.h"
+#include "datapath/pin_check.h"
 #include "datapath/unique_fd.h"
 
 namespace meridian::datapath {
@@ -26,16 +27,10 @@ std::string OldCtPin(const std::string& pin_dir) { return pin_dir + "/" MER_MAP_
 
 Result<bool> SetAsideAbi8Ct(const std::string& pin_dir, const bpf_map* want) {
   const std::string path = pin_dir + "/" MER_MAP_NAME(ct);
-  UniqueFd fd(bpf_obj_get(path.c_str()));
-  if (!fd.valid()) {
-    if (errno == ENOENT) return false;
-    return Error{fmt::format("open pinned map {}: {}", path, std::strerror(errno))};
-  }
-  bpf_map_info info{};
-  std::uint32_t len = sizeof info;
-  if (bpf_obj_get_info_by_fd(fd.get(), &info, &len) != 0) {
-    return Error{fmt::format("read pinned map {}: {}", path, std::strerror(errno))};
-  }
+  auto pinned = OpenPinnedMap(path);
+  if (!pinned.ok()) return pinned.error();
+  if (!*pinned) return false;
+  const bpf_map_info& info = (*pinned)->info;
   if (info.value_size != kCtEntrySizeAbi8 || info.type != bpf_map__type(want) ||
       info.key_size != bpf_map__key_size(want) || info.max_entries != bpf_map__max_entries(want) ||
       info.map_flags != bpf_map__map_flags(want)) {

@@ -14,6 +14,7 @@
 #include <set>
 
 #include "datapath/map_iter.h"
+#include "datapath/pin_check.h"
 #include "datapath/unique_fd.h"
 #include "meridian/abi.h"
 
@@ -54,15 +55,6 @@ std::size_t ValueBytes(const bpf_map_info& info) {
   if (!IsPerCpu(info.type)) return info.value_size;
   const int cpus = libbpf_num_possible_cpus();
   return ((info.value_size + 7u) & ~7u) * static_cast<std::size_t>(cpus > 0 ? cpus : 1);
-}
-
-Result<bpf_map_info> InfoOf(int fd, const std::string& path) {
-  bpf_map_info info{};
-  std::uint32_t len = sizeof info;
-  if (bpf_obj_get_info_by_fd(fd, &info, &len) != 0) {
-    return Error{fmt::format("read pinned map {}: {}", path, Errno())};
-  }
-  return info;
 }
 
 // Copies an array's first min(old, new) elements: through both maps'
@@ -164,13 +156,11 @@ Result<std::vector<MapResize>> SetAsideResizedMaps(bpf_object* obj, const std::s
     const std::string name = bpf_map__name(map);
     if (name.rfind("mer_", 0) != 0) continue;
     const std::string path = pin_dir + "/" + name;
-    UniqueFd fd(bpf_obj_get(path.c_str()));
-    if (!fd.valid()) {
-      if (errno == ENOENT) continue;  // not pinned yet: created at load
-      return Error{fmt::format("open pinned map {}: {}", path, Errno())};
-    }
-    auto info = InfoOf(fd.get(), path);
-    if (!info.ok()) return info.error();
+    auto pinned = OpenPinnedMap(path);
+    if (!pinned.ok()) return pinned.error();
+    if (!*pinned) continue;  // not pinned yet: created at load
+    const UniqueFd& fd = (*pinned)->fd;
+    const bpf_map_info* info = &(*pinned)->info;
     const MapResize r{name, info->max_entries, bpf_map__max_entries(map), info->map_flags,
                       bpf_map__map_flags(map)};
     if (info->type != bpf_map__type(map) || info->key_size != bpf_map__key_size(map) ||
@@ -202,9 +192,8 @@ Result<std::vector<MapResize>> SetAsideResizedMaps(bpf_object* obj, const std::s
     if (access(ResizedPin(pin_dir, name).c_str(), F_OK) == 0) {
       return Error{fmt::format(
           "{} must be recreated ({}), but {} from an earlier resize still waits to be copied: "
-          "start "
-          "once with the sizes that made {}, or remove {} (established flows lose their conntrack "
-          "entries)",
+          "start once with the sizes that made {}, or remove {} (established flows lose their "
+          "conntrack entries)",
           name, r.Describe(), ResizedPin(pin_dir, name), path, pin_dir)};
     }
     resizes.push_back(r);
@@ -242,10 +231,10 @@ Result<std::size_t> CopyResizedMaps(const bpf_object* obj, const std::string& pi
     }
     UniqueFd from(bpf_obj_get(aside.c_str()));
     if (!from.valid()) return Error{fmt::format("open {}: {}", aside, Errno())};
-    auto f = InfoOf(from.get(), aside);
+    auto f = ReadMapInfo(from.get(), aside);
     if (!f.ok()) return f.error();
     const int to = bpf_map__fd(map);
-    auto t = InfoOf(to, name);
+    auto t = ReadMapInfo(to, name);
     if (!t.ok()) return t.error();
     if (f->type != t->type || f->key_size != t->key_size || f->value_size != t->value_size) {
       return Error{fmt::format("{} is not of the shape of {}: not copied", aside, name)};

@@ -46,23 +46,36 @@ struct Shape {
 
 }  // namespace
 
+Result<bpf_map_info> ReadMapInfo(int fd, const std::string& path) {
+  bpf_map_info info{};
+  std::uint32_t len = sizeof info;
+  if (bpf_obj_get_info_by_fd(fd, &info, &len) != 0) {
+    return Error{fmt::format("read pinned map {}: {}", path, std::strerror(errno))};
+  }
+  return info;
+}
+
+Result<std::optional<PinnedMap>> OpenPinnedMap(const std::string& path) {
+  UniqueFd fd(bpf_obj_get(path.c_str()));
+  if (!fd.valid()) {
+    if (errno == ENOENT) return std::optional<PinnedMap>();
+    return Error{fmt::format("open pinned map {}: {}", path, std::strerror(errno))};
+  }
+  auto info = ReadMapInfo(fd.get(), path);
+  if (!info.ok()) return info.error();
+  return std::optional<PinnedMap>(PinnedMap{std::move(fd), *info});
+}
+
 Status CheckPinnedMaps(bpf_object* obj, const std::string& pin_dir) {
   std::vector<std::string> mismatches;
   bpf_map* map;
   bpf_object__for_each_map(map, obj) {
     const std::string name = bpf_map__name(map);
     if (name.rfind("mer_", 0) != 0) continue;
-    const std::string path = pin_dir + "/" + name;
-    UniqueFd fd(bpf_obj_get(path.c_str()));
-    if (!fd.valid()) {
-      if (errno == ENOENT) continue;  // not pinned yet: created at load
-      return Error{fmt::format("open pinned map {}: {}", path, std::strerror(errno))};
-    }
-    bpf_map_info info{};
-    std::uint32_t len = sizeof info;
-    if (bpf_obj_get_info_by_fd(fd.get(), &info, &len) != 0) {
-      return Error{fmt::format("read pinned map {}: {}", path, std::strerror(errno))};
-    }
+    auto pinned_map = OpenPinnedMap(pin_dir + "/" + name);
+    if (!pinned_map.ok()) return pinned_map.error();
+    if (!*pinned_map) continue;  // not pinned yet: created at load
+    const bpf_map_info& info = (*pinned_map)->info;
     const Shape pinned{info.type, info.key_size, info.value_size, info.max_entries, info.map_flags};
     const Shape wanted{bpf_map__type(map), bpf_map__key_size(map), bpf_map__value_size(map),
                        bpf_map__max_entries(map), bpf_map__map_flags(map)};

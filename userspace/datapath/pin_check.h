@@ -7,12 +7,29 @@
 #pragma once
 
 #include <bpf/libbpf.h>
+#include <linux/bpf.h>
 
+#include <optional>
 #include <string>
 
 #include "common/result.h"
+#include "datapath/unique_fd.h"
 
 namespace meridian::datapath {
+
+// A pinned map, open, with its shape.
+struct PinnedMap {
+  UniqueFd fd;
+  bpf_map_info info{};
+};
+
+// The info of the map `fd` (pinned at `path`, which errors name).
+Result<bpf_map_info> ReadMapInfo(int fd, const std::string& path);
+
+// Opens the map pinned at `path` and reads its info; nullopt when nothing
+// is pinned there (the load will create it). The pin check, the map resize
+// and the ABI 8 conntrack migration each look at the pins this way.
+Result<std::optional<PinnedMap>> OpenPinnedMap(const std::string& path);
 
 // Compares every mer_* map of `obj` (opened, sized, not loaded) with the
 // map pinned under `pin_dir` by the same name, if any: type, key and value
