@@ -240,13 +240,16 @@ void ManifestDirectory::ResolveConflicts() {
   SaveOwners(std::move(owners));
 }
 
+bool ManifestDirectory::ServedWhole(const FileState& state, int kind) {
+  const std::uint64_t from = state.served_from[static_cast<std::size_t>(kind)];
+  return from != 0 && state.good && from == state.good_version;
+}
+
 template <typename T>
 const std::vector<T>& ManifestDirectory::ServedList(const FileState& state,
                                                     std::vector<T> model::ResourceSnapshot::*list,
                                                     int kind) {
-  const std::uint64_t from = state.served_from[static_cast<std::size_t>(kind)];
-  if (from != 0 && state.good && from == state.good_version) return state.good->objects.*list;
-  return state.served.*list;
+  return ServedWhole(state, kind) ? state.good->objects.*list : state.served.*list;
 }
 
 bool ManifestDirectory::ServesAny(const FileState& state) {
@@ -256,14 +259,10 @@ bool ManifestDirectory::ServesAny(const FileState& state) {
 }
 
 void ManifestDirectory::KeepServed(FileState& state) {
-  if (!state.good) return;
   ForEachKind([&](auto list, int kind) {
-    const std::uint64_t from = state.served_from[static_cast<std::size_t>(kind)];
     // Served whole from the version about to go: served holds it now (and
     // served_from, the old version's number, no longer says "whole").
-    if (from != 0 && from == state.good_version) {
-      state.served.*list = std::move(state.good->objects.*list);
-    }
+    if (ServedWhole(state, kind)) state.served.*list = std::move(state.good->objects.*list);
   });
 }
 
@@ -306,7 +305,7 @@ void ManifestDirectory::ResolveKind(std::vector<T> model::ResourceSnapshot::*lis
     std::vector<Verdict>& v = verdicts[path];
     v.assign(objects.size(), Verdict::kPending);
     // served holds this very version whole: every object is unchanged.
-    const bool whole = state.served_from[static_cast<std::size_t>(kind)] == state.good_version;
+    const bool whole = ServedWhole(state, kind);
     for (std::size_t i = 0; i < objects.size(); ++i) {
       if (!incumbent(path, objects[i])) continue;
       if (!whole) {

@@ -103,6 +103,8 @@ class ManifestDirectory {
     std::array<std::uint64_t, 6> served_from{};
   };
 
+  // Whether `state` serves its objects of `kind` whole, from `good`.
+  static bool ServedWhole(const FileState& state, int kind);
   // The objects of `kind` (its list in a snapshot) that `state` serves.
   template <typename T>
   static const std::vector<T>& ServedList(const FileState& state,
