@@ -67,11 +67,15 @@ struct ChildGuard {
   void Reaped() { pid = -1; }
 };
 
-nlohmann::json ReadStatus(const std::string& path) {
+std::string ReadText(const std::string& path) {
   std::ifstream in(path);
   std::stringstream text;
   text << in.rdbuf();
-  auto j = nlohmann::json::parse(text.str(), nullptr, /*allow_exceptions=*/false);
+  return text.str();
+}
+
+nlohmann::json ReadStatus(const std::string& path) {
+  auto j = nlohmann::json::parse(ReadText(path), nullptr, /*allow_exceptions=*/false);
   return j.is_discarded() ? nlohmann::json::object() : j;
 }
 
@@ -127,13 +131,6 @@ TEST(ControllerStartTest, WaitsForEtcdPublishesThenWithdraws) {
   info = (*reg)->Get("/meridian/v1/clusters/east/info");
   ASSERT_TRUE(info.ok());
   EXPECT_FALSE(info->has_value()) << "withdrawn on SIGTERM";
-}
-
-std::string ReadText(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
 }
 
 // A password in the registry URL is shown as password=*** wherever the
