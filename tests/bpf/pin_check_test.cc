@@ -277,6 +277,12 @@ class MapResizeTest : public PinCheckTest {
   bool Waiting(const char* name) const {
     return std::filesystem::exists(datapath::ResizedPin(dir_, name));
   }
+  // The maps the load recreated, as the agent logs them.
+  static std::vector<std::string> Described(const datapath::NodeDatapath& dp) {
+    std::vector<std::string> out;
+    for (const auto& r : dp.resized_maps()) out.push_back(r.Describe());
+    return out;
+  }
   std::uint32_t last_element_ = 32768 / 2 - 1;
 };
 
@@ -289,9 +295,7 @@ TEST_F(MapResizeTest, LargerSizesRecreateTheMapsWithEveryEntry) {
   opts_.sizes = {.services = 2048, .backends = 4096, .ct = 8192, .maglev_slots = 65536};
   auto dp = datapath::NodeDatapath::Load(opts_);
   ASSERT_TRUE(dp.ok()) << dp.error().message;
-  std::vector<std::string> described;
-  for (const auto& r : (*dp)->resized_maps()) described.push_back(r.Describe());
-  EXPECT_EQ(described,
+  EXPECT_EQ(Described(**dp),
             (std::vector<std::string>{"mer_services: 1024 -> 2048 entries, flags 0x1 -> 0x1",
                                       "mer_backends: 1024 -> 4096 entries, flags 0x1 -> 0x1",
                                       "mer_maglev: 16384 -> 32768 entries, flags 0x400 -> 0x400",
@@ -455,9 +459,7 @@ TEST_F(MapResizeTest, AnOlderReleasesPreallocatedMapsAreRecreated) {
           sizeof(mer_affinity), 262144, 0);
   auto dp = datapath::NodeDatapath::Load(opts_);
   ASSERT_TRUE(dp.ok()) << dp.error().message;
-  std::vector<std::string> described;
-  for (const auto& r : (*dp)->resized_maps()) described.push_back(r.Describe());
-  EXPECT_EQ(described,
+  EXPECT_EQ(Described(**dp),
             (std::vector<std::string>{"mer_services: 1024 -> 1024 entries, flags 0x0 -> 0x1",
                                       "mer_affinity: 262144 -> 65536 entries, flags 0x0 -> 0x0"}));
   ExpectFilled((*dp)->maps());

@@ -200,6 +200,14 @@ Bytes InnerTo(const char* src, const char* dst, std::uint16_t sport, std::uint16
   return Packet().Eth().Ipv4(src, dst).Tcp(sport, dport).Payload("hi").Build();
 }
 
+// VXLAN on our port from addresses that are not peers: a node of this
+// cluster running Calico's VXLAN (VNI 4096), and a spoofed frame with a
+// peer cluster's VNI.
+std::vector<Bytes> NonPeerVxlan() {
+  return {Vxlan("172.16.1.12", kNodeIp, 4096, InnerTo("192.168.7.2", "192.168.9.3", 1, 2)),
+          Vxlan("172.16.9.9", kNodeIp, 2, InnerTo("10.2.1.50", "10.1.1.11", 42000, 8443))};
+}
+
 TEST_F(TunnelTest, ValidFrameToAnExportedEndpointIsDecapsulated) {
   Install(ClusterSet());
   CounterDelta();
@@ -439,9 +447,7 @@ TEST_F(TunnelTest, OtherUplinkTrafficPassesUntouched) {
 TEST_F(TunnelTest, VxlanFromANonPeerIsNotOursAndPassesUntouched) {
   Install(ClusterSet());
   CounterDelta();
-  Bytes calico = Vxlan("172.16.1.12", kNodeIp, 4096, InnerTo("192.168.7.2", "192.168.9.3", 1, 2));
-  Bytes spoofed = Vxlan("172.16.9.9", kNodeIp, 2, InnerTo("10.2.1.50", "10.1.1.11", 42000, 8443));
-  for (const Bytes& in : {calico, spoofed}) {
+  for (const Bytes& in : NonPeerVxlan()) {
     auto tc = FromUplink(in);
     EXPECT_EQ(tc.verdict, TC_ACT_OK);
     EXPECT_EQ(tc.out, in);
@@ -462,9 +468,7 @@ class ForeignVxlanDropTest : public TunnelTest {
 TEST_F(ForeignVxlanDropTest, VxlanFromANonPeerIsDroppedAndCounted) {
   Install(ClusterSet());
   CounterDelta();
-  Bytes calico = Vxlan("172.16.1.12", kNodeIp, 4096, InnerTo("192.168.7.2", "192.168.9.3", 1, 2));
-  Bytes spoofed = Vxlan("172.16.9.9", kNodeIp, 2, InnerTo("10.2.1.50", "10.1.1.11", 42000, 8443));
-  for (const Bytes& in : {calico, spoofed}) {
+  for (const Bytes& in : NonPeerVxlan()) {
     EXPECT_EQ(FromUplink(in).verdict, TC_ACT_SHOT);
     EXPECT_EQ(XdpFromUplink(in).verdict, XDP_DROP);
   }
