@@ -70,6 +70,16 @@ TEST(AgentFlagsTest, DnsListenWithALongPortIsAnError) {
   ExpectFlagsAccepted(Agent({"--dns-listen", "0.0.0.0:53"}));
 }
 
+TEST(AgentFlagsTest, ForeignVxlanAndMaxAffinityAreCheckedAtParse) {
+  auto r = Agent({"--foreign-vxlan", "bogus"});
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_TRUE(Contains(r.err, "--foreign-vxlan: bogus not in {pass,drop}")) << r.err;
+  r = Agent({"--max-affinity", "0"});
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_TRUE(Contains(r.err, "--max-affinity: Value 0 not in range 1 to 16777216")) << r.err;
+  ExpectFlagsAccepted(Agent({"--foreign-vxlan", "drop", "--max-affinity", "4096"}));
+}
+
 TEST(AgentFlagsTest, MaxTableAboveDatapathLimit) {
   auto r = Agent({"--maglev-max-table", "131072"});
   EXPECT_NE(r.exit_code, 0);
